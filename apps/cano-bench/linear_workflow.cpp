@@ -1,0 +1,44 @@
+#include "linear_workflow.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "closed_loop.hpp"
+#include "memory.hpp"
+
+namespace bench {
+
+cano::Workflow<int> linear_workflow(bool blocking) {
+  auto config = blocking ? cano::TaskConfig{} : cano::TaskConfig{}.with_blocking(false);
+  cano::Workflow<int> wf;
+  for (int s = 0; s < linear_states; ++s) {
+    wf = wf.register_task(s, "step" + std::to_string(s), [s] { return s + 1; }, config);
+  }
+  return wf.add_exit_state(linear_states);
+}
+
+nlohmann::json measure_linear(const std::string& name, bool blocking, std::size_t in_flight,
+                              double seconds) {
+  auto baseline = rss_bytes();
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  cano::runtime rt{sys};
+  auto wf = linear_workflow(blocking);
+  auto figures = run_closed_loop(sys, in_flight, 0.5, seconds, [&](const caf::actor& reply_to) {
+    rt.start(wf, 0, {}, reply_to);
+  });
+  double wall_ns = figures.seconds * 1e9;
+  double transitions = static_cast<double>(figures.runs) * linear_states;
+  return {
+    {"workload", name},
+    {"runs", figures.runs},
+    {"failures", figures.failures},
+    {"seconds", figures.seconds},
+    {"runs_per_sec", static_cast<double>(figures.runs) / figures.seconds},
+    {"ns_per_transition", transitions > 0 ? wall_ns / transitions : 0.0},
+    {"rss_bytes", figures.rss_at_end > baseline ? figures.rss_at_end - baseline : 0},
+    {"in_flight", in_flight},
+  };
+}
+
+} // namespace bench

@@ -1,0 +1,153 @@
+// cano::error — a failure as a value: one of cano's categories plus a message.
+//
+// Errors travel through the engine as values (never as exceptions):
+//
+//   cano::expected<int> parse(const std::string& s) {
+//     if (s.empty()) return cano::error::task_execution("empty input");
+//     return std::stoi(s);
+//   }
+//
+// Categories and Display texts follow cano 0.13.2's CanoError exactly. `permanent()` is our
+// extension: a permanent error skips the remaining retries of its task.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cano {
+
+/// The failure categories of cano's CanoError, one per variant.
+enum class errc : std::uint8_t {
+  task_execution,
+  store,
+  workflow,
+  configuration,
+  retry_exhausted,
+  timeout,
+  circuit_open,
+  checkpoint_store,
+  compensation_failed,
+  generic,
+  resource_not_found,
+  resource_type_mismatch,
+  resource_duplicate_key,
+  workflow_version_mismatch,
+};
+
+/// cano's category string ("task_execution", "circuit_open", ...).
+const char* to_string(errc code) noexcept;
+
+class error {
+public:
+  error(errc code, std::string message) : code_(code), message_(std::move(message)) {}
+  /// A plain string becomes a `generic` error (cano's `From<&str>`).
+  error(const char* message) : error(errc::generic, message) {}
+  error(std::string message) : error(errc::generic, std::move(message)) {}
+
+  static error task_execution(std::string m) { return {errc::task_execution, std::move(m)}; }
+  static error store(std::string m) { return {errc::store, std::move(m)}; }
+  static error workflow(std::string m) { return {errc::workflow, std::move(m)}; }
+  static error configuration(std::string m) { return {errc::configuration, std::move(m)}; }
+  static error retry_exhausted(std::string m) { return {errc::retry_exhausted, std::move(m)}; }
+  static error timeout(std::string m) { return {errc::timeout, std::move(m)}; }
+  static error circuit_open(std::string m) { return {errc::circuit_open, std::move(m)}; }
+  static error checkpoint_store(std::string m) { return {errc::checkpoint_store, std::move(m)}; }
+  static error generic(std::string m) { return {errc::generic, std::move(m)}; }
+  static error resource_not_found(std::string m) { return {errc::resource_not_found, std::move(m)}; }
+  static error resource_type_mismatch(std::string m) {
+    return {errc::resource_type_mismatch, std::move(m)};
+  }
+  static error resource_duplicate_key(std::string m) {
+    return {errc::resource_duplicate_key, std::move(m)};
+  }
+  /// errors[0] is the original failure, errors[1..] the compensation failures in drain order.
+  static error compensation_failed(std::vector<error> errors);
+  static error workflow_version_mismatch(std::uint32_t stored, std::uint32_t expected);
+
+  errc code() const noexcept { return code_; }
+  /// cano's `category()` string.
+  const char* category() const noexcept { return cano::to_string(code_); }
+  /// cano's `message()`: the payload (for compensation_failed the original error's message).
+  std::string message() const;
+  /// cano's Display text, e.g. "Task execution error: boom".
+  std::string to_string() const;
+
+  const std::vector<error>& nested() const noexcept { return nested_; }
+  std::uint32_t stored_version() const noexcept { return stored_; }
+  std::uint32_t expected_version() const noexcept { return expected_; }
+
+  /// Marks the error permanent: the retry loop stops at once and returns it unchanged.
+  error&& permanent() && {
+    permanent_ = true;
+    return std::move(*this);
+  }
+  error& mark_permanent() & {
+    permanent_ = true;
+    return *this;
+  }
+  bool is_permanent() const noexcept { return permanent_; }
+
+  /// Same category and same payload (cano's PartialEq); permanence is not compared.
+  friend bool operator==(const error& a, const error& b);
+  friend bool operator!=(const error& a, const error& b) { return !(a == b); }
+  friend std::ostream& operator<<(std::ostream& os, const error& e) { return os << e.to_string(); }
+
+private:
+  errc code_;
+  std::string message_;
+  std::vector<error> nested_;
+  std::uint32_t stored_ = 0;
+  std::uint32_t expected_ = 0;
+  bool permanent_ = false;
+};
+
+/// A value or an error. Construct from either; `has_value()` says which.
+template <class T>
+class [[nodiscard]] expected {
+public:
+  template <class U = T,
+            class = std::enable_if_t<std::is_constructible_v<T, U&&> &&
+                                     !std::is_same_v<std::decay_t<U>, expected> &&
+                                     !std::is_same_v<std::decay_t<U>, error>>>
+  expected(U&& value) : value_(std::forward<U>(value)) {}
+  expected(error err) : error_(std::make_shared<const error>(std::move(err))) {}
+
+  bool has_value() const noexcept { return value_.has_value(); }
+  explicit operator bool() const noexcept { return has_value(); }
+
+  T& value() & { return *value_; }
+  const T& value() const& { return *value_; }
+  T&& value() && { return std::move(*value_); }
+  T& operator*() & { return *value_; }
+  const T& operator*() const& { return *value_; }
+  T* operator->() { return &*value_; }
+  const T* operator->() const { return &*value_; }
+
+  const error& error_value() const { return *error_; }
+
+private:
+  std::optional<T> value_;
+  std::shared_ptr<const error> error_;
+};
+
+/// Success without a value, or an error.
+template <>
+class [[nodiscard]] expected<void> {
+public:
+  expected() = default;
+  expected(error err) : error_(std::make_shared<const error>(std::move(err))) {}
+
+  bool has_value() const noexcept { return !error_; }
+  explicit operator bool() const noexcept { return has_value(); }
+  const error& error_value() const { return *error_; }
+
+private:
+  std::shared_ptr<const error> error_;
+};
+
+} // namespace cano

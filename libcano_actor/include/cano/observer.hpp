@@ -1,0 +1,41 @@
+// WorkflowObserver — synchronous hooks on a run's lifecycle, for logging, metrics and tests.
+//
+//   struct Printer : cano::WorkflowObserver {
+//     void on_state_enter(const std::string& s) override { std::cout << "enter " << s << "\n"; }
+//   };
+//   wf = std::move(wf).with_observer(std::make_shared<Printer>());
+//
+// Hooks run on engine threads (supervisor actors, task actors), possibly concurrently for
+// concurrent runs: implementations must be thread-safe. An exception thrown by a hook is
+// caught and logged; it never breaks the run.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "cano/error.hpp"
+
+namespace cano {
+
+class WorkflowObserver {
+public:
+  virtual ~WorkflowObserver() = default;
+  /// Every FSM iteration, including the initial, router and exit states.
+  virtual void on_state_enter(const std::string& /*state*/) {}
+  /// Before a task's retry loop (once per dispatch).
+  virtual void on_task_start(const std::string& /*task_id*/) {}
+  /// After the task's final outcome was a success.
+  virtual void on_task_success(const std::string& /*task_id*/) {}
+  /// After the task's final outcome was an error.
+  virtual void on_task_failure(const std::string& /*task_id*/, const error& /*err*/) {}
+  /// After a failed attempt that will be retried; `attempt` counts failures so far (1-based).
+  virtual void on_retry(const std::string& /*task_id*/, std::uint32_t /*attempt*/) {}
+  /// The task's circuit breaker rejected an attempt.
+  virtual void on_circuit_open(const std::string& /*task_id*/) {}
+  /// A checkpoint row was appended.
+  virtual void on_checkpoint(const std::string& /*workflow_id*/, std::uint64_t /*sequence*/) {}
+  /// A run was resumed from its checkpoint log.
+  virtual void on_resume(const std::string& /*workflow_id*/, std::uint64_t /*sequence*/) {}
+};
+
+} // namespace cano

@@ -1,0 +1,114 @@
+// runtime — runs workflows as actors inside a user-owned caf::actor_system.
+//
+//   caf::actor_system_config cfg;
+//   caf::actor_system sys{cfg};
+//   cano::runtime rt{sys};
+//   cano::expected<Order> done = rt.run(wf, Order::Validate, {"order-42", {{"sku", "A1"}}});
+//
+// From inside an actor use `start`, which returns at once and later sends `reply_to` a
+// cano::run_result. `run` blocks the calling thread: never call it from an actor (calls from the
+// engine's own actors are detected and rejected). `shutdown` stops admitting runs, waits up to
+// a deadline, then drops what is left.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cano/error.hpp"
+#include "cano/state.hpp"
+
+namespace caf {
+class actor_system;
+class actor;
+} // namespace caf
+
+namespace cano {
+
+template <class S>
+class Workflow;
+
+namespace detail {
+struct definition;
+class engine;
+} // namespace detail
+
+/// Per-run settings. The per-run workflow id wins over Workflow::with_workflow_id.
+struct run_options {
+  std::string workflow_id;
+  nlohmann::json input;
+};
+
+struct runtime_config {
+  /// Cap on threads running blocking bodies (ARCHITECTURE D1); past it attempts fail.
+  std::size_t max_blocking_threads = 1024;
+  /// How long an idle pool thread waits for work before it exits.
+  std::chrono::milliseconds idle_thread_timeout{5000};
+};
+
+/// What `runtime::start` sends to its `reply_to` actor when the run ends.
+struct run_result {
+  std::uint64_t run_id = 0;
+  std::string workflow_id;
+  detail::state_code final_state = 0;
+  std::optional<error> failure;
+
+  bool ok() const noexcept { return !failure.has_value(); }
+  /// The final state, or the run's error.
+  template <class S>
+  expected<S> get() const {
+    if (failure) {
+      return *failure;
+    }
+    return detail::decode_state<S>(final_state);
+  }
+};
+
+class runtime {
+public:
+  explicit runtime(caf::actor_system& sys, runtime_config config = {});
+  ~runtime(); // shutdown with a 10 s deadline
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  /// Runs to completion and returns the final state or the run's error. Blocking.
+  template <class S>
+  expected<S> run(const Workflow<S>& wf, S initial, run_options options = {}) {
+    return run_erased(wf.definition_ptr(), detail::encode_state(initial), std::move(options))
+      .template get<S>();
+  }
+
+  /// Starts a run and returns its id at once; `reply_to` later receives a run_result.
+  template <class S>
+  std::uint64_t start(const Workflow<S>& wf, S initial, run_options options,
+                      const caf::actor& reply_to) {
+    return start_erased(wf.definition_ptr(), detail::encode_state(initial), std::move(options),
+                        reply_to);
+  }
+
+  /// Stops admitting runs, waits up to `deadline` for runs in flight, then drops the rest
+  /// (they end with a workflow error). Returns true when every run finished in time.
+  bool shutdown(std::chrono::milliseconds deadline);
+  std::size_t runs_in_flight() const;
+
+  detail::engine& engine() noexcept { return *engine_; }
+
+private:
+  run_result run_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
+                        run_options options);
+  std::uint64_t start_erased(std::shared_ptr<const detail::definition> def,
+                             detail::state_code initial, run_options options,
+                             const caf::actor& reply_to);
+  std::shared_ptr<detail::engine> engine_;
+};
+
+namespace detail {
+/// The process-wide runtime behind Workflow::orchestrate (its own actor system).
+runtime& default_runtime();
+} // namespace detail
+
+} // namespace cano

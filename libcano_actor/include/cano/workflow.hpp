@@ -1,0 +1,196 @@
+// Workflow<S> — a typed finite-state machine: tasks registered per state, exit states, and the
+// settings of its runs. Builders return the workflow by value and chain:
+//
+//   enum class Order { Validate, Charge, Done };
+//   auto wf = cano::Workflow<Order>{}
+//                 .with_name("orders")
+//                 .register_task(Order::Validate, "validate", [](cano::task_context&) { return Order::Charge; })
+//                 .register_task(Order::Charge, std::make_shared<Charge>())
+//                 .add_exit_state(Order::Done);
+//   cano::expected<Order> end = wf.orchestrate(Order::Validate);   // or runtime::run / start
+//
+// A Workflow is a cheap handle: copies share the definition until one of them is changed.
+// One workflow may run many times concurrently.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "cano/detail/definition.hpp"
+#include "cano/error.hpp"
+#include "cano/observer.hpp"
+#include "cano/resources.hpp"
+#include "cano/retry.hpp"
+#include "cano/runtime.hpp"
+#include "cano/state.hpp"
+#include "cano/task.hpp"
+
+namespace cano {
+
+template <class S>
+class Workflow {
+public:
+  Workflow() : def_(std::make_shared<detail::definition>()) {
+    def_->label_of = [](detail::state_code c) { return label_of(detail::decode_state<S>(c)); };
+  }
+  /// A workflow whose tasks share `resources`.
+  explicit Workflow(Resources resources) : Workflow() {
+    def_->resources = std::make_shared<Resources>(std::move(resources));
+  }
+  /// cano's `Workflow::bare()`: no resources.
+  static Workflow bare() { return Workflow{}; }
+
+  // --- registration (re-registering a state replaces its entry) -------------------------------
+
+  /// Registers a task object for `state`.
+  template <class T, class = std::enable_if_t<std::is_base_of_v<Task<S>, T>>>
+  Workflow register_task(S state, std::shared_ptr<T> task) const {
+    return with_entry(state, detail::state_entry::kind::single, std::move(task));
+  }
+  template <class T, class = std::enable_if_t<std::is_base_of_v<Task<S>, std::decay_t<T>>>>
+  Workflow register_task(S state, T&& task) const {
+    return register_task(state, std::make_shared<std::decay_t<T>>(std::forward<T>(task)));
+  }
+  /// Registers a named callable for `state`.
+  template <class F>
+  Workflow register_task(S state, std::string name, F fn, TaskConfig config = {}) const {
+    return register_task(state, make_task<S>(std::move(name), std::move(fn), std::move(config)));
+  }
+
+  /// Registers a callable for `state`, named after the state's label.
+  template <class F, class = std::enable_if_t<std::is_invocable_v<F&, task_context&> ||
+                                              std::is_invocable_v<F&>>>
+  Workflow register_task(S state, F fn) const {
+    return register_task(state, label_of(state), std::move(fn));
+  }
+
+  /// Registers a router for `state`: it writes no checkpoint row.
+  template <class T, class = std::enable_if_t<std::is_base_of_v<Task<S>, T>>>
+  Workflow register_router(S state, std::shared_ptr<T> router) const {
+    return with_entry(state, detail::state_entry::kind::router, std::move(router));
+  }
+  template <class T, class = std::enable_if_t<std::is_base_of_v<Task<S>, std::decay_t<T>>>>
+  Workflow register_router(S state, T&& router) const {
+    return register_router(state, std::make_shared<std::decay_t<T>>(std::forward<T>(router)));
+  }
+  template <class F>
+  Workflow register_router(S state, std::string name, F fn, TaskConfig config = {}) const {
+    return register_router(state,
+                           make_router<S>(std::move(name), std::move(fn), std::move(config)));
+  }
+
+  // --- settings --------------------------------------------------------------------------------
+
+  Workflow add_exit_state(S state) const {
+    Workflow w = clone();
+    auto code = detail::encode_state(state);
+    if (w.def_->exit_set.insert(code).second) {
+      w.def_->exit_states.push_back(code);
+    }
+    return w;
+  }
+  Workflow add_exit_states(const std::vector<S>& states) const {
+    Workflow w = *this;
+    for (S s : states) {
+      w = w.add_exit_state(s);
+    }
+    return w;
+  }
+  /// Bounds a whole run; past it the run fails with "Workflow timeout exceeded".
+  Workflow with_timeout(duration d) const {
+    Workflow w = clone();
+    w.def_->timeout = d;
+    return w;
+  }
+  Workflow with_observer(std::shared_ptr<WorkflowObserver> observer) const {
+    Workflow w = clone();
+    w.def_->observers.push_back(std::move(observer));
+    return w;
+  }
+  /// Names the definition (for run headers and resume_all).
+  Workflow with_name(std::string name) const {
+    Workflow w = clone();
+    w.def_->name = std::move(name);
+    return w;
+  }
+  /// cano parity: the workflow id used when a run gives none.
+  Workflow with_workflow_id(std::string id) const {
+    Workflow w = clone();
+    w.def_->workflow_id = std::move(id);
+    return w;
+  }
+  Workflow with_workflow_version(std::uint32_t version) const {
+    Workflow w = clone();
+    w.def_->version = version;
+    return w;
+  }
+
+  // --- inspection and execution ----------------------------------------------------------------
+
+  /// cano's validation rules in cano's order, then duplicate labels and empty task names (D4).
+  expected<void> validate() const { return def_->validate(); }
+  expected<void> validate_initial_state(S state) const {
+    return def_->validate_initial_state(detail::encode_state(state));
+  }
+  bool has_state(S state) const { return def_->states.count(detail::encode_state(state)) != 0; }
+  std::size_t state_count() const noexcept { return def_->states.size(); }
+  const std::string& name() const noexcept { return def_->name; }
+  std::uint32_t workflow_version() const noexcept { return def_->version; }
+  Resources& resources() const noexcept { return *def_->resources; }
+
+  /// cano's orchestrate: runs on the process-wide default runtime and blocks until the end.
+  expected<S> orchestrate(S initial) const {
+    return detail::default_runtime().run(*this, initial, run_options{def_->workflow_id, {}});
+  }
+
+  std::shared_ptr<const detail::definition> definition_ptr() const { return def_; }
+
+private:
+  // Copy on write: a workflow shares its definition until it is changed.
+  Workflow clone() const {
+    Workflow w;
+    auto copy = std::make_shared<detail::definition>();
+    copy->states = def_->states;
+    copy->exit_states = def_->exit_states;
+    copy->exit_set = def_->exit_set;
+    copy->timeout = def_->timeout;
+    copy->observers = def_->observers;
+    copy->resources = def_->resources;
+    copy->name = def_->name;
+    copy->workflow_id = def_->workflow_id;
+    copy->version = def_->version;
+    copy->label_of = def_->label_of;
+    w.def_ = std::move(copy);
+    return w;
+  }
+
+  template <class T>
+  Workflow with_entry(S state, detail::state_entry::kind kind, std::shared_ptr<T> task) const {
+    auto entry = std::make_shared<detail::state_entry>();
+    entry->type = kind;
+    entry->task_name = task->name();
+    entry->config = task->config();
+    std::shared_ptr<Task<S>> as_task = task;
+    entry->body = [t = as_task.get()](task_context& ctx) -> expected<detail::step_result> {
+      auto r = t->run(ctx);
+      if (!r) {
+        return r.error_value();
+      }
+      if (r->is_split()) {
+        return detail::step_result{0, true};
+      }
+      return detail::step_result{detail::encode_state(r->state()), false};
+    };
+    entry->task = std::move(as_task);
+    Workflow w = clone();
+    w.def_->states[detail::encode_state(state)] = std::move(entry);
+    return w;
+  }
+
+  std::shared_ptr<detail::definition> def_;
+};
+
+} // namespace cano

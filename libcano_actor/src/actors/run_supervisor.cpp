@@ -1,0 +1,300 @@
+// The run supervisor: one actor per run, the only owner of the run's FSM position.
+//
+// It walks the states; a non-blocking task without attempt timeout runs inline here (the fast
+// path, D1), anything else is handed to a task actor. It enforces the workflow timeout, holds
+// the resources' lease for the run, and reports the result exactly once.
+#include <atomic>
+#include <optional>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+
+#include "../engine.hpp"
+#include "../format.hpp"
+#include "messages.hpp"
+#include "run_context.hpp"
+#include "task_actor.hpp"
+
+namespace cano::detail {
+
+namespace {
+
+/// Steps taken inline before the supervisor yields its scheduler thread to other actors.
+constexpr int steps_per_message = 64;
+
+class run_supervisor : public caf::event_based_actor {
+  using run_result_value = expected<state_code>;
+
+public:
+  run_supervisor(caf::actor_config& cfg, std::shared_ptr<engine> eng, run_spec spec)
+    : caf::event_based_actor(cfg),
+      eng_(std::move(eng)),
+      run_id_(spec.run_id),
+      done_(std::move(spec.done)),
+      current_(spec.initial) {
+    auto ctx = std::make_shared<run_context>();
+    ctx->def = std::move(spec.def);
+    ctx->workflow_id = spec.workflow_id.empty() ? ctx->def->workflow_id : std::move(spec.workflow_id);
+    ctx->input = std::move(spec.input);
+    ctx_ = std::move(ctx);
+    def_ = ctx_->def.get();
+    has_observers_ = !def_->observers.empty();
+  }
+
+  caf::behavior make_behavior() override {
+    engine_actor_scope scope;
+    begin();
+    return {
+      [this](step_atom) {
+        engine_actor_scope scope;
+        advance();
+      },
+      [this](retry_atom) {
+        engine_actor_scope scope;
+        if (!finished_ && run_inline_attempts() && conclude(loop_->result())) {
+          advance();
+        }
+      },
+      [this](task_done_atom, outcome_ptr& outcome) {
+        engine_actor_scope scope;
+        if (finished_) {
+          return;
+        }
+        task_actor_ = caf::actor{};
+        if (conclude(outcome->value)) {
+          advance();
+        }
+      },
+      [this](resources_atom, void_result_ptr& r) {
+        engine_actor_scope scope;
+        resources_ready(*r);
+      },
+      [this](run_timeout_atom) {
+        engine_actor_scope scope;
+        finish(error::workflow("Workflow timeout exceeded"));
+      },
+      [this](drop_atom) {
+        engine_actor_scope scope;
+        finish(error::workflow("run dropped: the runtime shut down before the run finished"));
+      },
+    };
+  }
+
+private:
+  // --- start and end ---------------------------------------------------------------------------
+
+  void begin() {
+    if (auto valid = def_->validate(); !valid) {
+      return finish(valid.error_value());
+    }
+    if (auto valid = def_->validate_initial_state(current_); !valid) {
+      return finish(valid.error_value());
+    }
+    if (def_->timeout) {
+      delayed_send(this, *def_->timeout, run_timeout_atom::value);
+    }
+    if (def_->resources->empty_set()) {
+      send(this, step_atom::value);
+      return;
+    }
+    // Setup may block (connections, files): it runs on the pool, never on CAF's scheduler.
+    setting_up_ = true;
+    auto resources = def_->resources;
+    auto self = caf::actor_cast<caf::actor>(this);
+    bool posted = eng_->pool()->try_post([resources, self] {
+      expected<void> r = error::generic("resource setup threw");
+      try {
+        r = resources->acquire();
+      } catch (const std::exception& e) {
+        r = error::generic(std::string("resource setup threw: ") + e.what());
+      }
+      caf::anon_send(self, resources_atom::value, std::make_shared<expected<void>>(std::move(r)));
+    });
+    if (!posted) {
+      setting_up_ = false;
+      finish(error::task_execution("blocking pool exhausted: cannot set up resources"));
+    }
+  }
+
+  void resources_ready(const expected<void>& r) {
+    if (setting_up_) {
+      setting_up_ = false;
+      if (r) {
+        holds_resources_ = true;
+      }
+      if (finished_) {
+        return release_then_deliver(); // timed out or dropped while setting up
+      }
+      if (!r) {
+        return finish(r.error_value());
+      }
+      advance();
+      return;
+    }
+    deliver(); // teardown finished
+  }
+
+  void finish(run_result_value result) {
+    if (finished_) {
+      return;
+    }
+    finished_ = true;
+    stopped_.store(true);
+    result_ = std::move(result);
+    if (task_actor_) {
+      send_exit(task_actor_, caf::exit_reason::kill); // abandons its attempt (permit = failure)
+      task_actor_ = caf::actor{};
+    }
+    loop_.reset();
+    if (setting_up_) {
+      return; // resources_ready() releases what setup acquired, then delivers
+    }
+    release_then_deliver();
+  }
+
+  void finish(error err) { finish(run_result_value{std::move(err)}); }
+
+  void release_then_deliver() {
+    if (!holds_resources_) {
+      return deliver();
+    }
+    holds_resources_ = false;
+    auto resources = def_->resources;
+    auto self = caf::actor_cast<caf::actor>(this);
+    auto teardown = [resources, self] {
+      resources->release();
+      caf::anon_send(self, resources_atom::value, std::make_shared<expected<void>>());
+    };
+    if (!eng_->pool()->try_post(teardown)) {
+      resources->release();
+      deliver();
+    }
+  }
+
+  void deliver() {
+    run_result r;
+    r.run_id = run_id_;
+    r.workflow_id = ctx_->workflow_id;
+    if (result_.has_value()) {
+      r.final_state = *result_;
+    } else {
+      r.failure = result_.error_value();
+    }
+    eng_->run_ended(run_id_);
+    if (done_) {
+      done_(std::move(r));
+    }
+    quit();
+  }
+
+  // --- the FSM loop ----------------------------------------------------------------------------
+
+  void advance() {
+    for (int budget = steps_per_message; budget > 0; --budget) {
+      if (finished_) {
+        return;
+      }
+      if (has_observers_) {
+        const auto& label = def_->label(current_);
+        notify(def_->observers, [&](WorkflowObserver& o) { o.on_state_enter(label); });
+      }
+      if (def_->exit_set.count(current_) != 0) {
+        return finish(run_result_value{current_});
+      }
+      auto it = def_->states.find(current_);
+      if (it == def_->states.end()) {
+        return finish(error::workflow("No task registered for state: " + def_->label(current_)));
+      }
+      entry_ = it->second.get();
+      if (has_observers_) {
+        notify(def_->observers, [&](WorkflowObserver& o) { o.on_task_start(entry_->task_name); });
+      }
+      if (entry_->config.blocking || entry_->config.attempt_timeout) {
+        // Off the supervisor: a task actor drives the body on the pool.
+        task_actor_ = spawn_task_actor(system(), ctx_, it->second, def_->label_copy(current_),
+                                       eng_->pool(), caf::actor_cast<caf::actor>(this));
+        return;
+      }
+      loop_.emplace(entry_->config, def_->observers, entry_->task_name);
+      if (!run_inline_attempts()) {
+        return; // waiting for a retry delay
+      }
+      if (!conclude(loop_->result())) {
+        return;
+      }
+    }
+    send(this, step_atom::value); // yield, then go on
+  }
+
+  /// Runs inline attempts until the loop is done (true) or must wait for a delay (false).
+  bool run_inline_attempts() {
+    for (;;) {
+      if (loop_->begin()) {
+        return true; // circuit open: the loop's result is the rejection
+      }
+      const auto& label = def_->label(current_);
+      task_context tc(ctx_->workflow_id, label, loop_->attempt(), ctx_->input,
+                      *def_->resources, &stopped_);
+      auto decision = loop_->finish(invoke_guarded(*entry_, tc));
+      if (decision.done) {
+        return true;
+      }
+      if (decision.delay && decision.delay->count() > 0) {
+        delayed_send(this, *decision.delay, retry_atom::value);
+        return false;
+      }
+    }
+  }
+
+  /// Applies a task's final outcome: moves to the next state (true) or fails the run (false).
+  bool conclude(expected<step_result>& outcome) {
+    std::optional<error> failure;
+    if (!outcome) {
+      failure = outcome.error_value();
+    } else if (outcome->was_split) {
+      failure = error::workflow(
+        "Single task returned split result - use register_split() for split tasks");
+    }
+    if (failure) {
+      if (has_observers_) {
+        notify(def_->observers,
+               [&](WorkflowObserver& o) { o.on_task_failure(entry_->task_name, *failure); });
+      }
+      finish(std::move(*failure));
+      return false;
+    }
+    if (has_observers_) {
+      notify(def_->observers, [&](WorkflowObserver& o) { o.on_task_success(entry_->task_name); });
+    }
+    current_ = outcome->next;
+    loop_.reset();
+    return true;
+  }
+
+  std::shared_ptr<engine> eng_;
+  std::uint64_t run_id_;
+  completion done_;
+  std::shared_ptr<const run_context> ctx_;
+  const definition* def_ = nullptr;
+  bool has_observers_ = false;
+
+  state_code current_;
+  const state_entry* entry_ = nullptr;
+  std::optional<attempt_loop> loop_;
+  caf::actor task_actor_;
+  std::atomic<bool> stopped_{false};
+
+  bool setting_up_ = false;
+  bool holds_resources_ = false;
+  bool finished_ = false;
+  run_result_value result_{state_code{0}};
+};
+
+} // namespace
+
+caf::actor spawn_run_supervisor(const std::shared_ptr<engine>& eng, run_spec spec) {
+  return eng->system().spawn<run_supervisor>(eng, std::move(spec));
+}
+
+} // namespace cano::detail

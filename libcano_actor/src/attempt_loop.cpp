@@ -1,0 +1,69 @@
+#include "attempt_loop.hpp"
+
+#include <exception>
+
+namespace cano::detail {
+
+attempt_outcome invoke_guarded(const state_entry& entry, task_context& ctx) {
+  try {
+    return {entry.body(ctx), false};
+  } catch (const std::exception& e) {
+    return {error::task_execution(std::string("panic: ") + e.what()), true};
+  } catch (...) {
+    return {error::task_execution("panic: <non-string panic payload>"), true};
+  }
+}
+
+attempt_outcome attempt_timed_out() {
+  return {error::timeout("task attempt exceeded attempt_timeout"), false};
+}
+
+std::optional<error> attempt_loop::begin() {
+  ++attempt_;
+  if (config_.circuit_breaker) {
+    auto permit = config_.circuit_breaker->try_acquire();
+    if (!permit) {
+      notify(observers_, [this](WorkflowObserver& o) { o.on_circuit_open(task_id_); });
+      result_.emplace(permit.error_value());
+      return permit.error_value();
+    }
+    permit_.emplace(std::move(*permit));
+  }
+  return std::nullopt;
+}
+
+attempt_loop::decision attempt_loop::finish(attempt_outcome outcome) {
+  bool ok = outcome.value.has_value();
+  if (permit_) {
+    // A timeout or a panic is a failure too.
+    if (ok) {
+      config_.circuit_breaker->record_success(std::move(*permit_));
+    } else {
+      config_.circuit_breaker->record_failure(std::move(*permit_));
+    }
+    permit_.reset();
+  }
+  if (ok || outcome.panicked || outcome.value.error_value().is_permanent()) {
+    result_.emplace(std::move(outcome.value));
+    return {};
+  }
+  auto max = config_.retry_mode.max_attempts();
+  if (attempt_ >= max) {
+    if (max <= 1) {
+      result_.emplace(std::move(outcome.value));
+    } else {
+      result_.emplace(error::retry_exhausted("Task failed after " + std::to_string(attempt_) +
+                                             " attempt(s): " +
+                                             outcome.value.error_value().to_string()));
+    }
+    return {};
+  }
+  auto failed = attempt_;
+  notify(observers_, [&](WorkflowObserver& o) { o.on_retry(task_id_, failed); });
+  decision d;
+  d.done = false;
+  d.delay = config_.retry_mode.delay_for_attempt(attempt_ - 1);
+  return d;
+}
+
+} // namespace cano::detail

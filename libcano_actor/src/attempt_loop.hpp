@@ -1,0 +1,58 @@
+// cano's run_with_retries as a state machine, so that actors can drive it without blocking:
+// begin() before each attempt (circuit breaker), finish() after it decides: done, or retry
+// after a delay. The inline fast path (run supervisor) and the task actor both use it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "cano/circuit.hpp"
+#include "cano/detail/definition.hpp"
+#include "observers.hpp"
+
+namespace cano::detail {
+
+/// The outcome of one attempt. `panicked`: the body threw (no retry, cano's panic rule).
+struct attempt_outcome {
+  expected<step_result> value;
+  bool panicked = false;
+};
+
+/// Runs a body once, turning an escaping exception into task_execution("panic: ...").
+attempt_outcome invoke_guarded(const state_entry& entry, task_context& ctx);
+
+/// The timeout outcome of an attempt that exceeded attempt_timeout.
+attempt_outcome attempt_timed_out();
+
+class attempt_loop {
+public:
+  attempt_loop(const TaskConfig& config, const observer_list& observers, const std::string& task_id)
+    : config_(config), observers_(observers), task_id_(task_id) {}
+
+  /// Starts the next attempt: takes a breaker permit. On rejection fires on_circuit_open and
+  /// returns the raw circuit_open error, which ends the loop.
+  std::optional<error> begin();
+
+  struct decision {
+    bool done = true;
+    std::optional<duration> delay; // when !done: wait this long before the next attempt
+  };
+  /// Settles the attempt (breaker, observers) and says whether the loop is over.
+  decision finish(attempt_outcome outcome);
+
+  /// The final result, valid once finish() returned done.
+  expected<step_result>& result() { return *result_; }
+  /// 1-based number of the attempt in progress (or last made).
+  std::uint32_t attempt() const noexcept { return attempt_; }
+
+private:
+  const TaskConfig& config_;
+  const observer_list& observers_;
+  const std::string& task_id_;
+  std::uint32_t attempt_ = 0;
+  std::optional<Permit> permit_;
+  std::optional<expected<step_result>> result_;
+};
+
+} // namespace cano::detail

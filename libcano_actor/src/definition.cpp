@@ -1,0 +1,83 @@
+#include "cano/detail/definition.hpp"
+
+#include <unordered_map>
+
+#include "format.hpp"
+
+namespace cano::detail {
+
+void definition::fill_labels() const {
+  for (const auto& kv : states) {
+    labels_.emplace(kv.first, label_of(kv.first));
+  }
+  for (auto code : exit_states) {
+    labels_.emplace(code, label_of(code));
+  }
+}
+
+const std::string& definition::label(state_code s) const {
+  std::call_once(labels_once_, [this] { fill_labels(); });
+  auto it = labels_.find(s);
+  if (it != labels_.end()) {
+    return it->second;
+  }
+  thread_local std::string scratch; // an unregistered target: label it on demand
+  scratch = label_of(s);
+  return scratch;
+}
+
+std::string definition::label_copy(state_code s) const { return label(s); }
+
+expected<void> definition::validate() const {
+  std::call_once(validated_once_, [this] {
+    auto fail = [this](std::string m) { validation_error_ = error::configuration(std::move(m)); };
+    if (states.empty()) {
+      return fail("Workflow has no registered state handlers");
+    }
+    if (exit_states.empty()) {
+      return fail("Workflow has no exit states defined — orchestration may loop forever");
+    }
+    // Ours (D4): labels and task names are checkpoint keys, so they must be unique / non-empty.
+    std::unordered_map<std::string, state_code> seen;
+    auto check_label = [&](state_code code) -> bool {
+      auto l = label(code);
+      auto [it, fresh] = seen.emplace(l, code);
+      if (!fresh && it->second != code) {
+        fail("duplicate state label " + debug_quote(l) +
+             ": two states share it, but labels identify states in events and checkpoints");
+        return false;
+      }
+      return true;
+    };
+    for (const auto& kv : states) {
+      if (!check_label(kv.first)) {
+        return;
+      }
+    }
+    for (auto code : exit_states) {
+      if (!check_label(code)) {
+        return;
+      }
+    }
+    for (const auto& kv : states) {
+      if (kv.second->task_name.empty()) {
+        return fail("the task registered for state " + label(kv.first) +
+                    " has an empty name; task names identify tasks in checkpoints");
+      }
+    }
+  });
+  if (validation_error_) {
+    return *validation_error_;
+  }
+  return {};
+}
+
+expected<void> definition::validate_initial_state(state_code initial) const {
+  if (states.count(initial) == 0 && exit_set.count(initial) == 0) {
+    return error::configuration("Initial state " + label(initial) +
+                                " is neither registered nor an exit state");
+  }
+  return {};
+}
+
+} // namespace cano::detail

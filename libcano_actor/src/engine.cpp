@@ -1,0 +1,76 @@
+#include "engine.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+
+#include "actors/messages.hpp"
+
+namespace cano::detail {
+
+namespace {
+thread_local bool in_engine_actor = false;
+}
+
+bool inside_engine_actor() noexcept { return in_engine_actor; }
+engine_actor_scope::engine_actor_scope() : previous(in_engine_actor) { in_engine_actor = true; }
+engine_actor_scope::~engine_actor_scope() { in_engine_actor = previous; }
+
+engine::engine(caf::actor_system& sys, runtime_config config)
+  : sys_(sys), pool_(blocking_pool::make(config.max_blocking_threads, config.idle_thread_timeout)) {}
+
+std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code initial,
+                            run_options options, completion done) {
+  auto id = next_run_id_.fetch_add(1, std::memory_order_relaxed);
+  run_spec spec{id, std::move(def), initial, std::move(options.workflow_id),
+                std::move(options.input), std::move(done)};
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!admitting_) {
+    lock.unlock();
+    run_result r;
+    r.run_id = id;
+    r.workflow_id = spec.workflow_id;
+    r.failure = error::workflow("runtime is shutting down: no new runs are admitted");
+    spec.done(std::move(r));
+    return id;
+  }
+  // Registered before it can end, so run_ended never races ahead of the registration.
+  live_.emplace(id, caf::actor{});
+  lock.unlock();
+  auto handle = spawn_run_supervisor(shared_from_this(), std::move(spec));
+  lock.lock();
+  if (auto it = live_.find(id); it != live_.end()) {
+    it->second = std::move(handle);
+  }
+  return id;
+}
+
+void engine::run_ended(std::uint64_t run_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  live_.erase(run_id);
+  if (live_.empty()) {
+    all_ended_.notify_all();
+  }
+}
+
+std::size_t engine::in_flight() const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return live_.size();
+}
+
+bool engine::shutdown(std::chrono::milliseconds deadline) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  admitting_ = false;
+  if (all_ended_.wait_for(lock, deadline, [this] { return live_.empty(); })) {
+    return true;
+  }
+  for (auto& kv : live_) {
+    if (kv.second) {
+      caf::anon_send(kv.second, drop_atom::value);
+    }
+  }
+  // Dropped runs still tear their resources down and report; give them a bounded moment.
+  all_ended_.wait_for(lock, std::chrono::seconds(5), [this] { return live_.empty(); });
+  return false;
+}
+
+} // namespace cano::detail

@@ -1,0 +1,75 @@
+// The engine behind a cano::runtime: the actor system, the blocking pool and the registry of
+// runs in flight (for shutdown). Supervisors hold it by shared ownership.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include <caf/actor.hpp>
+
+#include "blocking_pool.hpp"
+#include "cano/detail/definition.hpp"
+#include "cano/runtime.hpp"
+
+namespace caf {
+class actor_system;
+}
+
+namespace cano::detail {
+
+using completion = std::function<void(run_result&&)>;
+
+/// Everything a run supervisor needs to execute one run.
+struct run_spec {
+  std::uint64_t run_id = 0;
+  std::shared_ptr<const definition> def;
+  state_code initial = 0;
+  std::string workflow_id;
+  nlohmann::json input;
+  completion done;
+};
+
+/// True while an engine actor's handler runs on this thread (runtime::run refuses to block it).
+bool inside_engine_actor() noexcept;
+struct engine_actor_scope {
+  engine_actor_scope();
+  ~engine_actor_scope();
+  bool previous;
+};
+
+class engine : public std::enable_shared_from_this<engine> {
+public:
+  engine(caf::actor_system& sys, runtime_config config);
+
+  caf::actor_system& system() noexcept { return sys_; }
+  const std::shared_ptr<blocking_pool>& pool() const noexcept { return pool_; }
+
+  /// Spawns a run supervisor. When the runtime no longer admits runs, `done` is called at once
+  /// with the error.
+  std::uint64_t start(std::shared_ptr<const definition> def, state_code initial,
+                      run_options options, completion done);
+  /// Called by a supervisor as it ends.
+  void run_ended(std::uint64_t run_id);
+
+  bool shutdown(std::chrono::milliseconds deadline);
+  std::size_t in_flight() const;
+
+private:
+  caf::actor_system& sys_;
+  std::shared_ptr<blocking_pool> pool_;
+  std::atomic<std::uint64_t> next_run_id_{1};
+  mutable std::mutex mutex_;
+  std::condition_variable all_ended_;
+  std::unordered_map<std::uint64_t, caf::actor> live_;
+  bool admitting_ = true;
+};
+
+/// Spawns the supervisor actor of one run (src/actors/run_supervisor.cpp).
+caf::actor spawn_run_supervisor(const std::shared_ptr<engine>& eng, run_spec spec);
+
+} // namespace cano::detail

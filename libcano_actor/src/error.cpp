@@ -1,0 +1,81 @@
+#include "cano/error.hpp"
+
+#include "format.hpp"
+
+namespace cano {
+
+const char* to_string(errc code) noexcept {
+  switch (code) {
+    case errc::task_execution: return "task_execution";
+    case errc::store: return "store";
+    case errc::workflow: return "workflow";
+    case errc::configuration: return "configuration";
+    case errc::retry_exhausted: return "retry_exhausted";
+    case errc::timeout: return "timeout";
+    case errc::circuit_open: return "circuit_open";
+    case errc::checkpoint_store: return "checkpoint_store";
+    case errc::compensation_failed: return "compensation_failed";
+    case errc::generic: return "generic";
+    case errc::resource_not_found: return "resource_not_found";
+    case errc::resource_type_mismatch: return "resource_type_mismatch";
+    case errc::resource_duplicate_key: return "resource_duplicate_key";
+    case errc::workflow_version_mismatch: return "workflow_version_mismatch";
+  }
+  return "generic";
+}
+
+error error::compensation_failed(std::vector<error> errors) {
+  error e{errc::compensation_failed, {}};
+  e.nested_ = std::move(errors);
+  return e;
+}
+
+error error::workflow_version_mismatch(std::uint32_t stored, std::uint32_t expected) {
+  error e{errc::workflow_version_mismatch, "workflow version mismatch (stored vs expected)"};
+  e.stored_ = stored;
+  e.expected_ = expected;
+  return e;
+}
+
+std::string error::message() const {
+  if (code_ == errc::compensation_failed) {
+    return nested_.empty() ? std::string("compensation failed") : nested_.front().message();
+  }
+  return message_;
+}
+
+std::string error::to_string() const {
+  switch (code_) {
+    case errc::task_execution: return "Task execution error: " + message_;
+    case errc::store: return "Store error: " + message_;
+    case errc::workflow: return "Workflow error: " + message_;
+    case errc::configuration: return "Configuration error: " + message_;
+    case errc::retry_exhausted: return "Retry exhausted: " + message_;
+    case errc::timeout: return "Timeout error: " + message_;
+    case errc::circuit_open: return "Circuit open: " + message_;
+    case errc::checkpoint_store: return "Checkpoint store error: " + message_;
+    case errc::generic: return "Error: " + message_;
+    case errc::resource_not_found: return "Resource not found: " + message_;
+    case errc::resource_type_mismatch: return "Resource type mismatch: " + message_;
+    case errc::resource_duplicate_key: return "Resource duplicate key: " + message_;
+    case errc::workflow_version_mismatch:
+      return "Workflow version mismatch: stored=" + std::to_string(stored_) +
+             ", expected=" + std::to_string(expected_);
+    case errc::compensation_failed: {
+      std::string out = "Compensation failed (" + std::to_string(nested_.size()) + " error(s))";
+      for (std::size_t i = 0; i < nested_.size(); ++i) {
+        out += i == 0 ? "; original: " : "; compensation #" + std::to_string(i) + ": ";
+        out += nested_[i].to_string();
+      }
+      return out;
+    }
+  }
+  return message_;
+}
+
+bool operator==(const error& a, const error& b) {
+  return a.code_ == b.code_ && a.message_ == b.message_ && a.nested_ == b.nested_ &&
+         a.stored_ == b.stored_ && a.expected_ == b.expected_;
+}
+
+} // namespace cano

@@ -1,0 +1,16 @@
+// Text helpers that reproduce Rust's Debug output in cano's messages.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+namespace cano::detail {
+
+/// A string as Rust's `{:?}` prints it: quoted, with `"` and `\` escaped.
+std::string debug_quote(const std::string& s);
+/// A duration as Rust's Debug prints it: "50ms", "1.5s", "0ns".
+std::string debug_duration(std::chrono::nanoseconds d);
+/// A float in shortest round-trip form, as Rust's Display prints it: "1.5", "NaN", "inf".
+std::string display_float(double v);
+
+} // namespace cano::detail

@@ -1,0 +1,9 @@
+// The engine's own diagnostics (CAF's logger is compiled out in Debian's build).
+#pragma once
+
+#include <string>
+
+namespace cano::detail {
+/// Writes one line to stderr, prefixed "cano: ".
+void log_error(const std::string& line);
+} // namespace cano::detail
