@@ -41,6 +41,7 @@ enum class errc : std::uint8_t {
 
 /// cano's category string ("task_execution", "circuit_open", ...).
 const char* to_string(errc code) noexcept;
+inline std::ostream& operator<<(std::ostream& os, errc code) { return os << to_string(code); }
 
 class error {
 public:
