@@ -16,7 +16,7 @@ namespace {
 using clock = std::chrono::steady_clock;
 
 struct driver_state {
-  std::function<void(const caf::actor&)> start_one;
+  std::function<void(caf::local_actor*)> start_one;
   clock::time_point window_start;
   clock::time_point window_end;
   std::size_t outstanding = 0;
@@ -25,7 +25,7 @@ struct driver_state {
 };
 
 caf::behavior driver(caf::stateful_actor<driver_state>* self, std::size_t in_flight,
-                     std::function<void(const caf::actor&)> start_one, double warmup,
+                     std::function<void(caf::local_actor*)> start_one, double warmup,
                      double seconds, std::promise<loop_figures>* done) {
   auto& st = self->state;
   st.start_one = std::move(start_one);
@@ -34,13 +34,12 @@ caf::behavior driver(caf::stateful_actor<driver_state>* self, std::size_t in_fli
   st.window_start = now + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(warmup));
   st.window_end = st.window_start +
                   std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(seconds));
-  auto me = caf::actor_cast<caf::actor>(self);
   for (std::size_t i = 0; i < in_flight; ++i) {
-    st.start_one(me);
+    st.start_one(self);
     ++st.outstanding;
   }
   return {
-    [self, me](cano::run_result& r) {
+    [self](cano::run_result& r) {
       auto& s = self->state;
       --s.outstanding;
       auto t = clock::now();
@@ -51,7 +50,7 @@ caf::behavior driver(caf::stateful_actor<driver_state>* self, std::size_t in_fli
         }
       }
       if (t < s.window_end) {
-        s.start_one(me);
+        s.start_one(self);
         ++s.outstanding;
       } else if (s.figures.rss_at_end == 0) {
         s.figures.rss_at_end = rss_bytes(); // measured while the last runs are still in flight
@@ -69,7 +68,7 @@ caf::behavior driver(caf::stateful_actor<driver_state>* self, std::size_t in_fli
 } // namespace
 
 loop_figures run_closed_loop(caf::actor_system& sys, std::size_t in_flight, double warmup_seconds,
-                             double seconds, std::function<void(const caf::actor&)> start_one) {
+                             double seconds, std::function<void(caf::local_actor*)> start_one) {
   std::promise<loop_figures> done;
   auto result = done.get_future();
   sys.spawn(driver, in_flight, std::move(start_one), warmup_seconds, seconds, &done);

@@ -20,8 +20,8 @@ struct loop_figures {
   std::size_t rss_at_end = 0;
 };
 
-/// `start_one(reply_to)` starts one run whose result goes to reply_to.
+/// `start_one(self)` starts one run from the driver actor `self`, which receives its result.
 loop_figures run_closed_loop(caf::actor_system& sys, std::size_t in_flight, double warmup_seconds,
-                             double seconds, std::function<void(const caf::actor&)> start_one);
+                             double seconds, std::function<void(caf::local_actor*)> start_one);
 
 } // namespace bench

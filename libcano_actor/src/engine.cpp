@@ -19,7 +19,8 @@ engine::engine(caf::actor_system& sys, runtime_config config)
   : sys_(sys), pool_(blocking_pool::make(config.max_blocking_threads, config.idle_thread_timeout)) {}
 
 std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code initial,
-                            run_options options, completion done) {
+                            run_options options, completion done,
+                            caf::local_actor* spawner) {
   auto id = next_run_id_.fetch_add(1, std::memory_order_relaxed);
   run_spec spec{id, std::move(def), initial, std::move(options.workflow_id),
                 std::move(options.input), std::move(done)};
@@ -30,13 +31,17 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
     r.run_id = id;
     r.workflow_id = spec.workflow_id;
     r.failure = error::workflow("runtime is shutting down: no new runs are admitted");
-    spec.done(std::move(r));
+    if (spec.done.reply_to) {
+      caf::anon_send(spec.done.reply_to, std::move(r));
+    } else {
+      spec.done.callback(std::move(r));
+    }
     return id;
   }
   // Registered before it can end, so run_ended never races ahead of the registration.
   live_.emplace(id, caf::actor{});
   lock.unlock();
-  auto handle = spawn_run_supervisor(shared_from_this(), std::move(spec));
+  auto handle = spawn_run_supervisor(shared_from_this(), std::move(spec), spawner);
   lock.lock();
   if (auto it = live_.find(id); it != live_.end()) {
     it->second = std::move(handle);

@@ -18,11 +18,20 @@
 
 namespace caf {
 class actor_system;
-}
+class local_actor;
+} // namespace caf
 
 namespace cano::detail {
 
-using completion = std::function<void(run_result&&)>;
+/// Where a run's result goes: an actor (sent from the supervisor, so it stays on the worker
+/// thread) or a callback (for blocking callers).
+struct completion {
+  caf::actor reply_to;
+  std::function<void(run_result&&)> callback;
+  /// Reply from the supervisor's own context (same worker: cheapest for one run in flight);
+  /// otherwise the reply is enqueued like any outside message, which spreads load over workers.
+  bool reply_in_context = false;
+};
 
 /// Everything a run supervisor needs to execute one run.
 struct run_spec {
@@ -49,10 +58,10 @@ public:
   caf::actor_system& system() noexcept { return sys_; }
   const std::shared_ptr<blocking_pool>& pool() const noexcept { return pool_; }
 
-  /// Spawns a run supervisor. When the runtime no longer admits runs, `done` is called at once
-  /// with the error.
+  /// Spawns a run supervisor, from `spawner`'s worker thread when given (no cross-thread
+  /// wake-up). When the runtime no longer admits runs, `done` gets the error at once.
   std::uint64_t start(std::shared_ptr<const definition> def, state_code initial,
-                      run_options options, completion done);
+                      run_options options, completion done, caf::local_actor* spawner = nullptr);
   /// Called by a supervisor as it ends.
   void run_ended(std::uint64_t run_id);
 
@@ -70,6 +79,7 @@ private:
 };
 
 /// Spawns the supervisor actor of one run (src/actors/run_supervisor.cpp).
-caf::actor spawn_run_supervisor(const std::shared_ptr<engine>& eng, run_spec spec);
+caf::actor spawn_run_supervisor(const std::shared_ptr<engine>& eng, run_spec spec,
+                                caf::local_actor* spawner);
 
 } // namespace cano::detail

@@ -4,6 +4,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/local_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
@@ -27,15 +28,21 @@ run_result runtime::run_erased(std::shared_ptr<const detail::definition> def,
   std::promise<run_result> promise;
   auto future = promise.get_future();
   engine_->start(std::move(def), initial, std::move(options),
-                 [&promise](run_result&& r) { promise.set_value(std::move(r)); });
+                 detail::completion{{}, [&promise](run_result&& r) { promise.set_value(std::move(r)); }});
   return future.get();
 }
 
 std::uint64_t runtime::start_erased(std::shared_ptr<const detail::definition> def,
                                     detail::state_code initial, run_options options,
                                     const caf::actor& reply_to) {
+  return engine_->start(std::move(def), initial, std::move(options), detail::completion{reply_to, {}});
+}
+
+std::uint64_t runtime::start_erased(std::shared_ptr<const detail::definition> def,
+                                    detail::state_code initial, run_options options,
+                                    caf::local_actor* self) {
   return engine_->start(std::move(def), initial, std::move(options),
-                        [reply_to](run_result&& r) { caf::anon_send(reply_to, std::move(r)); });
+                        detail::completion{caf::actor_cast<caf::actor>(self), {}, true}, self);
 }
 
 bool runtime::shutdown(std::chrono::milliseconds deadline) { return engine_->shutdown(deadline); }

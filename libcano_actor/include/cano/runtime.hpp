@@ -25,6 +25,7 @@
 namespace caf {
 class actor_system;
 class actor;
+class local_actor;
 } // namespace caf
 
 namespace cano {
@@ -90,6 +91,13 @@ public:
                         reply_to);
   }
 
+  /// Starts a run from inside actor `self` (on its worker thread, the fastest way) and returns
+  /// its id; `self` later receives a run_result.
+  template <class S>
+  std::uint64_t start(const Workflow<S>& wf, S initial, run_options options, caf::local_actor* self) {
+    return start_erased(wf.definition_ptr(), detail::encode_state(initial), std::move(options), self);
+  }
+
   /// Stops admitting runs, waits up to `deadline` for runs in flight, then drops the rest
   /// (they end with a workflow error). Returns true when every run finished in time.
   bool shutdown(std::chrono::milliseconds deadline);
@@ -103,6 +111,9 @@ private:
   std::uint64_t start_erased(std::shared_ptr<const detail::definition> def,
                              detail::state_code initial, run_options options,
                              const caf::actor& reply_to);
+  std::uint64_t start_erased(std::shared_ptr<const detail::definition> def,
+                             detail::state_code initial, run_options options,
+                             caf::local_actor* self);
   std::shared_ptr<detail::engine> engine_;
 };
 

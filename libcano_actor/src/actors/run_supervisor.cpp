@@ -95,7 +95,9 @@ private:
       delayed_send(this, *def_->timeout, run_timeout_atom::value);
     }
     if (def_->resources->empty_set()) {
-      send(this, step_atom::value);
+      // Straight into the FSM: quitting inside make_behavior is safe in CAF 0.17 (become() is
+      // ignored once the actor shuts down, and activate() finalizes it).
+      advance();
       return;
     }
     // Setup may block (connections, files): it runs on the pool, never on CAF's scheduler.
@@ -182,8 +184,12 @@ private:
       r.failure = result_.error_value();
     }
     eng_->run_ended(run_id_);
-    if (done_) {
-      done_(std::move(r));
+    if (done_.reply_to && done_.reply_in_context) {
+      send(done_.reply_to, std::move(r));
+    } else if (done_.reply_to) {
+      caf::anon_send(done_.reply_to, std::move(r));
+    } else if (done_.callback) {
+      done_.callback(std::move(r));
     }
     quit();
   }
@@ -293,7 +299,11 @@ private:
 
 } // namespace
 
-caf::actor spawn_run_supervisor(const std::shared_ptr<engine>& eng, run_spec spec) {
+caf::actor spawn_run_supervisor(const std::shared_ptr<engine>& eng, run_spec spec,
+                                caf::local_actor* spawner) {
+  if (spawner != nullptr) {
+    return spawner->spawn<run_supervisor>(eng, std::move(spec));
+  }
   return eng->system().spawn<run_supervisor>(eng, std::move(spec));
 }
 
