@@ -3,6 +3,7 @@
 // API delivers run_results, shutdown drops what is left. Latches order events, never sleeps.
 #include <boost/test/unit_test.hpp>
 
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "cano/actor_api.hpp"
@@ -227,6 +228,25 @@ BOOST_AUTO_TEST_CASE(start_sends_the_result_with_its_run_id_and_workflow_id) {
   BOOST_REQUIRE(results.size() == 1u);
   BOOST_TEST(results[0].run_id == id);
   BOOST_TEST(results[0].workflow_id == "wf-9");
+  BOOST_TEST(results[0].get<State>().value() == State::Complete);
+}
+
+BOOST_AUTO_TEST_CASE(an_actor_starting_a_run_from_itself_receives_the_result) {
+  test_system ts;
+  caf::scoped_actor probe{*ts.sys};
+  auto wf = cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Complete)).add_exit_state(State::Complete);
+  cano::runtime* rt = ts.rt.get();
+  auto forward_to = caf::actor_cast<caf::actor>(probe);
+  ts.sys->spawn([rt, wf, forward_to](caf::event_based_actor* self) -> caf::behavior {
+    rt->start(wf, State::Start, {"from-actor", nullptr}, self);
+    return {[self, forward_to](cano::run_result& r) {
+      self->send(forward_to, std::move(r));
+      self->quit();
+    }};
+  });
+  auto results = receive_results(probe, 1);
+  BOOST_REQUIRE(results.size() == 1u);
+  BOOST_TEST(results[0].workflow_id == "from-actor");
   BOOST_TEST(results[0].get<State>().value() == State::Complete);
 }
 
