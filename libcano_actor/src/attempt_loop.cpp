@@ -1,22 +1,7 @@
 #include "attempt_loop.hpp"
 
-#include <exception>
 
 namespace cano::detail {
-
-attempt_outcome invoke_guarded(const state_entry& entry, task_context& ctx) {
-  try {
-    return {entry.body(ctx), false};
-  } catch (const std::exception& e) {
-    return {error::task_execution(std::string("panic: ") + e.what()), true};
-  } catch (...) {
-    return {error::task_execution("panic: <non-string panic payload>"), true};
-  }
-}
-
-attempt_outcome attempt_timed_out() {
-  return {error::timeout("task attempt exceeded attempt_timeout"), false};
-}
 
 std::optional<error> attempt_loop::begin() {
   ++attempt_;

@@ -1,6 +1,6 @@
 // cano's run_with_retries as a state machine, so that actors can drive it without blocking:
 // begin() before each attempt (circuit breaker), finish() after it decides: done, or retry
-// after a delay. The inline fast path (run supervisor) and the task actor both use it.
+// after a delay. attempt_runner drives it for every kind of work.
 #pragma once
 
 #include <cstdint>
@@ -18,12 +18,6 @@ struct attempt_outcome {
   expected<step_result> value;
   bool panicked = false;
 };
-
-/// Runs a body once, turning an escaping exception into task_execution("panic: ...").
-attempt_outcome invoke_guarded(const state_entry& entry, task_context& ctx);
-
-/// The timeout outcome of an attempt that exceeded attempt_timeout.
-attempt_outcome attempt_timed_out();
 
 class attempt_loop {
 public:

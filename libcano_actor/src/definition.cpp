@@ -1,5 +1,6 @@
 #include "cano/detail/definition.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "format.hpp"
@@ -37,6 +38,20 @@ expected<void> definition::validate() const {
     if (exit_states.empty()) {
       return fail("Workflow has no exit states defined — orchestration may loop forever");
     }
+    for (const auto& kv : states) {
+      if (kv.second->type != state_entry::kind::split) {
+        continue;
+      }
+      const auto& join = kv.second->join;
+      if (auto bad = check_join_config(join)) {
+        validation_error_ = std::move(*bad);
+        return;
+      }
+      if (states.count(join.join_state) == 0 && exit_set.count(join.join_state) == 0) {
+        return fail("Split join_state " + label(join.join_state) +
+                    " is neither registered nor an exit state");
+      }
+    }
     // Ours (D4): labels and task names are checkpoint keys, so they must be unique / non-empty.
     std::unordered_map<std::string, state_code> seen;
     auto check_label = [&](state_code code) -> bool {
@@ -60,7 +75,11 @@ expected<void> definition::validate() const {
       }
     }
     for (const auto& kv : states) {
-      if (kv.second->task_name.empty()) {
+      bool empty_name = kv.second->type == state_entry::kind::split
+                          ? std::any_of(kv.second->branches.begin(), kv.second->branches.end(),
+                                        [](const work_item& w) { return w.task_name.empty(); })
+                          : kv.second->work.task_name.empty();
+      if (empty_name) {
         return fail("the task registered for state " + label(kv.first) +
                     " has an empty name; task names identify tasks in checkpoints");
       }

@@ -43,6 +43,14 @@ std::string display_float(double v) {
   return std::string(buf, res.ptr);
 }
 
+std::string debug_float(double v) {
+  auto out = display_float(v);
+  if (std::isfinite(v) && out.find_first_of(".e") == std::string::npos) {
+    out += ".0";
+  }
+  return out;
+}
+
 std::string debug_duration(std::chrono::nanoseconds d) {
   // Rust's Debug picks the largest unit with a non-zero integer part and prints the rest as a
   // trimmed fraction: 1.5s, 50ms, 250µs, 10ns.

@@ -12,5 +12,7 @@ std::string debug_quote(const std::string& s);
 std::string debug_duration(std::chrono::nanoseconds d);
 /// A float in shortest round-trip form, as Rust's Display prints it: "1.5", "NaN", "inf".
 std::string display_float(double v);
+/// A float as Rust's Debug prints it: like Display, but whole numbers keep ".0" ("1.0").
+std::string debug_float(double v);
 
 } // namespace cano::detail

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "cano/workflow.hpp"
+#include "support/recording_observer.hpp"
 #include "support/tasks.hpp"
 #include "support/test_system.hpp"
 
@@ -112,11 +113,14 @@ BOOST_AUTO_TEST_CASE(an_empty_task_name_is_a_configuration_error) {
 }
 
 BOOST_AUTO_TEST_CASE(a_lambda_without_a_name_is_named_after_its_state_label) {
+  test_system ts;
+  auto obs = std::make_shared<recording_observer>();
   auto wf = cano::Workflow<State>{}
               .register_task(State::Start, [] { return State::Complete; })
-              .add_exit_state(State::Complete);
-  BOOST_TEST(wf.validate().has_value());
-  BOOST_TEST(wf.definition_ptr()->states.begin()->second->task_name == "Start");
+              .add_exit_state(State::Complete)
+              .with_observer(obs);
+  BOOST_REQUIRE(ts.rt->run(wf, State::Start).has_value());
+  BOOST_TEST(obs->contains("task_start:Start"));
 }
 
 BOOST_AUTO_TEST_CASE(integral_states_are_labelled_by_their_decimal) {

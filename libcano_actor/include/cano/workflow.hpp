@@ -19,13 +19,17 @@
 #include <utility>
 #include <vector>
 
+#include "cano/batch_task.hpp"
 #include "cano/detail/definition.hpp"
 #include "cano/error.hpp"
+#include "cano/join.hpp"
 #include "cano/observer.hpp"
+#include "cano/poll_task.hpp"
 #include "cano/resources.hpp"
 #include "cano/retry.hpp"
 #include "cano/runtime.hpp"
 #include "cano/state.hpp"
+#include "cano/stepped_task.hpp"
 #include "cano/task.hpp"
 
 namespace cano {
@@ -48,18 +52,29 @@ public:
   /// Registers a task object for `state`.
   template <class T, class = std::enable_if_t<std::is_base_of_v<Task<S>, T>>>
   Workflow register_task(S state, std::shared_ptr<T> task) const {
-    return with_entry(state, detail::state_entry::kind::single, std::move(task));
+    return with_entry(state, detail::state_entry::kind::single, work_of(std::move(task)));
   }
-  template <class T, class = std::enable_if_t<std::is_base_of_v<Task<S>, std::decay_t<T>>>>
+  template <class T, class = std::enable_if_t<std::is_base_of_v<Task<S>, std::decay_t<T>> ||
+                                              std::is_base_of_v<detail::program_task<S>, std::decay_t<T>>>>
   Workflow register_task(S state, T&& task) const {
     return register_task(state, std::make_shared<std::decay_t<T>>(std::forward<T>(task)));
+  }
+  /// Registers a PollTask or BatchTask for `state`: the engine drives its calls.
+  template <class T, class = std::enable_if_t<std::is_base_of_v<detail::program_task<S>, T>>, class = void>
+  Workflow register_task(S state, std::shared_ptr<T> task) const {
+    std::shared_ptr<detail::program_task<S>> as_program = task;
+    detail::work_item w;
+    w.task_name = as_program->name();
+    w.config = as_program->config();
+    w.make_program = [p = as_program] { return p->make_program(p); };
+    w.task = std::move(as_program);
+    return with_entry(state, detail::state_entry::kind::single, std::move(w));
   }
   /// Registers a named callable for `state`.
   template <class F>
   Workflow register_task(S state, std::string name, F fn, TaskConfig config = {}) const {
     return register_task(state, make_task<S>(std::move(name), std::move(fn), std::move(config)));
   }
-
   /// Registers a callable for `state`, named after the state's label.
   template <class F, class = std::enable_if_t<std::is_invocable_v<F&, task_context&> ||
                                               std::is_invocable_v<F&>>>
@@ -70,7 +85,7 @@ public:
   /// Registers a router for `state`: it writes no checkpoint row.
   template <class T, class = std::enable_if_t<std::is_base_of_v<Task<S>, T>>>
   Workflow register_router(S state, std::shared_ptr<T> router) const {
-    return with_entry(state, detail::state_entry::kind::router, std::move(router));
+    return with_entry(state, detail::state_entry::kind::router, work_of(std::move(router)));
   }
   template <class T, class = std::enable_if_t<std::is_base_of_v<Task<S>, std::decay_t<T>>>>
   Workflow register_router(S state, T&& router) const {
@@ -80,6 +95,35 @@ public:
   Workflow register_router(S state, std::string name, F fn, TaskConfig config = {}) const {
     return register_router(state,
                            make_router<S>(std::move(name), std::move(fn), std::move(config)));
+  }
+
+  /// Registers a split: every task runs (at most `bulkhead` at once) and the run moves to the
+  /// join state when the strategy is satisfied. Branches may be of different types.
+  Workflow register_split(S state, std::vector<std::shared_ptr<Task<S>>> tasks,
+                          JoinConfig<S> join) const {
+    auto entry = std::make_shared<detail::state_entry>();
+    entry->type = detail::state_entry::kind::split;
+    for (auto& t : tasks) {
+      entry->branches.push_back(work_of(std::move(t)));
+    }
+    entry->join.strategy = join.strategy;
+    entry->join.join_state = detail::encode_state(join.join_state);
+    entry->join.timeout = join.timeout;
+    entry->join.bulkhead = join.bulkhead;
+    return with_state(state, std::move(entry));
+  }
+
+  /// Registers a stepped task the engine drives step by step (cursors can be checkpointed).
+  template <class T, class = std::enable_if_t<
+                       std::is_base_of_v<SteppedTask<S, typename T::cursor_type>, T>>>
+  Workflow register_stepped(S state, std::shared_ptr<T> task) const {
+    std::shared_ptr<SteppedTask<S, typename T::cursor_type>> base = task;
+    detail::work_item w;
+    w.task_name = base->name();
+    w.config = base->config();
+    w.body = detail::stepped_body(base, w.task_name);
+    w.task = std::move(base);
+    return with_entry(state, detail::state_entry::kind::stepped, std::move(w));
   }
 
   // --- settings --------------------------------------------------------------------------------
@@ -168,23 +212,36 @@ private:
   }
 
   template <class T>
-  Workflow with_entry(S state, detail::state_entry::kind kind, std::shared_ptr<T> task) const {
-    auto entry = std::make_shared<detail::state_entry>();
-    entry->type = kind;
-    entry->task_name = task->name();
-    entry->config = task->config();
-    std::shared_ptr<Task<S>> as_task = task;
-    entry->body = [t = as_task.get()](task_context& ctx) -> expected<detail::step_result> {
+  static detail::work_item work_of(std::shared_ptr<T> task) {
+    std::shared_ptr<Task<S>> as_task = std::move(task);
+    detail::work_item w;
+    w.task_name = as_task->name();
+    w.config = as_task->config();
+    w.body = [t = as_task.get()](task_context& ctx, const nlohmann::json&) -> expected<detail::step_result> {
       auto r = t->run(ctx);
       if (!r) {
         return r.error_value();
       }
+      detail::step_result out;
       if (r->is_split()) {
-        return detail::step_result{0, true};
+        out.was_split = true;
+      } else {
+        out.next = detail::encode_state(r->state());
       }
-      return detail::step_result{detail::encode_state(r->state()), false};
+      return out;
     };
-    entry->task = std::move(as_task);
+    w.task = std::move(as_task);
+    return w;
+  }
+
+  Workflow with_entry(S state, detail::state_entry::kind kind, detail::work_item work) const {
+    auto entry = std::make_shared<detail::state_entry>();
+    entry->type = kind;
+    entry->work = std::move(work);
+    return with_state(state, std::move(entry));
+  }
+
+  Workflow with_state(S state, std::shared_ptr<detail::state_entry> entry) const {
     Workflow w = clone();
     w.def_->states[detail::encode_state(state)] = std::move(entry);
     return w;

@@ -8,24 +8,34 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
-#include "../attempt_loop.hpp"
+#include "../attempt_runner.hpp"
 #include "cano/actor_api.hpp"
 
 namespace cano::detail {
 
-using step_atom = caf::atom_constant<caf::atom("cano_step")>;         // continue the FSM
-using retry_atom = caf::atom_constant<caf::atom("cano_retry")>;       // a retry delay elapsed
-using resources_atom = caf::atom_constant<caf::atom("cano_res")>;     // setup/teardown finished
-using task_done_atom = caf::atom_constant<caf::atom("cano_tdone")>;   // a task actor's result
-using attempt_atom = caf::atom_constant<caf::atom("cano_att")>;       // a pool attempt finished
-using att_timeout_atom = caf::atom_constant<caf::atom("cano_atto")>;  // attempt_timeout fired
-using run_timeout_atom = caf::atom_constant<caf::atom("cano_rto")>;   // workflow timeout fired
-using drop_atom = caf::atom_constant<caf::atom("cano_drop")>;         // shutdown drops the run
+using step_atom = caf::atom_constant<caf::atom("cano_step")>;        // continue the FSM
+using resources_atom = caf::atom_constant<caf::atom("cano_res")>;    // setup/teardown finished
+using task_done_atom = caf::atom_constant<caf::atom("cano_tdone")>;  // a task/join actor's result
+using run_timeout_atom = caf::atom_constant<caf::atom("cano_rto")>;  // workflow timeout fired
+using drop_atom = caf::atom_constant<caf::atom("cano_drop")>;        // shutdown drops the run
+using join_timeout_atom = caf::atom_constant<caf::atom("cano_jto")>; // a split's timeout fired
+using launch_atom = caf::atom_constant<caf::atom("cano_more")>;    // start more split branches
 
-using outcome_ptr = std::shared_ptr<attempt_outcome>;
+// Runner messages: (tag, attempt seq, ...) — the tag picks the runner inside its host.
+using call_done_atom = caf::atom_constant<caf::atom("cano_cdone")>;  // a pool call returned
+using call_due_atom = caf::atom_constant<caf::atom("cano_cdue")>;    // a delayed call is due
+using att_timeout_atom = caf::atom_constant<caf::atom("cano_atto")>; // attempt_timeout fired
+using retry_atom = caf::atom_constant<caf::atom("cano_retry")>;      // a retry delay elapsed
+
+/// The final outcome of a task actor or join actor, for its run supervisor.
+struct work_outcome {
+  expected<step_result> value;
+};
+using work_outcome_ptr = std::shared_ptr<work_outcome>;
 using void_result_ptr = std::shared_ptr<expected<void>>;
 
 } // namespace cano::detail
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cano::detail::outcome_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cano::detail::call_result_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cano::detail::work_outcome_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cano::detail::void_result_ptr)

@@ -12,8 +12,10 @@
 
 #include "../engine.hpp"
 #include "../format.hpp"
+#include "join_actor.hpp"
 #include "messages.hpp"
 #include "run_context.hpp"
+#include "runner_handlers.hpp"
 #include "task_actor.hpp"
 
 namespace cano::detail {
@@ -45,40 +47,39 @@ public:
   caf::behavior make_behavior() override {
     engine_actor_scope scope;
     begin();
-    return {
-      [this](step_atom) {
-        engine_actor_scope scope;
-        advance();
-      },
-      [this](retry_atom) {
-        engine_actor_scope scope;
-        if (!finished_ && run_inline_attempts() && conclude(loop_->result())) {
+    return runner_handlers([this](std::uint32_t) { return runner_ ? &*runner_ : nullptr; },
+                           [this](std::uint32_t, attempt_runner& r) {
+                             if (!finished_ && r.done() && conclude(r.result())) {
+                               advance();
+                             }
+                           })
+      .or_else(
+        [this](step_atom) {
+          engine_actor_scope scope;
           advance();
-        }
-      },
-      [this](task_done_atom, outcome_ptr& outcome) {
-        engine_actor_scope scope;
-        if (finished_) {
-          return;
-        }
-        task_actor_ = caf::actor{};
-        if (conclude(outcome->value)) {
-          advance();
-        }
-      },
-      [this](resources_atom, void_result_ptr& r) {
-        engine_actor_scope scope;
-        resources_ready(*r);
-      },
-      [this](run_timeout_atom) {
-        engine_actor_scope scope;
-        finish(error::workflow("Workflow timeout exceeded"));
-      },
-      [this](drop_atom) {
-        engine_actor_scope scope;
-        finish(error::workflow("run dropped: the runtime shut down before the run finished"));
-      },
-    };
+        },
+        [this](task_done_atom, work_outcome_ptr& outcome) {
+          engine_actor_scope scope;
+          if (finished_) {
+            return;
+          }
+          worker_ = caf::actor{};
+          if (conclude(outcome->value)) {
+            advance();
+          }
+        },
+        [this](resources_atom, void_result_ptr& r) {
+          engine_actor_scope scope;
+          resources_ready(*r);
+        },
+        [this](run_timeout_atom) {
+          engine_actor_scope scope;
+          finish(error::workflow("Workflow timeout exceeded"));
+        },
+        [this](drop_atom) {
+          engine_actor_scope scope;
+          finish(error::workflow("run dropped: the runtime shut down before the run finished"));
+        });
   }
 
 private:
@@ -142,13 +143,12 @@ private:
       return;
     }
     finished_ = true;
-    stopped_.store(true);
     result_ = std::move(result);
-    if (task_actor_) {
-      send_exit(task_actor_, caf::exit_reason::kill); // abandons its attempt (permit = failure)
-      task_actor_ = caf::actor{};
+    if (worker_) {
+      send_exit(worker_, caf::exit_reason::kill); // abandons its attempts (permits = failures)
+      worker_ = caf::actor{};
     }
-    loop_.reset();
+    runner_.reset();
     if (setting_up_) {
       return; // resources_ready() releases what setup acquired, then delivers
     }
@@ -213,68 +213,58 @@ private:
         return finish(error::workflow("No task registered for state: " + def_->label(current_)));
       }
       entry_ = it->second.get();
-      if (has_observers_) {
-        notify(def_->observers, [&](WorkflowObserver& o) { o.on_task_start(entry_->task_name); });
-      }
-      if (entry_->config.blocking || entry_->config.attempt_timeout) {
-        // Off the supervisor: a task actor drives the body on the pool.
-        task_actor_ = spawn_task_actor(system(), ctx_, it->second, def_->label_copy(current_),
-                                       eng_->pool(), caf::actor_cast<caf::actor>(this));
+      if (entry_->type == state_entry::kind::split) {
+        worker_ = spawn_join_actor(this, ctx_, it->second, def_->label_copy(current_), eng_->pool());
         return;
       }
-      loop_.emplace(entry_->config, def_->observers, entry_->task_name);
-      if (!run_inline_attempts()) {
-        return; // waiting for a retry delay
+      if (has_observers_) {
+        notify(def_->observers,
+               [&](WorkflowObserver& o) { o.on_task_start(entry_->work.task_name); });
       }
-      if (!conclude(loop_->result())) {
+      if (!attempt_runner::runs_inline(entry_->work.config)) {
+        // Off the supervisor: a task actor drives the work on the pool.
+        worker_ = spawn_task_actor(this, ctx_, it->second, def_->label_copy(current_), eng_->pool());
+        return;
+      }
+      runner_.emplace(this, 0, ctx_, entry_->work, def_->label(current_), entry_->work.task_name,
+                      "panic: ", eng_->pool());
+      if (!runner_->start()) {
+        return; // waiting for a timer (retry delay, poll interval)
+      }
+      if (!conclude(runner_->result())) {
         return;
       }
     }
     send(this, step_atom::value); // yield, then go on
   }
 
-  /// Runs inline attempts until the loop is done (true) or must wait for a delay (false).
-  bool run_inline_attempts() {
-    for (;;) {
-      if (loop_->begin()) {
-        return true; // circuit open: the loop's result is the rejection
-      }
-      const auto& label = def_->label(current_);
-      task_context tc(ctx_->workflow_id, label, loop_->attempt(), ctx_->input,
-                      *def_->resources, &stopped_);
-      auto decision = loop_->finish(invoke_guarded(*entry_, tc));
-      if (decision.done) {
-        return true;
-      }
-      if (decision.delay && decision.delay->count() > 0) {
-        delayed_send(this, *decision.delay, retry_atom::value);
-        return false;
-      }
-    }
-  }
-
   /// Applies a task's final outcome: moves to the next state (true) or fails the run (false).
   bool conclude(expected<step_result>& outcome) {
+    const bool split = entry_->type == state_entry::kind::split;
     std::optional<error> failure;
     if (!outcome) {
       failure = outcome.error_value();
     } else if (outcome->was_split) {
       failure = error::workflow(
-        "Single task returned split result - use register_split() for split tasks");
+        entry_->type == state_entry::kind::stepped
+          ? "Stepped task returned split result — split is not supported for Stepped states"
+          : "Single task returned split result - use register_split() for split tasks");
     }
+    // A split's branches have reported for themselves (join actor); other tasks report here.
     if (failure) {
-      if (has_observers_) {
+      if (has_observers_ && !split) {
         notify(def_->observers,
-               [&](WorkflowObserver& o) { o.on_task_failure(entry_->task_name, *failure); });
+               [&](WorkflowObserver& o) { o.on_task_failure(entry_->work.task_name, *failure); });
       }
       finish(std::move(*failure));
       return false;
     }
-    if (has_observers_) {
-      notify(def_->observers, [&](WorkflowObserver& o) { o.on_task_success(entry_->task_name); });
+    if (has_observers_ && !split) {
+      notify(def_->observers,
+             [&](WorkflowObserver& o) { o.on_task_success(entry_->work.task_name); });
     }
     current_ = outcome->next;
-    loop_.reset();
+    runner_.reset();
     return true;
   }
 
@@ -287,9 +277,8 @@ private:
 
   state_code current_;
   const state_entry* entry_ = nullptr;
-  std::optional<attempt_loop> loop_;
-  caf::actor task_actor_;
-  std::atomic<bool> stopped_{false};
+  std::optional<attempt_runner> runner_; // inline work of the current state
+  caf::actor worker_;                     // task or join actor of the current state
 
   bool setting_up_ = false;
   bool holds_resources_ = false;

@@ -1,5 +1,6 @@
-// The task actor: drives one state's blocking task on the engine's pool — attempts, attempt
-// timeouts, retries with their delays — and sends the final outcome to its run supervisor.
+// The task actor: drives one state's blocking (or timed) work on the engine's pool through an
+// attempt_runner — attempts, attempt timeouts, retries, poll/batch calls, stepped cursors — and
+// sends the final outcome to its run supervisor.
 #pragma once
 
 #include <memory>
@@ -12,8 +13,8 @@
 
 namespace cano::detail {
 
-caf::actor spawn_task_actor(caf::actor_system& sys, std::shared_ptr<const run_context> ctx,
+caf::actor spawn_task_actor(caf::local_actor* supervisor, std::shared_ptr<const run_context> ctx,
                             std::shared_ptr<const state_entry> entry, std::string label,
-                            std::shared_ptr<blocking_pool> pool, caf::actor supervisor);
+                            std::shared_ptr<blocking_pool> pool);
 
 } // namespace cano::detail

@@ -1,6 +1,7 @@
 // The state-type-erased form of a workflow, which the engine executes. Not part of the API.
 #pragma once
 
+#include <any>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -11,7 +12,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cano/error.hpp"
+#include "cano/join.hpp"
 #include "cano/observer.hpp"
 #include "cano/resources.hpp"
 #include "cano/retry.hpp"
@@ -20,21 +24,65 @@
 
 namespace cano::detail {
 
-/// What a body decided: the next state, or that it returned a Split.
+/// What one body call decided.
 struct step_result {
   state_code next = 0;
-  bool was_split = false;
+  bool was_split = false;  // the body returned a Split where a Single was expected
+  bool more = false;       // a stepped task asked for another step with `cursor`
+  nlohmann::json cursor;
 };
 
-using erased_body = std::function<expected<step_result>(task_context&)>;
+/// A plain body: Task::run, RouterTask::route, SteppedTask::step (with the current cursor).
+using erased_body = std::function<expected<step_result>(task_context&, const nlohmann::json& cursor)>;
 
-struct state_entry {
-  enum class kind { single, router };
-  kind type = kind::single;
+/// One call an attempt program asks the engine to make (on the pool or inline), after `delay`.
+struct call_request {
+  std::uint64_t id = 0;
+  duration delay{0};
+  std::function<expected<std::any>(task_context&)> fn;
+};
+
+/// What an attempt program wants next: more calls, or the attempt's outcome.
+struct program_action {
+  std::vector<call_request> calls;
+  std::optional<expected<step_result>> finished;
+};
+
+/// One attempt of a multi-call task (poll loop, batch cycle) as a state machine the engine
+/// drives: begin() and on_call_done() run on the hosting actor, calls run where the task's
+/// blocking flag says.
+class attempt_program {
+public:
+  virtual ~attempt_program() = default;
+  virtual program_action begin() = 0;
+  virtual program_action on_call_done(std::uint64_t call_id, expected<std::any> value) = 0;
+};
+
+using program_factory = std::function<std::unique_ptr<attempt_program>()>;
+
+/// One unit of work with its retry policy: a state's task or one branch of a split.
+struct work_item {
   std::string task_name;
   TaskConfig config;
-  erased_body body;
-  std::shared_ptr<const void> task; // keeps the user's task object alive for abandoned attempts
+  erased_body body;              // set for plain bodies
+  program_factory make_program;  // set for poll and batch tasks
+  std::shared_ptr<const void> task; // keeps the user's task alive for abandoned attempts
+};
+
+/// The erased join configuration of a split state.
+struct split_info {
+  JoinStrategy strategy = JoinStrategy::all();
+  state_code join_state = 0;
+  std::optional<duration> timeout;
+  std::optional<std::size_t> bulkhead;
+};
+
+struct state_entry {
+  enum class kind { single, router, split, stepped };
+  kind type = kind::single;
+  work_item work;                  // single, router, stepped (and poll/batch, which are single)
+  std::vector<work_item> branches; // split
+  split_info join;                 // split
 };
 
 struct definition {
@@ -63,5 +111,8 @@ private:
   mutable std::unordered_map<state_code, std::string> labels_;
   void fill_labels() const;
 };
+
+/// cano's join-config checks (validate, and again at dispatch as defence in depth).
+std::optional<error> check_join_config(const split_info& join);
 
 } // namespace cano::detail

@@ -1,0 +1,142 @@
+// PollTask — waits for something outside the workflow by polling it.
+//
+//   struct AwaitPayment : cano::PollTask<Order> {
+//     cano::expected<cano::PollOutcome<Order>> poll(cano::task_context&) override {
+//       if (gateway.settled()) return cano::PollOutcome<Order>::ready(Order::Ship);
+//       return cano::PollOutcome<Order>::pending(500);   // poll again in 500 ms
+//     }
+//   };
+//
+// A pending wait is a timer message, never a sleeping thread, so thousands of runs can be
+// parked cheaply. The whole poll loop is one attempt: attempt_timeout bounds all of it. The
+// default config is minimal (no retry); on_poll_error chooses between failing at once and
+// tolerating a number of consecutive errors (a Pending resets the count).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+#include "cano/detail/program_task.hpp"
+
+namespace cano {
+
+template <class S>
+class PollOutcome {
+public:
+  static PollOutcome ready(TaskResult<S> r) { return PollOutcome(std::move(r), 0, true); }
+  static PollOutcome pending(std::uint64_t delay_ms) {
+    return PollOutcome(TaskResult<S>(S{}), delay_ms, false);
+  }
+  bool is_ready() const noexcept { return ready_; }
+  const TaskResult<S>& result() const noexcept { return result_; }
+  std::uint64_t delay_ms() const noexcept { return delay_ms_; }
+
+private:
+  PollOutcome(TaskResult<S> r, std::uint64_t d, bool ready)
+    : result_(std::move(r)), delay_ms_(d), ready_(ready) {}
+  TaskResult<S> result_;
+  std::uint64_t delay_ms_;
+  bool ready_;
+};
+
+/// What a poll error does: fail at once (default), or allow `max_errors` consecutive errors.
+struct PollErrorPolicy {
+  static PollErrorPolicy fail_fast() { return {false, 0}; }
+  static PollErrorPolicy retry_on_error(std::uint32_t max_errors) { return {true, max_errors}; }
+  bool retry = false;
+  std::uint32_t max_errors = 0;
+};
+
+template <class S>
+class PollTask : public detail::program_task<S> {
+public:
+  TaskConfig config() const override { return TaskConfig::minimal(); }
+  virtual PollErrorPolicy on_poll_error() const { return PollErrorPolicy::fail_fast(); }
+  virtual expected<PollOutcome<S>> poll(task_context& ctx) = 0;
+
+  std::unique_ptr<detail::attempt_program>
+  make_program(const std::shared_ptr<detail::program_task<S>>& self) override;
+};
+
+namespace detail {
+
+/// One attempt of a poll loop: poll, then Ready ends it, Pending polls again after a timer.
+template <class S>
+class poll_program final : public attempt_program {
+public:
+  explicit poll_program(std::shared_ptr<PollTask<S>> task)
+    : task_(std::move(task)), policy_(task_->on_poll_error()) {}
+
+  program_action begin() override { return poll_after(duration{0}); }
+
+  program_action on_call_done(std::uint64_t, expected<std::any> value) override {
+    program_action next;
+    if (!value) {
+      if (!policy_.retry || ++consecutive_errors_ > policy_.max_errors) {
+        next.finished.emplace(value.error_value());
+        return next;
+      }
+      return poll_after(duration{0}); // tolerated: poll again at once
+    }
+    auto& outcome = std::any_cast<PollOutcome<S>&>(*value);
+    if (outcome.is_ready()) {
+      next.finished.emplace(to_step_result(outcome.result()));
+      return next;
+    }
+    consecutive_errors_ = 0;
+    return poll_after(duration{static_cast<duration::rep>(outcome.delay_ms())});
+  }
+
+private:
+  program_action poll_after(duration delay) {
+    program_action a;
+    a.calls.push_back({++calls_, delay, [task = task_](task_context& ctx) -> expected<std::any> {
+                         auto r = task->poll(ctx);
+                         if (!r) {
+                           return r.error_value();
+                         }
+                         return std::any(std::move(*r));
+                       }});
+    return a;
+  }
+
+  std::shared_ptr<PollTask<S>> task_;
+  PollErrorPolicy policy_;
+  std::uint32_t consecutive_errors_ = 0;
+  std::uint64_t calls_ = 0;
+};
+
+} // namespace detail
+
+template <class S>
+std::unique_ptr<detail::attempt_program>
+PollTask<S>::make_program(const std::shared_ptr<detail::program_task<S>>& self) {
+  return std::make_unique<detail::poll_program<S>>(std::static_pointer_cast<PollTask<S>>(self));
+}
+
+/// cano's run_poll_loop for direct calls outside the engine: polls on the calling thread and
+/// sleeps through Pending delays. A Split result is returned as is.
+template <class S>
+expected<TaskResult<S>> run_poll_loop(PollTask<S>& task, task_context& ctx) {
+  auto policy = task.on_poll_error();
+  std::uint32_t consecutive = 0;
+  for (;;) {
+    auto r = task.poll(ctx);
+    if (!r) {
+      if (!policy.retry || ++consecutive > policy.max_errors) {
+        return r.error_value();
+      }
+      continue;
+    }
+    if (r->is_ready()) {
+      return r->result();
+    }
+    consecutive = 0;
+    if (r->delay_ms() > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(r->delay_ms()));
+    }
+  }
+}
+
+} // namespace cano

@@ -1,0 +1,248 @@
+#include "attempt_runner.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
+#include "actors/messages.hpp"
+
+namespace cano::detail {
+
+attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
+                               std::shared_ptr<const run_context> ctx, const work_item& work,
+                               const std::string& label, std::string task_id,
+                               std::string panic_prefix, std::shared_ptr<blocking_pool> pool,
+                               nlohmann::json cursor)
+  : host_(host),
+    tag_(tag),
+    ctx_(std::move(ctx)),
+    work_(work),
+    label_(label),
+    task_id_(std::move(task_id)),
+    panic_prefix_(std::move(panic_prefix)),
+    pool_(std::move(pool)),
+    inline_(runs_inline(work.config)),
+    cursor_(std::move(cursor)) {}
+
+attempt_runner::~attempt_runner() {
+  if (stop_) {
+    stop_->store(true);
+  }
+}
+
+error attempt_runner::panic_error(const char* what) const {
+  return error::task_execution(panic_prefix_ + what);
+}
+
+bool attempt_runner::start() {
+  loop_.emplace(work_.config, ctx_->def->observers, task_id_);
+  begin_pending_ = true;
+  pump();
+  return done();
+}
+
+void attempt_runner::pump() {
+  if (pumping_) {
+    return; // an outer pump() picks the work up: no recursion through inline calls
+  }
+  pumping_ = true;
+  for (;;) {
+    if (!ready_calls_.empty()) {
+      auto call = std::move(ready_calls_.front());
+      ready_calls_.pop_front();
+      run_call(std::move(call));
+    } else if (begin_pending_) {
+      begin_pending_ = false;
+      begin_attempt();
+    } else {
+      break;
+    }
+  }
+  pumping_ = false;
+}
+
+void attempt_runner::begin_attempt() {
+  if (loop_->begin()) {
+    loop_finished(); // circuit open: the loop's result is the rejection
+    return;
+  }
+  ++seq_;
+  active_ = true;
+  if (stop_) {
+    stop_->store(true); // a previous attempt that is still running is abandoned
+  }
+  stop_ = std::make_shared<std::atomic<bool>>(false);
+  if (work_.config.attempt_timeout && !inline_) {
+    host_->delayed_send(host_, *work_.config.attempt_timeout, att_timeout_atom::value, tag_, seq_);
+  }
+  if (work_.make_program) {
+    program_ = work_.make_program();
+    apply(program_->begin());
+  } else {
+    issue_body_call();
+  }
+}
+
+void attempt_runner::issue_body_call() {
+  if (inline_) {
+    task_context tc(ctx_->workflow_id, label_, loop_->attempt(), ctx_->input, *ctx_->def->resources,
+                    stop_.get());
+    try {
+      attempt_finished(work_.body(tc, cursor_), false);
+    } catch (const std::exception& e) {
+      attempt_finished(panic_error(e.what()), true);
+    } catch (...) {
+      attempt_finished(panic_error("<non-string panic payload>"), true);
+    }
+    return;
+  }
+  post(0, [body = work_.body, cursor = cursor_](task_context& tc) -> expected<std::any> {
+    auto r = body(tc, cursor);
+    if (!r) {
+      return r.error_value();
+    }
+    return std::any(std::move(*r));
+  });
+}
+
+void attempt_runner::post(std::uint64_t call_id,
+                          std::function<expected<std::any>(task_context&)> fn) {
+  auto job = [ctx = ctx_, label = label_, attempt = loop_->attempt(), stop = stop_,
+              prefix = panic_prefix_, fn = std::move(fn), tag = tag_, seq = seq_, call_id,
+              self = caf::actor_cast<caf::actor>(host_)] {
+    task_context tc(ctx->workflow_id, label, attempt, ctx->input, *ctx->def->resources, stop.get());
+    auto result = std::make_shared<call_result>(call_result{error::generic(""), false});
+    try {
+      result->value = fn(tc);
+    } catch (const std::exception& e) {
+      result->value = error::task_execution(prefix + e.what());
+      result->panicked = true;
+    } catch (...) {
+      result->value = error::task_execution(prefix + "<non-string panic payload>");
+      result->panicked = true;
+    }
+    caf::anon_send(self, call_done_atom::value, tag, seq, call_id, std::move(result));
+  };
+  if (!pool_->try_post(std::move(job))) {
+    attempt_finished(error::task_execution("blocking pool exhausted: all " +
+                                           std::to_string(pool_->max_threads()) +
+                                           " threads are busy (runtime_config::max_blocking_threads)"),
+                     false);
+  }
+}
+
+void attempt_runner::apply(program_action action) {
+  if (action.finished) {
+    attempt_finished(std::move(*action.finished), false);
+    return;
+  }
+  for (auto& call : action.calls) {
+    if (call.delay.count() > 0) {
+      auto id = call.id;
+      host_->delayed_send(host_, call.delay, call_due_atom::value, tag_, seq_, id);
+      delayed_calls_.emplace(id, std::move(call));
+    } else {
+      ready_calls_.push_back(std::move(call));
+    }
+  }
+}
+
+void attempt_runner::run_call(call_request call) {
+  if (!active_ || !program_) {
+    return;
+  }
+  if (!inline_) {
+    post(call.id, std::move(call.fn));
+    return;
+  }
+  task_context tc(ctx_->workflow_id, label_, loop_->attempt(), ctx_->input, *ctx_->def->resources,
+                  stop_.get());
+  expected<std::any> value = error::generic("");
+  try {
+    value = call.fn(tc);
+  } catch (const std::exception& e) {
+    attempt_finished(panic_error(e.what()), true);
+    return;
+  } catch (...) {
+    attempt_finished(panic_error("<non-string panic payload>"), true);
+    return;
+  }
+  apply(program_->on_call_done(call.id, std::move(value)));
+}
+
+bool attempt_runner::on_call_done(std::uint64_t seq, std::uint64_t call_id, call_result& r) {
+  if (seq != seq_ || !active_) {
+    return done(); // the late result of an abandoned attempt
+  }
+  if (r.panicked) {
+    attempt_finished(r.value.error_value(), true);
+  } else if (program_) {
+    apply(program_->on_call_done(call_id, std::move(r.value)));
+  } else if (!r.value) {
+    attempt_finished(r.value.error_value(), false);
+  } else {
+    attempt_finished(std::any_cast<step_result>(std::move(*r.value)), false);
+  }
+  pump();
+  return done();
+}
+
+bool attempt_runner::on_call_due(std::uint64_t seq, std::uint64_t call_id) {
+  if (seq == seq_ && active_) {
+    auto it = delayed_calls_.find(call_id);
+    if (it != delayed_calls_.end()) {
+      ready_calls_.push_back(std::move(it->second));
+      delayed_calls_.erase(it);
+      pump();
+    }
+  }
+  return done();
+}
+
+bool attempt_runner::on_attempt_timeout(std::uint64_t seq) {
+  if (seq == seq_ && active_) {
+    stop_->store(true); // the body may still run: tell it to give up, ignore what it returns
+    attempt_finished(error::timeout("task attempt exceeded attempt_timeout"), false);
+    pump();
+  }
+  return done();
+}
+
+bool attempt_runner::on_retry_due(std::uint64_t seq) {
+  if (seq == seq_ && !active_ && !done()) {
+    begin_pending_ = true;
+    pump();
+  }
+  return done();
+}
+
+void attempt_runner::attempt_finished(expected<step_result> value, bool panicked) {
+  if (!active_) {
+    return;
+  }
+  active_ = false;
+  program_.reset();
+  ready_calls_.clear();
+  delayed_calls_.clear();
+  auto decision = loop_->finish({std::move(value), panicked});
+  if (decision.done) {
+    loop_finished();
+  } else if (decision.delay && decision.delay->count() > 0) {
+    host_->delayed_send(host_, *decision.delay, retry_atom::value, tag_, seq_);
+  } else {
+    begin_pending_ = true;
+  }
+}
+
+void attempt_runner::loop_finished() {
+  auto& r = loop_->result();
+  if (r && r->more) {
+    // A stepped task asked for another step: a fresh retry loop with the new cursor.
+    cursor_ = std::move(r->cursor);
+    loop_.emplace(work_.config, ctx_->def->observers, task_id_);
+    begin_pending_ = true;
+    return;
+  }
+  result_.emplace(std::move(r));
+}
+
+} // namespace cano::detail

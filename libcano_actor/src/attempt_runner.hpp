@@ -1,0 +1,101 @@
+// attempt_runner — executes one work item (a state's task or a split branch) under its retry
+// policy, inside a hosting actor: attempts, attempt timeouts, retry delays, poll/batch calls
+// and stepped cursors. Calls run inline when the work is non-blocking without an attempt
+// timeout (the fast path), otherwise on the engine's pool; every wait is a timer message to
+// the host, never a sleeping thread.
+//
+// The host forwards the runner's messages (tagged with the runner's tag) and checks done()
+// after every call; the runner never calls back into the host.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <caf/fwd.hpp>
+
+#include "attempt_loop.hpp"
+#include "blocking_pool.hpp"
+#include "actors/run_context.hpp"
+
+namespace cano::detail {
+
+/// The result of one call run on the pool: a body's step_result or a program call's value.
+struct call_result {
+  expected<std::any> value;
+  bool panicked = false;
+};
+using call_result_ptr = std::shared_ptr<call_result>;
+
+class attempt_runner {
+public:
+  /// `task_id` names the work in observer events ("name" or "name[3]" for a branch);
+  /// `panic_prefix` starts the error of a throwing body ("panic: ", "panic in split task 3: ").
+  attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
+                 std::shared_ptr<const run_context> ctx, const work_item& work,
+                 const std::string& label, std::string task_id, std::string panic_prefix,
+                 std::shared_ptr<blocking_pool> pool, nlohmann::json cursor = nullptr);
+  ~attempt_runner(); // abandons an attempt in progress: its body sees stop_requested()
+
+  attempt_runner(const attempt_runner&) = delete;
+  attempt_runner& operator=(const attempt_runner&) = delete;
+
+  /// Runs where the configuration says: inline for non-blocking work without attempt timeout.
+  static bool runs_inline(const TaskConfig& config) {
+    return !config.blocking && !config.attempt_timeout;
+  }
+
+  /// Starts the first attempt. Returns done().
+  bool start();
+  // Messages from the host's behavior (stale ones are ignored). Each returns done().
+  bool on_call_done(std::uint64_t seq, std::uint64_t call_id, call_result& result);
+  bool on_call_due(std::uint64_t seq, std::uint64_t call_id);
+  bool on_attempt_timeout(std::uint64_t seq);
+  bool on_retry_due(std::uint64_t seq);
+
+  bool done() const noexcept { return result_.has_value(); }
+  /// The final outcome, once done().
+  expected<step_result>& result() { return *result_; }
+  const std::string& task_id() const noexcept { return task_id_; }
+  /// The cursor of a stepped task (its last More), or null.
+  const nlohmann::json& cursor() const noexcept { return cursor_; }
+
+private:
+  void pump();
+  void begin_attempt();
+  void issue_body_call();
+  void apply(program_action action);
+  void run_call(call_request call);
+  void post(std::uint64_t call_id, std::function<expected<std::any>(task_context&)> fn);
+  void attempt_finished(expected<step_result> value, bool panicked);
+  void loop_finished();
+  error panic_error(const char* what) const;
+
+  caf::event_based_actor* host_;
+  std::uint32_t tag_;
+  std::shared_ptr<const run_context> ctx_;
+  const work_item& work_;
+  const std::string& label_;
+  std::string task_id_;
+  std::string panic_prefix_;
+  std::shared_ptr<blocking_pool> pool_;
+  const bool inline_;
+
+  std::optional<attempt_loop> loop_;
+  nlohmann::json cursor_;
+  std::uint64_t seq_ = 0;       // the attempt in progress (stale messages carry another)
+  bool active_ = false;
+  std::shared_ptr<std::atomic<bool>> stop_;
+  std::unique_ptr<attempt_program> program_;
+  std::deque<call_request> ready_calls_;
+  std::unordered_map<std::uint64_t, call_request> delayed_calls_;
+  bool begin_pending_ = false;
+  bool pumping_ = false;
+  std::optional<expected<step_result>> result_;
+};
+
+} // namespace cano::detail
