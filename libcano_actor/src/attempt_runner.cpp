@@ -8,18 +8,18 @@
 namespace cano::detail {
 
 attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
-                               std::shared_ptr<const run_context> ctx, const work_item& work,
-                               const std::string& label, std::string task_id,
-                               std::string panic_prefix, std::shared_ptr<blocking_pool> pool,
-                               nlohmann::json cursor)
+                               const std::shared_ptr<const run_context>& ctx,
+                               const work_item& work, const std::string& label,
+                               std::string task_id, std::string panic_prefix,
+                               const std::shared_ptr<blocking_pool>& pool, nlohmann::json cursor)
   : host_(host),
     tag_(tag),
-    ctx_(std::move(ctx)),
+    ctx_(ctx),
     work_(work),
     label_(label),
     task_id_(std::move(task_id)),
     panic_prefix_(std::move(panic_prefix)),
-    pool_(std::move(pool)),
+    pool_(pool),
     inline_(runs_inline(work.config)),
     cursor_(std::move(cursor)) {}
 
@@ -46,9 +46,12 @@ void attempt_runner::pump() {
   }
   pumping_ = true;
   for (;;) {
-    if (!ready_calls_.empty()) {
-      auto call = std::move(ready_calls_.front());
-      ready_calls_.pop_front();
+    if (ready_head_ < ready_calls_.size()) {
+      auto call = std::move(ready_calls_[ready_head_++]);
+      if (ready_head_ == ready_calls_.size()) {
+        ready_calls_.clear();
+        ready_head_ = 0;
+      }
       run_call(std::move(call));
     } else if (begin_pending_) {
       begin_pending_ = false;
@@ -70,7 +73,9 @@ void attempt_runner::begin_attempt() {
   if (stop_) {
     stop_->store(true); // a previous attempt that is still running is abandoned
   }
-  stop_ = std::make_shared<std::atomic<bool>>(false);
+  if (!inline_) {
+    stop_ = std::make_shared<std::atomic<bool>>(false);
+  }
   if (work_.config.attempt_timeout && !inline_) {
     host_->delayed_send(host_, *work_.config.attempt_timeout, att_timeout_atom::value, tag_, seq_);
   }
@@ -222,6 +227,7 @@ void attempt_runner::attempt_finished(expected<step_result> value, bool panicked
   active_ = false;
   program_.reset();
   ready_calls_.clear();
+  ready_head_ = 0;
   delayed_calls_.clear();
   auto decision = loop_->finish({std::move(value), panicked});
   if (decision.done) {

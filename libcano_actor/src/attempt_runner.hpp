@@ -10,7 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
+#include <vector>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,10 +35,12 @@ class attempt_runner {
 public:
   /// `task_id` names the work in observer events ("name" or "name[3]" for a branch);
   /// `panic_prefix` starts the error of a throwing body ("panic: ", "panic in split task 3: ").
+  /// `ctx` and `pool` are the host's own and must outlive the runner (they are copied only
+  /// into pool jobs, which may outlive both).
   attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
-                 std::shared_ptr<const run_context> ctx, const work_item& work,
+                 const std::shared_ptr<const run_context>& ctx, const work_item& work,
                  const std::string& label, std::string task_id, std::string panic_prefix,
-                 std::shared_ptr<blocking_pool> pool, nlohmann::json cursor = nullptr);
+                 const std::shared_ptr<blocking_pool>& pool, nlohmann::json cursor = nullptr);
   ~attempt_runner(); // abandons an attempt in progress: its body sees stop_requested()
 
   attempt_runner(const attempt_runner&) = delete;
@@ -77,21 +79,22 @@ private:
 
   caf::event_based_actor* host_;
   std::uint32_t tag_;
-  std::shared_ptr<const run_context> ctx_;
+  const std::shared_ptr<const run_context>& ctx_;
   const work_item& work_;
   const std::string& label_;
   std::string task_id_;
   std::string panic_prefix_;
-  std::shared_ptr<blocking_pool> pool_;
+  const std::shared_ptr<blocking_pool>& pool_;
   const bool inline_;
 
   std::optional<attempt_loop> loop_;
   nlohmann::json cursor_;
   std::uint64_t seq_ = 0;       // the attempt in progress (stale messages carry another)
   bool active_ = false;
-  std::shared_ptr<std::atomic<bool>> stop_;
+  std::shared_ptr<std::atomic<bool>> stop_; // pool attempts only: inline bodies return first
   std::unique_ptr<attempt_program> program_;
-  std::deque<call_request> ready_calls_;
+  std::vector<call_request> ready_calls_; // FIFO from ready_head_ (no allocation until used)
+  std::size_t ready_head_ = 0;
   std::unordered_map<std::uint64_t, call_request> delayed_calls_;
   bool begin_pending_ = false;
   bool pumping_ = false;

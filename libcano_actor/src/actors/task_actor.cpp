@@ -18,11 +18,12 @@ public:
              std::shared_ptr<const state_entry> entry, std::string label,
              std::shared_ptr<blocking_pool> pool, caf::actor supervisor)
     : caf::event_based_actor(cfg),
+      ctx_(std::move(ctx)),
       entry_(std::move(entry)),
       label_(std::move(label)),
+      pool_(std::move(pool)),
       supervisor_(std::move(supervisor)),
-      runner_(this, 0, std::move(ctx), entry_->work, label_, entry_->work.task_name, "panic: ",
-              std::move(pool)) {}
+      runner_(this, 0, ctx_, entry_->work, label_, entry_->work.task_name, "panic: ", pool_) {}
 
   caf::behavior make_behavior() override {
     engine_actor_scope scope;
@@ -45,8 +46,10 @@ private:
     quit();
   }
 
+  std::shared_ptr<const run_context> ctx_;
   std::shared_ptr<const state_entry> entry_;
   std::string label_;
+  std::shared_ptr<blocking_pool> pool_;
   caf::actor supervisor_;
   attempt_runner runner_;
 };
