@@ -45,6 +45,19 @@ private:
   std::map<std::string, int> attempts_;
 };
 
+/// Reserves the order's stock in one warehouse; `in_stock` false makes it fail.
+std::shared_ptr<cano::Task<Order>> reserve_in(const std::string& warehouse, bool in_stock) {
+  return cano::make_task<Order>(
+    "reserve@" + warehouse,
+    [in_stock, warehouse]() -> cano::expected<Order> {
+      if (!in_stock) {
+        return cano::error::task_execution(warehouse + " warehouse is out of stock");
+      }
+      return Order::Charge;
+    },
+    cano::TaskConfig::minimal());
+}
+
 } // namespace
 
 cano::Workflow<Order> order_workflow(int flaky_failures) {
@@ -65,7 +78,9 @@ cano::Workflow<Order> order_workflow(int flaky_failures) {
                        return ctx.input()["amount"].get<double>() > 1000 ? Order::Rejected : Order::Reserve;
                      },
                      fast)
-    .register_task(Order::Reserve, "reserve", [] { return Order::Charge; })
+    .register_split(Order::Reserve,
+                    {reserve_in("east", true), reserve_in("west", true), reserve_in("north", false)},
+                    cano::JoinConfig<Order>{cano::JoinStrategy::quorum(2), Order::Charge}.with_timeout(2s))
     .register_task(Order::Charge, std::make_shared<Charge>(flaky_failures))
     .register_task(Order::Ship, "ship", [] { return Order::Done; })
     .add_exit_states({Order::Done, Order::Rejected});

@@ -1,4 +1,5 @@
-// The demo's order workflow: validate → route → reserve → charge (flaky, retried) → ship → done.
+// The demo's order workflow: validate → route → reserve (a split over three warehouses, two must
+// succeed) → charge (flaky, retried) → ship → done.
 // Orders above the review limit are routed to Rejected instead.
 #pragma once
 
