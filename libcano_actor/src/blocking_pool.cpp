@@ -1,5 +1,6 @@
 #include "blocking_pool.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <thread>
 
@@ -7,37 +8,47 @@
 
 namespace cano::detail {
 
-std::shared_ptr<blocking_pool> blocking_pool::make(std::size_t max_threads,
-                                                   std::chrono::milliseconds idle_timeout) {
-  return std::make_shared<blocking_pool>(max_threads, idle_timeout);
+std::shared_ptr<blocking_pool> blocking_pool::make(pool_config config) {
+  return std::make_shared<blocking_pool>(config);
 }
 
 bool blocking_pool::try_post(std::function<void()> job) {
   std::unique_lock<std::mutex> lock(mutex_);
-  if (idle_ > queue_.size()) {
-    queue_.push_back(std::move(job));
+  const bool thread_free = idle_ > queue_.size();
+  if (!thread_free && threads_ >= config_.max_threads) {
+    return false;
+  }
+  queue_.push_back({std::move(job), clock::now()});
+  if (thread_free) {
     lock.unlock();
     work_ready_.notify_one();
     return true;
   }
-  if (threads_ >= max_threads_) {
-    return false;
+  if (threads_ < std::min(config_.core_threads, config_.max_threads)) {
+    start_thread_locked();
+    return true;
   }
-  queue_.push_back(std::move(job));
-  ++threads_;
-  lock.unlock();
-  try {
-    std::thread([self = shared_from_this()] { self->worker_loop(); }).detach();
-  } catch (const std::exception& e) {
-    log_error(std::string("blocking pool could not start a thread: ") + e.what());
-    std::lock_guard<std::mutex> guard(mutex_);
-    --threads_;
-    if (!queue_.empty()) {
-      queue_.pop_back();
+  // Beyond the core: grow only if the work is still waiting after the injection delay.
+  if (!injector_running_) {
+    injector_running_ = true;
+    try {
+      std::thread([self = shared_from_this()] { self->injector_loop(); }).detach();
+    } catch (const std::exception& e) {
+      injector_running_ = false;
+      log_error(std::string("blocking pool could not start its injector: ") + e.what());
+      start_thread_locked();
     }
-    return false;
   }
   return true;
+}
+
+void blocking_pool::start_thread_locked() {
+  try {
+    std::thread([self = shared_from_this()] { self->worker_loop(); }).detach();
+    ++threads_;
+  } catch (const std::exception& e) {
+    log_error(std::string("blocking pool could not start a thread: ") + e.what());
+  }
 }
 
 std::size_t blocking_pool::threads() const {
@@ -50,14 +61,14 @@ void blocking_pool::worker_loop() {
   for (;;) {
     if (queue_.empty()) {
       ++idle_;
-      bool woke = work_ready_.wait_for(lock, idle_timeout_, [this] { return !queue_.empty(); });
+      bool woke = work_ready_.wait_for(lock, config_.idle_timeout, [this] { return !queue_.empty(); });
       --idle_;
       if (!woke) {
         --threads_;
         return;
       }
     }
-    auto job = std::move(queue_.front());
+    auto job = std::move(queue_.front().job);
     queue_.pop_front();
     lock.unlock();
     try {
@@ -66,6 +77,22 @@ void blocking_pool::worker_loop() {
       log_error("a blocking job threw past its own guard");
     }
     lock.lock();
+  }
+}
+
+void blocking_pool::injector_loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    if (queue_.empty()) {
+      injector_running_ = false;
+      return;
+    }
+    injector_wake_.wait_for(lock, config_.injection_delay);
+    bool starved = !queue_.empty() && idle_ < queue_.size() &&
+                   clock::now() - queue_.front().since >= config_.injection_delay;
+    if (starved && threads_ < config_.max_threads) {
+      start_thread_locked();
+    }
   }
 }
 

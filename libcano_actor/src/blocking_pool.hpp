@@ -1,8 +1,11 @@
 // The engine's pool of plain threads for blocking task bodies (ARCHITECTURE D1).
 //
-// It grows on demand up to a cap and idle threads exit after a while. Threads are detached and
-// own the pool through shared ownership, so a body that never returns cannot stall shutdown or
-// leave a dangling pointer: it is simply abandoned.
+// Up to `core_threads` threads start as soon as work waits; beyond that the pool grows one
+// thread per `injection_delay` while work keeps waiting (so a burst of short calls does not
+// create a thread per call, yet bodies that really block get their threads), up to
+// `max_threads`; at the cap with every thread busy, posting fails. Idle threads exit after
+// `idle_timeout`. Threads are detached and own the pool, so a body that never returns cannot
+// stall shutdown or leave a dangling pointer: it is simply abandoned.
 #pragma once
 
 #include <chrono>
@@ -15,30 +18,43 @@
 
 namespace cano::detail {
 
+struct pool_config {
+  std::size_t max_threads = 1024;
+  std::size_t core_threads = 8;
+  std::chrono::milliseconds idle_timeout{5000};
+  std::chrono::microseconds injection_delay{1000};
+};
+
 class blocking_pool : public std::enable_shared_from_this<blocking_pool> {
 public:
-  static std::shared_ptr<blocking_pool> make(std::size_t max_threads,
-                                             std::chrono::milliseconds idle_timeout);
+  static std::shared_ptr<blocking_pool> make(pool_config config);
+  explicit blocking_pool(pool_config config) : config_(config) {}
 
   /// Runs `job` on a pool thread; false when every thread up to the cap is busy.
   bool try_post(std::function<void()> job);
 
   std::size_t threads() const;
-  std::size_t max_threads() const noexcept { return max_threads_; }
-
-  blocking_pool(std::size_t max_threads, std::chrono::milliseconds idle_timeout)
-    : max_threads_(max_threads), idle_timeout_(idle_timeout) {}
+  std::size_t max_threads() const noexcept { return config_.max_threads; }
 
 private:
-  void worker_loop();
+  using clock = std::chrono::steady_clock;
+  struct queued {
+    std::function<void()> job;
+    clock::time_point since;
+  };
 
-  const std::size_t max_threads_;
-  const std::chrono::milliseconds idle_timeout_;
+  void start_thread_locked();
+  void worker_loop();
+  void injector_loop();
+
+  const pool_config config_;
   mutable std::mutex mutex_;
   std::condition_variable work_ready_;
-  std::deque<std::function<void()>> queue_;
+  std::condition_variable injector_wake_;
+  std::deque<queued> queue_;
   std::size_t threads_ = 0;
   std::size_t idle_ = 0;
+  bool injector_running_ = false;
 };
 
 } // namespace cano::detail

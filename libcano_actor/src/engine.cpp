@@ -16,7 +16,8 @@ engine_actor_scope::engine_actor_scope() : previous(in_engine_actor) { in_engine
 engine_actor_scope::~engine_actor_scope() { in_engine_actor = previous; }
 
 engine::engine(caf::actor_system& sys, runtime_config config)
-  : sys_(sys), pool_(blocking_pool::make(config.max_blocking_threads, config.idle_thread_timeout)) {}
+  : sys_(sys), pool_(blocking_pool::make(pool_config{config.max_blocking_threads, config.core_blocking_threads,
+                                          config.idle_thread_timeout, config.thread_injection_delay})) {}
 
 std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code initial,
                             run_options options, completion done,

@@ -47,6 +47,10 @@ struct run_options {
 struct runtime_config {
   /// Cap on threads running blocking bodies (ARCHITECTURE D1); past it attempts fail.
   std::size_t max_blocking_threads = 1024;
+  /// Threads started at once when blocking work waits; beyond them the pool adds one thread per
+  /// `thread_injection_delay` while work keeps waiting.
+  std::size_t core_blocking_threads = 8;
+  std::chrono::microseconds thread_injection_delay{1000};
   /// How long an idle pool thread waits for work before it exits.
   std::chrono::milliseconds idle_thread_timeout{5000};
 };
