@@ -11,7 +11,8 @@ attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
                                const std::shared_ptr<const run_context>& ctx,
                                const work_item& work, const std::string& label,
                                std::string task_id, std::string panic_prefix,
-                               const std::shared_ptr<blocking_pool>& pool, nlohmann::json cursor)
+                               const std::shared_ptr<blocking_pool>& pool, nlohmann::json cursor,
+                               bool pause_on_more)
   : host_(host),
     tag_(tag),
     ctx_(ctx),
@@ -21,7 +22,8 @@ attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
     panic_prefix_(std::move(panic_prefix)),
     pool_(pool),
     inline_(runs_inline(work.config)),
-    cursor_(std::move(cursor)) {}
+    cursor_(std::move(cursor)),
+    pause_on_more_(pause_on_more) {}
 
 attempt_runner::~attempt_runner() {
   if (stop_) {
@@ -242,13 +244,35 @@ void attempt_runner::attempt_finished(expected<step_result> value, bool panicked
 void attempt_runner::loop_finished() {
   auto& r = loop_->result();
   if (r && r->more) {
-    // A stepped task asked for another step: a fresh retry loop with the new cursor.
     cursor_ = std::move(r->cursor);
-    loop_.emplace(work_.config, ctx_->def->observers, task_id_);
-    begin_pending_ = true;
+    if (pause_on_more_) {
+      cursor_pending_ = true; // write-ahead: the cursor row before the next step
+      return;
+    }
+    next_step();
     return;
   }
   result_.emplace(std::move(r));
+}
+
+void attempt_runner::next_step() {
+  // Each step of a stepped task is its own retry loop, starting from the latest cursor.
+  loop_.emplace(work_.config, ctx_->def->observers, task_id_);
+  begin_pending_ = true;
+}
+
+bool attempt_runner::cursor_written(std::optional<error> failure) {
+  if (!cursor_pending_) {
+    return done();
+  }
+  cursor_pending_ = false;
+  if (failure) {
+    result_.emplace(std::move(*failure));
+  } else {
+    next_step();
+    pump();
+  }
+  return done();
 }
 
 } // namespace cano::detail

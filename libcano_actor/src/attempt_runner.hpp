@@ -40,7 +40,8 @@ public:
   attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
                  const std::shared_ptr<const run_context>& ctx, const work_item& work,
                  const std::string& label, std::string task_id, std::string panic_prefix,
-                 const std::shared_ptr<blocking_pool>& pool, nlohmann::json cursor = nullptr);
+                 const std::shared_ptr<blocking_pool>& pool, nlohmann::json cursor = nullptr,
+                 bool pause_on_more = false);
   ~attempt_runner(); // abandons an attempt in progress: its body sees stop_requested()
 
   attempt_runner(const attempt_runner&) = delete;
@@ -60,6 +61,12 @@ public:
   bool on_retry_due(std::uint64_t seq);
 
   bool done() const noexcept { return result_.has_value(); }
+  /// A stepped task returned More and the runner waits until its cursor row is written
+  /// (only with pause_on_more: the run has a checkpoint store).
+  bool cursor_pending() const noexcept { return cursor_pending_; }
+  /// The cursor row was written (no failure: the next step starts) or failed (the task ends
+  /// with `failure`). Returns done().
+  bool cursor_written(std::optional<error> failure);
   /// The final outcome, once done().
   expected<step_result>& result() { return *result_; }
   const std::string& task_id() const noexcept { return task_id_; }
@@ -75,6 +82,7 @@ private:
   void post(std::uint64_t call_id, std::function<expected<std::any>(task_context&)> fn);
   void attempt_finished(expected<step_result> value, bool panicked);
   void loop_finished();
+  void next_step();
   error panic_error(const char* what) const;
 
   caf::event_based_actor* host_;
@@ -96,6 +104,8 @@ private:
   std::vector<call_request> ready_calls_; // FIFO from ready_head_ (no allocation until used)
   std::size_t ready_head_ = 0;
   std::unordered_map<std::uint64_t, call_request> delayed_calls_;
+  const bool pause_on_more_;
+  bool cursor_pending_ = false;
   bool begin_pending_ = false;
   bool pumping_ = false;
   std::optional<expected<step_result>> result_;

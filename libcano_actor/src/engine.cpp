@@ -3,6 +3,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 
+#include "actors/checkpoint_actor.hpp"
 #include "actors/messages.hpp"
 
 namespace cano::detail {
@@ -17,13 +18,24 @@ engine_actor_scope::~engine_actor_scope() { in_engine_actor = previous; }
 
 engine::engine(caf::actor_system& sys, runtime_config config)
   : sys_(sys), pool_(blocking_pool::make(pool_config{config.max_blocking_threads, config.core_blocking_threads,
-                                          config.idle_thread_timeout, config.thread_injection_delay})) {}
+                                          config.idle_thread_timeout, config.thread_injection_delay})),
+    checkpoint_queue_bound_(config.checkpoint_queue_bound) {}
+
+std::shared_ptr<checkpoint_channel>
+engine::checkpoint_channel_for(const std::shared_ptr<CheckpointStore>& store) {
+  std::lock_guard<std::mutex> guard(channels_mutex_);
+  auto& slot = channels_[store.get()];
+  if (!slot) {
+    slot = spawn_checkpoint_actor(sys_, store, checkpoint_queue_bound_);
+  }
+  return slot;
+}
 
 std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code initial,
                             run_options options, completion done,
-                            caf::local_actor* spawner) {
+                            caf::local_actor* spawner, bool resume) {
   auto id = next_run_id_.fetch_add(1, std::memory_order_relaxed);
-  run_spec spec{id, std::move(def), initial, std::move(options.workflow_id),
+  run_spec spec{id, resume, std::move(def), initial, std::move(options.workflow_id),
                 std::move(options.input), std::move(done)};
   std::unique_lock<std::mutex> lock(mutex_);
   if (!admitting_) {
@@ -67,6 +79,8 @@ bool engine::shutdown(std::chrono::milliseconds deadline) {
   std::unique_lock<std::mutex> lock(mutex_);
   admitting_ = false;
   if (all_ended_.wait_for(lock, deadline, [this] { return live_.empty(); })) {
+    lock.unlock();
+    stop_checkpoint_actors();
     return true;
   }
   for (auto& kv : live_) {
@@ -76,7 +90,17 @@ bool engine::shutdown(std::chrono::milliseconds deadline) {
   }
   // Dropped runs still tear their resources down and report; give them a bounded moment.
   all_ended_.wait_for(lock, std::chrono::seconds(5), [this] { return live_.empty(); });
+  lock.unlock();
+  stop_checkpoint_actors();
   return false;
+}
+
+void engine::stop_checkpoint_actors() {
+  std::lock_guard<std::mutex> guard(channels_mutex_);
+  for (auto& kv : channels_) {
+    stop_checkpoint_actor(*kv.second);
+  }
+  channels_.clear();
 }
 
 } // namespace cano::detail

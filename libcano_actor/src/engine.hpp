@@ -23,6 +23,8 @@ class local_actor;
 
 namespace cano::detail {
 
+struct checkpoint_channel;
+
 /// Where a run's result goes: an actor (sent from the supervisor, so it stays on the worker
 /// thread) or a callback (for blocking callers).
 struct completion {
@@ -36,6 +38,7 @@ struct completion {
 /// Everything a run supervisor needs to execute one run.
 struct run_spec {
   std::uint64_t run_id = 0;
+  bool resume = false; // continue `workflow_id` from its checkpoint log
   std::shared_ptr<const definition> def;
   state_code initial = 0;
   std::string workflow_id;
@@ -61,11 +64,15 @@ public:
   /// Spawns a run supervisor, from `spawner`'s worker thread when given (no cross-thread
   /// wake-up). When the runtime no longer admits runs, `done` gets the error at once.
   std::uint64_t start(std::shared_ptr<const definition> def, state_code initial,
-                      run_options options, completion done, caf::local_actor* spawner = nullptr);
+                      run_options options, completion done, caf::local_actor* spawner = nullptr,
+                      bool resume = false);
+  /// The channel to the checkpoint actor of a blocking store (spawned on first use).
+  std::shared_ptr<checkpoint_channel> checkpoint_channel_for(const std::shared_ptr<CheckpointStore>& store);
   /// Called by a supervisor as it ends.
   void run_ended(std::uint64_t run_id);
 
   bool shutdown(std::chrono::milliseconds deadline);
+  void stop_checkpoint_actors();
   std::size_t in_flight() const;
 
 private:
@@ -76,6 +83,9 @@ private:
   std::condition_variable all_ended_;
   std::unordered_map<std::uint64_t, caf::actor> live_;
   bool admitting_ = true;
+  std::size_t checkpoint_queue_bound_;
+  std::mutex channels_mutex_;
+  std::unordered_map<const CheckpointStore*, std::shared_ptr<checkpoint_channel>> channels_;
 };
 
 /// Spawns the supervisor actor of one run (src/actors/run_supervisor.cpp).

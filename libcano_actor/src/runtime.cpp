@@ -1,5 +1,9 @@
 #include "cano/runtime.hpp"
 
+#include "cano/checkpoint.hpp"
+#include "cano/detail/definition.hpp"
+
+#include <algorithm>
 #include <future>
 
 #include <caf/actor_system.hpp>
@@ -43,6 +47,62 @@ std::uint64_t runtime::start_erased(std::shared_ptr<const detail::definition> de
                                     caf::local_actor* self) {
   return engine_->start(std::move(def), initial, std::move(options),
                         detail::completion{caf::actor_cast<caf::actor>(self), {}, true}, self);
+}
+
+run_result runtime::resume_erased(std::shared_ptr<const detail::definition> def,
+                                  const std::string& id) {
+  if (detail::inside_engine_actor()) {
+    run_result r;
+    r.failure = error::workflow(
+      "runtime::resume blocks and was called from inside an engine actor; use runtime::start");
+    return r;
+  }
+  std::promise<run_result> promise;
+  auto future = promise.get_future();
+  engine_->start(std::move(def), 0, run_options{id, nullptr},
+                 detail::completion{{}, [&promise](run_result&& r) { promise.set_value(std::move(r)); }},
+                 nullptr, true);
+  return future.get();
+}
+
+std::vector<run_result>
+runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::definition>>& defs) {
+  // Every store once; every unfinished run whose definition name and version we know.
+  std::vector<std::pair<std::shared_ptr<const detail::definition>, std::string>> todo;
+  std::vector<const CheckpointStore*> seen;
+  for (const auto& def : defs) {
+    if (!def->store || std::find(seen.begin(), seen.end(), def->store.get()) != seen.end()) {
+      continue;
+    }
+    seen.push_back(def->store.get());
+    auto headers = def->store->unfinished_runs();
+    if (!headers) {
+      run_result r;
+      r.failure = error::checkpoint_store("list unfinished runs: " + headers.error_value().to_string());
+      return {r};
+    }
+    for (const auto& h : *headers) {
+      for (const auto& candidate : defs) {
+        if (candidate->store == def->store && candidate->name == h.definition &&
+            candidate->version == h.workflow_version) {
+          todo.emplace_back(candidate, h.workflow_id);
+          break;
+        }
+      }
+    }
+  }
+  std::vector<std::promise<run_result>> promises(todo.size());
+  for (std::size_t i = 0; i < todo.size(); ++i) {
+    auto* p = &promises[i];
+    engine_->start(todo[i].first, 0, run_options{todo[i].second, nullptr},
+                   detail::completion{{}, [p](run_result&& r) { p->set_value(std::move(r)); }},
+                   nullptr, true);
+  }
+  std::vector<run_result> out;
+  for (auto& p : promises) {
+    out.push_back(p.get_future().get());
+  }
+  return out;
 }
 
 bool runtime::shutdown(std::chrono::milliseconds deadline) { return engine_->shutdown(deadline); }

@@ -16,6 +16,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -53,6 +55,8 @@ struct runtime_config {
   std::chrono::microseconds thread_injection_delay{1000};
   /// How long an idle pool thread waits for work before it exits.
   std::chrono::milliseconds idle_thread_timeout{5000};
+  /// Writes waiting for a blocking store's checkpoint actor; past it, writes fail at once.
+  std::size_t checkpoint_queue_bound = 65536;
 };
 
 /// What `runtime::start` sends to its `reply_to` actor when the run ends.
@@ -102,6 +106,29 @@ public:
     return start_erased(wf.definition_ptr(), detail::encode_state(initial), std::move(options), self);
   }
 
+  /// Continues the run `workflow_id` from its checkpoint log (cano's resume_from): the state of
+  /// the last row runs again, earlier states never do. Blocking.
+  template <class S>
+  expected<S> resume(const Workflow<S>& wf, const std::string& workflow_id) {
+    return resume_erased(wf.definition_ptr(), workflow_id).template get<S>();
+  }
+
+  /// Resumes every unfinished run (header running or interrupted) of the given definitions'
+  /// stores whose definition name and version match one of them, concurrently, and waits for
+  /// all. Returns each resumed run's id and outcome. Runs of unknown definitions are left alone.
+  template <class S>
+  std::vector<std::pair<std::string, expected<S>>> resume_all(const std::vector<Workflow<S>>& definitions) {
+    std::vector<std::shared_ptr<const detail::definition>> defs;
+    for (const auto& wf : definitions) {
+      defs.push_back(wf.definition_ptr());
+    }
+    std::vector<std::pair<std::string, expected<S>>> out;
+    for (auto& r : resume_all_erased(defs)) {
+      out.emplace_back(r.workflow_id, r.template get<S>());
+    }
+    return out;
+  }
+
   /// Stops admitting runs, waits up to `deadline` for runs in flight, then drops the rest
   /// (they end with a workflow error). Returns true when every run finished in time.
   bool shutdown(std::chrono::milliseconds deadline);
@@ -118,6 +145,9 @@ private:
   std::uint64_t start_erased(std::shared_ptr<const detail::definition> def,
                              detail::state_code initial, run_options options,
                              caf::local_actor* self);
+  run_result resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id);
+  std::vector<run_result> resume_all_erased(
+    const std::vector<std::shared_ptr<const detail::definition>>& defs);
   std::shared_ptr<detail::engine> engine_;
 };
 

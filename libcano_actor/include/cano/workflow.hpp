@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cano/batch_task.hpp"
+#include "cano/checkpoint.hpp"
 #include "cano/detail/definition.hpp"
 #include "cano/error.hpp"
 #include "cano/join.hpp"
@@ -28,6 +29,7 @@
 #include "cano/resources.hpp"
 #include "cano/retry.hpp"
 #include "cano/runtime.hpp"
+#include "cano/saga.hpp"
 #include "cano/state.hpp"
 #include "cano/stepped_task.hpp"
 #include "cano/task.hpp"
@@ -126,6 +128,22 @@ public:
     return with_entry(state, detail::state_entry::kind::stepped, std::move(w));
   }
 
+  /// Registers a saga step for `state`: on a later failure its compensate undoes it.
+  template <class T, class = std::enable_if_t<std::is_base_of_v<
+                       CompensatableTask<S, typename T::output_type>, T>>>
+  Workflow register_with_compensation(S state, std::shared_ptr<T> task) const {
+    std::shared_ptr<CompensatableTask<S, typename T::output_type>> base = task;
+    detail::work_item w;
+    w.task_name = base->name();
+    w.config = base->config();
+    w.body = detail::compensatable_body(base, w.task_name);
+    w.task = base;
+    auto name = w.task_name;
+    Workflow wf = with_entry(state, detail::state_entry::kind::compensatable, std::move(w));
+    wf.def_->compensators[name] = detail::make_compensator(base, name);
+    return wf;
+  }
+
   // --- settings --------------------------------------------------------------------------------
 
   Workflow add_exit_state(S state) const {
@@ -154,6 +172,12 @@ public:
     w.def_->observers.push_back(std::move(observer));
     return w;
   }
+  /// Keeps a write-ahead checkpoint log of every run in `store` (resume after a crash).
+  Workflow with_checkpoint_store(std::shared_ptr<CheckpointStore> store) const {
+    Workflow w = clone();
+    w.def_->store = std::move(store);
+    return w;
+  }
   /// Names the definition (for run headers and resume_all).
   Workflow with_name(std::string name) const {
     Workflow w = clone();
@@ -179,6 +203,10 @@ public:
   expected<void> validate_initial_state(S state) const {
     return def_->validate_initial_state(detail::encode_state(state));
   }
+  /// True when a compensator is registered under this task name.
+  bool has_compensator(const std::string& task_name) const {
+    return def_->compensators.count(task_name) != 0;
+  }
   bool has_state(S state) const { return def_->states.count(detail::encode_state(state)) != 0; }
   std::size_t state_count() const noexcept { return def_->states.size(); }
   const std::string& name() const noexcept { return def_->name; }
@@ -188,6 +216,12 @@ public:
   /// cano's orchestrate: runs on the process-wide default runtime and blocks until the end.
   expected<S> orchestrate(S initial) const {
     return detail::default_runtime().run(*this, initial, run_options{def_->workflow_id, {}});
+  }
+
+  /// cano's resume_from on the process-wide default runtime: continues the run `workflow_id`
+  /// from its checkpoint log and blocks until it ends.
+  expected<S> resume_from(const std::string& workflow_id) const {
+    return detail::default_runtime().resume(*this, workflow_id);
   }
 
   std::shared_ptr<const detail::definition> definition_ptr() const { return def_; }
@@ -207,6 +241,8 @@ private:
     copy->workflow_id = def_->workflow_id;
     copy->version = def_->version;
     copy->label_of = def_->label_of;
+    copy->store = def_->store;
+    copy->compensators = def_->compensators;
     w.def_ = std::move(copy);
     return w;
   }
@@ -243,7 +279,12 @@ private:
 
   Workflow with_state(S state, std::shared_ptr<detail::state_entry> entry) const {
     Workflow w = clone();
-    w.def_->states[detail::encode_state(state)] = std::move(entry);
+    auto& slot = w.def_->states[detail::encode_state(state)];
+    // cano's forget_compensator_for: replacing a saga step drops its compensator.
+    if (slot && slot->type == detail::state_entry::kind::compensatable) {
+      w.def_->compensators.erase(slot->work.task_name);
+    }
+    slot = std::move(entry);
     return w;
   }
 

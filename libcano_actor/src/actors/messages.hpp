@@ -27,15 +27,37 @@ using call_due_atom = caf::atom_constant<caf::atom("cano_cdue")>;    // a delaye
 using att_timeout_atom = caf::atom_constant<caf::atom("cano_atto")>; // attempt_timeout fired
 using retry_atom = caf::atom_constant<caf::atom("cano_retry")>;      // a retry delay elapsed
 
+// Checkpoint actor messages.
+using ckpt_write_atom = caf::atom_constant<caf::atom("cano_ckw")>; // (request id, write)
+using ckpt_ack_atom = caf::atom_constant<caf::atom("cano_cka")>;   // (request id, outcome)
+using ckpt_stop_atom = caf::atom_constant<caf::atom("cano_cks")>;
+using cursor_atom = caf::atom_constant<caf::atom("cano_cur")>;     // task actor → supervisor
+using cursor_ack_atom = caf::atom_constant<caf::atom("cano_curok")>;
+using loaded_atom = caf::atom_constant<caf::atom("cano_load")>;    // resume data loaded
+using comp_done_atom = caf::atom_constant<caf::atom("cano_cdn")>;  // a compensate returned
+using comp_timeout_atom = caf::atom_constant<caf::atom("cano_cto")>;
+
 /// The final outcome of a task actor or join actor, for its run supervisor.
 struct work_outcome {
   expected<step_result> value;
 };
 using work_outcome_ptr = std::shared_ptr<work_outcome>;
 using void_result_ptr = std::shared_ptr<expected<void>>;
+using write_ptr = std::shared_ptr<const CheckpointWrite>;
+using json_ptr = std::shared_ptr<const nlohmann::json>;
+
+/// What a resumed run needs from its store: its rows and its header.
+struct resume_data {
+  expected<std::vector<CheckpointRow>> rows = std::vector<CheckpointRow>{};
+  expected<std::optional<RunHeader>> header = std::optional<RunHeader>{};
+};
+using resume_data_ptr = std::shared_ptr<resume_data>;
 
 } // namespace cano::detail
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cano::detail::call_result_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cano::detail::work_outcome_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cano::detail::void_result_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cano::detail::write_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cano::detail::json_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cano::detail::resume_data_ptr)

@@ -14,7 +14,7 @@ namespace cano::detail {
 struct run_context {
   std::shared_ptr<const definition> def;
   std::string workflow_id;
-  nlohmann::json input;
+  nlohmann::json input; // set before any task runs (a resumed run reads it from its header)
 };
 
 } // namespace cano::detail

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cano/checkpoint.hpp"
 #include "cano/error.hpp"
 #include "cano/join.hpp"
 #include "cano/observer.hpp"
@@ -30,6 +31,8 @@ struct step_result {
   bool was_split = false;  // the body returned a Split where a Single was expected
   bool more = false;       // a stepped task asked for another step with `cursor`
   nlohmann::json cursor;
+  bool has_output = false; // a compensatable task's output, for its completion row
+  nlohmann::json output;
 };
 
 /// A plain body: Task::run, RouterTask::route, SteppedTask::step (with the current cursor).
@@ -77,8 +80,16 @@ struct split_info {
   std::optional<std::size_t> bulkhead;
 };
 
+/// How to undo a compensatable task, by task name.
+struct compensator {
+  std::function<TaskConfig()> config; // re-read at rollback (cano re-reads attempt_timeout)
+  /// Decodes the JSON output and compensates.
+  std::function<expected<void>(task_context&, const nlohmann::json& output)> compensate;
+  std::shared_ptr<const void> task;
+};
+
 struct state_entry {
-  enum class kind { single, router, split, stepped };
+  enum class kind { single, router, split, stepped, compensatable };
   kind type = kind::single;
   work_item work;                  // single, router, stepped (and poll/batch, which are single)
   std::vector<work_item> branches; // split
@@ -96,6 +107,8 @@ struct definition {
   std::string workflow_id;
   std::uint32_t version = 0;
   std::function<std::string(state_code)> label_of;
+  std::shared_ptr<CheckpointStore> store;
+  std::unordered_map<std::string, std::shared_ptr<const compensator>> compensators;
 
   /// cano's validate(), cached on first use (a fresh definition has a fresh cache).
   expected<void> validate() const;

@@ -1,0 +1,43 @@
+// Where a resumed run continues, worked out from its checkpoint rows (cano's resume_from,
+// §2.5 of the spec): the state of the last row, the next sequence, the saga steps to undo on
+// a later failure, and the stepped tasks' last cursors.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cano/checkpoint.hpp"
+#include "cano/detail/definition.hpp"
+
+namespace cano::detail {
+
+/// A completed saga step, undone (in reverse) if the run fails.
+struct stacked_step {
+  std::string task_id;
+  std::vector<std::uint8_t> blob;
+  std::uint64_t sequence = 0; // of its completion row, for error messages
+};
+
+/// A stepped task's last persisted cursor.
+struct saved_cursor {
+  std::vector<std::uint8_t> blob;
+  std::uint64_t sequence = 0;
+};
+
+struct resume_plan {
+  state_code state = 0;
+  std::uint64_t last_sequence = 0;
+  std::vector<stacked_step> stack;
+  std::unordered_map<std::string, saved_cursor> cursors; // by state label
+};
+
+/// The plan, or cano's errors: no rows, a version mismatch, an unknown state label.
+expected<resume_plan> plan_resume(const definition& def, const std::string& workflow_id,
+                                  const std::vector<CheckpointRow>& rows);
+
+/// " (workflow_id=\"id\", sequence=n)": where a corrupt blob was found.
+std::string blob_location(const std::string& workflow_id, std::uint64_t sequence);
+
+} // namespace cano::detail
