@@ -14,6 +14,9 @@ std::shared_ptr<blocking_pool> blocking_pool::make(pool_config config) {
 
 bool blocking_pool::try_post(std::function<void()> job) {
   std::unique_lock<std::mutex> lock(mutex_);
+  if (stopped_) {
+    return false;
+  }
   const bool thread_free = idle_ > queue_.size();
   if (!thread_free && threads_ >= config_.max_threads) {
     return false;
@@ -56,14 +59,24 @@ std::size_t blocking_pool::threads() const {
   return threads_;
 }
 
+void blocking_pool::stop() {
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    stopped_ = true;
+  }
+  work_ready_.notify_all();
+  injector_wake_.notify_all();
+}
+
 void blocking_pool::worker_loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     if (queue_.empty()) {
       ++idle_;
-      bool woke = work_ready_.wait_for(lock, config_.idle_timeout, [this] { return !queue_.empty(); });
+      bool woke = work_ready_.wait_for(lock, config_.idle_timeout,
+                                       [this] { return !queue_.empty() || stopped_; });
       --idle_;
-      if (!woke) {
+      if (!woke || queue_.empty()) {
         --threads_;
         return;
       }
@@ -83,7 +96,7 @@ void blocking_pool::worker_loop() {
 void blocking_pool::injector_loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    if (queue_.empty()) {
+    if (queue_.empty() || stopped_) {
       injector_running_ = false;
       return;
     }

@@ -34,6 +34,8 @@ public:
   bool try_post(std::function<void()> job);
 
   std::size_t threads() const;
+  /// Idle threads exit now, busy ones after their job; later posts fail.
+  void stop();
   std::size_t max_threads() const noexcept { return config_.max_threads; }
 
 private:
@@ -55,6 +57,7 @@ private:
   std::size_t threads_ = 0;
   std::size_t idle_ = 0;
   bool injector_running_ = false;
+  bool stopped_ = false;
 };
 
 } // namespace cano::detail

@@ -80,7 +80,7 @@ bool engine::shutdown(std::chrono::milliseconds deadline) {
   admitting_ = false;
   if (all_ended_.wait_for(lock, deadline, [this] { return live_.empty(); })) {
     lock.unlock();
-    stop_checkpoint_actors();
+    stop_workers();
     return true;
   }
   for (auto& kv : live_) {
@@ -91,11 +91,21 @@ bool engine::shutdown(std::chrono::milliseconds deadline) {
   // Dropped runs still tear their resources down and report; give them a bounded moment.
   all_ended_.wait_for(lock, std::chrono::seconds(5), [this] { return live_.empty(); });
   lock.unlock();
-  stop_checkpoint_actors();
+  stop_workers();
   return false;
 }
 
-void engine::stop_checkpoint_actors() {
+std::size_t engine::checkpoint_writes_pending() {
+  std::lock_guard<std::mutex> guard(channels_mutex_);
+  std::size_t n = 0;
+  for (auto& kv : channels_) {
+    n += kv.second->pending.load();
+  }
+  return n;
+}
+
+void engine::stop_workers() {
+  pool_->stop(); // the runtime is done: its idle threads leave now
   std::lock_guard<std::mutex> guard(channels_mutex_);
   for (auto& kv : channels_) {
     stop_checkpoint_actor(*kv.second);

@@ -72,7 +72,9 @@ public:
   void run_ended(std::uint64_t run_id);
 
   bool shutdown(std::chrono::milliseconds deadline);
-  void stop_checkpoint_actors();
+  /// Stops the checkpoint actors and the blocking pool (after the runs ended).
+  void stop_workers();
+  std::size_t checkpoint_writes_pending();
   std::size_t in_flight() const;
 
 private:

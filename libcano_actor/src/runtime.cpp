@@ -109,6 +109,8 @@ bool runtime::shutdown(std::chrono::milliseconds deadline) { return engine_->shu
 
 std::size_t runtime::runs_in_flight() const { return engine_->in_flight(); }
 
+std::size_t runtime::checkpoint_writes_pending() const { return engine_->checkpoint_writes_pending(); }
+
 namespace detail {
 
 namespace {

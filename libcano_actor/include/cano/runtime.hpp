@@ -133,6 +133,8 @@ public:
   /// (they end with a workflow error). Returns true when every run finished in time.
   bool shutdown(std::chrono::milliseconds deadline);
   std::size_t runs_in_flight() const;
+  /// Checkpoint writes queued for blocking stores' checkpoint actors, not yet committed.
+  std::size_t checkpoint_writes_pending() const;
 
   detail::engine& engine() noexcept { return *engine_; }
 

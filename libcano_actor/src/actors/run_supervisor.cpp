@@ -92,7 +92,8 @@ public:
           }
           auto k = std::move(it->second);
           pending_writes_.erase(it);
-          if (k && !finished_) {
+          // After the end only the final header write still matters (the run waits for it).
+          if (k && (!finished_ || request == final_write_)) {
             k(*outcome);
           }
         },
@@ -185,6 +186,12 @@ private:
       return finish(plan.error_value(), RunStatus::failed);
     }
     if (data.header && data.header->has_value()) {
+      if ((*data.header)->status == RunStatus::rolled_back) {
+        // D6: a run whose compensations ran is never resumed forward.
+        return finish(error::workflow("run " + debug_quote(id) +
+                                      " was rolled back (its compensations ran); it cannot be resumed"),
+                      RunStatus::rolled_back);
+      }
       mutable_ctx_->input = (*data.header)->input; // the run's input, as first given
       created_at_ = (*data.header)->created_at;
     }
@@ -578,9 +585,11 @@ private:
     }
   }
 
-  void write_header(RunStatus status) {
+  /// Writes the run's header; returns false when the checkpoint actor answers later (then
+  /// `then` runs), true when it is done (`then` is not called).
+  bool write_header(RunStatus status, std::function<void()> then = {}) {
     if (store_ == nullptr || ctx_->workflow_id.empty()) {
-      return;
+      return true;
     }
     auto now = std::chrono::system_clock::now();
     if (created_at_ == std::chrono::system_clock::time_point{}) {
@@ -596,9 +605,20 @@ private:
         log_error("writing the run header of " + debug_quote(id) + " failed: " + r.error_value().to_string());
       }
     };
-    if (auto done = write(std::move(w), log_failure)) {
+    auto request = next_request_ + 1;
+    if (auto done = write(std::move(w), [log_failure, then](const expected<void>& r) {
+          log_failure(r);
+          if (then) {
+            then();
+          }
+        })) {
       log_failure(*done);
+      return true;
     }
+    if (then) {
+      final_write_ = request;
+    }
+    return false;
   }
 
   // --- failure and rollback --------------------------------------------------------------------
@@ -664,7 +684,8 @@ private:
       clear_log(); // a clean rollback leaves no log
       return finish(std::move(drain_errors_.front()), RunStatus::rolled_back);
     }
-    finish(error::compensation_failed(std::move(drain_errors_)), RunStatus::failed);
+    // Compensations ran (some failed): the log stays for manual recovery, never a forward resume.
+    finish(error::compensation_failed(std::move(drain_errors_)), RunStatus::rolled_back);
   }
 
   /// Runs one compensate, catching exceptions; returns its error, if any.
@@ -759,9 +780,15 @@ private:
       worker_ = caf::actor{};
     }
     runner_.reset();
-    if (header_written_) {
-      write_header(status);
+    // The final header (after any clear of the log, which the checkpoint actor commits in
+    // order) is durable before the run reports.
+    if (header_written_ && !write_header(status, [this] { after_final_write(); })) {
+      return;
     }
+    after_final_write();
+  }
+
+  void after_final_write() {
     if (setting_up_) {
       return; // resources_ready() releases what setup acquired, then delivers
     }
@@ -824,6 +851,7 @@ private:
   std::uint64_t seq_ = 0;
   bool waiting_ = false; // for a checkpoint ack before going on
   bool header_written_ = false;
+  std::uint64_t final_write_ = 0; // the request id of the final header write
   std::chrono::system_clock::time_point created_at_{};
 
   // The FSM position

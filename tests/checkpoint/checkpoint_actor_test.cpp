@@ -1,0 +1,384 @@
+// The checkpoint actor and the run log (ARCHITECTURE D6): write-ahead, group commit, isolation
+// of concurrent runs, corrupt blobs on resume, the bounded queue, run headers and resume_all.
+#include <thread>
+
+#include <boost/test/unit_test.hpp>
+
+#include <caf/scoped_actor.hpp>
+
+#include "cano/actor_api.hpp"
+#include "cano/memory_checkpoint_store.hpp"
+#include "cano/workflow.hpp"
+#include "support/recording_observer.hpp"
+#include "support/states.hpp"
+#include "support/sync.hpp"
+#include "support/tasks.hpp"
+#include "support/test_system.hpp"
+
+using namespace test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A memory store that says it blocks, so the engine writes through a checkpoint actor; its
+/// batches can be held on a gate and are recorded by size.
+class gated_store : public cano::MemoryCheckpointStore {
+public:
+  bool is_blocking() const override { return true; }
+  std::vector<cano::expected<void>> append_batch(const std::vector<cano::CheckpointWrite>& writes) override {
+    {
+      std::lock_guard<std::mutex> g(m_);
+      batch_sizes_.push_back(writes.size());
+    }
+    entered_.arrive();
+    if (hold_) {
+      hold_->wait();
+    }
+    return cano::MemoryCheckpointStore::append_batch(writes);
+  }
+  std::vector<std::size_t> batch_sizes() const {
+    std::lock_guard<std::mutex> g(m_);
+    return batch_sizes_;
+  }
+  std::shared_ptr<gate> hold_;
+  counter entered_;
+
+private:
+  mutable std::mutex m_;
+  std::vector<std::size_t> batch_sizes_;
+};
+
+cano::Workflow<State> three_states(std::shared_ptr<cano::CheckpointStore> store,
+                                   std::shared_ptr<std::atomic<int>> started = nullptr) {
+  return cano::Workflow<State>{}
+    .with_name("three")
+    .register_task(State::Start, "T1", [started] {
+      if (started) {
+        ++*started;
+      }
+      return State::Process;
+    }, cano::TaskConfig::minimal().with_blocking(false))
+    .register_task(State::Process, goto_task(State::Complete, cano::TaskConfig::minimal(), "T2"))
+    .add_exit_state(State::Complete)
+    .with_checkpoint_store(std::move(store));
+}
+
+std::vector<cano::run_result> receive(caf::scoped_actor& self, std::size_t n) {
+  std::vector<cano::run_result> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    bool got = false;
+    self->receive([&](cano::run_result& r) {
+      out.push_back(std::move(r));
+      got = true;
+    },
+                  caf::after(std::chrono::seconds(120)) >> [] {});
+    if (!got) {
+      break;
+    }
+  }
+  return out;
+}
+
+/// Waits (bounded) until `pred` holds, yielding meanwhile.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::seconds limit = 60s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(checkpoint_actor_test)
+
+BOOST_AUTO_TEST_CASE(a_task_never_starts_before_its_entry_row_is_durable) {
+  auto store = std::make_shared<gated_store>();
+  store->hold_ = std::make_shared<gate>();
+  auto started = std::make_shared<std::atomic<int>>(0);
+  test_system ts;
+  caf::scoped_actor self{*ts.sys};
+  ts.rt->start(three_states(store, started), State::Start, {"wa-1", nullptr}, caf::actor_cast<caf::actor>(self));
+  BOOST_REQUIRE(store->entered_.wait_for_at_least(1)); // the entry row's commit is in progress
+  BOOST_TEST(started->load() == 0);                    // ... and the task has not started
+  store->hold_->open();
+  auto results = receive(self, 1);
+  BOOST_REQUIRE(results.size() == 1u);
+  BOOST_TEST(results[0].ok());
+  BOOST_TEST(started->load() == 1);
+  auto states = store->audit_states("wa-1");
+  BOOST_REQUIRE(states.size() == 3u);
+  BOOST_TEST(states[0].second == "Start");
+  BOOST_TEST(store->rows("wa-1").empty());
+}
+
+BOOST_AUTO_TEST_CASE(rows_waiting_behind_a_slow_commit_go_out_in_one_batch) {
+  auto store = std::make_shared<gated_store>();
+  store->hold_ = std::make_shared<gate>();
+  test_system ts;
+  caf::scoped_actor self{*ts.sys};
+  auto wf = three_states(store);
+  ts.rt->start(wf, State::Start, {"gc-0", nullptr}, caf::actor_cast<caf::actor>(self));
+  BOOST_REQUIRE(store->entered_.wait_for_at_least(1)); // the first batch is committing
+  for (int i = 1; i < 100; ++i) {
+    ts.rt->start(wf, State::Start, {"gc-" + std::to_string(i), nullptr}, caf::actor_cast<caf::actor>(self));
+  }
+  // 99 entry rows plus 99 run headers queue up behind the held commit.
+  BOOST_REQUIRE(eventually([&] { return ts.rt->checkpoint_writes_pending() >= 99 * 2 + 1; }));
+  store->hold_->open();
+  auto results = receive(self, 100);
+  BOOST_REQUIRE(results.size() == 100u);
+  for (auto& r : results) {
+    BOOST_TEST(r.ok());
+  }
+  auto sizes = store->batch_sizes();
+  BOOST_REQUIRE(sizes.size() >= 2u);
+  BOOST_TEST(sizes[1] >= 90u); // the next store call carried the queued rows together
+}
+
+BOOST_AUTO_TEST_CASE(a_thousand_runs_sharing_a_checkpoint_actor_get_their_own_dense_rows) {
+  auto store = std::make_shared<gated_store>();
+  // One run meets a row that is already there: only that run fails.
+  BOOST_REQUIRE(store->append("run-7", cano::CheckpointRow(0, "Start", "T1")).has_value());
+  test_system ts;
+  caf::scoped_actor self{*ts.sys};
+  auto wf = three_states(store);
+  for (int i = 0; i < 1000; ++i) {
+    ts.rt->start(wf, State::Start, {"run-" + std::to_string(i), nullptr}, caf::actor_cast<caf::actor>(self));
+  }
+  auto results = receive(self, 1000);
+  BOOST_REQUIRE(results.size() == 1000u);
+  std::size_t ok = 0;
+  for (auto& r : results) {
+    if (r.workflow_id == "run-7") {
+      BOOST_REQUIRE(!r.ok());
+      BOOST_TEST(r.failure->category() == std::string("checkpoint_store"));
+      BOOST_TEST(r.failure->message() ==
+                 "append checkpoint: Checkpoint store error: checkpoint conflict: workflow \"run-7\" already has a "
+                 "row at sequence 0; resume the existing run or clear it first");
+      continue;
+    }
+    ok += r.ok() ? 1 : 0;
+    auto states = store->audit_states(r.workflow_id);
+    std::vector<std::pair<std::uint64_t, std::string>> expected{{0, "Start"}, {1, "Process"}, {2, "Complete"}};
+    BOOST_TEST((states == expected));
+  }
+  BOOST_TEST(ok == 999u);
+  BOOST_TEST(store->rows("run-7").size() == 1u); // the existing log is left intact
+  BOOST_TEST(store->batch_sizes().size() < 3000u); // rows of many runs shared store calls
+}
+
+BOOST_AUTO_TEST_CASE(past_the_queue_bound_writes_fail_at_once_and_nothing_hangs) {
+  auto store = std::make_shared<gated_store>();
+  store->hold_ = std::make_shared<gate>();
+  cano::runtime_config cfg;
+  cfg.checkpoint_queue_bound = 4;
+  test_system ts(cfg);
+  caf::scoped_actor self{*ts.sys};
+  auto wf = three_states(store);
+  ts.rt->start(wf, State::Start, {"q-0", nullptr}, caf::actor_cast<caf::actor>(self));
+  BOOST_REQUIRE(store->entered_.wait_for_at_least(1));
+  for (int i = 1; i < 10; ++i) {
+    ts.rt->start(wf, State::Start, {"q-" + std::to_string(i), nullptr}, caf::actor_cast<caf::actor>(self));
+  }
+  // Runs that found the queue full have already failed, while the store is still held.
+  std::size_t full = 0;
+  auto early = receive(self, 1);
+  BOOST_REQUIRE(early.size() == 1u);
+  BOOST_REQUIRE(!early[0].ok());
+  BOOST_TEST(early[0].failure->category() == std::string("checkpoint_store"));
+  BOOST_TEST(early[0].failure->message() ==
+             "append checkpoint: Checkpoint store error: checkpoint queue is full: 4 writes are already waiting "
+             "for the store");
+  ++full;
+  store->hold_->open();
+  auto rest = receive(self, 9);
+  BOOST_REQUIRE(rest.size() == 9u);
+  std::size_t ok = 0;
+  for (auto& r : rest) {
+    if (r.ok()) {
+      ++ok;
+    } else {
+      BOOST_TEST(r.failure->message().find("checkpoint queue is full") != std::string::npos);
+      ++full;
+    }
+  }
+  BOOST_TEST(ok >= 1u);
+  BOOST_TEST(full >= 1u);
+  BOOST_TEST(ok + full == 10u);
+}
+
+BOOST_AUTO_TEST_CASE(a_corrupt_cursor_on_resume_names_the_run_and_row) {
+  struct stepper : cano::SteppedTask<State, int> {
+    std::string name() const override { return "Stepper"; }
+    cano::expected<cano::StepOutcome<State, int>> step(cano::task_context&, std::optional<int>) override {
+      return cano::StepOutcome<State, int>::done(State::Complete);
+    }
+  };
+  auto store = std::make_shared<cano::MemoryCheckpointStore>();
+  BOOST_REQUIRE(store->append("bad-cursor", cano::CheckpointRow(0, "Start", "Stepper")).has_value());
+  std::string garbage = "{not json";
+  BOOST_REQUIRE(store->append("bad-cursor", cano::CheckpointRow(1, "Start", "Stepper")
+                                              .with_cursor({garbage.begin(), garbage.end()}))
+                  .has_value());
+  test_system ts;
+  auto wf = cano::Workflow<State>{}
+              .register_stepped(State::Start, std::make_shared<stepper>())
+              .add_exit_state(State::Complete)
+              .with_checkpoint_store(store);
+  auto r = ts.rt->resume(wf, "bad-cursor");
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
+  BOOST_TEST(r.error_value().message().find("deserialize cursor for `Stepper`: ") == 0);
+  BOOST_TEST(r.error_value().message().find("(workflow_id=\"bad-cursor\", sequence=1)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_corrupt_saga_output_on_resume_names_the_run_and_row) {
+  struct step : cano::CompensatableTask<State, int> {
+    std::string name() const override { return "A"; }
+    cano::expected<std::pair<cano::TaskResult<State>, int>> run(cano::task_context&) override {
+      return std::make_pair(cano::TaskResult<State>(State::Process), 1);
+    }
+    cano::expected<void> compensate(cano::task_context&, int) override { return {}; }
+  };
+  auto store = std::make_shared<cano::MemoryCheckpointStore>();
+  std::string garbage = "[1,";
+  BOOST_REQUIRE(store->append("bad-blob", cano::CheckpointRow(0, "Start", "A")).has_value());
+  BOOST_REQUIRE(store->append("bad-blob", cano::CheckpointRow(1, "Start", "A").with_output({garbage.begin(), garbage.end()}))
+                  .has_value());
+  BOOST_REQUIRE(store->append("bad-blob", cano::CheckpointRow(2, "Process", "C")).has_value());
+  test_system ts;
+  auto wf = cano::Workflow<State>{}
+              .register_with_compensation(State::Start, std::make_shared<step>())
+              .register_task(State::Process, "C", []() -> cano::expected<State> {
+                return cano::error::task_execution("C failed");
+              }, cano::TaskConfig::minimal())
+              .add_exit_state(State::Complete)
+              .with_checkpoint_store(store);
+  auto r = ts.rt->resume(wf, "bad-blob");
+  BOOST_REQUIRE(!r);
+  BOOST_TEST((r.error_value().code() == cano::errc::compensation_failed));
+  BOOST_REQUIRE(r.error_value().nested().size() == 2u);
+  BOOST_TEST(r.error_value().nested()[0].message() == "C failed");
+  const auto& bad = r.error_value().nested()[1];
+  BOOST_TEST(bad.category() == std::string("generic"));
+  BOOST_TEST(bad.message().find("deserialize compensation output for `A`: ") == 0);
+  BOOST_TEST(bad.message().find("(workflow_id=\"bad-blob\", sequence=1)") != std::string::npos);
+  BOOST_TEST(store->rows("bad-blob").size() == 4u); // a dirty rollback keeps the log
+}
+
+BOOST_AUTO_TEST_CASE(the_run_input_survives_a_resume_in_a_new_runtime) {
+  auto store = std::make_shared<cano::MemoryCheckpointStore>();
+  auto entered = std::make_shared<counter>();
+  auto g = std::make_shared<gate>();
+  auto seen = std::make_shared<std::vector<std::string>>();
+  auto seen_mutex = std::make_shared<std::mutex>();
+  auto wf = cano::Workflow<State>{}
+              .with_name("orders")
+              .register_task(State::Start, goto_task(State::Process, cano::TaskConfig::minimal(), "T1"))
+              .register_task(State::Process, "T2", [=](cano::task_context& ctx) -> cano::expected<State> {
+                {
+                  std::lock_guard<std::mutex> l(*seen_mutex);
+                  seen->push_back(ctx.input().at("sku").get<std::string>());
+                }
+                entered->arrive();
+                if (entered->value() == 1) {
+                  g->wait(); // the first process "crashes" here
+                  return cano::error::task_execution("crashed");
+                }
+                return State::Complete;
+              }, cano::TaskConfig::minimal())
+              .add_exit_state(State::Complete)
+              .with_checkpoint_store(store);
+  {
+    test_system first;
+    caf::scoped_actor self{*first.sys};
+    first.rt->start(wf, State::Start, {"in-1", {{"sku", "KB-42"}}}, caf::actor_cast<caf::actor>(self));
+    BOOST_REQUIRE(entered->wait_for_at_least(1));
+    BOOST_TEST(!first.rt->shutdown(10ms)); // the run is dropped: interrupted, log kept
+    auto dropped = receive(self, 1);
+    BOOST_REQUIRE(dropped.size() == 1u);
+    BOOST_TEST(!dropped[0].ok());
+  }
+  auto header = store->run_header("in-1");
+  BOOST_REQUIRE(header.has_value());
+  BOOST_REQUIRE(header->has_value());
+  BOOST_TEST(((*header)->status == cano::RunStatus::interrupted));
+  BOOST_TEST((*header)->definition == "orders");
+  test_system second;
+  auto results = second.rt->resume_all(std::vector<cano::Workflow<State>>{wf});
+  g->open();
+  BOOST_REQUIRE(results.size() == 1u);
+  BOOST_TEST(results[0].first == "in-1");
+  BOOST_REQUIRE(results[0].second.has_value());
+  BOOST_TEST(*results[0].second == State::Complete);
+  BOOST_REQUIRE(seen->size() == 2u);
+  BOOST_TEST((*seen)[1] == "KB-42"); // the resumed process saw the original input
+  auto states = store->audit_states("in-1");
+  std::vector<std::pair<std::uint64_t, std::string>> expected{{0, "Start"}, {1, "Process"}, {2, "Process"}, {3, "Complete"}};
+  BOOST_TEST((states == expected));
+  auto done = store->run_header("in-1");
+  BOOST_TEST(((*done)->status == cano::RunStatus::completed));
+}
+
+BOOST_AUTO_TEST_CASE(resume_all_leaves_other_definitions_and_finished_runs_alone) {
+  auto store = std::make_shared<cano::MemoryCheckpointStore>();
+  auto wf = three_states(store);
+  BOOST_REQUIRE(store->append("other", cano::CheckpointRow(0, "Start", "T1")).has_value());
+  BOOST_REQUIRE(store->put_run_header({"other", "someone-else", 0, nullptr, cano::RunStatus::interrupted, {}, {}}).has_value());
+  BOOST_REQUIRE(store->append("old-version", cano::CheckpointRow(0, "Start", "T1")).has_value());
+  BOOST_REQUIRE(store->put_run_header({"old-version", "three", 3, nullptr, cano::RunStatus::running, {}, {}}).has_value());
+  test_system ts;
+  BOOST_REQUIRE(ts.rt->run(wf, State::Start, {"finished", nullptr}).has_value());
+  auto results = ts.rt->resume_all(std::vector<cano::Workflow<State>>{wf});
+  BOOST_TEST(results.empty());
+  BOOST_TEST(store->rows("other").size() == 1u);
+  BOOST_TEST(store->rows("old-version").size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_rolled_back_run_is_never_resumed_forward) {
+  struct step : cano::CompensatableTask<State, int> {
+    std::string name() const override { return "A"; }
+    cano::expected<std::pair<cano::TaskResult<State>, int>> run(cano::task_context&) override {
+      return std::make_pair(cano::TaskResult<State>(State::Process), 1);
+    }
+    cano::expected<void> compensate(cano::task_context&, int) override {
+      return cano::error::task_execution("refund failed");
+    }
+  };
+  auto store = std::make_shared<cano::MemoryCheckpointStore>();
+  auto wf = cano::Workflow<State>{}
+              .register_with_compensation(State::Start, std::make_shared<step>())
+              .register_task(State::Process, "C", []() -> cano::expected<State> {
+                return cano::error::task_execution("C failed");
+              }, cano::TaskConfig::minimal())
+              .add_exit_state(State::Complete)
+              .with_checkpoint_store(store);
+  test_system ts;
+  auto first = ts.rt->run(wf, State::Start, {"rb", nullptr});
+  BOOST_REQUIRE(!first);
+  BOOST_TEST((first.error_value().code() == cano::errc::compensation_failed));
+  BOOST_TEST(!store->rows("rb").empty()); // a dirty rollback keeps its log ...
+  auto again = ts.rt->resume(wf, "rb");
+  BOOST_REQUIRE(!again);                  // ... but never resumes forward
+  BOOST_TEST(again.error_value().message() ==
+             "run \"rb\" was rolled back (its compensations ran); it cannot be resumed");
+  BOOST_TEST(ts.rt->resume_all(std::vector<cano::Workflow<State>>{wf}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(entry_rows_come_before_the_task_starts) {
+  auto store = std::make_shared<cano::MemoryCheckpointStore>();
+  auto obs = std::make_shared<recording_observer>();
+  test_system ts;
+  BOOST_REQUIRE(ts.rt->run(three_states(store).with_observer(obs), State::Start, {"order", nullptr}).has_value());
+  std::vector<std::string> expected{"state_enter:Start", "checkpoint:order:0", "task_start:T1", "task_success:T1",
+                                    "state_enter:Process", "checkpoint:order:1", "task_start:T2", "task_success:T2",
+                                    "state_enter:Complete", "checkpoint:order:2"};
+  BOOST_TEST(obs->events() == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
