@@ -6,12 +6,44 @@ expected<void> MemoryCheckpointStore::append(const std::string& workflow_id,
                                              const CheckpointRow& row) {
   std::lock_guard<std::mutex> guard(mutex_);
   ++calls_;
+  return append_locked(workflow_id, row);
+}
+
+std::vector<expected<void>> MemoryCheckpointStore::append_batch(const std::vector<CheckpointWrite>& writes) {
+  // One call: every row of the batch counts as one commit (for rows_per_commit figures).
+  std::vector<expected<void>> out;
+  out.reserve(writes.size());
+  bool counted = false;
+  for (const auto& w : writes) {
+    if (w.row) {
+      std::lock_guard<std::mutex> guard(mutex_);
+      if (!counted) {
+        ++calls_;
+        counted = true;
+      }
+      out.push_back(append_locked(w.workflow_id, *w.row));
+    } else if (w.header) {
+      out.push_back(put_run_header(*w.header));
+    } else if (w.clear_run) {
+      out.push_back(clear(w.workflow_id));
+    } else {
+      out.emplace_back();
+    }
+  }
+  return out;
+}
+
+expected<void> MemoryCheckpointStore::append_locked(const std::string& workflow_id,
+                                                    const CheckpointRow& row) {
   auto& rows = live_[workflow_id];
   if (rows.count(row.sequence) != 0) {
     return error::checkpoint_store(checkpoint_conflict_message(workflow_id, row.sequence));
   }
   rows.emplace(row.sequence, row);
-  audit_.emplace_back(workflow_id, row);
+  ++rows_total_;
+  if (opts_.audit) {
+    audit_.emplace_back(workflow_id, row);
+  }
   return {};
 }
 
@@ -27,6 +59,11 @@ expected<void> MemoryCheckpointStore::clear(const std::string& workflow_id) {
 
 expected<void> MemoryCheckpointStore::put_run_header(const RunHeader& header) {
   std::lock_guard<std::mutex> guard(mutex_);
+  bool finished = header.status == RunStatus::completed || header.status == RunStatus::rolled_back;
+  if (finished && !opts_.keep_finished_headers) {
+    headers_.erase(header.workflow_id);
+    return {};
+  }
   auto& slot = headers_[header.workflow_id];
   auto created = slot.created_at;
   slot = header;
@@ -86,6 +123,11 @@ MemoryCheckpointStore::audit_states(const std::string& workflow_id) const {
     out.emplace_back(r.sequence, r.state);
   }
   return out;
+}
+
+std::size_t MemoryCheckpointStore::rows_appended() const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return rows_total_;
 }
 
 std::size_t MemoryCheckpointStore::store_calls() const {

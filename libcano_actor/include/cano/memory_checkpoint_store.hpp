@@ -20,6 +20,13 @@ namespace cano {
 
 class MemoryCheckpointStore : public CheckpointStore {
 public:
+  struct options {
+    bool audit = true;                 // keep every appended row (audit_rows)
+    bool keep_finished_headers = true; // keep headers of completed / rolled back runs
+  };
+  MemoryCheckpointStore() = default;
+  explicit MemoryCheckpointStore(options opts) : opts_(opts) {}
+
   /// Never blocks: the engine appends from the run's own actor, without a checkpoint actor.
   bool is_blocking() const override { return false; }
 
@@ -29,6 +36,7 @@ public:
   expected<void> put_run_header(const RunHeader& header) override;
   expected<std::optional<RunHeader>> run_header(const std::string& workflow_id) override;
   expected<std::vector<RunHeader>> unfinished_runs() override;
+  std::vector<expected<void>> append_batch(const std::vector<CheckpointWrite>& writes) override;
 
   /// Live rows of a run, ascending by sequence.
   std::vector<CheckpointRow> rows(const std::string& workflow_id) const;
@@ -36,15 +44,21 @@ public:
   std::vector<CheckpointRow> audit_rows(const std::string& workflow_id) const;
   /// (sequence, state) of audit_rows.
   std::vector<std::pair<std::uint64_t, std::string>> audit_states(const std::string& workflow_id) const;
-  /// How many store calls (append, append_batch) were made.
+  /// How many rows were ever appended (all runs).
+  std::size_t rows_appended() const;
+  /// How many store calls that write rows were made (append, append_batch).
   std::size_t store_calls() const;
 
 private:
+  expected<void> append_locked(const std::string& workflow_id, const CheckpointRow& row);
+
+  options opts_;
   mutable std::mutex mutex_;
   std::map<std::string, std::map<std::uint64_t, CheckpointRow>> live_;
   std::vector<std::pair<std::string, CheckpointRow>> audit_;
   std::map<std::string, RunHeader> headers_;
   std::size_t calls_ = 0;
+  std::size_t rows_total_ = 0;
 };
 
 } // namespace cano

@@ -518,6 +518,13 @@ private:
   /// Writes a row. Returns its outcome now (a non-blocking store), or nothing: the checkpoint
   /// actor answers later and `k` runs then (the run waits meanwhile: write-ahead).
   std::optional<expected<void>> write_row(CheckpointRow row, write_done k) {
+    if (!channel_) { // the fast path: a non-blocking store, appended to from here
+      try {
+        return store_->append(ctx_->workflow_id, row);
+      } catch (const std::exception& e) {
+        return expected<void>{error::checkpoint_store(std::string("the store threw: ") + e.what())};
+      }
+    }
     CheckpointWrite w;
     w.workflow_id = ctx_->workflow_id;
     w.row = std::move(row);
