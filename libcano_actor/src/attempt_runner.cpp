@@ -25,7 +25,9 @@ attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
     cursor_(std::move(cursor)),
     pause_on_more_(pause_on_more) {}
 
-attempt_runner::~attempt_runner() {
+attempt_runner::~attempt_runner() { abandon(); }
+
+void attempt_runner::abandon() noexcept {
   if (stop_) {
     stop_->store(true);
   }

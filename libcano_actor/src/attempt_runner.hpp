@@ -43,6 +43,8 @@ public:
                  const std::shared_ptr<blocking_pool>& pool, nlohmann::json cursor = nullptr,
                  bool pause_on_more = false);
   ~attempt_runner(); // abandons an attempt in progress: its body sees stop_requested()
+  /// Tells a body still running that its attempt is abandoned (stop_requested() turns true).
+  void abandon() noexcept;
 
   attempt_runner(const attempt_runner&) = delete;
   attempt_runner& operator=(const attempt_runner&) = delete;

@@ -168,6 +168,33 @@ BOOST_AUTO_TEST_CASE(a_workflow_timeout_ends_a_run_blocked_in_its_body) {
   g->open();
 }
 
+BOOST_AUTO_TEST_CASE(a_body_abandoned_by_a_workflow_timeout_sees_stop_requested) {
+  auto entered = std::make_shared<counter>();
+  auto g = std::make_shared<gate>();
+  auto stopped = std::make_shared<counter>();
+  {
+    test_system ts;
+    auto wf = cano::Workflow<State>{}
+                .register_task(State::Start, "Watcher",
+                               [entered, g, stopped](cano::task_context& ctx) {
+                                 entered->arrive();
+                                 g->wait();
+                                 if (ctx.stop_requested()) {
+                                   stopped->arrive();
+                                 }
+                                 return State::Complete;
+                               },
+                               cano::TaskConfig::minimal())
+                .add_exit_state(State::Complete)
+                .with_timeout(50ms);
+    auto r = ts.rt->run(wf, State::Start);
+    BOOST_REQUIRE(!r);
+    BOOST_TEST(r.error_value().message() == "Workflow timeout exceeded");
+  }
+  g->open();
+  BOOST_TEST(stopped->wait_for_at_least(1));
+}
+
 BOOST_AUTO_TEST_CASE(a_thousand_runs_meeting_at_a_barrier_all_complete) {
   test_system ts;
   constexpr std::size_t runs = 1000;

@@ -76,6 +76,14 @@ public:
         });
   }
 
+  void on_exit() override {
+    for (auto& r : runners_) {
+      if (r) {
+        r->abandon(); // killed by the supervisor: running branches are abandoned
+      }
+    }
+  }
+
 private:
   std::string branch_id(std::size_t i) const {
     return entry_->branches[i].task_name + "[" + std::to_string(i) + "]";

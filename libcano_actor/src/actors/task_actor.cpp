@@ -46,6 +46,10 @@ public:
       });
   }
 
+  void on_exit() override {
+    runner_.abandon(); // killed by the supervisor (workflow timeout, rollback, shutdown)
+  }
+
 private:
   /// Forwards a pending cursor or the final outcome; true once the actor is done.
   bool progress() {
