@@ -93,6 +93,14 @@ public:
   }
   bool is_permanent() const noexcept { return permanent_; }
 
+  /// Marks a checkpoint_store error as "the store is unreachable" (not a definitive failure):
+  /// the engine then interrupts the run — no compensation, log kept, resumable later (D6).
+  error&& store_unavailable() && {
+    unavailable_ = true;
+    return std::move(*this);
+  }
+  bool is_store_unavailable() const noexcept { return unavailable_; }
+
   /// Same category and same payload (cano's PartialEq); permanence is not compared.
   friend bool operator==(const error& a, const error& b);
   friend bool operator!=(const error& a, const error& b) { return !(a == b); }
@@ -105,6 +113,7 @@ private:
   std::uint32_t stored_ = 0;
   std::uint32_t expected_ = 0;
   bool permanent_ = false;
+  bool unavailable_ = false;
 };
 
 /// A value or an error. Construct from either; `has_value()` says which.

@@ -303,7 +303,7 @@ private:
 
   void entry_row_written(const expected<void>& r) {
     if (!r) {
-      return fail(error::checkpoint_store("append checkpoint: " + r.error_value().to_string()));
+      return fail(store_failure("append checkpoint: ", r.error_value()));
     }
     checkpointed();
     entered_ = true;
@@ -419,7 +419,7 @@ private:
                                                    std::function<void(std::optional<error>)> k) {
     auto settle = [this](const expected<void>& r) -> std::optional<error> {
       if (!r) {
-        return error::checkpoint_store("append step cursor checkpoint: " + r.error_value().to_string());
+        return store_failure("append step cursor checkpoint: ", r.error_value());
       }
       checkpointed();
       return std::nullopt;
@@ -497,7 +497,7 @@ private:
     auto after = [this, name, blob, next](const expected<void>& r) {
       stack_.push_back({name, blob, seq_}); // pushed even when the row failed: undo it too
       if (!r) {
-        fail(error::checkpoint_store("append compensation checkpoint: " + r.error_value().to_string()));
+        fail(store_failure("append compensation checkpoint: ", r.error_value()));
         return false;
       }
       checkpointed();
@@ -563,6 +563,15 @@ private:
     send(channel_->actor, ckpt_write_atom::value, request,
          std::make_shared<const CheckpointWrite>(std::move(w)));
     return std::nullopt;
+  }
+
+  /// cano's wrapping of a store error; an unreachable store stays marked as such.
+  static error store_failure(const char* what, const error& cause) {
+    auto e = error::checkpoint_store(what + cause.to_string());
+    if (cause.is_store_unavailable()) {
+      return std::move(e).store_unavailable();
+    }
+    return e;
   }
 
   void checkpointed() {
@@ -635,6 +644,10 @@ private:
   void fail(error original) {
     if (finished_ || draining_) {
       return;
+    }
+    if (original.is_store_unavailable()) {
+      // D6: the store is gone, not the run: no compensation, the log stays, resume later.
+      return finish(std::move(original), RunStatus::interrupted);
     }
     if (stack_.empty()) {
       return finish(std::move(original), RunStatus::failed);
@@ -789,7 +802,8 @@ private:
     runner_.reset();
     // The final header (after any clear of the log, which the checkpoint actor commits in
     // order) is durable before the run reports.
-    if (header_written_ && !write_header(status, [this] { after_final_write(); })) {
+    bool store_gone = !result_.has_value() && result_.error_value().is_store_unavailable();
+    if (header_written_ && !store_gone && !write_header(status, [this] { after_final_write(); })) {
       return;
     }
     after_final_write();
