@@ -59,12 +59,13 @@ pg_cluster_start() {
 
   "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres \
     -c "CREATE ROLE cano_auth LOGIN PASSWORD 'cano-secret-pw'" \
+    -c "CREATE DATABASE cano_auth OWNER cano_auth" \
     || { _pg_fail "creating role cano_auth failed"; return 1; }
 
   export CANO_PG_PORT="$port"
   export CANO_PG_BASE="$PG_BASE"
   export CANO_PG_DSN="host=127.0.0.1 port=$port user=postgres dbname=postgres"
-  export CANO_PG_AUTH_DSN="host=127.0.0.1 port=$port user=cano_auth dbname=postgres"
+  export CANO_PG_AUTH_DSN="host=127.0.0.1 port=$port user=cano_auth dbname=cano_auth"
   export CANO_PG_AUTH_PASSWORD=cano-secret-pw
   export CANO_PG_CTL="$ROOT/scripts/pg_ctl_helper.sh"
   echo "pg_cluster: PostgreSQL 15 on 127.0.0.1:$port ($PG_BASE)" >&2

@@ -1,0 +1,65 @@
+// PostgresCheckpointStore — the cluster-wide checkpoint log (ARCHITECTURE D6).
+//
+//   auto store = cano::PostgresCheckpointStore::open({/*dsn*/ ""});  // "" → $CANO_PG_DSN
+//   if (!store) { std::cerr << store.error_value() << "\n"; return 1; }
+//   auto wf = workflow.with_checkpoint_store(*store);
+//
+// Rows go to `cano_checkpoints` (cano-e2e's columns plus created_at and append_token), run
+// headers to `cano_runs`; versioned migrations create both (once, even when many processes start
+// together). The engine's checkpoint actor hands it batches: each becomes one transaction with a
+// multi-row INSERT … ON CONFLICT DO NOTHING RETURNING, so a conflicting row fails only its run.
+// A dropped connection or a restarting server is retried with backoff up to `retry_deadline`;
+// an in-doubt commit is resolved by reading the batch's commit mark and row tokens back. Past
+// the deadline writes fail as "store unavailable": the engine interrupts those runs (no
+// rollback) and resume_all picks them up later. Passwords never appear in errors.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "cano/checkpoint.hpp"
+
+namespace cano {
+
+struct PostgresOptions {
+  /// libpq connection string; empty means $CANO_PG_DSN.
+  std::string dsn;
+  /// How long a batch is retried while the server is unreachable.
+  std::chrono::milliseconds retry_deadline{30000};
+  std::chrono::milliseconds initial_backoff{20};
+  std::chrono::milliseconds max_backoff{1000};
+};
+
+class PostgresCheckpointStore : public CheckpointStore {
+public:
+  /// Connects and applies migrations; errors name the problem, never the password.
+  static expected<std::shared_ptr<PostgresCheckpointStore>> open(PostgresOptions options = {});
+  ~PostgresCheckpointStore() override;
+
+  bool is_blocking() const override { return true; }
+  expected<void> append(const std::string& workflow_id, const CheckpointRow& row) override;
+  expected<std::vector<CheckpointRow>> load_run(const std::string& workflow_id) override;
+  expected<void> clear(const std::string& workflow_id) override;
+  std::vector<expected<void>> append_batch(const std::vector<CheckpointWrite>& writes) override;
+  expected<void> put_run_header(const RunHeader& header) override;
+  expected<std::optional<RunHeader>> run_header(const std::string& workflow_id) override;
+  expected<std::vector<RunHeader>> unfinished_runs() override;
+
+  /// Batches (or calls) that had to be retried after a connection failure.
+  std::uint64_t retries() const noexcept { return retries_.load(); }
+  /// The schema version after migrations.
+  int schema_version() const noexcept { return schema_version_; }
+
+  struct impl;
+  explicit PostgresCheckpointStore(std::unique_ptr<impl> p);
+
+private:
+  std::unique_ptr<impl> impl_;
+  std::atomic<std::uint64_t> retries_{0};
+  int schema_version_ = 0;
+};
+
+} // namespace cano
