@@ -1,17 +1,25 @@
-// cano-demo: runs orders through the order saga on a cano::runtime inside a CAF actor system,
-// printing each order's state trail, observer events and side effects; then "crashes" in the
-// middle of one order and resumes it from its checkpoint log in a fresh runtime.
-#include <future>
+// cano-demo: the order saga on an embedded SQLite checkpoint file.
+//
+// Part 1 runs four orders in this process (one completes, one is routed to review, one fails
+// validation, one is rolled back), printing state trails, observer events and side effects.
+// Part 2 starts a worker process for a fifth order, SIGKILLs it while it ships, prints the rows
+// its log kept, and resumes the order in a new worker process, printing the rows it appends.
+//
+//   cano-demo                                  the whole demo (a temp dir holds the SQLite file)
+//   cano-demo worker <db> <order> <fresh|resume>   one order in this process (part 2's worker)
+#include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-#include <caf/scoped_actor.hpp>
+#include <stdlib.h>
 
-#include "cano/actor_api.hpp"
-#include "cano/memory_checkpoint_store.hpp"
+#include "cano/sqlite_checkpoint_store.hpp"
+#include "child_process.hpp"
 #include "order_workflow.hpp"
 
 namespace {
@@ -23,10 +31,17 @@ void say(const std::string& line) {
   std::cout << line << std::endl;
 }
 
-/// Prints every observer event.
+/// Prints every observer event; in a worker, also each checkpoint row as it is appended.
 class printing_observer : public cano::WorkflowObserver {
 public:
-  void on_state_enter(const std::string& s) override { say("    [observer] enter  " + s); }
+  void on_state_enter(const std::string& s) override {
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      state_ = s;
+      trail_ += (trail_.empty() ? "" : " -> ") + s;
+    }
+    say("    [observer] enter  " + s);
+  }
   void on_task_start(const std::string& t) override { say("    [observer] start  " + t); }
   void on_task_success(const std::string& t) override { say("    [observer] ok     " + t); }
   void on_task_failure(const std::string& t, const cano::error& e) override {
@@ -35,19 +50,14 @@ public:
   void on_retry(const std::string& t, std::uint32_t attempt) override {
     say("    [observer] retry  " + t + " after failed attempt " + std::to_string(attempt));
   }
-  void on_resume(const std::string& id, std::uint64_t seq) override {
-    say("    [observer] resume " + id + " after row " + std::to_string(seq));
-  }
-};
-
-/// Records the trail of states one run went through.
-class trail_observer : public cano::WorkflowObserver {
-public:
-  void on_state_enter(const std::string& s) override {
+  void on_checkpoint(const std::string&, std::uint64_t seq) override {
     std::lock_guard<std::mutex> guard(mutex_);
-    trail_ += (trail_.empty() ? "" : " -> ") + s;
+    say("    [row]      #" + std::to_string(seq) + " " + state_);
   }
-  std::string take() {
+  void on_resume(const std::string& id, std::uint64_t seq) override {
+    say("    [observer] resume " + id + " after row #" + std::to_string(seq));
+  }
+  std::string take_trail() {
     std::lock_guard<std::mutex> guard(mutex_);
     auto out = std::move(trail_);
     trail_.clear();
@@ -56,6 +66,7 @@ public:
 
 private:
   std::mutex mutex_;
+  std::string state_;
   std::string trail_;
 };
 
@@ -68,102 +79,130 @@ const char* kind_name(cano::RowKind k) {
   return "?";
 }
 
-void print_rows(const std::string& title, const std::vector<cano::CheckpointRow>& rows) {
-  say("  " + title + ":");
-  for (const auto& r : rows) {
-    std::string blob = r.output_blob ? " " + std::string(r.output_blob->begin(), r.output_blob->end()) : "";
-    say("    #" + std::to_string(r.sequence) + " " + r.state + " " + kind_name(r.kind) +
-        (r.task_id.empty() ? "" : " task=" + r.task_id) + blob);
-  }
+cano::Workflow<demo::Order> make_workflow(std::shared_ptr<cano::CheckpointStore> store,
+                                          std::shared_ptr<printing_observer> obs, bool hang_while_shipping) {
+  return demo::order_workflow(
+           /*flaky_failures=*/2, [](const std::string& what) { say("    [effect]   " + what); },
+           [hang_while_shipping](const std::string& order) {
+             if (hang_while_shipping) {
+               say("SHIPPING " + order); // the marker the parent waits for before the kill
+               std::this_thread::sleep_for(std::chrono::hours(1));
+             }
+           })
+    .with_observer(std::move(obs))
+    .with_checkpoint_store(std::move(store));
 }
 
-} // namespace
+std::shared_ptr<cano::SqliteCheckpointStore> open_store(const std::string& path) {
+  auto store = cano::SqliteCheckpointStore::open(path);
+  if (!store) {
+    std::cerr << "cano-demo: " << store.error_value() << "\n";
+    std::exit(2);
+  }
+  return *store;
+}
 
-int main() {
-  auto store = std::make_shared<cano::MemoryCheckpointStore>();
-  auto trail = std::make_shared<trail_observer>();
-  auto crash_gate = std::make_shared<std::promise<void>>();
-  auto crash_reached = std::make_shared<std::promise<void>>();
-  auto crashed = crash_gate->get_future().share();
-  auto make_workflow = [&](bool hold_crashing_order) {
-    return demo::order_workflow(
-             /*flaky_failures=*/2, [](const std::string& what) { say("    [effect]   " + what); },
-             [hold_crashing_order, crashed, crash_reached](const std::string& order) {
-               if (hold_crashing_order && order == "order-1005") {
-                 crash_reached->set_value();
-                 crashed.wait(); // this process "dies" here
-               }
-             })
-      .with_observer(std::make_shared<printing_observer>())
-      .with_observer(trail)
-      .with_checkpoint_store(store);
-  };
+/// One order in this process: a fresh run that hangs while shipping, or a resume.
+int worker(const std::string& db, const std::string& order, const std::string& mode) {
+  auto obs = std::make_shared<printing_observer>();
+  auto wf = make_workflow(open_store(db), obs, mode == "fresh");
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  cano::runtime rt{sys};
+  auto end = mode == "resume"
+               ? rt.resume(wf, order)
+               : rt.run(wf, demo::Order::Validate,
+                        {order, {{"sku", "KB-42"}, {"amount", 42.0}, {"address", "5 Elm Rd"}}});
+  say(end ? "RESULT " + demo::to_string(*end) : "RESULT error: " + end.error_value().to_string());
+  return end ? 0 : 1;
+}
 
+int in_process_orders(const std::string& db) {
+  auto obs = std::make_shared<printing_observer>();
+  auto wf = make_workflow(open_store(db), obs, false);
   struct order {
     std::string id;
     nlohmann::json input;
     const char* expect;
+    bool should_succeed;
   };
   std::vector<order> orders{
-    {"order-1001", {{"sku", "KB-42"}, {"amount", 59.90}, {"address", "1 Main St"}}, "completes"},
-    {"order-1002", {{"sku", "TV-88"}, {"amount", 2499.00}, {"address", "2 Oak Ave"}}, "is routed to review"},
-    {"order-1003", {{"sku", "??"}}, "fails validation"},
-    {"order-1004", {{"sku", "MS-7"}, {"amount", 19.50}}, "has no address: rolled back"},
+    {"order-1001", {{"sku", "KB-42"}, {"amount", 59.90}, {"address", "1 Main St"}}, "completes", true},
+    {"order-1002", {{"sku", "TV-88"}, {"amount", 2499.00}, {"address", "2 Oak Ave"}}, "is routed to review", true},
+    {"order-1003", {{"sku", "??"}}, "fails validation", false},
+    {"order-1004", {{"sku", "MS-7"}, {"amount", 19.50}}, "has no address: rolled back", false},
   };
   int unexpected = 0;
-  {
-    caf::actor_system_config cfg;
-    caf::actor_system sys{cfg};
-    cano::runtime rt{sys};
-    auto wf = make_workflow(false);
-    for (const auto& o : orders) {
-      say("== " + o.id + " " + o.input.dump() + " (" + o.expect + ")");
-      auto end = rt.run(wf, demo::Order::Validate, {o.id, o.input});
-      say("  trail: " + trail->take());
-      say(end ? "  result: " + demo::to_string(*end) : "  result: error: " + end.error_value().to_string());
-      bool ok = end.has_value();
-      if (ok != (o.id == "order-1001" || o.id == "order-1002")) {
-        ++unexpected;
-      }
-      say("");
-    }
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  cano::runtime rt{sys};
+  for (const auto& o : orders) {
+    say("== " + o.id + " " + o.input.dump() + " (" + o.expect + ")");
+    auto end = rt.run(wf, demo::Order::Validate, {o.id, o.input});
+    say("  trail: " + obs->take_trail());
+    say(end ? "  result: " + demo::to_string(*end) : "  result: error: " + end.error_value().to_string());
+    unexpected += end.has_value() == o.should_succeed ? 0 : 1;
+    say("");
   }
+  return unexpected;
+}
 
-  say("== order-1005: the process dies while shipping, a new one resumes it from the log");
+/// Runs a worker process to its end, echoing its output; returns whether it succeeded.
+bool run_worker(const std::string& self, const std::string& db, const std::string& mode) {
+  cano_apps::child_process child({self, "worker", db, "order-1005", mode});
+  while (auto line = child.read_line(std::chrono::seconds(60))) {
+    say("  | " + *line);
+  }
+  int status = child.wait_exit();
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string self = "/proc/self/exe";
+  if (argc == 5 && std::string(argv[1]) == "worker") {
+    return worker(argv[2], argv[3], argv[4]);
+  }
+  char tmpl[] = "/tmp/cano-demo.XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string db = dir + "/orders.db";
+  say("cano-demo: checkpoints in " + db);
+  say("");
+  int unexpected = in_process_orders(db);
+
+  say("== order-1005: a worker process is killed while shipping; a new one resumes the order");
   std::vector<cano::CheckpointRow> before;
   {
-    caf::actor_system_config cfg;
-    caf::actor_system sys{cfg};
-    cano::runtime rt{sys};
-    caf::scoped_actor self{sys};
-    rt.start(make_workflow(true), demo::Order::Validate,
-             {"order-1005", {{"sku", "KB-42"}, {"amount", 42.0}, {"address", "5 Elm Rd"}}},
-             caf::actor_cast<caf::actor>(self));
-    crash_reached->get_future().wait();
-    say("  trail before the crash: " + trail->take());
-    rt.shutdown(std::chrono::milliseconds(10)); // the "crash": the run is dropped, its log stays
-    before = store->rows("order-1005");
-    print_rows("rows before the crash", before);
-    crash_gate->set_value();
-  }
-  {
-    caf::actor_system_config cfg;
-    caf::actor_system sys{cfg};
-    cano::runtime rt{sys};
-    auto resumed = rt.resume_all(std::vector<cano::Workflow<demo::Order>>{make_workflow(false)});
-    say("  trail after the resume: " + trail->take());
-    for (auto& [id, end] : resumed) {
-      say("  resumed " + id + ": " + (end ? demo::to_string(*end) : "error: " + end.error_value().to_string()));
-      if (!end) {
-        ++unexpected;
-      }
+    cano_apps::child_process child({self, "worker", db, "order-1005", "fresh"});
+    auto marker = child.read_until(
+      [](const std::string& l) {
+        say("  | " + l);
+        return l == "SHIPPING order-1005";
+      },
+      std::chrono::seconds(60));
+    if (!marker) {
+      say("cano-demo: the worker never reached shipping");
+      return 1;
     }
-    if (resumed.size() != 1) {
-      ++unexpected;
+    child.sigkill();
+    child.wait_exit();
+    say("  ** worker SIGKILLed while shipping");
+    before = *open_store(db)->load_run("order-1005");
+    say("  rows the log kept:");
+    for (const auto& r : before) {
+      std::string blob = r.output_blob ? " " + std::string(r.output_blob->begin(), r.output_blob->end()) : "";
+      say("    #" + std::to_string(r.sequence) + " " + r.state + " " + kind_name(r.kind) +
+          (r.task_id.empty() ? "" : " task=" + r.task_id) + blob);
     }
-    auto all = store->audit_rows("order-1005");
-    print_rows("rows appended by the resume", {all.begin() + static_cast<std::ptrdiff_t>(before.size()), all.end()});
   }
+  say("  resuming in a new worker process (its [row] lines are the rows it appends):");
+  if (!run_worker(self, db, "resume")) {
+    ++unexpected;
+  }
+  auto left = open_store(db)->load_run("order-1005");
+  say("  rows left after the resume: " + std::to_string(left ? left->size() : 0) + " (a finished run clears its log)");
+  std::system(("rm -rf '" + dir + "'").c_str());
   say(unexpected == 0 ? "cano-demo: every order ended as expected" : "cano-demo: some orders did not end as expected");
   return unexpected == 0 ? 0 : 1;
 }

@@ -50,19 +50,30 @@ std::string checkpoint_conflict_message(const std::string& workflow_id, std::uin
          "; resume the existing run or clear it first";
 }
 
+expected<void> apply_write(CheckpointStore& store, const CheckpointWrite& w) {
+  if (w.row) {
+    auto r = store.append(w.workflow_id, *w.row);
+    if (!r) {
+      return r; // the rest of the write applies only when its row landed
+    }
+  }
+  if (w.clear_run) {
+    auto r = store.clear(w.workflow_id);
+    if (!r) {
+      return r;
+    }
+  }
+  if (w.header) {
+    return store.put_run_header(*w.header);
+  }
+  return {};
+}
+
 std::vector<expected<void>> CheckpointStore::append_batch(const std::vector<CheckpointWrite>& writes) {
   std::vector<expected<void>> out;
   out.reserve(writes.size());
   for (const auto& w : writes) {
-    if (w.row) {
-      out.push_back(append(w.workflow_id, *w.row));
-    } else if (w.header) {
-      out.push_back(put_run_header(*w.header));
-    } else if (w.clear_run) {
-      out.push_back(clear(w.workflow_id));
-    } else {
-      out.emplace_back();
-    }
+    out.push_back(apply_write(*this, w));
   }
   return out;
 }

@@ -1,5 +1,7 @@
 #include "engine.hpp"
 
+#include <algorithm>
+
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 
@@ -102,6 +104,33 @@ std::size_t engine::checkpoint_writes_pending() {
     n += kv.second->pending.load();
   }
   return n;
+}
+
+checkpoint_stats engine::checkpoint_statistics(bool reset) {
+  checkpoint_stats out;
+  std::vector<std::uint32_t> samples;
+  std::lock_guard<std::mutex> guard(channels_mutex_);
+  for (auto& kv : channels_) {
+    auto& ch = *kv.second;
+    out.batches += reset ? ch.batches.exchange(0) : ch.batches.load();
+    out.writes += reset ? ch.writes.exchange(0) : ch.writes.load();
+    out.rows += reset ? ch.rows.exchange(0) : ch.rows.load();
+    std::lock_guard<std::mutex> lat(ch.latency_mutex);
+    samples.insert(samples.end(), ch.latencies_us.begin(), ch.latencies_us.end());
+    if (reset) {
+      ch.latencies_us.clear();
+    }
+  }
+  if (!samples.empty()) {
+    auto at = [&](double q) {
+      auto idx = static_cast<std::size_t>(q * static_cast<double>(samples.size() - 1));
+      std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(idx), samples.end());
+      return samples[idx] / 1000.0;
+    };
+    out.p50_append_ms = at(0.50);
+    out.p99_append_ms = at(0.99);
+  }
+  return out;
 }
 
 void engine::stop_workers() {

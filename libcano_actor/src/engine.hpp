@@ -75,6 +75,7 @@ public:
   /// Stops the checkpoint actors and the blocking pool (after the runs ended).
   void stop_workers();
   std::size_t checkpoint_writes_pending();
+  checkpoint_stats checkpoint_statistics(bool reset);
   std::size_t in_flight() const;
 
 private:

@@ -21,14 +21,15 @@ std::vector<expected<void>> MemoryCheckpointStore::append_batch(const std::vecto
         ++calls_;
         counted = true;
       }
-      out.push_back(append_locked(w.workflow_id, *w.row));
-    } else if (w.header) {
-      out.push_back(put_run_header(*w.header));
-    } else if (w.clear_run) {
-      out.push_back(clear(w.workflow_id));
-    } else {
-      out.emplace_back();
+      auto r = append_locked(w.workflow_id, *w.row);
+      if (!r) {
+        out.push_back(std::move(r));
+        continue;
+      }
     }
+    CheckpointWrite rest = w;
+    rest.row.reset();
+    out.push_back(apply_write(*this, rest));
   }
   return out;
 }

@@ -111,6 +111,8 @@ std::size_t runtime::runs_in_flight() const { return engine_->in_flight(); }
 
 std::size_t runtime::checkpoint_writes_pending() const { return engine_->checkpoint_writes_pending(); }
 
+checkpoint_stats runtime::checkpoint_statistics(bool reset) { return engine_->checkpoint_statistics(reset); }
+
 namespace detail {
 
 namespace {

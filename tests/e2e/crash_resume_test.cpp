@@ -15,10 +15,11 @@
 
 #include "cano/postgres_checkpoint_store.hpp"
 #include "cano/sqlite_checkpoint_store.hpp"
-#include "support/child_process.hpp"
+#include "child_process.hpp"
 #include "support/postgres.hpp"
 
 using namespace test;
+using cano_apps::child_process;
 using namespace std::chrono_literals;
 
 namespace {

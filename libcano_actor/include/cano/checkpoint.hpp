@@ -74,13 +74,20 @@ struct RunHeader {
   std::chrono::system_clock::time_point updated_at{};
 };
 
-/// One write of a batch: a row for a run, a run header, or clearing a run's rows.
+/// One write of a batch for one run, applied in this order: append `row`, then clear the run's
+/// rows (`clear_run`), then store `header`. When the row fails (a conflict), the rest of the
+/// write is not applied. (The engine sends a run's first row with its header, and its exit row
+/// with the clear and the final header: fewer round trips.)
 struct CheckpointWrite {
   std::string workflow_id;
   std::optional<CheckpointRow> row;
-  std::optional<RunHeader> header;
   bool clear_run = false;
+  std::optional<RunHeader> header;
 };
+
+class CheckpointStore;
+/// Applies one write through append / clear / put_run_header, in the documented order.
+expected<void> apply_write(CheckpointStore& store, const CheckpointWrite& w);
 
 /// The conflict text every store uses for a duplicate (workflow_id, sequence).
 std::string checkpoint_conflict_message(const std::string& workflow_id, std::uint64_t sequence);

@@ -46,6 +46,15 @@ struct run_options {
   nlohmann::json input;
 };
 
+/// What the checkpoint actors of blocking stores did since the last reset.
+struct checkpoint_stats {
+  std::uint64_t batches = 0; // store calls (append_batch)
+  std::uint64_t writes = 0;  // rows, headers and clears
+  std::uint64_t rows = 0;
+  double p50_append_ms = 0;  // from a run sending a write to its acknowledgement
+  double p99_append_ms = 0;
+};
+
 struct runtime_config {
   /// Cap on threads running blocking bodies (ARCHITECTURE D1); past it attempts fail.
   std::size_t max_blocking_threads = 1024;
@@ -135,6 +144,8 @@ public:
   std::size_t runs_in_flight() const;
   /// Checkpoint writes queued for blocking stores' checkpoint actors, not yet committed.
   std::size_t checkpoint_writes_pending() const;
+  /// Batching and latency figures of the checkpoint actors; `reset` starts a new window.
+  checkpoint_stats checkpoint_statistics(bool reset = false);
 
   detail::engine& engine() noexcept { return *engine_; }
 

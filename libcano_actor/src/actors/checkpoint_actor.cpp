@@ -43,8 +43,10 @@ void checkpoint_loop(caf::blocking_actor* self, std::shared_ptr<checkpoint_chann
     }
     std::vector<CheckpointWrite> writes;
     writes.reserve(batch.size());
+    std::uint64_t rows = 0;
     for (auto& p : batch) {
-      writes.push_back(*p.write);
+      writes.push_back(p.write->write);
+      rows += p.write->write.row ? 1 : 0;
     }
     std::vector<expected<void>> outcomes;
     try {
@@ -59,6 +61,18 @@ void checkpoint_loop(caf::blocking_actor* self, std::shared_ptr<checkpoint_chann
     }
     channel->batches.fetch_add(1);
     channel->writes.fetch_add(writes.size());
+    channel->rows.fetch_add(rows);
+    {
+      auto now = std::chrono::steady_clock::now();
+      std::lock_guard<std::mutex> guard(channel->latency_mutex);
+      if (channel->latencies_us.size() > (1u << 20)) {
+        channel->latencies_us.clear(); // keep the recent past only
+      }
+      for (auto& p : batch) {
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - p.write->sent).count();
+        channel->latencies_us.push_back(static_cast<std::uint32_t>(us));
+      }
+    }
     channel->pending.fetch_sub(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (batch[i].reply_to) {

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include <caf/actor.hpp>
 
@@ -27,6 +29,10 @@ struct checkpoint_channel {
   std::size_t bound = 0;
   std::atomic<std::uint64_t> batches{0};
   std::atomic<std::uint64_t> writes{0};
+  std::atomic<std::uint64_t> rows{0};
+  /// Send-to-ack latencies in microseconds (the most recent samples, bounded).
+  std::mutex latency_mutex;
+  std::vector<std::uint32_t> latencies_us;
 };
 
 constexpr std::size_t max_batch_writes = 4096;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <memory>
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -43,7 +44,12 @@ struct work_outcome {
 };
 using work_outcome_ptr = std::shared_ptr<work_outcome>;
 using void_result_ptr = std::shared_ptr<expected<void>>;
-using write_ptr = std::shared_ptr<const CheckpointWrite>;
+/// A write on its way to the checkpoint actor, stamped when it was sent (for latency figures).
+struct queued_write {
+  CheckpointWrite write;
+  std::chrono::steady_clock::time_point sent;
+};
+using write_ptr = std::shared_ptr<const queued_write>;
 using json_ptr = std::shared_ptr<const nlohmann::json>;
 
 /// What a resumed run needs from its store: its rows and its header.

@@ -312,7 +312,9 @@ private:
   /// Runs the entered state; true when it finished at once and the loop goes on.
   bool dispatch() {
     if (def_->exit_set.count(current_) != 0) {
-      clear_log();
+      if (!final_in_exit_row_) {
+        clear_log();
+      }
       finish(run_result_value{current_}, RunStatus::completed);
       return false;
     }
@@ -528,6 +530,17 @@ private:
     CheckpointWrite w;
     w.workflow_id = ctx_->workflow_id;
     w.row = std::move(row);
+    if (header_pending_) {
+      w.header = make_header(RunStatus::running);
+      header_pending_ = false;
+    }
+    if (def_->exit_set.count(current_) != 0) {
+      // An exit row ends the run: its log is cleared and its header completed in the same
+      // write (applied only if the row itself lands).
+      w.clear_run = true;
+      w.header = make_header(RunStatus::completed);
+      final_in_exit_row_ = true;
+    }
     auto now = write(std::move(w), std::move(k));
     if (!now) {
       waiting_ = true;
@@ -561,7 +574,7 @@ private:
     auto request = ++next_request_;
     pending_writes_.emplace(request, std::move(k));
     send(channel_->actor, ckpt_write_atom::value, request,
-         std::make_shared<const CheckpointWrite>(std::move(w)));
+         std::make_shared<const queued_write>(queued_write{std::move(w), std::chrono::steady_clock::now()}));
     return std::nullopt;
   }
 
@@ -603,18 +616,27 @@ private:
 
   /// Writes the run's header; returns false when the checkpoint actor answers later (then
   /// `then` runs), true when it is done (`then` is not called).
-  bool write_header(RunStatus status, std::function<void()> then = {}) {
-    if (store_ == nullptr || ctx_->workflow_id.empty()) {
-      return true;
-    }
+  RunHeader make_header(RunStatus status) {
     auto now = std::chrono::system_clock::now();
     if (created_at_ == std::chrono::system_clock::time_point{}) {
       created_at_ = now;
     }
+    return RunHeader{ctx_->workflow_id, def_->name, def_->version, ctx_->input, status, created_at_, now};
+  }
+
+  bool write_header(RunStatus status, std::function<void()> then = {}) {
+    if (store_ == nullptr || ctx_->workflow_id.empty()) {
+      return true;
+    }
+    header_written_ = true;
+    if (channel_ && status == RunStatus::running && !then) {
+      // Through the checkpoint actor the header rides on the run's first row (one write less).
+      header_pending_ = true;
+      return true;
+    }
     CheckpointWrite w;
     w.workflow_id = ctx_->workflow_id;
-    w.header = RunHeader{ctx_->workflow_id, def_->name, def_->version, ctx_->input, status, created_at_, now};
-    header_written_ = true;
+    w.header = make_header(status);
     auto id = ctx_->workflow_id;
     auto log_failure = [id](const expected<void>& r) {
       if (!r) {
@@ -803,7 +825,9 @@ private:
     // The final header (after any clear of the log, which the checkpoint actor commits in
     // order) is durable before the run reports.
     bool store_gone = !result_.has_value() && result_.error_value().is_store_unavailable();
-    if (header_written_ && !store_gone && !write_header(status, [this] { after_final_write(); })) {
+    bool already_final = final_in_exit_row_ && status == RunStatus::completed;
+    if (header_written_ && !store_gone && !already_final &&
+        !write_header(status, [this] { after_final_write(); })) {
       return;
     }
     after_final_write();
@@ -872,6 +896,8 @@ private:
   std::uint64_t seq_ = 0;
   bool waiting_ = false; // for a checkpoint ack before going on
   bool header_written_ = false;
+  bool header_pending_ = false;    // the running header waits to ride on the first row
+  bool final_in_exit_row_ = false; // the exit row carried the clear and the final header
   std::uint64_t final_write_ = 0; // the request id of the final header write
   std::chrono::system_clock::time_point created_at_{};
 

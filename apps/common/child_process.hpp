@@ -1,5 +1,5 @@
 // A child process with its stdout on a pipe, read line by line with deadlines; killed and
-// reaped by PID. For the multi-process tests (127.0.0.1 only, bounded in time).
+// reaped by PID. Used by cano-demo (its worker process) and the multi-process tests.
 #pragma once
 
 #include <chrono>
@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-namespace test {
+namespace cano_apps {
 
 class child_process {
 public:
@@ -116,4 +116,4 @@ private:
   std::vector<std::string> lines_;
 };
 
-} // namespace test
+} // namespace cano_apps

@@ -1,0 +1,83 @@
+// SqliteCheckpointStore — a CheckpointStore in one embedded SQLite file (ARCHITECTURE D6): WAL
+// journal, synchronous=FULL by default, versioned schema (config/schema_sqlite.sql), one
+// transaction per append_batch, so a group commit costs one fsync.
+//
+//   auto store = cano::SqliteCheckpointStore::open("/var/lib/app/checkpoints.db");
+//   if (!store) { std::cerr << store.error_value() << '\n'; return 1; }
+//   auto wf = workflow.with_checkpoint_store(*store);
+//   rt.resume_all(std::vector{wf});                 // a new process picks up unfinished runs
+//
+// Several processes may share the file: SQLite serialises their writers (busy_timeout bounds the
+// wait) and a duplicate (workflow_id, sequence) is rejected whoever wrote the first row.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cano/checkpoint.hpp"
+
+namespace cano {
+
+/// How SqliteCheckpointStore::open sets up its connection.
+struct SqliteCheckpointStoreOptions {
+  /// PRAGMA synchronous: "FULL" (default), "EXTRA" or "NORMAL" (in WAL mode a power loss may then
+  /// lose the last commits, never corrupt the file). "OFF" is refused: no store turns fsync off.
+  std::string synchronous = "FULL";
+  /// How long a write waits for another connection's lock before failing as unavailable.
+  std::chrono::milliseconds busy_timeout{10000};
+};
+
+class SqliteCheckpointStore : public CheckpointStore {
+public:
+  using Options = SqliteCheckpointStoreOptions;
+
+  /// The schema version this build creates and understands (PRAGMA user_version).
+  static constexpr int schema_version = 1;
+
+  /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+  /// Errors are checkpoint_store("sqlite: <what> (<path>): <sqlite message>").
+  static expected<std::shared_ptr<SqliteCheckpointStore>> open(const std::string& path,
+                                                               Options opts = {});
+
+private:
+  struct impl;
+  struct passkey {
+    explicit passkey() = default;
+  };
+
+public:
+  /// Use open(); the key keeps this constructor to it (and to std::make_shared).
+  SqliteCheckpointStore(passkey, std::unique_ptr<impl> p);
+  ~SqliteCheckpointStore() override;
+  SqliteCheckpointStore(const SqliteCheckpointStore&) = delete;
+  SqliteCheckpointStore& operator=(const SqliteCheckpointStore&) = delete;
+
+  /// Every call does file I/O: the engine writes through a checkpoint actor.
+  bool is_blocking() const override { return true; }
+
+  expected<void> append(const std::string& workflow_id, const CheckpointRow& row) override;
+  expected<std::vector<CheckpointRow>> load_run(const std::string& workflow_id) override;
+  expected<void> clear(const std::string& workflow_id) override;
+  /// One transaction for the whole batch; each write applies its row, clear and header in that
+  /// order. A conflicting row fails only its own write (whose clear and header are then skipped);
+  /// when the
+  /// transaction itself fails every write gets that error, marked store_unavailable() when the
+  /// failure is transient (busy or locked past busy_timeout, I/O error, disk full).
+  std::vector<expected<void>> append_batch(const std::vector<CheckpointWrite>& writes) override;
+  /// Creates or updates a header; an update keeps the first non-zero created_at.
+  expected<void> put_run_header(const RunHeader& header) override;
+  expected<std::optional<RunHeader>> run_header(const std::string& workflow_id) override;
+  /// Headers whose status is running or interrupted, ordered by workflow id.
+  expected<std::vector<RunHeader>> unfinished_runs() override;
+
+  /// The path given to open().
+  const std::string& path() const noexcept;
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace cano

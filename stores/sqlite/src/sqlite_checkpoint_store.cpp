@@ -1,0 +1,755 @@
+#include "cano/sqlite_checkpoint_store.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <climits>
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <mutex>
+#include <random>
+#include <utility>
+
+#include <sqlite3.h>
+
+namespace cano {
+
+namespace {
+
+// Schema migrations: migrations[i] brings a database from user_version i to i + 1, inside the
+// BEGIN IMMEDIATE transaction that read the version, so concurrent openers apply each step
+// exactly once. Fixed text only: no value is ever spliced into SQL. config/schema_sqlite.sql
+// holds the same DDL, explained.
+constexpr std::array<const char*, SqliteCheckpointStore::schema_version> migrations{{
+  R"sql(
+CREATE TABLE cano_checkpoints (
+  workflow_id      TEXT    NOT NULL,
+  sequence         INTEGER NOT NULL,
+  state            TEXT    NOT NULL,
+  task_id          TEXT    NOT NULL,
+  output_blob      BLOB,
+  kind             INTEGER NOT NULL DEFAULT 0,
+  workflow_version INTEGER NOT NULL DEFAULT 0,
+  created_at       INTEGER NOT NULL,
+  append_token     TEXT    NOT NULL,
+  PRIMARY KEY (workflow_id, sequence)
+) WITHOUT ROWID;
+CREATE TABLE cano_runs (
+  workflow_id      TEXT    PRIMARY KEY,
+  definition       TEXT    NOT NULL,
+  workflow_version INTEGER NOT NULL,
+  input            TEXT    NOT NULL,
+  status           TEXT    NOT NULL,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL
+) WITHOUT ROWID;
+PRAGMA user_version = 1;
+)sql",
+}};
+
+constexpr const char* insert_row_sql =
+  "INSERT INTO cano_checkpoints (workflow_id, sequence, state, task_id, output_blob, kind, "
+  "workflow_version, created_at, append_token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+  "ON CONFLICT (workflow_id, sequence) DO NOTHING";
+constexpr const char* select_rows_sql =
+  "SELECT sequence, state, task_id, output_blob, kind, workflow_version FROM cano_checkpoints "
+  "WHERE workflow_id = ?1 ORDER BY sequence ASC";
+constexpr const char* delete_rows_sql = "DELETE FROM cano_checkpoints WHERE workflow_id = ?1";
+constexpr const char* upsert_header_sql =
+  "INSERT INTO cano_runs (workflow_id, definition, workflow_version, input, status, created_at, "
+  "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+  "ON CONFLICT (workflow_id) DO UPDATE SET definition = excluded.definition, "
+  "workflow_version = excluded.workflow_version, input = excluded.input, status = excluded.status, "
+  "created_at = CASE WHEN cano_runs.created_at = 0 THEN excluded.created_at "
+  "ELSE cano_runs.created_at END, "
+  "updated_at = excluded.updated_at";
+constexpr const char* select_header_sql =
+  "SELECT workflow_id, definition, workflow_version, input, status, created_at, updated_at "
+  "FROM cano_runs WHERE workflow_id = ?1";
+constexpr const char* select_unfinished_sql =
+  "SELECT workflow_id, definition, workflow_version, input, status, created_at, updated_at "
+  "FROM cano_runs WHERE status = ?1 OR status = ?2 ORDER BY workflow_id";
+
+/// Busy, locked, I/O and disk-full failures say the store is unreachable for now, not that a
+/// write is wrong: the engine then interrupts the run instead of compensating (D6).
+bool transient(int rc) {
+  switch (rc & 0xFF) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_PROTOCOL: return true;
+    default: return false;
+  }
+}
+
+/// A prepared statement, finalized when it goes.
+class statement {
+public:
+  statement() = default;
+  explicit statement(sqlite3_stmt* s)
+    : s_(s) {}
+  statement(statement&& other) noexcept
+    : s_(std::exchange(other.s_, nullptr)) {}
+  statement& operator=(statement&& other) noexcept {
+    if (this != &other) {
+      sqlite3_finalize(s_);
+      s_ = std::exchange(other.s_, nullptr);
+    }
+    return *this;
+  }
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+  ~statement() { sqlite3_finalize(s_); }
+  sqlite3_stmt* get() const noexcept { return s_; }
+
+private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+/// Resets a cached statement and drops its bindings at the end of a scope, so it can be reused
+/// and holds no read snapshot or pointer to the caller's data.
+class reset_on_exit {
+public:
+  explicit reset_on_exit(sqlite3_stmt* s)
+    : s_(s) {}
+  reset_on_exit(const reset_on_exit&) = delete;
+  reset_on_exit& operator=(const reset_on_exit&) = delete;
+  ~reset_on_exit() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+
+private:
+  sqlite3_stmt* s_;
+};
+
+struct db_closer {
+  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+using db_handle = std::unique_ptr<sqlite3, db_closer>;
+
+std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::chrono::system_clock::time_point from_unix_ms(std::int64_t ms) {
+  return std::chrono::system_clock::time_point(
+    std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::milliseconds(ms)));
+}
+
+/// cano-e2e's mapping: 0/1/2, anything else reads as a state entry.
+RowKind kind_from(std::int64_t v) {
+  switch (v) {
+    case 1: return RowKind::compensation_completion;
+    case 2: return RowKind::step_cursor;
+    default: return RowKind::state_entry;
+  }
+}
+
+std::optional<RunStatus> status_from(const std::string& s) {
+  for (auto st : {RunStatus::running, RunStatus::completed, RunStatus::failed,
+                  RunStatus::rolled_back, RunStatus::interrupted}) {
+    if (s == to_string(st)) {
+      return st;
+    }
+  }
+  return std::nullopt;
+}
+
+/// The PRAGMA for a synchronous setting, or nullptr when it is not allowed (OFF never is).
+const char* synchronous_pragma(const std::string& value) {
+  std::string v = value;
+  std::transform(v.begin(), v.end(), v.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  if (v == "NORMAL" || v == "1") {
+    return "PRAGMA synchronous = NORMAL";
+  }
+  if (v == "FULL" || v == "2") {
+    return "PRAGMA synchronous = FULL";
+  }
+  if (v == "EXTRA" || v == "3") {
+    return "PRAGMA synchronous = EXTRA";
+  }
+  return nullptr;
+}
+
+std::string column_text(sqlite3_stmt* s, int col) {
+  auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
+  auto n = sqlite3_column_bytes(s, col);
+  return p == nullptr ? std::string() : std::string(p, static_cast<std::size_t>(n));
+}
+
+int bind_text(sqlite3_stmt* s, int col, const std::string& v) {
+  return sqlite3_bind_text64(s, col, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+}
+
+} // namespace
+
+struct SqliteCheckpointStore::impl {
+  std::string path;
+  Options opts;
+  std::mutex mutex;
+  db_handle db; // declared before the statements: they are finalized first
+  statement begin;
+  statement commit;
+  statement rollback;
+  statement insert_row;
+  statement select_rows;
+  statement delete_rows;
+  statement upsert_header;
+  statement select_header;
+  statement select_unfinished;
+  std::mt19937_64 rng;
+
+  /// checkpoint_store("sqlite: <what> (<path>): <sqlite message>"), marked unavailable when the
+  /// failure is transient. Call right after the failing call (the message is the connection's).
+  error failure(const std::string& what, int rc) const {
+    std::string message = db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc);
+    auto e = error::checkpoint_store("sqlite: " + what + " (" + path + "): " + message);
+    if (transient(rc)) {
+      return std::move(e).store_unavailable();
+    }
+    return e;
+  }
+
+  error invalid(const std::string& what, const std::string& why) const {
+    return error::checkpoint_store("sqlite: " + what + " (" + path + "): " + why);
+  }
+
+  expected<statement> prepare(const std::string& what, const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v3(db.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(s);
+      return failure(what, rc);
+    }
+    return statement(s);
+  }
+
+  /// Runs every statement of a fixed script (no parameters), discarding result rows.
+  expected<void> run_script(const std::string& what, const char* sql) {
+    const char* tail = sql;
+    while (tail != nullptr && *tail != '\0') {
+      sqlite3_stmt* raw = nullptr;
+      int rc = sqlite3_prepare_v2(db.get(), tail, -1, &raw, &tail);
+      statement s(raw);
+      if (rc != SQLITE_OK) {
+        return failure(what, rc);
+      }
+      if (raw == nullptr) { // whitespace or a comment
+        continue;
+      }
+      while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+      }
+      if (rc != SQLITE_DONE) {
+        return failure(what, rc);
+      }
+    }
+    return {};
+  }
+
+  /// PRAGMA journal_mode=WAL. Switching a file to WAL takes an exclusive lock without calling
+  /// the busy handler, so openers racing on a new file can see "database is locked": retry
+  /// then, with a growing pause, until busy_timeout has passed.
+  expected<void> enable_wal() {
+    const char* what = "set journal_mode=WAL";
+    auto deadline = std::chrono::steady_clock::now() + opts.busy_timeout;
+    int pause_ms = 1;
+    for (;;) {
+      auto wal = prepare(what, "PRAGMA journal_mode = WAL");
+      if (!wal) {
+        return wal.error_value();
+      }
+      int rc = sqlite3_step(wal->get());
+      if (rc == SQLITE_ROW) {
+        auto mode = column_text(wal->get(), 0);
+        if (mode != "wal" && mode != "memory") { // "memory" for an in-memory database
+          return invalid(what, "the database stayed in journal mode " + mode);
+        }
+        return {};
+      }
+      auto e = failure(what, rc);
+      int primary = rc & 0xFF;
+      if ((primary != SQLITE_BUSY && primary != SQLITE_LOCKED) ||
+          std::chrono::steady_clock::now() >= deadline) {
+        return e;
+      }
+      *wal = statement{};
+      sqlite3_sleep(pause_ms);
+      pause_ms = std::min(pause_ms * 2, 50);
+    }
+  }
+
+  /// Steps a cached statement that returns no rows.
+  int step_once(const statement& s) {
+    reset_on_exit guard(s.get());
+    return sqlite3_step(s.get());
+  }
+
+  /// After a failed statement inside a transaction: must the whole transaction go? Yes when
+  /// SQLite already rolled it back, or for the errors SQLite says to answer with ROLLBACK (busy,
+  /// I/O, disk full, out of memory); a plain statement error (a constraint, a value too big)
+  /// undid only that statement.
+  bool aborts_transaction(int rc) const {
+    return transient(rc) || (rc & 0xFF) == SQLITE_NOMEM || sqlite3_get_autocommit(db.get()) != 0;
+  }
+
+  void rollback_if_open() {
+    if (sqlite3_get_autocommit(db.get()) == 0) {
+      step_once(rollback);
+    }
+  }
+
+  std::string next_token() {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(32);
+    for (int half = 0; half < 2; ++half) {
+      auto bits = rng();
+      for (int i = 60; i >= 0; i -= 4) {
+        out.push_back(digits[(bits >> i) & 0xF]);
+      }
+    }
+    return out;
+  }
+
+  /// Inserts a row unless (id, sequence) exists. True when inserted, false on a conflict.
+  /// `fatal` is set when the failure ends the enclosing transaction (aborts_transaction).
+  expected<bool> insert(const std::string& id, const CheckpointRow& row, bool& fatal) {
+    const char* what = "append";
+    if (row.sequence > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return invalid(what, "sequence " + std::to_string(row.sequence) +
+                             " is out of SQLite's INTEGER range");
+    }
+    std::string token = next_token();
+    auto* s = insert_row.get();
+    reset_on_exit guard(s); // declared after the bound strings: it unbinds before they go
+    int rc = bind_text(s, 1, id);
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_bind_int64(s, 2, static_cast<std::int64_t>(row.sequence));
+    }
+    if (rc == SQLITE_OK) {
+      rc = bind_text(s, 3, row.state);
+    }
+    if (rc == SQLITE_OK) {
+      rc = bind_text(s, 4, row.task_id);
+    }
+    if (rc == SQLITE_OK) {
+      if (!row.output_blob) {
+        rc = sqlite3_bind_null(s, 5);
+      } else if (row.output_blob->empty()) {
+        rc = sqlite3_bind_zeroblob(s, 5, 0); // an empty blob, not NULL
+      } else {
+        rc = sqlite3_bind_blob64(s, 5, row.output_blob->data(), row.output_blob->size(),
+                                 SQLITE_STATIC);
+      }
+    }
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_bind_int(s, 6, static_cast<int>(row.kind));
+    }
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_bind_int64(s, 7, static_cast<std::int64_t>(row.workflow_version));
+    }
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_bind_int64(s, 8, unix_ms(std::chrono::system_clock::now()));
+    }
+    if (rc == SQLITE_OK) {
+      rc = bind_text(s, 9, token);
+    }
+    if (rc != SQLITE_OK) {
+      return failure(what, rc); // a bind failure (e.g. too big) leaves the transaction intact
+    }
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+      fatal = aborts_transaction(rc);
+      return failure(what, rc);
+    }
+    return sqlite3_changes(db.get()) != 0;
+  }
+
+  expected<void> append_row(const std::string& id, const CheckpointRow& row, bool& fatal) {
+    auto inserted = insert(id, row, fatal);
+    if (!inserted) {
+      return inserted.error_value();
+    }
+    if (!*inserted) {
+      return error::checkpoint_store(checkpoint_conflict_message(id, row.sequence));
+    }
+    return {};
+  }
+
+  expected<void> delete_run(const std::string& id, bool& fatal) {
+    auto* s = delete_rows.get();
+    reset_on_exit guard(s);
+    int rc = bind_text(s, 1, id);
+    if (rc != SQLITE_OK) {
+      return failure("clear", rc);
+    }
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+      fatal = aborts_transaction(rc);
+      return failure("clear", rc);
+    }
+    return {};
+  }
+
+  expected<void> upsert(const RunHeader& h, bool& fatal) {
+    const char* what = "put_run_header";
+    std::string input;
+    try {
+      input = h.input.dump();
+    } catch (const std::exception& e) {
+      return invalid(what, std::string("encode run input: ") + e.what());
+    }
+    std::string status = to_string(h.status);
+    auto* s = upsert_header.get();
+    reset_on_exit guard(s);
+    int rc = bind_text(s, 1, h.workflow_id);
+    if (rc == SQLITE_OK) {
+      rc = bind_text(s, 2, h.definition);
+    }
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_bind_int64(s, 3, static_cast<std::int64_t>(h.workflow_version));
+    }
+    if (rc == SQLITE_OK) {
+      rc = bind_text(s, 4, input);
+    }
+    if (rc == SQLITE_OK) {
+      rc = bind_text(s, 5, status);
+    }
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_bind_int64(s, 6, unix_ms(h.created_at));
+    }
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_bind_int64(s, 7, unix_ms(h.updated_at));
+    }
+    if (rc != SQLITE_OK) {
+      return failure(what, rc);
+    }
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+      fatal = aborts_transaction(rc);
+      return failure(what, rc);
+    }
+    return {};
+  }
+
+  /// Reads the header at the current row of a header query.
+  expected<RunHeader> read_header(sqlite3_stmt* s, const char* what) const {
+    RunHeader h;
+    h.workflow_id = column_text(s, 0);
+    h.definition = column_text(s, 1);
+    auto version = sqlite3_column_int64(s, 2);
+    if (version < 0 ||
+        version > static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max())) {
+      return invalid(what, "workflow_version " + std::to_string(version) + " out of u32 range");
+    }
+    h.workflow_version = static_cast<std::uint32_t>(version);
+    auto input = column_text(s, 3);
+    try {
+      h.input = nlohmann::json::parse(input);
+    } catch (const std::exception& e) {
+      return invalid(what, "decode the input of run \"" + h.workflow_id + "\": " + e.what());
+    }
+    auto status_text = column_text(s, 4);
+    auto status = status_from(status_text);
+    if (!status) {
+      return invalid(what,
+                     "unknown status \"" + status_text + "\" of run \"" + h.workflow_id + "\"");
+    }
+    h.status = *status;
+    h.created_at = from_unix_ms(sqlite3_column_int64(s, 5));
+    h.updated_at = from_unix_ms(sqlite3_column_int64(s, 6));
+    return h;
+  }
+
+  /// One write of a batch, inside the open transaction, in CheckpointWrite's order: the row,
+  /// then the clear, then the header; nothing after a row that did not land.
+  expected<void> write_one(const CheckpointWrite& w, bool& fatal) {
+    if (w.row) {
+      if (auto r = append_row(w.workflow_id, *w.row, fatal); !r) {
+        return r;
+      }
+    }
+    if (w.clear_run) {
+      if (auto r = delete_run(w.workflow_id, fatal); !r) {
+        return r;
+      }
+    }
+    if (w.header) {
+      return upsert(*w.header, fatal);
+    }
+    return {};
+  }
+};
+
+SqliteCheckpointStore::SqliteCheckpointStore(passkey, std::unique_ptr<impl> p)
+  : impl_(std::move(p)) {}
+
+SqliteCheckpointStore::~SqliteCheckpointStore() = default;
+
+const std::string& SqliteCheckpointStore::path() const noexcept {
+  return impl_->path;
+}
+
+expected<std::shared_ptr<SqliteCheckpointStore>>
+SqliteCheckpointStore::open(const std::string& path, Options opts) {
+  auto p = std::make_unique<impl>();
+  p->path = path;
+  p->opts = opts;
+  const char* sync = synchronous_pragma(opts.synchronous);
+  if (sync == nullptr) {
+    return p->invalid("open", "synchronous=" + opts.synchronous +
+                                " is not allowed (use NORMAL, FULL or EXTRA; a checkpoint store "
+                                "never turns fsync off)");
+  }
+  sqlite3* raw = nullptr;
+  int rc =
+    sqlite3_open_v2(path.c_str(), &raw,
+                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  p->db.reset(raw); // closed on every path out, even when the open failed
+  if (rc != SQLITE_OK) {
+    return p->failure("open", rc);
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  auto timeout = std::min<std::chrono::milliseconds::rep>(
+    std::max<std::chrono::milliseconds::rep>(opts.busy_timeout.count(), 0), INT_MAX);
+  sqlite3_busy_timeout(raw, static_cast<int>(timeout));
+
+  if (auto r = p->enable_wal(); !r) {
+    return r.error_value();
+  }
+  if (auto r = p->run_script("set synchronous", sync); !r) {
+    return r.error_value();
+  }
+
+  auto cache =
+    [&p](std::initializer_list<std::pair<statement*, const char*>> list) -> expected<void> {
+    for (const auto& [slot, sql] : list) {
+      auto st = p->prepare("prepare", sql);
+      if (!st) {
+        return st.error_value();
+      }
+      *slot = std::move(*st);
+    }
+    return {};
+  };
+  if (auto r =
+        cache({{&p->begin, "BEGIN IMMEDIATE"}, {&p->commit, "COMMIT"}, {&p->rollback, "ROLLBACK"}});
+      !r) {
+    return r.error_value();
+  }
+
+  // Migrations, in one write transaction: of several openers of a new file only the first
+  // to get the write lock migrates; the others then read the new version and do nothing.
+  rc = p->step_once(p->begin);
+  if (rc != SQLITE_DONE) {
+    return p->failure("begin schema migration", rc);
+  }
+  {
+    auto version_stmt = p->prepare("read PRAGMA user_version", "PRAGMA user_version");
+    if (!version_stmt) {
+      p->rollback_if_open();
+      return version_stmt.error_value();
+    }
+    rc = sqlite3_step(version_stmt->get());
+    if (rc != SQLITE_ROW) {
+      auto e = p->failure("read PRAGMA user_version", rc);
+      p->rollback_if_open();
+      return e;
+    }
+    auto version = sqlite3_column_int(version_stmt->get(), 0);
+    version_stmt = statement{}; // finalized before the DDL below
+    if (version < 0 || version > schema_version) {
+      p->rollback_if_open();
+      return p->invalid("open", "schema version " + std::to_string(version) +
+                                  " is not one this build knows (it knows 0 to " +
+                                  std::to_string(schema_version) + ")");
+    }
+    for (int v = version; v < schema_version; ++v) {
+      if (auto r = p->run_script("migrate schema to version " + std::to_string(v + 1),
+                                 migrations[static_cast<std::size_t>(v)]);
+          !r) {
+        p->rollback_if_open();
+        return r.error_value();
+      }
+    }
+  }
+  rc = p->step_once(p->commit);
+  if (rc != SQLITE_DONE) {
+    auto e = p->failure("commit schema migration", rc);
+    p->rollback_if_open();
+    return e;
+  }
+
+  // Prepared only now: a statement naming a table fails to prepare before the migration made it.
+  if (auto r = cache({{&p->insert_row, insert_row_sql},
+                      {&p->select_rows, select_rows_sql},
+                      {&p->delete_rows, delete_rows_sql},
+                      {&p->upsert_header, upsert_header_sql},
+                      {&p->select_header, select_header_sql},
+                      {&p->select_unfinished, select_unfinished_sql}});
+      !r) {
+    return r.error_value();
+  }
+
+  std::random_device entropy;
+  std::seed_seq seed{entropy(), entropy(), entropy(), entropy(),
+                     entropy(), entropy(), entropy(), entropy()};
+  p->rng.seed(seed);
+  return std::make_shared<SqliteCheckpointStore>(passkey{}, std::move(p));
+}
+
+expected<void> SqliteCheckpointStore::append(const std::string& workflow_id,
+                                             const CheckpointRow& row) {
+  std::lock_guard<std::mutex> guard(impl_->mutex);
+  bool fatal = false;
+  return impl_->append_row(workflow_id, row, fatal); // one statement: its own transaction
+}
+
+std::vector<expected<void>>
+SqliteCheckpointStore::append_batch(const std::vector<CheckpointWrite>& writes) {
+  std::vector<expected<void>> out;
+  if (writes.empty()) {
+    return out;
+  }
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard(d.mutex);
+  int rc = d.step_once(d.begin);
+  if (rc != SQLITE_DONE) {
+    auto e = d.failure("begin append_batch", rc);
+    d.rollback_if_open();
+    out.assign(writes.size(), e);
+    return out;
+  }
+  out.reserve(writes.size());
+  for (const auto& w : writes) {
+    bool fatal = false;
+    auto r = d.write_one(w, fatal);
+    if (fatal) {
+      // The transaction is lost: nothing of the batch is kept, so no write succeeded.
+      auto e = r.error_value();
+      d.rollback_if_open();
+      out.assign(writes.size(), e);
+      return out;
+    }
+    out.push_back(std::move(r));
+  }
+  rc = d.step_once(d.commit);
+  if (rc != SQLITE_DONE) {
+    auto e = d.failure("commit append_batch", rc);
+    d.rollback_if_open();
+    out.assign(writes.size(), e);
+  }
+  return out;
+}
+
+expected<std::vector<CheckpointRow>>
+SqliteCheckpointStore::load_run(const std::string& workflow_id) {
+  auto& d = *impl_;
+  const char* what = "load_run";
+  std::lock_guard<std::mutex> guard(d.mutex);
+  auto* s = d.select_rows.get();
+  reset_on_exit reset(s);
+  int rc = bind_text(s, 1, workflow_id);
+  if (rc != SQLITE_OK) {
+    return d.failure(what, rc);
+  }
+  std::vector<CheckpointRow> rows;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    auto sequence = sqlite3_column_int64(s, 0);
+    if (sequence < 0) {
+      return d.invalid(what, "negative sequence " + std::to_string(sequence) + " in run \"" +
+                               workflow_id + "\"");
+    }
+    CheckpointRow row(static_cast<std::uint64_t>(sequence), column_text(s, 1), column_text(s, 2));
+    if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
+      const auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(s, 3));
+      auto n = static_cast<std::size_t>(sqlite3_column_bytes(s, 3));
+      row.output_blob =
+        data == nullptr ? std::vector<std::uint8_t>{} : std::vector<std::uint8_t>(data, data + n);
+    }
+    row.kind = kind_from(sqlite3_column_int64(s, 4));
+    auto version = sqlite3_column_int64(s, 5);
+    if (version < 0 ||
+        version > static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max())) {
+      return d.invalid(what, "workflow_version " + std::to_string(version) + " out of u32 range");
+    }
+    row.workflow_version = static_cast<std::uint32_t>(version);
+    rows.push_back(std::move(row));
+  }
+  if (rc != SQLITE_DONE) {
+    return d.failure(what, rc);
+  }
+  return rows;
+}
+
+expected<void> SqliteCheckpointStore::clear(const std::string& workflow_id) {
+  std::lock_guard<std::mutex> guard(impl_->mutex);
+  bool fatal = false;
+  return impl_->delete_run(workflow_id, fatal);
+}
+
+expected<void> SqliteCheckpointStore::put_run_header(const RunHeader& header) {
+  std::lock_guard<std::mutex> guard(impl_->mutex);
+  bool fatal = false;
+  return impl_->upsert(header, fatal);
+}
+
+expected<std::optional<RunHeader>>
+SqliteCheckpointStore::run_header(const std::string& workflow_id) {
+  auto& d = *impl_;
+  const char* what = "run_header";
+  std::lock_guard<std::mutex> guard(d.mutex);
+  auto* s = d.select_header.get();
+  reset_on_exit reset(s);
+  int rc = bind_text(s, 1, workflow_id);
+  if (rc != SQLITE_OK) {
+    return d.failure(what, rc);
+  }
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) {
+    return std::optional<RunHeader>{};
+  }
+  if (rc != SQLITE_ROW) {
+    return d.failure(what, rc);
+  }
+  auto h = d.read_header(s, what);
+  if (!h) {
+    return h.error_value();
+  }
+  return std::optional<RunHeader>{std::move(*h)};
+}
+
+expected<std::vector<RunHeader>> SqliteCheckpointStore::unfinished_runs() {
+  auto& d = *impl_;
+  const char* what = "unfinished_runs";
+  std::lock_guard<std::mutex> guard(d.mutex);
+  std::string running = to_string(RunStatus::running);
+  std::string interrupted = to_string(RunStatus::interrupted);
+  auto* s = d.select_unfinished.get();
+  reset_on_exit reset(s);
+  int rc = bind_text(s, 1, running);
+  if (rc == SQLITE_OK) {
+    rc = bind_text(s, 2, interrupted);
+  }
+  if (rc != SQLITE_OK) {
+    return d.failure(what, rc);
+  }
+  std::vector<RunHeader> out;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    auto h = d.read_header(s, what);
+    if (!h) {
+      return h.error_value();
+    }
+    out.push_back(std::move(*h));
+  }
+  if (rc != SQLITE_DONE) {
+    return d.failure(what, rc);
+  }
+  return out;
+}
+
+} // namespace cano
