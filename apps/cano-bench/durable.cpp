@@ -30,12 +30,14 @@ std::string token(std::uint64_t n) {
 } // namespace
 
 std::string bench_temp_dir() {
-  static std::string dir = [] {
+  static const std::string dir = [] {
     char tmpl[] = "/tmp/cano-bench.XXXXXX";
-    std::string d = mkdtemp(tmpl);
-    std::atexit([] { std::system(("rm -rf '" + bench_temp_dir() + "'").c_str()); });
-    return d;
+    return std::string(mkdtemp(tmpl));
   }();
+  // Registered once `dir` exists, so it runs before `dir` is destroyed.
+  static const bool cleanup_registered =
+    std::atexit([] { std::system(("rm -rf '" + bench_temp_dir() + "'").c_str()); }) == 0;
+  (void)cleanup_registered;
   return dir;
 }
 
