@@ -21,19 +21,30 @@ runtime::runtime(caf::actor_system& sys, runtime_config config)
 
 runtime::~runtime() { engine_->shutdown(std::chrono::seconds(10)); }
 
-run_result runtime::run_erased(std::shared_ptr<const detail::definition> def,
-                               detail::state_code initial, run_options options) {
+namespace {
+
+/// Starts one run (or resume) and blocks until its result; refuses to block an engine actor.
+run_result wait_for_run(detail::engine& eng, const char* verb, std::shared_ptr<const detail::definition> def,
+                        detail::state_code initial, run_options options, bool resume) {
   if (detail::inside_engine_actor()) {
     run_result r;
-    r.failure = error::workflow(
-      "runtime::run blocks and was called from inside an engine actor; use runtime::start");
+    r.failure = error::workflow(std::string("runtime::") + verb +
+                                " blocks and was called from inside an engine actor; use runtime::start");
     return r;
   }
   std::promise<run_result> promise;
   auto future = promise.get_future();
-  engine_->start(std::move(def), initial, std::move(options),
-                 detail::completion{{}, [&promise](run_result&& r) { promise.set_value(std::move(r)); }});
+  eng.start(std::move(def), initial, std::move(options),
+            detail::completion{{}, [&promise](run_result&& r) { promise.set_value(std::move(r)); }}, nullptr,
+            resume);
   return future.get();
+}
+
+} // namespace
+
+run_result runtime::run_erased(std::shared_ptr<const detail::definition> def,
+                               detail::state_code initial, run_options options) {
+  return wait_for_run(*engine_, "run", std::move(def), initial, std::move(options), false);
 }
 
 std::uint64_t runtime::start_erased(std::shared_ptr<const detail::definition> def,
@@ -51,18 +62,7 @@ std::uint64_t runtime::start_erased(std::shared_ptr<const detail::definition> de
 
 run_result runtime::resume_erased(std::shared_ptr<const detail::definition> def,
                                   const std::string& id) {
-  if (detail::inside_engine_actor()) {
-    run_result r;
-    r.failure = error::workflow(
-      "runtime::resume blocks and was called from inside an engine actor; use runtime::start");
-    return r;
-  }
-  std::promise<run_result> promise;
-  auto future = promise.get_future();
-  engine_->start(std::move(def), 0, run_options{id, nullptr},
-                 detail::completion{{}, [&promise](run_result&& r) { promise.set_value(std::move(r)); }},
-                 nullptr, true);
-  return future.get();
+  return wait_for_run(*engine_, "resume", std::move(def), 0, run_options{id, nullptr}, true);
 }
 
 std::vector<run_result>

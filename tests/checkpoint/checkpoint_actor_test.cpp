@@ -9,6 +9,7 @@
 #include "cano/actor_api.hpp"
 #include "cano/memory_checkpoint_store.hpp"
 #include "cano/workflow.hpp"
+#include "support/run_results.hpp"
 #include "support/recording_observer.hpp"
 #include "support/states.hpp"
 #include "support/sync.hpp"
@@ -63,21 +64,6 @@ cano::Workflow<State> three_states(std::shared_ptr<cano::CheckpointStore> store,
     .with_checkpoint_store(std::move(store));
 }
 
-std::vector<cano::run_result> receive(caf::scoped_actor& self, std::size_t n) {
-  std::vector<cano::run_result> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    bool got = false;
-    self->receive([&](cano::run_result& r) {
-      out.push_back(std::move(r));
-      got = true;
-    },
-                  caf::after(std::chrono::seconds(120)) >> [] {});
-    if (!got) {
-      break;
-    }
-  }
-  return out;
-}
 
 /// Waits (bounded) until `pred` holds, yielding meanwhile.
 template <class Pred>
@@ -106,7 +92,7 @@ BOOST_AUTO_TEST_CASE(a_task_never_starts_before_its_entry_row_is_durable) {
   BOOST_REQUIRE(store->entered_.wait_for_at_least(1)); // the entry row's commit is in progress
   BOOST_TEST(started->load() == 0);                    // ... and the task has not started
   store->hold_->open();
-  auto results = receive(self, 1);
+  auto results = receive_results(self, 1);
   BOOST_REQUIRE(results.size() == 1u);
   BOOST_TEST(results[0].ok());
   BOOST_TEST(started->load() == 1);
@@ -130,7 +116,7 @@ BOOST_AUTO_TEST_CASE(rows_waiting_behind_a_slow_commit_go_out_in_one_batch) {
   // 99 entry rows (each carrying its run's header) queue up behind the held commit.
   BOOST_REQUIRE(eventually([&] { return ts.rt->checkpoint_writes_pending() >= 99 + 1; }));
   store->hold_->open();
-  auto results = receive(self, 100);
+  auto results = receive_results(self, 100);
   BOOST_REQUIRE(results.size() == 100u);
   for (auto& r : results) {
     BOOST_TEST(r.ok());
@@ -150,7 +136,7 @@ BOOST_AUTO_TEST_CASE(a_thousand_runs_sharing_a_checkpoint_actor_get_their_own_de
   for (int i = 0; i < 1000; ++i) {
     ts.rt->start(wf, State::Start, {"run-" + std::to_string(i), nullptr}, caf::actor_cast<caf::actor>(self));
   }
-  auto results = receive(self, 1000);
+  auto results = receive_results(self, 1000);
   BOOST_REQUIRE(results.size() == 1000u);
   std::size_t ok = 0;
   for (auto& r : results) {
@@ -187,7 +173,7 @@ BOOST_AUTO_TEST_CASE(past_the_queue_bound_writes_fail_at_once_and_nothing_hangs)
   }
   // Runs that found the queue full have already failed, while the store is still held.
   std::size_t full = 0;
-  auto early = receive(self, 1);
+  auto early = receive_results(self, 1);
   BOOST_REQUIRE(early.size() == 1u);
   BOOST_REQUIRE(!early[0].ok());
   BOOST_TEST(early[0].failure->category() == std::string("checkpoint_store"));
@@ -196,7 +182,7 @@ BOOST_AUTO_TEST_CASE(past_the_queue_bound_writes_fail_at_once_and_nothing_hangs)
              "for the store");
   ++full;
   store->hold_->open();
-  auto rest = receive(self, 9);
+  auto rest = receive_results(self, 9);
   BOOST_REQUIRE(rest.size() == 9u);
   std::size_t ok = 0;
   for (auto& r : rest) {
@@ -300,7 +286,7 @@ BOOST_AUTO_TEST_CASE(the_run_input_survives_a_resume_in_a_new_runtime) {
     first.rt->start(wf, State::Start, {"in-1", {{"sku", "KB-42"}}}, caf::actor_cast<caf::actor>(self));
     BOOST_REQUIRE(entered->wait_for_at_least(1));
     BOOST_TEST(!first.rt->shutdown(10ms)); // the run is dropped: interrupted, log kept
-    auto dropped = receive(self, 1);
+    auto dropped = receive_results(self, 1);
     BOOST_REQUIRE(dropped.size() == 1u);
     BOOST_TEST(!dropped[0].ok());
   }

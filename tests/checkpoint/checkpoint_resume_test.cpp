@@ -34,6 +34,7 @@
 #include "cano/recording_observer.hpp"
 #include "cano/stepped_task.hpp"
 #include "cano/workflow.hpp"
+#include "support/run_results.hpp"
 #include "support/states.hpp"
 #include "support/test_system.hpp"
 
@@ -134,23 +135,6 @@ std::vector<std::string> ckpt_events(const cano::RecordingObserver& o) {
   return out;
 }
 
-/// Receives `n` run_results (bounded wait) and returns them.
-std::vector<cano::run_result> receive_results(caf::scoped_actor& self, std::size_t n) {
-  std::vector<cano::run_result> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    bool got = false;
-    self->receive(
-      [&](cano::run_result& r) {
-        out.push_back(std::move(r));
-        got = true;
-      },
-      caf::after(std::chrono::seconds(120)) >> [] {});
-    if (!got) {
-      break;
-    }
-  }
-  return out;
-}
 
 /// The Rust helper `three_state_checkpointed(store, id)`.
 cano::Workflow<State> three_state_checkpointed(std::shared_ptr<Store> store, std::string id) {

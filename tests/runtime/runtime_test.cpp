@@ -9,6 +9,7 @@
 #include "cano/actor_api.hpp"
 #include "cano/resources.hpp"
 #include "cano/workflow.hpp"
+#include "support/run_results.hpp"
 #include "support/states.hpp"
 #include "support/sync.hpp"
 #include "support/tasks.hpp"
@@ -40,22 +41,6 @@ cano::Workflow<State> gated_workflow(std::shared_ptr<counter> entered, std::shar
     .add_exit_state(State::Complete);
 }
 
-/// Receives `n` run_results (bounded wait) and returns them.
-std::vector<cano::run_result> receive_results(caf::scoped_actor& self, std::size_t n) {
-  std::vector<cano::run_result> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    bool got = false;
-    self->receive([&](cano::run_result& r) {
-      out.push_back(std::move(r));
-      got = true;
-    },
-                  caf::after(std::chrono::seconds(120)) >> [] {});
-    if (!got) {
-      break;
-    }
-  }
-  return out;
-}
 
 struct counting_resource : cano::Resource {
   std::atomic<int> setups{0};

@@ -34,6 +34,7 @@
 #include "cano/saga.hpp"
 #include "cano/sqlite_checkpoint_store.hpp"
 #include "cano/workflow.hpp"
+#include "support/run_results.hpp"
 #include "support/states.hpp"
 #include "support/sync.hpp"
 #include "support/test_system.hpp"
@@ -258,22 +259,6 @@ cano::Workflow<Step> start_work_done(std::shared_ptr<cano::CheckpointStore> stor
     .with_timeout(bound);
 }
 
-std::vector<cano::run_result> receive(caf::scoped_actor& self, std::size_t n) {
-  std::vector<cano::run_result> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    bool got = false;
-    self->receive(
-      [&](cano::run_result& r) {
-        out.push_back(std::move(r));
-        got = true;
-      },
-      caf::after(std::chrono::seconds(120)) >> [] {});
-    if (!got) {
-      break;
-    }
-  }
-  return out;
-}
 
 /// Forwards every call to a SqliteCheckpointStore.
 class forwarding_store : public cano::CheckpointStore {
@@ -1021,7 +1006,7 @@ BOOST_AUTO_TEST_CASE(twelve_concurrent_runs_on_one_file_all_complete_and_clear_t
     ts.rt->start(wf, Step::Start, {"run-" + std::to_string(i), nullptr},
                  caf::actor_cast<caf::actor>(self));
   }
-  auto results = receive(self, runs);
+  auto results = test::receive_results(self, runs);
   BOOST_REQUIRE(results.size() == static_cast<std::size_t>(runs));
   for (const auto& r : results) {
     auto final_state = r.get<Step>();
@@ -1050,7 +1035,7 @@ BOOST_AUTO_TEST_CASE(two_racing_runs_of_one_id_never_corrupt_and_at_least_one_co
   caf::scoped_actor self{*ts.sys};
   ts.rt->start(wf, Step::Start, {"dup", nullptr}, caf::actor_cast<caf::actor>(self));
   ts.rt->start(wf, Step::Start, {"dup", nullptr}, caf::actor_cast<caf::actor>(self));
-  auto results = receive(self, 2);
+  auto results = test::receive_results(self, 2);
   BOOST_REQUIRE(results.size() == 2u);
   int done = 0;
   for (const auto& r : results) {
