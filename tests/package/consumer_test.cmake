@@ -1,5 +1,6 @@
 # Installs cano_actor into a fresh prefix, then configures, builds and runs a consumer project
-# copied out of the source tree, which finds the library only through CMAKE_PREFIX_PATH.
+# copied out of the source tree, which finds the library only through CMAKE_PREFIX_PATH; then
+# builds the same consumer with the library added by add_subdirectory.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 
@@ -21,3 +22,14 @@ if(NOT step_output MATCHES "consumer finished in Done")
   message(FATAL_ERROR "consumer printed an unexpected result:\n${step_output}")
 endif()
 message(STATUS "consumer output: ${step_output}")
+
+# The same consumer with the library pulled in by add_subdirectory (no apps, no tests).
+file(COPY ${CANO_SOURCE_DIR}/tests/package/subdir_consumer/ DESTINATION ${WORK_DIR}/sub/subdir_consumer)
+file(COPY ${CANO_SOURCE_DIR}/tests/package/consumer/ DESTINATION ${WORK_DIR}/sub/consumer)
+run_step(${CMAKE_COMMAND} -S ${WORK_DIR}/sub/subdir_consumer -B ${WORK_DIR}/sub/build -DCMAKE_BUILD_TYPE=Release
+         -DCANO_SOURCE_DIR=${CANO_SOURCE_DIR})
+run_step(${CMAKE_COMMAND} --build ${WORK_DIR}/sub/build --target consumer -j2)
+run_step(${WORK_DIR}/sub/build/consumer)
+if(NOT step_output MATCHES "consumer finished in Done")
+  message(FATAL_ERROR "the add_subdirectory consumer printed an unexpected result:\n${step_output}")
+endif()
