@@ -68,7 +68,7 @@ run_result runtime::resume_erased(std::shared_ptr<const detail::definition> def,
 std::vector<run_result>
 runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::definition>>& defs) {
   // Every store once; every unfinished run whose definition name and version we know.
-  std::vector<std::pair<std::shared_ptr<const detail::definition>, std::string>> todo;
+  std::vector<std::pair<std::shared_ptr<const detail::definition>, std::string>> to_resume;
   std::vector<const CheckpointStore*> seen;
   for (const auto& def : defs) {
     if (!def->store || std::find(seen.begin(), seen.end(), def->store.get()) != seen.end()) {
@@ -85,16 +85,16 @@ runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::defin
       for (const auto& candidate : defs) {
         if (candidate->store == def->store && candidate->name == h.definition &&
             candidate->version == h.workflow_version) {
-          todo.emplace_back(candidate, h.workflow_id);
+          to_resume.emplace_back(candidate, h.workflow_id);
           break;
         }
       }
     }
   }
-  std::vector<std::promise<run_result>> promises(todo.size());
-  for (std::size_t i = 0; i < todo.size(); ++i) {
+  std::vector<std::promise<run_result>> promises(to_resume.size());
+  for (std::size_t i = 0; i < to_resume.size(); ++i) {
     auto* p = &promises[i];
-    engine_->start(todo[i].first, 0, run_options{todo[i].second, nullptr},
+    engine_->start(to_resume[i].first, 0, run_options{to_resume[i].second, nullptr},
                    detail::completion{{}, [p](run_result&& r) { p->set_value(std::move(r)); }},
                    nullptr, true);
   }
