@@ -3,6 +3,7 @@
 // lines, so a test can SIGKILL it at a known point and resume the run in a new process.
 //
 //   crash_worker <sqlite|postgres> <sqlite file|-> <workflow id> <fresh|resume> <side-effect file>
+//   crash_worker <sqlite|postgres> <sqlite file|dsn> open      (opens the store — migrating it — and exits)
 //
 // Lines: "CHECKPOINT <state> <seq>" per appended row, "RESUME <id> <seq>", "RESUMED cursor=<n>"
 // (the first step of a resumed stepped task), "DONE <state>" or "FAILED <error>".
@@ -125,7 +126,18 @@ private:
 
 } // namespace
 
+/// Opens (and so migrates) a store; 0 on success. For the concurrent-migration tests.
+int open_only(const std::string& kind, const std::string& where) {
+  auto ok = kind == "sqlite" ? cano::SqliteCheckpointStore::open(where).has_value()
+                             : cano::PostgresCheckpointStore::open({where}).has_value();
+  line(ok ? "OPENED" : "FAILED");
+  return ok ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[3]) == "open") {
+    return open_only(argv[1], argv[2]);
+  }
   if (argc != 6) {
     std::cerr << "usage: crash_worker <sqlite|postgres> <sqlite file|-> <workflow id> <fresh|resume> "
                  "<side-effect file>\n";
