@@ -1,9 +1,9 @@
-// Resident set size from /proc/self/statm (never the ru_maxrss high-water mark).
+// The bench reads its memory and threads through the shared process_stats helpers.
 #pragma once
 
-#include <cstddef>
+#include "process_stats.hpp"
 
 namespace bench {
-std::size_t rss_bytes();
-std::size_t thread_count();
+using cano_apps::rss_bytes;
+using cano_apps::thread_count;
 } // namespace bench

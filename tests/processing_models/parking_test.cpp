@@ -13,7 +13,7 @@
 #include "support/states.hpp"
 #include "support/sync.hpp"
 #include "support/test_system.hpp"
-#include "support/threads.hpp"
+#include "process_stats.hpp"
 
 using namespace test;
 using namespace std::chrono_literals;
@@ -56,7 +56,7 @@ struct count_items : cano::BatchTask<State, int, int> {
     return items;
   }
   cano::expected<int> process_item(const int& item) override {
-    max_threads_seen = std::max(max_threads_seen.load(), process_threads());
+    max_threads_seen = std::max(max_threads_seen.load(), cano_apps::thread_count());
     return item * 2;
   }
   cano::expected<cano::TaskResult<State>> finish(cano::task_context&, std::vector<cano::expected<int>> outputs) override {
@@ -83,7 +83,7 @@ void ten_thousand_parked_runs(bool blocking_polls) {
     ts.rt->start(wf, State::Start, {"parked-" + std::to_string(i), {{"n", i}}}, caf::actor_cast<caf::actor>(self));
   }
   BOOST_REQUIRE(parked->wait_for_at_least(runs, 120s));
-  BOOST_TEST(process_threads() <= 32u);
+  BOOST_TEST(cano_apps::thread_count() <= 32u);
   std::size_t ok = 0;
   for (std::size_t i = 0; i < runs; ++i) {
     bool got = false;
@@ -95,7 +95,7 @@ void ten_thousand_parked_runs(bool blocking_polls) {
     BOOST_REQUIRE(got);
   }
   BOOST_TEST(ok == runs);
-  BOOST_TEST(process_threads() <= 32u);
+  BOOST_TEST(cano_apps::thread_count() <= 32u);
 }
 
 } // namespace

@@ -1,12 +1,16 @@
-#include "memory.hpp"
+// This process's resident memory and thread count, read from /proc (never the ru_maxrss
+// high-water mark). Used by cano-bench and by the tests that bound thread counts.
+#pragma once
 
+#include <cstddef>
 #include <fstream>
 #include <string>
+
 #include <unistd.h>
 
-namespace bench {
+namespace cano_apps {
 
-std::size_t rss_bytes() {
+inline std::size_t rss_bytes() {
   std::ifstream statm("/proc/self/statm");
   std::size_t size = 0;
   std::size_t resident = 0;
@@ -14,7 +18,7 @@ std::size_t rss_bytes() {
   return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 }
 
-std::size_t thread_count() {
+inline std::size_t thread_count() {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line)) {
@@ -25,4 +29,4 @@ std::size_t thread_count() {
   return 0;
 }
 
-} // namespace bench
+} // namespace cano_apps
