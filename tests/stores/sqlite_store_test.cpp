@@ -34,6 +34,7 @@
 #include "cano/saga.hpp"
 #include "cano/sqlite_checkpoint_store.hpp"
 #include "cano/workflow.hpp"
+#include "support/headers.hpp"
 #include "support/run_results.hpp"
 #include "support/states.hpp"
 #include "support/sync.hpp"
@@ -190,13 +191,8 @@ std::chrono::system_clock::time_point at_ms(std::int64_t ms) {
 
 cano::RunHeader header(const std::string& id, cano::RunStatus status, std::int64_t created_ms,
                        std::int64_t updated_ms) {
-  return cano::RunHeader{id,
-                         "orders",
-                         3,
-                         nlohmann::json{{"sku", "KB-42"}, {"qty", 2}},
-                         status,
-                         at_ms(created_ms),
-                         at_ms(updated_ms)};
+  return test::make_header(id, "orders", 3, nlohmann::json{{"sku", "KB-42"}, {"qty", 2}}, status, at_ms(created_ms),
+                           at_ms(updated_ms));
 }
 
 std::string conflict_text(const std::string& id, std::uint64_t seq) {
