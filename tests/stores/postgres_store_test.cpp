@@ -282,7 +282,9 @@ BOOST_AUTO_TEST_CASE(eight_processes_migrating_one_new_database_apply_each_migra
   {
     pqxx::connection c(dsn);
     pqxx::work tx(c);
-    BOOST_TEST(tx.exec("SELECT count(*) FROM cano_schema_migrations")[0][0].as<int>() == 2); // each migration once
+    auto migrations = (*cano::PostgresCheckpointStore::open({dsn}))->schema_version();
+    BOOST_TEST(migrations >= 3);
+    BOOST_TEST(tx.exec("SELECT count(*) FROM cano_schema_migrations")[0][0].as<int>() == migrations); // each once
     BOOST_TEST(tx.exec("SELECT count(*) FROM pg_tables WHERE tablename = 'cano_checkpoints'")[0][0].as<int>() == 1);
   }
   pqxx::connection admin(pg_dsn());

@@ -112,16 +112,16 @@ struct RunHeader {
   std::chrono::system_clock::time_point created_at{};
   std::chrono::system_clock::time_point updated_at{};
   /// The exit state's label once completed; empty otherwise.
-  std::string final_state;
+  std::string final_state{};
   /// How many times a driver started the run: 1 for a run never resumed, +1 per resume.
   std::uint32_t attempts = 0;
   /// Why the run failed, was rolled back or was interrupted (compensation_failed nests the
   /// original error and each failed undo).
-  std::optional<error> failure;
+  std::optional<error> failure{};
   /// The saga drain of a compensating or rolled-back run.
-  std::optional<RollbackRecord> rollback;
+  std::optional<RollbackRecord> rollback{};
   /// Who drives the run and the fencing token it holds (stores with ownership, D8).
-  std::string owner;
+  std::string owner{};
   std::uint64_t fence = 0;
 };
 
