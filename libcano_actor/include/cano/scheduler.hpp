@@ -40,7 +40,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -52,10 +51,6 @@
 #include "cano/error.hpp"
 #include "cano/runtime.hpp"
 #include "cano/workflow.hpp"
-
-namespace caf {
-class local_actor;
-} // namespace caf
 
 namespace cano {
 
@@ -159,8 +154,6 @@ struct scheduled_flow {
   BackoffPolicy policy;
   std::shared_ptr<const definition> def;
   state_code initial = 0;
-  /// Starts one run through runtime::start from inside the scheduler actor; returns its run id.
-  std::function<std::uint64_t(caf::local_actor* self, run_options options)> launch;
 };
 
 struct scheduler_settings {
@@ -306,9 +299,6 @@ public:
       e.policy = f.policy;
       e.def = f.wf.definition_ptr();
       e.initial = detail::encode_state(f.initial);
-      e.launch = [rt_ptr = &rt, wf = f.wf, initial = f.initial](caf::local_actor* self, run_options options) {
-        return rt_ptr->start(wf, initial, std::move(options), self);
-      };
       erased.push_back(std::move(e));
     }
     flows_.clear();

@@ -142,7 +142,11 @@ private:
   void start_run(std::size_t i, bool for_loop) {
     run_options options;
     options.scheduled = true; // validated and set up at start: cano's scheduler path
-    auto id = plan_.flows[i].launch(this, std::move(options));
+    // What runtime::start(wf, initial, options, self) does: a run of this runtime, spawned from
+    // this actor, whose run_result comes back here.
+    const auto& flow = plan_.flows[i];
+    auto id = plan_.rt->engine().start(flow.def, flow.initial, std::move(options),
+                                       completion{caf::actor_cast<caf::actor>(this), {}, true}, this);
     runs_.emplace(id, i);
     current_run_[i] = id;
     loop_awaits_run_[i] = for_loop;
