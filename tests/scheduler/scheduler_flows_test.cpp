@@ -483,6 +483,23 @@ BOOST_AUTO_TEST_CASE(stop_cancels_runs_still_in_flight_after_its_bound) {
   BOOST_TEST(vs.rt->runs_in_flight() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(runs_refused_by_a_runtime_that_shut_down_are_failures_and_stop_still_works) {
+  auto log = std::make_shared<call_log>();
+  cano::Scheduler<State> s;
+  BOOST_TEST(text(s.every("flow", ok_workflow(*vs.sys, log), State::Start, 100ms)) == "ok");
+  BOOST_TEST(text(s.set_backoff("flow", no_jitter(10ms, 1.0, 10ms))) == "ok");
+  auto running = start(s);
+  BOOST_TEST(log->count() == 1u);
+  BOOST_TEST(vs.rt->shutdown(0ms)); // nothing in flight
+  vs.advance(100ms);
+  auto i = info(running, "flow");
+  BOOST_TEST(log->count() == 1u);
+  BOOST_TEST(i.run_count == 2u);
+  BOOST_TEST(i.status == cano::FlowStatus::backoff(utc_origin(110ms), 1,
+                                                   "Workflow error: runtime is shutting down: no new runs are admitted"));
+  stop(running); // the runtime's pool is gone: the teardown runs on the scheduler's own thread
+}
+
 // --- cancel_flow (cano 0.15, §4.12) ----------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(cancel_flow_ends_the_run_in_flight_and_returns_the_flow_to_idle) {

@@ -286,8 +286,9 @@ public:
   }
 
   /// Validates every flow, sets resources up in order and spawns the scheduler actor in `rt`'s
-  /// actor system. Takes the flows: the builder is empty afterwards. Blocks during setup. The
-  /// runtime must outlive the running scheduler.
+  /// actor system. Takes the flows: the builder is empty afterwards. Blocks during setup. Stop
+  /// the scheduler before the runtime: runs started after the runtime's shutdown fail (and back
+  /// off) with the runtime's "shutting down" error.
   expected<RunningScheduler> start(runtime& rt) {
     std::vector<detail::scheduled_flow> erased;
     for (auto& f : flows_) {

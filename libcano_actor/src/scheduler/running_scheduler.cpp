@@ -102,7 +102,7 @@ expected<RunningScheduler> start_scheduler(runtime& rt, std::vector<scheduled_fl
   scheduler_plan plan;
   plan.flows = std::move(flows);
   plan.board = board;
-  plan.rt = &rt;
+  plan.eng = rt.engine().shared_from_this();
   plan.stop_bound = settings.stop_bound;
   auto actor = spawn_scheduler_actor(sys, std::move(plan));
   auto handle = std::make_shared<scheduler_handle>();

@@ -145,7 +145,7 @@ private:
     // What runtime::start(wf, initial, options, self) does: a run of this runtime, spawned from
     // this actor, whose run_result comes back here.
     const auto& flow = plan_.flows[i];
-    auto id = plan_.rt->engine().start(flow.def, flow.initial, std::move(options),
+    auto id = plan_.eng->start(flow.def, flow.initial, std::move(options),
                                        completion{caf::actor_cast<caf::actor>(this), {}, true}, this);
     runs_.emplace(id, i);
     current_run_[i] = id;
@@ -185,7 +185,7 @@ private:
 
   void cancel(std::size_t i) {
     if (current_run_[i] != 0) {
-      plan_.rt->engine().cancel(current_run_[i]);
+      plan_.eng->cancel(current_run_[i]);
     }
   }
 
@@ -208,7 +208,7 @@ private:
     }
     // cano leaves such runs going under a teardown; we cancel them first.
     for (const auto& kv : runs_) {
-      plan_.rt->engine().cancel(kv.first);
+      plan_.eng->cancel(kv.first);
     }
     finish_stop(error::workflow("Timeout waiting for workflows to complete"));
   }
@@ -242,7 +242,7 @@ private:
       board->publish(std::move(result));
     };
     auto shared = std::make_shared<decltype(teardown)>(std::move(teardown));
-    if (!plan_.rt->engine().pool()->try_post([shared] { (*shared)(); })) {
+    if (!plan_.eng->pool()->try_post([shared] { (*shared)(); })) {
       (*shared)();
     }
     quit();

@@ -19,6 +19,8 @@ class actor_system;
 
 namespace cano::detail {
 
+class engine;
+
 // Messages from RunningScheduler to the actor (sent under the board's mutex, so they arrive in
 // the order the board saw them).
 using sched_run_atom = caf::atom_constant<caf::atom("cano_srun")>;     // (flow): start a reserved run
@@ -28,7 +30,7 @@ using sched_stop_atom = caf::atom_constant<caf::atom("cano_sstop")>;   // stop: 
 struct scheduler_plan {
   std::vector<scheduled_flow> flows; // registration order, same indices as the board's
   std::shared_ptr<flow_board> board;
-  runtime* rt = nullptr;
+  std::shared_ptr<engine> eng; // the runtime's engine, kept alive (a runtime gone first refuses runs)
   std::chrono::milliseconds stop_bound{30000};
 };
 
