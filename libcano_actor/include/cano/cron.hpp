@@ -1,9 +1,9 @@
 // CronSchedule — a cron expression read the way cano's `cron` crate (0.16) reads it, and the
 // calculator of its fire times in UTC. The scheduler's `cron` flows use it; it works on its own:
 //
-//   auto s = cano::CronSchedule::parse("0 30 9 * * MON-FRI");   // 09:30:00 UTC on weekdays
-//   if (!s) { std::cerr << s.error_value() << "\n"; }            // Configuration error: Invalid cron expression: …
-//   std::optional<std::chrono::system_clock::time_point> next = s->next_after(now);
+//   auto s = cano::CronSchedule::parse("0 30 9 * * MON-FRI"); // 09:30:00 UTC on weekdays
+//   if (!s) { std::cerr << s.error_value() << "\n"; }          // "… Invalid cron expression: …"
+//   auto next = s->next_after(std::chrono::system_clock::now()); // optional<time_point>
 //
 // Fields, separated by whitespace (cano spec §1.20, the crate's rules):
 //
@@ -59,13 +59,13 @@ private:
   friend struct cron_parser;
 
   std::string expression_;
-  std::uint64_t seconds_ = 0;      // bit n: second n
-  std::uint64_t minutes_ = 0;      // bit n: minute n
-  std::uint32_t hours_ = 0;        // bit n: hour n
+  std::uint64_t seconds_ = 0;       // bit n: second n
+  std::uint64_t minutes_ = 0;       // bit n: minute n
+  std::uint32_t hours_ = 0;         // bit n: hour n
   std::uint32_t days_of_month_ = 0; // bit n: day n (1-31)
-  std::uint16_t months_ = 0;       // bit n: month n (1-12)
-  std::uint8_t days_of_week_ = 0;  // bit n: day n (1 = Sunday … 7 = Saturday)
-  std::bitset<131> years_;         // bit n: year 1970 + n
+  std::uint16_t months_ = 0;        // bit n: month n (1-12)
+  std::uint8_t days_of_week_ = 0;   // bit n: day n (1 = Sunday … 7 = Saturday)
+  std::bitset<131> years_;          // bit n: year 1970 + n
 };
 
 } // namespace cano

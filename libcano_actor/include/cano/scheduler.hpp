@@ -3,14 +3,14 @@
 // trips, a flow that keeps failing. It runs as one actor in the runtime's actor system.
 //
 //   cano::Scheduler<Job> s;
-//   s.every_seconds("sync", sync_wf, Job::Fetch, 30);             // at start, then 30 s after each run
-//   s.cron("report", report_wf, Job::Build, "0 0 9 * * MON-FRI"); // 09:00:00 UTC on weekdays
-//   s.manual("rebuild", rebuild_wf, Job::Start);                  // only when triggered
+//   s.every_seconds("sync", sync_wf, Job::Fetch, 30);        // at start, then 30 s after each run
+//   s.cron("report", report_wf, Job::Build, "0 0 9 * * MON-FRI"); // 09:00:00 UTC, weekdays
+//   s.manual("rebuild", rebuild_wf, Job::Start);             // only when triggered
 //   s.set_backoff("sync", cano::BackoffPolicy::with_trip(5));
-//   cano::expected<cano::RunningScheduler> running = s.start(rt); // validates, sets resources up
-//   running->trigger("rebuild");                                  // expected<void>
+//   cano::expected<cano::RunningScheduler> running = s.start(rt); // validates, sets up resources
+//   running->trigger("rebuild");                             // expected<void>
 //   std::optional<cano::FlowInfo> info = running->status("sync");
-//   running->stop();                     // runs in flight finish, resources are torn down
+//   running->stop(); // runs in flight finish, resources are torn down
 //
 // As in cano:
 // - an `every` flow runs at once at start, then `max(interval, backoff left)` after each run
@@ -115,14 +115,18 @@ public:
            a.last_error_ == b.last_error_;
   }
   friend bool operator!=(const FlowStatus& a, const FlowStatus& b) { return !(a == b); }
-  /// Like cano's Debug: `Idle`, `Backoff { until: 2025-01-06T09:00:00.100Z, streak: 1, last_error: "…" }`.
+  /// Like cano's Debug: `Idle`, or
+  /// `Backoff { until: 2025-01-06T09:00:00.100Z, streak: 1, last_error: "…" }`.
   friend std::ostream& operator<<(std::ostream& os, const FlowStatus& s);
   /// The variant's name: Idle, Running, Completed, Backoff, Tripped.
   friend std::ostream& operator<<(std::ostream& os, kind k);
 
 private:
   FlowStatus(kind k, time_point until, std::uint32_t streak, std::string last_error)
-    : kind_(k), until_(until), streak_(streak), last_error_(std::move(last_error)) {}
+    : kind_(k)
+    , until_(until)
+    , streak_(streak)
+    , last_error_(std::move(last_error)) {}
   kind kind_;
   time_point until_;
   std::uint32_t streak_;
@@ -133,9 +137,9 @@ private:
 struct FlowInfo {
   std::string id;
   FlowStatus status = FlowStatus::idle();
-  std::uint64_t run_count = 0;                                       // runs dispatched
-  std::optional<std::chrono::system_clock::time_point> last_run;     // when the last one started
-  std::uint32_t failure_streak = 0;                                  // failures since a success
+  std::uint64_t run_count = 0;                                        // runs dispatched
+  std::optional<std::chrono::system_clock::time_point> last_run;      // when the last one started
+  std::uint32_t failure_streak = 0;                                   // failures since a success
   std::optional<std::chrono::system_clock::time_point> next_eligible; // end of the backoff window
 };
 
@@ -208,48 +212,57 @@ public:
   expected<void> stop() const;
 
 private:
-  friend expected<RunningScheduler> detail::start_scheduler(runtime&, std::vector<detail::scheduled_flow>,
+  friend expected<RunningScheduler> detail::start_scheduler(runtime&,
+                                                            std::vector<detail::scheduled_flow>,
                                                             detail::scheduler_settings);
-  explicit RunningScheduler(std::shared_ptr<detail::scheduler_handle> core) : core_(std::move(core)) {}
+  explicit RunningScheduler(std::shared_ptr<detail::scheduler_handle> core)
+    : core_(std::move(core)) {}
   std::shared_ptr<detail::scheduler_handle> core_;
 };
 
 /// Registers flows, then starts them on a runtime (cano's Scheduler builder). Every flow of one
 /// scheduler has the same state type; use one scheduler per state type.
-template <class S>
-class Scheduler {
+template <class S> class Scheduler {
 public:
   using time_point = std::chrono::system_clock::time_point;
 
   /// A flow that runs at start and then `interval` after each run ends. Errors (Configuration):
   /// "Flow '<id>' already exists"; a negative interval.
-  expected<void> every(const std::string& id, Workflow<S> wf, S initial, std::chrono::nanoseconds interval) {
+  expected<void> every(const std::string& id, Workflow<S> wf, S initial,
+                       std::chrono::nanoseconds interval) {
     if (auto ok = detail::check_interval(id, interval); !ok) {
       return ok;
     }
-    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::every, interval, std::nullopt);
+    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::every, interval,
+               std::nullopt);
   }
-  expected<void> every_seconds(const std::string& id, Workflow<S> wf, S initial, std::uint64_t seconds) {
+  expected<void> every_seconds(const std::string& id, Workflow<S> wf, S initial,
+                               std::uint64_t seconds) {
     return every(id, std::move(wf), initial, detail::saturating_seconds(seconds, 1));
   }
-  expected<void> every_minutes(const std::string& id, Workflow<S> wf, S initial, std::uint64_t minutes) {
+  expected<void> every_minutes(const std::string& id, Workflow<S> wf, S initial,
+                               std::uint64_t minutes) {
     return every(id, std::move(wf), initial, detail::saturating_seconds(minutes, 60));
   }
-  expected<void> every_hours(const std::string& id, Workflow<S> wf, S initial, std::uint64_t hours) {
+  expected<void> every_hours(const std::string& id, Workflow<S> wf, S initial,
+                             std::uint64_t hours) {
     return every(id, std::move(wf), initial, detail::saturating_seconds(hours, 3600));
   }
   /// A flow that runs at the fire times of `expression` (see cano/cron.hpp), in UTC. Errors
   /// (Configuration): "Invalid cron expression: …", "Flow '<id>' already exists".
-  expected<void> cron(const std::string& id, Workflow<S> wf, S initial, const std::string& expression) {
+  expected<void> cron(const std::string& id, Workflow<S> wf, S initial,
+                      const std::string& expression) {
     auto parsed = CronSchedule::parse(expression);
     if (!parsed) {
       return parsed.error_value();
     }
-    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::cron, {}, std::move(*parsed));
+    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::cron, {},
+               std::move(*parsed));
   }
   /// A flow that runs only when triggered.
   expected<void> manual(const std::string& id, Workflow<S> wf, S initial) {
-    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::manual, {}, std::nullopt);
+    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::manual, {},
+               std::nullopt);
   }
   /// Replaces flow `id`'s policy (every flow starts with BackoffPolicy{}). Error
   /// (Configuration): "Flow '<id>' not found — cannot set backoff".
@@ -317,12 +330,14 @@ private:
     BackoffPolicy policy;
   };
 
-  expected<void> add(const std::string& id, Workflow<S> wf, S initial, detail::scheduled_flow::trigger kind,
-                     std::chrono::nanoseconds interval, std::optional<CronSchedule> cron) {
+  expected<void> add(const std::string& id, Workflow<S> wf, S initial,
+                     detail::scheduled_flow::trigger kind, std::chrono::nanoseconds interval,
+                     std::optional<CronSchedule> cron) {
     if (contains(id)) {
       return error::configuration("Flow '" + id + "' already exists");
     }
-    flows_.push_back(flow{id, std::move(wf), initial, kind, interval, std::move(cron), BackoffPolicy{}});
+    flows_.push_back(
+      flow{id, std::move(wf), initial, kind, interval, std::move(cron), BackoffPolicy{}});
     return {};
   }
 

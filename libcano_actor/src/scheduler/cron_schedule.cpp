@@ -50,16 +50,16 @@ struct named_value {
 
 // The crate's tables: three-letter names, a few four-letter ones, and the full names.
 constexpr named_value weekday_names[] = {
-  {"sun", 1}, {"sunday", 1},   {"mon", 2},      {"monday", 2},   {"tue", 3},
-  {"tues", 3}, {"tuesday", 3}, {"wed", 4},      {"wednesday", 4}, {"thu", 5},
-  {"thurs", 5}, {"thursday", 5}, {"fri", 6},    {"friday", 6},   {"sat", 7},
-  {"saturday", 7},
+  {"sun", 1},     {"sunday", 1}, {"mon", 2},       {"monday", 2},   {"tue", 3},   {"tues", 3},
+  {"tuesday", 3}, {"wed", 4},    {"wednesday", 4}, {"thu", 5},      {"thurs", 5}, {"thursday", 5},
+  {"fri", 6},     {"friday", 6}, {"sat", 7},       {"saturday", 7},
 };
 constexpr named_value month_names[] = {
-  {"jan", 1},  {"january", 1},  {"feb", 2},  {"february", 2}, {"mar", 3},  {"march", 3},
-  {"apr", 4},  {"april", 4},    {"may", 5},  {"jun", 6},      {"june", 6}, {"jul", 7},
-  {"july", 7}, {"aug", 8},      {"august", 8}, {"sep", 9},    {"september", 9},
-  {"oct", 10}, {"october", 10}, {"nov", 11}, {"november", 11}, {"dec", 12}, {"december", 12},
+  {"jan", 1},       {"january", 1},   {"feb", 2},       {"february", 2}, {"mar", 3},
+  {"march", 3},     {"apr", 4},       {"april", 4},     {"may", 5},      {"jun", 6},
+  {"june", 6},      {"jul", 7},       {"july", 7},      {"aug", 8},      {"august", 8},
+  {"sep", 9},       {"september", 9}, {"oct", 10},      {"october", 10}, {"nov", 11},
+  {"november", 11}, {"dec", 12},      {"december", 12},
 };
 
 bool all_digits(const std::string& s) {
@@ -108,7 +108,9 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+std::string quoted(const std::string& s) {
+  return "\"" + s + "\"";
+}
 
 /// 1 = Sunday … 7 = Saturday (1970-01-01 was a Thursday).
 unsigned cron_weekday(std::int64_t days) {
@@ -212,13 +214,13 @@ struct cron_parser {
         continue;
       }
       switch (f) {
-        case 0: out.seconds_ |= std::uint64_t{1} << v; break;
-        case 1: out.minutes_ |= std::uint64_t{1} << v; break;
-        case 2: out.hours_ |= std::uint32_t{1} << v; break;
-        case 3: out.days_of_month_ |= std::uint32_t{1} << v; break;
-        case 4: out.months_ = static_cast<std::uint16_t>(out.months_ | (1u << v)); break;
-        case 5: out.days_of_week_ = static_cast<std::uint8_t>(out.days_of_week_ | (1u << v)); break;
-        default: break;
+      case 0: out.seconds_ |= std::uint64_t{1} << v; break;
+      case 1: out.minutes_ |= std::uint64_t{1} << v; break;
+      case 2: out.hours_ |= std::uint32_t{1} << v; break;
+      case 3: out.days_of_month_ |= std::uint32_t{1} << v; break;
+      case 4: out.months_ = static_cast<std::uint16_t>(out.months_ | (1u << v)); break;
+      case 5: out.days_of_week_ = static_cast<std::uint8_t>(out.days_of_week_ | (1u << v)); break;
+      default: break;
       }
     }
     if (f == 6) {
@@ -232,7 +234,8 @@ struct cron_parser {
   }
 
   /// Fills `set` from one field's text; returns the reason when it is invalid.
-  static std::optional<std::string> parse_field(std::size_t f, const std::string& text, values& set) {
+  static std::optional<std::string> parse_field(std::size_t f, const std::string& text,
+                                                values& set) {
     const auto& spec = fields[f];
     set.assign(spec.max - spec.min + 1, false);
     for (const auto& item : split(text, ',')) {
@@ -246,7 +249,8 @@ struct cron_parser {
     return std::nullopt;
   }
 
-  static std::optional<std::string> parse_item(std::size_t f, const std::string& item, values& set) {
+  static std::optional<std::string> parse_item(std::size_t f, const std::string& item,
+                                               values& set) {
     const auto& spec = fields[f];
     unsigned lo = spec.min;
     unsigned hi = spec.max;
@@ -317,7 +321,8 @@ struct cron_parser {
     const auto& spec = fields[f];
     if (all_letters(token)) {
       if (!spec.takes_names) {
-        return error::configuration("names are only allowed in month and day-of-week, not " + quoted(token));
+        return error::configuration("names are only allowed in month and day-of-week, not " +
+                                    quoted(token));
       }
       auto key = lower(token);
       if (f == weekday_field) {

@@ -42,9 +42,9 @@ struct flow_board {
   std::mutex mutex;
   std::vector<flow_slot> flows; // registration order
   std::unordered_map<std::string, std::size_t> index;
-  bool accepting = true;        // false once a stop was requested (or the last handle went)
+  bool accepting = true; // false once a stop was requested (or the last handle went)
   std::size_t runs_in_flight = 0;
-  bool teardown_pending = false; // the actor handed the teardown to the pool and left
+  bool teardown_pending = false;        // the actor handed the teardown to the pool and left
   std::optional<expected<void>> result; // set once the scheduler has stopped
   std::condition_variable stopped;
 

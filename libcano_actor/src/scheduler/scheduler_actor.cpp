@@ -6,16 +6,16 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 
-#include "cano/actor_api.hpp"
 #include "../engine.hpp"
 #include "../log.hpp"
+#include "cano/actor_api.hpp"
 
 namespace cano::detail {
 
 namespace {
 
-using tick_atom = caf::atom_constant<caf::atom("cano_stick")>;  // (flow): a loop's wait is over
-using bound_atom = caf::atom_constant<caf::atom("cano_sbnd")>;  // stop's bound elapsed
+using tick_atom = caf::atom_constant<caf::atom("cano_stick")>; // (flow): a loop's wait is over
+using bound_atom = caf::atom_constant<caf::atom("cano_sbnd")>; // stop's bound elapsed
 
 /// Waits longer than this mean "effectively never"; they also keep time points from overflowing.
 constexpr std::chrono::hours longest_wait{24 * 365 * 100};
@@ -30,8 +30,12 @@ std::chrono::nanoseconds clamp_wait(std::chrono::nanoseconds d) {
 class scheduler_actor : public caf::event_based_actor {
 public:
   scheduler_actor(caf::actor_config& cfg, scheduler_plan plan)
-    : caf::event_based_actor(cfg), plan_(std::move(plan)), board_(*plan_.board),
-      loop_awaits_run_(plan_.flows.size(), false), current_run_(plan_.flows.size(), 0) {}
+    : caf::event_based_actor(cfg)
+    , plan_(std::move(plan))
+    , board_(*plan_.board)
+    , loop_awaits_run_(plan_.flows.size(), false)
+    , current_run_(plan_.flows.size(), 0)
+    , last_fire_(plan_.flows.size()) {}
 
   const char* name() const override { return "cano_scheduler"; }
 
@@ -48,9 +52,9 @@ public:
     // As cano's start: every-flows run at once, cron-flows wait for their first fire time.
     for (std::size_t i = 0; i < plan_.flows.size(); ++i) {
       switch (plan_.flows[i].kind) {
-        case scheduled_flow::trigger::every: fire_every(i); break;
-        case scheduled_flow::trigger::cron: arm_cron(i); break;
-        case scheduled_flow::trigger::manual: break;
+      case scheduled_flow::trigger::every: fire_every(i); break;
+      case scheduled_flow::trigger::cron: arm_cron(i); break;
+      case scheduled_flow::trigger::manual: break;
       }
     }
     return {
@@ -86,7 +90,8 @@ private:
       std::lock_guard<std::mutex> guard(board_.mutex);
       const auto& eligible = board_.flows[i].info.next_eligible;
       if (eligible && *eligible > now) {
-        wait = std::max(wait, std::chrono::duration_cast<std::chrono::nanoseconds>(*eligible - now));
+        wait =
+          std::max(wait, std::chrono::duration_cast<std::chrono::nanoseconds>(*eligible - now));
       }
     }
     delayed_send(this, clamp_wait(wait), tick_atom::value, std::uint64_t{i});
@@ -98,11 +103,14 @@ private:
       return;
     }
     const auto now = board_.utc_now();
-    auto next = plan_.flows[i].cron->next_after(now);
+    // Never before the fire time already armed: each fire time is used at most once.
+    auto next = plan_.flows[i].cron->next_after(std::max(now, last_fire_[i]));
     if (!next) {
       return;
     }
-    delayed_send(this, clamp_wait(std::chrono::duration_cast<std::chrono::nanoseconds>(*next - now)),
+    last_fire_[i] = *next;
+    delayed_send(this,
+                 clamp_wait(std::chrono::duration_cast<std::chrono::nanoseconds>(*next - now)),
                  tick_atom::value, std::uint64_t{i});
   }
 
@@ -146,7 +154,7 @@ private:
     // this actor, whose run_result comes back here.
     const auto& flow = plan_.flows[i];
     auto id = plan_.eng->start(flow.def, flow.initial, std::move(options),
-                                       completion{caf::actor_cast<caf::actor>(this), {}, true}, this);
+                               completion{caf::actor_cast<caf::actor>(this), {}, true}, this);
     runs_.emplace(id, i);
     current_run_[i] = id;
     loop_awaits_run_[i] = for_loop;
@@ -250,8 +258,9 @@ private:
 
   scheduler_plan plan_;
   flow_board& board_;
-  std::vector<bool> loop_awaits_run_;        // the flow's loop waits for its run's result
-  std::vector<std::uint64_t> current_run_;   // the flow's run in flight (0: none)
+  std::vector<bool> loop_awaits_run_;             // the flow's loop waits for its run's result
+  std::vector<std::uint64_t> current_run_;        // the flow's run in flight (0: none)
+  std::vector<flow_board::time_point> last_fire_; // cron: the fire time last armed
   std::unordered_map<std::uint64_t, std::size_t> runs_; // run id → flow
   bool stopping_ = false;
   bool finished_ = false;

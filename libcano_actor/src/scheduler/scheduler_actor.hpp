@@ -23,14 +23,15 @@ class engine;
 
 // Messages from RunningScheduler to the actor (sent under the board's mutex, so they arrive in
 // the order the board saw them).
-using sched_run_atom = caf::atom_constant<caf::atom("cano_srun")>;     // (flow): start a reserved run
+using sched_run_atom = caf::atom_constant<caf::atom("cano_srun")>; // (flow): start a reserved run
 using sched_cancel_atom = caf::atom_constant<caf::atom("cano_scanc")>; // (flow): cancel its run
 using sched_stop_atom = caf::atom_constant<caf::atom("cano_sstop")>;   // stop: drain, tear down
 
 struct scheduler_plan {
   std::vector<scheduled_flow> flows; // registration order, same indices as the board's
   std::shared_ptr<flow_board> board;
-  std::shared_ptr<engine> eng; // the runtime's engine, kept alive (a runtime gone first refuses runs)
+  // The runtime's engine, kept alive: a runtime shut down first only refuses further runs.
+  std::shared_ptr<engine> eng;
   std::chrono::milliseconds stop_bound{30000};
 };
 
