@@ -21,6 +21,7 @@
 #include "cano/sqlite_checkpoint_store.hpp"
 #include "child_process.hpp"
 #include "order_workflow.hpp"
+#include "scheduled_flows.hpp"
 
 namespace {
 
@@ -202,6 +203,7 @@ int main(int argc, char** argv) {
   }
   auto left = open_store(db)->load_run("order-1005");
   say("  rows left after the resume: " + std::to_string(left ? left->size() : 0) + " (a finished run clears its log)");
+  unexpected += demo::scheduled_flows();
   std::system(("rm -rf '" + dir + "'").c_str());
   say(unexpected == 0 ? "cano-demo: every order ended as expected" : "cano-demo: some orders did not end as expected");
   return unexpected == 0 ? 0 : 1;

@@ -44,6 +44,10 @@ class engine;
 struct run_options {
   std::string workflow_id;
   nlohmann::json input;
+  /// cano's scheduler path (cano::Scheduler sets it): the caller validated the workflow and holds
+  /// its resources' lease, so the run skips validation, resource setup/teardown and the
+  /// workflow timeout (`with_timeout`). Never set it without holding the resources yourself.
+  bool scheduled = false;
 };
 
 /// What the checkpoint actors of blocking stores did since the last reset.
