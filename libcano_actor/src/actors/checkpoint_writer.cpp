@@ -48,7 +48,15 @@ expected<void> checkpoint_writer::acquire_driver() {
   });
 }
 
-void checkpoint_writer::start_fresh(RunHeader header) { first_header_ = std::move(header); }
+void checkpoint_writer::start_fresh(RunHeader header) {
+  pending_header_ = std::move(header);
+  pending_create_ = true;
+}
+
+void checkpoint_writer::carry_header(RunHeader header) {
+  pending_header_ = std::move(header);
+  pending_create_ = false;
+}
 
 void checkpoint_writer::settle(bool create, const expected<void>& r) {
   if (!r && (create || r.error_value().code() == errc::fenced)) {
@@ -60,12 +68,12 @@ std::optional<expected<void>> checkpoint_writer::write(CheckpointWrite w, done_f
   if (closed_) {
     return expected<void>{error::checkpoint_store("run " + id_ + ": no further checkpoint writes (refused earlier)")};
   }
-  if (first_header_) {
-    w.create = true;
+  if (pending_header_) {
+    w.create = pending_create_;
     if (!w.header) {
-      w.header = std::move(*first_header_);
+      w.header = std::move(*pending_header_);
     }
-    first_header_.reset();
+    pending_header_.reset();
   }
   if (!channel_) {
     auto r = write_direct(*store_, w);

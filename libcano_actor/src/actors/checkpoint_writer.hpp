@@ -39,6 +39,8 @@ public:
 
   /// A fresh run: its first write will claim the id with `create` and carry `header`.
   void start_fresh(RunHeader header);
+  /// A resumed run: its next write carries `header` (its new attempt count, status running).
+  void carry_header(RunHeader header);
 
   /// Writes `w`. Returns the outcome now (a direct store, a full queue, a closed writer), or
   /// nothing: then `k` runs with the outcome when the checkpoint actor answers (unless
@@ -55,7 +57,8 @@ private:
   std::shared_ptr<CheckpointStore> store_;
   const std::string& id_;
   std::shared_ptr<checkpoint_channel> channel_; // blocking stores
-  std::optional<RunHeader> first_header_;       // rides on the first write of a fresh run
+  std::optional<RunHeader> pending_header_;     // rides on the next write
+  bool pending_create_ = false;                 // ... which then claims the id (a fresh run)
   bool closed_ = false;
   std::uint64_t epoch_ = 0;
 };

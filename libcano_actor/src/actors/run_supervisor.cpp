@@ -253,6 +253,9 @@ private:
     }
     seq_ = start.plan.last_sequence + 1;
     owns_header_ = true;
+    if (start.how == resume_start::path::forward) {
+      writer_.carry_header(make_header(RunStatus::running)); // the new attempt, with the next row
+    }
     if (has_observers_) {
       auto last = start.plan.last_sequence;
       notify(def_->observers, [&](WorkflowObserver& o) { o.on_resume(id, last); });

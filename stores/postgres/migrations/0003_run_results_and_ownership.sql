@@ -10,3 +10,12 @@ ALTER TABLE cano_runs
 -- Status 'compensating' is unfinished too; so is any status this version cannot read (listed as
 -- unreadable, never skipped).
 CREATE INDEX cano_runs_not_final ON cano_runs (status) WHERE status NOT IN ('completed', 'failed', 'rolled_back');
+-- One row per owner identity: its epoch moves whenever another owner takes one of its runs over.
+-- A batch holds its owner's row FOR SHARE and re-checks each run's owner and fence only when the
+-- epoch moved (a claim's UPDATE of this row waits for the batch in flight, and the batch after
+-- the claim sees the new epoch): the fence check of D8 at the cost of one row per batch.
+CREATE TABLE cano_owners (
+  owner      text        PRIMARY KEY,
+  epoch      bigint      NOT NULL DEFAULT 0,
+  created_at timestamptz NOT NULL DEFAULT now()
+);

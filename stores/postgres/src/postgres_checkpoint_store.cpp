@@ -126,6 +126,9 @@ expected<std::shared_ptr<PostgresCheckpointStore>> PostgresCheckpointStore::open
   int version = 0;
   try {
     version = detail::apply_postgres_migrations(p->connection());
+    pqxx::work tx(p->connection());
+    tx.exec_params("INSERT INTO cano_owners (owner) VALUES ($1) ON CONFLICT DO NOTHING", options.owner);
+    tx.commit();
   } catch (const std::exception& e) {
     return p->store_error("cannot connect or migrate", e);
   }
@@ -264,8 +267,12 @@ expected<void> PostgresCheckpointStore::claim_run(const std::string& workflow_id
   std::lock_guard<std::mutex> guard(d.mutex);
   auto fence = d.with_retry<std::optional<std::uint64_t>>("claim_run", retries_, [&](pqxx::connection& c) {
     pqxx::work tx(c);
-    // The row lock waits for any batch holding the header FOR SHARE: once this commits, the
-    // previous owner's next batch sees the new owner and fence and is refused.
+    auto held = tx.exec_params("SELECT owner FROM cano_runs WHERE workflow_id = $1 FOR UPDATE", workflow_id);
+    if (!held.empty() && !held[0][0].as<std::string>().empty() && held[0][0].as<std::string>() != d.options.owner) {
+      // Moving the previous owner's epoch waits for its batch in flight (which holds the row
+      // FOR SHARE); its next batch sees the move, re-reads its runs' owners and is refused.
+      tx.exec_params("UPDATE cano_owners SET epoch = epoch + 1 WHERE owner = $1", held[0][0].as<std::string>());
+    }
     auto r = tx.exec_params("UPDATE cano_runs SET owner = $2, fence = fence + 1 WHERE workflow_id = $1 RETURNING fence",
                             workflow_id, d.options.owner);
     tx.commit();

@@ -19,6 +19,9 @@ namespace cano {
 /// The password= value of a DSN (key/value form), to scrub it from any message.
 std::string postgres_password_of(const std::string& dsn);
 
+/// Prepares the statements of append_batch on a new connection (postgres_batch.cpp).
+void prepare_postgres_batch_statements(pqxx::connection& conn);
+
 /// A failure that means "the server or the connection is gone", worth a retry.
 bool is_postgres_connection_failure(const std::exception& e);
 
@@ -29,6 +32,9 @@ struct PostgresCheckpointStore::impl {
   std::unique_ptr<pqxx::connection> conn;
   /// The fence this store holds for each run it started or claimed (D8).
   std::unordered_map<std::string, std::uint64_t> fences;
+  /// This owner's epoch when its runs' owners and fences were last checked: while it stays, no
+  /// run of this store was taken over, and batches need not read each run's header.
+  std::int64_t checked_epoch = -1;
 
   std::string scrub(std::string message) const;
 
@@ -40,6 +46,7 @@ struct PostgresCheckpointStore::impl {
     if (!conn || !conn->is_open()) {
       conn.reset();
       conn = std::make_unique<pqxx::connection>(options.dsn);
+      prepare_postgres_batch_statements(*conn);
     }
     return *conn;
   }
