@@ -17,6 +17,7 @@
 #include "../format.hpp"
 #include "../log.hpp"
 #include "../resume_plan.hpp"
+#include "../run_result_access.hpp"
 #include "checkpoint_actor.hpp"
 #include "join_actor.hpp"
 #include "messages.hpp"
@@ -864,7 +865,7 @@ private:
     r.run_id = run_id_;
     r.workflow_id = ctx_->workflow_id;
     if (result_.has_value()) {
-      r.final_state = *result_;
+      detail::run_result_access::set_final_state(r, *result_);
     } else {
       r.failure = result_.error_value();
     }
