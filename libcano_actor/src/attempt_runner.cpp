@@ -4,6 +4,7 @@
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
+#include "user_code.hpp"
 
 namespace cano::detail {
 
@@ -93,15 +94,14 @@ void attempt_runner::begin_attempt() {
 
 void attempt_runner::issue_body_call() {
   if (inline_) {
-    task_context tc(ctx_->workflow_id, label_, loop_->attempt(), ctx_->input, *ctx_->def->resources,
-                    stop_.get());
-    try {
-      attempt_finished(work_.body(tc, cursor_), false);
-    } catch (const std::exception& e) {
-      attempt_finished(panic_error(e.what()), true);
-    } catch (...) {
-      attempt_finished(panic_error("<non-string panic payload>"), true);
-    }
+    auto tc = make_task_context(*ctx_, label_, loop_->attempt(), stop_.get(), step_);
+    bool panicked = false;
+    auto value = call_guarded([&]() -> expected<step_result> { return work_.body(tc, cursor_); },
+                              [&](const std::string& text) -> expected<step_result> {
+                                panicked = true;
+                                return panic_error(text.c_str());
+                              });
+    attempt_finished(std::move(value), panicked);
     return;
   }
   post(0, [body = work_.body, cursor = cursor_](task_context& tc) -> expected<std::any> {
@@ -115,20 +115,15 @@ void attempt_runner::issue_body_call() {
 
 void attempt_runner::post(std::uint64_t call_id,
                           std::function<expected<std::any>(task_context&)> fn) {
-  auto job = [ctx = ctx_, label = label_, attempt = loop_->attempt(), stop = stop_,
+  auto job = [ctx = ctx_, label = label_, attempt = loop_->attempt(), stop = stop_, step = step_,
               prefix = panic_prefix_, fn = std::move(fn), tag = tag_, seq = seq_, call_id,
               self = caf::actor_cast<caf::actor>(host_)] {
-    task_context tc(ctx->workflow_id, label, attempt, ctx->input, *ctx->def->resources, stop.get());
+    auto tc = make_task_context(*ctx, label, attempt, stop.get(), step);
     auto result = std::make_shared<call_result>(call_result{error::generic(""), false});
-    try {
-      result->value = fn(tc);
-    } catch (const std::exception& e) {
-      result->value = error::task_execution(prefix + e.what());
+    result->value = call_guarded([&] { return fn(tc); }, [&](const std::string& text) -> expected<std::any> {
       result->panicked = true;
-    } catch (...) {
-      result->value = error::task_execution(prefix + "<non-string panic payload>");
-      result->panicked = true;
-    }
+      return error::task_execution(prefix + text);
+    });
     caf::anon_send(self, call_done_atom::value, tag, seq, call_id, std::move(result));
   };
   if (!pool_->try_post(std::move(job))) {
@@ -163,16 +158,14 @@ void attempt_runner::run_call(call_request call) {
     post(call.id, std::move(call.fn));
     return;
   }
-  task_context tc(ctx_->workflow_id, label_, loop_->attempt(), ctx_->input, *ctx_->def->resources,
-                  stop_.get());
-  expected<std::any> value = error::generic("");
-  try {
-    value = call.fn(tc);
-  } catch (const std::exception& e) {
-    attempt_finished(panic_error(e.what()), true);
-    return;
-  } catch (...) {
-    attempt_finished(panic_error("<non-string panic payload>"), true);
+  auto tc = make_task_context(*ctx_, label_, loop_->attempt(), stop_.get(), step_);
+  std::optional<std::string> panic;
+  auto value = call_guarded([&] { return call.fn(tc); }, [&](const std::string& text) -> expected<std::any> {
+    panic = text;
+    return error::generic(text);
+  });
+  if (panic) {
+    attempt_finished(panic_error(panic->c_str()), true);
     return;
   }
   apply(program_->on_call_done(call.id, std::move(value)));

@@ -45,6 +45,8 @@ public:
   ~attempt_runner(); // abandons an attempt in progress: its body sees stop_requested()
   /// Tells a body still running that its attempt is abandoned (stop_requested() turns true).
   void abandon() noexcept;
+  /// Which step of the run this work is (task_context::idempotency_key); set before start().
+  void set_step(task_context::step_id step) noexcept { step_ = step; }
 
   attempt_runner(const attempt_runner&) = delete;
   attempt_runner& operator=(const attempt_runner&) = delete;
@@ -97,6 +99,7 @@ private:
   const std::shared_ptr<blocking_pool>& pool_;
   const bool inline_;
 
+  task_context::step_id step_;
   std::optional<attempt_loop> loop_;
   nlohmann::json cursor_;
   std::uint64_t seq_ = 0;       // the attempt in progress (stale messages carry another)

@@ -7,6 +7,7 @@
 
 #include "actors/checkpoint_actor.hpp"
 #include "actors/messages.hpp"
+#include "format.hpp"
 
 namespace cano::detail {
 
@@ -28,10 +29,23 @@ engine::checkpoint_channel_for(const std::shared_ptr<CheckpointStore>& store) {
   std::lock_guard<std::mutex> guard(channels_mutex_);
   auto& slot = channels_[store.get()];
   if (!slot) {
-    slot = spawn_checkpoint_actor(sys_, store, checkpoint_queue_bound_);
+    slot = std::make_shared<checkpoint_channel>(sys_, store, checkpoint_queue_bound_);
   }
   return slot;
 }
+
+namespace {
+
+/// Reports a run that never started (the runtime shuts down, its id is taken).
+void report_at_once(completion& done, run_result r) {
+  if (done.reply_to) {
+    caf::anon_send(done.reply_to, std::move(r));
+  } else {
+    done.callback(std::move(r));
+  }
+}
+
+} // namespace
 
 std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code initial,
                             run_options options, completion done,
@@ -39,22 +53,34 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
   auto id = next_run_id_.fetch_add(1, std::memory_order_relaxed);
   run_spec spec{id, resume, std::move(def), initial, std::move(options.workflow_id),
                 std::move(options.input), std::move(done)};
+  const std::string& durable_id = spec.workflow_id.empty() ? spec.def->workflow_id : spec.workflow_id;
+  const bool durable = spec.def->store != nullptr && !durable_id.empty();
   std::unique_lock<std::mutex> lock(mutex_);
+  std::optional<error> refused;
   if (!admitting_) {
+    refused = error::workflow("runtime is shutting down: no new runs are admitted");
+  } else if (durable && live_ids_.count(durable_id) != 0) {
+    // D8/D9: one driver per run. A start is refused like the store would refuse it; a resume
+    // of a run this runtime drives is reported as already running.
+    refused = resume ? error::workflow("run " + debug_quote(durable_id) + " is already running in this runtime")
+                     : error::checkpoint_store(
+                         "append checkpoint: " +
+                         error::checkpoint_store(run_conflict_message(durable_id, RunStatus::running)).to_string());
+  }
+  if (refused) {
     lock.unlock();
     run_result r;
     r.run_id = id;
-    r.workflow_id = spec.workflow_id;
-    r.failure = error::workflow("runtime is shutting down: no new runs are admitted");
-    if (spec.done.reply_to) {
-      caf::anon_send(spec.done.reply_to, std::move(r));
-    } else {
-      spec.done.callback(std::move(r));
-    }
+    r.workflow_id = durable_id;
+    r.failure = std::move(*refused);
+    report_at_once(spec.done, std::move(r));
     return id;
   }
   // Registered before it can end, so run_ended never races ahead of the registration.
   live_.emplace(id, caf::actor{});
+  if (durable) {
+    live_ids_.emplace(durable_id, live_id{id, {}});
+  }
   lock.unlock();
   auto handle = spawn_run_supervisor(shared_from_this(), std::move(spec), spawner);
   lock.lock();
@@ -64,12 +90,40 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
   return id;
 }
 
-void engine::run_ended(std::uint64_t run_id) {
-  std::lock_guard<std::mutex> guard(mutex_);
-  live_.erase(run_id);
-  if (live_.empty()) {
-    all_ended_.notify_all();
+void engine::run_ended(std::uint64_t run_id, const run_result& result) {
+  std::vector<std::function<void(const run_result&)>> waiters;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    live_.erase(run_id);
+    if (!result.workflow_id.empty()) {
+      auto it = live_ids_.find(result.workflow_id);
+      if (it != live_ids_.end() && it->second.run_id == run_id) {
+        waiters = std::move(it->second.waiters);
+        live_ids_.erase(it);
+      }
+    }
+    if (live_.empty()) {
+      all_ended_.notify_all();
+    }
   }
+  for (auto& w : waiters) {
+    w(result);
+  }
+}
+
+bool engine::await_live(const std::string& workflow_id, std::function<void(const run_result&)> k) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto it = live_ids_.find(workflow_id);
+  if (it == live_ids_.end()) {
+    return false;
+  }
+  it->second.waiters.push_back(std::move(k));
+  return true;
+}
+
+bool engine::is_live(const std::string& workflow_id) const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return live_ids_.count(workflow_id) != 0;
 }
 
 std::size_t engine::in_flight() const {
@@ -137,7 +191,7 @@ void engine::stop_workers() {
   pool_->stop(); // the runtime is done: its idle threads leave now
   std::lock_guard<std::mutex> guard(channels_mutex_);
   for (auto& kv : channels_) {
-    stop_checkpoint_actor(*kv.second);
+    kv.second->stop();
   }
   channels_.clear();
 }

@@ -8,7 +8,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/actor.hpp>
 
@@ -23,7 +25,7 @@ class local_actor;
 
 namespace cano::detail {
 
-struct checkpoint_channel;
+class checkpoint_channel;
 
 /// Where a run's result goes: an actor (sent from the supervisor, so it stays on the worker
 /// thread) or a callback (for blocking callers).
@@ -68,8 +70,13 @@ public:
                       bool resume = false);
   /// The channel to the checkpoint actor of a blocking store (spawned on first use).
   std::shared_ptr<checkpoint_channel> checkpoint_channel_for(const std::shared_ptr<CheckpointStore>& store);
-  /// Called by a supervisor as it ends.
-  void run_ended(std::uint64_t run_id);
+  /// Called by a supervisor as it ends, with what it reports.
+  void run_ended(std::uint64_t run_id, const run_result& result);
+  /// Calls `k` with the result of the live run `workflow_id` of this runtime when it ends;
+  /// false (and `k` is dropped) when no run of this runtime drives that id.
+  bool await_live(const std::string& workflow_id, std::function<void(const run_result&)> k);
+  /// True while a run of this runtime drives `workflow_id` (a run with a checkpoint store).
+  bool is_live(const std::string& workflow_id) const;
 
   bool shutdown(std::chrono::milliseconds deadline);
   /// Stops the checkpoint actors and the blocking pool (after the runs ended).
@@ -85,6 +92,13 @@ private:
   mutable std::mutex mutex_;
   std::condition_variable all_ended_;
   std::unordered_map<std::uint64_t, caf::actor> live_;
+  /// Durable runs (with a store and an id) of this runtime by workflow id (D8, D9), with
+  /// whoever waits for their result.
+  struct live_id {
+    std::uint64_t run_id = 0;
+    std::vector<std::function<void(const run_result&)>> waiters;
+  };
+  std::unordered_map<std::string, live_id> live_ids_;
   bool admitting_ = true;
   std::size_t checkpoint_queue_bound_;
   std::mutex channels_mutex_;

@@ -22,6 +22,7 @@ const char* to_string(errc code) noexcept {
     case errc::resource_type_mismatch: return "resource_type_mismatch";
     case errc::resource_duplicate_key: return "resource_duplicate_key";
     case errc::workflow_version_mismatch: return "workflow_version_mismatch";
+    case errc::fenced: return "fenced";
   }
   return "generic";
 }
@@ -60,6 +61,7 @@ std::string error::to_string() const {
     case errc::resource_not_found: return "Resource not found: " + message_;
     case errc::resource_type_mismatch: return "Resource type mismatch: " + message_;
     case errc::resource_duplicate_key: return "Resource duplicate key: " + message_;
+    case errc::fenced: return "Fenced: " + message_;
     case errc::workflow_version_mismatch:
       return "Workflow version mismatch: stored=" + std::to_string(stored_) +
              ", expected=" + std::to_string(expected_);

@@ -10,28 +10,41 @@ expected<void> MemoryCheckpointStore::append(const std::string& workflow_id,
 }
 
 std::vector<expected<void>> MemoryCheckpointStore::append_batch(const std::vector<CheckpointWrite>& writes) {
-  // One call: every row of the batch counts as one commit (for rows_per_commit figures).
   std::vector<expected<void>> out;
   out.reserve(writes.size());
-  bool counted = false;
   for (const auto& w : writes) {
-    if (w.row) {
-      std::lock_guard<std::mutex> guard(mutex_);
-      if (!counted) {
-        ++calls_;
-        counted = true;
-      }
-      auto r = append_locked(w.workflow_id, *w.row);
-      if (!r) {
-        out.push_back(std::move(r));
-        continue;
-      }
-    }
-    CheckpointWrite rest = w;
-    rest.row.reset();
-    out.push_back(apply_write(*this, rest));
+    out.push_back(apply(w));
   }
   return out;
+}
+
+expected<void> MemoryCheckpointStore::apply(const CheckpointWrite& w) {
+  if (w.create) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    auto h = headers_.find(w.workflow_id);
+    if (h != headers_.end() && is_unfinished(h->second.status)) {
+      return error::checkpoint_store(run_conflict_message(w.workflow_id, h->second.status));
+    }
+    auto rows = live_.find(w.workflow_id);
+    if (rows != live_.end() && !rows->second.empty()) {
+      return error::checkpoint_store(checkpoint_conflict_message(w.workflow_id, rows->second.begin()->first));
+    }
+  }
+  if (w.row) {
+    // Through the virtual append, so a subclass sees every row (and two racing starts of one
+    // id are told apart by the row at sequence 0, which only one of them can append).
+    if (auto r = append(w.workflow_id, *w.row); !r) {
+      return r; // nothing else of the write applies
+    }
+  }
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (w.clear_run) {
+    live_.erase(w.workflow_id);
+  }
+  if (w.header) {
+    put_header_locked(*w.header, w.create);
+  }
+  return {};
 }
 
 expected<void> MemoryCheckpointStore::append_locked(const std::string& workflow_id,
@@ -60,18 +73,22 @@ expected<void> MemoryCheckpointStore::clear(const std::string& workflow_id) {
 
 expected<void> MemoryCheckpointStore::put_run_header(const RunHeader& header) {
   std::lock_guard<std::mutex> guard(mutex_);
+  put_header_locked(header, false);
+  return {};
+}
+
+void MemoryCheckpointStore::put_header_locked(const RunHeader& header, bool replace) {
   bool finished = header.status == RunStatus::completed || header.status == RunStatus::rolled_back;
   if (finished && !opts_.keep_finished_headers) {
     headers_.erase(header.workflow_id);
-    return {};
+    return;
   }
   auto& slot = headers_[header.workflow_id];
   auto created = slot.created_at;
   slot = header;
-  if (created != std::chrono::system_clock::time_point{}) {
+  if (!replace && created != std::chrono::system_clock::time_point{}) {
     slot.created_at = created; // a header keeps the time its run was first recorded
   }
-  return {};
 }
 
 expected<std::optional<RunHeader>> MemoryCheckpointStore::run_header(const std::string& workflow_id) {
@@ -87,7 +104,7 @@ expected<std::vector<RunHeader>> MemoryCheckpointStore::unfinished_runs() {
   std::lock_guard<std::mutex> guard(mutex_);
   std::vector<RunHeader> out;
   for (const auto& kv : headers_) {
-    if (kv.second.status == RunStatus::running || kv.second.status == RunStatus::interrupted) {
+    if (is_unfinished(kv.second.status)) {
       out.push_back(kv.second);
     }
   }

@@ -8,6 +8,7 @@
 
 #include "cano/observer.hpp"
 #include "log.hpp"
+#include "user_code.hpp"
 
 namespace cano::detail {
 
@@ -16,13 +17,8 @@ using observer_list = std::vector<std::shared_ptr<WorkflowObserver>>;
 template <class F>
 void notify(const observer_list& observers, F&& hook) {
   for (const auto& o : observers) {
-    try {
-      hook(*o);
-    } catch (const std::exception& e) {
-      log_error(std::string("observer hook threw (ignored): ") + e.what());
-    } catch (...) {
-      log_error("observer hook threw a non-standard exception (ignored)");
-    }
+    call_guarded([&] { hook(*o); },
+                 [](const std::string& text) { log_error("observer hook threw (ignored): " + text); });
   }
 }
 

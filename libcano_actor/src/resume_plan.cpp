@@ -1,5 +1,7 @@
 #include "resume_plan.hpp"
 
+#include <algorithm>
+
 #include "format.hpp"
 
 namespace cano::detail {
@@ -42,7 +44,11 @@ expected<resume_plan> plan_resume(const definition& def, const std::string& work
                            " is not a registered or exit state of this workflow");
   }
   plan.last_sequence = last->sequence;
+  plan.resume_step = last->sequence;
   for (const auto& r : rows) { // ascending: the stack keeps run order, the last cursor wins
+    if (r.kind == RowKind::state_entry && r.state == last->state) {
+      plan.resume_step = r.sequence; // the latest entry of the resumed state
+    }
     if (r.kind == RowKind::compensation_completion && r.sequence != last->sequence && r.output_blob) {
       plan.stack.push_back({r.task_id, *r.output_blob, r.sequence});
     } else if (r.kind == RowKind::step_cursor && r.output_blob) {
@@ -50,6 +56,55 @@ expected<resume_plan> plan_resume(const definition& def, const std::string& work
     }
   }
   return plan;
+}
+
+resume_start decide_resume(const definition& def, const std::string& workflow_id,
+                           const std::vector<CheckpointRow>& rows, std::optional<RunHeader> header) {
+  resume_start out;
+  out.header = std::move(header);
+  auto refuse = [&](error e) {
+    out.how = resume_start::path::refuse;
+    out.failure = std::move(e);
+    return std::move(out);
+  };
+  std::uint64_t last_sequence = 0;
+  for (const auto& r : rows) {
+    last_sequence = std::max(last_sequence, r.sequence);
+  }
+  if (out.header) {
+    const auto& h = *out.header;
+    if (h.status == RunStatus::rolled_back) {
+      // D6: a run whose compensations ran is never resumed forward.
+      return refuse(error::workflow("run " + debug_quote(workflow_id) +
+                                    " was rolled back (its compensations ran); it cannot be resumed"));
+    }
+    if (h.status == RunStatus::compensating) {
+      // D7: the rollback goes on where it stopped; no forward state runs again.
+      if (!h.rollback) {
+        return refuse(error::checkpoint_store("run " + debug_quote(workflow_id) +
+                                              " is compensating but its header holds no rollback record"));
+      }
+      out.how = resume_start::path::drain;
+      out.rollback = *h.rollback;
+      out.plan.last_sequence = last_sequence;
+      return out;
+    }
+    if (rows.empty() && is_unfinished(h.status)) {
+      // A run whose end was written in two steps by an older version: its log is gone, so it
+      // ended, but its final header never landed. Close it instead of failing forever.
+      out.how = resume_start::path::close;
+      out.failure = error::checkpoint_store("no checkpoint rows for workflow id " + debug_quote(workflow_id) +
+                                            " although its header says " + to_string(h.status) +
+                                            ": the run ended without its final header; closed as failed");
+      return out;
+    }
+  }
+  auto plan = plan_resume(def, workflow_id, rows);
+  if (!plan) {
+    return refuse(plan.error_value());
+  }
+  out.plan = std::move(*plan);
+  return out;
 }
 
 } // namespace cano::detail

@@ -14,11 +14,7 @@
 namespace cano::detail {
 
 /// A completed saga step, undone (in reverse) if the run fails.
-struct stacked_step {
-  std::string task_id;
-  std::vector<std::uint8_t> blob;
-  std::uint64_t sequence = 0; // of its completion row, for error messages
-};
+using stacked_step = RollbackRecord::Entry;
 
 /// A stepped task's last persisted cursor.
 struct saved_cursor {
@@ -29,6 +25,9 @@ struct saved_cursor {
 struct resume_plan {
   state_code state = 0;
   std::uint64_t last_sequence = 0;
+  /// The sequence of the resumed state's own entry row: the step its re-run continues
+  /// (task_context::idempotency_key stays the same across the resume).
+  std::uint64_t resume_step = 0;
   std::vector<stacked_step> stack;
   std::unordered_map<std::string, saved_cursor> cursors; // by state label
 };
@@ -36,6 +35,23 @@ struct resume_plan {
 /// The plan, or cano's errors: no rows, a version mismatch, an unknown state label.
 expected<resume_plan> plan_resume(const definition& def, const std::string& workflow_id,
                                   const std::vector<CheckpointRow>& rows);
+
+/// What a resume does with a run, from its rows and header (§2.5, ARCHITECTURE D6, D7).
+struct resume_start {
+  enum class path {
+    forward, // continue from the last row (cano's resume_from)
+    drain,   // a rollback began (header compensating): continue the drain, never go forward
+    refuse,  // cannot be resumed (rolled back, no rows, wrong version, ...): report `failure`
+    close,   // an unfinished header without rows (left by an older version): end it as failed
+  };
+  path how = path::forward;
+  resume_plan plan;              // forward; `last_sequence` also for drain
+  RollbackRecord rollback;       // drain
+  std::optional<error> failure;  // refuse, close
+  std::optional<RunHeader> header;
+};
+resume_start decide_resume(const definition& def, const std::string& workflow_id,
+                           const std::vector<CheckpointRow>& rows, std::optional<RunHeader> header);
 
 /// " (workflow_id=\"id\", sequence=n)": where a corrupt blob was found.
 std::string blob_location(const std::string& workflow_id, std::uint64_t sequence);

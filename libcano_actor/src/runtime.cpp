@@ -69,19 +69,27 @@ std::vector<run_result>
 runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::definition>>& defs) {
   // Every store once; every unfinished run whose definition name and version we know.
   std::vector<std::pair<std::shared_ptr<const detail::definition>, std::string>> to_resume;
+  std::vector<run_result> unreadable;
   std::vector<const CheckpointStore*> seen;
   for (const auto& def : defs) {
     if (!def->store || std::find(seen.begin(), seen.end(), def->store.get()) != seen.end()) {
       continue;
     }
     seen.push_back(def->store.get());
-    auto headers = def->store->unfinished_runs();
-    if (!headers) {
+    auto listing = def->store->list_unfinished();
+    if (!listing) {
       run_result r;
-      r.failure = error::checkpoint_store("list unfinished runs: " + headers.error_value().to_string());
+      r.failure = error::checkpoint_store("list unfinished runs: " + listing.error_value().to_string());
       return {r};
     }
-    for (const auto& h : *headers) {
+    for (const auto& bad : listing->unreadable) {
+      // One bad header never blocks the others: it is reported, left as it is.
+      run_result r;
+      r.workflow_id = bad.workflow_id;
+      r.failure = error::checkpoint_store("unreadable run header: " + bad.reason);
+      unreadable.push_back(std::move(r));
+    }
+    for (const auto& h : listing->runs) {
       for (const auto& candidate : defs) {
         if (candidate->store == def->store && candidate->name == h.definition &&
             candidate->version == h.workflow_version) {
@@ -101,6 +109,9 @@ runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::defin
   std::vector<run_result> out;
   for (auto& p : promises) {
     out.push_back(p.get_future().get());
+  }
+  for (auto& r : unreadable) {
+    out.push_back(std::move(r));
   }
   return out;
 }

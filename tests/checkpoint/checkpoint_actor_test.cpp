@@ -311,13 +311,23 @@ BOOST_AUTO_TEST_CASE(the_run_input_survives_a_resume_in_a_new_runtime) {
   BOOST_TEST(((*done)->status == cano::RunStatus::completed));
 }
 
+/// A header as a run of `definition` (version `version`) would have written it.
+cano::RunHeader header_of(std::string id, std::string definition, std::uint32_t version, cano::RunStatus status) {
+  cano::RunHeader h;
+  h.workflow_id = std::move(id);
+  h.definition = std::move(definition);
+  h.workflow_version = version;
+  h.status = status;
+  return h;
+}
+
 BOOST_AUTO_TEST_CASE(resume_all_leaves_other_definitions_and_finished_runs_alone) {
   auto store = std::make_shared<cano::MemoryCheckpointStore>();
   auto wf = three_states(store);
   BOOST_REQUIRE(store->append("other", cano::CheckpointRow(0, "Start", "T1")).has_value());
-  BOOST_REQUIRE(store->put_run_header({"other", "someone-else", 0, nullptr, cano::RunStatus::interrupted, {}, {}}).has_value());
+  BOOST_REQUIRE(store->put_run_header(header_of("other", "someone-else", 0, cano::RunStatus::interrupted)).has_value());
   BOOST_REQUIRE(store->append("old-version", cano::CheckpointRow(0, "Start", "T1")).has_value());
-  BOOST_REQUIRE(store->put_run_header({"old-version", "three", 3, nullptr, cano::RunStatus::running, {}, {}}).has_value());
+  BOOST_REQUIRE(store->put_run_header(header_of("old-version", "three", 3, cano::RunStatus::running)).has_value());
   test_system ts;
   BOOST_REQUIRE(ts.rt->run(wf, State::Start, {"finished", nullptr}).has_value());
   auto results = ts.rt->resume_all(std::vector<cano::Workflow<State>>{wf});

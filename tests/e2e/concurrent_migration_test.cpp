@@ -13,6 +13,8 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include "cano/postgres_checkpoint_store.hpp"
+#include "cano/sqlite_checkpoint_store.hpp"
 #include "child_process.hpp"
 #include "support/postgres.hpp"
 
@@ -51,7 +53,7 @@ BOOST_AUTO_TEST_CASE(eight_processes_migrate_a_new_sqlite_file_once) {
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr);
   BOOST_REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  BOOST_TEST(sqlite3_column_int(st, 0) == 1);
+  BOOST_TEST(sqlite3_column_int(st, 0) == cano::SqliteCheckpointStore::schema_version);
   sqlite3_finalize(st);
   sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'cano_checkpoints'", -1, &st, nullptr);
   BOOST_REQUIRE(sqlite3_step(st) == SQLITE_ROW);
@@ -75,8 +77,9 @@ BOOST_AUTO_TEST_CASE(eight_processes_migrate_a_new_postgres_database_once,
   {
     pqxx::connection c(dsn);
     pqxx::work tx(c);
-    BOOST_TEST(tx.exec("SELECT count(*) FROM cano_schema_migrations")[0][0].as<int>() == 2);
-    BOOST_TEST(tx.exec("SELECT count(DISTINCT version) FROM cano_schema_migrations")[0][0].as<int>() == 2);
+    auto migrations = (*cano::PostgresCheckpointStore::open({dsn}))->schema_version();
+    BOOST_TEST(tx.exec("SELECT count(*) FROM cano_schema_migrations")[0][0].as<int>() == migrations);
+    BOOST_TEST(tx.exec("SELECT count(DISTINCT version) FROM cano_schema_migrations")[0][0].as<int>() == migrations);
   }
   pqxx::connection admin(pg_dsn());
   pqxx::nontransaction tx(admin);

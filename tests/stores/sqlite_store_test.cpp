@@ -34,6 +34,7 @@
 #include "cano/saga.hpp"
 #include "cano/sqlite_checkpoint_store.hpp"
 #include "cano/workflow.hpp"
+#include "support/headers.hpp"
 #include "support/run_results.hpp"
 #include "support/states.hpp"
 #include "support/sync.hpp"
@@ -190,13 +191,8 @@ std::chrono::system_clock::time_point at_ms(std::int64_t ms) {
 
 cano::RunHeader header(const std::string& id, cano::RunStatus status, std::int64_t created_ms,
                        std::int64_t updated_ms) {
-  return cano::RunHeader{id,
-                         "orders",
-                         3,
-                         nlohmann::json{{"sku", "KB-42"}, {"qty", 2}},
-                         status,
-                         at_ms(created_ms),
-                         at_ms(updated_ms)};
+  return test::make_header(id, "orders", 3, nlohmann::json{{"sku", "KB-42"}, {"qty", 2}}, status, at_ms(created_ms),
+                           at_ms(updated_ms));
 }
 
 std::string conflict_text(const std::string& id, std::uint64_t seq) {
@@ -917,7 +913,7 @@ BOOST_AUTO_TEST_CASE(eight_openers_of_one_new_file_migrate_it_exactly_once) {
       BOOST_TEST((**opened[i])->append("shared", cano::CheckpointRow(i, "S", "T")).has_value());
     }
     raw_db db(path);
-    BOOST_TEST(db.value("PRAGMA user_version") == "1");
+    BOOST_TEST(db.value("PRAGMA user_version") == std::to_string(Store::schema_version));
     BOOST_TEST(db.value("PRAGMA journal_mode") == "wal");
     BOOST_TEST(
       db.value(
@@ -982,12 +978,13 @@ BOOST_AUTO_TEST_CASE(a_newer_schema_version_is_refused) {
   temp_dir dir;
   auto path = dir.file("ckpt.db");
   open_store(path);
-  raw_db(path).first_row("PRAGMA user_version = 2");
+  const auto newer = std::to_string(Store::schema_version + 1);
+  raw_db(path).first_row("PRAGMA user_version = " + newer);
   auto store = Store::open(path);
   BOOST_REQUIRE(!store.has_value());
   BOOST_TEST(store.error_value().message() ==
-             "sqlite: open (" + path +
-               "): schema version 2 is not one this build knows (it knows 0 to 1)");
+             "sqlite: open (" + path + "): schema version " + newer + " is not one this build knows (it knows 0 to " +
+               std::to_string(Store::schema_version) + ")");
 }
 
 // --- engine scenarios on a SQLite file

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -59,11 +60,49 @@ std::vector<std::uint8_t> to_blob(const nlohmann::json& value);
 /// Parses a blob; throws nlohmann::json::exception on invalid JSON.
 nlohmann::json from_blob(const std::vector<std::uint8_t>& blob);
 
-/// Where a run stands, as recorded in its header.
-enum class RunStatus : std::uint8_t { running, completed, failed, rolled_back, interrupted };
+/// Where a run stands, as recorded in its header. `running`, `interrupted` and `compensating`
+/// are unfinished (resume_all picks them up); the others are final.
+enum class RunStatus : std::uint8_t {
+  running,      // a driver walks its states (or did, until its process died)
+  completed,    // reached an exit state; its log is cleared
+  failed,       // failed with nothing to compensate; its log is kept (resumable by hand)
+  rolled_back,  // its compensations ran (clean: log cleared; dirty: log kept), never resumed
+  interrupted,  // its store was unreachable or the runtime shut down; resumable
+  compensating, // a rollback began (D7): a resume continues the drain, never a forward state
+};
 const char* to_string(RunStatus s) noexcept;
+/// The status a store wrote as text, or nothing for a text no status has.
+std::optional<RunStatus> run_status_from_string(const std::string& text) noexcept;
+/// True for running, interrupted and compensating.
+bool is_unfinished(RunStatus s) noexcept;
+/// The row kind stored as a number: 0, 1, 2; any other number reads as a state entry, as in
+/// cano-e2e (§2.7).
+RowKind row_kind_from_code(std::int64_t code) noexcept;
 
-/// One run's header: enough for a new process to find and resume it.
+/// A saga rollback as its run header records it (ARCHITECTURE D7): the compensation stack as it
+/// was when the drain began, how many entries (from the top) are undone, and the errors so far.
+/// A resume continues the drain from here; it never enters a forward state again.
+struct RollbackRecord {
+  struct Entry {
+    std::string task_id;              // the compensator's name
+    std::vector<std::uint8_t> output; // the forward run's output (JSON bytes)
+    std::uint64_t sequence = 0;       // of its completion row (0 when the row never landed)
+    friend bool operator==(const Entry& a, const Entry& b) {
+      return a.task_id == b.task_id && a.output == b.output && a.sequence == b.sequence;
+    }
+  };
+  std::vector<Entry> stack; // bottom first; the drain undoes from the back
+  std::size_t undone = 0;   // entries undone (successfully or not), counted from the back
+  std::vector<error> errors; // errors[0]: the failure that started the rollback; then failed undos
+
+  bool finished() const noexcept { return undone >= stack.size(); }
+  friend bool operator==(const RollbackRecord& a, const RollbackRecord& b) {
+    return a.stack == b.stack && a.undone == b.undone && a.errors == b.errors;
+  }
+};
+
+/// One run's header: enough for a new process to find and resume it, and to read its result
+/// by id (D9).
 struct RunHeader {
   std::string workflow_id;
   std::string definition;          // Workflow::with_name
@@ -72,25 +111,63 @@ struct RunHeader {
   RunStatus status = RunStatus::running;
   std::chrono::system_clock::time_point created_at{};
   std::chrono::system_clock::time_point updated_at{};
+  /// The exit state's label once completed; empty otherwise.
+  std::string final_state{};
+  /// How many times a driver started the run: 1 for a run never resumed, +1 per resume.
+  std::uint32_t attempts = 0;
+  /// Why the run failed, was rolled back or was interrupted (compensation_failed nests the
+  /// original error and each failed undo).
+  std::optional<error> failure{};
+  /// The saga drain of a compensating or rolled-back run.
+  std::optional<RollbackRecord> rollback{};
+  /// Who drives the run and the fencing token it holds (stores with ownership, D8).
+  std::string owner{};
+  std::uint64_t fence = 0;
 };
 
+/// Stores keep `RunHeader::rollback` (and `failure`, see the serializer of cano::error at the end
+/// of this header) as this JSON; from_json throws on a malformed record.
+void to_json(nlohmann::json& j, const RollbackRecord& r);
+void from_json(const nlohmann::json& j, RollbackRecord& r);
+
 /// One write of a batch for one run, applied in this order: append `row`, then clear the run's
-/// rows (`clear_run`), then store `header`. When the row fails (a conflict), the rest of the
-/// write is not applied. (The engine sends a run's first row with its header, and its exit row
-/// with the clear and the final header: fewer round trips.)
+/// rows (`clear_run`), then store `header`; all of it or none (a store applies a write in one
+/// transaction). When the row fails (a conflict), the rest of the write is not applied. (The
+/// engine sends a run's first row with its header, and its exit row with the clear and the
+/// final header: fewer round trips, and a run's end is one atomic write.)
 struct CheckpointWrite {
   std::string workflow_id;
   std::optional<CheckpointRow> row;
   bool clear_run = false;
   std::optional<RunHeader> header;
+  /// This write starts the run (D9): it is refused with a conflict, and nothing of it applied,
+  /// when the id belongs to a run that is unfinished (header) or still has rows.
+  bool create = false;
+};
+
+/// A header a store could not read (D10 issue 10.4): reported by id, never deleted or changed.
+struct UnreadableRun {
+  std::string workflow_id;
+  std::string reason;
+};
+
+/// The unfinished runs of a store, and the headers it could not read.
+struct RunListing {
+  std::vector<RunHeader> runs;
+  std::vector<UnreadableRun> unreadable;
 };
 
 class CheckpointStore;
-/// Applies one write through append / clear / put_run_header, in the documented order.
+/// Applies one write through run_header / load_run / append / clear / put_run_header, in the
+/// documented order (not atomically: for stores that have no transactions).
 expected<void> apply_write(CheckpointStore& store, const CheckpointWrite& w);
 
 /// The conflict text every store uses for a duplicate (workflow_id, sequence).
 std::string checkpoint_conflict_message(const std::string& workflow_id, std::uint64_t sequence);
+/// The conflict text for a start (CheckpointWrite::create) whose id names an unfinished run.
+std::string run_conflict_message(const std::string& workflow_id, RunStatus status);
+/// The error of a write refused because another driver took the run over (D8).
+error fenced_error(const std::string& workflow_id, const std::string& detail);
 
 /// A durable home for checkpoint rows. Implementations are thread-safe and must reject a
 /// duplicate (workflow_id, sequence) with checkpoint_store(checkpoint_conflict_message(...)).
@@ -115,8 +192,32 @@ public:
   /// Creates or replaces a run's header.
   virtual expected<void> put_run_header(const RunHeader& header) = 0;
   virtual expected<std::optional<RunHeader>> run_header(const std::string& workflow_id) = 0;
-  /// Headers of runs that are running or interrupted (what resume_all picks up).
+  /// Headers of unfinished runs (running, interrupted, compensating): what resume_all picks up.
   virtual expected<std::vector<RunHeader>> unfinished_runs() = 0;
+  /// Like unfinished_runs, but a header the store cannot read is reported in `unreadable`
+  /// instead of failing the whole listing. The default wraps unfinished_runs().
+  virtual expected<RunListing> list_unfinished();
+
+  // -- one driver per run (ARCHITECTURE D8); defaults suit single-process stores -------------
+
+  /// Called before this process drives a run of the store for the first time. A store that
+  /// allows one driving process (SQLite) takes its lock here and fails naming the holder.
+  virtual expected<void> acquire_driver() { return {}; }
+  /// Takes over an unfinished run before a resume drives it: stores with ownership (PostgreSQL)
+  /// make this store the owner and increment the fence, so the previous owner's writes are
+  /// refused from then on. The default does nothing.
+  virtual expected<void> claim_run(const std::string& workflow_id);
 };
 
 } // namespace cano
+
+namespace nlohmann {
+/// cano::error as JSON: {"category", "message"} (compensation_failed: {"category", "nested"};
+/// workflow_version_mismatch: {"category", "stored", "expected"}), plus its flags when set.
+/// from_json throws on an unknown category or a missing field.
+template <>
+struct adl_serializer<cano::error> {
+  static void to_json(json& j, const cano::error& e);
+  static cano::error from_json(const json& j);
+};
+} // namespace nlohmann

@@ -39,6 +39,9 @@ enum class errc : std::uint8_t {
   resource_type_mismatch,
   resource_duplicate_key,
   workflow_version_mismatch,
+  /// Our extension (ARCHITECTURE D8): another driver took the run over; this one stopped
+  /// writing and did not compensate. The run goes on under its new owner.
+  fenced,
 };
 
 /// cano's category string ("task_execution", "circuit_open", ...).
@@ -71,6 +74,7 @@ public:
   /// errors[0] is the original failure, errors[1..] the compensation failures in drain order.
   static error compensation_failed(std::vector<error> errors);
   static error workflow_version_mismatch(std::uint32_t stored, std::uint32_t expected);
+  static error fenced(std::string m) { return {errc::fenced, std::move(m)}; }
 
   errc code() const noexcept { return code_; }
   /// cano's `category()` string.

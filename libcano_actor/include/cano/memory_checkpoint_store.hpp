@@ -46,11 +46,13 @@ public:
   std::vector<std::pair<std::uint64_t, std::string>> audit_states(const std::string& workflow_id) const;
   /// How many rows were ever appended (all runs).
   std::size_t rows_appended() const;
-  /// How many store calls that write rows were made (append, append_batch).
+  /// How many appends were made (each row of a batch counts as one).
   std::size_t store_calls() const;
 
 private:
   expected<void> append_locked(const std::string& workflow_id, const CheckpointRow& row);
+  expected<void> apply(const CheckpointWrite& w);
+  void put_header_locked(const RunHeader& header, bool replace); // replace: a new run of the id
 
   options opts_;
   mutable std::mutex mutex_;

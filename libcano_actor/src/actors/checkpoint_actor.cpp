@@ -4,8 +4,10 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/blocking_actor.hpp>
+#include <caf/response_promise.hpp>
 #include <caf/send.hpp>
 
+#include "../user_code.hpp"
 #include "messages.hpp"
 
 namespace cano::detail {
@@ -13,90 +15,118 @@ namespace cano::detail {
 namespace {
 
 struct pending_write {
-  caf::strong_actor_ptr reply_to;
-  std::uint64_t request = 0;
+  caf::response_promise promise;
   write_ptr write;
 };
+
+/// One store call for the whole batch; whatever it throws becomes every write's outcome.
+std::vector<expected<void>> commit(CheckpointStore& store, const std::vector<CheckpointWrite>& writes) {
+  auto outcomes = call_guarded([&] { return store.append_batch(writes); },
+                               [&](const std::string& text) {
+                                 return std::vector<expected<void>>(
+                                   writes.size(), error::checkpoint_store("the store's append_batch threw: " + text));
+                               });
+  if (outcomes.size() != writes.size()) {
+    outcomes.assign(writes.size(), error::checkpoint_store("the store's append_batch returned " +
+                                                          std::to_string(outcomes.size()) + " outcomes for " +
+                                                          std::to_string(writes.size()) + " writes"));
+  }
+  return outcomes;
+}
+
+void record_latencies(checkpoint_channel& channel, const std::vector<pending_write>& batch) {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> guard(channel.latency_mutex);
+  if (channel.latencies_us.size() > (1u << 20)) {
+    channel.latencies_us.clear(); // keep the recent past only
+  }
+  for (const auto& p : batch) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - p.write->sent).count();
+    channel.latencies_us.push_back(static_cast<std::uint32_t>(us));
+  }
+}
 
 void checkpoint_loop(caf::blocking_actor* self, std::shared_ptr<checkpoint_channel> channel) {
   bool running = true;
   std::vector<pending_write> batch;
-  auto take = [&](ckpt_write_atom, std::uint64_t request, write_ptr& w) {
-    batch.push_back({self->current_sender(), request, std::move(w)});
-  };
-  while (running) {
-    batch.clear();
-    self->receive(take, [&](ckpt_stop_atom) { running = false; });
-    // Everything that queued up while the previous batch was committing joins this one.
-    bool more = true;
-    while (more && batch.size() < max_batch_writes) {
-      more = false;
-      self->receive([&](ckpt_write_atom a, std::uint64_t r, write_ptr& w) {
-        take(a, r, w);
-        more = true;
-      },
-                    [&](ckpt_stop_atom) { running = false; },
-                    caf::after(std::chrono::seconds(0)) >> [] {});
-    }
-    if (batch.empty()) {
-      continue;
-    }
-    std::vector<CheckpointWrite> writes;
-    writes.reserve(batch.size());
-    std::uint64_t rows = 0;
-    for (auto& p : batch) {
-      writes.push_back(p.write->write);
-      rows += p.write->write.row ? 1 : 0;
-    }
-    std::vector<expected<void>> outcomes;
-    try {
-      outcomes = channel->store->append_batch(writes);
-    } catch (const std::exception& e) {
-      outcomes.clear();
-    }
-    if (outcomes.size() != writes.size()) {
-      outcomes.assign(writes.size(), error::checkpoint_store(
-                                       "the store's append_batch failed or returned the wrong "
-                                       "number of outcomes"));
-    }
-    channel->batches.fetch_add(1);
-    channel->writes.fetch_add(writes.size());
-    channel->rows.fetch_add(rows);
-    {
-      auto now = std::chrono::steady_clock::now();
-      std::lock_guard<std::mutex> guard(channel->latency_mutex);
-      if (channel->latencies_us.size() > (1u << 20)) {
-        channel->latencies_us.clear(); // keep the recent past only
+  auto take = [&](ckpt_write_atom, write_ptr& w) { batch.push_back({self->make_response_promise(), std::move(w)}); };
+  try {
+    while (running) {
+      batch.clear();
+      self->receive(take, [&](ckpt_stop_atom) { running = false; });
+      // Everything that queued up while the previous batch was committing joins this one.
+      bool more = true;
+      while (more && batch.size() < max_batch_writes) {
+        more = false;
+        self->receive(
+          [&](ckpt_write_atom a, write_ptr& w) {
+            take(a, w);
+            more = true;
+          },
+          [&](ckpt_stop_atom) { running = false; }, caf::after(std::chrono::seconds(0)) >> [] {});
       }
+      if (batch.empty()) {
+        continue;
+      }
+      std::vector<CheckpointWrite> writes;
+      writes.reserve(batch.size());
+      std::uint64_t rows = 0;
       for (auto& p : batch) {
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - p.write->sent).count();
-        channel->latencies_us.push_back(static_cast<std::uint32_t>(us));
+        writes.push_back(p.write->write);
+        rows += p.write->write.row ? 1 : 0;
       }
+      auto outcomes = commit(*channel->store, writes);
+      channel->batches.fetch_add(1);
+      channel->writes.fetch_add(writes.size());
+      channel->rows.fetch_add(rows);
+      record_latencies(*channel, batch);
+      channel->pending.fetch_sub(batch.size());
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        batch[i].promise.deliver(std::make_shared<expected<void>>(std::move(outcomes[i])));
+      }
+      batch.clear();
     }
+  } catch (...) {
+    // Dying with writes in hand: their writers must not wait forever (the store's state for
+    // them is unknown, so they are told it is unavailable: interrupted, resumable).
+    auto text = current_exception_text();
     channel->pending.fetch_sub(batch.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (batch[i].reply_to) {
-        caf::anon_send(caf::actor_cast<caf::actor>(batch[i].reply_to), ckpt_ack_atom::value,
-                       batch[i].request, std::make_shared<expected<void>>(std::move(outcomes[i])));
-      }
+    for (auto& p : batch) {
+      p.promise.deliver(std::make_shared<expected<void>>(
+        error::checkpoint_store("the checkpoint actor stopped: " + text).store_unavailable()));
     }
+    throw;
   }
 }
 
 } // namespace
 
-std::shared_ptr<checkpoint_channel> spawn_checkpoint_actor(caf::actor_system& sys,
-                                                           std::shared_ptr<CheckpointStore> store,
-                                                           std::size_t queue_bound) {
-  auto channel = std::make_shared<checkpoint_channel>();
-  channel->store = std::move(store);
-  channel->bound = queue_bound;
-  channel->actor = sys.spawn<caf::detached>(checkpoint_loop, channel);
-  return channel;
+checkpoint_channel::checkpoint_channel(caf::actor_system& sys, std::shared_ptr<CheckpointStore> s, std::size_t b)
+  : store(std::move(s)), bound(b), sys_(sys) {}
+
+caf::actor checkpoint_channel::spawn_locked() {
+  alive_ = std::make_shared<std::atomic<bool>>(true);
+  actor_ = sys_.spawn<caf::detached>(checkpoint_loop, shared_from_this());
+  actor_->attach_functor([alive = alive_](const caf::error&) { alive->store(false); });
+  return actor_;
 }
 
-void stop_checkpoint_actor(const checkpoint_channel& channel) {
-  caf::anon_send(channel.actor, ckpt_stop_atom::value);
+caf::actor checkpoint_channel::actor() {
+  std::lock_guard<std::mutex> guard(actor_mutex_);
+  if (!alive_ || !alive_->load()) {
+    if (alive_) {
+      restarts.fetch_add(1);
+    }
+    return spawn_locked();
+  }
+  return actor_;
+}
+
+void checkpoint_channel::stop() {
+  std::lock_guard<std::mutex> guard(actor_mutex_);
+  if (actor_) {
+    caf::anon_send(actor_, ckpt_stop_atom::value);
+  }
 }
 
 } // namespace cano::detail

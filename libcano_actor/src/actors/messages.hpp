@@ -29,8 +29,7 @@ using att_timeout_atom = caf::atom_constant<caf::atom("cano_atto")>; // attempt_
 using retry_atom = caf::atom_constant<caf::atom("cano_retry")>;      // a retry delay elapsed
 
 // Checkpoint actor messages.
-using ckpt_write_atom = caf::atom_constant<caf::atom("cano_ckw")>; // (request id, write)
-using ckpt_ack_atom = caf::atom_constant<caf::atom("cano_cka")>;   // (request id, outcome)
+using ckpt_write_atom = caf::atom_constant<caf::atom("cano_ckw")>; // request (write) → outcome
 using ckpt_stop_atom = caf::atom_constant<caf::atom("cano_cks")>;
 using cursor_atom = caf::atom_constant<caf::atom("cano_cur")>;     // task actor → supervisor
 using cursor_ack_atom = caf::atom_constant<caf::atom("cano_curok")>;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cano/detail/definition.hpp"
+#include "cano/task_context.hpp"
 
 namespace cano::detail {
 
@@ -16,5 +17,11 @@ struct run_context {
   std::string workflow_id;
   nlohmann::json input; // set before any task runs (a resumed run reads it from its header)
 };
+
+/// The context of one call into user code of a run (a body, a poll, a step, a compensate).
+inline task_context make_task_context(const run_context& ctx, const std::string& label, std::uint32_t attempt,
+                                      const std::atomic<bool>* stop, task_context::step_id step = {}) {
+  return task_context(ctx.workflow_id, label, attempt, ctx.input, *ctx.def->resources, stop, step);
+}
 
 } // namespace cano::detail

@@ -4,8 +4,9 @@
 // It walks the states; non-blocking work without attempt timeout runs inline here (the fast
 // path, D1), other work is handed to a task actor, a split to a join actor. With a checkpoint
 // store every state's entry row is written before its task runs (write-ahead), saga steps and
-// stepped cursors get their rows, and a failed run undoes its saga steps in reverse. It
-// enforces the workflow timeout, holds the resources' lease and reports the result once.
+// stepped cursors get their rows, and a failed run undoes its saga steps in reverse through a
+// saga_drain, which records its progress (D7). It enforces the workflow timeout, holds the
+// resources' lease and reports the result once. Writes go through a checkpoint_writer.
 #include <optional>
 #include <unordered_map>
 
@@ -18,11 +19,13 @@
 #include "../log.hpp"
 #include "../resume_plan.hpp"
 #include "../run_result_access.hpp"
-#include "checkpoint_actor.hpp"
+#include "../user_code.hpp"
+#include "checkpoint_writer.hpp"
 #include "join_actor.hpp"
 #include "messages.hpp"
 #include "run_context.hpp"
 #include "runner_handlers.hpp"
+#include "saga_drain.hpp"
 #include "task_actor.hpp"
 
 namespace cano::detail {
@@ -32,7 +35,23 @@ namespace {
 /// Steps taken inline before the supervisor yields its scheduler thread to other actors.
 constexpr int steps_per_message = 64;
 
-using write_done = std::function<void(const expected<void>&)>;
+/// Where a run is in its life; each phase admits only its own messages.
+enum class run_phase : std::uint8_t {
+  starting,     // validating; a resume loads the run's log and header on the pool
+  setting_up,   // resources are being set up on the pool
+  forward,      // walking states
+  compensating, // the saga drain runs (D7)
+  finishing,    // the final header write is on its way
+  tearing_down, // resources are being released on the pool
+  ended,        // the result was delivered
+};
+
+/// What the end of a run writes to its header.
+enum class final_write : std::uint8_t {
+  none,             // nothing: the store is unreachable, the run was fenced, or it stays resumable
+  header,           // the final header
+  header_and_clear, // the final header and the log's clear, in one atomic write
+};
 
 class run_supervisor : public caf::event_based_actor {
 public:
@@ -42,27 +61,19 @@ public:
       run_id_(spec.run_id),
       resume_(spec.resume),
       done_(std::move(spec.done)),
-      current_(spec.initial) {
-    auto ctx = std::make_shared<run_context>();
-    ctx->def = std::move(spec.def);
-    ctx->workflow_id = spec.workflow_id.empty() ? ctx->def->workflow_id : std::move(spec.workflow_id);
-    ctx->input = std::move(spec.input);
-    ctx_ = ctx;
-    mutable_ctx_ = std::move(ctx);
-    def_ = ctx_->def.get();
-    has_observers_ = !def_->observers.empty();
-    store_ = def_->store.get();
-    if (store_ != nullptr && store_->is_blocking()) {
-      channel_ = eng_->checkpoint_channel_for(def_->store);
-    }
-  }
+      mutable_ctx_(make_context(spec)),
+      ctx_(mutable_ctx_),
+      def_(ctx_->def.get()),
+      has_observers_(!def_->observers.empty()),
+      writer_(this, *eng_, def_->store, ctx_->workflow_id),
+      current_(spec.initial) {}
 
   caf::behavior make_behavior() override {
     engine_actor_scope scope;
     begin();
     return runner_handlers([this](std::uint32_t) { return runner_ ? &*runner_ : nullptr; },
                            [this](std::uint32_t, attempt_runner&) {
-                             if (!finished_ && runner_progress()) {
+                             if (phase_ == run_phase::forward && runner_progress()) {
                                advance();
                              }
                            })
@@ -73,7 +84,7 @@ public:
         },
         [this](task_done_atom, work_outcome_ptr& outcome) {
           engine_actor_scope scope;
-          if (finished_ || draining_) {
+          if (phase_ != run_phase::forward) {
             return;
           }
           worker_ = caf::actor{};
@@ -85,30 +96,21 @@ public:
           engine_actor_scope scope;
           on_worker_cursor(*cursor);
         },
-        [this](ckpt_ack_atom, std::uint64_t request, void_result_ptr& outcome) {
-          engine_actor_scope scope;
-          auto it = pending_writes_.find(request);
-          if (it == pending_writes_.end()) {
-            return;
-          }
-          auto k = std::move(it->second);
-          pending_writes_.erase(it);
-          // After the end only the final header write still matters (the run waits for it).
-          if (k && (!finished_ || request == final_write_)) {
-            k(*outcome);
-          }
-        },
         [this](loaded_atom, resume_data_ptr& data) {
           engine_actor_scope scope;
           resume_loaded(*data);
         },
         [this](comp_done_atom, std::uint64_t seq, void_result_ptr& r) {
           engine_actor_scope scope;
-          compensation_returned(seq, *r);
+          if (phase_ == run_phase::compensating) {
+            drain_->on_compensate_done(seq, *r);
+          }
         },
         [this](comp_timeout_atom, std::uint64_t seq) {
           engine_actor_scope scope;
-          compensation_timed_out(seq);
+          if (phase_ == run_phase::compensating) {
+            drain_->on_compensate_timeout(seq);
+          }
         },
         [this](resources_atom, void_result_ptr& r) {
           engine_actor_scope scope;
@@ -116,159 +118,212 @@ public:
         },
         [this](run_timeout_atom) {
           engine_actor_scope scope;
-          finish(error::workflow("Workflow timeout exceeded"), RunStatus::failed);
+          // A rollback cut short stays compensating in its header: a resume finishes it (D7).
+          finish(error::workflow("Workflow timeout exceeded"), RunStatus::failed,
+                 phase_ == run_phase::compensating ? final_write::none : final_write::header);
         },
         [this](drop_atom) {
           engine_actor_scope scope;
           finish(error::workflow("run dropped: the runtime shut down before the run finished"),
-                 RunStatus::interrupted);
+                 RunStatus::interrupted,
+                 phase_ == run_phase::compensating ? final_write::none : final_write::header);
         });
   }
 
 private:
   using run_result_value = expected<state_code>;
 
-  // --- start -----------------------------------------------------------------------------------
+  static std::shared_ptr<run_context> make_context(run_spec& spec) {
+    auto ctx = std::make_shared<run_context>();
+    ctx->def = std::move(spec.def);
+    ctx->workflow_id = spec.workflow_id.empty() ? ctx->def->workflow_id : std::move(spec.workflow_id);
+    ctx->input = std::move(spec.input);
+    return ctx;
+  }
+
+  bool ending() const noexcept { return phase_ >= run_phase::finishing; }
+
+  // -- start ------------------------------------------------------------------------------------
 
   void begin() {
-    if (resume_ && store_ == nullptr) {
-      return finish(error::configuration(
-                      "resume_from requires a checkpoint store (call with_checkpoint_store)"),
-                    RunStatus::failed);
+    if (resume_ && def_->store == nullptr) {
+      return finish(error::configuration("resume_from requires a checkpoint store (call with_checkpoint_store)"),
+                    RunStatus::failed, final_write::none);
     }
     if (auto valid = def_->validate(); !valid) {
-      return finish(valid.error_value(), RunStatus::failed);
+      return finish(valid.error_value(), RunStatus::failed, final_write::none);
     }
     if (def_->timeout) {
       delayed_send(this, *def_->timeout, run_timeout_atom::value);
+    }
+    if (writer_.active()) {
+      if (auto driver = writer_.acquire_driver(); !driver) {
+        return finish(driver.error_value(), RunStatus::failed, final_write::none);
+      }
     }
     if (resume_) {
       return load_for_resume();
     }
     if (auto valid = def_->validate_initial_state(current_); !valid) {
-      return finish(valid.error_value(), RunStatus::failed);
+      return finish(valid.error_value(), RunStatus::failed, final_write::none);
     }
-    write_header(RunStatus::running);
+    attempts_ = 1;
+    owns_header_ = true;
+    if (writer_.active()) {
+      writer_.start_fresh(make_header(RunStatus::running)); // rides on the run's first write
+    }
     acquire_resources();
   }
 
+  /// Claims the run (D8), then reads its log and header, on the pool: the store may block.
   void load_for_resume() {
-    auto store = def_->store;
-    auto id = ctx_->workflow_id;
-    auto load = [store, id] {
+    auto load = [store = def_->store, id = ctx_->workflow_id] {
       auto data = std::make_shared<resume_data>();
-      try {
-        data->rows = store->load_run(id);
-        data->header = store->run_header(id);
-      } catch (const std::exception& e) {
-        data->rows = error::checkpoint_store(std::string("the store threw: ") + e.what());
+      auto threw = [](const char* what) {
+        return [what](const std::string& text) {
+          return error::checkpoint_store(std::string(what) + ": the store threw: " + text);
+        };
+      };
+      auto claimed = call_guarded([&]() -> expected<void> { return store->claim_run(id); },
+                                  [&](const std::string& t) -> expected<void> { return threw("claim run")(t); });
+      if (!claimed) {
+        data->rows = claimed.error_value();
+        return data;
       }
+      data->rows = call_guarded([&] { return store->load_run(id); },
+                                [&](const std::string& t) -> expected<std::vector<CheckpointRow>> {
+                                  return threw("load_run")(t);
+                                });
+      data->header = call_guarded([&] { return store->run_header(id); },
+                                  [&](const std::string& t) -> expected<std::optional<RunHeader>> {
+                                    return threw("run_header")(t);
+                                  });
       return data;
     };
-    if (!channel_) {
+    if (!def_->store->is_blocking()) {
       return resume_loaded(*load());
     }
     auto self = caf::actor_cast<caf::actor>(this);
     if (!eng_->pool()->try_post([load, self] { caf::anon_send(self, loaded_atom::value, load()); })) {
-      finish(error::checkpoint_store("blocking pool exhausted: cannot load the checkpoint log"),
-             RunStatus::failed);
+      finish(error::checkpoint_store("blocking pool exhausted: cannot load the checkpoint log"), RunStatus::failed,
+             final_write::none);
     }
   }
 
   void resume_loaded(resume_data& data) {
+    if (ending()) {
+      return; // timed out or dropped while loading
+    }
     const auto& id = ctx_->workflow_id;
     if (!data.rows) {
       return finish(error::checkpoint_store("load checkpoint run " + debug_quote(id) + ": " +
                                             data.rows.error_value().to_string()),
-                    RunStatus::failed);
+                    RunStatus::failed, final_write::none);
     }
-    auto plan = plan_resume(*def_, id, *data.rows);
-    if (!plan) {
-      return finish(plan.error_value(), RunStatus::failed);
+    if (!data.header) {
+      return finish(error::checkpoint_store("load checkpoint run " + debug_quote(id) + ": " +
+                                            data.header.error_value().to_string()),
+                    RunStatus::failed, final_write::none);
     }
-    if (data.header && data.header->has_value()) {
-      if ((*data.header)->status == RunStatus::rolled_back) {
-        // D6: a run whose compensations ran is never resumed forward.
-        return finish(error::workflow("run " + debug_quote(id) +
-                                      " was rolled back (its compensations ran); it cannot be resumed"),
-                      RunStatus::rolled_back);
-      }
-      mutable_ctx_->input = (*data.header)->input; // the run's input, as first given
-      created_at_ = (*data.header)->created_at;
+    auto start = decide_resume(*def_, id, *data.rows, std::move(*data.header));
+    if (start.header) {
+      mutable_ctx_->input = start.header->input; // the run's input, as first given
+      created_at_ = start.header->created_at;
+      attempts_ = start.header->attempts;
     }
-    current_ = plan->state;
-    seq_ = plan->last_sequence + 1;
-    stack_ = std::move(plan->stack);
-    cursors_ = std::move(plan->cursors);
+    ++attempts_;
+    switch (start.how) {
+      case resume_start::path::refuse: return finish(std::move(*start.failure), RunStatus::failed, final_write::none);
+      case resume_start::path::close:
+        owns_header_ = true;
+        return finish(std::move(*start.failure), RunStatus::failed, final_write::header);
+      case resume_start::path::drain:
+        resumed_rollback_ = std::move(start.rollback);
+        break;
+      case resume_start::path::forward:
+        current_ = start.plan.state;
+        resume_step_ = start.plan.resume_step;
+        stack_ = std::move(start.plan.stack);
+        cursors_ = std::move(start.plan.cursors);
+        break;
+    }
+    seq_ = start.plan.last_sequence + 1;
+    owns_header_ = true;
     if (has_observers_) {
-      auto last = plan->last_sequence;
+      auto last = start.plan.last_sequence;
       notify(def_->observers, [&](WorkflowObserver& o) { o.on_resume(id, last); });
     }
-    write_header(RunStatus::running);
     acquire_resources();
   }
 
+  // -- resources (D5: shared by overlapping runs of one workflow) -------------------------------
+
   void acquire_resources() {
     if (def_->resources->empty_set()) {
-      // Straight into the FSM: quitting inside make_behavior is safe in CAF 0.17 (become() is
-      // ignored once the actor shuts down, and activate() finalizes it).
-      advance();
-      return;
+      // Straight on: quitting inside make_behavior is safe in CAF 0.17 (become() is ignored
+      // once the actor shuts down, and activate() finalizes it).
+      return resources_acquired();
     }
     // Setup may block (connections, files): it runs on the pool, never on CAF's scheduler.
-    setting_up_ = true;
-    auto resources = def_->resources;
+    phase_ = run_phase::setting_up;
+    setup_in_flight_ = true;
     auto self = caf::actor_cast<caf::actor>(this);
-    bool posted = eng_->pool()->try_post([resources, self] {
-      expected<void> r = error::generic("resource setup threw");
-      try {
-        r = resources->acquire();
-      } catch (const std::exception& e) {
-        r = error::generic(std::string("resource setup threw: ") + e.what());
-      }
+    bool posted = eng_->pool()->try_post([resources = def_->resources, self] {
+      auto r = call_guarded([&] { return resources->acquire(); }, [](const std::string& text) -> expected<void> {
+        return error::generic("resource setup threw: " + text);
+      });
       caf::anon_send(self, resources_atom::value, std::make_shared<expected<void>>(std::move(r)));
     });
     if (!posted) {
-      setting_up_ = false;
-      finish(error::task_execution("blocking pool exhausted: cannot set up resources"),
-             RunStatus::failed);
+      setup_in_flight_ = false;
+      finish(error::task_execution("blocking pool exhausted: cannot set up resources"), RunStatus::failed,
+             final_write::header);
     }
   }
 
   void resources_ready(const expected<void>& r) {
-    if (setting_up_) {
-      setting_up_ = false;
-      if (r) {
-        holds_resources_ = true;
-      }
-      if (finished_) {
-        return release_then_deliver(); // timed out or dropped while setting up
+    if (setup_in_flight_) {
+      setup_in_flight_ = false;
+      holds_resources_ = r.has_value();
+      if (ending()) {
+        return wrap_up(); // timed out or dropped while setting up
       }
       if (!r) {
-        return finish(r.error_value(), RunStatus::failed);
+        return finish(r.error_value(), RunStatus::failed, final_write::header);
       }
-      advance();
-      return;
+      return resources_acquired();
     }
-    deliver(); // teardown finished
+    if (phase_ == run_phase::tearing_down) {
+      deliver();
+    }
   }
 
-  // --- the FSM loop ----------------------------------------------------------------------------
+  void resources_acquired() {
+    if (resumed_rollback_) {
+      auto record = std::move(*resumed_rollback_);
+      resumed_rollback_.reset();
+      return begin_rollback(std::move(record), false);
+    }
+    phase_ = run_phase::forward;
+    advance();
+  }
+
+  // -- the FSM loop -----------------------------------------------------------------------------
 
   void advance() {
     for (int budget = steps_per_message; budget > 0; --budget) {
-      if (finished_ || draining_ || waiting_) {
+      if (phase_ != run_phase::forward || waiting_) {
         return;
       }
       if (!entered_) {
         enter_state();
-        if (finished_ || draining_ || waiting_) {
+        if (phase_ != run_phase::forward || waiting_) {
           return;
         }
       }
       entered_ = false;
       if (!dispatch()) {
-        return; // a worker, a timer or a checkpoint ack will continue the run
+        return; // a worker, a timer or a checkpoint answer will continue the run
       }
     }
     send(this, step_atom::value); // yield, then go on
@@ -282,13 +337,20 @@ private:
     }
     auto it = def_->states.find(current_);
     bool router = it != def_->states.end() && it->second->type == state_entry::kind::router;
-    if (store_ == nullptr || router) {
+    if (def_->store == nullptr || router) {
+      step_.step = resume_step_ ? *resume_step_ : visits_;
+      resume_step_.reset();
+      ++visits_;
       entered_ = true; // routers write no row and take no sequence number
       return;
     }
     if (ctx_->workflow_id.empty()) {
       return fail(error::checkpoint_store("checkpointing requires a workflow id (call with_workflow_id)"));
     }
+    // The step a task's idempotency key names: this entry row, or for the state a resume
+    // continues, the entry row of the visit it continues.
+    step_.step = resume_step_ ? *resume_step_ : seq_;
+    resume_step_.reset();
     bool named = it != def_->states.end() && it->second->type != state_entry::kind::split;
     CheckpointRow row(seq_, label, named ? it->second->work.task_name : std::string());
     row.workflow_version = def_->version;
@@ -313,10 +375,8 @@ private:
   /// Runs the entered state; true when it finished at once and the loop goes on.
   bool dispatch() {
     if (def_->exit_set.count(current_) != 0) {
-      if (!final_in_exit_row_) {
-        clear_log();
-      }
-      finish(run_result_value{current_}, RunStatus::completed);
+      // With a store, the exit row carried the clear and the final header (write_row).
+      finish(run_result_value{current_}, RunStatus::completed, final_in_exit_row_ ? final_write::none : final_write::header_and_clear);
       return false;
     }
     auto it = def_->states.find(current_);
@@ -341,15 +401,16 @@ private:
       }
       cursor = std::move(*c);
     }
-    const bool pause_on_more = store_ != nullptr;
+    const bool pause_on_more = def_->store != nullptr;
     if (!attempt_runner::runs_inline(entry_->work.config)) {
       // Off the supervisor: a task actor drives the work on the pool.
       worker_ = spawn_task_actor(this, ctx_, it->second, def_->label_copy(current_), eng_->pool(),
-                                 std::move(cursor), pause_on_more);
+                                 std::move(cursor), pause_on_more, step_);
       return false;
     }
-    runner_.emplace(this, 0, ctx_, entry_->work, def_->label(current_), name, "panic: ",
-                    eng_->pool(), std::move(cursor), pause_on_more);
+    runner_.emplace(this, 0, ctx_, entry_->work, def_->label(current_), name, "panic: ", eng_->pool(),
+                    std::move(cursor), pause_on_more);
+    runner_->set_step(step_);
     runner_->start();
     return runner_progress();
   }
@@ -373,7 +434,7 @@ private:
   /// Moves an inline runner on: cursor rows, then its outcome. True when the state concluded
   /// and the loop goes on.
   bool runner_progress() {
-    while (runner_ && !finished_) {
+    while (runner_ && phase_ == run_phase::forward) {
       if (runner_->cursor_pending()) {
         auto now = write_cursor(runner_->cursor(), [this](std::optional<error> failure) {
           waiting_ = false;
@@ -400,13 +461,12 @@ private:
 
   /// A task actor's stepped task returned More: write its cursor row, then let it go on.
   void on_worker_cursor(const nlohmann::json& cursor) {
-    if (finished_ || !worker_) {
+    if (phase_ != run_phase::forward || !worker_) {
       return;
     }
     auto reply = [this](std::optional<error> failure) {
       waiting_ = false;
-      auto r = failure ? std::make_shared<expected<void>>(std::move(*failure))
-                       : std::make_shared<expected<void>>();
+      auto r = failure ? std::make_shared<expected<void>>(std::move(*failure)) : std::make_shared<expected<void>>();
       if (worker_) {
         send(worker_, cursor_ack_atom::value, std::move(r));
       }
@@ -428,8 +488,7 @@ private:
       return std::nullopt;
     };
     if (ctx_->workflow_id.empty()) {
-      return std::optional<error>{
-        error::checkpoint_store("checkpointing requires a workflow id (call with_workflow_id)")};
+      return std::optional<error>{error::checkpoint_store("checkpointing requires a workflow id (call with_workflow_id)")};
     }
     CheckpointRow row(seq_, def_->label(current_), entry_->work.task_name);
     row = row.with_cursor(to_blob(cursor));
@@ -449,14 +508,14 @@ private:
     if (outcome->was_split) {
       switch (entry_->type) {
         case state_entry::kind::stepped:
-          return conclude_failure(error::workflow(
-            "Stepped task returned split result — split is not supported for Stepped states"));
+          return conclude_failure(
+            error::workflow("Stepped task returned split result — split is not supported for Stepped states"));
         case state_entry::kind::compensatable:
-          return conclude_failure(error::workflow(
-            "Compensatable task returned a split result — split states cannot be compensatable"));
+          return conclude_failure(
+            error::workflow("Compensatable task returned a split result — split states cannot be compensatable"));
         default:
-          return conclude_failure(error::workflow(
-            "Single task returned split result - use register_split() for split tasks"));
+          return conclude_failure(
+            error::workflow("Single task returned split result - use register_split() for split tasks"));
       }
     }
     const bool split = entry_->type == state_entry::kind::split;
@@ -489,7 +548,7 @@ private:
   /// A saga step succeeded: write its completion row, then push it on the compensation stack.
   bool saga_step_done(std::vector<std::uint8_t> blob, state_code next) {
     const auto& name = entry_->work.task_name;
-    if (store_ == nullptr || ctx_->workflow_id.empty()) {
+    if (!writer_.active()) {
       stack_.push_back({name, std::move(blob), 0});
       current_ = next;
       return true;
@@ -516,71 +575,33 @@ private:
     return now && after(*now);
   }
 
-  // --- checkpoint writes -----------------------------------------------------------------------
+  // -- checkpoint writes ------------------------------------------------------------------------
 
   /// Writes a row. Returns its outcome now (a non-blocking store), or nothing: the checkpoint
-  /// actor answers later and `k` runs then (the run waits meanwhile: write-ahead).
-  std::optional<expected<void>> write_row(CheckpointRow row, write_done k) {
-    if (!channel_) { // the fast path: a non-blocking store, appended to from here
-      try {
-        return store_->append(ctx_->workflow_id, row);
-      } catch (const std::exception& e) {
-        return expected<void>{error::checkpoint_store(std::string("the store threw: ") + e.what())};
-      }
-    }
+  /// actor answers later and `k` runs then (the run waits meanwhile: write-ahead). An exit row
+  /// carries the log's clear and the completed header: a run's end is one atomic write.
+  std::optional<expected<void>> write_row(CheckpointRow row, checkpoint_writer::done_fn k) {
     CheckpointWrite w;
     w.workflow_id = ctx_->workflow_id;
     w.row = std::move(row);
-    if (header_pending_) {
-      w.header = make_header(RunStatus::running);
-      header_pending_ = false;
-    }
     if (def_->exit_set.count(current_) != 0) {
-      // An exit row ends the run: its log is cleared and its header completed in the same
-      // write (applied only if the row itself lands).
       w.clear_run = true;
       w.header = make_header(RunStatus::completed);
+      w.header->final_state = def_->label(current_);
       final_in_exit_row_ = true;
     }
-    auto now = write(std::move(w), std::move(k));
+    auto now = writer_.write(std::move(w), std::move(k));
     if (!now) {
       waiting_ = true;
     }
     return now;
   }
 
-  std::optional<expected<void>> write(CheckpointWrite w, write_done k) {
-    if (!channel_) {
-      try {
-        if (w.row) {
-          return store_->append(w.workflow_id, *w.row);
-        }
-        if (w.clear_run) {
-          return store_->clear(w.workflow_id);
-        }
-        if (w.header) {
-          return store_->put_run_header(*w.header);
-        }
-        return expected<void>{};
-      } catch (const std::exception& e) {
-        return expected<void>{error::checkpoint_store(std::string("the store threw: ") + e.what())};
-      }
-    }
-    if (channel_->pending.fetch_add(1) >= channel_->bound) {
-      channel_->pending.fetch_sub(1);
-      return expected<void>{error::checkpoint_store(
-        "checkpoint queue is full: " + std::to_string(channel_->bound) +
-        " writes are already waiting for the store")};
-    }
-    auto request = ++next_request_;
-    pending_writes_.emplace(request, std::move(k));
-    send(channel_->actor, ckpt_write_atom::value, request,
-         std::make_shared<const queued_write>(queued_write{std::move(w), std::chrono::steady_clock::now()}));
-    return std::nullopt;
-  }
-
-  /// cano's wrapping of a store error; an unreachable store stays marked as such.
+  /// cano's wrapping of a store error; an unreachable store and a fenced write stay marked.
   static error store_failure(const char* what, const error& cause) {
+    if (cause.code() == errc::fenced) {
+      return cause;
+    }
     auto e = error::checkpoint_store(what + cause.to_string());
     if (cause.is_store_unavailable()) {
       return std::move(e).store_unavailable();
@@ -596,257 +617,163 @@ private:
     ++seq_;
   }
 
-  /// Best effort: a failure is logged, the run's result is unaffected.
-  void clear_log() {
-    if (store_ == nullptr || ctx_->workflow_id.empty()) {
-      return;
-    }
-    CheckpointWrite w;
-    w.workflow_id = ctx_->workflow_id;
-    w.clear_run = true;
-    auto id = ctx_->workflow_id;
-    auto log_failure = [id](const expected<void>& r) {
-      if (!r) {
-        log_error("clearing the checkpoint log of " + debug_quote(id) + " failed: " + r.error_value().to_string());
-      }
-    };
-    if (auto now = write(std::move(w), log_failure)) {
-      log_failure(*now);
-    }
-  }
-
-  /// Writes the run's header; returns false when the checkpoint actor answers later (then
-  /// `then` runs), true when it is done (`then` is not called).
   RunHeader make_header(RunStatus status) {
     auto now = std::chrono::system_clock::now();
     if (created_at_ == std::chrono::system_clock::time_point{}) {
       created_at_ = now;
     }
-    return RunHeader{ctx_->workflow_id, def_->name, def_->version, ctx_->input, status, created_at_, now};
+    RunHeader h;
+    h.workflow_id = ctx_->workflow_id;
+    h.definition = def_->name;
+    h.workflow_version = def_->version;
+    h.input = ctx_->input;
+    h.status = status;
+    h.created_at = created_at_;
+    h.updated_at = now;
+    h.attempts = attempts_;
+    return h;
   }
 
-  bool write_header(RunStatus status, std::function<void()> then = {}) {
-    if (store_ == nullptr || ctx_->workflow_id.empty()) {
-      return true;
-    }
-    header_written_ = true;
-    if (channel_ && status == RunStatus::running && !then) {
-      // Through the checkpoint actor the header rides on the run's first row (one write less).
-      header_pending_ = true;
-      return true;
-    }
-    CheckpointWrite w;
-    w.workflow_id = ctx_->workflow_id;
-    w.header = make_header(status);
-    auto id = ctx_->workflow_id;
-    auto log_failure = [id](const expected<void>& r) {
-      if (!r) {
-        log_error("writing the run header of " + debug_quote(id) + " failed: " + r.error_value().to_string());
-      }
-    };
-    auto request = next_request_ + 1;
-    if (auto done = write(std::move(w), [log_failure, then](const expected<void>& r) {
-          log_failure(r);
-          if (then) {
-            then();
-          }
-        })) {
-      log_failure(*done);
-      return true;
-    }
-    if (then) {
-      final_write_ = request;
-    }
-    return false;
-  }
-
-  // --- failure and rollback --------------------------------------------------------------------
+  // -- failure and rollback ---------------------------------------------------------------------
 
   /// A terminal FSM failure: undo the saga steps (LIFO, never stopping early), or return the
   /// error unchanged (keeping the log for a resume) when there are none.
   void fail(error original) {
-    if (finished_ || draining_) {
+    if (phase_ != run_phase::forward) {
       return;
     }
     if (original.is_store_unavailable()) {
       // D6: the store is gone, not the run: no compensation, the log stays, resume later.
-      return finish(std::move(original), RunStatus::interrupted);
+      return finish(std::move(original), RunStatus::interrupted, final_write::none);
+    }
+    if (original.code() == errc::fenced) {
+      // D8: another driver owns the run now; this one stops without a word to the store.
+      return finish(std::move(original), RunStatus::interrupted, final_write::none);
     }
     if (stack_.empty()) {
-      return finish(std::move(original), RunStatus::failed);
+      return finish(std::move(original), RunStatus::failed, final_write::header);
     }
-    draining_ = true;
-    if (worker_) {
-      send_exit(worker_, caf::exit_reason::kill);
-      worker_ = caf::actor{};
-    }
-    runner_.reset();
-    drain_errors_.clear();
-    drain_errors_.push_back(std::move(original));
-    drain_next();
+    RollbackRecord record;
+    record.stack = std::move(stack_);
+    record.errors.push_back(std::move(original));
+    begin_rollback(std::move(record), true);
   }
 
-  void drain_next() {
-    while (!stack_.empty()) {
-      auto step = std::move(stack_.back());
-      stack_.pop_back();
-      auto it = def_->compensators.find(step.task_id);
-      if (it == def_->compensators.end()) {
-        drain_errors_.push_back(error::workflow("no compensator registered for task " +
-                                                debug_quote(step.task_id) + " — cannot roll it back"));
-        continue;
-      }
-      nlohmann::json output;
-      try {
-        output = from_blob(step.blob);
-      } catch (const std::exception& e) {
-        drain_errors_.push_back(error::generic("deserialize compensation output for `" + step.task_id +
-                                               "`: " + e.what() +
-                                               blob_location(ctx_->workflow_id, step.sequence)));
-        continue;
-      }
-      const auto& comp = it->second;
-      TaskConfig cfg; // cano re-reads the task's config at rollback time
-      try {
-        cfg = comp->config();
-      } catch (...) {
-        cfg = TaskConfig{};
-      }
-      if (attempt_runner::runs_inline(cfg)) {
-        if (auto failed = run_compensate(*comp, step.task_id, output, nullptr)) {
-          drain_errors_.push_back(std::move(*failed));
+  /// Drains `record` (D7): a fresh rollback records itself before the first undo; a resumed one
+  /// goes on from its durable record.
+  void begin_rollback(RollbackRecord record, bool record_first) {
+    phase_ = run_phase::compensating;
+    stop_worker();
+    saga_drain::recorder recorder;
+    if (writer_.may_write()) {
+      recorder = [this](const RollbackRecord& r, std::function<void(std::optional<error>)> k) {
+        auto on_written = [k](const expected<void>& written) {
+          if (written) {
+            return k(std::nullopt);
+          }
+          const auto& e = written.error_value();
+          if (e.is_store_unavailable() || e.code() == errc::fenced) {
+            return k(e); // stop: the header keeps the last durable record (resumable / not ours)
+          }
+          log_error("recording rollback progress failed (the drain goes on): " + e.to_string());
+          k(std::nullopt);
+        };
+        CheckpointWrite w;
+        w.workflow_id = ctx_->workflow_id;
+        w.header = make_header(RunStatus::compensating);
+        w.header->failure = r.errors.front();
+        w.header->rollback = r;
+        if (auto now = writer_.write(std::move(w), on_written)) {
+          on_written(*now);
         }
-        continue;
-      }
-      if (post_compensate(comp, std::move(step.task_id), std::move(output), cfg)) {
-        return; // comp_done / comp_timeout continues the drain
-      }
+      };
     }
-    draining_ = false;
-    if (drain_errors_.size() == 1) {
-      clear_log(); // a clean rollback leaves no log
-      return finish(std::move(drain_errors_.front()), RunStatus::rolled_back);
-    }
-    // Compensations ran (some failed): the log stays for manual recovery, never a forward resume.
-    finish(error::compensation_failed(std::move(drain_errors_)), RunStatus::rolled_back);
+    drain_.emplace(this, ctx_, eng_->pool(), std::move(record), std::move(recorder),
+                   [this](RollbackRecord&& done, std::optional<error> stopped) {
+                     drain_finished(std::move(done), std::move(stopped));
+                   });
+    drain_->start(record_first);
   }
 
-  /// Runs one compensate, catching exceptions; returns its error, if any.
-  std::optional<error> run_compensate(const compensator& comp, const std::string& task_id,
-                                      const nlohmann::json& output, const std::atomic<bool>* stop) {
-    static const std::string no_label;
-    task_context tc(ctx_->workflow_id, no_label, 1, ctx_->input, *def_->resources, stop);
-    try {
-      auto r = comp.compensate(tc, output);
-      if (!r) {
-        return r.error_value();
-      }
-      return std::nullopt;
-    } catch (const std::exception& e) {
-      return error::task_execution("compensate for " + debug_quote(task_id) + " panicked: " + e.what());
-    } catch (...) {
-      return error::task_execution("compensate for " + debug_quote(task_id) +
-                                   " panicked: <non-string panic payload>");
+  void drain_finished(RollbackRecord&& record, std::optional<error> stopped) {
+    if (stopped) {
+      return finish(std::move(*stopped), RunStatus::compensating, final_write::none);
     }
+    rollback_ = std::move(record);
+    auto& errors = rollback_->errors;
+    if (errors.size() == 1) {
+      // A clean rollback: the original error, and no log left (cano §3).
+      return finish(errors.front(), RunStatus::rolled_back, final_write::header_and_clear);
+    }
+    // Compensations ran and some failed: the log stays for manual recovery, never a forward
+    // resume (the header says rolled back).
+    return finish(error::compensation_failed(errors), RunStatus::rolled_back, final_write::header);
   }
 
-  bool post_compensate(std::shared_ptr<const compensator> comp, std::string task_id,
-                       nlohmann::json output, const TaskConfig& cfg) {
-    auto seq = ++drain_seq_;
-    comp_task_id_ = task_id;
-    comp_timeout_ = cfg.attempt_timeout;
-    auto stop = std::make_shared<std::atomic<bool>>(false);
-    comp_stop_ = stop;
-    auto ctx = ctx_;
-    auto self = caf::actor_cast<caf::actor>(this);
-    bool posted = eng_->pool()->try_post([ctx, comp, task_id, output, stop, self, seq] {
-      static const std::string no_label;
-      task_context tc(ctx->workflow_id, no_label, 1, ctx->input, *ctx->def->resources, stop.get());
-      expected<void> r;
-      try {
-        r = comp->compensate(tc, output);
-      } catch (const std::exception& e) {
-        r = error::task_execution("compensate for " + debug_quote(task_id) + " panicked: " + e.what());
-      } catch (...) {
-        r = error::task_execution("compensate for " + debug_quote(task_id) +
-                                  " panicked: <non-string panic payload>");
-      }
-      caf::anon_send(self, comp_done_atom::value, seq, std::make_shared<expected<void>>(std::move(r)));
-    });
-    if (!posted) {
-      drain_errors_.push_back(error::task_execution("blocking pool exhausted: cannot run compensate for " +
-                                                    debug_quote(task_id)));
-      return false;
-    }
-    if (cfg.attempt_timeout) {
-      delayed_send(this, *cfg.attempt_timeout, comp_timeout_atom::value, seq);
-    }
-    return true;
-  }
-
-  void compensation_returned(std::uint64_t seq, const expected<void>& r) {
-    if (!draining_ || seq != drain_seq_) {
-      return; // a compensate that already timed out
-    }
-    ++drain_seq_; // settles this one
-    if (!r) {
-      drain_errors_.push_back(r.error_value());
-    }
-    drain_next();
-  }
-
-  void compensation_timed_out(std::uint64_t seq) {
-    if (!draining_ || seq != drain_seq_) {
-      return;
-    }
-    ++drain_seq_;
-    if (comp_stop_) {
-      comp_stop_->store(true);
-    }
-    drain_errors_.push_back(error::timeout("compensate for " + debug_quote(comp_task_id_) +
-                                           " exceeded attempt_timeout " +
-                                           debug_duration(comp_timeout_.value_or(duration{0}))));
-    drain_next();
-  }
-
-  // --- the end ---------------------------------------------------------------------------------
-
-  void finish(run_result_value result, RunStatus status) {
-    if (finished_) {
-      return;
-    }
-    finished_ = true;
-    draining_ = false;
-    result_ = std::move(result);
+  void stop_worker() {
     if (worker_) {
       send_exit(worker_, caf::exit_reason::kill); // abandons its attempts (permits = failures)
       worker_ = caf::actor{};
     }
     runner_.reset();
-    // The final header (after any clear of the log, which the checkpoint actor commits in
-    // order) is durable before the run reports.
-    bool store_gone = !result_.has_value() && result_.error_value().is_store_unavailable();
-    bool already_final = final_in_exit_row_ && status == RunStatus::completed;
-    if (header_written_ && !store_gone && !already_final &&
-        !write_header(status, [this] { after_final_write(); })) {
-      return;
-    }
-    after_final_write();
+    writer_.forget_pending();
+    waiting_ = false;
   }
 
-  void after_final_write() {
-    if (setting_up_) {
-      return; // resources_ready() releases what setup acquired, then delivers
+  // -- the end ----------------------------------------------------------------------------------
+
+  void finish(run_result_value result, RunStatus status, final_write what) {
+    if (ending()) {
+      return;
+    }
+    phase_ = run_phase::finishing;
+    result_ = std::move(result);
+    stop_worker();
+    if (what == final_write::none || !owns_header_ || !writer_.may_write()) {
+      return wrap_up();
+    }
+    CheckpointWrite w;
+    w.workflow_id = ctx_->workflow_id;
+    w.clear_run = what == final_write::header_and_clear;
+    w.header = make_header(status);
+    if (result_.has_value()) {
+      w.header->final_state = def_->label(*result_);
+    } else {
+      w.header->failure = result_.error_value();
+    }
+    w.header->rollback = std::move(rollback_);
+    // The final header is durable before the run reports.
+    final_write_pending_ = true;
+    auto after = [this](const expected<void>& r) {
+      final_write_pending_ = false;
+      if (!r) {
+        log_error("writing the final run header of " + debug_quote(ctx_->workflow_id) +
+                  " failed: " + r.error_value().to_string());
+      }
+      wrap_up();
+    };
+    if (auto now = writer_.write(std::move(w), after)) {
+      after(*now);
+    }
+  }
+
+  void finish(error err, RunStatus status, final_write what) {
+    finish(run_result_value{std::move(err)}, status, what);
+  }
+
+  /// Once the final write is done and no setup is in flight: release resources, then report.
+  void wrap_up() {
+    if (phase_ != run_phase::finishing || final_write_pending_ || setup_in_flight_) {
+      return;
     }
     release_then_deliver();
   }
-
-  void finish(error err, RunStatus status) { finish(run_result_value{std::move(err)}, status); }
 
   void release_then_deliver() {
     if (!holds_resources_) {
       return deliver();
     }
+    phase_ = run_phase::tearing_down;
     holds_resources_ = false;
     auto resources = def_->resources;
     auto self = caf::actor_cast<caf::actor>(this);
@@ -861,6 +788,7 @@ private:
   }
 
   void deliver() {
+    phase_ = run_phase::ended;
     run_result r;
     r.run_id = run_id_;
     r.workflow_id = ctx_->workflow_id;
@@ -869,7 +797,7 @@ private:
     } else {
       r.failure = result_.error_value();
     }
-    eng_->run_ended(run_id_);
+    eng_->run_ended(run_id_, r);
     if (done_.reply_to && done_.reply_in_context) {
       send(done_.reply_to, std::move(r));
     } else if (done_.reply_to) {
@@ -884,51 +812,48 @@ private:
   std::uint64_t run_id_;
   bool resume_;
   completion done_;
-  std::shared_ptr<const run_context> ctx_;
   std::shared_ptr<run_context> mutable_ctx_; // only to set a resumed run's input before it runs
-  const definition* def_ = nullptr;
-  bool has_observers_ = false;
+  // Runners keep a reference to this very pointer: it must be of the type they take.
+  std::shared_ptr<const run_context> ctx_;
+  const definition* def_;
+  bool has_observers_;
+  run_phase phase_ = run_phase::starting;
 
   // Checkpointing
-  CheckpointStore* store_ = nullptr;
-  std::shared_ptr<checkpoint_channel> channel_; // set for blocking stores
-  std::unordered_map<std::uint64_t, write_done> pending_writes_;
-  std::uint64_t next_request_ = 0;
-  std::uint64_t seq_ = 0;
-  bool waiting_ = false; // for a checkpoint ack before going on
-  bool header_written_ = false;
-  bool header_pending_ = false;    // the running header waits to ride on the first row
+  checkpoint_writer writer_;
+  std::uint64_t seq_ = 0;          // the next row's sequence
+  bool waiting_ = false;           // for a checkpoint answer before going on
   bool final_in_exit_row_ = false; // the exit row carried the clear and the final header
-  std::uint64_t final_write_ = 0; // the request id of the final header write
+  bool owns_header_ = false;       // this run writes the id's header (it started or resumed it)
+  std::uint32_t attempts_ = 0;
   std::chrono::system_clock::time_point created_at_{};
 
   // The FSM position
   state_code current_;
   bool entered_ = false; // the current state's entry row is written
   const state_entry* entry_ = nullptr;
-  std::optional<attempt_runner> runner_; // inline work of the current state
-  caf::actor worker_;                     // task or join actor of the current state
-  std::vector<stacked_step> stack_;       // completed saga steps
+  task_context::step_id step_;             // the current state's step (idempotency keys)
+  std::uint64_t visits_ = 0;               // state visits, the steps of a run without a store
+  std::optional<std::uint64_t> resume_step_; // the step a resumed run's first state continues
+  std::optional<attempt_runner> runner_;   // inline work of the current state
+  caf::actor worker_;                      // task or join actor of the current state
+  std::vector<stacked_step> stack_;        // completed saga steps
   std::unordered_map<std::string, saved_cursor> cursors_; // a resumed run's stepped cursors
 
   // Rollback
-  bool draining_ = false;
-  std::vector<error> drain_errors_;
-  std::uint64_t drain_seq_ = 0;
-  std::string comp_task_id_;
-  std::optional<duration> comp_timeout_;
-  std::shared_ptr<std::atomic<bool>> comp_stop_;
+  std::optional<RollbackRecord> resumed_rollback_; // a resumed drain, started after setup
+  std::optional<saga_drain> drain_;
+  std::optional<RollbackRecord> rollback_; // the finished drain, for the final header
 
-  bool setting_up_ = false;
+  bool setup_in_flight_ = false; // a setup job runs on the pool (the run may end meanwhile)
+  bool final_write_pending_ = false;
   bool holds_resources_ = false;
-  bool finished_ = false;
   run_result_value result_{state_code{0}};
 };
 
 } // namespace
 
-caf::actor spawn_run_supervisor(const std::shared_ptr<engine>& eng, run_spec spec,
-                                caf::local_actor* spawner) {
+caf::actor spawn_run_supervisor(const std::shared_ptr<engine>& eng, run_spec spec, caf::local_actor* spawner) {
   if (spawner != nullptr) {
     return spawner->spawn<run_supervisor>(eng, std::move(spec));
   }

@@ -17,7 +17,7 @@ public:
   task_actor(caf::actor_config& cfg, std::shared_ptr<const run_context> ctx,
              std::shared_ptr<const state_entry> entry, std::string label,
              std::shared_ptr<blocking_pool> pool, caf::actor supervisor, nlohmann::json cursor,
-             bool checkpoint_cursors)
+             bool checkpoint_cursors, task_context::step_id step)
     : caf::event_based_actor(cfg),
       ctx_(std::move(ctx)),
       entry_(std::move(entry)),
@@ -25,7 +25,9 @@ public:
       pool_(std::move(pool)),
       supervisor_(std::move(supervisor)),
       runner_(this, 0, ctx_, entry_->work, label_, entry_->work.task_name, "panic: ", pool_,
-              std::move(cursor), checkpoint_cursors) {}
+              std::move(cursor), checkpoint_cursors) {
+    runner_.set_step(step);
+  }
 
   caf::behavior make_behavior() override {
     engine_actor_scope scope;
@@ -79,10 +81,10 @@ private:
 caf::actor spawn_task_actor(caf::local_actor* supervisor, std::shared_ptr<const run_context> ctx,
                             std::shared_ptr<const state_entry> entry, std::string label,
                             std::shared_ptr<blocking_pool> pool, nlohmann::json cursor,
-                            bool checkpoint_cursors) {
+                            bool checkpoint_cursors, task_context::step_id step) {
   return supervisor->spawn<task_actor>(std::move(ctx), std::move(entry), std::move(label),
                                        std::move(pool), caf::actor_cast<caf::actor>(supervisor),
-                                       std::move(cursor), checkpoint_cursors);
+                                       std::move(cursor), checkpoint_cursors, step);
 }
 
 } // namespace cano::detail

@@ -18,6 +18,6 @@ namespace cano::detail {
 caf::actor spawn_task_actor(caf::local_actor* supervisor, std::shared_ptr<const run_context> ctx,
                             std::shared_ptr<const state_entry> entry, std::string label,
                             std::shared_ptr<blocking_pool> pool, nlohmann::json cursor,
-                            bool checkpoint_cursors);
+                            bool checkpoint_cursors, task_context::step_id step);
 
 } // namespace cano::detail

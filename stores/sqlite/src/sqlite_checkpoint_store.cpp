@@ -11,42 +11,26 @@
 #include <random>
 #include <utility>
 
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "cano/detail/random_token.hpp"
 
 namespace cano {
 
-namespace {
+namespace detail::sqlite {
+/// Migration n is [n - 1], applied inside the BEGIN IMMEDIATE transaction that read
+/// PRAGMA user_version, so concurrent openers apply each step exactly once. Defined in the file
+/// generated from stores/sqlite/migrations/*.sql (never edit an applied migration: add one).
+const std::vector<const char*>& migrations();
+} // namespace detail::sqlite
 
-// Schema migrations: migrations[i] brings a database from user_version i to i + 1, inside the
-// BEGIN IMMEDIATE transaction that read the version, so concurrent openers apply each step
-// exactly once. Fixed text only: no value is ever spliced into SQL. config/schema_sqlite.sql
-// holds the same DDL, explained.
-constexpr std::array<const char*, SqliteCheckpointStore::schema_version> migrations{{
-  R"sql(
-CREATE TABLE cano_checkpoints (
-  workflow_id      TEXT    NOT NULL,
-  sequence         INTEGER NOT NULL,
-  state            TEXT    NOT NULL,
-  task_id          TEXT    NOT NULL,
-  output_blob      BLOB,
-  kind             INTEGER NOT NULL DEFAULT 0,
-  workflow_version INTEGER NOT NULL DEFAULT 0,
-  created_at       INTEGER NOT NULL,
-  append_token     TEXT    NOT NULL,
-  PRIMARY KEY (workflow_id, sequence)
-) WITHOUT ROWID;
-CREATE TABLE cano_runs (
-  workflow_id      TEXT    PRIMARY KEY,
-  definition       TEXT    NOT NULL,
-  workflow_version INTEGER NOT NULL,
-  input            TEXT    NOT NULL,
-  status           TEXT    NOT NULL,
-  created_at       INTEGER NOT NULL,
-  updated_at       INTEGER NOT NULL
-) WITHOUT ROWID;
-PRAGMA user_version = 1;
-)sql",
-}};
+namespace {
 
 constexpr const char* insert_row_sql =
   "INSERT INTO cano_checkpoints (workflow_id, sequence, state, task_id, output_blob, kind, "
@@ -56,20 +40,25 @@ constexpr const char* select_rows_sql =
   "SELECT sequence, state, task_id, output_blob, kind, workflow_version FROM cano_checkpoints "
   "WHERE workflow_id = ?1 ORDER BY sequence ASC";
 constexpr const char* delete_rows_sql = "DELETE FROM cano_checkpoints WHERE workflow_id = ?1";
+// ?14 = 1 replaces a finished run's header (a new run of the id, D9): its creation time too.
 constexpr const char* upsert_header_sql =
   "INSERT INTO cano_runs (workflow_id, definition, workflow_version, input, status, created_at, "
-  "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+  "updated_at, final_state, attempts, failure, rollback, owner, fence) "
+  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
   "ON CONFLICT (workflow_id) DO UPDATE SET definition = excluded.definition, "
   "workflow_version = excluded.workflow_version, input = excluded.input, status = excluded.status, "
-  "created_at = CASE WHEN cano_runs.created_at = 0 THEN excluded.created_at "
+  "created_at = CASE WHEN ?14 = 1 OR cano_runs.created_at = 0 THEN excluded.created_at "
   "ELSE cano_runs.created_at END, "
-  "updated_at = excluded.updated_at";
-constexpr const char* select_header_sql =
-  "SELECT workflow_id, definition, workflow_version, input, status, created_at, updated_at "
-  "FROM cano_runs WHERE workflow_id = ?1";
-constexpr const char* select_unfinished_sql =
-  "SELECT workflow_id, definition, workflow_version, input, status, created_at, updated_at "
-  "FROM cano_runs WHERE status = ?1 OR status = ?2 ORDER BY workflow_id";
+  "updated_at = excluded.updated_at, final_state = excluded.final_state, attempts = excluded.attempts, "
+  "failure = excluded.failure, rollback = excluded.rollback, owner = excluded.owner, fence = excluded.fence";
+constexpr const char* header_columns_sql =
+  "SELECT workflow_id, definition, workflow_version, input, status, created_at, updated_at, final_state, "
+  "attempts, failure, rollback, owner, fence FROM cano_runs ";
+constexpr const char* select_header_where = "WHERE workflow_id = ?1";
+// Any status that is not final, known or not: an unknown one is reported, never skipped.
+constexpr const char* select_unfinished_where =
+  "WHERE status NOT IN ('completed', 'failed', 'rolled_back') ORDER BY workflow_id";
+constexpr const char* has_rows_sql = "SELECT min(sequence) FROM cano_checkpoints WHERE workflow_id = ?1";
 
 /// Busy, locked, I/O and disk-full failures say the store is unreachable for now, not that a
 /// write is wrong: the engine then interrupts the run instead of compensating (D6).
@@ -139,25 +128,6 @@ std::chrono::system_clock::time_point from_unix_ms(std::int64_t ms) {
     std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::milliseconds(ms)));
 }
 
-/// cano-e2e's mapping: 0/1/2, anything else reads as a state entry.
-RowKind kind_from(std::int64_t v) {
-  switch (v) {
-    case 1: return RowKind::compensation_completion;
-    case 2: return RowKind::step_cursor;
-    default: return RowKind::state_entry;
-  }
-}
-
-std::optional<RunStatus> status_from(const std::string& s) {
-  for (auto st : {RunStatus::running, RunStatus::completed, RunStatus::failed,
-                  RunStatus::rolled_back, RunStatus::interrupted}) {
-    if (s == to_string(st)) {
-      return st;
-    }
-  }
-  return std::nullopt;
-}
-
 /// The PRAGMA for a synchronous setting, or nullptr when it is not allowed (OFF never is).
 const char* synchronous_pragma(const std::string& value) {
   std::string v = value;
@@ -201,7 +171,8 @@ struct SqliteCheckpointStore::impl {
   statement upsert_header;
   statement select_header;
   statement select_unfinished;
-  std::mt19937_64 rng;
+  statement has_rows;
+  int lock_fd = -1; // PATH.lock, held once this process drives runs (D8)
 
   /// checkpoint_store("sqlite: <what> (<path>): <sqlite message>"), marked unavailable when the
   /// failure is transient. Call right after the failing call (the message is the connection's).
@@ -302,19 +273,6 @@ struct SqliteCheckpointStore::impl {
     }
   }
 
-  std::string next_token() {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(32);
-    for (int half = 0; half < 2; ++half) {
-      auto bits = rng();
-      for (int i = 60; i >= 0; i -= 4) {
-        out.push_back(digits[(bits >> i) & 0xF]);
-      }
-    }
-    return out;
-  }
-
   /// Inserts a row unless (id, sequence) exists. True when inserted, false on a conflict.
   /// `fatal` is set when the failure ends the enclosing transaction (aborts_transaction).
   expected<bool> insert(const std::string& id, const CheckpointRow& row, bool& fatal) {
@@ -323,7 +281,7 @@ struct SqliteCheckpointStore::impl {
       return invalid(what, "sequence " + std::to_string(row.sequence) +
                              " is out of SQLite's INTEGER range");
     }
-    std::string token = next_token();
+    std::string token = detail::random_token();
     auto* s = insert_row.get();
     reset_on_exit guard(s); // declared after the bound strings: it unbinds before they go
     int rc = bind_text(s, 1, id);
@@ -395,36 +353,46 @@ struct SqliteCheckpointStore::impl {
     return {};
   }
 
-  expected<void> upsert(const RunHeader& h, bool& fatal) {
+  /// Creates or updates a header; `replace` (a new run of a finished id) resets its creation time.
+  expected<void> upsert(const RunHeader& h, bool replace, bool& fatal) {
     const char* what = "put_run_header";
-    std::string input;
+    std::string input, failure_json, rollback_json;
     try {
       input = h.input.dump();
+      if (h.failure) {
+        failure_json = nlohmann::json(*h.failure).dump();
+      }
+      if (h.rollback) {
+        rollback_json = nlohmann::json(*h.rollback).dump();
+      }
     } catch (const std::exception& e) {
-      return invalid(what, std::string("encode run input: ") + e.what());
+      return invalid(what, std::string("encode run header: ") + e.what());
+    }
+    if (h.fence > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return invalid(what, "fence " + std::to_string(h.fence) + " is out of SQLite's INTEGER range");
     }
     std::string status = to_string(h.status);
     auto* s = upsert_header.get();
     reset_on_exit guard(s);
     int rc = bind_text(s, 1, h.workflow_id);
-    if (rc == SQLITE_OK) {
-      rc = bind_text(s, 2, h.definition);
-    }
-    if (rc == SQLITE_OK) {
-      rc = sqlite3_bind_int64(s, 3, static_cast<std::int64_t>(h.workflow_version));
-    }
-    if (rc == SQLITE_OK) {
-      rc = bind_text(s, 4, input);
-    }
-    if (rc == SQLITE_OK) {
-      rc = bind_text(s, 5, status);
-    }
-    if (rc == SQLITE_OK) {
-      rc = sqlite3_bind_int64(s, 6, unix_ms(h.created_at));
-    }
-    if (rc == SQLITE_OK) {
-      rc = sqlite3_bind_int64(s, 7, unix_ms(h.updated_at));
-    }
+    auto more = [&](auto bind) {
+      if (rc == SQLITE_OK) {
+        rc = bind();
+      }
+    };
+    more([&] { return bind_text(s, 2, h.definition); });
+    more([&] { return sqlite3_bind_int64(s, 3, static_cast<std::int64_t>(h.workflow_version)); });
+    more([&] { return bind_text(s, 4, input); });
+    more([&] { return bind_text(s, 5, status); });
+    more([&] { return sqlite3_bind_int64(s, 6, unix_ms(h.created_at)); });
+    more([&] { return sqlite3_bind_int64(s, 7, unix_ms(h.updated_at)); });
+    more([&] { return bind_text(s, 8, h.final_state); });
+    more([&] { return sqlite3_bind_int64(s, 9, static_cast<std::int64_t>(h.attempts)); });
+    more([&] { return h.failure ? bind_text(s, 10, failure_json) : sqlite3_bind_null(s, 10); });
+    more([&] { return h.rollback ? bind_text(s, 11, rollback_json) : sqlite3_bind_null(s, 11); });
+    more([&] { return bind_text(s, 12, h.owner); });
+    more([&] { return sqlite3_bind_int64(s, 13, static_cast<std::int64_t>(h.fence)); });
+    more([&] { return sqlite3_bind_int(s, 14, replace ? 1 : 0); });
     if (rc != SQLITE_OK) {
       return failure(what, rc);
     }
@@ -436,38 +404,100 @@ struct SqliteCheckpointStore::impl {
     return {};
   }
 
-  /// Reads the header at the current row of a header query.
+  /// Reads the header at the current row of a header query, or why it cannot be read (a value
+  /// out of range, JSON that does not parse, a status this version does not know).
   expected<RunHeader> read_header(sqlite3_stmt* s, const char* what) const {
     RunHeader h;
     h.workflow_id = column_text(s, 0);
+    auto bad = [&](const std::string& why) { return invalid(what, "run \"" + h.workflow_id + "\": " + why); };
     h.definition = column_text(s, 1);
     auto version = sqlite3_column_int64(s, 2);
-    if (version < 0 ||
-        version > static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max())) {
-      return invalid(what, "workflow_version " + std::to_string(version) + " out of u32 range");
+    if (version < 0 || version > static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max())) {
+      return bad("workflow_version " + std::to_string(version) + " out of u32 range");
     }
     h.workflow_version = static_cast<std::uint32_t>(version);
-    auto input = column_text(s, 3);
     try {
-      h.input = nlohmann::json::parse(input);
+      h.input = nlohmann::json::parse(column_text(s, 3));
     } catch (const std::exception& e) {
-      return invalid(what, "decode the input of run \"" + h.workflow_id + "\": " + e.what());
+      return bad(std::string("decode its input: ") + e.what());
     }
     auto status_text = column_text(s, 4);
-    auto status = status_from(status_text);
+    auto status = run_status_from_string(status_text);
     if (!status) {
-      return invalid(what,
-                     "unknown status \"" + status_text + "\" of run \"" + h.workflow_id + "\"");
+      return bad("unknown status \"" + status_text + "\"");
     }
     h.status = *status;
     h.created_at = from_unix_ms(sqlite3_column_int64(s, 5));
     h.updated_at = from_unix_ms(sqlite3_column_int64(s, 6));
+    h.final_state = column_text(s, 7);
+    auto attempts = sqlite3_column_int64(s, 8);
+    if (attempts < 0 || attempts > static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max())) {
+      return bad("attempts " + std::to_string(attempts) + " out of range");
+    }
+    h.attempts = static_cast<std::uint32_t>(attempts);
+    try {
+      if (sqlite3_column_type(s, 9) != SQLITE_NULL) {
+        h.failure = nlohmann::json::parse(column_text(s, 9)).get<error>();
+      }
+      if (sqlite3_column_type(s, 10) != SQLITE_NULL) {
+        h.rollback = nlohmann::json::parse(column_text(s, 10)).get<RollbackRecord>();
+      }
+    } catch (const std::exception& e) {
+      return bad(std::string("decode its failure or rollback record: ") + e.what());
+    }
+    h.owner = column_text(s, 11);
+    auto fence = sqlite3_column_int64(s, 12);
+    if (fence < 0) {
+      return bad("negative fence " + std::to_string(fence));
+    }
+    h.fence = static_cast<std::uint64_t>(fence);
     return h;
+  }
+
+  /// D9: a new run may not take the id of an unfinished run, or of one whose log is still there.
+  expected<void> check_create(const std::string& id) {
+    {
+      auto* s = select_header.get();
+      reset_on_exit reset(s);
+      int rc = bind_text(s, 1, id);
+      if (rc != SQLITE_OK) {
+        return failure("create run", rc);
+      }
+      rc = sqlite3_step(s);
+      if (rc == SQLITE_ROW) {
+        auto status = run_status_from_string(column_text(s, 4));
+        if (!status || is_unfinished(*status)) {
+          return error::checkpoint_store(run_conflict_message(id, status.value_or(RunStatus::running)));
+        }
+      } else if (rc != SQLITE_DONE) {
+        return failure("create run", rc);
+      }
+    }
+    auto* s = has_rows.get();
+    reset_on_exit reset(s);
+    int rc = bind_text(s, 1, id);
+    if (rc != SQLITE_OK) {
+      return failure("create run", rc);
+    }
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+      return failure("create run", rc);
+    }
+    if (sqlite3_column_type(s, 0) != SQLITE_NULL) {
+      return error::checkpoint_store(
+        checkpoint_conflict_message(id, static_cast<std::uint64_t>(sqlite3_column_int64(s, 0))));
+    }
+    return {};
   }
 
   /// One write of a batch, inside the open transaction, in CheckpointWrite's order: the row,
   /// then the clear, then the header; nothing after a row that did not land.
   expected<void> write_one(const CheckpointWrite& w, bool& fatal) {
+    if (w.create) {
+      if (auto r = check_create(w.workflow_id); !r) {
+        return r;
+      }
+    }
     if (w.row) {
       if (auto r = append_row(w.workflow_id, *w.row, fatal); !r) {
         return r;
@@ -479,7 +509,7 @@ struct SqliteCheckpointStore::impl {
       }
     }
     if (w.header) {
-      return upsert(*w.header, fatal);
+      return upsert(*w.header, w.create, fatal);
     }
     return {};
   }
@@ -488,7 +518,11 @@ struct SqliteCheckpointStore::impl {
 SqliteCheckpointStore::SqliteCheckpointStore(passkey, std::unique_ptr<impl> p)
   : impl_(std::move(p)) {}
 
-SqliteCheckpointStore::~SqliteCheckpointStore() = default;
+SqliteCheckpointStore::~SqliteCheckpointStore() {
+  if (impl_ && impl_->lock_fd >= 0) {
+    ::close(impl_->lock_fd); // frees the driver lock
+  }
+}
 
 const std::string& SqliteCheckpointStore::path() const noexcept {
   return impl_->path;
@@ -562,6 +596,12 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
     }
     auto version = sqlite3_column_int(version_stmt->get(), 0);
     version_stmt = statement{}; // finalized before the DDL below
+    const auto& all = detail::sqlite::migrations();
+    if (all.size() != static_cast<std::size_t>(schema_version)) {
+      p->rollback_if_open();
+      return p->invalid("open", "this build has " + std::to_string(all.size()) + " migrations but schema_version " +
+                                  std::to_string(schema_version));
+    }
     if (version < 0 || version > schema_version) {
       p->rollback_if_open();
       return p->invalid("open", "schema version " + std::to_string(version) +
@@ -569,9 +609,14 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
                                   std::to_string(schema_version) + ")");
     }
     for (int v = version; v < schema_version; ++v) {
-      if (auto r = p->run_script("migrate schema to version " + std::to_string(v + 1),
-                                 migrations[static_cast<std::size_t>(v)]);
-          !r) {
+      auto what = "migrate schema to version " + std::to_string(v + 1);
+      if (auto r = p->run_script(what, all[static_cast<std::size_t>(v)]); !r) {
+        p->rollback_if_open();
+        return r.error_value();
+      }
+      // The version is set here, not in the file (PRAGMA takes no parameters: fixed text).
+      auto set_version = "PRAGMA user_version = " + std::to_string(v + 1);
+      if (auto r = p->run_script(what, set_version.c_str()); !r) {
         p->rollback_if_open();
         return r.error_value();
       }
@@ -585,20 +630,18 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
   }
 
   // Prepared only now: a statement naming a table fails to prepare before the migration made it.
+  const std::string select_header_sql = std::string(header_columns_sql) + select_header_where;
+  const std::string select_unfinished_sql = std::string(header_columns_sql) + select_unfinished_where;
   if (auto r = cache({{&p->insert_row, insert_row_sql},
                       {&p->select_rows, select_rows_sql},
                       {&p->delete_rows, delete_rows_sql},
                       {&p->upsert_header, upsert_header_sql},
-                      {&p->select_header, select_header_sql},
-                      {&p->select_unfinished, select_unfinished_sql}});
+                      {&p->select_header, select_header_sql.c_str()},
+                      {&p->select_unfinished, select_unfinished_sql.c_str()},
+                      {&p->has_rows, has_rows_sql}});
       !r) {
     return r.error_value();
   }
-
-  std::random_device entropy;
-  std::seed_seq seed{entropy(), entropy(), entropy(), entropy(),
-                     entropy(), entropy(), entropy(), entropy()};
-  p->rng.seed(seed);
   return std::make_shared<SqliteCheckpointStore>(passkey{}, std::move(p));
 }
 
@@ -671,7 +714,7 @@ SqliteCheckpointStore::load_run(const std::string& workflow_id) {
       row.output_blob =
         data == nullptr ? std::vector<std::uint8_t>{} : std::vector<std::uint8_t>(data, data + n);
     }
-    row.kind = kind_from(sqlite3_column_int64(s, 4));
+    row.kind = row_kind_from_code(sqlite3_column_int64(s, 4));
     auto version = sqlite3_column_int64(s, 5);
     if (version < 0 ||
         version > static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max())) {
@@ -695,7 +738,7 @@ expected<void> SqliteCheckpointStore::clear(const std::string& workflow_id) {
 expected<void> SqliteCheckpointStore::put_run_header(const RunHeader& header) {
   std::lock_guard<std::mutex> guard(impl_->mutex);
   bool fatal = false;
-  return impl_->upsert(header, fatal);
+  return impl_->upsert(header, false, fatal);
 }
 
 expected<std::optional<RunHeader>>
@@ -723,33 +766,70 @@ SqliteCheckpointStore::run_header(const std::string& workflow_id) {
   return std::optional<RunHeader>{std::move(*h)};
 }
 
-expected<std::vector<RunHeader>> SqliteCheckpointStore::unfinished_runs() {
+expected<RunListing> SqliteCheckpointStore::list_unfinished() {
   auto& d = *impl_;
   const char* what = "unfinished_runs";
   std::lock_guard<std::mutex> guard(d.mutex);
-  std::string running = to_string(RunStatus::running);
-  std::string interrupted = to_string(RunStatus::interrupted);
   auto* s = d.select_unfinished.get();
   reset_on_exit reset(s);
-  int rc = bind_text(s, 1, running);
-  if (rc == SQLITE_OK) {
-    rc = bind_text(s, 2, interrupted);
-  }
-  if (rc != SQLITE_OK) {
-    return d.failure(what, rc);
-  }
-  std::vector<RunHeader> out;
+  RunListing out;
+  int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     auto h = d.read_header(s, what);
-    if (!h) {
-      return h.error_value();
+    if (h) {
+      out.runs.push_back(std::move(*h));
+    } else {
+      // One bad header never hides the others: it is reported by id, left as it is.
+      out.unreadable.push_back({column_text(s, 0), h.error_value().message()});
     }
-    out.push_back(std::move(*h));
   }
   if (rc != SQLITE_DONE) {
     return d.failure(what, rc);
   }
   return out;
+}
+
+expected<std::vector<RunHeader>> SqliteCheckpointStore::unfinished_runs() {
+  auto listing = list_unfinished();
+  if (!listing) {
+    return listing.error_value();
+  }
+  return std::move(listing->runs);
+}
+
+expected<void> SqliteCheckpointStore::acquire_driver() {
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard(d.mutex);
+  if (d.lock_fd >= 0 || d.path.empty() || d.path == ":memory:" || d.path.rfind("file:", 0) == 0) {
+    return {};
+  }
+  const auto lock_path = d.path + ".lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return d.invalid("take the driver lock", "cannot open " + lock_path + ": " + std::strerror(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    char text[32] = {0};
+    auto n = ::pread(fd, text, sizeof(text) - 1, 0);
+    ::close(fd);
+    std::string holder = n > 0 ? std::string(text, static_cast<std::size_t>(n)) : std::string("unknown");
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) {
+      holder.pop_back();
+    }
+    if (err == EWOULDBLOCK) {
+      return error::checkpoint_store("sqlite: another process drives the runs of " + d.path + " (pid " + holder +
+                                     " holds " + lock_path +
+                                     "); one process at a time may drive runs of a SQLite store (ARCHITECTURE D8)");
+    }
+    return d.invalid("take the driver lock", "flock " + lock_path + ": " + std::strerror(err));
+  }
+  auto pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // The lock is held all the same; only the name of the holder is missing.
+  }
+  d.lock_fd = fd; // released by the kernel when the process dies, or when the store closes
+  return {};
 }
 
 } // namespace cano

@@ -12,6 +12,12 @@
 // an in-doubt commit is resolved by reading the batch's commit mark and row tokens back. Past
 // the deadline writes fail as "store unavailable": the engine interrupts those runs (no
 // rollback) and resume_all picks them up later. Passwords never appear in errors.
+//
+// Ownership (ARCHITECTURE D8): each store instance is one owner identity. A run's header records
+// its owner and a fencing token; starting a run makes this store its owner, `claim_run` (called
+// before every resume) takes a run over with fence + 1, and every batch checks owner and fence of
+// the runs it writes in the same transaction, holding their header rows FOR SHARE, so a claim
+// waits for a batch in flight and a previous owner's later writes are refused (category fenced).
 #pragma once
 
 #include <atomic>
@@ -31,6 +37,8 @@ struct PostgresOptions {
   std::chrono::milliseconds retry_deadline{30000};
   std::chrono::milliseconds initial_backoff{20};
   std::chrono::milliseconds max_backoff{1000};
+  /// This store's identity as a run owner (D8), e.g. "node-3#7"; empty: a random one.
+  std::string owner{};
 };
 
 class PostgresCheckpointStore : public CheckpointStore {
@@ -47,6 +55,13 @@ public:
   expected<void> put_run_header(const RunHeader& header) override;
   expected<std::optional<RunHeader>> run_header(const std::string& workflow_id) override;
   expected<std::vector<RunHeader>> unfinished_runs() override;
+  expected<RunListing> list_unfinished() override;
+  /// Makes this store the run's owner and increments its fence (waits for batches in flight).
+  /// A run without a header has no owner to take over: nothing to do.
+  expected<void> claim_run(const std::string& workflow_id) override;
+
+  /// This store's owner identity.
+  const std::string& owner() const noexcept;
 
   /// Batches (or calls) that had to be retried after a connection failure.
   std::uint64_t retries() const noexcept { return retries_.load(); }

@@ -7,8 +7,10 @@
 //   auto wf = workflow.with_checkpoint_store(*store);
 //   rt.resume_all(std::vector{wf});                 // a new process picks up unfinished runs
 //
-// Several processes may share the file: SQLite serialises their writers (busy_timeout bounds the
-// wait) and a duplicate (workflow_id, sequence) is rejected whoever wrote the first row.
+// Several processes may read the file (listing runs, loading a run), but one at a time drives
+// runs: the engine takes PATH.lock before its first run (acquire_driver). SQLite serialises
+// writers (busy_timeout bounds the wait) and a duplicate (workflow_id, sequence) is rejected
+// whoever wrote the first row.
 #pragma once
 
 #include <chrono>
@@ -35,7 +37,7 @@ public:
   using Options = SqliteCheckpointStoreOptions;
 
   /// The schema version this build creates and understands (PRAGMA user_version).
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
 
   /// Opens (creating if needed) the database at `path` and brings its schema up to date.
   /// Errors are checkpoint_store("sqlite: <what> (<path>): <sqlite message>").
@@ -70,8 +72,15 @@ public:
   /// Creates or updates a header; an update keeps the first non-zero created_at.
   expected<void> put_run_header(const RunHeader& header) override;
   expected<std::optional<RunHeader>> run_header(const std::string& workflow_id) override;
-  /// Headers whose status is running or interrupted, ordered by workflow id.
+  /// Headers of unfinished runs (running, interrupted, compensating), ordered by workflow id.
   expected<std::vector<RunHeader>> unfinished_runs() override;
+  /// The same, with the headers that cannot be read (by id and why) instead of an error.
+  expected<RunListing> list_unfinished() override;
+  /// One process drives the runs of a SQLite file (ARCHITECTURE D8): takes an exclusive flock on
+  /// PATH.lock (freed by the kernel when the process dies) and writes its pid there. Another
+  /// process gets checkpoint_store("sqlite: another process drives the runs of PATH (pid N holds
+  /// PATH.lock) ..."). Reading (listing, load_run, run_header) never takes it.
+  expected<void> acquire_driver() override;
 
   /// The path given to open().
   const std::string& path() const noexcept;

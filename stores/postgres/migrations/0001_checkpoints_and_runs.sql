@@ -1,12 +1,3 @@
--- cano-actor's PostgreSQL schema (migration 1). The store applies it itself
--- (stores/postgres/src/postgres_schema.cpp, recorded in cano_schema_migrations under an
--- advisory lock); this copy is for administrators who migrate by hand.
-
-CREATE TABLE cano_schema_migrations (
-  version    integer     PRIMARY KEY,
-  applied_at timestamptz NOT NULL DEFAULT now()
-);
-
 -- One row per checkpoint: cano-e2e's columns and types, plus when it was written and the token
 -- that lets a retried, in-doubt commit recognise its own rows.
 CREATE TABLE cano_checkpoints (
@@ -39,11 +30,3 @@ CREATE TABLE cano_commit_marks (
   token      text        PRIMARY KEY,
   created_at timestamptz NOT NULL DEFAULT now()
 );
-
-INSERT INTO cano_schema_migrations (version) VALUES (1);
-
--- Migration 2: cano_checkpoints is a queue (rows are inserted, then deleted when their run
--- ends): vacuum and analyze it after a small fraction of churn, not the default 20 %.
-ALTER TABLE cano_checkpoints SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01);
-ALTER TABLE cano_commit_marks SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01);
-INSERT INTO cano_schema_migrations (version) VALUES (2);

@@ -1,17 +1,3 @@
--- cano-actor's SQLite checkpoint schema (ARCHITECTURE D6), as SqliteCheckpointStore::open
--- creates it. For reading and for tools: the store applies it by itself, as versioned migrations
--- keyed on PRAGMA user_version, each inside BEGIN IMMEDIATE, so several processes opening the same
--- new file apply every step exactly once. Column names and types follow cano-e2e's PostgreSQL
--- table (cano-semantics §2.7), with SQLite's storage classes.
---
--- The connection also sets (not part of the file's schema):
---   PRAGMA journal_mode = WAL;     -- readers never block the writer; persistent in the file
---   PRAGMA synchronous = FULL;     -- per connection; NORMAL and EXTRA are allowed, OFF never is
---   busy timeout 10 s              -- how long a writer waits for another process's lock
-
--- Version 1 ------------------------------------------------------------------------------------
-BEGIN IMMEDIATE;
-
 -- The write-ahead log: one row per state entered, saga step completed or step cursor, dense
 -- sequences per run starting at 0. The primary key is what rejects a duplicate
 -- (workflow_id, sequence): appends use INSERT ... ON CONFLICT DO NOTHING and report a conflict
@@ -38,11 +24,7 @@ CREATE TABLE cano_runs (
   definition       TEXT    NOT NULL,           -- Workflow::with_name
   workflow_version INTEGER NOT NULL,
   input            TEXT    NOT NULL,           -- the run's input as JSON text ('null' for none)
-  status           TEXT    NOT NULL,           -- running | completed | failed | rolled_back |
-                                               -- interrupted (cano::to_string(RunStatus))
+  status           TEXT    NOT NULL,           -- cano::to_string(RunStatus)
   created_at       INTEGER NOT NULL,           -- unix ms; an update keeps the first non-zero one
   updated_at       INTEGER NOT NULL            -- unix ms of the latest header write
 ) WITHOUT ROWID;
-
-PRAGMA user_version = 1;
-COMMIT;

@@ -1,0 +1,102 @@
+#include "checkpoint_writer.hpp"
+
+#include <caf/event_based_actor.hpp>
+
+#include "../engine.hpp"
+#include "../user_code.hpp"
+#include "checkpoint_actor.hpp"
+#include "messages.hpp"
+
+namespace cano::detail {
+
+namespace {
+
+/// A direct (non-blocking) store: a plain row is one append; anything more is one batch of one
+/// write, which the store applies as a whole.
+expected<void> write_direct(CheckpointStore& store, const CheckpointWrite& w) {
+  return call_guarded(
+    [&]() -> expected<void> {
+      if (w.row && !w.clear_run && !w.header && !w.create) {
+        return store.append(w.workflow_id, *w.row);
+      }
+      auto outcomes = store.append_batch({w});
+      if (outcomes.size() != 1) {
+        return error::checkpoint_store("the store's append_batch returned " + std::to_string(outcomes.size()) +
+                                       " outcomes for 1 write");
+      }
+      return std::move(outcomes.front());
+    },
+    [](const std::string& text) -> expected<void> { return error::checkpoint_store("the store threw: " + text); });
+}
+
+} // namespace
+
+checkpoint_writer::checkpoint_writer(caf::event_based_actor* host, engine& eng, std::shared_ptr<CheckpointStore> store,
+                                     const std::string& id)
+  : host_(host), store_(std::move(store)), id_(id) {
+  if (store_ != nullptr && store_->is_blocking()) {
+    channel_ = eng.checkpoint_channel_for(store_);
+  }
+}
+
+expected<void> checkpoint_writer::acquire_driver() {
+  if (!channel_) {
+    return {};
+  }
+  return call_guarded([&] { return store_->acquire_driver(); }, [](const std::string& text) -> expected<void> {
+    return error::checkpoint_store("the store threw: " + text);
+  });
+}
+
+void checkpoint_writer::start_fresh(RunHeader header) { first_header_ = std::move(header); }
+
+void checkpoint_writer::settle(bool create, const expected<void>& r) {
+  if (!r && (create || r.error_value().code() == errc::fenced)) {
+    closed_ = true; // the id is not ours (any more): nothing else may be written for it
+  }
+}
+
+std::optional<expected<void>> checkpoint_writer::write(CheckpointWrite w, done_fn k) {
+  if (closed_) {
+    return expected<void>{error::checkpoint_store("run " + id_ + ": no further checkpoint writes (refused earlier)")};
+  }
+  if (first_header_) {
+    w.create = true;
+    if (!w.header) {
+      w.header = std::move(*first_header_);
+    }
+    first_header_.reset();
+  }
+  if (!channel_) {
+    auto r = write_direct(*store_, w);
+    settle(w.create, r);
+    return r;
+  }
+  if (channel_->pending.fetch_add(1) >= channel_->bound) {
+    channel_->pending.fetch_sub(1);
+    return expected<void>{error::checkpoint_store("checkpoint queue is full: " + std::to_string(channel_->bound) +
+                                                  " writes are already waiting for the store")};
+  }
+  const bool create = w.create;
+  auto queued = std::make_shared<const queued_write>(queued_write{std::move(w), std::chrono::steady_clock::now()});
+  auto epoch = epoch_;
+  host_->request(channel_->actor(), caf::infinite, ckpt_write_atom::value, queued)
+    .then(
+      [this, epoch, create, k](void_result_ptr& outcome) {
+        settle(create, *outcome);
+        if (epoch == epoch_) {
+          k(*outcome);
+        }
+      },
+      [this, epoch, k](caf::error& err) {
+        channel_->pending.fetch_sub(1); // bounced from a dead actor's mailbox: never counted down
+        if (epoch == epoch_) {
+          // The checkpoint actor went away with our write: its fate is unknown (D6: interrupt).
+          k(error::checkpoint_store("the checkpoint actor stopped before answering: " + to_string(err))
+              .store_unavailable());
+        }
+      });
+  return std::nullopt;
+}
+
+} // namespace cano::detail

@@ -1,0 +1,164 @@
+#include "saga_drain.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
+#include "../attempt_runner.hpp"
+#include "../format.hpp"
+#include "../resume_plan.hpp"
+#include "../user_code.hpp"
+#include "messages.hpp"
+
+namespace cano::detail {
+
+namespace {
+
+const std::string no_label;
+
+/// The context a compensate sees: the run, no state, attempt 1, and the key of its step.
+task_context undo_context(const run_context& ctx, const RollbackRecord::Entry& entry,
+                          const std::atomic<bool>* stop) {
+  return make_task_context(ctx, no_label, 1, stop, task_context::step_id{entry.sequence, -1, true});
+}
+
+/// Runs one compensate; whatever it throws becomes cano's panic error for it.
+expected<void> compensate_guarded(const compensator& comp, task_context& tc, const std::string& task_id,
+                                  const nlohmann::json& output) {
+  return call_guarded([&] { return comp.compensate(tc, output); }, [&](const std::string& text) -> expected<void> {
+    return error::task_execution("compensate for " + debug_quote(task_id) + " panicked: " + text);
+  });
+}
+
+} // namespace
+
+saga_drain::saga_drain(caf::event_based_actor* host, std::shared_ptr<const run_context> ctx,
+                       std::shared_ptr<blocking_pool> pool, RollbackRecord record, recorder rec, finished_fn done)
+  : host_(host),
+    ctx_(std::move(ctx)),
+    pool_(std::move(pool)),
+    record_(std::move(record)),
+    recorder_(std::move(rec)),
+    done_(std::move(done)) {}
+
+saga_drain::~saga_drain() {
+  if (comp_stop_) {
+    comp_stop_->store(true);
+  }
+}
+
+void saga_drain::start(bool record_first) {
+  record_pending_ = record_first && recorder_ != nullptr;
+  pump();
+}
+
+void saga_drain::pump() {
+  if (pumping_) {
+    return; // the loop below picks the next step up (no recursion through inline answers)
+  }
+  pumping_ = true;
+  while (!finished_ && waiting_ == waiting::nothing) {
+    if (record_pending_) {
+      record_pending_ = false;
+      waiting_ = waiting::record;
+      recorder_(record_, [this](std::optional<error> stop) {
+        waiting_ = waiting::nothing;
+        if (stop) {
+          finished_ = true;
+          done_(std::move(record_), std::move(stop));
+          return;
+        }
+        pump();
+      });
+      continue;
+    }
+    if (record_.finished()) {
+      finished_ = true;
+      done_(std::move(record_), std::nullopt);
+      break;
+    }
+    undo_top();
+  }
+  pumping_ = false;
+}
+
+void saga_drain::undo_top() {
+  const auto& entry = record_.stack[record_.stack.size() - 1 - record_.undone];
+  auto it = ctx_->def->compensators.find(entry.task_id);
+  if (it == ctx_->def->compensators.end()) {
+    return undone(error::workflow("no compensator registered for task " + debug_quote(entry.task_id) +
+                                  " — cannot roll it back"));
+  }
+  nlohmann::json output;
+  try {
+    output = from_blob(entry.output);
+  } catch (const std::exception& e) {
+    return undone(error::generic("deserialize compensation output for `" + entry.task_id + "`: " + e.what() +
+                                 blob_location(ctx_->workflow_id, entry.sequence)));
+  }
+  const auto& comp = it->second;
+  // cano re-reads the task's config at rollback time (for its attempt_timeout).
+  auto cfg = call_guarded([&] { return comp->config(); }, [](const std::string&) { return TaskConfig{}; });
+  if (attempt_runner::runs_inline(cfg)) {
+    auto tc = undo_context(*ctx_, entry, nullptr);
+    auto r = compensate_guarded(*comp, tc, entry.task_id, output);
+    return undone(r ? std::nullopt : std::optional<error>(r.error_value()));
+  }
+  if (!post_compensate(comp, entry, std::move(output), cfg)) {
+    return undone(error::task_execution("blocking pool exhausted: cannot run compensate for " +
+                                        debug_quote(entry.task_id)));
+  }
+  waiting_ = waiting::compensate;
+}
+
+void saga_drain::undone(std::optional<error> failure) {
+  ++record_.undone;
+  if (failure) {
+    record_.errors.push_back(std::move(*failure));
+  }
+  record_pending_ = recorder_ != nullptr;
+}
+
+bool saga_drain::post_compensate(std::shared_ptr<const compensator> comp, const RollbackRecord::Entry& entry,
+                                 nlohmann::json output, const TaskConfig& cfg) {
+  auto seq = ++seq_;
+  comp_task_id_ = entry.task_id;
+  comp_timeout_ = cfg.attempt_timeout;
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  comp_stop_ = stop;
+  auto self = caf::actor_cast<caf::actor>(host_);
+  bool posted = pool_->try_post([ctx = ctx_, comp, entry, output = std::move(output), stop, self, seq] {
+    auto tc = undo_context(*ctx, entry, stop.get());
+    auto r = compensate_guarded(*comp, tc, entry.task_id, output);
+    caf::anon_send(self, comp_done_atom::value, seq, std::make_shared<expected<void>>(std::move(r)));
+  });
+  if (posted && cfg.attempt_timeout) {
+    host_->delayed_send(host_, *cfg.attempt_timeout, comp_timeout_atom::value, seq);
+  }
+  return posted;
+}
+
+void saga_drain::on_compensate_done(std::uint64_t seq, const expected<void>& r) {
+  if (waiting_ != waiting::compensate || seq != seq_) {
+    return; // a compensate that already timed out
+  }
+  ++seq_; // settles this one
+  waiting_ = waiting::nothing;
+  undone(r ? std::nullopt : std::optional<error>(r.error_value()));
+  pump();
+}
+
+void saga_drain::on_compensate_timeout(std::uint64_t seq) {
+  if (waiting_ != waiting::compensate || seq != seq_) {
+    return;
+  }
+  ++seq_;
+  if (comp_stop_) {
+    comp_stop_->store(true);
+  }
+  waiting_ = waiting::nothing;
+  undone(error::timeout("compensate for " + debug_quote(comp_task_id_) + " exceeded attempt_timeout " +
+                        debug_duration(comp_timeout_.value_or(duration{0}))));
+  pump();
+}
+
+} // namespace cano::detail

@@ -1,0 +1,75 @@
+// What PostgresCheckpointStore's parts share: its connection, its retry policy, its owner
+// identity and the fences it holds, and how errors are worded (never with the password).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include <pqxx/pqxx>
+
+#include "cano/postgres_checkpoint_store.hpp"
+
+namespace cano {
+
+/// The password= value of a DSN (key/value form), to scrub it from any message.
+std::string postgres_password_of(const std::string& dsn);
+
+/// A failure that means "the server or the connection is gone", worth a retry.
+bool is_postgres_connection_failure(const std::exception& e);
+
+struct PostgresCheckpointStore::impl {
+  PostgresOptions options;
+  std::string password;
+  std::mutex mutex; // one connection, used by one caller at a time; guards `fences` too
+  std::unique_ptr<pqxx::connection> conn;
+  /// The fence this store holds for each run it started or claimed (D8).
+  std::unordered_map<std::string, std::uint64_t> fences;
+
+  std::string scrub(std::string message) const;
+
+  error store_error(const std::string& what, const std::exception& e) const {
+    return error::checkpoint_store("postgres: " + what + ": " + scrub(e.what()));
+  }
+
+  pqxx::connection& connection() {
+    if (!conn || !conn->is_open()) {
+      conn.reset();
+      conn = std::make_unique<pqxx::connection>(options.dsn);
+    }
+    return *conn;
+  }
+
+  /// Runs `fn(connection)` and retries it with backoff while the server is unreachable, until
+  /// the deadline; then the error is marked store_unavailable. Other errors return at once.
+  template <class T, class F>
+  expected<T> with_retry(const std::string& what, std::atomic<std::uint64_t>& retries, F fn) {
+    auto deadline = std::chrono::steady_clock::now() + options.retry_deadline;
+    auto backoff = options.initial_backoff;
+    for (;;) {
+      try {
+        return fn(connection());
+      } catch (const std::exception& e) {
+        if (!is_postgres_connection_failure(e)) {
+          return store_error(what, e);
+        }
+        conn.reset();
+        if (std::chrono::steady_clock::now() + backoff > deadline) {
+          return error::checkpoint_store("postgres unavailable: " + what + ": " + scrub(e.what())).store_unavailable();
+        }
+      }
+      retries.fetch_add(1);
+      std::this_thread::sleep_for(backoff); // on the checkpoint actor's own thread, never a worker
+      backoff = std::min(backoff * 2, options.max_backoff);
+    }
+  }
+};
+
+/// The statuses that end a run, as SQL text for `status IN (...)`.
+inline constexpr const char* postgres_final_statuses = "('completed', 'failed', 'rolled_back')";
+
+} // namespace cano
