@@ -29,6 +29,20 @@ const std::string& definition::label(state_code s) const {
 
 std::string definition::label_copy(state_code s) const { return label(s); }
 
+std::optional<state_code> definition::state_of(const std::string& wanted) const {
+  for (const auto& kv : states) {
+    if (label(kv.first) == wanted) {
+      return kv.first;
+    }
+  }
+  for (auto code : exit_states) {
+    if (label(code) == wanted) {
+      return code;
+    }
+  }
+  return std::nullopt;
+}
+
 expected<void> definition::validate() const {
   std::call_once(cache_.validated_once, [this] {
     auto fail = [this](std::string m) { cache_.validation_error = error::configuration(std::move(m)); };

@@ -34,18 +34,13 @@ engine::checkpoint_channel_for(const std::shared_ptr<CheckpointStore>& store) {
   return slot;
 }
 
-namespace {
-
-/// Reports a run that never started (the runtime shuts down, its id is taken).
-void report_at_once(completion& done, run_result r) {
+void engine::report(completion& done, run_result r) {
   if (done.reply_to) {
     caf::anon_send(done.reply_to, std::move(r));
-  } else {
+  } else if (done.callback) {
     done.callback(std::move(r));
   }
 }
-
-} // namespace
 
 std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code initial,
                             run_options options, completion done,
@@ -73,7 +68,7 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
     r.run_id = id;
     r.workflow_id = durable_id;
     r.failure = std::move(*refused);
-    report_at_once(spec.done, std::move(r));
+    report(spec.done, std::move(r));
     return id;
   }
   // Registered before it can end, so run_ended never races ahead of the registration.

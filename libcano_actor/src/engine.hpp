@@ -78,6 +78,17 @@ public:
   /// True while a run of this runtime drives `workflow_id` (a run with a checkpoint store).
   bool is_live(const std::string& workflow_id) const;
 
+  // -- runs by id (D9; src/run_lookup.cpp) ------------------------------------------------------
+
+  /// Start-or-get: waits for the live run of that id, answers a finished one from its header,
+  /// resumes an unfinished one, or starts a new run. `done` gets the result.
+  void submit(std::shared_ptr<const definition> def, state_code initial, run_options options, completion done);
+  /// The result of the run `workflow_id`: from its header when finished, when it ends if a run of
+  /// this runtime drives it, else an error naming why there is none.
+  void lookup(std::shared_ptr<const definition> def, std::string workflow_id, completion done);
+  /// Sends or calls `done` with `r` (for runs that never get a supervisor).
+  static void report(completion& done, run_result r);
+
   bool shutdown(std::chrono::milliseconds deadline);
   /// Stops the checkpoint actors and the blocking pool (after the runs ended).
   void stop_workers();

@@ -25,24 +25,12 @@ expected<resume_plan> plan_resume(const definition& def, const std::string& work
     return error::workflow_version_mismatch(last->workflow_version, def.version);
   }
   resume_plan plan;
-  bool found = false;
-  for (const auto& kv : def.states) {
-    if (def.label(kv.first) == last->state) {
-      plan.state = kv.first;
-      found = true;
-      break;
-    }
-  }
-  for (auto code : def.exit_states) {
-    if (!found && def.label(code) == last->state) {
-      plan.state = code;
-      found = true;
-    }
-  }
-  if (!found) {
+  auto state = def.state_of(last->state);
+  if (!state) {
     return error::workflow("checkpoint state " + debug_quote(last->state) +
                            " is not a registered or exit state of this workflow");
   }
+  plan.state = *state;
   plan.last_sequence = last->sequence;
   plan.resume_step = last->sequence;
   for (const auto& r : rows) { // ascending: the stack keeps run order, the last cursor wins

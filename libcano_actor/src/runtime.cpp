@@ -23,21 +23,28 @@ runtime::~runtime() { engine_->shutdown(std::chrono::seconds(10)); }
 
 namespace {
 
-/// Starts one run (or resume) and blocks until its result; refuses to block an engine actor.
-run_result wait_for_run(detail::engine& eng, const char* verb, std::shared_ptr<const detail::definition> def,
-                        detail::state_code initial, run_options options, bool resume) {
+/// Calls `begin(completion)` and blocks until the completion gets its result; refuses to block
+/// an engine actor.
+template <class Begin>
+run_result wait_for(const char* verb, Begin begin) {
   if (detail::inside_engine_actor()) {
     run_result r;
     r.failure = error::workflow(std::string("runtime::") + verb +
-                                " blocks and was called from inside an engine actor; use runtime::start");
+                                " blocks and was called from inside an engine actor; use its actor form");
     return r;
   }
-  std::promise<run_result> promise;
-  auto future = promise.get_future();
-  eng.start(std::move(def), initial, std::move(options),
-            detail::completion{{}, [&promise](run_result&& r) { promise.set_value(std::move(r)); }}, nullptr,
-            resume);
+  auto promise = std::make_shared<std::promise<run_result>>();
+  auto future = promise->get_future();
+  begin(detail::completion{{}, [promise](run_result&& r) { promise->set_value(std::move(r)); }});
   return future.get();
+}
+
+/// Starts one run (or resume) and blocks until its result.
+run_result wait_for_run(detail::engine& eng, const char* verb, std::shared_ptr<const detail::definition> def,
+                        detail::state_code initial, run_options options, bool resume) {
+  return wait_for(verb, [&](detail::completion done) {
+    eng.start(std::move(def), initial, std::move(options), std::move(done), nullptr, resume);
+  });
 }
 
 } // namespace
@@ -114,6 +121,27 @@ runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::defin
     out.push_back(std::move(r));
   }
   return out;
+}
+
+run_result runtime::submit_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
+                                  run_options options) {
+  return wait_for("submit", [&](detail::completion done) {
+    engine_->submit(std::move(def), initial, std::move(options), std::move(done));
+  });
+}
+
+void runtime::submit_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
+                            run_options options, const caf::actor& reply_to) {
+  engine_->submit(std::move(def), initial, std::move(options), detail::completion{reply_to, {}});
+}
+
+run_result runtime::result_erased(std::shared_ptr<const detail::definition> def, const std::string& id) {
+  return wait_for("result", [&](detail::completion done) { engine_->lookup(std::move(def), id, std::move(done)); });
+}
+
+void runtime::result_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
+                            const caf::actor& reply_to) {
+  engine_->lookup(std::move(def), id, detail::completion{reply_to, {}});
 }
 
 bool runtime::shutdown(std::chrono::milliseconds deadline) { return engine_->shutdown(deadline); }

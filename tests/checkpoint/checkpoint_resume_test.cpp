@@ -36,6 +36,7 @@
 #include "cano/workflow.hpp"
 #include "support/run_results.hpp"
 #include "support/states.hpp"
+#include "support/store_kinds.hpp"
 #include "support/test_system.hpp"
 
 using namespace test;
@@ -46,7 +47,7 @@ namespace {
 /// Bounds every engine run generously, so a hang fails the test instead of blocking it.
 constexpr cano::duration bound = std::chrono::seconds(60);
 
-using Store = cano::MemoryCheckpointStore;
+using Store = test::audited_store;
 
 /// cano's test_support::SimpleTask: always goes to `next`, counting its runs (copies of the
 /// shared_ptr share the count, like clones of the Rust task share their Arc counter).
@@ -252,9 +253,10 @@ struct TourStepper : cano::SteppedTask<TourStage, std::uint32_t> {
 BOOST_AUTO_TEST_SUITE(checkpoint_resume_test)
 
 // Rust asserts: 5; extra: 0.
-BOOST_AUTO_TEST_CASE(checkpoint_row_written_for_each_state_entered) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(checkpoint_row_written_for_each_state_entered, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   auto workflow = cano::Workflow<State>::bare()
                     .register_task(State::Start, simple(State::Process))
                     .register_task(State::Process, simple(State::Complete))
@@ -291,9 +293,10 @@ BOOST_AUTO_TEST_CASE(no_checkpoint_store_means_no_rows_and_resume_is_rejected) {
 }
 
 // Rust asserts: 5; extra: 0.
-BOOST_AUTO_TEST_CASE(resume_continues_from_last_checkpointed_state) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(resume_continues_from_last_checkpointed_state, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   // Seed: the run got as far as entering `Process` before "crashing".
   seed(*store, "run-2", cano::CheckpointRow(0, "Start", ""));
   seed(*store, "run-2", cano::CheckpointRow(1, "Process", ""));
@@ -320,9 +323,10 @@ BOOST_AUTO_TEST_CASE(resume_continues_from_last_checkpointed_state) {
 }
 
 // Rust asserts: 2; extra: 0.
-BOOST_AUTO_TEST_CASE(resume_from_exit_state_returns_immediately) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(resume_from_exit_state_returns_immediately, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   seed(*store, "done-run", cano::CheckpointRow(0, "Start", ""));
   seed(*store, "done-run", cano::CheckpointRow(1, "Complete", ""));
   auto work = simple(State::Complete);
@@ -337,9 +341,10 @@ BOOST_AUTO_TEST_CASE(resume_from_exit_state_returns_immediately) {
 }
 
 // Rust asserts: 4; extra: 0.
-BOOST_AUTO_TEST_CASE(split_state_writes_a_single_checkpoint_row) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(split_state_writes_a_single_checkpoint_row, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   std::vector<std::shared_ptr<cano::Task<State>>> tasks;
   for (int i = 0; i < 5; ++i) {
     tasks.push_back(simple(State::Complete));
@@ -363,9 +368,10 @@ BOOST_AUTO_TEST_CASE(split_state_writes_a_single_checkpoint_row) {
 }
 
 // Rust asserts: 2; extra: 1 (the run is an error).
-BOOST_AUTO_TEST_CASE(checkpoint_requires_workflow_id_on_orchestrate) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(checkpoint_requires_workflow_id_on_orchestrate, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   // Store attached but no workflow id — orchestrate must error at the first checkpoint write.
   auto workflow = cano::Workflow<State>::bare()
                     .register_task(State::Start, simple(State::Complete))
@@ -380,9 +386,10 @@ BOOST_AUTO_TEST_CASE(checkpoint_requires_workflow_id_on_orchestrate) {
 }
 
 // Rust asserts: 2; extra: 1 (the resume is an error).
-BOOST_AUTO_TEST_CASE(resume_unknown_workflow_id_errors) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(resume_unknown_workflow_id_errors, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   auto workflow = cano::Workflow<State>::bare()
                     .register_task(State::Start, simple(State::Complete))
                     .add_exit_state(State::Complete)
@@ -396,9 +403,10 @@ BOOST_AUTO_TEST_CASE(resume_unknown_workflow_id_errors) {
 }
 
 // Rust asserts: 2; extra: 1 (the resume is an error).
-BOOST_AUTO_TEST_CASE(resume_with_unrecognized_state_label_errors) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(resume_with_unrecognized_state_label_errors, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   seed(*store, "wrong-defn", cano::CheckpointRow(0, "NotAStateOfThisWorkflow", ""));
   auto workflow = cano::Workflow<State>::bare()
                     .register_task(State::Start, simple(State::Complete))
@@ -415,9 +423,10 @@ BOOST_AUTO_TEST_CASE(resume_with_unrecognized_state_label_errors) {
 // --- Router checkpoint-skipping ------------------------------------------------------------------
 
 // Rust asserts: 4; extra: 0.
-BOOST_AUTO_TEST_CASE(router_state_produces_no_checkpoint_row_and_sequences_are_dense) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(router_state_produces_no_checkpoint_row_and_sequences_are_dense, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   // Observe on_state_enter and on_checkpoint to verify the router fires the former but NOT the latter.
   auto observer = std::make_shared<cano::RecordingObserver>();
   auto ckpt_obs = std::make_shared<cano::RecordingObserver>();
@@ -451,9 +460,10 @@ BOOST_AUTO_TEST_CASE(router_state_produces_no_checkpoint_row_and_sequences_are_d
 }
 
 // Rust asserts: 3; extra: 0.
-BOOST_AUTO_TEST_CASE(resume_from_skips_router_rows_not_present_in_checkpoint_log) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(resume_from_skips_router_rows_not_present_in_checkpoint_log, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   // Only the Process row exists — as if the run crashed right after entering Process
   // (the Start router left no row).
   seed(*store, "router-resume", cano::CheckpointRow(0, "Process", ""));
@@ -475,9 +485,10 @@ BOOST_AUTO_TEST_CASE(resume_from_skips_router_rows_not_present_in_checkpoint_log
 // --- hardening: concurrency & high-error scenarios -----------------------------------------------
 
 // Rust asserts: 3 (in loops: 16 results, then 2 per id); extra: 1 (all 16 results arrived).
-BOOST_AUTO_TEST_CASE(many_workflows_share_one_store_without_cross_talk) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(many_workflows_share_one_store_without_cross_talk, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   constexpr std::size_t RUNS = 16;
 
   caf::scoped_actor self{*ts.sys};
@@ -501,9 +512,10 @@ BOOST_AUTO_TEST_CASE(many_workflows_share_one_store_without_cross_talk) {
 
 // Rust asserts: 2; extra: 2 (both results arrived; a success ends at Complete — Rust's
 // `Ok(other) => panic!`).
-BOOST_AUTO_TEST_CASE(racing_runs_of_one_id_never_corrupt_and_at_least_one_completes) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(racing_runs_of_one_id_never_corrupt_and_at_least_one_completes, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   caf::scoped_actor self{*ts.sys};
   for (int i = 0; i < 2; ++i) {
     ts.rt->start(three_state_checkpointed(store, "dup"), State::Start, {}, caf::actor_cast<caf::actor>(self));
@@ -526,9 +538,10 @@ BOOST_AUTO_TEST_CASE(racing_runs_of_one_id_never_corrupt_and_at_least_one_comple
 }
 
 // Rust asserts: 3; extra: 1 (the run is an error).
-BOOST_AUTO_TEST_CASE(fresh_run_over_an_uncleared_log_is_rejected) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(fresh_run_over_an_uncleared_log_is_rejected, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   // A previous run that failed left rows behind (no `clear`).
   seed(*store, "run", cano::CheckpointRow(0, "Start", "SimpleTask"));
   seed(*store, "run", cano::CheckpointRow(1, "Process", "SimpleTask"));
@@ -546,9 +559,10 @@ BOOST_AUTO_TEST_CASE(fresh_run_over_an_uncleared_log_is_rejected) {
 
 // Rust asserts: 6 (one inside TourBatch::finish, checked here after the run; one in a loop);
 // extra: 0.
-BOOST_AUTO_TEST_CASE(cross_model_chain_router_poll_batch_stepped_interop) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(cross_model_chain_router_poll_batch_stepped_interop, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   auto poll_counter = std::make_shared<std::atomic<std::uint32_t>>(0);
   auto finish_sum = std::make_shared<std::atomic<std::int64_t>>(-1);
 
@@ -601,9 +615,10 @@ BOOST_AUTO_TEST_CASE(cross_model_chain_router_poll_batch_stepped_interop) {
 // --- SteppedTask with checkpoint store -----------------------------------------------------------
 
 // Rust asserts: 13; extra: 0 (the audit length assertion is a REQUIRE, guarding the indexing).
-BOOST_AUTO_TEST_CASE(stepped_forward_run_writes_cursor_rows_and_clears_on_success) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(stepped_forward_run_writes_cursor_rows_and_clears_on_success, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   auto stepper = std::make_shared<CountStepper>(4); // steps: None→1, 1→2, 2→3, 3→Done
   auto calls = stepper->calls;
 
@@ -635,9 +650,10 @@ BOOST_AUTO_TEST_CASE(stepped_forward_run_writes_cursor_rows_and_clears_on_succes
 }
 
 // Rust asserts: 2; extra: 0.
-BOOST_AUTO_TEST_CASE(stepped_resume_continues_from_last_cursor) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(stepped_resume_continues_from_last_cursor, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
 
   // Seed: the run had entered Start (seq 0), written cursor=1 (seq 1), cursor=2 (seq 2),
   // then crashed. Resume should start from cursor=2, not from None.
@@ -662,11 +678,12 @@ BOOST_AUTO_TEST_CASE(stepped_resume_continues_from_last_cursor) {
 
 // Rust asserts: 5 (one in a loop); extra: 2 (the run succeeds — Rust's unwrap; 4 rows before
 // indexing).
-BOOST_AUTO_TEST_CASE(stepped_sequences_are_dense_after_cursors) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(stepped_sequences_are_dense_after_cursors, Kind, test::store_kinds) {
   // Verify that cursor rows consume sequence numbers and subsequent state rows
   // (e.g. the exit state) continue at the right sequence.
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   auto stepper = std::make_shared<CountStepper>(3); // 2 cursor rows (1 and 2), then Done
 
   auto workflow = cano::Workflow<State>::bare()
@@ -692,11 +709,12 @@ BOOST_AUTO_TEST_CASE(stepped_sequences_are_dense_after_cursors) {
 }
 
 // Rust asserts: 2; extra: 0.
-BOOST_AUTO_TEST_CASE(stepped_resume_without_cursor_rows_restarts_from_none) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(stepped_resume_without_cursor_rows_restarts_from_none, Kind, test::store_kinds) {
   // If the run crashed before any cursor was persisted (only the StateEntry row exists),
   // resume should start from None (same as a fresh run).
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   seed(*store, "step-fresh-resume", cano::CheckpointRow(0, "Start", "CountStepper"));
 
   auto stepper = std::make_shared<CountStepper>(3); // needs 2 successful steps
@@ -732,9 +750,10 @@ BOOST_AUTO_TEST_CASE(stepped_no_store_path_unchanged) {
 // --- workflow versions ---------------------------------------------------------------------------
 
 // Rust asserts: 2; extra: 1 (the run succeeds — Rust's unwrap).
-BOOST_AUTO_TEST_CASE(workflow_version_is_stamped_on_every_appended_row) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(workflow_version_is_stamped_on_every_appended_row, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   auto workflow = cano::Workflow<State>::bare()
                     .register_task(State::Start, simple(State::Process))
                     .register_task(State::Process, simple(State::Complete))
@@ -751,9 +770,10 @@ BOOST_AUTO_TEST_CASE(workflow_version_is_stamped_on_every_appended_row) {
 }
 
 // Rust asserts: 1; extra: 1 (the resume is an error).
-BOOST_AUTO_TEST_CASE(resume_from_rejects_workflow_version_mismatch) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(resume_from_rejects_workflow_version_mismatch, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   seed(*store, "ver-mismatch", cano::CheckpointRow(0, "Start", "").with_workflow_version(1));
   auto workflow = cano::Workflow<State>::bare()
                     .register_task(State::Start, simple(State::Complete))

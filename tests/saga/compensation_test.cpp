@@ -30,6 +30,7 @@
 #include "cano/workflow.hpp"
 #include "support/states.hpp"
 #include "support/sync.hpp"
+#include "support/store_kinds.hpp"
 #include "support/test_system.hpp"
 
 using namespace test;
@@ -40,7 +41,7 @@ namespace {
 /// Bounds every engine run generously, so a hang fails the test instead of blocking it.
 constexpr cano::duration bound = std::chrono::seconds(60);
 
-using Store = cano::MemoryCheckpointStore;
+using Store = test::audited_store;
 
 /// cano's test_support::SimpleTask: always goes to `next`.
 class SimpleTask : public cano::Task<State> {
@@ -262,23 +263,6 @@ private:
   std::shared_ptr<num_log> log_;
 };
 
-/// append_failure_mid_run_rolls_back_and_keeps_the_log's FailAfter: errors on an append once
-/// `ok_appends` successful ones were made (a stand-in for a disk-full crash). Like the Rust
-/// AtomicUsize, the counter wraps after the failing append, so later appends succeed again.
-class FailAfter : public cano::MemoryCheckpointStore {
-public:
-  explicit FailAfter(std::size_t ok_appends) : ok_appends_(ok_appends) {}
-  cano::expected<void> append(const std::string& workflow_id, const cano::CheckpointRow& row) override {
-    if (ok_appends_.fetch_sub(1) == 0) {
-      return cano::error::checkpoint_store("simulated disk failure");
-    }
-    return cano::MemoryCheckpointStore::append(workflow_id, row);
-  }
-
-private:
-  std::atomic<std::size_t> ok_appends_;
-};
-
 /// stepped_cursor_rows_do_not_become_compensation_entries's FailingStepper.
 struct FailingStepper : cano::SteppedTask<State, std::uint32_t> {
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
@@ -378,9 +362,10 @@ BOOST_AUTO_TEST_CASE(compensation_failure_aggregates_errors_and_keeps_going) {
 }
 
 // Rust asserts: 2; extra: 1 (the resume is an error).
-BOOST_AUTO_TEST_CASE(resume_rehydrates_compensation_stack_and_rolls_back) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(resume_rehydrates_compensation_stack_and_rolls_back, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   auto log = std::make_shared<comp_log>();
 
   // Seed a log as if a previous process: entered Start, ran compensatable A (output 7),
@@ -414,9 +399,10 @@ BOOST_AUTO_TEST_CASE(resume_rehydrates_compensation_stack_and_rolls_back) {
 // a CompensationCompletion entry during compensation-stack rehydration. Plain StateEntry rows
 // must also be ignored.
 // Rust asserts: 3; extra: 1 (the resume is an error).
-BOOST_AUTO_TEST_CASE(resume_step_cursor_row_is_not_added_to_compensation_stack) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(resume_step_cursor_row_is_not_added_to_compensation_stack, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   auto log = std::make_shared<comp_log>();
 
   // Seed a mixed log:
@@ -451,6 +437,9 @@ BOOST_AUTO_TEST_CASE(resume_step_cursor_row_is_not_added_to_compensation_stack) 
   BOOST_REQUIRE_MESSAGE(!r.has_value(), show(r)); // extra
   // C failed forward (original error is "C forward failed").
   BOOST_TEST(r.error_value().message() == "C forward failed");
+  // extra: a cursor row wrongly on the stack would fail its undo (a cursor is no saga output)
+  // and turn the result into compensation_failed, whose message() is still the original's.
+  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
   // Only B and A were in the rehydrated stack (in LIFO order: B first, then A).
   BOOST_TEST(log->str() == "(B,202) (A,101)",
              "StepCursor and StateEntry rows must not become compensation entries");
@@ -475,11 +464,13 @@ BOOST_AUTO_TEST_CASE(re_registering_a_state_drops_the_stale_compensator) {
 
 // Rust asserts: 4; extra: 3 (the run is an error; it is CompensationFailed; it holds 2 errors
 // before indexing errors[1]).
-BOOST_AUTO_TEST_CASE(append_failure_mid_run_rolls_back_and_keeps_the_log) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(append_failure_mid_run_rolls_back_and_keeps_the_log, Kind, test::store_kinds) {
   test_system ts;
   auto log = std::make_shared<comp_log>();
   // Allow: Start entry (1), Start completion (2). Fail on the 3rd append (Process entry).
-  auto store = std::make_shared<FailAfter>(2);
+  auto store = Kind::make();
+  store->fail_row_append_after(2);
   auto workflow =
     cano::Workflow<State>::bare()
       .register_with_compensation(
@@ -577,9 +568,10 @@ BOOST_AUTO_TEST_CASE(hanging_compensator_is_bounded_by_attempt_timeout) {
 }
 
 // Rust asserts: 2; extra: 1 (the resume is an error).
-BOOST_AUTO_TEST_CASE(double_compensate_on_resume_is_avoided) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(double_compensate_on_resume_is_avoided, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   auto log = std::make_shared<comp_log>();
 
   // Seed a log that crashed *after* B's completion row but *before* the next state's
@@ -607,9 +599,10 @@ BOOST_AUTO_TEST_CASE(double_compensate_on_resume_is_avoided) {
 }
 
 // Rust asserts: 3; extra: 1 (the resume is an error).
-BOOST_AUTO_TEST_CASE(resume_then_advance_then_fail_rolls_back_mixed_outputs_and_clears) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(resume_then_advance_then_fail_rolls_back_mixed_outputs_and_clears, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   auto log = std::make_shared<comp_log>();
 
   // Crash mid-A (entry written, no completion) — A is the resume point and re-runs.
@@ -634,9 +627,10 @@ BOOST_AUTO_TEST_CASE(resume_then_advance_then_fail_rolls_back_mixed_outputs_and_
 }
 
 // Rust asserts: 2; extra: 1 (the run is an error).
-BOOST_AUTO_TEST_CASE(empty_compensation_stack_failure_keeps_the_log_for_resume) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(empty_compensation_stack_failure_keeps_the_log_for_resume, Kind, test::store_kinds) {
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   auto workflow = cano::Workflow<State>::bare()
                     .register_task(State::Start, std::make_shared<FailFast>())
                     .add_exit_state(State::Complete)
@@ -705,10 +699,11 @@ BOOST_AUTO_TEST_CASE(failure_at_every_step_compensates_exactly_the_completed_pre
 }
 
 // Rust asserts: 2; extra: 1 (the resume is an error).
-BOOST_AUTO_TEST_CASE(stepped_cursor_rows_do_not_become_compensation_entries) {
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(stepped_cursor_rows_do_not_become_compensation_entries, Kind, test::store_kinds) {
   // StepCursor rows from register_stepped must not pollute the compensation stack.
   test_system ts;
-  auto store = std::make_shared<Store>();
+  auto store = Kind::make();
   auto log = std::make_shared<comp_log>();
 
   // Seed: A (compensatable, seq 0+1), cursor for a stepped state (seq 2), then crash.
@@ -728,8 +723,39 @@ BOOST_AUTO_TEST_CASE(stepped_cursor_rows_do_not_become_compensation_entries) {
   auto r = ts.rt->resume(workflow, "mixed-stepped");
   BOOST_REQUIRE(!r.has_value()); // extra
   BOOST_TEST(r.error_value().message() == "stepper failed");
+  BOOST_TEST(r.error_value().category() == std::string("task_execution")); // extra: see above
   // A must have been compensated with value 42 from the rehydrated stack.
   BOOST_TEST(log->str() == "(A,42)", "StepCursor row must not become a compensation entry");
+}
+
+// Not a port: the two tests above resume AT a cursor row, which §2.5 leaves out of the stack in
+// any case (the resume point's own row). Here the cursor rows lie before the resume point.
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(cursor_rows_before_the_resume_point_never_become_compensation_entries, Kind,
+                              test::store_kinds) {
+  test_system ts;
+  auto store = Kind::make();
+  auto log = std::make_shared<comp_log>();
+  seed(*store, "cursors-behind", cano::CheckpointRow(0, "Start", "A"));
+  seed(*store, "cursors-behind", cano::CheckpointRow(1, "Start", "A").with_output(json_blob(42)));
+  seed(*store, "cursors-behind", cano::CheckpointRow(2, "Process", "CountStepper"));
+  seed(*store, "cursors-behind", cano::CheckpointRow(3, "Process", "CountStepper").with_cursor(json_blob(1)));
+  seed(*store, "cursors-behind", cano::CheckpointRow(4, "Process", "CountStepper").with_cursor(json_blob(2)));
+  seed(*store, "cursors-behind", cano::CheckpointRow(5, "Split", "C")); // the resume point
+  auto workflow = cano::Workflow<State>::bare()
+                    .register_with_compensation(State::Start, CompTask::ok("A", 42, State::Process, log))
+                    .register_stepped(State::Process, std::make_shared<FailingStepper>())
+                    .register_with_compensation(
+                      State::Split, std::make_shared<CompTask>("C", 7, State::Complete, log, true, false))
+                    .add_exit_state(State::Complete)
+                    .with_checkpoint_store(store)
+                    .with_timeout(bound);
+  auto r = ts.rt->resume(workflow, "cursors-behind");
+  BOOST_REQUIRE(!r.has_value());
+  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
+  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(log->str() == "(A,42)");
+  BOOST_TEST(store->rows("cursors-behind").empty()); // a clean rollback clears the log
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -126,9 +126,12 @@ public:
     return resume_erased(wf.definition_ptr(), workflow_id).template get<S>();
   }
 
-  /// Resumes every unfinished run (header running or interrupted) of the given definitions'
-  /// stores whose definition name and version match one of them, concurrently, and waits for
-  /// all. Returns each resumed run's id and outcome. Runs of unknown definitions are left alone.
+  /// Resumes every unfinished run (header running, interrupted or compensating) of the given
+  /// definitions' stores whose definition name and version match one of them, concurrently, and
+  /// waits for all. Returns each resumed run's id and outcome; a run this runtime already drives
+  /// is reported as already running (not driven twice, D8), a header the store cannot read by its
+  /// id and the reason (never deleted). Runs of unknown definitions are left alone. A compensating
+  /// run continues its rollback (D7).
   template <class S>
   std::vector<std::pair<std::string, expected<S>>> resume_all(const std::vector<Workflow<S>>& definitions) {
     std::vector<std::shared_ptr<const detail::definition>> defs;
@@ -140,6 +143,35 @@ public:
       out.emplace_back(r.workflow_id, r.template get<S>());
     }
     return out;
+  }
+
+  /// Start-or-get (ARCHITECTURE D9), for callers that may ask twice for the same run (retried
+  /// requests, schedulers, child runs). With the id `options.workflow_id` (or the workflow's):
+  /// a run of this runtime still going → waits for it; a finished run in the store → its stored
+  /// result, nothing runs again; an unfinished one → resumes it (claiming it, D8); no run → starts
+  /// one. Blocking. Needs a checkpoint store and an id (else a configuration error).
+  template <class S>
+  expected<S> submit(const Workflow<S>& wf, S initial, run_options options) {
+    return submit_erased(wf.definition_ptr(), detail::encode_state(initial), std::move(options)).template get<S>();
+  }
+  /// submit from an actor: `reply_to` receives the run_result.
+  template <class S>
+  void submit(const Workflow<S>& wf, S initial, run_options options, const caf::actor& reply_to) {
+    submit_erased(wf.definition_ptr(), detail::encode_state(initial), std::move(options), reply_to);
+  }
+
+  /// The result of the run `workflow_id` in `wf`'s store (D9), from any process: a completed
+  /// run's exit state, or a failed or rolled-back run's error, as its header recorded them; for a
+  /// run of this runtime still going, its result when it ends. Blocking. Errors: no run with that
+  /// id (workflow), a run unfinished and not driven here (workflow), the store's errors.
+  template <class S>
+  expected<S> result(const Workflow<S>& wf, const std::string& workflow_id) {
+    return result_erased(wf.definition_ptr(), workflow_id).template get<S>();
+  }
+  /// result from an actor: `reply_to` receives the run_result.
+  template <class S>
+  void result(const Workflow<S>& wf, const std::string& workflow_id, const caf::actor& reply_to) {
+    result_erased(wf.definition_ptr(), workflow_id, reply_to);
   }
 
   /// Stops admitting runs, waits up to `deadline` for runs in flight, then drops the rest
@@ -162,6 +194,13 @@ private:
                              detail::state_code initial, run_options options,
                              caf::local_actor* self);
   run_result resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id);
+  run_result submit_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
+                           run_options options);
+  void submit_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial, run_options options,
+                     const caf::actor& reply_to);
+  run_result result_erased(std::shared_ptr<const detail::definition> def, const std::string& id);
+  void result_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
+                     const caf::actor& reply_to);
   std::vector<run_result> resume_all_erased(
     const std::vector<std::shared_ptr<const detail::definition>>& defs);
   std::shared_ptr<detail::engine> engine_;

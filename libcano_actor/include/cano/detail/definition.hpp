@@ -116,6 +116,9 @@ struct definition {
   /// Labels of registered and exit states, computed once.
   const std::string& label(state_code s) const;
   std::string label_copy(state_code s) const;
+  /// The registered or exit state with this label (registered states first, as cano's
+  /// resume_from looks them up), or nothing.
+  std::optional<state_code> state_of(const std::string& label) const;
 
 private:
   /// What is derived from the settings above, computed once. A copy of a definition copies every
