@@ -29,6 +29,7 @@ trap pg_cluster_stop EXIT
 trap 'on_signal 130' INT
 trap 'on_signal 143' TERM
 pg_cluster_start
+pg_cluster_start fault # for tests that stop and restart their server
 
 export CANO_REQUIRE_PG=1
 log="$ROOT/build/ctest.log"

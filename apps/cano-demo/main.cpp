@@ -24,6 +24,7 @@
 #include "child_process.hpp"
 #include "cli.hpp"
 #include "order_workflow.hpp"
+#include "scheduled_flows.hpp"
 
 namespace {
 
@@ -165,10 +166,10 @@ bool run_worker(const std::string& self, const std::string& db, const std::strin
 int main(int argc, char** argv) {
   CLI::App app{"cano-demo: an order saga made durable by an embedded SQLite checkpoint file. Four orders "
                "run in this process; a fifth runs in a worker process that is SIGKILLed while shipping "
-               "and resumed by a new one."};
+               "and resumed by a new one. Then scheduled stock-feed flows run for a few ticks."};
   cano_apps::add_version_and_exit_codes(app, "cano-demo",
                                         {{0, "every order ended as expected"},
-                                         {1, "an order did not end as expected"},
+                                         {1, "an order or a scheduled flow did not end as expected"},
                                          {2, "bad arguments, or the checkpoint file could not be opened"}});
   std::string worker_db, worker_order, worker_mode;
   auto* worker_cmd = app.add_subcommand("worker", "internal: one order in this process (the demo's worker)");
@@ -223,6 +224,7 @@ int main(int argc, char** argv) {
   }
   auto left = open_store(db)->load_run("order-1005");
   say("  rows left after the resume: " + std::to_string(left ? left->size() : 0) + " (a finished run clears its log)");
+  unexpected += demo::scheduled_flows();
   std::system(("rm -rf '" + dir + "'").c_str());
   say(unexpected == 0 ? "cano-demo: every order ended as expected" : "cano-demo: some orders did not end as expected");
   return unexpected == 0 ? 0 : 1;

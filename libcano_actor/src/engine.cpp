@@ -48,6 +48,7 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
   auto id = next_run_id_.fetch_add(1, std::memory_order_relaxed);
   run_spec spec{id, resume, std::move(def), initial, std::move(options.workflow_id),
                 std::move(options.input), std::move(done)};
+  spec.scheduled = options.scheduled;
   const std::string& durable_id = spec.workflow_id.empty() ? spec.def->workflow_id : spec.workflow_id;
   const bool durable = spec.def->store != nullptr && !durable_id.empty();
   std::unique_lock<std::mutex> lock(mutex_);
@@ -83,6 +84,16 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
     it->second = std::move(handle);
   }
   return id;
+}
+
+bool engine::cancel(std::uint64_t run_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto it = live_.find(run_id);
+  if (it == live_.end() || !it->second) {
+    return false;
+  }
+  caf::anon_send(it->second, cancel_atom::value);
+  return true;
 }
 
 void engine::run_ended(std::uint64_t run_id, const run_result& result) {

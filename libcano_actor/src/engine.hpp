@@ -46,6 +46,7 @@ struct run_spec {
   std::string workflow_id;
   nlohmann::json input;
   completion done;
+  bool scheduled = false; // run_options::scheduled
 };
 
 /// True while an engine actor's handler runs on this thread (runtime::run refuses to block it).
@@ -68,6 +69,9 @@ public:
   std::uint64_t start(std::shared_ptr<const definition> def, state_code initial,
                       run_options options, completion done, caf::local_actor* spawner = nullptr,
                       bool resume = false);
+  /// Asks run `run_id` to end as cancelled (the scheduler's cancel_flow); false when it is not
+  /// in flight.
+  bool cancel(std::uint64_t run_id);
   /// The channel to the checkpoint actor of a blocking store (spawned on first use).
   std::shared_ptr<checkpoint_channel> checkpoint_channel_for(const std::shared_ptr<CheckpointStore>& store);
   /// Called by a supervisor as it ends, with what it reports.

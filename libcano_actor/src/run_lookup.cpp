@@ -4,7 +4,7 @@
 
 #include "engine.hpp"
 #include "format.hpp"
-#include "run_result_access.hpp"
+#include "internal_access.hpp"
 #include "user_code.hpp"
 
 namespace cano::detail {

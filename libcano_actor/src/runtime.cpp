@@ -26,11 +26,11 @@ namespace {
 /// Calls `begin(completion)` and blocks until the completion gets its result; refuses to block
 /// an engine actor.
 template <class Begin>
-run_result wait_for(const char* verb, Begin begin) {
+run_result wait_for(const char* verb, const char* instead, Begin begin) {
   if (detail::inside_engine_actor()) {
     run_result r;
     r.failure = error::workflow(std::string("runtime::") + verb +
-                                " blocks and was called from inside an engine actor; use its actor form");
+                                " blocks and was called from inside an engine actor; use " + instead);
     return r;
   }
   auto promise = std::make_shared<std::promise<run_result>>();
@@ -42,7 +42,7 @@ run_result wait_for(const char* verb, Begin begin) {
 /// Starts one run (or resume) and blocks until its result.
 run_result wait_for_run(detail::engine& eng, const char* verb, std::shared_ptr<const detail::definition> def,
                         detail::state_code initial, run_options options, bool resume) {
-  return wait_for(verb, [&](detail::completion done) {
+  return wait_for(verb, "runtime::start", [&](detail::completion done) {
     eng.start(std::move(def), initial, std::move(options), std::move(done), nullptr, resume);
   });
 }
@@ -125,7 +125,7 @@ runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::defin
 
 run_result runtime::submit_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
                                   run_options options) {
-  return wait_for("submit", [&](detail::completion done) {
+  return wait_for("submit", "runtime::submit with a reply_to actor", [&](detail::completion done) {
     engine_->submit(std::move(def), initial, std::move(options), std::move(done));
   });
 }
@@ -136,7 +136,7 @@ void runtime::submit_erased(std::shared_ptr<const detail::definition> def, detai
 }
 
 run_result runtime::result_erased(std::shared_ptr<const detail::definition> def, const std::string& id) {
-  return wait_for("result", [&](detail::completion done) { engine_->lookup(std::move(def), id, std::move(done)); });
+  return wait_for("result", "runtime::result with a reply_to actor", [&](detail::completion done) { engine_->lookup(std::move(def), id, std::move(done)); });
 }
 
 void runtime::result_erased(std::shared_ptr<const detail::definition> def, const std::string& id,

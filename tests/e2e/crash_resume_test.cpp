@@ -17,6 +17,7 @@
 #include "cano/sqlite_checkpoint_store.hpp"
 #include "child_process.hpp"
 #include "support/postgres.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace test;
 using cano_apps::child_process;
@@ -32,15 +33,6 @@ std::vector<std::string> read_lines(const std::string& path) {
   }
   return out;
 }
-
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/cano-e2e.XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~temp_dir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
 
 /// The checkpoint history in "<seq> <state> <kind>" form.
 std::vector<std::string> history(const std::vector<cano::CheckpointRow>& rows) {
@@ -58,7 +50,7 @@ void crash_then_resume(const std::string& kind, const std::string& file,
                        std::function<std::vector<cano::CheckpointRow>(const std::string&)> load) {
   temp_dir dir;
   auto id = unique_id("crash");
-  auto fx = dir.path + "/side-effects.txt";
+  auto fx = dir.file("side-effects.txt");
   std::vector<cano::CheckpointRow> before;
   {
     child_process worker({CANO_CRASH_WORKER, kind, file, id, "fresh", fx});
@@ -151,7 +143,7 @@ BOOST_AUTO_TEST_SUITE(crash_resume_test)
 
 BOOST_AUTO_TEST_CASE(a_sigkilled_sqlite_worker_is_resumed_by_a_new_process) {
   temp_dir db_dir;
-  auto file = db_dir.path + "/checkpoints.db";
+  auto file = db_dir.file("checkpoints.db");
   crash_then_resume("sqlite", file, [&](const std::string& id) {
     auto store = cano::SqliteCheckpointStore::open(file);
     BOOST_REQUIRE(store.has_value());

@@ -26,9 +26,9 @@ using namespace test;
 
 namespace {
 
-/// Runs `$CANO_PG_CTL <verb>` (scripts/pg_ctl_helper.sh); true on success.
+/// Runs `$CANO_PG_FAULT_CTL <verb>` on the server of this suite alone; true on success.
 bool pg_ctl(const std::string& verb) {
-  auto helper = env_or_empty("CANO_PG_CTL");
+  auto helper = env_or_empty("CANO_PG_FAULT_CTL");
   if (helper.empty()) {
     return false;
   }
@@ -57,8 +57,10 @@ struct restart_on_exit {
 BOOST_AUTO_TEST_SUITE(postgres_fault_test, *boost::unit_test::precondition(postgres_configured()))
 
 BOOST_AUTO_TEST_CASE(runs_wait_out_a_server_restart_and_finish_exactly_once) {
-  BOOST_REQUIRE_MESSAGE(!env_or_empty("CANO_PG_CTL").empty(), "CANO_PG_CTL is not set (scripts/test.sh sets it)");
+  BOOST_REQUIRE_MESSAGE(!env_or_empty("CANO_PG_FAULT_CTL").empty() && !pg_fault_dsn().empty(),
+                        "CANO_PG_FAULT_DSN / CANO_PG_FAULT_CTL are not set (scripts/test.sh sets them)");
   cano::PostgresOptions opts;
+  opts.dsn = pg_fault_dsn();
   opts.retry_deadline = std::chrono::seconds(120);
   auto opened = cano::PostgresCheckpointStore::open(opts);
   BOOST_REQUIRE_MESSAGE(opened.has_value(), (opened ? "" : opened.error_value().to_string()));

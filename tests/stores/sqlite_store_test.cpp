@@ -35,6 +35,7 @@
 #include "cano/sqlite_checkpoint_store.hpp"
 #include "cano/workflow.hpp"
 #include "support/headers.hpp"
+#include "support/temp_dir.hpp"
 #include "support/run_results.hpp"
 #include "support/states.hpp"
 #include "support/sync.hpp"
@@ -48,33 +49,8 @@ namespace {
 constexpr cano::duration bound = std::chrono::seconds(60);
 
 using Store = cano::SqliteCheckpointStore;
+using test::temp_dir;
 using Rows = std::vector<cano::CheckpointRow>;
-
-/// A fresh directory from mkdtemp, removed with its files when the test ends.
-class temp_dir {
-public:
-  temp_dir() {
-    auto pattern = (std::filesystem::temp_directory_path() / "cano-sqlite-XXXXXX").string();
-    std::vector<char> buf(pattern.begin(), pattern.end());
-    buf.push_back('\0');
-    if (mkdtemp(buf.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed for " + pattern);
-    }
-    path_ = buf.data();
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
-private:
-  std::string path_;
-};
 
 /// Opens a store that the test needs (not an assertion of the test).
 std::shared_ptr<Store> open_store(const std::string& path, Store::Options opts = {}) {

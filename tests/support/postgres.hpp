@@ -17,6 +17,10 @@ inline std::string env_or_empty(const char* name) {
 
 inline std::string pg_dsn() { return env_or_empty("CANO_PG_DSN"); }
 
+/// The server that tests may stop and restart (CANO_PG_FAULT_DSN; controlled through the
+/// command in CANO_PG_FAULT_CTL), apart from the one every other test shares.
+inline std::string pg_fault_dsn() { return env_or_empty("CANO_PG_FAULT_DSN"); }
+
 /// Boost.Test precondition: run when a server is configured or required.
 struct postgres_configured {
   boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {

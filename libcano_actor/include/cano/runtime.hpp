@@ -38,13 +38,18 @@ class Workflow;
 namespace detail {
 struct definition;
 class engine;
-struct run_result_access; // the engine's writer of run_result's private fields
+struct run_result_access; // the engine's ways into the private parts below
+struct runtime_access;
 } // namespace detail
 
 /// Per-run settings. The per-run workflow id wins over Workflow::with_workflow_id.
 struct run_options {
   std::string workflow_id;
   nlohmann::json input;
+  /// cano's scheduler path (cano::Scheduler sets it): the caller validated the workflow and holds
+  /// its resources' lease, so the run skips validation, resource setup/teardown and the
+  /// workflow timeout (`with_timeout`). Never set it without holding the resources yourself.
+  bool scheduled = false;
 };
 
 /// What the checkpoint actors of blocking stores did since the last reset.
@@ -184,7 +189,7 @@ public:
   checkpoint_stats checkpoint_statistics(bool reset = false);
 
 private:
-  detail::engine& engine() noexcept { return *engine_; }
+  friend struct detail::runtime_access;
   run_result run_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
                         run_options options);
   std::uint64_t start_erased(std::shared_ptr<const detail::definition> def,

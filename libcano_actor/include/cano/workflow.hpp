@@ -36,6 +36,16 @@
 
 namespace cano {
 
+namespace detail {
+/// The library's way to the definition behind a Workflow handle (not API).
+struct workflow_access {
+  template <class S>
+  static const std::shared_ptr<definition>& definition_of(const Workflow<S>& wf) noexcept {
+    return wf.definition_ptr();
+  }
+};
+} // namespace detail
+
 template <class S>
 class Workflow {
 public:
@@ -225,7 +235,8 @@ public:
   }
 
 private:
-  friend class runtime; // runs the definition behind this handle
+  friend class runtime;                // runs the definition behind this handle
+  friend struct detail::workflow_access; // and so do the library's other entry points
   const std::shared_ptr<detail::definition>& definition_ptr() const noexcept { return def_; }
 
   // Copy on write: a workflow shares its definition until it is changed.

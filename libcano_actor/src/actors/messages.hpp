@@ -19,6 +19,7 @@ using resources_atom = caf::atom_constant<caf::atom("cano_res")>;    // setup/te
 using task_done_atom = caf::atom_constant<caf::atom("cano_tdone")>;  // a task/join actor's result
 using run_timeout_atom = caf::atom_constant<caf::atom("cano_rto")>;  // workflow timeout fired
 using drop_atom = caf::atom_constant<caf::atom("cano_drop")>;        // shutdown drops the run
+using cancel_atom = caf::atom_constant<caf::atom("cano_cncl")>;      // the scheduler cancels the run
 using join_timeout_atom = caf::atom_constant<caf::atom("cano_jto")>; // a split's timeout fired
 using launch_atom = caf::atom_constant<caf::atom("cano_more")>;    // start more split branches
 

@@ -18,7 +18,7 @@
 #include "../format.hpp"
 #include "../log.hpp"
 #include "../resume_plan.hpp"
-#include "../run_result_access.hpp"
+#include "../internal_access.hpp"
 #include "../user_code.hpp"
 #include "checkpoint_writer.hpp"
 #include "join_actor.hpp"
@@ -60,6 +60,7 @@ public:
       eng_(std::move(eng)),
       run_id_(spec.run_id),
       resume_(spec.resume),
+      scheduled_(spec.scheduled),
       done_(std::move(spec.done)),
       mutable_ctx_(make_context(spec)),
       ctx_(mutable_ctx_),
@@ -127,6 +128,10 @@ public:
           finish(error::workflow("run dropped: the runtime shut down before the run finished"),
                  RunStatus::interrupted,
                  phase_ == run_phase::compensating ? final_write::none : final_write::header);
+        },
+        [this](cancel_atom) { // the scheduler's cancel_flow: undo the saga, end as cancelled
+          engine_actor_scope scope;
+          fail(error::workflow("Workflow cancelled"));
         });
   }
 
@@ -150,10 +155,10 @@ private:
       return finish(error::configuration("resume_from requires a checkpoint store (call with_checkpoint_store)"),
                     RunStatus::failed, final_write::none);
     }
-    if (auto valid = def_->validate(); !valid) {
+    if (auto valid = scheduled_ ? expected<void>{} : def_->validate(); !valid) { // scheduled: checked at start
       return finish(valid.error_value(), RunStatus::failed, final_write::none);
     }
-    if (def_->timeout) {
+    if (def_->timeout && !scheduled_) { // scheduled runs ignore with_timeout (cano)
       delayed_send(this, *def_->timeout, run_timeout_atom::value);
     }
     if (writer_.active()) {
@@ -164,7 +169,7 @@ private:
     if (resume_) {
       return load_for_resume();
     }
-    if (auto valid = def_->validate_initial_state(current_); !valid) {
+    if (auto valid = scheduled_ ? expected<void>{} : def_->validate_initial_state(current_); !valid) {
       return finish(valid.error_value(), RunStatus::failed, final_write::none);
     }
     attempts_ = 1;
@@ -259,7 +264,7 @@ private:
   // -- resources (D5: shared by overlapping runs of one workflow) -------------------------------
 
   void acquire_resources() {
-    if (def_->resources->empty_set()) {
+    if (scheduled_ || def_->resources->empty_set()) { // scheduled: the scheduler holds the lease
       // Straight on: quitting inside make_behavior is safe in CAF 0.17 (become() is ignored
       // once the actor shuts down, and activate() finalizes it).
       return resources_acquired();
@@ -811,6 +816,7 @@ private:
   std::shared_ptr<engine> eng_;
   std::uint64_t run_id_;
   bool resume_;
+  bool scheduled_; // run_options::scheduled: no validation, resources or timeout of its own
   completion done_;
   std::shared_ptr<run_context> mutable_ctx_; // only to set a resumed run's input before it runs
   // Runners keep a reference to this very pointer: it must be of the type they take.

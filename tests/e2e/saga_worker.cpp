@@ -1,0 +1,253 @@
+// The child process of the rollback crash tests (ARCHITECTURE D7) and the kill loop: an order
+// saga — Reserve ⇄ Release, Charge ⇄ Refund, Ship (fails for the runs told to), Done — on a
+// SQLite file or PostgreSQL, with every effect appended to a ledger file as
+// "<FWD|UNDO> <run> <step> <pid>", so a test can check, across SIGKILLs, that no forward step
+// ran after a rollback began and that each undo was done once (or twice when a kill cut the
+// first one short).
+//
+//   saga_worker <sqlite|postgres> <file|-> <ledger> run <id>      (ids starting "fail" fail at Ship)
+//   saga_worker <sqlite|postgres> <file|-> <ledger> resume <id>
+//   saga_worker <sqlite|postgres> <file|-> <ledger> loop <prefix> <runs> <in flight>
+//
+// `loop` resumes every unfinished run (resume_all), then submits runs <prefix>-0 … -<runs-1>
+// (start-or-get: finished ones just answer); run i fails at Ship when i % 3 == 0; steps take
+// 20–60 ms. Output lines (flushed): "RESULT <id> <DONE state|FAILED error>", "RESUMED <n>",
+// "ALL-DONE". Environment, for crash points:
+//   CANO_TEST_BLOCK_UNDO=<step>  the undo of that step prints "UNDO-BLOCKED <step>" and hangs
+//                                before its effect (the test kills the process then);
+//   CANO_TEST_KILL_AT=final      SIGKILL on itself just before the write that ends a rollback;
+//   CANO_TEST_KILL_AT=after-clear  SIGKILL on itself just after a write clearing a log committed.
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "cano/postgres_checkpoint_store.hpp"
+#include "cano/saga.hpp"
+#include "cano/sqlite_checkpoint_store.hpp"
+#include "cano/workflow.hpp"
+
+namespace {
+
+enum class Order { Reserve, Charge, Ship, Done };
+std::string to_string(Order s) {
+  switch (s) {
+    case Order::Reserve: return "Reserve";
+    case Order::Charge: return "Charge";
+    case Order::Ship: return "Ship";
+    case Order::Done: return "Done";
+  }
+  return "?";
+}
+
+std::mutex out_mutex;
+void line(const std::string& text) {
+  std::lock_guard<std::mutex> guard(out_mutex);
+  std::cout << text << std::endl;
+}
+
+/// Appends whole lines with O_APPEND: a line is written at once or not at all.
+class ledger {
+public:
+  explicit ledger(const std::string& path) : fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644)) {}
+  void record(const std::string& kind, const std::string& run, const std::string& step) {
+    auto text = kind + " " + run + " " + step + " " + std::to_string(::getpid()) + "\n";
+    if (::write(fd_, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+      std::abort();
+    }
+  }
+
+private:
+  int fd_;
+};
+
+void pause_a_little() {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 60)(rng)));
+}
+
+bool fails(const std::string& id) {
+  // "fail…" ids fail; in a loop, "<prefix>-<n>" fails for every third n.
+  auto dash = id.rfind('-');
+  return id.rfind("fail", 0) == 0 || (dash != std::string::npos && std::stoi(id.substr(dash + 1)) % 3 == 0);
+}
+
+class saga_step : public cano::CompensatableTask<Order, std::string> {
+public:
+  saga_step(std::string name, Order next, std::shared_ptr<ledger> fx) : name_(std::move(name)), next_(next), fx_(std::move(fx)) {}
+  std::string name() const override { return name_; }
+  cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
+  cano::expected<std::pair<cano::TaskResult<Order>, std::string>> run(cano::task_context& ctx) override {
+    fx_->record("FWD", ctx.workflow_id(), name_);
+    pause_a_little();
+    return std::make_pair(cano::TaskResult<Order>(next_), name_ + "-of-" + ctx.workflow_id());
+  }
+  cano::expected<void> compensate(cano::task_context& ctx, std::string) override {
+    if (const char* block = std::getenv("CANO_TEST_BLOCK_UNDO"); block != nullptr && name_ == block) {
+      line("UNDO-BLOCKED " + name_);
+      std::this_thread::sleep_for(std::chrono::hours(1));
+    }
+    fx_->record("UNDO", ctx.workflow_id(), name_);
+    pause_a_little();
+    return {};
+  }
+
+private:
+  std::string name_;
+  Order next_;
+  std::shared_ptr<ledger> fx_;
+};
+
+/// Passes everything to the real store, dying at the crash point the environment names.
+class crashing_store : public cano::CheckpointStore {
+public:
+  explicit crashing_store(std::shared_ptr<cano::CheckpointStore> inner) : inner_(std::move(inner)) {
+    if (const char* at = std::getenv("CANO_TEST_KILL_AT")) {
+      kill_at_ = at;
+    }
+  }
+  bool is_blocking() const override { return inner_->is_blocking(); }
+  std::vector<cano::expected<void>> append_batch(const std::vector<cano::CheckpointWrite>& writes) override {
+    bool clears = false;
+    for (const auto& w : writes) {
+      bool ends_rollback = w.header && w.header->status == cano::RunStatus::rolled_back;
+      if (kill_at_ == "final" && ends_rollback) {
+        ::raise(SIGKILL);
+      }
+      clears = clears || w.clear_run;
+    }
+    auto out = inner_->append_batch(writes);
+    if (kill_at_ == "after-clear" && clears) {
+      ::raise(SIGKILL);
+    }
+    return out;
+  }
+  cano::expected<void> append(const std::string& id, const cano::CheckpointRow& row) override {
+    return inner_->append(id, row);
+  }
+  cano::expected<std::vector<cano::CheckpointRow>> load_run(const std::string& id) override {
+    return inner_->load_run(id);
+  }
+  cano::expected<void> clear(const std::string& id) override { return inner_->clear(id); }
+  cano::expected<void> put_run_header(const cano::RunHeader& h) override { return inner_->put_run_header(h); }
+  cano::expected<std::optional<cano::RunHeader>> run_header(const std::string& id) override {
+    return inner_->run_header(id);
+  }
+  cano::expected<std::vector<cano::RunHeader>> unfinished_runs() override { return inner_->unfinished_runs(); }
+  cano::expected<cano::RunListing> list_unfinished() override { return inner_->list_unfinished(); }
+  cano::expected<void> acquire_driver() override { return inner_->acquire_driver(); }
+  cano::expected<void> claim_run(const std::string& id) override { return inner_->claim_run(id); }
+
+private:
+  std::shared_ptr<cano::CheckpointStore> inner_;
+  std::string kill_at_;
+};
+
+std::string outcome(const cano::expected<Order>& r) {
+  return r ? "DONE " + to_string(*r) : "FAILED " + r.error_value().to_string();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 6) {
+    std::cerr << "usage: saga_worker <sqlite|postgres> <file|-> <ledger> <run ID | resume ID | loop PREFIX RUNS "
+                 "IN_FLIGHT>\n";
+    return 2;
+  }
+  std::string kind = argv[1], file = argv[2], mode = argv[4];
+  auto fx = std::make_shared<ledger>(argv[3]);
+  std::shared_ptr<cano::CheckpointStore> store;
+  if (kind == "sqlite") {
+    auto s = cano::SqliteCheckpointStore::open(file);
+    if (!s) {
+      std::cerr << s.error_value() << "\n";
+      return 3;
+    }
+    store = *s;
+  } else {
+    auto s = cano::PostgresCheckpointStore::open();
+    if (!s) {
+      std::cerr << s.error_value() << "\n";
+      return 3;
+    }
+    store = *s;
+  }
+  store = std::make_shared<crashing_store>(store);
+
+  struct ship : cano::Task<Order> {
+    std::shared_ptr<ledger> fx;
+    std::string name() const override { return "ship"; }
+    cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
+    cano::expected<cano::TaskResult<Order>> run(cano::task_context& ctx) override {
+      fx->record("FWD", ctx.workflow_id(), "Ship");
+      pause_a_little();
+      if (fails(ctx.workflow_id())) {
+        return cano::error::task_execution("the carrier refused " + ctx.workflow_id());
+      }
+      return cano::TaskResult<Order>(Order::Done);
+    }
+  };
+  auto shipping = std::make_shared<ship>();
+  shipping->fx = fx;
+  auto wf = cano::Workflow<Order>{}
+              .with_name("order-saga")
+              .register_with_compensation(Order::Reserve, std::make_shared<saga_step>("Reserve", Order::Charge, fx))
+              .register_with_compensation(Order::Charge, std::make_shared<saga_step>("Charge", Order::Ship, fx))
+              .register_task(Order::Ship, shipping)
+              .add_exit_state(Order::Done)
+              .with_checkpoint_store(store);
+
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 2);
+  caf::actor_system sys{cfg};
+  cano::runtime rt{sys};
+  if (mode == "run") {
+    auto r = rt.run(wf, Order::Reserve, {argv[5], {{"order", argv[5]}}});
+    line("RESULT " + std::string(argv[5]) + " " + outcome(r));
+    return r ? 0 : 1;
+  }
+  if (mode == "resume") {
+    auto r = rt.resume(wf, argv[5]);
+    line("RESULT " + std::string(argv[5]) + " " + outcome(r));
+    return r ? 0 : 1;
+  }
+  if (mode == "loop" && argc == 8) {
+    std::string prefix = argv[5];
+    int runs = std::stoi(argv[6]), in_flight = std::stoi(argv[7]);
+    auto resumed = rt.resume_all(std::vector<cano::Workflow<Order>>{wf});
+    for (const auto& [id, r] : resumed) {
+      line("RESULT " + id + " " + outcome(r));
+    }
+    line("RESUMED " + std::to_string(resumed.size()));
+    std::atomic<int> next{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < in_flight; ++t) {
+      threads.emplace_back([&] {
+        for (int i = next++; i < runs; i = next++) {
+          auto id = prefix + "-" + std::to_string(i);
+          auto r = rt.submit(wf, Order::Reserve, {id, {{"order", id}}});
+          line("RESULT " + id + " " + outcome(r));
+        }
+      });
+    }
+    for (auto& t : threads) {
+      t.join();
+    }
+    line("ALL-DONE");
+    return 0;
+  }
+  std::cerr << "saga_worker: unknown mode " << mode << "\n";
+  return 2;
+}
