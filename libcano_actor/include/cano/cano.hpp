@@ -1,5 +1,6 @@
 // cano.hpp — the whole core API in one include: workflows, tasks of every processing model,
-// sagas, joins, retries, circuit breakers, resources, observers, checkpoints and the runtime.
+// sagas, joins, retries, circuit breakers, resources, observers, checkpoints, the runtime and the
+// scheduler.
 //
 //   #include <cano/cano.hpp>
 //
@@ -19,6 +20,7 @@
 #include "cano/batch_task.hpp"
 #include "cano/checkpoint.hpp"
 #include "cano/circuit.hpp"
+#include "cano/cron.hpp"
 #include "cano/error.hpp"
 #include "cano/join.hpp"
 #include "cano/memory_checkpoint_store.hpp"
@@ -30,6 +32,7 @@
 #include "cano/retry.hpp"
 #include "cano/runtime.hpp"
 #include "cano/saga.hpp"
+#include "cano/scheduler.hpp"
 #include "cano/state.hpp"
 #include "cano/stepped_task.hpp"
 #include "cano/task.hpp"
