@@ -57,6 +57,7 @@ public:
   child_process& operator=(const child_process&) = delete;
 
   bool started() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
   /// The next line, or nothing at end of output or past the deadline.
   std::optional<std::string> read_line(std::chrono::milliseconds timeout) {

@@ -13,6 +13,7 @@
 
 #include "actors/messages.hpp"
 #include "engine.hpp"
+#include "user_code.hpp"
 
 namespace cano {
 
@@ -83,7 +84,10 @@ runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::defin
       continue;
     }
     seen.push_back(def->store.get());
-    auto listing = def->store->list_unfinished();
+    auto listing = detail::call_guarded([&] { return def->store->list_unfinished(); },
+                                        [](const std::string& text) -> expected<RunListing> {
+                                          return error::checkpoint_store("the store threw: " + text);
+                                        });
     if (!listing) {
       run_result r;
       r.failure = error::checkpoint_store("list unfinished runs: " + listing.error_value().to_string());

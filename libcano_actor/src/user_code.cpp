@@ -8,7 +8,11 @@ std::string current_exception_text() {
   try {
     throw;
   } catch (const std::exception& e) {
-    return e.what();
+    try {
+      return e.what();
+    } catch (...) {
+      return "<an exception whose what() threw>";
+    }
   } catch (const std::string& s) {
     return s;
   } catch (const char* s) {

@@ -118,7 +118,7 @@ void killed_after_the_last_undo_before_the_final_write(const target& t, const te
   auto id = unique_id("fail-last-undo");
   auto ledger = dir.file("ledger-2");
   auto lines = run_worker(t, ledger, {"run", id}, {{"CANO_TEST_KILL_AT", "final"}});
-  BOOST_TEST(result_line(lines).empty()); // it died first
+  BOOST_TEST(result_line(lines).empty(), "it died first, yet said: " << result_line(lines));
   auto header = *t.open()->run_header(id);
   BOOST_REQUIRE(header.has_value());
   BOOST_TEST(to_string(header->status) == std::string("compensating"));
@@ -133,7 +133,8 @@ void killed_right_after_the_log_was_cleared(const target& t, const temp_dir& dir
   auto id = unique_id("fail-cleared");
   auto ledger = dir.file("ledger-3");
   auto lines = run_worker(t, ledger, {"run", id}, {{"CANO_TEST_KILL_AT", "after-clear"}});
-  BOOST_TEST(result_line(lines).empty()); // it died right after the commit that cleared the log
+  // It died right after the commit that cleared the log.
+  BOOST_TEST(result_line(lines).empty(), "it died, yet said: " << result_line(lines));
   // That commit held the final header too: nothing is left to resume, the result is readable.
   check_once_each(ledger, id);
   expect_rolled_back(t, id);

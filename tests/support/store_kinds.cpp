@@ -118,10 +118,12 @@ std::shared_ptr<audited_store> sqlite_store::make() {
   if (!store) {
     throw std::runtime_error("open a SQLite store: " + store.error_value().to_string());
   }
-  return std::make_shared<audited_store>(*store, "sqlite", [dir] {
+  auto out = std::make_shared<audited_store>(*store, "sqlite", [dir] {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
   });
+  out->location = (dir / "ckpt.db").string();
+  return out;
 }
 
 #endif
@@ -147,7 +149,7 @@ std::shared_ptr<audited_store> postgres_store::make() {
   if (!store) {
     throw std::runtime_error("open a PostgreSQL store: " + store.error_value().to_string());
   }
-  return std::make_shared<audited_store>(*store, "postgres", [schema] {
+  auto out = std::make_shared<audited_store>(*store, "postgres", [schema] {
     try {
       pqxx::connection admin(pg_dsn());
       pqxx::nontransaction tx(admin);
@@ -156,6 +158,8 @@ std::shared_ptr<audited_store> postgres_store::make() {
       // a throwaway cluster: a schema left behind is harmless
     }
   });
+  out->location = schema;
+  return out;
 }
 
 #endif

@@ -61,6 +61,8 @@ public:
   std::vector<cano::CheckpointWrite> writes() const;
 
   const std::string& kind() const noexcept { return kind_; }
+  /// Where its data lives: the SQLite file, or the PostgreSQL schema ("" for memory).
+  std::string location;
   cano::CheckpointStore& inner() { return *inner_; }
 
 private:
