@@ -10,7 +10,8 @@ source scripts/lib/build.sh
 source scripts/lib/pg_cluster.sh
 
 cano_install_packages
-cano_build build
+# Our own code must build without warnings here (consumers get warnings, never errors).
+cano_build build -DCANO_ACTOR_WARNINGS_AS_ERRORS=ON
 
 # Trap first so a half-started cluster is cleaned too. INT/TERM stop a running ctest
 # and exit, which runs the EXIT trap.

@@ -2,15 +2,14 @@
 // so that one workload's memory and threads never colour another's figures.
 //
 //   cano-bench --workload linear10 --seconds 5 --json
-#include <cstdio>
 #include <iostream>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "child_process.hpp"
+#include "cli.hpp"
 #include "workload.hpp"
 
 namespace bench {
@@ -24,30 +23,13 @@ namespace {
 
 // Runs one workload in a child (this binary with --child) and returns its JSON line.
 std::string run_in_child(const std::string& name, double seconds) {
-  int fds[2];
-  if (pipe(fds) != 0) {
+  cano_apps::child_process child(
+    {"/proc/self/exe", "--child", "--workload", name, "--seconds", std::to_string(seconds)});
+  if (!child.started()) {
     return {};
   }
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], STDOUT_FILENO);
-    close(fds[0]);
-    close(fds[1]);
-    auto secs = std::to_string(seconds);
-    execl("/proc/self/exe", "cano-bench", "--child", "--workload", name.c_str(), "--seconds",
-          secs.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(fds[1]);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof(buf))) > 0) {
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  std::string out = child.read_to_end();
+  child.wait_exit();
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
     out.pop_back();
   }
@@ -63,10 +45,18 @@ int main(int argc, char** argv) {
   bool json = false;
   bool child = false;
   app.add_option("--workload,-w", names, "workload(s) to run (default: all)");
-  app.add_option("--seconds,-s", seconds, "measured seconds per workload")->check(CLI::PositiveNumber);
+  app.add_option("--seconds,-s", seconds, "measured seconds per workload")->check(CLI::Range(0.001, 86400.0));
   app.add_flag("--json", json, "one JSON object per line");
   app.add_flag("--child", child, "internal: run one workload in this process")->group("");
-  CLI11_PARSE(app, argc, argv);
+  cano_apps::add_version_and_exit_codes(app, "cano-bench",
+                                        {{0, "every workload printed its figures"},
+                                         {1, "a workload printed no figures (its child process failed)"},
+                                         {2, "bad arguments, or an unknown workload"}});
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cano_apps::exit_after_parse(app, e);
+  }
 
   auto& all = bench::workloads();
   if (names.empty()) {

@@ -7,6 +7,7 @@
 //
 //   cano-demo                                  the whole demo (a temp dir holds the SQLite file)
 //   cano-demo worker <db> <order> <fresh|resume>   one order in this process (part 2's worker)
+//   cano-demo --help | --version                prints and exits, running nothing
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -14,12 +15,14 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <stdlib.h>
 
 #include "cano/sqlite_checkpoint_store.hpp"
 #include "child_process.hpp"
+#include "cli.hpp"
 #include "order_workflow.hpp"
 #include "scheduled_flows.hpp"
 
@@ -161,9 +164,27 @@ bool run_worker(const std::string& self, const std::string& db, const std::strin
 } // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app{"cano-demo: an order saga made durable by an embedded SQLite checkpoint file. Four orders "
+               "run in this process; a fifth runs in a worker process that is SIGKILLed while shipping "
+               "and resumed by a new one. Then scheduled stock-feed flows run for a few ticks."};
+  cano_apps::add_version_and_exit_codes(app, "cano-demo",
+                                        {{0, "every order ended as expected"},
+                                         {1, "an order or a scheduled flow did not end as expected"},
+                                         {2, "bad arguments, or the checkpoint file could not be opened"}});
+  std::string worker_db, worker_order, worker_mode;
+  auto* worker_cmd = app.add_subcommand("worker", "internal: one order in this process (the demo's worker)");
+  worker_cmd->group("");
+  worker_cmd->add_option("db", worker_db, "SQLite checkpoint file")->required();
+  worker_cmd->add_option("order", worker_order, "order id")->required();
+  worker_cmd->add_option("mode", worker_mode, "fresh or resume")->required()->check(CLI::IsMember({"fresh", "resume"}));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cano_apps::exit_after_parse(app, e);
+  }
   std::string self = "/proc/self/exe";
-  if (argc == 5 && std::string(argv[1]) == "worker") {
-    return worker(argv[2], argv[3], argv[4]);
+  if (*worker_cmd) {
+    return worker(worker_db, worker_order, worker_mode);
   }
   char tmpl[] = "/tmp/cano-demo.XXXXXX";
   std::string dir = mkdtemp(tmpl);

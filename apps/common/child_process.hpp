@@ -1,8 +1,10 @@
-// A child process with its stdout on a pipe, read line by line with deadlines; killed and
-// reaped by PID. Used by cano-demo (its worker process) and the multi-process tests.
+// A child process with its stdout on a pipe, read line by line with deadlines (or to its end);
+// killed and reaped by PID. Used by cano-demo (its worker process), cano-bench (one child per
+// workload) and the multi-process tests.
 #pragma once
 
 #include <chrono>
+#include <cerrno>
 #include <csignal>
 #include <optional>
 #include <string>
@@ -22,6 +24,11 @@ public:
       return;
     }
     pid_ = fork();
+    if (pid_ < 0) {
+      close(fds[0]);
+      close(fds[1]);
+      return;
+    }
     if (pid_ == 0) {
       dup2(fds[1], STDOUT_FILENO);
       close(fds[0]);
@@ -96,23 +103,51 @@ public:
     }
   }
 
+  /// Everything the child writes from here until it closes its stdout (no deadline).
+  std::string read_to_end() {
+    std::string out = std::move(buffer_);
+    buffer_.clear();
+    char buf[4096];
+    ssize_t n;
+    while (out_ >= 0 && (n = read(out_, buf, sizeof(buf))) != 0) {
+      if (n < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        break;
+      }
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+
   /// Every line read so far.
   const std::vector<std::string>& lines() const { return lines_; }
 
-  void sigkill() { kill(pid_, SIGKILL); }
+  void sigkill() {
+    if (pid_ > 0 && !reaped_) {
+      kill(pid_, SIGKILL);
+    }
+  }
 
-  /// Waits for the process; returns its wait status.
+  /// Waits for the process (once); returns its wait status, -1 when it never started.
   int wait_exit() {
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    reaped_ = true;
-    return status;
+    if (pid_ <= 0) {
+      return -1;
+    }
+    if (!reaped_) {
+      while (waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
+      }
+      reaped_ = true;
+    }
+    return status_;
   }
 
 private:
   pid_t pid_ = -1;
   int out_ = -1;
   bool reaped_ = false;
+  int status_ = 0;
   std::string buffer_;
   std::vector<std::string> lines_;
 };

@@ -9,17 +9,17 @@ namespace cano::detail {
 
 void definition::fill_labels() const {
   for (const auto& kv : states) {
-    labels_.emplace(kv.first, label_of(kv.first));
+    cache_.labels.emplace(kv.first, label_of(kv.first));
   }
   for (auto code : exit_states) {
-    labels_.emplace(code, label_of(code));
+    cache_.labels.emplace(code, label_of(code));
   }
 }
 
 const std::string& definition::label(state_code s) const {
-  std::call_once(labels_once_, [this] { fill_labels(); });
-  auto it = labels_.find(s);
-  if (it != labels_.end()) {
+  std::call_once(cache_.labels_once, [this] { fill_labels(); });
+  auto it = cache_.labels.find(s);
+  if (it != cache_.labels.end()) {
     return it->second;
   }
   thread_local std::string scratch; // an unregistered target: label it on demand
@@ -44,8 +44,8 @@ std::optional<state_code> definition::state_of(const std::string& wanted) const 
 }
 
 expected<void> definition::validate() const {
-  std::call_once(validated_once_, [this] {
-    auto fail = [this](std::string m) { validation_error_ = error::configuration(std::move(m)); };
+  std::call_once(cache_.validated_once, [this] {
+    auto fail = [this](std::string m) { cache_.validation_error = error::configuration(std::move(m)); };
     if (states.empty()) {
       return fail("Workflow has no registered state handlers");
     }
@@ -58,7 +58,7 @@ expected<void> definition::validate() const {
       }
       const auto& join = kv.second->join;
       if (auto bad = check_join_config(join)) {
-        validation_error_ = std::move(*bad);
+        cache_.validation_error = std::move(*bad);
         return;
       }
       if (states.count(join.join_state) == 0 && exit_set.count(join.join_state) == 0) {
@@ -99,8 +99,8 @@ expected<void> definition::validate() const {
       }
     }
   });
-  if (validation_error_) {
-    return *validation_error_;
+  if (cache_.validation_error) {
+    return *cache_.validation_error;
   }
   return {};
 }

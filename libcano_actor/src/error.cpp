@@ -1,5 +1,7 @@
 #include "cano/error.hpp"
 
+#include <stdexcept>
+
 #include "format.hpp"
 
 namespace cano {
@@ -79,5 +81,18 @@ bool operator==(const error& a, const error& b) {
   return a.code_ == b.code_ && a.message_ == b.message_ && a.nested_ == b.nested_ &&
          a.stored_ == b.stored_ && a.expected_ == b.expected_;
 }
+
+bad_expected_access::bad_expected_access(cano::error err)
+  : error_(std::move(err)), what_("cano::expected holds an error: " + error_.to_string()) {}
+
+namespace detail {
+
+void throw_bad_expected_access(cano::error err) { throw bad_expected_access(std::move(err)); }
+
+void throw_no_error_in_expected() {
+  throw std::logic_error("cano::expected::error() called on an expected that holds a value");
+}
+
+} // namespace detail
 
 } // namespace cano

@@ -4,6 +4,7 @@
 
 #include "engine.hpp"
 #include "format.hpp"
+#include "internal_access.hpp"
 #include "user_code.hpp"
 
 namespace cano::detail {
@@ -19,7 +20,7 @@ std::optional<run_result> result_from_header(const definition& def, const RunHea
   r.workflow_id = h.workflow_id;
   if (h.status == RunStatus::completed) {
     if (auto state = def.state_of(h.final_state)) {
-      r.final_state = *state;
+      run_result_access::set_final_state(r, *state);
     } else {
       r.failure = error::workflow("run " + debug_quote(h.workflow_id) + " completed in state " +
                                   debug_quote(h.final_state) + ", which this definition does not have");

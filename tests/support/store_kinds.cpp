@@ -4,12 +4,16 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "cano/memory_checkpoint_store.hpp"
+#include "support/postgres.hpp"
+#if CANO_TESTS_WITH_SQLITE
+#include "cano/sqlite_checkpoint_store.hpp"
+#endif
+#if CANO_TESTS_WITH_POSTGRES
 #include <pqxx/pqxx>
 
-#include "cano/memory_checkpoint_store.hpp"
 #include "cano/postgres_checkpoint_store.hpp"
-#include "cano/sqlite_checkpoint_store.hpp"
-#include "support/postgres.hpp"
+#endif
 
 namespace test {
 
@@ -106,6 +110,7 @@ std::shared_ptr<audited_store> memory_store::make() {
   return std::make_shared<audited_store>(std::make_shared<cano::MemoryCheckpointStore>(), "memory");
 }
 
+#if CANO_TESTS_WITH_SQLITE
 std::shared_ptr<audited_store> sqlite_store::make() {
   auto dir = std::filesystem::temp_directory_path() / ("cano-conf-" + unique_id("sqlite"));
   std::filesystem::create_directories(dir);
@@ -121,6 +126,9 @@ std::shared_ptr<audited_store> sqlite_store::make() {
   return out;
 }
 
+#endif
+
+#if CANO_TESTS_WITH_POSTGRES
 std::shared_ptr<audited_store> postgres_store::make() {
   // A schema of its own: the store migrates it, and tests may reuse fixed workflow ids.
   auto schema = unique_id("cano_t");
@@ -153,6 +161,8 @@ std::shared_ptr<audited_store> postgres_store::make() {
   out->location = schema;
   return out;
 }
+
+#endif
 
 boost::test_tools::assertion_result store_kind_available::operator()(boost::unit_test::test_unit_id id) const {
   const auto& name = boost::unit_test::framework::get(id, boost::unit_test::TUT_ANY).p_name.get();

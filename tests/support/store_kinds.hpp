@@ -86,7 +86,15 @@ struct sqlite_store {
 struct postgres_store {
   static std::shared_ptr<audited_store> make();
 };
-using store_kinds = boost::mpl::list<memory_store, sqlite_store, postgres_store>;
+// A store built without (CANO_ACTOR_WITH_SQLITE/POSTGRES=OFF) has no instances at all.
+using store_kinds = boost::mpl::list<memory_store
+#if CANO_TESTS_WITH_SQLITE
+                                     , sqlite_store
+#endif
+#if CANO_TESTS_WITH_POSTGRES
+                                     , postgres_store
+#endif
+                                     >;
 
 /// Boost.Test precondition for store_kinds templates: the PostgreSQL instance runs when a server
 /// is configured or required (CANO_REQUIRE_PG=1, as scripts/test.sh sets); the others always.

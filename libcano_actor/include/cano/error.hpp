@@ -12,10 +12,12 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -120,48 +122,133 @@ private:
   bool unavailable_ = false;
 };
 
-/// A value or an error. Construct from either; `has_value()` says which.
-template <class T>
+/// Thrown by `expected::value()` (and `*`, `->`) when the expected holds an error; carries it.
+class bad_expected_access : public std::exception {
+public:
+  explicit bad_expected_access(cano::error err);
+  /// The error the expected held.
+  const cano::error& error() const noexcept { return error_; }
+  /// "cano::expected holds an error: <the error's Display text>".
+  const char* what() const noexcept override { return what_.c_str(); }
+
+private:
+  cano::error error_;
+  std::string what_;
+};
+
+namespace detail {
+// Out of line and cold: the checks in `expected` cost one predictable branch on the hot path.
+[[noreturn]] void throw_bad_expected_access(cano::error err);
+[[noreturn]] void throw_no_error_in_expected();
+} // namespace detail
+
+/// A value or an error, with std::expected's shape (C++23) in C++17:
+///
+///   cano::expected<int> r = parse("42");
+///   if (r) { use(*r); } else { log(r.error()); }
+///   int n = parse("").value_or(0);
+///
+/// `value()`, `*` and `->` on an error throw `cano::bad_expected_access` carrying the error;
+/// `error()` on a value throws `std::logic_error`. Neither is ever undefined behaviour.
+/// `E` is the error type: `cano::error`, or `StoreError` for MemoryStore results; it must
+/// convert to `cano::error` (what bad_expected_access carries). `error_value()` is an alias of
+/// `error()`.
+template <class T, class E = error>
 class [[nodiscard]] expected {
 public:
+  using value_type = T;
+  using error_type = E;
+
   template <class U = T,
             class = std::enable_if_t<std::is_constructible_v<T, U&&> &&
                                      !std::is_same_v<std::decay_t<U>, expected> &&
-                                     !std::is_same_v<std::decay_t<U>, error>>>
+                                     !std::is_same_v<std::decay_t<U>, cano::error> &&
+                                     !std::is_same_v<std::decay_t<U>, E>>>
   expected(U&& value) : value_(std::forward<U>(value)) {}
-  expected(error err) : error_(std::make_shared<const error>(std::move(err))) {}
+  expected(E err) : error_(std::make_shared<const E>(std::move(err))) {}
 
   bool has_value() const noexcept { return value_.has_value(); }
   explicit operator bool() const noexcept { return has_value(); }
 
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T& operator*() & { return *value_; }
-  const T& operator*() const& { return *value_; }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
+  T& value() & {
+    check_value();
+    return *value_;
+  }
+  const T& value() const& {
+    check_value();
+    return *value_;
+  }
+  T&& value() && {
+    check_value();
+    return std::move(*value_);
+  }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
 
-  const error& error_value() const { return *error_; }
+  /// The value, or `fallback` converted to T when this holds an error.
+  template <class U>
+  T value_or(U&& fallback) const& {
+    return has_value() ? *value_ : static_cast<T>(std::forward<U>(fallback));
+  }
+  template <class U>
+  T value_or(U&& fallback) && {
+    return has_value() ? std::move(*value_) : static_cast<T>(std::forward<U>(fallback));
+  }
+
+  /// The error; throws std::logic_error when this holds a value.
+  const E& error() const {
+    if (!error_) {
+      detail::throw_no_error_in_expected();
+    }
+    return *error_;
+  }
+  /// Alias of `error()`.
+  const E& error_value() const { return error(); }
 
 private:
+  void check_value() const {
+    if (!value_.has_value()) {
+      detail::throw_bad_expected_access(cano::error(*error_));
+    }
+  }
+
   std::optional<T> value_;
-  std::shared_ptr<const error> error_;
+  std::shared_ptr<const E> error_;
 };
 
 /// Success without a value, or an error.
-template <>
-class [[nodiscard]] expected<void> {
+template <class E>
+class [[nodiscard]] expected<void, E> {
 public:
+  using value_type = void;
+  using error_type = E;
+
   expected() = default;
-  expected(error err) : error_(std::make_shared<const error>(std::move(err))) {}
+  expected(E err) : error_(std::make_shared<const E>(std::move(err))) {}
 
   bool has_value() const noexcept { return !error_; }
   explicit operator bool() const noexcept { return has_value(); }
-  const error& error_value() const { return *error_; }
+  /// Throws `cano::bad_expected_access` when this holds an error.
+  void value() const {
+    if (error_) {
+      detail::throw_bad_expected_access(cano::error(*error_));
+    }
+  }
+  /// The error; throws std::logic_error on success.
+  const E& error() const {
+    if (!error_) {
+      detail::throw_no_error_in_expected();
+    }
+    return *error_;
+  }
+  /// Alias of `error()`.
+  const E& error_value() const { return error(); }
 
 private:
-  std::shared_ptr<const error> error_;
+  std::shared_ptr<const E> error_;
 };
 
 } // namespace cano

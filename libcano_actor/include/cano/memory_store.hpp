@@ -52,22 +52,9 @@ private:
   std::string message_;
 };
 
-/// A value or a StoreError.
+/// A MemoryStore result: a value or a StoreError (cano's StoreResult), with expected's checks.
 template <class T>
-class store_result {
-public:
-  store_result(T value) : value_(std::move(value)) {}
-  store_result(StoreError err) : error_(std::move(err)) {}
-  bool has_value() const noexcept { return value_.has_value(); }
-  explicit operator bool() const noexcept { return has_value(); }
-  T& value() { return *value_; }
-  const T& value() const { return *value_; }
-  const StoreError& error_value() const { return *error_; }
-
-private:
-  std::optional<T> value_;
-  std::optional<StoreError> error_;
-};
+using store_result = expected<T, StoreError>;
 
 class MemoryStore : public Resource {
 public:

@@ -17,9 +17,9 @@
 #include <optional>
 #include <string>
 
-namespace cano {
+#include "cano/circuit.hpp" // TaskConfig::with_circuit_breaker takes what CircuitBreaker::make returns
 
-class CircuitBreaker;
+namespace cano {
 
 using duration = std::chrono::milliseconds;
 

@@ -38,6 +38,8 @@ class Workflow;
 namespace detail {
 struct definition;
 class engine;
+struct run_result_access; // the engine's ways into the private parts below
+struct runtime_access;
 } // namespace detail
 
 /// Per-run settings. The per-run workflow id wins over Workflow::with_workflow_id.
@@ -76,7 +78,6 @@ struct runtime_config {
 struct run_result {
   std::uint64_t run_id = 0;
   std::string workflow_id;
-  detail::state_code final_state = 0;
   std::optional<error> failure;
 
   bool ok() const noexcept { return !failure.has_value(); }
@@ -86,8 +87,12 @@ struct run_result {
     if (failure) {
       return *failure;
     }
-    return detail::decode_state<S>(final_state);
+    return detail::decode_state<S>(final_state_);
   }
+
+private:
+  friend struct detail::run_result_access;
+  detail::state_code final_state_ = 0; // read through get<S>()
 };
 
 class runtime {
@@ -183,9 +188,8 @@ public:
   /// Batching and latency figures of the checkpoint actors; `reset` starts a new window.
   checkpoint_stats checkpoint_statistics(bool reset = false);
 
-  detail::engine& engine() noexcept { return *engine_; }
-
 private:
+  friend struct detail::runtime_access;
   run_result run_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
                         run_options options);
   std::uint64_t start_erased(std::shared_ptr<const detail::definition> def,

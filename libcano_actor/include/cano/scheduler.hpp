@@ -311,7 +311,7 @@ public:
       e.interval = f.interval;
       e.cron = f.cron;
       e.policy = f.policy;
-      e.def = f.wf.definition_ptr();
+      e.def = detail::workflow_access::definition_of(f.wf);
       e.initial = detail::encode_state(f.initial);
       erased.push_back(std::move(e));
     }

@@ -83,6 +83,25 @@ public:
 
 namespace detail {
 
+// Whether class task T overrides `run` or `run_bare`: without an override, `&T::run` names
+// Task<S>'s own member. Overloaded or private members cannot be inspected: assume overridden
+// (the run-time configuration error, cano's scenario 63, still catches what C++ cannot see).
+template <class T, class S, class = void>
+struct overrides_run : std::true_type {};
+template <class T, class S>
+struct overrides_run<T, S, std::void_t<decltype(&T::run)>>
+  : std::bool_constant<!std::is_same_v<decltype(&T::run), decltype(&Task<S>::run)>> {};
+template <class T, class S, class = void>
+struct overrides_run_bare : std::true_type {};
+template <class T, class S>
+struct overrides_run_bare<T, S, std::void_t<decltype(&T::run_bare)>>
+  : std::bool_constant<!std::is_same_v<decltype(&T::run_bare), decltype(&Task<S>::run_bare)>> {};
+
+/// True when T implements a body; Task<S> itself (a type-erased task) is taken on trust.
+template <class T, class S>
+inline constexpr bool implements_task_body =
+  std::is_same_v<T, Task<S>> || overrides_run<T, S>::value || overrides_run_bare<T, S>::value;
+
 template <class T>
 struct is_expected : std::false_type {};
 template <class T>

@@ -36,6 +36,16 @@
 
 namespace cano {
 
+namespace detail {
+/// The library's way to the definition behind a Workflow handle (not API).
+struct workflow_access {
+  template <class S>
+  static const std::shared_ptr<definition>& definition_of(const Workflow<S>& wf) noexcept {
+    return wf.definition_ptr();
+  }
+};
+} // namespace detail
+
 template <class S>
 class Workflow {
 public:
@@ -224,31 +234,20 @@ public:
     return detail::default_runtime().resume(*this, workflow_id);
   }
 
-  std::shared_ptr<const detail::definition> definition_ptr() const { return def_; }
-
 private:
+  friend class runtime;                // runs the definition behind this handle
+  friend struct detail::workflow_access; // and so do the library's other entry points
+  const std::shared_ptr<detail::definition>& definition_ptr() const noexcept { return def_; }
+
   // Copy on write: a workflow shares its definition until it is changed.
-  Workflow clone() const {
-    Workflow w;
-    auto copy = std::make_shared<detail::definition>();
-    copy->states = def_->states;
-    copy->exit_states = def_->exit_states;
-    copy->exit_set = def_->exit_set;
-    copy->timeout = def_->timeout;
-    copy->observers = def_->observers;
-    copy->resources = def_->resources;
-    copy->name = def_->name;
-    copy->workflow_id = def_->workflow_id;
-    copy->version = def_->version;
-    copy->label_of = def_->label_of;
-    copy->store = def_->store;
-    copy->compensators = def_->compensators;
-    w.def_ = std::move(copy);
-    return w;
-  }
+  Workflow clone() const { return Workflow(std::make_shared<detail::definition>(*def_)); }
+  explicit Workflow(std::shared_ptr<detail::definition> def) : def_(std::move(def)) {}
 
   template <class T>
   static detail::work_item work_of(std::shared_ptr<T> task) {
+    static_assert(detail::implements_task_body<T, S>,
+                  "cano: this task class overrides neither run(task_context&) nor run_bare(); "
+                  "override one of them");
     std::shared_ptr<Task<S>> as_task = std::move(task);
     detail::work_item w;
     w.task_name = as_task->name();

@@ -18,6 +18,7 @@
 #include "../format.hpp"
 #include "../log.hpp"
 #include "../resume_plan.hpp"
+#include "../internal_access.hpp"
 #include "../user_code.hpp"
 #include "checkpoint_writer.hpp"
 #include "join_actor.hpp"
@@ -800,7 +801,7 @@ private:
     r.run_id = run_id_;
     r.workflow_id = ctx_->workflow_id;
     if (result_.has_value()) {
-      r.final_state = *result_;
+      detail::run_result_access::set_final_state(r, *result_);
     } else {
       r.failure = result_.error_value();
     }

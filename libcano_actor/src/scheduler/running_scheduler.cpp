@@ -7,6 +7,7 @@
 
 #include "../engine.hpp"
 #include "../format.hpp"
+#include "../internal_access.hpp"
 #include "../log.hpp"
 #include "cano/scheduler.hpp"
 #include "flow_board.hpp"
@@ -90,7 +91,8 @@ expected<RunningScheduler> start_scheduler(runtime& rt, std::vector<scheduled_fl
       return ok.error_value();
     }
   }
-  auto& sys = rt.engine().system();
+  auto& eng = runtime_access::engine_of(rt);
+  auto& sys = eng.system();
   std::vector<flow_slot> slots;
   for (const auto& f : flows) {
     flow_slot slot;
@@ -103,7 +105,7 @@ expected<RunningScheduler> start_scheduler(runtime& rt, std::vector<scheduled_fl
   scheduler_plan plan;
   plan.flows = std::move(flows);
   plan.board = board;
-  plan.eng = rt.engine().shared_from_this();
+  plan.eng = eng.shared_from_this();
   plan.stop_bound = settings.stop_bound;
   auto actor = spawn_scheduler_actor(sys, std::move(plan));
   auto handle = std::make_shared<scheduler_handle>();

@@ -121,10 +121,19 @@ struct definition {
   std::optional<state_code> state_of(const std::string& label) const;
 
 private:
-  mutable std::once_flag validated_once_;
-  mutable std::optional<error> validation_error_;
-  mutable std::once_flag labels_once_;
-  mutable std::unordered_map<state_code, std::string> labels_;
+  /// What is derived from the settings above, computed once. A copy of a definition copies every
+  /// setting (the implicit copy constructor, so a new field is never forgotten) and starts with
+  /// empty caches: Workflow copies a definition only to change it.
+  struct derived_caches {
+    derived_caches() = default;
+    derived_caches(const derived_caches&) noexcept {}
+    derived_caches& operator=(const derived_caches&) = delete;
+    std::once_flag validated_once;
+    std::optional<error> validation_error;
+    std::once_flag labels_once;
+    std::unordered_map<state_code, std::string> labels;
+  };
+  mutable derived_caches cache_;
   void fill_labels() const;
 };
 

@@ -1,0 +1,23 @@
+# Runs one command line of an app and checks its exit code and output (stdout and stderr).
+#   -DPROGRAM=<path> -DARGS=<;-list> -DEXPECT_RC=<n|nonzero> -DEXPECT=<regex> [-DFORBID=<regex>]
+cmake_minimum_required(VERSION 3.25)
+execute_process(COMMAND ${PROGRAM} ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err
+                TIMEOUT 60)
+set(all "${out}${err}")
+string(STRIP "${all}" all)
+string(REPLACE ";" " " shown_args "${ARGS}")
+set(what "${PROGRAM} ${shown_args}")
+if(EXPECT_RC STREQUAL "nonzero")
+  if(rc EQUAL 0 OR NOT rc MATCHES "^[0-9]+$")
+    message(FATAL_ERROR "${what}: expected a non-zero exit code, got ${rc}\n${all}")
+  endif()
+elseif(NOT rc STREQUAL EXPECT_RC)
+  message(FATAL_ERROR "${what}: expected exit code ${EXPECT_RC}, got ${rc}\n${all}")
+endif()
+if(NOT all MATCHES "${EXPECT}")
+  message(FATAL_ERROR "${what}: output does not match \"${EXPECT}\":\n${all}")
+endif()
+if(DEFINED FORBID AND NOT FORBID STREQUAL "" AND all MATCHES "${FORBID}")
+  message(FATAL_ERROR "${what}: output matches \"${FORBID}\", which must not appear:\n${all}")
+endif()
+message(STATUS "${what}: exit ${rc}, output as expected")
