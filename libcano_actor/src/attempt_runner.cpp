@@ -4,6 +4,7 @@
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
+#include "deadline.hpp"
 #include "user_code.hpp"
 
 namespace cano::detail {
@@ -82,7 +83,7 @@ void attempt_runner::begin_attempt() {
     stop_ = std::make_shared<std::atomic<bool>>(false);
   }
   if (work_.config.attempt_timeout && !inline_) {
-    host_->delayed_send(host_, *work_.config.attempt_timeout, att_timeout_atom::value, tag_, seq_);
+    delayed_self_send(host_, *work_.config.attempt_timeout, att_timeout_atom::value, tag_, seq_);
   }
   if (work_.make_program) {
     program_ = work_.make_program();
@@ -142,7 +143,7 @@ void attempt_runner::apply(program_action action) {
   for (auto& call : action.calls) {
     if (call.delay.count() > 0) {
       auto id = call.id;
-      host_->delayed_send(host_, call.delay, call_due_atom::value, tag_, seq_, id);
+      delayed_self_send(host_, call.delay, call_due_atom::value, tag_, seq_, id); // never: parked
       delayed_calls_.emplace(id, std::move(call));
     } else {
       ready_calls_.push_back(std::move(call));
@@ -230,7 +231,7 @@ void attempt_runner::attempt_finished(expected<step_result> value, bool panicked
   if (decision.done) {
     loop_finished();
   } else if (decision.delay && decision.delay->count() > 0) {
-    host_->delayed_send(host_, *decision.delay, retry_atom::value, tag_, seq_);
+    delayed_self_send(host_, *decision.delay, retry_atom::value, tag_, seq_); // never: no retry
   } else {
     begin_pending_ = true;
   }

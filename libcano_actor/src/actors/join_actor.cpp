@@ -6,6 +6,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/local_actor.hpp>
 
+#include "../deadline.hpp"
 #include "../engine.hpp"
 #include "runner_handlers.hpp"
 
@@ -41,7 +42,7 @@ public:
       return {};
     }
     if (join_.timeout) {
-      delayed_send(this, *join_.timeout, join_timeout_atom::value);
+      delayed_self_send(this, *join_.timeout, join_timeout_atom::value);
     }
     // cano spawns every branch up front (a bulkhead permit is taken inside the branch), so
     // every branch gets its on_task_start now, in index order.
