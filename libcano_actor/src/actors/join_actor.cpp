@@ -134,7 +134,7 @@ private:
   /// would keep the join from acting on it; their cost is learned for the next runs).
   bool fan_out_from_start() const {
     auto cost = entry_->branch_cost_ns.load(std::memory_order_relaxed);
-    if (cost == 0 && !join_.timeout) {
+    if (cost == 0 && (!join_.timeout || is_never(*join_.timeout))) {
       return false;
     }
     if (cost != 0 && !worth_fanning_out(cost, total_)) {
@@ -152,6 +152,15 @@ private:
   }
 
   void launch_more() {
+    launch_some();
+    if (inline_since_ != steady::time_point{}) { // inline time counts only while branches ran
+      inline_ns_ += static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - inline_since_).count());
+      inline_since_ = steady::time_point{};
+    }
+  }
+
+  void launch_some() {
     std::size_t launched = 0;
     while (!decided_ && next_ < total_ && running_ < limit_) {
       if (launched == launches_per_message) {
@@ -170,7 +179,7 @@ private:
         fan_out(i);
         continue;
       }
-      if (non_blocking && inline_runs_ == 0) {
+      if (non_blocking && inline_since_ == steady::time_point{}) {
         inline_since_ = steady::now();
       }
       if (non_blocking && one_attempt(work)) {
@@ -220,14 +229,15 @@ private:
   }
 
   /// Counts a branch run inline; at 1, 2, 4, 8, ... of them (few clock reads for trivial
-  /// branches), learns their cost and fans the rest out once they prove expensive.
+  /// branches), learns their cost and fans the rest out once they prove expensive. Waits
+  /// between messages (retry timers, pool calls) do not count.
   void inline_ran() {
     if (++inline_runs_ != next_check_) {
       return;
     }
     next_check_ *= 2;
-    auto took = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - inline_since_).count());
+    auto took = inline_ns_ + static_cast<std::uint64_t>(
+                               std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - inline_since_).count());
     auto each = std::max<std::uint64_t>(1, took / inline_runs_);
     entry_->branch_cost_ns.store(each, std::memory_order_relaxed);
     if (worth_fanning_out(each, total_ - next_)) {
@@ -386,9 +396,10 @@ private:
   std::vector<caf::actor> branch_actors_; // by branch index, while running
   std::uint64_t fanned_ = 0;              // branch actors that reported, and their cost
   std::uint64_t fanned_ns_ = 0;
-  std::size_t inline_runs_ = 0;           // non-blocking branches run here
+  std::size_t inline_runs_ = 0;           // non-blocking branches run here, and the time they took:
+  std::uint64_t inline_ns_ = 0;           // in earlier messages
+  steady::time_point inline_since_{};     // since the first of this message (zero: none yet)
   std::size_t next_check_ = 1;
-  steady::time_point inline_since_{};
   std::size_t limit_ = 0;
   std::size_t next_ = 0;
   std::size_t running_ = 0;
