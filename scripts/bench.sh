@@ -18,7 +18,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 pg_cluster_start
 
-workloads=(linear10 concurrent1000 linear10_blocking split100_all split10000 parked100k linear10_ckpt_mem
+workloads=(linear10 concurrent1000 linear10_blocking split100_all split10000 split8_cpu parked100k linear10_ckpt_mem
   pg_raw_ceiling linear10_ckpt_pg_c1 linear10_ckpt_pg_c100 linear10_ckpt_pg_c1000
   sqlite_raw_ceiling linear10_ckpt_sqlite_c1 linear10_ckpt_sqlite_c100 linear10_ckpt_sqlite_c1000)
 args=()

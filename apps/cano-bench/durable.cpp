@@ -2,7 +2,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <stdexcept>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -32,7 +35,10 @@ std::string token(std::uint64_t n) {
 std::string bench_temp_dir() {
   static const std::string dir = [] {
     char tmpl[] = "/tmp/cano-bench.XXXXXX";
-    return std::string(mkdtemp(tmpl));
+    if (mkdtemp(tmpl) == nullptr) {
+      throw std::runtime_error(std::string("cannot create a directory under /tmp: ") + std::strerror(errno));
+    }
+    return std::string(tmpl);
   }();
   // Registered once `dir` exists, so it runs before `dir` is destroyed.
   static const bool cleanup_registered =
@@ -91,20 +97,29 @@ nlohmann::json pg_raw_ceiling(double seconds) {
 
 nlohmann::json sqlite_raw_ceiling(const std::string& path, double seconds) {
   sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr, nullptr);
-  sqlite3_exec(db,
+  // Every call is checked: a failure ends the workload with SQLite's own message.
+  auto check = [&](int rc, const char* what) {
+    if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+      std::string msg = std::string("SQLite raw ceiling on ") + path + ": " + what + ": " +
+                        (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+      sqlite3_close_v2(db); // deferred until its statement is finalized
+      throw std::runtime_error(msg);
+    }
+  };
+  check(sqlite3_open(path.c_str(), &db), "open");
+  check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr, nullptr), "pragmas");
+  check(sqlite3_exec(db,
                "CREATE TABLE IF NOT EXISTS raw_rows (workflow_id TEXT NOT NULL, sequence INTEGER NOT NULL, state TEXT "
                "NOT NULL, task_id TEXT NOT NULL, output_blob BLOB, kind INTEGER NOT NULL, workflow_version INTEGER NOT "
                "NULL, created_at INTEGER NOT NULL, append_token TEXT NOT NULL, PRIMARY KEY (workflow_id, sequence)) "
                "WITHOUT ROWID",
-               nullptr, nullptr, nullptr);
+               nullptr, nullptr, nullptr), "create table");
   std::string sql = "INSERT INTO raw_rows VALUES ";
   for (int i = 0; i < rows_per_txn; ++i) {
     sql += (i == 0 ? "" : ",") + std::string("(?,0,'3','step3',NULL,0,0,0,?)");
   }
   sqlite3_stmt* stmt = nullptr;
-  sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
+  check(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), "prepare");
   std::uint64_t rows = 0;
   std::uint64_t n = 0;
   auto start = clock::now();
@@ -112,7 +127,7 @@ nlohmann::json sqlite_raw_ceiling(const std::string& path, double seconds) {
   std::vector<std::string> ids(rows_per_txn);
   std::vector<std::string> toks(rows_per_txn);
   while (clock::now() < end) {
-    sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+    check(sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr), "begin");
     for (int i = 0; i < rows_per_txn; ++i) {
       ids[static_cast<std::size_t>(i)] = "raw-" + std::to_string(n);
       toks[static_cast<std::size_t>(i)] = token(n);
@@ -120,9 +135,13 @@ nlohmann::json sqlite_raw_ceiling(const std::string& path, double seconds) {
       sqlite3_bind_text(stmt, i * 2 + 1, ids[static_cast<std::size_t>(i)].c_str(), -1, SQLITE_STATIC);
       sqlite3_bind_text(stmt, i * 2 + 2, toks[static_cast<std::size_t>(i)].c_str(), -1, SQLITE_STATIC);
     }
-    sqlite3_step(stmt);
+    int step = sqlite3_step(stmt);
     sqlite3_reset(stmt);
-    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    if (step != SQLITE_DONE) {
+      sqlite3_finalize(stmt);
+      check(step, "insert");
+    }
+    check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), "commit");
     rows += rows_per_txn;
   }
   double elapsed = std::chrono::duration<double>(clock::now() - start).count();

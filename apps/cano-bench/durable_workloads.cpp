@@ -54,7 +54,12 @@ bench::register_workload pg_raw{"pg_raw_ceiling", [](double s) {
                                   if (std::getenv("CANO_PG_DSN") == nullptr) {
                                     return nlohmann::json{{"workload", "pg_raw_ceiling"}, {"skipped", "CANO_PG_DSN is not set"}};
                                   }
-                                  (void)cano::PostgresCheckpointStore::open(); // migrates the schema
+                                  // Migrates the schema, and says clearly (password hidden) why it cannot.
+                                  auto store = cano::PostgresCheckpointStore::open();
+                                  if (!store) {
+                                    return nlohmann::json{{"workload", "pg_raw_ceiling"},
+                                                          {"error", store.error_value().to_string()}};
+                                  }
                                   return bench::pg_raw_ceiling(s);
                                 }};
 bench::register_workload sq1{"linear10_ckpt_sqlite_c1",

@@ -4,6 +4,7 @@
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
+#include "deadline.hpp"
 #include "user_code.hpp"
 
 namespace cano::detail {
@@ -26,6 +27,15 @@ attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
     cursor_(std::move(cursor)),
     pause_on_more_(pause_on_more) {}
 
+attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
+                               const std::shared_ptr<const run_context>& ctx,
+                               const work_item& work, const std::string& label,
+                               std::string task_id, std::size_t branch,
+                               const std::shared_ptr<blocking_pool>& pool)
+  : attempt_runner(host, tag, ctx, work, label, std::move(task_id), std::string(), pool) {
+  branch_ = branch;
+}
+
 attempt_runner::~attempt_runner() { abandon(); }
 
 void attempt_runner::abandon() noexcept {
@@ -34,8 +44,12 @@ void attempt_runner::abandon() noexcept {
   }
 }
 
+std::string attempt_runner::panic_prefix() const {
+  return branch_ ? "panic in split task " + std::to_string(*branch_) + ": " : panic_prefix_;
+}
+
 error attempt_runner::panic_error(const char* what) const {
-  return error::task_execution(panic_prefix_ + what);
+  return error::task_execution(panic_prefix() + what);
 }
 
 bool attempt_runner::start() {
@@ -82,7 +96,7 @@ void attempt_runner::begin_attempt() {
     stop_ = std::make_shared<std::atomic<bool>>(false);
   }
   if (work_.config.attempt_timeout && !inline_) {
-    host_->delayed_send(host_, *work_.config.attempt_timeout, att_timeout_atom::value, tag_, seq_);
+    delayed_self_send(host_, *work_.config.attempt_timeout, att_timeout_atom::value, tag_, seq_);
   }
   if (work_.make_program) {
     program_ = work_.make_program();
@@ -116,7 +130,7 @@ void attempt_runner::issue_body_call() {
 void attempt_runner::post(std::uint64_t call_id,
                           std::function<expected<std::any>(task_context&)> fn) {
   auto job = [ctx = ctx_, label = label_, attempt = loop_->attempt(), stop = stop_, step = step_,
-              prefix = panic_prefix_, fn = std::move(fn), tag = tag_, seq = seq_, call_id,
+              prefix = panic_prefix(), fn = std::move(fn), tag = tag_, seq = seq_, call_id,
               self = caf::actor_cast<caf::actor>(host_)] {
     auto tc = make_task_context(*ctx, label, attempt, stop.get(), step);
     auto result = std::make_shared<call_result>(call_result{error::generic(""), false});
@@ -142,7 +156,7 @@ void attempt_runner::apply(program_action action) {
   for (auto& call : action.calls) {
     if (call.delay.count() > 0) {
       auto id = call.id;
-      host_->delayed_send(host_, call.delay, call_due_atom::value, tag_, seq_, id);
+      delayed_self_send(host_, call.delay, call_due_atom::value, tag_, seq_, id); // never: parked
       delayed_calls_.emplace(id, std::move(call));
     } else {
       ready_calls_.push_back(std::move(call));
@@ -230,7 +244,7 @@ void attempt_runner::attempt_finished(expected<step_result> value, bool panicked
   if (decision.done) {
     loop_finished();
   } else if (decision.delay && decision.delay->count() > 0) {
-    host_->delayed_send(host_, *decision.delay, retry_atom::value, tag_, seq_);
+    delayed_self_send(host_, *decision.delay, retry_atom::value, tag_, seq_); // never: no retry
   } else {
     begin_pending_ = true;
   }

@@ -42,6 +42,12 @@ public:
                  const std::string& label, std::string task_id, std::string panic_prefix,
                  const std::shared_ptr<blocking_pool>& pool, nlohmann::json cursor = nullptr,
                  bool pause_on_more = false);
+  /// Split branch `branch` (a throwing body ends as "panic in split task <branch>: ..."; the
+  /// text is built only then). `task_id` may be empty when the run has no observers.
+  attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
+                 const std::shared_ptr<const run_context>& ctx, const work_item& work,
+                 const std::string& label, std::string task_id, std::size_t branch,
+                 const std::shared_ptr<blocking_pool>& pool);
   ~attempt_runner(); // abandons an attempt in progress: its body sees stop_requested()
   /// Tells a body still running that its attempt is abandoned (stop_requested() turns true).
   void abandon() noexcept;
@@ -87,6 +93,7 @@ private:
   void attempt_finished(expected<step_result> value, bool panicked);
   void loop_finished();
   void next_step();
+  std::string panic_prefix() const;
   error panic_error(const char* what) const;
 
   caf::event_based_actor* host_;
@@ -96,6 +103,7 @@ private:
   const std::string& label_;
   std::string task_id_;
   std::string panic_prefix_;
+  std::optional<std::size_t> branch_; // a split branch's index (its panic prefix names it)
   const std::shared_ptr<blocking_pool>& pool_;
   const bool inline_;
 

@@ -4,6 +4,7 @@
 #include <exception>
 #include <thread>
 
+#include "deadline.hpp"
 #include "log.hpp"
 
 namespace cano::detail {
@@ -73,8 +74,8 @@ void blocking_pool::worker_loop() {
   for (;;) {
     if (queue_.empty()) {
       ++idle_;
-      bool woke = work_ready_.wait_for(lock, config_.idle_timeout,
-                                       [this] { return !queue_.empty() || stopped_; });
+      bool woke = wait_up_to(work_ready_, lock, config_.idle_timeout,
+                             [this] { return !queue_.empty() || stopped_; });
       --idle_;
       if (!woke || queue_.empty()) {
         --threads_;
@@ -100,7 +101,7 @@ void blocking_pool::injector_loop() {
       injector_running_ = false;
       return;
     }
-    injector_wake_.wait_for(lock, config_.injection_delay);
+    wait_up_to(injector_wake_, lock, config_.injection_delay);
     bool starved = !queue_.empty() && idle_ < queue_.size() &&
                    clock::now() - queue_.front().since >= config_.injection_delay;
     if (starved && threads_ < config_.max_threads) {

@@ -109,7 +109,7 @@ errc errc_from_string(const std::string& text) {
       return code;
     }
   }
-  throw std::invalid_argument("unknown error category \"" + text + "\"");
+  throw std::invalid_argument("unknown error category " + detail::debug_quote(text));
 }
 
 void error_to_json(nlohmann::json& j, const error& e) {

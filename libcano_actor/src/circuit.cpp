@@ -3,6 +3,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "deadline.hpp"
+
 namespace cano {
 
 namespace {
@@ -41,8 +43,10 @@ std::shared_ptr<CircuitBreaker> CircuitBreaker::make(CircuitPolicy policy) {
 
 void CircuitBreaker::transition(CircuitState::kind to, std::chrono::steady_clock::time_point now) {
   state_.state = to;
-  state_.until = to == CircuitState::kind::open ? now + policy_.reset_timeout
-                                                : std::chrono::steady_clock::time_point{};
+  // Saturated: a reset timeout too long for the clock keeps the breaker open (never resets).
+  state_.until = to == CircuitState::kind::open
+                   ? detail::deadline_after<std::chrono::steady_clock>(now, policy_.reset_timeout)
+                   : std::chrono::steady_clock::time_point{};
   half_open_in_flight_ = 0;
   half_open_successes_ = 0;
   ++epoch_; // wraps; permits of the previous state become stale

@@ -7,6 +7,7 @@
 
 #include "actors/checkpoint_actor.hpp"
 #include "actors/messages.hpp"
+#include "deadline.hpp"
 #include "format.hpp"
 
 namespace cano::detail {
@@ -140,7 +141,7 @@ std::size_t engine::in_flight() const {
 bool engine::shutdown(std::chrono::milliseconds deadline) {
   std::unique_lock<std::mutex> lock(mutex_);
   admitting_ = false;
-  if (all_ended_.wait_for(lock, deadline, [this] { return live_.empty(); })) {
+  if (wait_up_to(all_ended_, lock, deadline, [this] { return live_.empty(); })) {
     lock.unlock();
     stop_workers();
     return true;

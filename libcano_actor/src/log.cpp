@@ -2,8 +2,13 @@
 
 #include <cstdio>
 
+#include "format.hpp"
+
 namespace cano::detail {
 void log_error(const std::string& line) {
-  std::fprintf(stderr, "cano: %s\n", line.c_str());
+  // Escaped, so a NUL never cuts the line, a newline never splits it and no terminal control
+  // sequence reaches the reader; written at once, so concurrent lines do not interleave.
+  std::string out = "cano: " + escape_controls(line) + "\n";
+  std::fwrite(out.data(), 1, out.size(), stderr);
 }
 } // namespace cano::detail

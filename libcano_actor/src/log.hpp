@@ -4,6 +4,7 @@
 #include <string>
 
 namespace cano::detail {
-/// Writes one line to stderr, prefixed "cano: ".
+/// Writes one line to stderr, prefixed "cano: ", its control characters escaped like Rust's
+/// Debug (a NUL never cuts it, a newline never splits it).
 void log_error(const std::string& line);
 } // namespace cano::detail

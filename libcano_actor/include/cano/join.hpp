@@ -8,6 +8,13 @@
 //
 // Only Any and PartialResults stop early (the other branches are abandoned); a join timeout is
 // an error for every strategy except PartialTimeout. Branch results are discarded.
+//
+// Blocking branches run in parallel on the engine's thread pool. Non-blocking branches that
+// prove expensive run in parallel on the actor system's scheduler threads, each on a child actor
+// of the split's join actor; cheap ones run one after another inside the join actor, where a
+// child actor would cost more than it saves. Once the join timeout or the workflow timeout has
+// passed, no branch that has not started yet is started; branches still running are abandoned
+// and their results dropped.
 #pragma once
 
 #include <cmath>

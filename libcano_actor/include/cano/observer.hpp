@@ -5,8 +5,8 @@
 //   };
 //   wf = std::move(wf).with_observer(std::make_shared<Printer>());
 //
-// Hooks run on engine threads (supervisor actors, task actors), possibly concurrently for
-// concurrent runs: implementations must be thread-safe. An exception thrown by a hook is
+// Hooks run on engine threads (supervisor, task, join and branch actors), possibly concurrently
+// for concurrent runs and for the branches of one split: implementations must be thread-safe. An exception thrown by a hook is
 // caught and logged; it never breaks the run.
 #pragma once
 

@@ -31,6 +31,11 @@ public:
   bool is_ready() const noexcept { return ready_; }
   const TaskResult<S>& result() const noexcept { return result_; }
   std::uint64_t delay_ms() const noexcept { return delay_ms_; }
+  /// The delay as a duration, saturated at its maximum (which the engine treats as never).
+  duration delay() const noexcept {
+    constexpr auto max = static_cast<std::uint64_t>(duration::max().count());
+    return delay_ms_ >= max ? duration::max() : duration{static_cast<duration::rep>(delay_ms_)};
+  }
 
 private:
   PollOutcome(TaskResult<S> r, std::uint64_t d, bool ready)
@@ -85,7 +90,7 @@ public:
       return next;
     }
     consecutive_errors_ = 0;
-    return poll_after(duration{static_cast<duration::rep>(outcome.delay_ms())});
+    return poll_after(outcome.delay());
   }
 
 private:
@@ -134,7 +139,7 @@ expected<TaskResult<S>> run_poll_loop(PollTask<S>& task, task_context& ctx) {
     }
     consecutive = 0;
     if (r->delay_ms() > 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(r->delay_ms()));
+      std::this_thread::sleep_for(r->delay());
     }
   }
 }

@@ -22,6 +22,7 @@ using drop_atom = caf::atom_constant<caf::atom("cano_drop")>;        // shutdown
 using cancel_atom = caf::atom_constant<caf::atom("cano_cncl")>;      // the scheduler cancels the run
 using join_timeout_atom = caf::atom_constant<caf::atom("cano_jto")>; // a split's timeout fired
 using launch_atom = caf::atom_constant<caf::atom("cano_more")>;    // start more split branches
+using branch_done_atom = caf::atom_constant<caf::atom("cano_bdone")>; // a branch actor's outcome
 
 // Runner messages: (tag, attempt seq, ...) — the tag picks the runner inside its host.
 using call_done_atom = caf::atom_constant<caf::atom("cano_cdone")>;  // a pool call returned

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,9 @@ struct run_context {
   std::shared_ptr<const definition> def;
   std::string workflow_id;
   nlohmann::json input; // set before any task runs (a resumed run reads it from its header)
+  /// When the run's supervisor was created: its workflow timeout counts from (just after) here,
+  /// so a split can tell, between branches, that the run's deadline has passed.
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
 /// The context of one call into user code of a run (a body, a poll, a step, a compensate).

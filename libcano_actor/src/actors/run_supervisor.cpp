@@ -14,6 +14,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 
+#include "../deadline.hpp"
 #include "../engine.hpp"
 #include "../format.hpp"
 #include "../log.hpp"
@@ -159,7 +160,7 @@ private:
       return finish(valid.error_value(), RunStatus::failed, final_write::none);
     }
     if (def_->timeout && !scheduled_) { // scheduled runs ignore with_timeout (cano)
-      delayed_send(this, *def_->timeout, run_timeout_atom::value);
+      delayed_send(this, timer_delay(*def_->timeout), run_timeout_atom::value);
     }
     if (writer_.active()) {
       if (auto driver = writer_.acquire_driver(); !driver) {

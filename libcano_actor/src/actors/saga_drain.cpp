@@ -4,6 +4,7 @@
 #include <caf/send.hpp>
 
 #include "../attempt_runner.hpp"
+#include "../deadline.hpp"
 #include "../format.hpp"
 #include "../resume_plan.hpp"
 #include "../user_code.hpp"
@@ -132,7 +133,7 @@ bool saga_drain::post_compensate(std::shared_ptr<const compensator> comp, const 
     caf::anon_send(self, comp_done_atom::value, seq, std::make_shared<expected<void>>(std::move(r)));
   });
   if (posted && cfg.attempt_timeout) {
-    host_->delayed_send(host_, *cfg.attempt_timeout, comp_timeout_atom::value, seq);
+    delayed_self_send(host_, *cfg.attempt_timeout, comp_timeout_atom::value, seq); // never: no timer
   }
   return posted;
 }

@@ -10,20 +10,6 @@
 
 namespace cano {
 
-std::string postgres_password_of(const std::string& dsn) {
-  auto pos = dsn.find("password=");
-  if (pos == std::string::npos) {
-    return {};
-  }
-  auto start = pos + 9;
-  if (start < dsn.size() && dsn[start] == '\'') {
-    auto end = dsn.find('\'', start + 1);
-    return dsn.substr(start + 1, end == std::string::npos ? std::string::npos : end - start - 1);
-  }
-  auto end = dsn.find_first_of(" \t", start);
-  return dsn.substr(start, end == std::string::npos ? std::string::npos : end - start);
-}
-
 /// A failure that means "the server or the connection is gone", worth a retry.
 bool is_postgres_connection_failure(const std::exception& e) {
   if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
@@ -39,11 +25,7 @@ bool is_postgres_connection_failure(const std::exception& e) {
 }
 
 std::string PostgresCheckpointStore::impl::scrub(std::string message) const {
-  if (!password.empty()) {
-    for (auto pos = message.find(password); pos != std::string::npos; pos = message.find(password)) {
-      message.replace(pos, password.size(), "***");
-    }
-  }
+  message = secrets.scrub(std::move(message));
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
     message.pop_back();
   }
@@ -122,7 +104,7 @@ expected<std::shared_ptr<PostgresCheckpointStore>> PostgresCheckpointStore::open
   }
   auto p = std::make_unique<impl>();
   p->options = options;
-  p->password = postgres_password_of(options.dsn);
+  p->secrets = detail::dsn_secrets::of(options.dsn);
   int version = 0;
   try {
     version = detail::apply_postgres_migrations(p->connection());

@@ -13,11 +13,9 @@
 #include <pqxx/pqxx>
 
 #include "cano/postgres_checkpoint_store.hpp"
+#include "postgres_dsn.hpp"
 
 namespace cano {
-
-/// The password= value of a DSN (key/value form), to scrub it from any message.
-std::string postgres_password_of(const std::string& dsn);
 
 /// Prepares the statements of append_batch on a new connection (postgres_batch.cpp).
 void prepare_postgres_batch_statements(pqxx::connection& conn);
@@ -27,7 +25,7 @@ bool is_postgres_connection_failure(const std::exception& e);
 
 struct PostgresCheckpointStore::impl {
   PostgresOptions options;
-  std::string password;
+  detail::dsn_secrets secrets; // the DSN's password, in every spelling (postgres_dsn.hpp)
   std::mutex mutex; // one connection, used by one caller at a time; guards `fences` too
   std::unique_ptr<pqxx::connection> conn;
   /// The fence this store holds for each run it started or claimed (D8).

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <any>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -94,6 +95,9 @@ struct state_entry {
   work_item work;                  // single, router, stepped (and poll/batch, which are single)
   std::vector<work_item> branches; // split
   split_info join;                 // split
+  /// Split: what one non-blocking branch took on average in earlier runs (ns, 0 = not known
+  /// yet). The join actor learns it and fans expensive branches out to child actors at once.
+  mutable std::atomic<std::uint64_t> branch_cost_ns{0};
 };
 
 struct definition {
