@@ -50,20 +50,27 @@ void checkpoint_loop(caf::blocking_actor* self, std::shared_ptr<checkpoint_chann
   bool running = true;
   std::vector<pending_write> batch;
   auto take = [&](ckpt_write_atom, write_ptr& w) { batch.push_back({self->make_response_promise(), std::move(w)}); };
+  // Blocking actors see exit messages as messages: one that is not a normal exit ends this actor
+  // (what waits in its mailbox is answered with an error by CAF; the next write spawns anew).
+  auto on_exit = [&](caf::exit_msg& em) {
+    if (em.reason) {
+      running = false;
+    }
+  };
   try {
     while (running) {
       batch.clear();
-      self->receive(take, [&](ckpt_stop_atom) { running = false; });
+      self->receive(take, [&](ckpt_stop_atom) { running = false; }, on_exit);
       // Everything that queued up while the previous batch was committing joins this one.
       bool more = true;
-      while (more && batch.size() < max_batch_writes) {
+      while (more && running && batch.size() < max_batch_writes) {
         more = false;
         self->receive(
           [&](ckpt_write_atom a, write_ptr& w) {
             take(a, w);
             more = true;
           },
-          [&](ckpt_stop_atom) { running = false; }, caf::after(std::chrono::seconds(0)) >> [] {});
+          [&](ckpt_stop_atom) { running = false; }, on_exit, caf::after(std::chrono::seconds(0)) >> [] {});
       }
       if (batch.empty()) {
         continue;
