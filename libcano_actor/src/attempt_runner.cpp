@@ -168,6 +168,12 @@ void attempt_runner::run_call(call_request call) {
   if (!active_ || !program_) {
     return;
   }
+  if (ctx_->cancelled.load(std::memory_order_relaxed)) {
+    // Cancelled between two calls of a poll loop or a batch (cano 0.15 §4.3): no more calls. A
+    // permanent error: the loop ends without a retry.
+    attempt_finished(error::cancelled().permanent(), false);
+    return;
+  }
   if (!inline_) {
     post(call.id, std::move(call.fn));
     return;
@@ -265,6 +271,10 @@ void attempt_runner::loop_finished() {
 }
 
 void attempt_runner::next_step() {
+  if (ctx_->cancelled.load(std::memory_order_relaxed)) {
+    result_.emplace(error::cancelled()); // cancelled between two steps: no next step
+    return;
+  }
   // Each step of a stepped task is its own retry loop, starting from the latest cursor.
   loop_.emplace(work_.config, ctx_->def->observers, task_id_);
   begin_pending_ = true;

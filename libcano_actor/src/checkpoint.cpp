@@ -103,7 +103,7 @@ std::vector<std::uint8_t> from_hex(const std::string& text) {
 }
 
 errc errc_from_string(const std::string& text) {
-  for (int c = 0; c <= static_cast<int>(errc::fenced); ++c) {
+  for (int c = 0; c <= static_cast<int>(last_errc); ++c) {
     auto code = static_cast<errc>(c);
     if (text == to_string(code)) {
       return code;
@@ -120,7 +120,14 @@ void error_to_json(nlohmann::json& j, const error& e) {
     j["stored"] = e.stored_version();
     j["expected"] = e.expected_version();
   } else {
-    j["message"] = e.message();
+    j["message"] = e.message(); // for the new categories a text for people: their fields follow
+  }
+  if (e.code() == errc::workflow_timeout) {
+    j["elapsed_ns"] = e.elapsed().count();
+    j["limit_ns"] = e.limit().count();
+  } else if (e.code() == errc::orphaned_compensation) {
+    j["task_id"] = e.task_id();
+    j["output_blob"] = to_hex(e.output_blob());
   }
   if (e.is_permanent()) {
     j["permanent"] = true;
@@ -138,6 +145,13 @@ error error_from_json(const nlohmann::json& j) {
   } else if (code == errc::workflow_version_mismatch) {
     e = error::workflow_version_mismatch(j.at("stored").get<std::uint32_t>(),
                                          j.at("expected").get<std::uint32_t>());
+  } else if (code == errc::cancelled) {
+    e = error::cancelled();
+  } else if (code == errc::workflow_timeout) {
+    e = error::workflow_timeout(std::chrono::nanoseconds(j.at("elapsed_ns").get<std::int64_t>()),
+                                std::chrono::nanoseconds(j.at("limit_ns").get<std::int64_t>()));
+  } else if (code == errc::orphaned_compensation) {
+    e = error::orphaned_compensation(j.at("task_id").get<std::string>(), from_hex(j.at("output_blob").get<std::string>()));
   } else {
     e = error(code, j.at("message").get<std::string>());
   }
@@ -246,6 +260,21 @@ expected<RunListing> CheckpointStore::list_unfinished() {
 }
 
 expected<void> CheckpointStore::claim_run(const std::string&) { return {}; }
+
+expected<void> CheckpointStore::request_cancel(const std::string&) {
+  return error::configuration("this checkpoint store does not support cancel requests");
+}
+
+expected<std::vector<std::string>> CheckpointStore::cancel_requests() { return std::vector<std::string>{}; }
+
+error no_run_to_cancel(const std::string& workflow_id) {
+  return error::workflow("no run with workflow id " + detail::debug_quote(workflow_id));
+}
+
+error run_already_ended(const std::string& workflow_id, RunStatus status) {
+  return error::workflow("run " + detail::debug_quote(workflow_id) + " already ended (status " + to_string(status) +
+                         "); there is nothing to cancel");
+}
 
 } // namespace cano
 

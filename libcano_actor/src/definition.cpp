@@ -113,4 +113,14 @@ expected<void> definition::validate_initial_state(state_code initial) const {
   return {};
 }
 
+std::optional<duration> definition::compensation_budget() const {
+  if (!total_timeout) {
+    return std::nullopt; // cano bounds drains only when the run has a total budget
+  }
+  if (compensation_timeout) {
+    return compensation_timeout;
+  }
+  return std::min<duration>(*total_timeout / 2, std::chrono::seconds(30));
+}
+
 } // namespace cano::detail

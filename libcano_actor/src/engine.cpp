@@ -23,7 +23,17 @@ engine_actor_scope::~engine_actor_scope() { in_engine_actor = previous; }
 engine::engine(caf::actor_system& sys, runtime_config config)
   : sys_(sys), pool_(blocking_pool::make(pool_config{config.max_blocking_threads, config.core_blocking_threads,
                                           config.idle_thread_timeout, config.thread_injection_delay})),
-    checkpoint_queue_bound_(config.checkpoint_queue_bound) {}
+    checkpoint_queue_bound_(config.checkpoint_queue_bound),
+    poller_(
+      config.cancel_poll_interval, [this] { return durable_stores(); },
+      [this](const CheckpointStore& store, const std::string& id) { cancel_requested(store, id); }) {}
+
+void signal_cancel(const run_context& ctx, const caf::actor& supervisor) {
+  ctx.cancelled.store(true, std::memory_order_release);
+  if (supervisor) {
+    caf::anon_send(supervisor, cancel_atom::value);
+  }
+}
 
 std::shared_ptr<checkpoint_channel>
 engine::checkpoint_channel_for(const std::shared_ptr<CheckpointStore>& store) {
@@ -47,11 +57,13 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
                             run_options options, completion done,
                             caf::local_actor* spawner, bool resume) {
   auto id = next_run_id_.fetch_add(1, std::memory_order_relaxed);
-  run_spec spec{id, resume, std::move(def), initial, std::move(options.workflow_id),
-                std::move(options.input), std::move(done)};
-  spec.scheduled = options.scheduled;
-  const std::string& durable_id = spec.workflow_id.empty() ? spec.def->workflow_id : spec.workflow_id;
-  const bool durable = spec.def->store != nullptr && !durable_id.empty();
+  auto ctx = std::make_shared<run_context>();
+  ctx->workflow_id = options.workflow_id.empty() ? def->workflow_id : std::move(options.workflow_id);
+  ctx->input = std::move(options.input);
+  ctx->def = std::move(def);
+  run_spec spec{id, resume, ctx, initial, std::move(done), options.scheduled, std::move(options.cancellation)};
+  const std::string& durable_id = ctx->workflow_id;
+  const bool durable = ctx->def->store != nullptr && !durable_id.empty();
   std::unique_lock<std::mutex> lock(mutex_);
   std::optional<error> refused;
   if (!admitting_) {
@@ -74,15 +86,21 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
     return id;
   }
   // Registered before it can end, so run_ended never races ahead of the registration.
-  live_.emplace(id, caf::actor{});
+  live_.emplace(id, live_run{caf::actor{}, ctx});
   if (durable) {
     live_ids_.emplace(durable_id, live_id{id, {}});
   }
   lock.unlock();
+  if (durable) {
+    poller_.ensure_started(); // durable cancel requests from other processes
+  }
   auto handle = spawn_run_supervisor(shared_from_this(), std::move(spec), spawner);
   lock.lock();
   if (auto it = live_.find(id); it != live_.end()) {
-    it->second = std::move(handle);
+    it->second.actor = std::move(handle);
+    if (it->second.ctx->cancelled.load(std::memory_order_acquire)) {
+      caf::anon_send(it->second.actor, cancel_atom::value); // cancelled while being spawned
+    }
   }
   return id;
 }
@@ -90,11 +108,58 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
 bool engine::cancel(std::uint64_t run_id) {
   std::lock_guard<std::mutex> guard(mutex_);
   auto it = live_.find(run_id);
-  if (it == live_.end() || !it->second) {
+  if (it == live_.end()) {
     return false;
   }
-  caf::anon_send(it->second, cancel_atom::value);
+  signal_cancel(*it->second.ctx, it->second.actor);
   return true;
+}
+
+std::size_t engine::cancel_workflow(const std::string& workflow_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (auto d = live_ids_.find(workflow_id); d != live_ids_.end()) {
+    if (auto it = live_.find(d->second.run_id); it != live_.end()) {
+      signal_cancel(*it->second.ctx, it->second.actor);
+      return 1; // one driver per durable id (D8)
+    }
+  }
+  std::size_t n = 0; // runs without a store may share an id: every one of them
+  for (auto& kv : live_) {
+    if (kv.second.ctx->workflow_id == workflow_id) {
+      signal_cancel(*kv.second.ctx, kv.second.actor);
+      ++n;
+    }
+  }
+  return n;
+}
+
+void engine::cancel_requested(const CheckpointStore& store, const std::string& workflow_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto d = live_ids_.find(workflow_id);
+  if (d == live_ids_.end()) {
+    return; // not driven here (another process, or nobody: a resume will honour it)
+  }
+  auto it = live_.find(d->second.run_id);
+  if (it != live_.end() && it->second.ctx->def->store.get() == &store &&
+      !it->second.ctx->cancelled.load(std::memory_order_acquire)) {
+    signal_cancel(*it->second.ctx, it->second.actor);
+  }
+}
+
+std::vector<std::shared_ptr<CheckpointStore>> engine::durable_stores() const {
+  std::vector<std::shared_ptr<CheckpointStore>> out;
+  std::lock_guard<std::mutex> guard(mutex_);
+  for (const auto& kv : live_ids_) {
+    auto it = live_.find(kv.second.run_id);
+    if (it == live_.end()) {
+      continue;
+    }
+    const auto& store = it->second.ctx->def->store;
+    if (std::find(out.begin(), out.end(), store) == out.end()) {
+      out.push_back(store);
+    }
+  }
+  return out;
 }
 
 void engine::run_ended(std::uint64_t run_id, const run_result& result) {
@@ -147,8 +212,8 @@ bool engine::shutdown(std::chrono::milliseconds deadline) {
     return true;
   }
   for (auto& kv : live_) {
-    if (kv.second) {
-      caf::anon_send(kv.second, drop_atom::value);
+    if (kv.second.actor) {
+      caf::anon_send(kv.second.actor, drop_atom::value);
     }
   }
   // Dropped runs still tear their resources down and report; give them a bounded moment.
@@ -195,6 +260,7 @@ checkpoint_stats engine::checkpoint_statistics(bool reset) {
 }
 
 void engine::stop_workers() {
+  poller_.stop();
   pool_->stop(); // the runtime is done: its idle threads leave now
   std::lock_guard<std::mutex> guard(channels_mutex_);
   for (auto& kv : channels_) {

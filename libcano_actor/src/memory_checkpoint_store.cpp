@@ -78,6 +78,11 @@ expected<void> MemoryCheckpointStore::put_run_header(const RunHeader& header) {
 }
 
 void MemoryCheckpointStore::put_header_locked(const RunHeader& header, bool replace) {
+  if (replace || !is_unfinished(header.status)) {
+    cancel_requested_.erase(header.workflow_id); // nothing left to cancel, or a new run of the id
+  } else if (header.cancel_requested_at) {
+    cancel_requested_.insert(header.workflow_id);
+  }
   bool finished = header.status == RunStatus::completed || header.status == RunStatus::rolled_back;
   if (finished && !opts_.keep_finished_headers) {
     headers_.erase(header.workflow_id);
@@ -85,10 +90,35 @@ void MemoryCheckpointStore::put_header_locked(const RunHeader& header, bool repl
   }
   auto& slot = headers_[header.workflow_id];
   auto created = slot.created_at;
+  auto cancel_requested = slot.cancel_requested_at;
   slot = header;
   if (!replace && created != std::chrono::system_clock::time_point{}) {
     slot.created_at = created; // a header keeps the time its run was first recorded
   }
+  if (!replace && !slot.cancel_requested_at) {
+    slot.cancel_requested_at = cancel_requested; // and a cancel request, until a new run of the id
+  }
+}
+
+expected<void> MemoryCheckpointStore::request_cancel(const std::string& workflow_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto it = headers_.find(workflow_id);
+  if (it == headers_.end()) {
+    return no_run_to_cancel(workflow_id);
+  }
+  if (!is_unfinished(it->second.status)) {
+    return run_already_ended(workflow_id, it->second.status);
+  }
+  if (!it->second.cancel_requested_at) {
+    it->second.cancel_requested_at = std::chrono::system_clock::now();
+  }
+  cancel_requested_.insert(workflow_id);
+  return {};
+}
+
+expected<std::vector<std::string>> MemoryCheckpointStore::cancel_requests() {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return std::vector<std::string>(cancel_requested_.begin(), cancel_requested_.end());
 }
 
 expected<std::optional<RunHeader>> MemoryCheckpointStore::run_header(const std::string& workflow_id) {

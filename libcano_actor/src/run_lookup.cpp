@@ -111,7 +111,9 @@ void engine::submit(std::shared_ptr<const definition> def, state_code initial, r
       }
       // Unfinished and not ours: take it over and drive it to its end (D8: the claim fences
       // any previous driver).
-      return void(self->start(def, 0, run_options{id, nullptr}, std::move(d), nullptr, true));
+      run_options resume{id, nullptr};
+      resume.cancellation = options.cancellation;
+      return void(self->start(def, 0, std::move(resume), std::move(d), nullptr, true));
     }
     // A new id. Should another start win the race for it, the refusal says so; the caller can
     // submit again to get that run.

@@ -13,6 +13,7 @@
 
 #include "actors/messages.hpp"
 #include "engine.hpp"
+#include "format.hpp"
 #include "user_code.hpp"
 
 namespace cano {
@@ -69,9 +70,35 @@ std::uint64_t runtime::start_erased(std::shared_ptr<const detail::definition> de
 }
 
 run_result runtime::resume_erased(std::shared_ptr<const detail::definition> def,
-                                  const std::string& id) {
-  return wait_for_run(*engine_, "resume", std::move(def), 0, run_options{id, nullptr}, true);
+                                  const std::string& id, cancellation_token token) {
+  run_options options{id, nullptr};
+  options.cancellation = std::move(token);
+  return wait_for_run(*engine_, "resume", std::move(def), 0, std::move(options), true);
 }
+
+expected<void> runtime::cancel(const std::string& workflow_id) {
+  if (engine_->cancel_workflow(workflow_id) == 0) {
+    return error::workflow("no run with workflow id " + detail::debug_quote(workflow_id) +
+                           " is in flight in this runtime");
+  }
+  return {};
+}
+
+expected<void> runtime::cancel_erased(std::shared_ptr<const detail::definition> def, const std::string& id) {
+  if (engine_->cancel_workflow(id) > 0) {
+    return {};
+  }
+  if (!def->store) {
+    return error::configuration("a cancel request for a run not driven by this runtime needs the workflow's "
+                                "checkpoint store (call with_checkpoint_store)");
+  }
+  return detail::call_guarded([&] { return def->store->request_cancel(id); },
+                              [](const std::string& text) -> expected<void> {
+                                return error::checkpoint_store("request_cancel: the store threw: " + text);
+                              });
+}
+
+bool runtime::cancel_run(std::uint64_t run_id) { return engine_->cancel(run_id); }
 
 std::vector<run_result>
 runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::definition>>& defs) {

@@ -148,6 +148,8 @@ public:
   cano::expected<cano::RunListing> list_unfinished() override { return inner_->list_unfinished(); }
   cano::expected<void> acquire_driver() override { return inner_->acquire_driver(); }
   cano::expected<void> claim_run(const std::string& id) override { return inner_->claim_run(id); }
+  cano::expected<void> request_cancel(const std::string& id) override { return inner_->request_cancel(id); }
+  cano::expected<std::vector<std::string>> cancel_requests() override { return inner_->cancel_requests(); }
 
 private:
   std::shared_ptr<cano::CheckpointStore> inner_;

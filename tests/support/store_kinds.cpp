@@ -71,6 +71,10 @@ cano::expected<std::optional<cano::RunHeader>> audited_store::run_header(const s
 }
 cano::expected<std::vector<cano::RunHeader>> audited_store::unfinished_runs() { return inner_->unfinished_runs(); }
 cano::expected<cano::RunListing> audited_store::list_unfinished() { return inner_->list_unfinished(); }
+cano::expected<std::vector<std::string>> audited_store::cancel_requests() {
+  ++cancel_queries_;
+  return inner_->cancel_requests();
+}
 
 std::vector<cano::CheckpointRow> audited_store::rows(const std::string& id) {
   auto r = inner_->load_run(id);

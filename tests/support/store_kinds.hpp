@@ -45,6 +45,12 @@ public:
   cano::expected<cano::RunListing> list_unfinished() override;
   cano::expected<void> acquire_driver() override { return inner_->acquire_driver(); }
   cano::expected<void> claim_run(const std::string& workflow_id) override { return inner_->claim_run(workflow_id); }
+  cano::expected<void> request_cancel(const std::string& workflow_id) override {
+    return inner_->request_cancel(workflow_id);
+  }
+  cano::expected<std::vector<std::string>> cancel_requests() override;
+  /// How many times the engine asked for cancel requests (one query per interval, not per run).
+  std::size_t cancel_queries() const noexcept { return cancel_queries_.load(); }
 
   /// Live rows of a run, ascending by sequence (the store's load_run; empty on an error).
   std::vector<cano::CheckpointRow> rows(const std::string& workflow_id);
@@ -72,6 +78,7 @@ private:
   std::string kind_;
   std::function<void()> cleanup_;
   std::atomic<std::size_t> ok_appends_{static_cast<std::size_t>(-1)};
+  std::atomic<std::size_t> cancel_queries_{0};
   mutable std::mutex mutex_;
   std::vector<std::pair<std::string, cano::CheckpointRow>> audit_;
   std::vector<cano::CheckpointWrite> writes_;

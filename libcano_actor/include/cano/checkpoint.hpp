@@ -123,6 +123,10 @@ struct RunHeader {
   /// Who drives the run and the fencing token it holds (stores with ownership, D8).
   std::string owner{};
   std::uint64_t fence = 0;
+  /// When someone asked the run's driver to cancel it (CheckpointStore::request_cancel), from any
+  /// process; nothing when nobody did. A header write never clears it; a new run of the id
+  /// (CheckpointWrite::create) starts without one.
+  std::optional<std::chrono::system_clock::time_point> cancel_requested_at{};
 };
 
 /// Stores keep `RunHeader::rollback` (and `failure`, see the serializer of cano::error at the end
@@ -207,13 +211,37 @@ public:
   /// make this store the owner and increment the fence, so the previous owner's writes are
   /// refused from then on. The default does nothing.
   virtual expected<void> claim_run(const std::string& workflow_id);
+
+  // -- durable cancel requests (cano 0.15 §4.3, for runs driven by another process) ----------
+
+  /// Asks whoever drives the unfinished run `workflow_id` to cancel it, from any process: sets
+  /// the header's cancel_requested_at (the first request's time stays). The run's driver picks
+  /// the request up within a second (runtime_config::cancel_poll_interval) and cancels the run as
+  /// runtime::cancel does; a run resumed after its driver died is cancelled at its first state.
+  /// It is a request, not a write into the run: it takes no driver lock (SQLite's PATH.lock) and
+  /// no ownership (PostgreSQL), and a rollback already under way is not stopped. Errors:
+  /// workflow("no run with workflow id \"ID\""), workflow("run \"ID\" already ended (status
+  /// S); there is nothing to cancel"), the store's own; the default: configuration("this
+  /// checkpoint store does not support cancel requests").
+  virtual expected<void> request_cancel(const std::string& workflow_id);
+  /// The ids of unfinished runs with a cancel request whose driver this store serves (PostgreSQL:
+  /// the runs it owns; SQLite and memory: all, as one process drives them), in one query: the
+  /// engine asks once per interval while it drives runs of the store. The default: none.
+  virtual expected<std::vector<std::string>> cancel_requests();
 };
+
+/// The errors request_cancel returns for a run that does not exist or has ended (one text for
+/// every store).
+error no_run_to_cancel(const std::string& workflow_id);
+error run_already_ended(const std::string& workflow_id, RunStatus status);
 
 } // namespace cano
 
 namespace nlohmann {
 /// cano::error as JSON: {"category", "message"} (compensation_failed: {"category", "nested"};
-/// workflow_version_mismatch: {"category", "stored", "expected"}), plus its flags when set.
+/// workflow_version_mismatch: {"category", "stored", "expected"}; workflow_timeout adds
+/// "elapsed_ns" and "limit_ns", orphaned_compensation "task_id" and "output_blob" as hex), plus
+/// its flags when set.
 /// from_json throws on an unknown category or a missing field.
 template <>
 struct adl_serializer<cano::error> {

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,10 @@ public:
   expected<std::optional<RunHeader>> run_header(const std::string& workflow_id) override;
   expected<std::vector<RunHeader>> unfinished_runs() override;
   std::vector<expected<void>> append_batch(const std::vector<CheckpointWrite>& writes) override;
+  /// Records a cancel request in the run's header (see CheckpointStore::request_cancel).
+  expected<void> request_cancel(const std::string& workflow_id) override;
+  /// Unfinished runs with a cancel request.
+  expected<std::vector<std::string>> cancel_requests() override;
 
   /// Live rows of a run, ascending by sequence.
   std::vector<CheckpointRow> rows(const std::string& workflow_id) const;
@@ -59,6 +64,7 @@ private:
   std::map<std::string, std::map<std::uint64_t, CheckpointRow>> live_;
   std::vector<std::pair<std::string, CheckpointRow>> audit_;
   std::map<std::string, RunHeader> headers_;
+  std::set<std::string> cancel_requested_; // unfinished runs with a cancel request
   std::size_t calls_ = 0;
   std::size_t rows_total_ = 0;
 };

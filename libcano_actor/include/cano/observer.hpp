@@ -10,6 +10,7 @@
 // caught and logged; it never breaks the run.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -36,6 +37,12 @@ public:
   virtual void on_checkpoint(const std::string& /*workflow_id*/, std::uint64_t /*sequence*/) {}
   /// A run was resumed from its checkpoint log.
   virtual void on_resume(const std::string& /*workflow_id*/, std::uint64_t /*sequence*/) {}
+  /// cano 0.15 (§4.2): the run exceeded Workflow::with_total_timeout after `elapsed`; fires once,
+  /// after on_task_failure of the task it dropped (each branch of a split).
+  virtual void on_workflow_timeout(std::chrono::nanoseconds /*elapsed*/, std::chrono::nanoseconds /*limit*/) {}
+  /// cano 0.15 (§4.3): the run was cancelled in `state` (the state it did not enter, or whose
+  /// task it dropped, after that task's on_task_failure); fires once.
+  virtual void on_cancelled(const std::string& /*state*/) {}
 };
 
 } // namespace cano

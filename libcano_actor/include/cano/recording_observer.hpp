@@ -1,5 +1,6 @@
 // RecordingObserver — an observer that records every hook as a string ("state_enter:Start",
-// "checkpoint:order-42:3", ...), for applications' tests.
+// "checkpoint:order-42:3", "cancelled:Ship", "workflow_timeout:50ms", ...), for applications'
+// tests.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,12 @@ public:
   void on_resume(const std::string& id, std::uint64_t seq) override {
     add("resume:" + id + ":" + std::to_string(seq));
   }
+  /// "workflow_timeout:<limit in ms>ms" (the elapsed time varies from run to run).
+  void on_workflow_timeout(std::chrono::nanoseconds, std::chrono::nanoseconds limit) override {
+    add("workflow_timeout:" +
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()) + "ms");
+  }
+  void on_cancelled(const std::string& s) override { add("cancelled:" + s); }
 
   std::vector<std::string> events() const {
     std::lock_guard<std::mutex> g(mutex_);

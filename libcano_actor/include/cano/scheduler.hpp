@@ -183,11 +183,12 @@ public:
   /// Clears the streak and backoff window; the status becomes Idle unless the flow is running.
   /// Errors: "Scheduler not running — call start() before reset_flow()", unknown id as trigger.
   expected<void> reset_flow(const std::string& id) const;
-  /// Cancels the flow's run in flight (cano 0.15, §4.12); a no-op when it has none. The run ends
-  /// at once as `Workflow("Workflow cancelled")` after its saga steps are undone, and the flow
-  /// returns to Idle with its streak and window untouched (a failed undo counts as a failure).
-  /// Until the engine has cooperative cancellation, a step in progress is abandoned, saga steps
-  /// included. Errors: "Scheduler not running — call start() before cancel_flow()", unknown id.
+  /// Cancels the flow's run in flight (cano 0.15, §4.12); a no-op when it has none. The run is
+  /// cancelled cooperatively (§4.3, cano/cancellation.hpp: the task in flight is dropped unless it
+  /// is a saga step, which finishes first), its saga steps are undone and it ends with category
+  /// `cancelled`; the flow returns to Idle with its streak and window untouched (a failed undo
+  /// counts as a failure). Errors: "Scheduler not running — call start() before cancel_flow()",
+  /// unknown id.
   expected<void> cancel_flow(const std::string& id) const;
 
   /// The flow's snapshot, or nothing for an unknown id.

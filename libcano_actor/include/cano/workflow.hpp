@@ -14,12 +14,14 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "cano/batch_task.hpp"
+#include "cano/cancellation.hpp"
 #include "cano/checkpoint.hpp"
 #include "cano/detail/definition.hpp"
 #include "cano/error.hpp"
@@ -171,10 +173,40 @@ public:
     }
     return w;
   }
-  /// Bounds a whole run; past it the run fails with "Workflow timeout exceeded".
+  /// Bounds a whole run; past it the run fails with "Workflow timeout exceeded" (cano 0.13.2:
+  /// the run stops at once, nothing is undone).
   Workflow with_timeout(duration d) const {
     Workflow w = clone();
     w.def_->timeout = d;
+    return w;
+  }
+  /// A wall-clock budget for each run, resume or scheduled run (cano 0.15, spec §4.2), counted
+  /// from its start. Past it the task in flight is dropped (on_task_failure, for a split each
+  /// branch), on_workflow_timeout fires and the run fails with error::workflow_timeout(elapsed,
+  /// limit) after its saga steps are undone. A saga step in flight is never dropped: it finishes
+  /// and the run fails at its next state (an exit state still completes it). With a total
+  /// timeout every rollback of the run, whatever its cause, is bounded too (see
+  /// with_compensation_timeout). A budget of ten years or more never fires. Throws
+  /// std::invalid_argument for a negative duration.
+  Workflow with_total_timeout(duration d) const {
+    check_not_negative("with_total_timeout", d);
+    Workflow w = clone();
+    w.def_->total_timeout = d;
+    return w;
+  }
+  /// The budget of a rollback when a total timeout is set (cano 0.15, spec §4.2); default
+  /// min(total / 2, 30 s), from the moment the rollback begins (a resumed rollback gets a new
+  /// one). A compensate still running when it passes fails with timeout("compensate for
+  /// \"<task>\" exceeded compensation deadline") (compensates of non-blocking tasks without an
+  /// attempt_timeout run inline and are not cut short); entries not begun by then are not undone:
+  /// each becomes an orphaned_compensation error keeping its task id and output, followed by
+  /// timeout("compensation deadline elapsed; <n> entries left unprocessed"). Without
+  /// with_total_timeout it has no effect (as in cano). Throws std::invalid_argument for a
+  /// negative duration.
+  Workflow with_compensation_timeout(duration d) const {
+    check_not_negative("with_compensation_timeout", d);
+    Workflow w = clone();
+    w.def_->compensation_timeout = d;
     return w;
   }
   Workflow with_observer(std::shared_ptr<WorkflowObserver> observer) const {
@@ -224,14 +256,17 @@ public:
   Resources& resources() const noexcept { return *def_->resources; }
 
   /// cano's orchestrate: runs on the process-wide default runtime and blocks until the end.
-  expected<S> orchestrate(S initial) const {
-    return detail::default_runtime().run(*this, initial, run_options{def_->workflow_id, {}});
+  /// `token` cancels the run (cano 0.15 §4.3; cano/cancellation.hpp).
+  expected<S> orchestrate(S initial, cancellation_token token = {}) const {
+    run_options options{def_->workflow_id, {}};
+    options.cancellation = std::move(token);
+    return detail::default_runtime().run(*this, initial, std::move(options));
   }
 
   /// cano's resume_from on the process-wide default runtime: continues the run `workflow_id`
-  /// from its checkpoint log and blocks until it ends.
-  expected<S> resume_from(const std::string& workflow_id) const {
-    return detail::default_runtime().resume(*this, workflow_id);
+  /// from its checkpoint log and blocks until it ends. `token` cancels it.
+  expected<S> resume_from(const std::string& workflow_id, cancellation_token token = {}) const {
+    return detail::default_runtime().resume(*this, workflow_id, std::move(token));
   }
 
 private:
@@ -242,6 +277,13 @@ private:
   // Copy on write: a workflow shares its definition until it is changed.
   Workflow clone() const { return Workflow(std::make_shared<detail::definition>(*def_)); }
   explicit Workflow(std::shared_ptr<detail::definition> def) : def_(std::move(def)) {}
+
+  static void check_not_negative(const char* what, duration d) {
+    if (d.count() < 0) {
+      throw std::invalid_argument(std::string(what) + ": the duration must not be negative (got " +
+                                  std::to_string(d.count()) + "ms)");
+    }
+  }
 
   template <class T>
   static detail::work_item work_of(std::shared_ptr<T> task) {

@@ -39,8 +39,8 @@ public:
                            })
       .or_else([this](launch_atom) {
         engine_actor_scope scope;
-        if (runner_ || !control_->may_start()) {
-          quit(); // decided, or past the deadline: this branch never starts
+        if (runner_ || !control_->may_start() || ctx_->cancelled.load(std::memory_order_relaxed)) {
+          quit(); // decided, past the deadline, or the run is cancelled: this branch never starts
           return;
         }
         started_ = std::chrono::steady_clock::now();

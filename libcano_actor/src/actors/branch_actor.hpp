@@ -3,8 +3,8 @@
 // The join actor spawns one per branch it fans out (join_actor.cpp decides which), starts it
 // with a message sent through the scheduler (which wakes an idle thread), and gets the branch's
 // outcome back as a message; the branch actor then quits. It hosts the branch's retries and
-// their timers. A branch whose join has already decided, or whose split deadline (join timeout
-// or run deadline) has passed, is never started.
+// their timers. A branch whose join has already decided, whose split deadline (join timeout
+// or run deadline) has passed, or whose run is cancelled, is never started.
 #pragma once
 
 #include <atomic>

@@ -61,6 +61,9 @@ public:
     if (ctx_->def->timeout) {
       deadline_ = std::min(deadline_, deadline_after<steady>(ctx_->started, *ctx_->def->timeout));
     }
+    if (ctx_->def->total_timeout) {
+      deadline_ = std::min(deadline_, deadline_after<steady>(ctx_->started, *ctx_->def->total_timeout));
+    }
     fan_out_ = fan_out_from_start();
     // cano spawns every branch up front (a bulkhead permit is taken inside the branch), so
     // every branch gets its on_task_start now, in index order.
@@ -167,8 +170,8 @@ private:
         send(this, launch_atom::value); // let other actors run, then go on
         return;
       }
-      if (past_deadline()) {
-        break; // nothing starts any more; the join timeout (or the run's) decides
+      if (past_deadline() || ctx_->cancelled.load(std::memory_order_relaxed)) {
+        break; // nothing starts any more; the join timeout (or the run's, or its cancel) decides
       }
       auto i = next_++;
       ++running_;

@@ -1,4 +1,4 @@
-// What every actor of one run shares: the definition, the run's id and input, its stop flag.
+// What every actor of one run shares: the definition, the run's id and input, its cancel flag.
 #pragma once
 
 #include <atomic>
@@ -20,12 +20,16 @@ struct run_context {
   /// When the run's supervisor was created: its workflow timeout counts from (just after) here,
   /// so a split can tell, between branches, that the run's deadline has passed.
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  /// Set once the run is to be cancelled (cano 0.15 §4.3), by whoever asks first — the token's
+  /// callback, runtime::cancel, the poller of durable requests — before it messages the
+  /// supervisor, so that loops running inline see it between calls. Never cleared.
+  mutable std::atomic<bool> cancelled{false};
 };
 
 /// The context of one call into user code of a run (a body, a poll, a step, a compensate).
 inline task_context make_task_context(const run_context& ctx, const std::string& label, std::uint32_t attempt,
                                       const std::atomic<bool>* stop, task_context::step_id step = {}) {
-  return task_context(ctx.workflow_id, label, attempt, ctx.input, *ctx.def->resources, stop, step);
+  return task_context(ctx.workflow_id, label, attempt, ctx.input, *ctx.def->resources, stop, step, &ctx.cancelled);
 }
 
 } // namespace cano::detail

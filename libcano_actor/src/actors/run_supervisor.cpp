@@ -5,14 +5,18 @@
 // path, D1), other work is handed to a task actor, a split to a join actor. With a checkpoint
 // store every state's entry row is written before its task runs (write-ahead), saga steps and
 // stepped cursors get their rows, and a failed run undoes its saga steps in reverse through a
-// saga_drain, which records its progress (D7). It enforces the workflow timeout, holds the
-// resources' lease and reports the result once. Writes go through a checkpoint_writer.
+// saga_drain, which records its progress (D7). It enforces the workflow timeouts (0.13.2's, which
+// stops the run at once, and 0.15's total timeout, which drops the task in flight and rolls back),
+// honours cancellation (cano 0.15 §4.3: at every state, and by dropping the task in flight unless
+// it is a saga step), holds the resources' lease and reports the result once. Writes go through a
+// checkpoint_writer.
 #include <optional>
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/sec.hpp>
 
 #include "../deadline.hpp"
 #include "../engine.hpp"
@@ -63,12 +67,13 @@ public:
       resume_(spec.resume),
       scheduled_(spec.scheduled),
       done_(std::move(spec.done)),
-      mutable_ctx_(make_context(spec)),
+      mutable_ctx_(std::move(spec.ctx)),
       ctx_(mutable_ctx_),
       def_(ctx_->def.get()),
       has_observers_(!def_->observers.empty()),
       writer_(this, *eng_, def_->store, ctx_->workflow_id),
-      current_(spec.initial) {}
+      current_(spec.initial),
+      cancellation_(std::move(spec.cancellation)) {}
 
   caf::behavior make_behavior() override {
     engine_actor_scope scope;
@@ -130,22 +135,22 @@ public:
                  RunStatus::interrupted,
                  phase_ == run_phase::compensating ? final_write::none : final_write::header);
         },
-        [this](cancel_atom) { // the scheduler's cancel_flow: undo the saga, end as cancelled
+        [this](total_timeout_atom) -> caf::response_promise {
+          // The total timeout's timer: a request to itself that is never answered (see begin()).
+          return make_response_promise();
+        },
+        [this](cancel_atom) { // a token, runtime::cancel, a durable request, cancel_flow
           engine_actor_scope scope;
-          fail(error::workflow("Workflow cancelled"));
+          on_cancel();
         });
+  }
+
+  void on_exit() override {
+    cancel_subscription_.reset(); // the token no longer points here
   }
 
 private:
   using run_result_value = expected<state_code>;
-
-  static std::shared_ptr<run_context> make_context(run_spec& spec) {
-    auto ctx = std::make_shared<run_context>();
-    ctx->def = std::move(spec.def);
-    ctx->workflow_id = spec.workflow_id.empty() ? ctx->def->workflow_id : std::move(spec.workflow_id);
-    ctx->input = std::move(spec.input);
-    return ctx;
-  }
 
   bool ending() const noexcept { return phase_ >= run_phase::finishing; }
 
@@ -161,6 +166,30 @@ private:
     }
     if (def_->timeout && !scheduled_) { // scheduled runs ignore with_timeout (cano)
       delayed_send(this, timer_delay(*def_->timeout), run_timeout_atom::value);
+    }
+    if (def_->total_timeout) { // every run, scheduled ones too (cano 0.15)
+      started_at_ = clock().now();
+      if (!is_never(*def_->total_timeout)) {
+        // The timer is the timeout of a request nobody answers: unlike a delayed message, it goes
+        // away with the actor, so a run that ends early is not kept in memory until it fires.
+        request(caf::actor_cast<caf::actor>(this), timer_delay(*def_->total_timeout), total_timeout_atom::value)
+          .then([] {},
+                [this](caf::error& err) {
+                  if (err == caf::sec::request_timeout) {
+                    engine_actor_scope scope;
+                    on_total_timeout();
+                  }
+                });
+      }
+    }
+    if (cancellation_.can_be_cancelled()) {
+      // The token's callback runs on the thread that cancels (now, if it already did).
+      std::weak_ptr<const run_context> weak = ctx_;
+      cancel_subscription_ = cancellation_.on_cancel([weak, self = caf::actor_cast<caf::actor_addr>(this)] {
+        if (auto ctx = weak.lock()) {
+          signal_cancel(*ctx, caf::actor_cast<caf::actor>(self));
+        }
+      });
     }
     if (writer_.active()) {
       if (auto driver = writer_.acquire_driver(); !driver) {
@@ -236,6 +265,10 @@ private:
       mutable_ctx_->input = start.header->input; // the run's input, as first given
       created_at_ = start.header->created_at;
       attempts_ = start.header->attempts;
+      if (start.header->cancel_requested_at) {
+        // Asked before this resume (its driver died meanwhile): the run stops at its first state.
+        ctx_->cancelled.store(true, std::memory_order_release);
+      }
     }
     ++attempts_;
     switch (start.how) {
@@ -325,6 +358,9 @@ private:
         return;
       }
       if (!entered_) {
+        if (cancel_requested()) {
+          return cancel_before_state(); // at the boundary: the state is not entered
+        }
         enter_state();
         if (phase_ != run_phase::forward || waiting_) {
           return;
@@ -388,6 +424,15 @@ private:
       finish(run_result_value{current_}, RunStatus::completed, final_in_exit_row_ ? final_write::none : final_write::header_and_clear);
       return false;
     }
+    if (cancel_requested()) {
+      cancel_before_state(); // it came while the entry row was written: the task never starts
+      return false;
+    }
+    if (timed_out_) {
+      // The total timeout passed while a saga step ran (never dropped): the next dispatch fails.
+      fail_timed_out();
+      return false;
+    }
     auto it = def_->states.find(current_);
     if (it == def_->states.end()) {
       fail(error::workflow("No task registered for state: " + def_->label(current_)));
@@ -447,6 +492,9 @@ private:
       if (runner_->cursor_pending()) {
         auto now = write_cursor(runner_->cursor(), [this](std::optional<error> failure) {
           waiting_ = false;
+          if (runner_ && interrupt_pending()) {
+            return drop_in_flight(); // cancelled or timed out while its cursor row was written
+          }
           if (runner_) {
             runner_->cursor_written(std::move(failure));
             if (runner_progress()) {
@@ -455,6 +503,10 @@ private:
           }
         });
         if (!now) {
+          return false;
+        }
+        if (interrupt_pending()) {
+          drop_in_flight(); // asked between two steps of an inline stepped task
           return false;
         }
         runner_->cursor_written(std::move(*now));
@@ -475,6 +527,9 @@ private:
     }
     auto reply = [this](std::optional<error> failure) {
       waiting_ = false;
+      if (worker_ && interrupt_pending()) {
+        return drop_in_flight(); // cancelled or timed out while the cursor row was written
+      }
       auto r = failure ? std::make_shared<expected<void>>(std::move(*failure)) : std::make_shared<expected<void>>();
       if (worker_) {
         send(worker_, cursor_ack_atom::value, std::move(r));
@@ -550,6 +605,13 @@ private:
       notify(def_->observers, [&](WorkflowObserver& o) { o.on_task_failure(name, failure); });
     }
     runner_.reset();
+    if (cancel_requested() && failure.code() != errc::fenced && !failure.is_store_unavailable()) {
+      // The task failed while a cancel was on its way (it may have wound up because of it): the
+      // run ends cancelled, as it would have a moment later.
+      notify_cancelled();
+      fail(error::cancelled());
+      return false;
+    }
     fail(std::move(failure));
     return false;
   }
@@ -643,6 +705,100 @@ private:
     return h;
   }
 
+  // -- cancellation and the total timeout (cano 0.15 §4.2, §4.3) -------------------------------
+
+  bool cancel_requested() const noexcept { return ctx_->cancelled.load(std::memory_order_relaxed); }
+  bool interrupt_pending() const noexcept { return timed_out_ || cancel_requested(); }
+
+  /// A cancel arrived (the flag is set already, unless someone sent the message alone).
+  void on_cancel() {
+    ctx_->cancelled.store(true, std::memory_order_release);
+    if (phase_ == run_phase::forward) {
+      interrupt_in_flight();
+    }
+    // Starting or setting up: the first state sees the flag. Compensating or ending: too late
+    // (the drain is not cancellable).
+  }
+
+  void on_total_timeout() {
+    if (ending() || phase_ == run_phase::compensating) {
+      return; // the drain has its own deadline
+    }
+    timed_out_ = true;
+    if (phase_ == run_phase::forward) {
+      interrupt_in_flight();
+    }
+  }
+
+  /// Drops the task in flight for a cancel or the total timeout, unless it must go on: a saga
+  /// step (never interrupted: its entry gets pushed, then the next state stops the run), or a
+  /// checkpoint write in flight (its answer continues the run and meets the check there).
+  void interrupt_in_flight() {
+    if (waiting_ || (!runner_ && !worker_) || entry_ == nullptr) {
+      return; // between states (a yield): the next state decides
+    }
+    if (entry_->type == state_entry::kind::compensatable) {
+      return;
+    }
+    drop_in_flight();
+  }
+
+  /// The task in flight is dropped: on_task_failure for it (for a split, each branch), then
+  /// on_cancelled or on_workflow_timeout, then the rollback. A cancel wins over the timeout.
+  void drop_in_flight() {
+    const bool cancel = cancel_requested();
+    auto err = cancel ? error::cancelled() : timeout_error();
+    stop_worker(); // abandons the attempt: its body sees stop_requested(), its result is ignored
+    if (has_observers_) {
+      if (entry_->type == state_entry::kind::split) {
+        for (std::size_t i = 0; i < entry_->branches.size(); ++i) {
+          auto id = entry_->branches[i].task_name + "[" + std::to_string(i) + "]";
+          notify(def_->observers, [&](WorkflowObserver& o) { o.on_task_failure(id, err); });
+        }
+      } else {
+        const auto& name = entry_->work.task_name;
+        notify(def_->observers, [&](WorkflowObserver& o) { o.on_task_failure(name, err); });
+      }
+    }
+    if (cancel) {
+      notify_cancelled();
+    } else {
+      notify_timed_out(err);
+    }
+    fail(std::move(err));
+  }
+
+  /// Cancelled at a state boundary: on_cancelled for the state, then the rollback.
+  void cancel_before_state() {
+    notify_cancelled();
+    fail(error::cancelled());
+  }
+
+  void fail_timed_out() {
+    auto err = timeout_error();
+    notify_timed_out(err);
+    fail(std::move(err));
+  }
+
+  void notify_cancelled() {
+    if (has_observers_ && !cancel_reported_) {
+      cancel_reported_ = true;
+      const auto& label = def_->label(current_);
+      notify(def_->observers, [&](WorkflowObserver& o) { o.on_cancelled(label); });
+    }
+  }
+
+  void notify_timed_out(const error& err) {
+    if (has_observers_) {
+      notify(def_->observers, [&](WorkflowObserver& o) { o.on_workflow_timeout(err.elapsed(), err.limit()); });
+    }
+  }
+
+  error timeout_error() {
+    auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(clock().now() - started_at_);
+    return error::workflow_timeout(elapsed, std::chrono::duration_cast<std::chrono::nanoseconds>(*def_->total_timeout));
+  }
+
   // -- failure and rollback ---------------------------------------------------------------------
 
   /// A terminal FSM failure: undo the saga steps (LIFO, never stopping early), or return the
@@ -697,10 +853,16 @@ private:
         }
       };
     }
+    // With a total timeout every drain has a budget of its own (cano 0.15 §4.2), from now.
+    std::optional<caf::actor_clock::time_point> deadline;
+    if (auto budget = def_->compensation_budget()) {
+      deadline = deadline_after<std::chrono::steady_clock>(clock().now(), *budget);
+    }
     drain_.emplace(this, ctx_, eng_->pool(), std::move(record), std::move(recorder),
                    [this](RollbackRecord&& done, std::optional<error> stopped) {
                      drain_finished(std::move(done), std::move(stopped));
-                   });
+                   },
+                   deadline);
     drain_->start(record_first);
   }
 
@@ -854,6 +1016,13 @@ private:
   std::optional<RollbackRecord> resumed_rollback_; // a resumed drain, started after setup
   std::optional<saga_drain> drain_;
   std::optional<RollbackRecord> rollback_; // the finished drain, for the final header
+
+  // Cancellation and the total timeout
+  cancellation_token cancellation_;                    // run_options::cancellation
+  cancellation_token::subscription cancel_subscription_; // while the run lives
+  caf::actor_clock::time_point started_at_{};          // the total timeout counts from here
+  bool timed_out_ = false;                             // the total timeout passed
+  bool cancel_reported_ = false;                       // on_cancelled fired
 
   bool setup_in_flight_ = false; // a setup job runs on the pool (the run may end meanwhile)
   bool final_write_pending_ = false;

@@ -33,13 +33,15 @@ expected<void> compensate_guarded(const compensator& comp, task_context& tc, con
 } // namespace
 
 saga_drain::saga_drain(caf::event_based_actor* host, std::shared_ptr<const run_context> ctx,
-                       std::shared_ptr<blocking_pool> pool, RollbackRecord record, recorder rec, finished_fn done)
+                       std::shared_ptr<blocking_pool> pool, RollbackRecord record, recorder rec, finished_fn done,
+                       std::optional<std::chrono::steady_clock::time_point> deadline)
   : host_(host),
     ctx_(std::move(ctx)),
     pool_(std::move(pool)),
     record_(std::move(record)),
     recorder_(std::move(rec)),
-    done_(std::move(done)) {}
+    done_(std::move(done)),
+    deadline_(deadline) {}
 
 saga_drain::~saga_drain() {
   if (comp_stop_) {
@@ -77,6 +79,10 @@ void saga_drain::pump() {
       done_(std::move(record_), std::nullopt);
       break;
     }
+    if (past_deadline()) {
+      orphan_the_rest(); // recorded like an undo, then the loop finishes
+      continue;
+    }
     undo_top();
   }
   pumping_ = false;
@@ -111,6 +117,24 @@ void saga_drain::undo_top() {
   waiting_ = waiting::compensate;
 }
 
+bool saga_drain::past_deadline() const {
+  return deadline_ && *deadline_ != std::chrono::steady_clock::time_point::max() &&
+         host_->clock().now() >= *deadline_;
+}
+
+void saga_drain::orphan_the_rest() {
+  // cano's order: the entry that would come next first, down to the bottom, then the count.
+  auto left = record_.stack.size() - record_.undone;
+  for (auto i = left; i > 0; --i) {
+    const auto& entry = record_.stack[i - 1];
+    record_.errors.push_back(error::orphaned_compensation(entry.task_id, entry.output));
+  }
+  record_.errors.push_back(
+    error::timeout("compensation deadline elapsed; " + std::to_string(left) + " entries left unprocessed"));
+  record_.undone = record_.stack.size();
+  record_pending_ = recorder_ != nullptr;
+}
+
 void saga_drain::undone(std::optional<error> failure) {
   ++record_.undone;
   if (failure) {
@@ -132,10 +156,23 @@ bool saga_drain::post_compensate(std::shared_ptr<const compensator> comp, const 
     auto r = compensate_guarded(*comp, tc, entry.task_id, output);
     caf::anon_send(self, comp_done_atom::value, seq, std::make_shared<expected<void>>(std::move(r)));
   });
-  if (posted && cfg.attempt_timeout) {
-    delayed_self_send(host_, *cfg.attempt_timeout, comp_timeout_atom::value, seq); // never: no timer
+  if (!posted) {
+    return false;
   }
-  return posted;
+  // One timer: the attempt_timeout, or the drain's deadline when that comes first.
+  std::optional<duration> wait = cfg.attempt_timeout;
+  comp_timer_is_deadline_ = false;
+  if (deadline_ && *deadline_ != std::chrono::steady_clock::time_point::max()) {
+    auto left = std::chrono::duration_cast<duration>(*deadline_ - host_->clock().now()) + duration{1};
+    if (!wait || left < *wait) {
+      wait = left;
+      comp_timer_is_deadline_ = true;
+    }
+  }
+  if (wait) {
+    delayed_self_send(host_, *wait, comp_timeout_atom::value, seq); // never: no timer
+  }
+  return true;
 }
 
 void saga_drain::on_compensate_done(std::uint64_t seq, const expected<void>& r) {
@@ -157,8 +194,12 @@ void saga_drain::on_compensate_timeout(std::uint64_t seq) {
     comp_stop_->store(true);
   }
   waiting_ = waiting::nothing;
-  undone(error::timeout("compensate for " + debug_quote(comp_task_id_) + " exceeded attempt_timeout " +
-                        debug_duration(comp_timeout_.value_or(duration{0}))));
+  if (comp_timer_is_deadline_) {
+    undone(error::timeout("compensate for " + debug_quote(comp_task_id_) + " exceeded compensation deadline"));
+  } else {
+    undone(error::timeout("compensate for " + debug_quote(comp_task_id_) + " exceeded attempt_timeout " +
+                          debug_duration(comp_timeout_.value_or(duration{0}))));
+  }
   pump();
 }
 

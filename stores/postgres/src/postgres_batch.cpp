@@ -124,7 +124,8 @@ const std::vector<std::pair<const char*, std::string>>& batch_statements() {
        " WHERE (SELECT c.sequence FROM cano_checkpoints c WHERE c.workflow_id = h.id LIMIT 1) IS NULL "
        "ON CONFLICT (workflow_id) DO UPDATE SET " +
        header_update_set +
-       ", created_at = EXCLUDED.created_at, owner = EXCLUDED.owner, fence = cano_runs.fence + 1 "
+       ", created_at = EXCLUDED.created_at, owner = EXCLUDED.owner, fence = cano_runs.fence + 1, "
+       "cancel_requested_at = NULL " // a new run of the id: the old run's cancel request is not its
        "WHERE cano_runs.status IN " + postgres_final_statuses + " RETURNING workflow_id, fence"},
     {"cano_refused_status", "SELECT workflow_id, status FROM cano_runs WHERE workflow_id = ANY($1::text[])"},
     {"cano_fences", "SELECT workflow_id, owner, fence FROM cano_runs WHERE workflow_id = ANY($1::text[]) FOR SHARE"},

@@ -42,7 +42,8 @@ std::chrono::system_clock::time_point from_epoch_seconds(double s) {
 
 const char* header_columns =
   "workflow_id, definition, workflow_version, input::text, status, extract(epoch from created_at)::float8, "
-  "extract(epoch from updated_at)::float8, final_state, attempts, failure::text, rollback::text, owner, fence";
+  "extract(epoch from updated_at)::float8, final_state, attempts, failure::text, rollback::text, owner, fence, "
+  "extract(epoch from cancel_requested_at)::float8";
 
 /// A header row as the store wrote it, or why it cannot be read (a value out of range, JSON
 /// that does not parse, a status this version does not know): never a value silently changed.
@@ -79,6 +80,9 @@ expected<RunHeader> header_of(const pqxx::row& row) {
     }
     h.owner = row[11].as<std::string>();
     h.fence = row[12].as<std::uint64_t>();
+    if (!row[13].is_null()) {
+      h.cancel_requested_at = from_epoch_seconds(row[13].as<double>());
+    }
   } catch (const std::exception& e) {
     return error::checkpoint_store(std::string("cannot read the header: ") + e.what());
   }
@@ -148,18 +152,25 @@ expected<void> PostgresCheckpointStore::put_run_header(const RunHeader& h) {
     auto seconds = [](std::chrono::system_clock::time_point t) {
       return std::chrono::duration<double>(t.time_since_epoch()).count();
     };
+    // A cancel request stays unless the header brings one (header writes never clear it).
+    std::optional<std::string> cancel_at;
+    if (h.cancel_requested_at) {
+      cancel_at = std::to_string(seconds(*h.cancel_requested_at));
+    }
     tx.exec_params(
       "INSERT INTO cano_runs (workflow_id, definition, workflow_version, input, status, created_at, updated_at, "
-      "final_state, attempts, failure, rollback, owner, fence) VALUES ($1, $2, $3, $4::jsonb, $5, to_timestamp($6), "
-      "to_timestamp($7), $8, $9, $10::jsonb, $11::jsonb, $12, $13) ON CONFLICT (workflow_id) DO UPDATE SET "
+      "final_state, attempts, failure, rollback, owner, fence, cancel_requested_at) VALUES ($1, $2, $3, $4::jsonb, $5, "
+      "to_timestamp($6), to_timestamp($7), $8, $9, $10::jsonb, $11::jsonb, $12, $13, to_timestamp($14::float8)) "
+      "ON CONFLICT (workflow_id) DO UPDATE SET "
       "definition = EXCLUDED.definition, workflow_version = EXCLUDED.workflow_version, input = EXCLUDED.input, "
       "status = EXCLUDED.status, updated_at = EXCLUDED.updated_at, final_state = EXCLUDED.final_state, "
       "attempts = EXCLUDED.attempts, failure = EXCLUDED.failure, rollback = EXCLUDED.rollback, "
-      "owner = EXCLUDED.owner, fence = EXCLUDED.fence",
+      "owner = EXCLUDED.owner, fence = EXCLUDED.fence, "
+      "cancel_requested_at = coalesce(EXCLUDED.cancel_requested_at, cano_runs.cancel_requested_at)",
       h.workflow_id, h.definition, static_cast<long long>(h.workflow_version), h.input.dump(), to_string(h.status),
       seconds(h.created_at), seconds(h.updated_at), h.final_state, static_cast<long long>(h.attempts),
       failure ? failure->c_str() : nullptr, rollback ? rollback->c_str() : nullptr, h.owner,
-      static_cast<long long>(h.fence));
+      static_cast<long long>(h.fence), cancel_at ? cancel_at->c_str() : nullptr);
     tx.commit();
     return expected<void>{};
   });
@@ -242,6 +253,66 @@ expected<std::vector<RunHeader>> PostgresCheckpointStore::unfinished_runs() {
     return listing.error_value();
   }
   return std::move(listing->runs);
+}
+
+expected<void> PostgresCheckpointStore::request_cancel(const std::string& workflow_id) {
+  // A request, not a write into the run: no owner or fence check (D8), only this column.
+  std::lock_guard<std::mutex> guard(impl_->mutex);
+  auto status = impl_->with_retry<std::optional<std::string>>("request_cancel", retries_, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto set = tx.exec_params(std::string("UPDATE cano_runs SET cancel_requested_at = coalesce(cancel_requested_at, "
+                                          "now()) WHERE workflow_id = $1 AND status NOT IN ") +
+                                postgres_final_statuses + " RETURNING status",
+                              workflow_id);
+    std::optional<std::string> out;
+    if (set.empty()) { // say why: no such run, or one that has ended
+      auto why = tx.exec_params("SELECT status FROM cano_runs WHERE workflow_id = $1", workflow_id);
+      out = why.empty() ? std::string() : why[0][0].as<std::string>();
+    }
+    tx.commit();
+    return out;
+  });
+  if (!status) {
+    return status.error_value();
+  }
+  if (!*status) {
+    return {};
+  }
+  if ((*status)->empty()) {
+    return no_run_to_cancel(workflow_id);
+  }
+  auto s = run_status_from_string(**status);
+  if (!s) {
+    return error::checkpoint_store("postgres: request_cancel: run \"" + workflow_id + "\" has an unknown status \"" +
+                                   **status + "\"");
+  }
+  return run_already_ended(workflow_id, *s);
+}
+
+expected<std::vector<std::string>> PostgresCheckpointStore::cancel_requests() {
+  // Asked every interval while runs of this store are driven: one attempt, no retry loop (the
+  // next interval asks again), so it never holds the connection through an outage.
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard(d.mutex);
+  try {
+    pqxx::read_transaction tx(d.connection());
+    auto r = tx.exec_params(std::string("SELECT workflow_id FROM cano_runs WHERE owner = $1 AND cancel_requested_at IS "
+                                        "NOT NULL AND status NOT IN ") +
+                              postgres_final_statuses,
+                            d.options.owner);
+    std::vector<std::string> out;
+    out.reserve(r.size());
+    for (const auto& row : r) {
+      out.push_back(row[0].as<std::string>());
+    }
+    return out;
+  } catch (const std::exception& e) {
+    if (is_postgres_connection_failure(e)) {
+      d.conn.reset();
+      return error::checkpoint_store("postgres unavailable: cancel_requests: " + d.scrub(e.what())).store_unavailable();
+    }
+    return d.store_error("cancel_requests", e);
+  }
 }
 
 expected<void> PostgresCheckpointStore::claim_run(const std::string& workflow_id) {

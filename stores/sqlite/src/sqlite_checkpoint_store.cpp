@@ -40,20 +40,31 @@ constexpr const char* select_rows_sql =
   "SELECT sequence, state, task_id, output_blob, kind, workflow_version FROM cano_checkpoints "
   "WHERE workflow_id = ?1 ORDER BY sequence ASC";
 constexpr const char* delete_rows_sql = "DELETE FROM cano_checkpoints WHERE workflow_id = ?1";
-// ?14 = 1 replaces a finished run's header (a new run of the id, D9): its creation time too.
+// ?14 = 1 replaces a finished run's header (a new run of the id, D9): its creation time and cancel
+// request too; otherwise a cancel request stays unless the header brings one.
 constexpr const char* upsert_header_sql =
   "INSERT INTO cano_runs (workflow_id, definition, workflow_version, input, status, created_at, "
-  "updated_at, final_state, attempts, failure, rollback, owner, fence) "
-  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+  "updated_at, final_state, attempts, failure, rollback, owner, fence, cancel_requested_at) "
+  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15) "
   "ON CONFLICT (workflow_id) DO UPDATE SET definition = excluded.definition, "
   "workflow_version = excluded.workflow_version, input = excluded.input, status = excluded.status, "
   "created_at = CASE WHEN ?14 = 1 OR cano_runs.created_at = 0 THEN excluded.created_at "
   "ELSE cano_runs.created_at END, "
   "updated_at = excluded.updated_at, final_state = excluded.final_state, attempts = excluded.attempts, "
-  "failure = excluded.failure, rollback = excluded.rollback, owner = excluded.owner, fence = excluded.fence";
+  "failure = excluded.failure, rollback = excluded.rollback, owner = excluded.owner, fence = excluded.fence, "
+  "cancel_requested_at = CASE WHEN ?14 = 1 THEN excluded.cancel_requested_at "
+  "ELSE coalesce(excluded.cancel_requested_at, cano_runs.cancel_requested_at) END";
 constexpr const char* header_columns_sql =
   "SELECT workflow_id, definition, workflow_version, input, status, created_at, updated_at, final_state, "
-  "attempts, failure, rollback, owner, fence FROM cano_runs ";
+  "attempts, failure, rollback, owner, fence, cancel_requested_at FROM cano_runs ";
+// A cancel request (cano 0.15 §4.3) touches one column of an unfinished run's header: the first
+// request's time stays.
+constexpr const char* request_cancel_sql =
+  "UPDATE cano_runs SET cancel_requested_at = coalesce(cancel_requested_at, ?2) "
+  "WHERE workflow_id = ?1 AND status NOT IN ('completed', 'failed', 'rolled_back')";
+constexpr const char* cancel_requests_sql =
+  "SELECT workflow_id FROM cano_runs WHERE cancel_requested_at IS NOT NULL "
+  "AND status NOT IN ('completed', 'failed', 'rolled_back') ORDER BY workflow_id";
 constexpr const char* select_header_where = "WHERE workflow_id = ?1";
 // Any status that is not final, known or not: an unknown one is reported, never skipped.
 constexpr const char* select_unfinished_where =
@@ -172,6 +183,8 @@ struct SqliteCheckpointStore::impl {
   statement select_header;
   statement select_unfinished;
   statement has_rows;
+  statement request_cancel;
+  statement cancel_requests;
   int lock_fd = -1; // PATH.lock, held once this process drives runs (D8)
 
   /// checkpoint_store("sqlite: <what> (<path>): <sqlite message>"), marked unavailable when the
@@ -393,6 +406,10 @@ struct SqliteCheckpointStore::impl {
     more([&] { return bind_text(s, 12, h.owner); });
     more([&] { return sqlite3_bind_int64(s, 13, static_cast<std::int64_t>(h.fence)); });
     more([&] { return sqlite3_bind_int(s, 14, replace ? 1 : 0); });
+    more([&] {
+      return h.cancel_requested_at ? sqlite3_bind_int64(s, 15, unix_ms(*h.cancel_requested_at))
+                                   : sqlite3_bind_null(s, 15);
+    });
     if (rc != SQLITE_OK) {
       return failure(what, rc);
     }
@@ -451,6 +468,9 @@ struct SqliteCheckpointStore::impl {
       return bad("negative fence " + std::to_string(fence));
     }
     h.fence = static_cast<std::uint64_t>(fence);
+    if (sqlite3_column_type(s, 13) != SQLITE_NULL) {
+      h.cancel_requested_at = from_unix_ms(sqlite3_column_int64(s, 13));
+    }
     return h;
   }
 
@@ -638,7 +658,9 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
                       {&p->upsert_header, upsert_header_sql},
                       {&p->select_header, select_header_sql.c_str()},
                       {&p->select_unfinished, select_unfinished_sql.c_str()},
-                      {&p->has_rows, has_rows_sql}});
+                      {&p->has_rows, has_rows_sql},
+                      {&p->request_cancel, request_cancel_sql},
+                      {&p->cancel_requests, cancel_requests_sql}});
       !r) {
     return r.error_value();
   }
@@ -795,6 +817,65 @@ expected<std::vector<RunHeader>> SqliteCheckpointStore::unfinished_runs() {
     return listing.error_value();
   }
   return std::move(listing->runs);
+}
+
+expected<void> SqliteCheckpointStore::request_cancel(const std::string& workflow_id) {
+  auto& d = *impl_;
+  const char* what = "request_cancel";
+  std::lock_guard<std::mutex> guard(d.mutex);
+  {
+    auto* s = d.request_cancel.get();
+    reset_on_exit reset(s);
+    int rc = bind_text(s, 1, workflow_id);
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_bind_int64(s, 2, unix_ms(std::chrono::system_clock::now()));
+    }
+    if (rc != SQLITE_OK) {
+      return d.failure(what, rc);
+    }
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+      return d.failure(what, rc);
+    }
+    if (sqlite3_changes(d.db.get()) != 0) {
+      return {};
+    }
+  }
+  // Nothing changed: say why (no such run, or one that has ended).
+  auto* s = d.select_header.get();
+  reset_on_exit reset(s);
+  int rc = bind_text(s, 1, workflow_id);
+  if (rc != SQLITE_OK) {
+    return d.failure(what, rc);
+  }
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) {
+    return no_run_to_cancel(workflow_id);
+  }
+  if (rc != SQLITE_ROW) {
+    return d.failure(what, rc);
+  }
+  auto status = run_status_from_string(column_text(s, 4));
+  if (!status) {
+    return d.invalid(what, "run \"" + workflow_id + "\" has an unknown status \"" + column_text(s, 4) + "\"");
+  }
+  return run_already_ended(workflow_id, *status);
+}
+
+expected<std::vector<std::string>> SqliteCheckpointStore::cancel_requests() {
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard(d.mutex);
+  auto* s = d.cancel_requests.get();
+  reset_on_exit reset(s);
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    out.push_back(column_text(s, 0));
+  }
+  if (rc != SQLITE_DONE) {
+    return d.failure("cancel_requests", rc);
+  }
+  return out;
 }
 
 expected<void> SqliteCheckpointStore::acquire_driver() {

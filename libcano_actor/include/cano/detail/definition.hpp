@@ -104,7 +104,9 @@ struct definition {
   std::unordered_map<state_code, std::shared_ptr<const state_entry>> states;
   std::vector<state_code> exit_states; // insertion order, deduplicated
   std::unordered_set<state_code> exit_set;
-  std::optional<duration> timeout;
+  std::optional<duration> timeout;          // with_timeout (cano 0.13.2)
+  std::optional<duration> total_timeout;    // with_total_timeout (cano 0.15 §4.2)
+  std::optional<duration> compensation_timeout; // with_compensation_timeout
   std::vector<std::shared_ptr<WorkflowObserver>> observers;
   std::shared_ptr<Resources> resources = std::make_shared<Resources>();
   std::string name;
@@ -123,6 +125,9 @@ struct definition {
   /// The registered or exit state with this label (registered states first, as cano's
   /// resume_from looks them up), or nothing.
   std::optional<state_code> state_of(const std::string& label) const;
+  /// The compensation budget of every drain when a total timeout is set (cano 0.15 §4.2):
+  /// with_compensation_timeout, else min(total / 2, 30 s); nothing without a total timeout.
+  std::optional<duration> compensation_budget() const;
 
 private:
   /// What is derived from the settings above, computed once. A copy of a definition copies every

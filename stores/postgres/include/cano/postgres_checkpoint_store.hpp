@@ -59,6 +59,12 @@ public:
   /// Makes this store the run's owner and increments its fence (waits for batches in flight).
   /// A run without a header has no owner to take over: nothing to do.
   expected<void> claim_run(const std::string& workflow_id) override;
+  /// A durable cancel request (CheckpointStore::request_cancel): one UPDATE of the run's header,
+  /// from any process, with no owner or fence check (a request, not a write into the run).
+  expected<void> request_cancel(const std::string& workflow_id) override;
+  /// Unfinished runs this store owns that have a cancel request: one indexed query, one attempt
+  /// (a connection failure fails it as unavailable; the engine asks again next interval).
+  expected<std::vector<std::string>> cancel_requests() override;
 
   /// This store's owner identity.
   const std::string& owner() const noexcept;

@@ -37,7 +37,7 @@ public:
   using Options = SqliteCheckpointStoreOptions;
 
   /// The schema version this build creates and understands (PRAGMA user_version).
-  static constexpr int schema_version = 2;
+  static constexpr int schema_version = 3;
 
   /// Opens (creating if needed) the database at `path` and brings its schema up to date.
   /// Errors are checkpoint_store("sqlite: <what> (<path>): <sqlite message>").
@@ -81,6 +81,11 @@ public:
   /// process gets checkpoint_store("sqlite: another process drives the runs of PATH (pid N holds
   /// PATH.lock) ..."). Reading (listing, load_run, run_header) never takes it.
   expected<void> acquire_driver() override;
+  /// A durable cancel request (CheckpointStore::request_cancel): one UPDATE of the run's header,
+  /// from any process, without PATH.lock.
+  expected<void> request_cancel(const std::string& workflow_id) override;
+  /// Unfinished runs with a cancel request: one indexed query.
+  expected<std::vector<std::string>> cancel_requests() override;
 
   /// The path given to open().
   const std::string& path() const noexcept;
