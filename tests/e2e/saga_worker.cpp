@@ -1,18 +1,22 @@
-// The child process of the rollback crash tests (ARCHITECTURE D7) and the kill loop: an order
-// saga — Reserve ⇄ Release, Charge ⇄ Refund, Ship (fails for the runs told to), Done — on a
+// The child process of the rollback crash tests (ARCHITECTURE D7), the kill loop and the cancel
+// tests: an order saga — Reserve ⇄ Release, Charge ⇄ Refund, Ship (fails for the runs told to,
+// waits to be cancelled for others), Done — on a
 // SQLite file or PostgreSQL, with every effect appended to a ledger file as
 // "<FWD|UNDO> <run> <step> <pid>", so a test can check, across SIGKILLs, that no forward step
 // ran after a rollback began and that each undo was done once (or twice when a kill cut the
 // first one short).
 //
-//   saga_worker <sqlite|postgres> <file|-> <ledger> run <id>      (ids starting "fail" fail at Ship)
+//   saga_worker <sqlite|postgres> <file|-> <ledger> run <id>      (ids starting "fail" fail at Ship;
+//                                                                  ids starting "hold" wait in Ship
+//                                                                  until the run is cancelled)
 //   saga_worker <sqlite|postgres> <file|-> <ledger> resume <id>
 //   saga_worker <sqlite|postgres> <file|-> <ledger> loop <prefix> <runs> <in flight>
 //
 // `loop` resumes every unfinished run (resume_all), then submits runs <prefix>-0 … -<runs-1>
 // (start-or-get: finished ones just answer); run i fails at Ship when i % 3 == 0; steps take
 // 20–60 ms. Output lines (flushed): "RESULT <id> <DONE state|FAILED error>", "RESUMED <n>",
-// "ALL-DONE". Environment, for crash points:
+// "ALL-DONE", "SHIP-WAITING <id>" (a "hold" run is in Ship; a cancel drops it — the Ship body sees
+// stop_requested() and ends). Environment, for crash points:
 //   CANO_TEST_BLOCK_UNDO=<step>  the undo of that step prints "UNDO-BLOCKED <step>" and hangs
 //                                before its effect (the test kills the process then);
 //   CANO_TEST_KILL_AT=final      SIGKILL on itself just before the write that ends a rollback;
@@ -194,6 +198,14 @@ int main(int argc, char** argv) {
     cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
     cano::expected<cano::TaskResult<Order>> run(cano::task_context& ctx) override {
       fx->record("FWD", ctx.workflow_id(), "Ship");
+      if (ctx.workflow_id().rfind("hold", 0) == 0) {
+        line("SHIP-WAITING " + ctx.workflow_id());
+        auto until = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+        while (!ctx.stop_requested() && std::chrono::steady_clock::now() < until) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return cano::error::task_execution("ship of " + ctx.workflow_id() + " was never cancelled");
+      }
       pause_a_little();
       if (fails(ctx.workflow_id())) {
         return cano::error::task_execution("the carrier refused " + ctx.workflow_id());
