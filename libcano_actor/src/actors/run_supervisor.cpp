@@ -976,6 +976,8 @@ private:
     } else if (done_.callback) {
       done_.callback(std::move(r));
     }
+    done_ = completion{}; // a timer still pending for this actor must not keep the receiver alive
+    cancel_subscription_.reset();
     quit();
   }
 

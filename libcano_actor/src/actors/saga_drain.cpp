@@ -163,7 +163,7 @@ bool saga_drain::post_compensate(std::shared_ptr<const compensator> comp, const 
   std::optional<duration> wait = cfg.attempt_timeout;
   comp_timer_is_deadline_ = false;
   if (deadline_ && *deadline_ != std::chrono::steady_clock::time_point::max()) {
-    auto left = std::chrono::duration_cast<duration>(*deadline_ - host_->clock().now()) + duration{1};
+    auto left = std::chrono::ceil<duration>(*deadline_ - host_->clock().now()); // fires at or after it
     if (!wait || left < *wait) {
       wait = left;
       comp_timer_is_deadline_ = true;
