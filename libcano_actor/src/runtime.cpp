@@ -73,6 +73,16 @@ run_result runtime::resume_erased(std::shared_ptr<const detail::definition> def,
   return wait_for_run(*engine_, "resume", std::move(def), 0, run_options{id, nullptr}, true);
 }
 
+void runtime::resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
+                            const caf::actor& reply_to) {
+  engine_->start(std::move(def), 0, run_options{id, nullptr}, detail::completion{reply_to, {}}, nullptr, true);
+}
+
+void runtime::resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
+                            std::function<void(run_result&&)> done) {
+  engine_->start(std::move(def), 0, run_options{id, nullptr}, detail::completion{{}, std::move(done)}, nullptr, true);
+}
+
 std::vector<run_result>
 runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::definition>>& defs) {
   // Every store once; every unfinished run whose definition name and version we know.

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -130,6 +131,17 @@ public:
   expected<S> resume(const Workflow<S>& wf, const std::string& workflow_id) {
     return resume_erased(wf.definition_ptr(), workflow_id).template get<S>();
   }
+  /// resume from an actor: returns at once; `reply_to` later receives the run_result.
+  template <class S>
+  void resume(const Workflow<S>& wf, const std::string& workflow_id, const caf::actor& reply_to) {
+    resume_erased(wf.definition_ptr(), workflow_id, reply_to);
+  }
+  /// resume with a callback, called once with the run_result on a thread of the engine (keep it
+  /// short; never block in it).
+  template <class S>
+  void resume(const Workflow<S>& wf, const std::string& workflow_id, std::function<void(run_result&&)> done) {
+    resume_erased(wf.definition_ptr(), workflow_id, std::move(done));
+  }
 
   /// Resumes every unfinished run (header running, interrupted or compensating) of the given
   /// definitions' stores whose definition name and version match one of them, concurrently, and
@@ -199,6 +211,9 @@ private:
                              detail::state_code initial, run_options options,
                              caf::local_actor* self);
   run_result resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id);
+  void resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id, const caf::actor& reply_to);
+  void resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
+                     std::function<void(run_result&&)> done);
   run_result submit_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
                            run_options options);
   void submit_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial, run_options options,

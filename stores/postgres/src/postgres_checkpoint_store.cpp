@@ -119,7 +119,29 @@ expected<std::shared_ptr<PostgresCheckpointStore>> PostgresCheckpointStore::open
   return store;
 }
 
-const std::string& PostgresCheckpointStore::owner() const noexcept { return impl_->options.owner; }
+std::string PostgresCheckpointStore::owner() const {
+  std::lock_guard<std::mutex> guard(impl_->mutex);
+  return impl_->options.owner;
+}
+
+expected<void> PostgresCheckpointStore::set_owner(std::string owner) {
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard(d.mutex);
+  auto registered = d.with_retry<void>("set_owner", retries_, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    tx.exec_params("INSERT INTO cano_owners (owner) VALUES ($1) ON CONFLICT DO NOTHING", owner);
+    tx.commit();
+    return expected<void>{};
+  });
+  if (!registered) {
+    return registered;
+  }
+  d.options.owner = std::move(owner);
+  d.fences.clear();
+  d.checked_epoch = -1;
+  d.conn.reset(); // the next session carries the new name
+  return {};
+}
 
 expected<void> PostgresCheckpointStore::append(const std::string& workflow_id, const CheckpointRow& row) {
   CheckpointWrite w;

@@ -44,6 +44,12 @@ struct PostgresCheckpointStore::impl {
     if (!conn || !conn->is_open()) {
       conn.reset();
       conn = std::make_unique<pqxx::connection>(options.dsn);
+      {
+        // Whose session this is, for operators — and for a cluster that ends a dead owner's
+        // sessions (cluster/membership.cpp).
+        pqxx::nontransaction tx(*conn);
+        tx.exec("SET application_name = " + tx.quote("cano:" + options.owner));
+      }
       prepare_postgres_batch_statements(*conn);
     }
     return *conn;

@@ -61,7 +61,10 @@ public:
   expected<void> claim_run(const std::string& workflow_id) override;
 
   /// This store's owner identity.
-  const std::string& owner() const noexcept;
+  std::string owner() const;
+  /// Becomes another owner identity (a cluster node rejoining under a new incarnation): the runs
+  /// held under the old one are no longer this store's, and their next writes are fenced.
+  expected<void> set_owner(std::string owner);
 
   /// Batches (or calls) that had to be retried after a connection failure.
   std::uint64_t retries() const noexcept { return retries_.load(); }

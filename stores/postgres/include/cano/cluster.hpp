@@ -1,0 +1,125 @@
+// cano::node — one process of a cano-actor cluster: runs survive the death of the node that drove
+// them. Nodes share one PostgreSQL database (the truth: run logs, headers, ownership, membership)
+// and talk over CAF's middleman (the fast signal: a peer's connection dropping).
+//
+//   caf::actor_system_config cfg;
+//   cano::node::configure(cfg);                 // loads CAF's middleman, heartbeats on
+//   caf::actor_system sys{cfg};
+//   cano::runtime rt{sys};
+//   auto n = cano::node::open(sys, rt, {"node-a"});          // $CANO_PG_DSN; port 0 = any
+//   if (!n) { std::cerr << n.error() << "\n"; return 1; }
+//   auto orders = (*n)->serve(order_workflow);  // bound to the node's store; claims may resume it
+//   (*n)->start();                               // joins: publishes, leases, takes over orphans
+//   rt.start(orders, Order::Validate, {"order-7", input}, self);
+//
+// Membership (ARCHITECTURE D8): each node incarnation has a row in cano_nodes with a lease it
+// renews every `renew_every`, judged by the server's clock, and holds a session advisory lock
+// keyed by its owner identity "<node_id>#<incarnation>" on its membership connection. A peer is
+// dead at once when CAF reports its node actor down AND its advisory lock is free (probed inside
+// the transaction that declares it dead); otherwise when its lease expired — never within one
+// lease of the server's start or of the observer's own reconnect. Declaring a node dead hands its
+// unfinished runs to the owner "orphan" with fence + 1 (so the dead node's later writes are
+// refused, `fenced`), and live nodes that serve a run's definition and version claim their share
+// of orphans (one winner each) and resume them from the log; a compensating run continues its
+// drain (D7). A node that finds its own lease or lock taken stops driving (its store's owner
+// changes, so its runs' next writes are fenced) and rejoins under a new incarnation.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cano/error.hpp"
+#include "cano/postgres_checkpoint_store.hpp"
+#include "cano/runtime.hpp"
+#include "cano/workflow.hpp"
+
+namespace caf {
+class actor_system;
+class actor_system_config;
+} // namespace caf
+
+namespace cano {
+
+struct node_config {
+  /// The node's stable name (several incarnations of one name follow each other).
+  std::string node_id;
+  /// Where its node actor listens (peers connect there). Plain TCP binds 127.0.0.1 unless set.
+  std::string host = "127.0.0.1";
+  /// 0: an ephemeral port (node::port() tells which).
+  std::uint16_t port = 0;
+  /// How long a lease lasts without renewal; a silent node is declared dead after it.
+  std::chrono::milliseconds lease{3000};
+  /// How often the lease is renewed and the membership looked at (several per lease).
+  std::chrono::milliseconds renew_every{500};
+  /// The shared database; `owner` is set by the node.
+  PostgresOptions store;
+};
+
+/// What a node has done so far.
+struct node_stats {
+  std::uint64_t incarnation = 0;
+  std::uint64_t rejoins = 0;       // times it found itself declared dead and came back
+  std::uint64_t declared_dead = 0; // peers this node declared dead
+  std::uint64_t claimed = 0;       // orphaned runs this node took over and resumed
+};
+
+class node {
+public:
+  /// Prepares `cfg` for a node, before the actor system exists: loads CAF's io middleman and
+  /// turns heartbeats on (middleman.heartbeat-interval 100 ms, connection-timeout 1 s) unless
+  /// the configuration sets them — they must be on on every node (STACK-NOTES §2b).
+  static void configure(caf::actor_system_config& cfg);
+
+  /// Connects to the database (migrating it), registers a new incarnation of `config.node_id`
+  /// (state joining) and takes its advisory lock. Errors: configuration (no node id, no
+  /// middleman loaded), checkpoint_store (the database), never the DSN's password.
+  static expected<std::unique_ptr<node>> open(caf::actor_system& sys, runtime& rt, node_config config);
+
+  ~node(); // leave() if started
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Serves a definition: `wf` (which needs with_name) bound to this node's store. The node may
+  /// take over and resume any run of that name and version; start your own runs with the
+  /// returned workflow. Call before start().
+  template <class S>
+  Workflow<S> serve(const Workflow<S>& wf) {
+    auto bound = wf.with_checkpoint_store(store());
+    add_definition(bound.name(), bound.workflow_version(),
+                   [this, bound](const std::string& id, std::function<void(run_result&&)> done) {
+                     runtime_.resume(bound, id, std::move(done));
+                   });
+    return bound;
+  }
+
+  /// Publishes the node actor, becomes active, renews its lease, watches its peers and takes
+  /// over orphaned runs. Errors: the port cannot be bound, the database.
+  expected<void> start();
+  /// Leaves the cluster: stops renewing, hands its unfinished runs to survivors (owner
+  /// "orphan") and marks its incarnation dead. The runtime's runs still going are fenced.
+  void leave();
+
+  const std::string& id() const noexcept;
+  /// "<node_id>#<incarnation>": the owner of the runs this node drives.
+  std::string owner() const;
+  std::uint16_t port() const noexcept;
+  node_stats stats() const;
+  std::shared_ptr<PostgresCheckpointStore> store() const;
+
+  struct impl;
+
+private:
+  using resume_fn = std::function<void(const std::string&, std::function<void(run_result&&)>)>;
+  node(runtime& rt, std::unique_ptr<impl> p);
+  void add_definition(const std::string& name, std::uint32_t version, resume_fn resume);
+
+  runtime& runtime_;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace cano
