@@ -53,6 +53,29 @@ BOOST_AUTO_TEST_CASE(the_demo_workflow_draws_as_its_expected_dot_and_mermaid_fil
   BOOST_TEST(wf.to_mermaid() == read_file(CANO_TEST_EXPECTED_DIR "/orders.mmd"));
 }
 
+BOOST_AUTO_TEST_CASE(the_committed_svg_of_the_demo_shows_what_its_dot_says) {
+  // The README shows apps/cano-demo/orders.svg (made by `cano graph orders --format svg`): every
+  // label line of the current drawing is in it, so a changed workflow needs a new SVG.
+  auto svg = read_file(CANO_TEST_SVG);
+  auto dot = orders().to_dot();
+  std::size_t labels = 0;
+  for (auto pos = dot.find("label=\""); pos != std::string::npos; pos = dot.find("label=\"", pos + 1)) {
+    auto start = pos + 7;
+    auto text = dot.substr(start, dot.find('"', start) - start);
+    for (std::size_t from = 0;;) {
+      auto nl = text.find("\\n", from);
+      auto line = text.substr(from, nl == std::string::npos ? std::string::npos : nl - from);
+      ++labels;
+      BOOST_TEST(contains(svg, ">" + line + "<"), "the SVG lacks \"" << line << "\": regenerate it");
+      if (nl == std::string::npos) {
+        break;
+      }
+      from = nl + 2;
+    }
+  }
+  BOOST_TEST(labels >= 15u);
+}
+
 BOOST_AUTO_TEST_CASE(the_drawing_does_not_depend_on_registration_order_or_copies) {
   auto a = cano::Workflow<State>{}
              .with_name("same")
