@@ -6,6 +6,7 @@
 // runs (ARCHITECTURE D8), resume, purge, graphs, and that a DSN's password is never printed.
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -17,6 +18,7 @@
 
 #include <caf/scoped_actor.hpp>
 #include <pqxx/pqxx>
+#include <sqlite3.h>
 
 #include "cano/actor_api.hpp"
 #include "cano/postgres_checkpoint_store.hpp"
@@ -85,7 +87,7 @@ std::string row_of(const std::string& text, const std::string& id) {
   return "";
 }
 
-// -- the runs ------------------------------------------------------------------------------------
+// -- the runs -------------------------------------------------------------------------------------
 
 /// A saga step whose output is a JSON object (shown pretty-printed) and whose undo fails.
 class booking : public cano::CompensatableTask<State, nlohmann::json> {
@@ -141,8 +143,10 @@ void next_tick() {
 }
 
 /// Fills `store` with one run of each kind; `hung` runs are left interrupted.
+/// `while_driving` runs while the hung runs wait in Ship, their runtime alive.
 void fill(const std::shared_ptr<cano::CheckpointStore>& store,
-          const std::vector<std::string>& hung = {"order-hang"}) {
+          const std::vector<std::string>& hung = {"order-hang"},
+          const std::function<void()>& while_driving = {}) {
   auto entered = std::make_shared<counter>();
   auto release = std::make_shared<gate>();
   auto wf = orders(store, entered, release);
@@ -172,14 +176,16 @@ void fill(const std::shared_ptr<cano::CheckpointStore>& store,
       ts.rt->start(wf, demo::Order::Validate, {id, full_order}, caf::actor_cast<caf::actor>(self));
     }
     BOOST_REQUIRE(entered->wait_for_at_least(hung.size()));
+    if (while_driving) {
+      while_driving();
+    }
     BOOST_TEST(!ts.rt->shutdown(10ms)); // dropped while shipping: interrupted, log kept
     BOOST_TEST(receive_results(self, hung.size()).size() == hung.size());
     release->open();
   }
 }
 
-// -- the stores
-// ------------------------------------------------------------------------------------
+// -- the stores -----------------------------------------------------------------------------------
 
 /// A SQLite file with history retention, filled; the test process keeps it open (and, having
 /// driven runs, holds its driver lock) until release().
@@ -258,7 +264,20 @@ BOOST_AUTO_TEST_SUITE(cano_cli_test)
 
 FOR_EVERY_TARGET(runs_list_shows_every_run_newest_first_in_80_columns_while_the_runs_are_driven) {
   Target t;
-  fill(t.store); // this process drove the runs (SQLite: it holds the driver lock)
+  // While a runtime of this process drives order-hang (SQLite: this process holds the driver
+  // lock), the tool reads the store (D8).
+  fill(t.store, {"order-hang"}, [&] {
+    auto live = run_cano({"--store", t.spec(), "--json", "runs", "list", "--status", "running"});
+    BOOST_TEST_REQUIRE(live.exit_code == 0, live.err);
+    BOOST_REQUIRE(lines_of(live.out).size() == 1u);
+    auto run = nlohmann::json::parse(live.out);
+    BOOST_TEST(run.at("workflow_id") == "order-hang");
+    BOOST_TEST(run.at("last_state") == "Ship");
+    auto shown = run_cano({"--store", t.spec(), "runs", "show", "order-hang"});
+    BOOST_TEST(shown.exit_code == 0, shown.err);
+    BOOST_TEST(contains(shown.out, "Status      running\n"));
+    BOOST_TEST(contains(shown.out, "History: 7 rows (live log)"));
+  });
   auto r = run_cano({"--store", t.spec(), "runs", "list"});
   BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
   fits(r.out);
@@ -494,6 +513,38 @@ FOR_EVERY_TARGET(bad_arguments_exit_2_with_a_message_naming_them) {
   // CANO_STORE stands in for --store.
   auto env = run_cano({"runs", "list"}, {{"CANO_STORE", t.spec()}});
   BOOST_TEST(env.exit_code == 0, env.err);
+}
+
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(target_available()))
+BOOST_AUTO_TEST_CASE(an_unreadable_header_is_listed_by_id_with_why_and_left_alone) {
+  sqlite_target t;
+  fill(t.store);
+  t.release();
+  {
+    sqlite3* db = nullptr;
+    BOOST_REQUIRE(sqlite3_open(t.path.c_str(), &db) == SQLITE_OK);
+    BOOST_REQUIRE(
+      sqlite3_exec(db,
+                   "UPDATE cano_runs SET status = 'sideways' WHERE workflow_id = 'order-review'",
+                   nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto r = run_cano({"--store", t.spec(), "runs", "list"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.err);
+  BOOST_TEST(contains(row_of(r.out, "order-review"), "unreadable"));
+  BOOST_TEST(lines_of(r.out).size() == 7u); // the other runs are all there
+  BOOST_TEST(contains(r.err, "the header of run \"order-review\" cannot be read"));
+  BOOST_TEST(contains(r.err, "unknown status \"sideways\""));
+  auto j = run_cano({"--store", t.spec(), "--json", "runs", "list"});
+  bool reported = false;
+  for (const auto& l : lines_of(j.out)) {
+    auto obj = nlohmann::json::parse(l);
+    reported = reported || (obj.at("workflow_id") == "order-review" && obj.contains("unreadable"));
+  }
+  BOOST_TEST(reported);
+  auto show = run_cano({"--store", t.spec(), "runs", "show", "order-review"});
+  BOOST_TEST(show.exit_code == 1);
+  BOOST_TEST(contains(show.err, "unknown status \"sideways\""));
 }
 
 BOOST_TEST_DECORATOR(*boost::unit_test::precondition(target_available()))
