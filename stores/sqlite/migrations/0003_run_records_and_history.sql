@@ -19,7 +19,7 @@ CREATE TABLE cano_checkpoint_history (
   workflow_version INTEGER NOT NULL,
   created_at       INTEGER NOT NULL,           -- unix ms of the append
   run_created_at   INTEGER NOT NULL,           -- unix ms: cano_runs.created_at of its run
-  archived_at      INTEGER NOT NULL            -- unix ms of the move; purges go by it
-);
-CREATE INDEX cano_checkpoint_history_by_run ON cano_checkpoint_history (workflow_id, run_created_at, sequence);
+  archived_at      INTEGER NOT NULL,           -- unix ms of the move; purges go by it
+  PRIMARY KEY (workflow_id, run_created_at, sequence) -- a run's history is one range of the key
+) WITHOUT ROWID;
 CREATE INDEX cano_checkpoint_history_by_age ON cano_checkpoint_history (archived_at);

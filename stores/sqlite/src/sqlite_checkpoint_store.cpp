@@ -72,9 +72,10 @@ constexpr const char* note_last_state_sql = "UPDATE cano_runs SET last_state = (
                                             "?1 AND EXISTS (SELECT 1 FROM cano_checkpoints "
                                             "WHERE workflow_id = ?1 AND kind = 0)";
 // History retention: a cleared log moves here. ?2: the created_at of the run's header, or NULL
-// to read it from the header (0 without one); ?3: now.
+// to read it from the header (0 without one); ?3: now. A row the history already has for the
+// same run (a log cleared by hand, rows appended again and cleared again) is replaced.
 constexpr const char* archive_rows_sql =
-  "INSERT INTO cano_checkpoint_history (workflow_id, sequence, state, task_id, output_blob, kind, "
+  "INSERT OR REPLACE INTO cano_checkpoint_history (workflow_id, sequence, state, task_id, output_blob, kind, "
   "workflow_version, created_at, run_created_at, archived_at) SELECT workflow_id, sequence, state, "
   "task_id, "
   "output_blob, kind, workflow_version, created_at, coalesce(?2, (SELECT r.created_at FROM "
