@@ -123,6 +123,7 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
   std::lock_guard<std::mutex> guard(d.mutex);
   const std::size_t n = writes.size();
   const std::string& me = d.options.owner;
+  const bool archive = history_retention().has_value();
   // Rows of one batch are de-duplicated first: the first (workflow_id, sequence) wins.
   std::vector<bool> duplicate(n, false);
   std::vector<row_params> params(n);
@@ -314,7 +315,7 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
     for (auto j : which) {
       ids.add(writes[j].workflow_id);
     }
-    tx.exec_prepared("cano_clear_runs", ids.text());
+    postgres_clear_runs(tx, ids.text(), archive); // history retention: moved, not deleted
   };
 
   // Runs the batch in one transaction; returns whether it committed (false: retry it). A row
@@ -444,6 +445,16 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
     try {
       pqxx::nontransaction tx(d.connection());
       tx.exec("DELETE FROM cano_commit_marks WHERE created_at < now() - interval '1 hour'");
+    } catch (const std::exception&) {
+      d.conn.reset();
+    }
+  }
+  // History retention: history past it goes now and then (best effort; tried again later).
+  if (history_purge_due()) {
+    try {
+      pqxx::work tx(d.connection());
+      postgres_purge_history(tx, std::chrono::system_clock::now() - *history_retention());
+      tx.commit();
     } catch (const std::exception&) {
       d.conn.reset();
     }

@@ -60,6 +60,19 @@ public:
   /// A run without a header has no owner to take over: nothing to do.
   expected<void> claim_run(const std::string& workflow_id) override;
 
+  /// Every run, newest first (an index on created_at, workflow_id), with headers it cannot
+  /// read reported by id in their place; cursors carry whole microseconds.
+  expected<RunPage> list_runs(const RunQuery& query) override;
+  /// Live rows and the history of the run's current header, with the times they were written.
+  expected<std::vector<RunLogEntry>> run_log(const std::string& workflow_id) override;
+  /// One transaction; compares with the headers' updated_at (the clock of their writer).
+  expected<PurgeCounts> purge_runs(std::chrono::system_clock::time_point finished_before) override;
+  expected<std::uint64_t>
+  purge_history(std::chrono::system_clock::time_point archived_before) override;
+  /// History lives in the table cano_checkpoint_history; a cleared log moves there in the
+  /// statement that deletes it.
+  bool keeps_history() const override { return true; }
+
   /// This store's owner identity.
   std::string owner() const;
   /// Becomes another owner identity (a cluster node rejoining under a new incarnation): the runs
