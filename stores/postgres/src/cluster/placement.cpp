@@ -19,9 +19,14 @@ std::optional<placement_target> choose_owner(pqxx::connection& c, const std::str
     std::string("SELECT n.node_id || '#' || n.incarnation AS owner, n.address, "
                 "(SELECT count(*) FROM cano_runs r WHERE r.owner = n.node_id || '#' || n.incarnation AND r.") +
       unfinished +
-      ") AS load FROM cano_nodes n WHERE n.state = 'active' AND n.lease_until > now() "
+      ") AS load, (SELECT count(*) FROM cano_runs r WHERE r.owner = n.node_id || '#' || n.incarnation "
+      "AND r.created_at > now() - interval '1 minute') AS recent "
+      "FROM cano_nodes n WHERE n.state = 'active' AND n.lease_until > now() "
       "AND n.definitions @> jsonb_build_array(jsonb_build_object('name', $1::text, 'version', $2::bigint)) "
-      "AND NOT (n.node_id || '#' || n.incarnation = ANY($3::text[])) ORDER BY load, random() LIMIT 1",
+      "AND NOT (n.node_id || '#' || n.incarnation = ANY($3::text[])) "
+      // Fewest unfinished runs first; among equals, the one given fewest lately (even when runs
+      // finish faster than they come).
+      "ORDER BY load, recent, random() LIMIT 1",
     definition, static_cast<long long>(version), skip.text());
   if (r.empty()) {
     return std::nullopt;
