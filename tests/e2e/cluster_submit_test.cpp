@@ -15,6 +15,9 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "cano/actor_api.hpp"
 
 #include "cano/cluster.hpp"
 #include "e2e/cluster_support.hpp"
@@ -260,6 +263,58 @@ BOOST_AUTO_TEST_CASE(a_drained_node_hands_its_runs_over_without_a_lease_wait) {
   BOOST_REQUIRE(b.wait_for("STATS claimed="));
   pqxx::read_transaction tx(conn);
   BOOST_TEST(count_of(tx, "SELECT count(*) FROM cano_nodes WHERE node_id = '" + a.node_id + "' AND state = 'dead'") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(an_actor_awaits_a_result_from_a_node_that_did_not_run_it) {
+  cluster_fixture f;
+  f.start("a");
+  client_side c;
+  // This process joins as a node serving nothing, and awaits as an actor.
+  enum class Order { Reserve, Charge, Ship, Done };
+  struct labels {
+    static std::string of(Order o) {
+      switch (o) {
+        case Order::Reserve: return "Reserve";
+        case Order::Charge: return "Charge";
+        case Order::Ship: return "Ship";
+        case Order::Done: return "Done";
+      }
+      return "?";
+    }
+  };
+  (void)labels::of;
+  cano::runtime rt{*c.sys};
+  cano::node_config nc;
+  nc.node_id = f.prefix + "-observer";
+  auto n = cano::node::open(*c.sys, rt, nc);
+  BOOST_REQUIRE_MESSAGE(n.has_value(), (n ? "" : n.error_value().to_string()));
+  BOOST_REQUIRE((*n)->start().has_value());
+  auto wf = cano::Workflow<int>{}
+              .with_name(f.definition)
+              .register_task(0, "r", [] { return 1; })
+              .register_task(1, "c", [] { return 2; })
+              .register_task(2, "s", [] { return 3; })
+              .add_exit_state(3);
+  auto id = (*n)->submit(f.definition, 0, nullptr, f.prefix + "-actor-1");
+  BOOST_REQUIRE(id.has_value());
+  caf::scoped_actor self{*c.sys};
+  (*n)->await(wf, *id, caf::actor_cast<caf::actor>(self));
+  bool got = false;
+  self->receive(
+    [&](cano::run_result& r) {
+      got = true;
+      // The run completed on node a; its header's exit label is "Done", which this definition
+      // (ints) does not have: the result says so rather than inventing a state.
+      BOOST_REQUIRE(!r.ok());
+      BOOST_TEST(r.failure->message().find("completed in state \"Done\"") != std::string::npos, r.failure->message());
+    },
+    caf::after(std::chrono::seconds(120)) >> [] {});
+  BOOST_TEST(got);
+  // An unknown id: a run_result carrying the error.
+  (*n)->await(wf, f.prefix + "-never", caf::actor_cast<caf::actor>(self), std::chrono::seconds(5));
+  self->receive([&](cano::run_result& r) { BOOST_TEST(r.failure->message().find("no run") != std::string::npos); },
+                caf::after(std::chrono::seconds(30)) >> [] { BOOST_FAIL("no result for an unknown id"); });
+  (*n)->leave();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

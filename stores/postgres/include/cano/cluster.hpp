@@ -40,6 +40,8 @@
 #include "cano/runtime.hpp"
 #include "cano/workflow.hpp"
 
+#include <caf/actor.hpp>
+
 namespace caf {
 class actor_system;
 class actor_system_config;
@@ -183,7 +185,8 @@ public:
   expected<std::string> submit(const std::string& definition, std::uint32_t version, nlohmann::json input,
                                std::string workflow_id = {});
   /// The result of run `workflow_id` of `wf`'s definition, from any node: at once when finished,
-  /// else when it finishes, across failovers; an error `timeout` past `timeout`.
+  /// else when it finishes, across failovers; an error `timeout` past `timeout`. Read through
+  /// this node's store whatever store `wf` is bound to.
   template <class S>
   expected<S> await(const Workflow<S>& wf, const std::string& workflow_id,
                     std::chrono::milliseconds timeout = std::chrono::minutes(10)) {
@@ -191,7 +194,17 @@ public:
     if (!header) {
       return header.error_value();
     }
-    return runtime_.result(wf, workflow_id); // finished: read back as rt.result reads it
+    return runtime_.result(wf.with_checkpoint_store(store()), workflow_id); // as rt.result reads it
+  }
+  /// await from an actor: returns at once; `reply_to` receives the run_result when the run is
+  /// finished (or one carrying the error: no such run, timeout, the database).
+  template <class S>
+  void await(const Workflow<S>& wf, const std::string& workflow_id, const caf::actor& reply_to,
+             std::chrono::milliseconds timeout = std::chrono::minutes(10)) {
+    auto bound = wf.with_checkpoint_store(store());
+    await_then(workflow_id, timeout, reply_to, [this, bound, workflow_id, reply_to] {
+      runtime_.result(bound, workflow_id, reply_to); // finished: read back from its header
+    });
   }
   expected<RunHeader> await_header(const std::string& workflow_id, std::chrono::milliseconds timeout);
 
@@ -208,6 +221,10 @@ private:
   using resume_fn = std::function<void(const std::string&, bool take_over, std::function<void(run_result&&)>)>;
   node(runtime& rt, std::unique_ptr<impl> p);
   void add_definition(const std::string& name, std::uint32_t version, resume_fn resume);
+  /// Waits (on a thread of its own) for the run to finish, then calls `finished`; on an error,
+  /// sends `reply_to` a run_result carrying it.
+  void await_then(const std::string& workflow_id, std::chrono::milliseconds timeout, const caf::actor& reply_to,
+                  std::function<void()> finished);
 
   runtime& runtime_;
   std::unique_ptr<impl> impl_;

@@ -25,6 +25,7 @@
 #include <caf/send.hpp>
 
 #include "../postgres_dsn.hpp"
+#include "cano/actor_api.hpp"
 #include "client_impl.hpp"
 #include "membership.hpp"
 #include "transport.hpp"
@@ -439,6 +440,21 @@ expected<std::string> node::submit(const std::string& definition, std::uint32_t 
                                           }};
   return n.client->impl_->submit(definition, version, std::move(input), std::move(workflow_id),
                                  std::chrono::seconds(2), local);
+}
+
+void node::await_then(const std::string& workflow_id, std::chrono::milliseconds timeout, const caf::actor& reply_to,
+                      std::function<void()> finished) {
+  auto* client = impl_->client.get();
+  impl_->sys.spawn<caf::detached>([client, workflow_id, timeout, reply_to, finished](caf::blocking_actor*) {
+    auto header = client->await_header(workflow_id, timeout);
+    if (header) {
+      return finished();
+    }
+    run_result r;
+    r.workflow_id = workflow_id;
+    r.failure = header.error_value();
+    caf::anon_send(reply_to, std::move(r));
+  });
 }
 
 expected<RunHeader> node::await_header(const std::string& workflow_id, std::chrono::milliseconds timeout) {
