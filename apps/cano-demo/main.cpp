@@ -8,6 +8,7 @@
 //   cano-demo                                  the whole demo (a temp dir holds the SQLite file)
 //   cano-demo worker <db> <order> <fresh|resume>   one order in this process (part 2's worker)
 //   cano-demo --help | --version                prints and exits, running nothing
+//   CANO_DEMO_DB=PATH cano-demo                 the same, keeping the checkpoint file at PATH
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -103,6 +104,8 @@ std::shared_ptr<cano::SqliteCheckpointStore> open_store(const std::string& path)
     std::cerr << "cano-demo: " << store.error_value() << "\n";
     std::exit(2);
   }
+  // Finished orders keep their rows a week in the store's history (`cano runs show` prints them).
+  (*store)->with_history_retention(std::chrono::hours(24 * 7));
   return *store;
 }
 
@@ -189,6 +192,10 @@ int main(int argc, char** argv) {
   char tmpl[] = "/tmp/cano-demo.XXXXXX";
   std::string dir = mkdtemp(tmpl);
   std::string db = dir + "/orders.db";
+  // CANO_DEMO_DB=PATH keeps the checkpoint file there, for `cano --store sqlite:PATH runs list`.
+  if (const char* keep = std::getenv("CANO_DEMO_DB"); keep != nullptr && *keep != '\0') {
+    db = keep;
+  }
   say("cano-demo: checkpoints in " + db);
   say("");
   int unexpected = in_process_orders(db);

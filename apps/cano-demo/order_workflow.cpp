@@ -130,7 +130,13 @@ cano::Workflow<Order> order_workflow(int flaky_failures, journal log,
                      return Order::Done;
                    },
                    cano::TaskConfig::minimal())
-    .add_exit_states({Order::Done, Order::Rejected});
+    .add_exit_states({Order::Done, Order::Rejected})
+    // Where each task may go, for `cano graph orders` (the engine does not check it).
+    .with_transitions(Order::Validate, {Order::Route})
+    .with_transitions(Order::Route, {Order::Allocate, Order::Rejected})
+    .with_transitions(Order::Reserve, {Order::Charge})
+    .with_transitions(Order::Charge, {Order::Ship})
+    .with_transitions(Order::Ship, {Order::Done});
 }
 
 } // namespace demo

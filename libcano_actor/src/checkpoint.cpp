@@ -1,7 +1,10 @@
 #include "cano/checkpoint.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <stdexcept>
 
+#include "cano/detail/run_records.hpp"
 #include "format.hpp"
 
 namespace cano {
@@ -260,6 +263,203 @@ expected<RunListing> CheckpointStore::list_unfinished() {
 }
 
 expected<void> CheckpointStore::claim_run(const std::string&) { return {}; }
+
+expected<void> CheckpointStore::adopt_run(const std::string&) { return {}; }
+
+// -- run records and history ----------------------------------------------------------------------
+
+std::int64_t unix_micros(std::chrono::system_clock::time_point t) noexcept {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+std::string run_cursor(std::chrono::system_clock::time_point created_at,
+                       const std::string& workflow_id) {
+  return "v1:" + std::to_string(unix_micros(created_at)) + ":" + workflow_id;
+}
+
+expected<std::pair<std::int64_t, std::string>> parse_run_cursor(const std::string& cursor) {
+  auto bad = [&] {
+    return error::configuration("list_runs: " + detail::debug_quote(cursor) +
+                                " is not a cursor (pass a page's next_cursor as it was)");
+  };
+  if (cursor.rfind("v1:", 0) != 0) {
+    return bad();
+  }
+  auto colon = cursor.find(':', 3);
+  if (colon == std::string::npos || colon == 3) {
+    return bad();
+  }
+  auto digits = cursor.substr(3, colon - 3);
+  std::size_t start = digits[0] == '-' ? 1 : 0;
+  if (start == digits.size() || digits.size() > 19 ||
+      !std::all_of(digits.begin() + static_cast<std::ptrdiff_t>(start), digits.end(),
+                   [](char c) { return c >= '0' && c <= '9'; })) {
+    return bad();
+  }
+  return std::make_pair(std::stoll(digits), cursor.substr(colon + 1));
+}
+
+namespace detail {
+
+expected<checked_run_query> check_run_query(const RunQuery& query) {
+  if (query.limit == 0) {
+    return error::configuration("list_runs: a limit of 0 lists nothing; ask for at least one run");
+  }
+  checked_run_query out;
+  out.limit = query.limit;
+  if (!query.cursor.empty()) {
+    auto after = parse_run_cursor(query.cursor);
+    if (!after) {
+      return after.error_value();
+    }
+    out.after = std::move(*after);
+  }
+  return out;
+}
+
+std::string last_state_of(const RunHeader& header, const std::string& newest_live_entry,
+                          const std::string& noted_at_clear) {
+  if (!newest_live_entry.empty()) {
+    return newest_live_entry;
+  }
+  if (header.status == RunStatus::completed && !header.final_state.empty()) {
+    return header.final_state;
+  }
+  // An unfinished run's log is its record; a label noted for an earlier run of the id is not.
+  return is_unfinished(header.status) ? std::string() : noted_at_clear;
+}
+
+expected<RunPage> page_of_runs(std::vector<RunHeader> headers,
+                               std::vector<UnreadableRun> unreadable, const RunQuery& query) {
+  auto checked = check_run_query(query);
+  if (!checked) {
+    return checked.error_value();
+  }
+  auto matches = [&](const RunHeader& h) {
+    if (!query.statuses.empty() &&
+        std::find(query.statuses.begin(), query.statuses.end(), h.status) == query.statuses.end()) {
+      return false;
+    }
+    if (!query.definition.empty() && h.definition != query.definition) {
+      return false;
+    }
+    if (query.created_from && h.created_at < *query.created_from) {
+      return false;
+    }
+    if (query.created_before && h.created_at >= *query.created_before) {
+      return false;
+    }
+    if (checked->after) {
+      auto t = unix_micros(h.created_at);
+      const auto& [at, id] = *checked->after;
+      return t < at || (t == at && h.workflow_id < id);
+    }
+    return true;
+  };
+  headers.erase(
+    std::remove_if(headers.begin(), headers.end(), [&](const RunHeader& h) { return !matches(h); }),
+    headers.end());
+  std::sort(headers.begin(), headers.end(), [](const RunHeader& a, const RunHeader& b) {
+    auto ta = unix_micros(a.created_at);
+    auto tb = unix_micros(b.created_at);
+    return ta != tb ? ta > tb : a.workflow_id > b.workflow_id;
+  });
+  RunPage page;
+  if (!checked->after) {
+    page.unreadable = std::move(unreadable);
+  }
+  std::size_t room =
+    checked->limit > page.unreadable.size() ? checked->limit - page.unreadable.size() : 0;
+  if (page.unreadable.size() > checked->limit) {
+    page.unreadable.resize(checked->limit);
+  }
+  for (auto& h : headers) {
+    if (page.runs.size() == room) {
+      // The next page starts after the last run shown; when unreadable headers filled this one,
+      // at the newest run.
+      page.next_cursor = page.runs.empty()
+                           ? "v1:" + std::to_string(std::numeric_limits<std::int64_t>::max()) + ":"
+                           : run_cursor(page.runs.back().created_at, page.runs.back().workflow_id);
+      break;
+    }
+    page.runs.push_back(std::move(h));
+  }
+  return page;
+}
+
+} // namespace detail
+
+expected<RunPage> CheckpointStore::list_runs(const RunQuery& query) {
+  auto checked = detail::check_run_query(query);
+  if (!checked) {
+    return checked.error_value();
+  }
+  auto listing = list_unfinished();
+  if (!listing) {
+    return listing.error_value();
+  }
+  return detail::page_of_runs(std::move(listing->runs), std::move(listing->unreadable), query);
+}
+
+expected<std::vector<RunLogEntry>> CheckpointStore::run_log(const std::string& workflow_id) {
+  auto rows = load_run(workflow_id);
+  if (!rows) {
+    return rows.error_value();
+  }
+  std::vector<RunLogEntry> out;
+  out.reserve(rows->size());
+  for (auto& r : *rows) {
+    out.push_back(RunLogEntry{std::move(r), {}, false});
+  }
+  return out;
+}
+
+expected<PurgeCounts> CheckpointStore::purge_runs(std::chrono::system_clock::time_point) {
+  return error::configuration(
+    "this checkpoint store cannot purge runs (it does not implement purge_runs)");
+}
+
+expected<std::uint64_t> CheckpointStore::purge_history(std::chrono::system_clock::time_point) {
+  return std::uint64_t{0};
+}
+
+CheckpointStore& CheckpointStore::with_history_retention(std::chrono::milliseconds retention) {
+  if (retention.count() < 0) {
+    throw std::invalid_argument("with_history_retention: the retention must not be negative, got " +
+                                detail::debug_duration(retention));
+  }
+  if (retention.count() > 0 && !keeps_history()) {
+    throw std::invalid_argument("with_history_retention: this checkpoint store keeps no history");
+  }
+  history_retention_ms_.store(retention.count());
+  next_history_purge_ms_.store(0); // the first write after this purges what is already too old
+  return *this;
+}
+
+std::optional<std::chrono::milliseconds> CheckpointStore::history_retention() const noexcept {
+  auto ms = history_retention_ms_.load();
+  if (ms <= 0) {
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(ms);
+}
+
+bool CheckpointStore::history_purge_due() noexcept {
+  auto retention = history_retention_ms_.load(std::memory_order_relaxed);
+  if (retention <= 0) {
+    return false;
+  }
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+               .count();
+  auto due = next_history_purge_ms_.load(std::memory_order_relaxed);
+  if (now < due) {
+    return false;
+  }
+  // Once a minute, or once per retention when that is shorter; one caller wins the slot.
+  auto next = now + std::min<std::int64_t>(retention, 60000);
+  return next_history_purge_ms_.compare_exchange_strong(due, next);
+}
 
 expected<void> CheckpointStore::request_cancel(const std::string&) {
   return error::configuration("this checkpoint store does not support cancel requests");

@@ -61,7 +61,11 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
   ctx->workflow_id = options.workflow_id.empty() ? def->workflow_id : std::move(options.workflow_id);
   ctx->input = std::move(options.input);
   ctx->def = std::move(def);
-  run_spec spec{id, resume, ctx, initial, std::move(done), options.scheduled, std::move(options.cancellation)};
+  run_spec spec{id, resume, ctx, initial, std::move(done)};
+  spec.scheduled = options.scheduled;
+  spec.take_over = options.take_over;
+  spec.start_if_empty = options.start_if_empty;
+  spec.cancellation = std::move(options.cancellation);
   const std::string& durable_id = ctx->workflow_id;
   const bool durable = ctx->def->store != nullptr && !durable_id.empty();
   std::unique_lock<std::mutex> lock(mutex_);

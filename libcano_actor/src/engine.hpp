@@ -48,7 +48,9 @@ struct run_spec {
   std::shared_ptr<run_context> ctx;
   state_code initial = 0;
   completion done;
-  bool scheduled = false; // run_options::scheduled
+  bool scheduled = false;          // run_options::scheduled
+  bool take_over = true;           // run_options::take_over
+  bool start_if_empty = false;     // run_options::start_if_empty (from `initial`)
   cancellation_token cancellation; // run_options::cancellation
 };
 

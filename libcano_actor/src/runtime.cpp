@@ -76,6 +76,16 @@ run_result runtime::resume_erased(std::shared_ptr<const detail::definition> def,
   return wait_for_run(*engine_, "resume", std::move(def), 0, std::move(options), true);
 }
 
+void runtime::resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
+                            const caf::actor& reply_to) {
+  engine_->start(std::move(def), 0, run_options{id, nullptr}, detail::completion{reply_to, {}}, nullptr, true);
+}
+
+void runtime::resume_erased(std::shared_ptr<const detail::definition> def, run_options options,
+                            detail::state_code initial, std::function<void(run_result&&)> done) {
+  engine_->start(std::move(def), initial, std::move(options), detail::completion{{}, std::move(done)}, nullptr, true);
+}
+
 expected<void> runtime::cancel(const std::string& workflow_id) {
   if (engine_->cancel_workflow(workflow_id) == 0) {
     return error::workflow("no run with workflow id " + detail::debug_quote(workflow_id) +

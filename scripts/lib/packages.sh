@@ -5,7 +5,8 @@ CANO_PACKAGES=(
   g++ cmake make pkg-config ccache
   libcaf-dev libssl-dev libpqxx-dev libpq-dev nlohmann-json3-dev
   libboost-test-dev libsqlite3-dev libcli11-dev
-  postgresql-15 postgresql-client-15
+  graphviz # `cano graph --format svg` and its test
+  postgresql-15 postgresql-client-15 openssl
 )
 
 cano_install_packages() {

@@ -381,4 +381,64 @@ BOOST_AUTO_TEST_CASE(racing_runs_of_one_id_never_corrupt_the_log) {
   BOOST_TEST(done >= 1u);
 }
 
+BOOST_AUTO_TEST_CASE(list_runs_reports_an_unreadable_header_by_id_in_its_place) {
+  auto store = open_store();
+  auto def = unique_id("listing"); // this test's runs only: the database is shared
+  auto t0 = std::chrono::system_clock::now();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(unique_id("lr"));
+    BOOST_REQUIRE(
+      store
+        ->put_run_header(make_header(ids.back(), def, 0, {}, cano::RunStatus::completed,
+                                     t0 + std::chrono::seconds(i), t0 + std::chrono::seconds(i)))
+        .has_value());
+  }
+  {
+    pqxx::connection c(pg_dsn());
+    pqxx::work tx(c);
+    tx.exec_params("UPDATE cano_runs SET status = 'sideways' WHERE workflow_id = $1", ids[1]);
+    tx.commit();
+  }
+  cano::RunQuery q;
+  q.definition = def;
+  q.limit = 2;
+  auto first = store->list_runs(q);
+  BOOST_REQUIRE_MESSAGE(first.has_value(), (first ? "" : first.error_value().to_string()));
+  BOOST_REQUIRE(first->runs.size() == 1u);
+  BOOST_TEST(first->runs[0].workflow_id == ids[2]);
+  BOOST_REQUIRE(first->unreadable.size() == 1u);
+  BOOST_TEST(first->unreadable[0].workflow_id == ids[1]);
+  BOOST_TEST(first->unreadable[0].reason.find("unknown status \"sideways\"") != std::string::npos);
+  q.cursor = first->next_cursor;
+  auto second = store->list_runs(q);
+  BOOST_REQUIRE(second.has_value());
+  BOOST_REQUIRE(second->runs.size() == 1u);
+  BOOST_TEST(second->runs[0].workflow_id == ids[0]);
+  BOOST_TEST(second->next_cursor.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_cleared_log_moves_to_history_in_one_statement_only_with_retention) {
+  auto store = open_store();
+  auto id = unique_id("hist");
+  auto h = make_header(id, "hist", 0, {}, cano::RunStatus::running,
+                       std::chrono::system_clock::now(), std::chrono::system_clock::now());
+  BOOST_REQUIRE(store->put_run_header(h).has_value());
+  BOOST_REQUIRE(store->append(id, CheckpointRow(0, "A", "t0")).has_value());
+  BOOST_REQUIRE(
+    store->append(id, CheckpointRow(1, "B", "t1").with_output(bytes("{}"))).has_value());
+  BOOST_REQUIRE(store->clear(id).has_value()); // retention off: deleted
+  BOOST_TEST(store->run_log(id)->empty());
+  BOOST_TEST(store->run_header(id)->has_value()); // the header stays
+  BOOST_REQUIRE(store->append(id, CheckpointRow(0, "A", "t0")).has_value());
+  store->with_history_retention(std::chrono::hours(1));
+  BOOST_REQUIRE(store->clear(id).has_value());
+  BOOST_TEST(store->load_run(id)->empty());
+  auto log = store->run_log(id);
+  BOOST_REQUIRE(log.has_value());
+  BOOST_REQUIRE(log->size() == 1u);
+  BOOST_TEST(log->front().archived);
+  BOOST_TEST((*store->run_header(id))->last_state == ""); // running: only its live log would say
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -898,7 +898,9 @@ BOOST_AUTO_TEST_CASE(eight_openers_of_one_new_file_migrate_it_exactly_once) {
     BOOST_TEST(
       db.value("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'cano_runs'") ==
       "1");
-    BOOST_TEST(db.value("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'") == "2");
+    BOOST_TEST(db.value("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = "
+                        "'cano_checkpoint_history'") == "1");
+    BOOST_TEST(db.value("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'") == "3");
     BOOST_TEST(db.value("SELECT COUNT(*) FROM cano_checkpoints WHERE workflow_id = 'shared'") ==
                "8");
   }
@@ -1149,6 +1151,80 @@ BOOST_AUTO_TEST_CASE(a_saga_resumed_from_a_sqlite_file_rolls_back_and_clears) {
   auto rows = store->load_run("g");
   BOOST_REQUIRE(rows.has_value());
   BOOST_TEST(rows->empty());
+}
+
+BOOST_AUTO_TEST_CASE(list_runs_reports_an_unreadable_header_by_id_in_its_place) {
+  temp_dir dir;
+  auto path = dir.file("ckpt.db");
+  auto store = open_store(path);
+  BOOST_REQUIRE(
+    store->put_run_header(header("a", cano::RunStatus::completed, 1000, 1500)).has_value());
+  BOOST_REQUIRE(
+    store->put_run_header(header("b", cano::RunStatus::failed, 2000, 2500)).has_value());
+  BOOST_REQUIRE(
+    store->put_run_header(header("c", cano::RunStatus::running, 3000, 3000)).has_value());
+  raw_db(path).first_row("UPDATE cano_runs SET status = 'sideways' WHERE workflow_id = 'b'");
+  cano::RunQuery q;
+  q.limit = 2;
+  auto first = store->list_runs(q);
+  BOOST_REQUIRE(first.has_value());
+  BOOST_REQUIRE(first->runs.size() == 1u);
+  BOOST_TEST(first->runs[0].workflow_id == "c");
+  BOOST_REQUIRE(first->unreadable.size() == 1u);
+  BOOST_TEST(first->unreadable[0].workflow_id == "b");
+  BOOST_TEST(first->unreadable[0].reason.find("unknown status \"sideways\"") != std::string::npos);
+  q.cursor = first->next_cursor;
+  auto second = store->list_runs(q);
+  BOOST_REQUIRE(second.has_value());
+  BOOST_REQUIRE(second->runs.size() == 1u);
+  BOOST_TEST(second->runs[0].workflow_id == "a");
+  BOOST_TEST(second->next_cursor.empty());
+  // The header is left as it was.
+  BOOST_TEST(raw_db(path).value("SELECT status FROM cano_runs WHERE workflow_id = 'b'") ==
+             "sideways");
+}
+
+BOOST_AUTO_TEST_CASE(a_file_of_schema_version_2_is_migrated_and_its_runs_listed) {
+  temp_dir dir;
+  auto path = dir.file("old.db");
+  open_store(path);
+  {
+    // What version 2 left: no history table, no last_state, no listing index (nor the cancel
+    // requests of version 4).
+    raw_db db(path);
+    db.first_row("DROP TABLE cano_checkpoint_history");
+    db.first_row("DROP INDEX cano_runs_by_created");
+    db.first_row("ALTER TABLE cano_runs DROP COLUMN last_state");
+    db.first_row("DROP INDEX cano_runs_cancel_requested");
+    db.first_row("ALTER TABLE cano_runs DROP COLUMN cancel_requested_at");
+    db.first_row("INSERT INTO cano_runs (workflow_id, definition, workflow_version, input, status, "
+                 "created_at, "
+                 "updated_at, final_state, attempts) VALUES ('old-run', 'orders', 3, '{}', "
+                 "'completed', 5, 6, 'Done', 1)");
+    db.first_row("PRAGMA user_version = 2");
+  }
+  auto store = open_store(path);
+  BOOST_TEST(raw_db(path).value("PRAGMA user_version") == std::to_string(Store::schema_version));
+  auto page = store->list_runs({});
+  BOOST_REQUIRE(page.has_value());
+  BOOST_REQUIRE(page->runs.size() == 1u);
+  BOOST_TEST(page->runs[0].workflow_id == "old-run");
+  BOOST_TEST(page->runs[0].last_state == "Done");
+  BOOST_TEST(page->runs[0].attempts == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(opening_without_create_refuses_a_missing_file_and_creates_nothing) {
+  temp_dir dir;
+  auto path = dir.file("typo.db");
+  Store::Options opts;
+  opts.create = false;
+  auto store = Store::open(path, opts);
+  BOOST_REQUIRE(!store.has_value());
+  BOOST_TEST(store.error_value().message().find("no such store") != std::string::npos);
+  BOOST_TEST(store.error_value().message().find(path) != std::string::npos);
+  BOOST_TEST(!std::filesystem::exists(path));
+  open_store(path);
+  BOOST_TEST(Store::open(path, opts).has_value()); // an existing file opens
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -110,8 +110,15 @@ std::vector<cano::CheckpointWrite> audited_store::writes() const {
   return writes_;
 }
 
+namespace {
+/// How long the suites' stores keep history: longer than any test.
+constexpr std::chrono::hours suite_history_retention{1};
+} // namespace
+
 std::shared_ptr<audited_store> memory_store::make() {
-  return std::make_shared<audited_store>(std::make_shared<cano::MemoryCheckpointStore>(), "memory");
+  auto store = std::make_shared<cano::MemoryCheckpointStore>();
+  store->with_history_retention(suite_history_retention);
+  return std::make_shared<audited_store>(store, "memory");
 }
 
 #if CANO_TESTS_WITH_SQLITE
@@ -122,6 +129,7 @@ std::shared_ptr<audited_store> sqlite_store::make() {
   if (!store) {
     throw std::runtime_error("open a SQLite store: " + store.error_value().to_string());
   }
+  (*store)->with_history_retention(suite_history_retention);
   auto out = std::make_shared<audited_store>(*store, "sqlite", [dir] {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
@@ -153,6 +161,7 @@ std::shared_ptr<audited_store> postgres_store::make() {
   if (!store) {
     throw std::runtime_error("open a PostgreSQL store: " + store.error_value().to_string());
   }
+  (*store)->with_history_retention(suite_history_retention);
   auto out = std::make_shared<audited_store>(*store, "postgres", [schema] {
     try {
       pqxx::connection admin(pg_dsn());

@@ -1,7 +1,9 @@
 // The three stores the conformance suites run on (ARCHITECTURE D6): the in-memory store, which
 // the engine appends to directly, and SQLite and PostgreSQL, which it writes through their
 // checkpoint actor in batches. Each test gets a store of its own: a fresh SQLite file, or a
-// PostgreSQL schema of its own (so fixed workflow ids never meet another test's).
+// PostgreSQL schema of its own (so fixed workflow ids never meet another test's). Every store
+// keeps history (with_history_retention, one hour): finished runs' rows move to the history
+// instead of being deleted, and the suites check that the live log is still cleared as cano says.
 //
 //   BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
 //   BOOST_AUTO_TEST_CASE_TEMPLATE(some_behaviour, Kind, test::store_kinds) {
@@ -45,6 +47,28 @@ public:
   cano::expected<cano::RunListing> list_unfinished() override;
   cano::expected<void> acquire_driver() override { return inner_->acquire_driver(); }
   cano::expected<void> claim_run(const std::string& workflow_id) override { return inner_->claim_run(workflow_id); }
+  cano::expected<cano::RunPage> list_runs(const cano::RunQuery& query) override {
+    return inner_->list_runs(query);
+  }
+  cano::expected<std::vector<cano::RunLogEntry>> run_log(const std::string& workflow_id) override {
+    return inner_->run_log(workflow_id);
+  }
+  cano::expected<cano::PurgeCounts>
+  purge_runs(std::chrono::system_clock::time_point before) override {
+    return inner_->purge_runs(before);
+  }
+  cano::expected<std::uint64_t>
+  purge_history(std::chrono::system_clock::time_point before) override {
+    return inner_->purge_history(before);
+  }
+  bool keeps_history() const override { return inner_->keeps_history(); }
+  cano::CheckpointStore& with_history_retention(std::chrono::milliseconds retention) override {
+    inner_->with_history_retention(retention);
+    return *this;
+  }
+  std::optional<std::chrono::milliseconds> history_retention() const noexcept override {
+    return inner_->history_retention();
+  }
   cano::expected<void> request_cancel(const std::string& workflow_id) override {
     return inner_->request_cancel(workflow_id);
   }

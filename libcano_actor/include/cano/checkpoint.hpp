@@ -9,13 +9,19 @@
 // Rows carry the state label, the task name and, for saga steps and stepped tasks, a JSON blob
 // (the compensation output or the cursor). Sequences are dense per run and start at 0. A
 // successful run, or a clean rollback, clears its rows.
+//
+// Run headers record each run (status, result, last state, attempts, times); list_runs pages
+// through them and run_log shows a run's rows with their times. A store with history retention
+// moves a finished run's rows to its history instead of deleting them (with_history_retention).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -123,6 +129,11 @@ struct RunHeader {
   /// Who drives the run and the fencing token it holds (stores with ownership, D8).
   std::string owner{};
   std::uint64_t fence = 0;
+  /// The label of the last state the run entered, as the store knows it: the newest state-entry
+  /// row of its log while it has one, the exit state of a completed run, and for another finished
+  /// run whose log was cleared, what the store noted when it cleared it; empty when unknown.
+  /// Stores fill it in when they read a header; put_run_header and writes ignore it.
+  std::string last_state{};
   /// When someone asked the run's driver to cancel it (CheckpointStore::request_cancel), from any
   /// process; nothing when nobody did. A header write never clears it; a new run of the id
   /// (CheckpointWrite::create) starts without one.
@@ -160,6 +171,56 @@ struct RunListing {
   std::vector<RunHeader> runs;
   std::vector<UnreadableRun> unreadable;
 };
+
+/// Which runs CheckpointStore::list_runs returns. Every filter is optional; the page is newest
+/// first (creation time descending, then workflow id descending).
+struct RunQuery {
+  /// Only runs in one of these statuses; empty: any status.
+  std::vector<RunStatus> statuses{};
+  /// Only runs of this definition (Workflow::with_name); empty: any definition.
+  std::string definition{};
+  /// Only runs created at or after this time.
+  std::optional<std::chrono::system_clock::time_point> created_from{};
+  /// Only runs created before this time.
+  std::optional<std::chrono::system_clock::time_point> created_before{};
+  /// At most this many runs (and unreadable headers) per page; 0 is refused.
+  std::size_t limit = 100;
+  /// Where the page starts: the `next_cursor` of the previous page, as it was; empty: the newest.
+  std::string cursor{};
+};
+
+/// One page of CheckpointStore::list_runs.
+struct RunPage {
+  std::vector<RunHeader> runs;           // newest first
+  std::vector<UnreadableRun> unreadable; // headers of this page the store could not read
+  /// Pass it as RunQuery::cursor for the next page; empty when this page is the last.
+  std::string next_cursor;
+};
+
+/// One row of a run's log as CheckpointStore::run_log shows it: the row, when it was written and
+/// whether it was moved to the store's history when its run finished (with_history_retention).
+struct RunLogEntry {
+  CheckpointRow row;
+  /// When the store appended the row; the epoch when the store does not know.
+  std::chrono::system_clock::time_point written_at{};
+  bool archived = false;
+};
+
+/// What CheckpointStore::purge_runs removed.
+struct PurgeCounts {
+  std::uint64_t runs = 0; // run headers
+  std::uint64_t rows = 0; // rows of their logs and of the history
+};
+
+/// The opaque cursor of a page that ended at (created_at, workflow_id): list_runs of the stores
+/// here use it; a store of your own may use any text.
+std::string run_cursor(std::chrono::system_clock::time_point created_at,
+                       const std::string& workflow_id);
+/// The position a run_cursor names, with created_at in microseconds since the epoch; an error
+/// naming the cursor when the text is not one.
+expected<std::pair<std::int64_t, std::string>> parse_run_cursor(const std::string& cursor);
+/// Microseconds since the epoch (the resolution of the stores' timestamps).
+std::int64_t unix_micros(std::chrono::system_clock::time_point t) noexcept;
 
 class CheckpointStore;
 /// Applies one write through run_header / load_run / append / clear / put_run_header, in the
@@ -228,6 +289,54 @@ public:
   /// the runs it owns; SQLite and memory: all, as one process drives them), in one query: the
   /// engine asks once per interval while it drives runs of the store. The default: none.
   virtual expected<std::vector<std::string>> cancel_requests();
+  /// Drives a run this store already owns (one placed on it) without taking anything over:
+  /// fails with `fenced` when its owner is another one. The default does nothing.
+  virtual expected<void> adopt_run(const std::string& workflow_id);
+
+  // -- run records and history (issue 15); defaults suit stores that only keep the live log ----
+
+  /// Headers of the runs that match `query`, newest first, one page at a time. The default
+  /// lists only unfinished runs (through list_unfinished), filtered and paged here; the stores of
+  /// this library list every run. Errors: a limit of 0 or a cursor that is not one
+  /// (configuration), the store's own.
+  virtual expected<RunPage> list_runs(const RunQuery& query);
+  /// A run's log for people to read: its live rows and, when the store keeps history, the rows
+  /// its current run moved there when it finished, ascending by sequence. Unknown ids give an
+  /// empty log. The default is load_run, with no write times.
+  virtual expected<std::vector<RunLogEntry>> run_log(const std::string& workflow_id);
+  /// Removes every finished run (completed, failed, rolled back) whose header was last written
+  /// before `finished_before`: its header, the log a failed or dirty rollback kept, and its
+  /// history; then any history row archived before that time. Unfinished runs are never touched.
+  /// The default refuses (configuration error): the interface cannot delete headers.
+  virtual expected<PurgeCounts> purge_runs(std::chrono::system_clock::time_point finished_before);
+  /// Removes history rows archived before `archived_before` (run headers stay); returns how many.
+  /// The default has no history: 0.
+  virtual expected<std::uint64_t>
+  purge_history(std::chrono::system_clock::time_point archived_before);
+
+  /// True for stores that can keep history (with_history_retention).
+  virtual bool keeps_history() const { return false; }
+  /// History retention (issue 15), a setting of the store, not of a workflow: every workflow
+  /// writing into the store and every tool reading it see the same history. From now on, when a
+  /// run's log is cleared (a completed run, a clean rollback, clear()), its rows move to the
+  /// store's history instead of being deleted: load_run and resume see an empty log exactly as
+  /// cano's contract says, while run_log still shows them. The store purges history rows older
+  /// than `retention` now and then (at most once a minute, after a write); purge_history and
+  /// purge_runs do it on demand. Zero turns it off. Throws std::invalid_argument for a negative
+  /// retention or a store that keeps no history (keeps_history() false). A store wrapping another
+  /// overrides both to forward them.
+  virtual CheckpointStore& with_history_retention(std::chrono::milliseconds retention);
+  /// The retention set by with_history_retention, or nothing when history is off.
+  virtual std::optional<std::chrono::milliseconds> history_retention() const noexcept;
+
+protected:
+  /// For stores keeping history: true (and the next time set) when an automatic purge of
+  /// history older than the retention is due; call it after a write, never while it is open.
+  bool history_purge_due() noexcept;
+
+private:
+  std::atomic<std::int64_t> history_retention_ms_{0};
+  std::atomic<std::int64_t> next_history_purge_ms_{0};
 };
 
 /// The errors request_cancel returns for a run that does not exist or has ended (one text for

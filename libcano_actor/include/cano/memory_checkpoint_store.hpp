@@ -6,10 +6,15 @@
 //   ... run ...
 //   auto written = store->audit_rows("order-42");   // every row, in append order
 //   auto live = store->rows("order-42");            // what is left (empty after success)
+//
+// It lists runs (list_runs) and keeps history (with_history_retention) like the durable stores;
+// it does not record when rows were written (run_log leaves written_at at the epoch).
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -42,6 +47,12 @@ public:
   expected<void> request_cancel(const std::string& workflow_id) override;
   /// Unfinished runs with a cancel request.
   expected<std::vector<std::string>> cancel_requests() override;
+  expected<RunPage> list_runs(const RunQuery& query) override;
+  expected<std::vector<RunLogEntry>> run_log(const std::string& workflow_id) override;
+  expected<PurgeCounts> purge_runs(std::chrono::system_clock::time_point finished_before) override;
+  expected<std::uint64_t>
+  purge_history(std::chrono::system_clock::time_point archived_before) override;
+  bool keeps_history() const override { return true; }
 
   /// Live rows of a run, ascending by sequence.
   std::vector<CheckpointRow> rows(const std::string& workflow_id) const;
@@ -58,12 +69,26 @@ private:
   expected<void> append_locked(const std::string& workflow_id, const CheckpointRow& row);
   expected<void> apply(const CheckpointWrite& w);
   void put_header_locked(const RunHeader& header, bool replace); // replace: a new run of the id
+  /// Clears a run's live rows: notes its last state (unless `completed`, whose exit state says
+  /// it) and, with history retention, moves them to the history of its run (created `run_at`).
+  void clear_locked(const std::string& workflow_id, bool completed,
+                    std::optional<std::chrono::system_clock::time_point> run_at);
+  RunHeader filled_locked(RunHeader h) const; // with last_state
+  std::uint64_t purge_history_locked(std::chrono::system_clock::time_point archived_before);
+
+  struct archived_row {
+    CheckpointRow row;
+    std::chrono::system_clock::time_point run_created_at; // which run of the id it belongs to
+    std::chrono::system_clock::time_point archived_at;
+  };
 
   options opts_;
   mutable std::mutex mutex_;
   std::map<std::string, std::map<std::uint64_t, CheckpointRow>> live_;
   std::vector<std::pair<std::string, CheckpointRow>> audit_;
   std::map<std::string, RunHeader> headers_;
+  std::map<std::string, std::string> noted_last_state_; // when a run's log was cleared
+  std::map<std::string, std::vector<archived_row>> history_;
   std::set<std::string> cancel_requested_; // unfinished runs with a cancel request
   std::size_t calls_ = 0;
   std::size_t rows_total_ = 0;

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +56,13 @@ struct run_options {
   /// Cancels the run when its handle fires (cano 0.15 §4.3, cano/cancellation.hpp); disabled by
   /// default.
   cancellation_token cancellation{};
+  /// A resume only: true (the default) takes the run over from whoever drives it (claim_run:
+  /// fence + 1, ARCHITECTURE D8); false drives it only if this runtime's store already owns it
+  /// (adopt_run: a run placed on this node), and refuses one that moved on (category fenced).
+  bool take_over = true;
+  /// A resume only: a run whose log is still empty (placed but not started) starts from the
+  /// state given to resume, instead of being closed as a run that ended without its header.
+  bool start_if_empty = false;
 };
 
 /// What the checkpoint actors of blocking stores did since the last reset.
@@ -140,6 +148,22 @@ public:
   template <class S>
   expected<S> resume(const Workflow<S>& wf, const std::string& workflow_id, cancellation_token token = {}) {
     return resume_erased(wf.definition_ptr(), workflow_id, std::move(token)).template get<S>();
+  }
+  /// resume from an actor: returns at once; `reply_to` later receives the run_result.
+  template <class S>
+  void resume(const Workflow<S>& wf, const std::string& workflow_id, const caf::actor& reply_to) {
+    resume_erased(wf.definition_ptr(), workflow_id, reply_to);
+  }
+  /// resume with a callback, called once with the run_result on a thread of the engine (keep it
+  /// short; never block in it). `options.workflow_id` names the run; `initial` is where a run
+  /// with an empty log starts when `options.start_if_empty` is set.
+  template <class S>
+  void resume(const Workflow<S>& wf, run_options options, S initial, std::function<void(run_result&&)> done) {
+    resume_erased(wf.definition_ptr(), std::move(options), detail::encode_state(initial), std::move(done));
+  }
+  template <class S>
+  void resume(const Workflow<S>& wf, const std::string& workflow_id, std::function<void(run_result&&)> done) {
+    resume_erased(wf.definition_ptr(), run_options{workflow_id, nullptr}, 0, std::move(done));
   }
 
   /// Cancels the run `workflow_id` this runtime drives (every run of that id in flight here;
@@ -228,6 +252,9 @@ private:
                              caf::local_actor* self);
   run_result resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
                            cancellation_token token);
+  void resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id, const caf::actor& reply_to);
+  void resume_erased(std::shared_ptr<const detail::definition> def, run_options options, detail::state_code initial,
+                     std::function<void(run_result&&)> done);
   expected<void> cancel_erased(std::shared_ptr<const detail::definition> def, const std::string& id);
   run_result submit_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
                            run_options options);

@@ -24,6 +24,7 @@
 #include "cano/cancellation.hpp"
 #include "cano/checkpoint.hpp"
 #include "cano/detail/definition.hpp"
+#include "cano/detail/workflow_graph.hpp"
 #include "cano/error.hpp"
 #include "cano/join.hpp"
 #include "cano/observer.hpp"
@@ -220,6 +221,19 @@ public:
     w.def_->store = std::move(store);
     return w;
   }
+  /// Declares the states the task of `state` may go to: drawn by to_dot and to_mermaid (a state
+  /// without a declaration is drawn going somewhere "decided at run time"). Documentation only:
+  /// the engine does not check it. Declaring again replaces the list; the declaration stays when
+  /// the state's task is registered again. Split states go to their join state and ignore it.
+  Workflow with_transitions(S state, std::vector<S> next) const {
+    Workflow w = clone();
+    auto& slot = w.def_->transitions[detail::encode_state(state)];
+    slot.clear();
+    for (S s : next) {
+      slot.push_back(detail::encode_state(s));
+    }
+    return w;
+  }
   /// Names the definition (for run headers and resume_all).
   Workflow with_name(std::string name) const {
     Workflow w = clone();
@@ -268,6 +282,14 @@ public:
   expected<S> resume_from(const std::string& workflow_id, cancellation_token token = {}) const {
     return detail::default_runtime().resume(*this, workflow_id, std::move(token));
   }
+
+  /// The definition as a Graphviz DOT graph: its states (registered, exit, join and declared
+  /// targets), the transitions tasks declare (with_transitions), each split's edge to its join
+  /// state labelled with the join strategy, compensatable and exit states marked. The same
+  /// definition always gives the same text. `dot -Tsvg` renders it.
+  std::string to_dot() const { return detail::definition_to_dot(*def_); }
+  /// The same graph as a Mermaid flowchart, as text for documentation.
+  std::string to_mermaid() const { return detail::definition_to_mermaid(*def_); }
 
 private:
   friend class runtime;                // runs the definition behind this handle

@@ -13,9 +13,11 @@
 #include <utility>
 
 #include "cano/detail/random_token.hpp"
+#include "postgres_array.hpp"
 #include "postgres_session.hpp"
 
 namespace cano {
+using detail::array_literal;
 
 namespace {
 
@@ -33,43 +35,6 @@ std::string to_hex_bytea(const std::vector<std::uint8_t>& blob) {
 double seconds_since_epoch(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
-
-/// A PostgreSQL array literal ({"a","b",NULL}) built from values, for one array parameter:
-/// the values never become SQL text, only a parameter's contents.
-class array_literal {
-public:
-  void add(const std::string& value) {
-    sep();
-    text_.push_back('"');
-    for (char c : value) {
-      if (c == '"' || c == '\\') {
-        text_.push_back('\\');
-      }
-      text_.push_back(c);
-    }
-    text_.push_back('"');
-  }
-  void add_null() {
-    sep();
-    text_ += "NULL";
-  }
-  void add_optional(const std::optional<std::string>& value) {
-    if (value) {
-      add(*value);
-    } else {
-      add_null();
-    }
-  }
-  std::string text() const { return text_ + "}"; }
-
-private:
-  void sep() {
-    if (text_.size() > 1) {
-      text_.push_back(',');
-    }
-  }
-  std::string text_ = "{";
-};
 
 /// One row of a batch, as bound parameters.
 struct row_params {
@@ -159,6 +124,7 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
   std::lock_guard<std::mutex> guard(d.mutex);
   const std::size_t n = writes.size();
   const std::string& me = d.options.owner;
+  const bool archive = history_retention().has_value();
   // Rows of one batch are de-duplicated first: the first (workflow_id, sequence) wins.
   std::vector<bool> duplicate(n, false);
   std::vector<row_params> params(n);
@@ -183,7 +149,7 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
     }
     p.kind = std::to_string(static_cast<int>(r.kind));
     p.version = std::to_string(r.workflow_version);
-    p.token = detail::random_token();
+    p.token = me + "/" + detail::random_token(); // whose row it is, for audits (and in-doubt commits)
   }
   const std::string mark = detail::random_token();
   std::vector<expected<void>> outcomes(n);
@@ -350,7 +316,7 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
     for (auto j : which) {
       ids.add(writes[j].workflow_id);
     }
-    tx.exec_prepared("cano_clear_runs", ids.text());
+    postgres_clear_runs(tx, ids.text(), archive); // history retention: moved, not deleted
   };
 
   // Runs the batch in one transaction; returns whether it committed (false: retry it). A row
@@ -480,6 +446,16 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
     try {
       pqxx::nontransaction tx(d.connection());
       tx.exec("DELETE FROM cano_commit_marks WHERE created_at < now() - interval '1 hour'");
+    } catch (const std::exception&) {
+      d.conn.reset();
+    }
+  }
+  // History retention: history past it goes now and then (best effort; tried again later).
+  if (history_purge_due()) {
+    try {
+      pqxx::work tx(d.connection());
+      postgres_purge_history(tx, std::chrono::system_clock::now() - *history_retention());
+      tx.commit();
     } catch (const std::exception&) {
       d.conn.reset();
     }

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "cano/detail/random_token.hpp"
+#include "cano/detail/run_records.hpp"
 #include "postgres_schema.hpp"
 #include "postgres_session.hpp"
 
@@ -40,14 +41,24 @@ std::chrono::system_clock::time_point from_epoch_seconds(double s) {
     std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(s)));
 }
 
-const char* header_columns =
-  "workflow_id, definition, workflow_version, input::text, status, extract(epoch from created_at)::float8, "
-  "extract(epoch from updated_at)::float8, final_state, attempts, failure::text, rollback::text, owner, fence, "
+} // namespace
+
+// Columns 13 to 15: the label noted when the log was cleared, the newest state entry of the live
+// log (NULL without one), and created_at in whole microseconds (list_runs' cursors); 16: when a
+// cancel was requested (NULL when none was).
+const char* const postgres_header_columns =
+  "workflow_id, definition, workflow_version, input::text, status, extract(epoch from "
+  "created_at)::float8, "
+  "extract(epoch from updated_at)::float8, final_state, attempts, failure::text, rollback::text, "
+  "owner, fence, "
+  "last_state, (SELECT c.state FROM cano_checkpoints c WHERE c.workflow_id = cano_runs.workflow_id "
+  "AND c.kind = 0 "
+  "ORDER BY c.sequence DESC LIMIT 1), (extract(epoch from created_at) * 1000000)::bigint, "
   "extract(epoch from cancel_requested_at)::float8";
 
 /// A header row as the store wrote it, or why it cannot be read (a value out of range, JSON
 /// that does not parse, a status this version does not know): never a value silently changed.
-expected<RunHeader> header_of(const pqxx::row& row) {
+expected<RunHeader> postgres_header_of(const pqxx::row& row) {
   RunHeader h;
   h.workflow_id = row[0].as<std::string>();
   try {
@@ -80,8 +91,10 @@ expected<RunHeader> header_of(const pqxx::row& row) {
     }
     h.owner = row[11].as<std::string>();
     h.fence = row[12].as<std::uint64_t>();
-    if (!row[13].is_null()) {
-      h.cancel_requested_at = from_epoch_seconds(row[13].as<double>());
+    h.last_state = detail::last_state_of(
+      h, row[14].is_null() ? std::string() : row[14].as<std::string>(), row[13].as<std::string>());
+    if (!row[16].is_null()) {
+      h.cancel_requested_at = from_epoch_seconds(row[16].as<double>());
     }
   } catch (const std::exception& e) {
     return error::checkpoint_store(std::string("cannot read the header: ") + e.what());
@@ -89,7 +102,20 @@ expected<RunHeader> header_of(const pqxx::row& row) {
   return h;
 }
 
-} // namespace
+CheckpointRow postgres_row_of(const pqxx::row& row) {
+  CheckpointRow out(row[0].as<std::uint64_t>(), row[1].as<std::string>(), row[2].as<std::string>());
+  if (!row[3].is_null()) {
+    pqxx::binarystring blob(row[3]);
+    out.output_blob = std::vector<std::uint8_t>(blob.data(), blob.data() + blob.size());
+  }
+  out.kind = row_kind_from_code(row[4].as<int>());
+  auto version = row[5].as<long long>();
+  if (version < 0 || version > static_cast<long long>(UINT32_MAX)) {
+    throw std::out_of_range("workflow_version " + std::to_string(version) + " out of u32 range");
+  }
+  out.workflow_version = static_cast<std::uint32_t>(version);
+  return out;
+}
 
 PostgresCheckpointStore::PostgresCheckpointStore(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 PostgresCheckpointStore::~PostgresCheckpointStore() = default;
@@ -123,7 +149,29 @@ expected<std::shared_ptr<PostgresCheckpointStore>> PostgresCheckpointStore::open
   return store;
 }
 
-const std::string& PostgresCheckpointStore::owner() const noexcept { return impl_->options.owner; }
+std::string PostgresCheckpointStore::owner() const {
+  std::lock_guard<std::mutex> guard(impl_->mutex);
+  return impl_->options.owner;
+}
+
+expected<void> PostgresCheckpointStore::set_owner(std::string owner) {
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard(d.mutex);
+  auto registered = d.with_retry<void>("set_owner", retries_, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    tx.exec_params("INSERT INTO cano_owners (owner) VALUES ($1) ON CONFLICT DO NOTHING", owner);
+    tx.commit();
+    return expected<void>{};
+  });
+  if (!registered) {
+    return registered;
+  }
+  d.options.owner = std::move(owner);
+  d.fences.clear();
+  d.checked_epoch = -1;
+  d.conn.reset(); // the next session carries the new name
+  return {};
+}
 
 expected<void> PostgresCheckpointStore::append(const std::string& workflow_id, const CheckpointRow& row) {
   CheckpointWrite w;
@@ -134,9 +182,10 @@ expected<void> PostgresCheckpointStore::append(const std::string& workflow_id, c
 
 expected<void> PostgresCheckpointStore::clear(const std::string& workflow_id) {
   std::lock_guard<std::mutex> guard(impl_->mutex);
+  const bool archive = history_retention().has_value();
   return impl_->with_retry<void>("clear", retries_, [&](pqxx::connection& c) {
     pqxx::work tx(c);
-    tx.exec_params("DELETE FROM cano_checkpoints WHERE workflow_id = $1", workflow_id);
+    postgres_clear_runs(tx, postgres_text_array({workflow_id}), archive);
     tx.commit();
     return expected<void>{};
   });
@@ -186,18 +235,7 @@ expected<std::vector<CheckpointRow>> PostgresCheckpointStore::load_run(const std
     std::vector<CheckpointRow> rows;
     rows.reserve(r.size());
     for (const auto& row : r) {
-      CheckpointRow out(row[0].as<std::uint64_t>(), row[1].as<std::string>(), row[2].as<std::string>());
-      if (!row[3].is_null()) {
-        pqxx::binarystring blob(row[3]);
-        out.output_blob = std::vector<std::uint8_t>(blob.data(), blob.data() + blob.size());
-      }
-      out.kind = row_kind_from_code(row[4].as<int>());
-      auto version = row[5].as<long long>();
-      if (version < 0 || version > static_cast<long long>(UINT32_MAX)) {
-        throw std::out_of_range("workflow_version " + std::to_string(version) + " out of u32 range");
-      }
-      out.workflow_version = static_cast<std::uint32_t>(version);
-      rows.push_back(std::move(out));
+      rows.push_back(postgres_row_of(row));
     }
     return rows;
   });
@@ -207,7 +245,8 @@ expected<std::optional<RunHeader>> PostgresCheckpointStore::run_header(const std
   std::lock_guard<std::mutex> guard(impl_->mutex);
   auto read = impl_->with_retry<std::optional<pqxx::result>>("run_header", retries_, [&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
-    auto r = tx.exec_params(std::string("SELECT ") + header_columns + " FROM cano_runs WHERE workflow_id = $1",
+    auto r = tx.exec_params(std::string("SELECT ") + postgres_header_columns +
+                              " FROM cano_runs WHERE workflow_id = $1",
                             workflow_id);
     return r.empty() ? std::optional<pqxx::result>{} : std::optional<pqxx::result>{r};
   });
@@ -217,7 +256,7 @@ expected<std::optional<RunHeader>> PostgresCheckpointStore::run_header(const std
   if (!*read) {
     return std::optional<RunHeader>{};
   }
-  auto h = header_of((**read)[0]);
+  auto h = postgres_header_of((**read)[0]);
   if (!h) {
     return error::checkpoint_store("postgres: run_header of \"" + workflow_id + "\": " + h.error_value().message());
   }
@@ -229,15 +268,16 @@ expected<RunListing> PostgresCheckpointStore::list_unfinished() {
   auto read = impl_->with_retry<pqxx::result>("unfinished_runs", retries_, [&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     // Any status that is not final, known or not: an unknown one is reported, never skipped.
-    return tx.exec(std::string("SELECT ") + header_columns + " FROM cano_runs WHERE status NOT IN " +
-                   postgres_final_statuses + " ORDER BY created_at");
+    return tx.exec(std::string("SELECT ") + postgres_header_columns +
+                   " FROM cano_runs WHERE status NOT IN " + postgres_final_statuses +
+                   " ORDER BY created_at");
   });
   if (!read) {
     return read.error_value();
   }
   RunListing out;
   for (const auto& row : *read) {
-    auto h = header_of(row);
+    auto h = postgres_header_of(row);
     if (h) {
       out.runs.push_back(std::move(*h));
     } else {
@@ -339,6 +379,30 @@ expected<void> PostgresCheckpointStore::claim_run(const std::string& workflow_id
   } else {
     d.fences.erase(workflow_id);
   }
+  return {};
+}
+
+expected<void> PostgresCheckpointStore::adopt_run(const std::string& workflow_id) {
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard(d.mutex);
+  auto held = d.with_retry<std::optional<std::pair<std::string, std::uint64_t>>>(
+    "adopt_run", retries_, [&](pqxx::connection& c) {
+      pqxx::read_transaction tx(c);
+      auto r = tx.exec_params("SELECT owner, fence FROM cano_runs WHERE workflow_id = $1", workflow_id);
+      return r.empty() ? std::optional<std::pair<std::string, std::uint64_t>>{}
+                       : std::optional<std::pair<std::string, std::uint64_t>>{
+                           {r[0][0].as<std::string>(), r[0][1].as<std::uint64_t>()}};
+    });
+  if (!held) {
+    return held.error_value();
+  }
+  if (!*held) {
+    return {}; // no header: nothing is owned, nothing to adopt
+  }
+  if ((*held)->first != d.options.owner) {
+    return fenced_error(workflow_id, "it is with " + (*held)->first + ", not " + d.options.owner);
+  }
+  d.fences[workflow_id] = (*held)->second;
   return {};
 }
 

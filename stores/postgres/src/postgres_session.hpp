@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -44,6 +45,12 @@ struct PostgresCheckpointStore::impl {
     if (!conn || !conn->is_open()) {
       conn.reset();
       conn = std::make_unique<pqxx::connection>(options.dsn);
+      {
+        // Whose session this is, for operators — and for a cluster that ends a dead owner's
+        // sessions (cluster/membership.cpp).
+        pqxx::nontransaction tx(*conn);
+        tx.exec("SET application_name = " + tx.quote("cano:" + options.owner));
+      }
       prepare_postgres_batch_statements(*conn);
     }
     return *conn;
@@ -76,5 +83,27 @@ struct PostgresCheckpointStore::impl {
 
 /// The statuses that end a run, as SQL text for `status IN (...)`.
 inline constexpr const char* postgres_final_statuses = "('completed', 'failed', 'rolled_back')";
+
+/// The columns of a header query (`SELECT <these> FROM cano_runs ...`), and a row of it as a header
+/// (or why it cannot be read).
+extern const char* const postgres_header_columns;
+expected<RunHeader> postgres_header_of(const pqxx::row& row);
+/// A row of `SELECT sequence, state, task_id, output_blob, kind, workflow_version ...`; throws
+/// std::out_of_range for a version out of u32 range.
+CheckpointRow postgres_row_of(const pqxx::row& row);
+
+// -- history retention (issue 15; postgres_history.cpp)
+// --------------------------------------------
+
+/// A PostgreSQL array literal of texts ({"a","b"}), for one text[] parameter.
+std::string postgres_text_array(const std::vector<std::string>& values);
+
+/// Deletes the rows of the runs in `ids` (a text[] literal) in `tx`; with `archive`, moves them
+/// to cano_checkpoint_history of the runs' current headers instead. (A trigger notes each run's
+/// last state, migration 0004.)
+void postgres_clear_runs(pqxx::work& tx, const std::string& ids, bool archive);
+
+/// Deletes history rows archived before `before`; returns how many.
+std::uint64_t postgres_purge_history(pqxx::work& tx, std::chrono::system_clock::time_point before);
 
 } // namespace cano

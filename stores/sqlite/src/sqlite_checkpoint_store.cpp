@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cano/detail/random_token.hpp"
+#include "cano/detail/run_records.hpp"
 
 namespace cano {
 
@@ -50,13 +51,22 @@ constexpr const char* upsert_header_sql =
   "workflow_version = excluded.workflow_version, input = excluded.input, status = excluded.status, "
   "created_at = CASE WHEN ?14 = 1 OR cano_runs.created_at = 0 THEN excluded.created_at "
   "ELSE cano_runs.created_at END, "
-  "updated_at = excluded.updated_at, final_state = excluded.final_state, attempts = excluded.attempts, "
-  "failure = excluded.failure, rollback = excluded.rollback, owner = excluded.owner, fence = excluded.fence, "
+  "updated_at = excluded.updated_at, final_state = excluded.final_state, attempts = "
+  "excluded.attempts, "
+  "failure = excluded.failure, rollback = excluded.rollback, owner = excluded.owner, fence = "
+  "excluded.fence, "
+  "last_state = CASE WHEN ?14 = 1 THEN '' ELSE cano_runs.last_state END, "
   "cancel_requested_at = CASE WHEN ?14 = 1 THEN excluded.cancel_requested_at "
   "ELSE coalesce(excluded.cancel_requested_at, cano_runs.cancel_requested_at) END";
+// Columns 13 and 14 say the run's last state: the label noted when its log was cleared, and the
+// newest state entry of its live log (NULL when it has none); 15: when a cancel was requested
+// (unix ms; NULL when none was).
 constexpr const char* header_columns_sql =
-  "SELECT workflow_id, definition, workflow_version, input, status, created_at, updated_at, final_state, "
-  "attempts, failure, rollback, owner, fence, cancel_requested_at FROM cano_runs ";
+  "SELECT workflow_id, definition, workflow_version, input, status, created_at, updated_at, "
+  "final_state, "
+  "attempts, failure, rollback, owner, fence, last_state, (SELECT c.state FROM cano_checkpoints c "
+  "WHERE c.workflow_id = cano_runs.workflow_id AND c.kind = 0 ORDER BY c.sequence DESC LIMIT 1), "
+  "cancel_requested_at FROM cano_runs ";
 // A cancel request (cano 0.15 §4.3) touches one column of an unfinished run's header: the first
 // request's time stays.
 constexpr const char* request_cancel_sql =
@@ -66,6 +76,32 @@ constexpr const char* cancel_requests_sql =
   "SELECT workflow_id FROM cano_runs WHERE cancel_requested_at IS NOT NULL "
   "AND status NOT IN ('completed', 'failed', 'rolled_back') ORDER BY workflow_id";
 constexpr const char* select_header_where = "WHERE workflow_id = ?1";
+constexpr const char* select_status_sql = "SELECT status FROM cano_runs WHERE workflow_id = ?1";
+// Before a clear: the newest state entry of the log becomes the header's last state.
+constexpr const char* note_last_state_sql = "UPDATE cano_runs SET last_state = (SELECT state FROM "
+                                            "cano_checkpoints WHERE workflow_id = ?1 AND kind = 0 "
+                                            "ORDER BY sequence DESC LIMIT 1) WHERE workflow_id = "
+                                            "?1 AND EXISTS (SELECT 1 FROM cano_checkpoints "
+                                            "WHERE workflow_id = ?1 AND kind = 0)";
+// History retention: a cleared log moves here. ?2: the created_at of the run's header, or NULL
+// to read it from the header (0 without one); ?3: now. A row the history already has for the
+// same run (a log cleared by hand, rows appended again and cleared again) is replaced.
+constexpr const char* archive_rows_sql =
+  "INSERT OR REPLACE INTO cano_checkpoint_history (workflow_id, sequence, state, task_id, output_blob, kind, "
+  "workflow_version, created_at, run_created_at, archived_at) SELECT workflow_id, sequence, state, "
+  "task_id, "
+  "output_blob, kind, workflow_version, created_at, coalesce(?2, (SELECT r.created_at FROM "
+  "cano_runs r WHERE "
+  "r.workflow_id = ?1), 0), ?3 FROM cano_checkpoints WHERE workflow_id = ?1";
+// A run's log for people: live rows, then (same sequence) the history of its current run.
+constexpr const char* select_log_sql =
+  "SELECT sequence, state, task_id, output_blob, kind, workflow_version, created_at, 0 FROM "
+  "cano_checkpoints "
+  "WHERE workflow_id = ?1 UNION ALL SELECT h.sequence, h.state, h.task_id, h.output_blob, h.kind, "
+  "h.workflow_version, h.created_at, 1 FROM cano_checkpoint_history h JOIN cano_runs r ON "
+  "r.workflow_id = "
+  "h.workflow_id AND r.created_at = h.run_created_at WHERE h.workflow_id = ?1 ORDER BY 1, 8 DESC";
+constexpr const char* final_statuses_sql = "('completed', 'failed', 'rolled_back')";
 // Any status that is not final, known or not: an unknown one is reported, never skipped.
 constexpr const char* select_unfinished_where =
   "WHERE status NOT IN ('completed', 'failed', 'rolled_back') ORDER BY workflow_id";
@@ -183,6 +219,10 @@ struct SqliteCheckpointStore::impl {
   statement select_header;
   statement select_unfinished;
   statement has_rows;
+  statement select_status;
+  statement note_last_state;
+  statement archive_rows;
+  statement select_log;
   statement request_cancel;
   statement cancel_requests;
   int lock_fd = -1; // PATH.lock, held once this process drives runs (D8)
@@ -351,19 +391,48 @@ struct SqliteCheckpointStore::impl {
     return {};
   }
 
-  expected<void> delete_run(const std::string& id, bool& fatal) {
-    auto* s = delete_rows.get();
-    reset_on_exit guard(s);
-    int rc = bind_text(s, 1, id);
-    if (rc != SQLITE_OK) {
-      return failure("clear", rc);
+  /// Clears a run's rows. Unless it `completed` (its exit state says where it ended), the
+  /// header notes its last state first; with `archive`, the rows move to the history of the run
+  /// created at `run_created_ms` (nothing: the header's).
+  expected<void> delete_run(const std::string& id, bool& fatal, bool completed = false,
+                            bool archive = false,
+                            std::optional<std::int64_t> run_created_ms = std::nullopt) {
+    auto run = [&](const statement& st, auto bind) -> expected<void> {
+      auto* s = st.get();
+      reset_on_exit guard(s);
+      int rc = bind(s);
+      if (rc != SQLITE_OK) {
+        return failure("clear", rc);
+      }
+      rc = sqlite3_step(s);
+      if (rc != SQLITE_DONE) {
+        fatal = aborts_transaction(rc);
+        return failure("clear", rc);
+      }
+      return {};
+    };
+    auto by_id = [&](sqlite3_stmt* s) { return bind_text(s, 1, id); };
+    if (!completed) {
+      if (auto r = run(note_last_state, by_id); !r) {
+        return r;
+      }
     }
-    rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE) {
-      fatal = aborts_transaction(rc);
-      return failure("clear", rc);
+    if (archive) {
+      auto r = run(archive_rows, [&](sqlite3_stmt* s) {
+        int rc = bind_text(s, 1, id);
+        if (rc == SQLITE_OK) {
+          rc = run_created_ms ? sqlite3_bind_int64(s, 2, *run_created_ms) : sqlite3_bind_null(s, 2);
+        }
+        if (rc == SQLITE_OK) {
+          rc = sqlite3_bind_int64(s, 3, unix_ms(std::chrono::system_clock::now()));
+        }
+        return rc;
+      });
+      if (!r) {
+        return r;
+      }
     }
-    return {};
+    return run(delete_rows, by_id);
   }
 
   /// Creates or updates a header; `replace` (a new run of a finished id) resets its creation time.
@@ -468,16 +537,43 @@ struct SqliteCheckpointStore::impl {
       return bad("negative fence " + std::to_string(fence));
     }
     h.fence = static_cast<std::uint64_t>(fence);
-    if (sqlite3_column_type(s, 13) != SQLITE_NULL) {
-      h.cancel_requested_at = from_unix_ms(sqlite3_column_int64(s, 13));
+    h.last_state = detail::last_state_of(h, column_text(s, 14), column_text(s, 13));
+    if (sqlite3_column_type(s, 15) != SQLITE_NULL) {
+      h.cancel_requested_at = from_unix_ms(sqlite3_column_int64(s, 15));
     }
     return h;
+  }
+
+  /// The row at the current row of a query selecting sequence, state, task_id, output_blob,
+  /// kind and workflow_version as its first columns, or why it cannot be read.
+  expected<CheckpointRow> read_row(sqlite3_stmt* s, const char* what,
+                                   const std::string& workflow_id) const {
+    auto sequence = sqlite3_column_int64(s, 0);
+    if (sequence < 0) {
+      return invalid(what, "negative sequence " + std::to_string(sequence) + " in run \"" +
+                             workflow_id + "\"");
+    }
+    CheckpointRow row(static_cast<std::uint64_t>(sequence), column_text(s, 1), column_text(s, 2));
+    if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
+      const auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(s, 3));
+      auto n = static_cast<std::size_t>(sqlite3_column_bytes(s, 3));
+      row.output_blob =
+        data == nullptr ? std::vector<std::uint8_t>{} : std::vector<std::uint8_t>(data, data + n);
+    }
+    row.kind = row_kind_from_code(sqlite3_column_int64(s, 4));
+    auto version = sqlite3_column_int64(s, 5);
+    if (version < 0 ||
+        version > static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max())) {
+      return invalid(what, "workflow_version " + std::to_string(version) + " out of u32 range");
+    }
+    row.workflow_version = static_cast<std::uint32_t>(version);
+    return row;
   }
 
   /// D9: a new run may not take the id of an unfinished run, or of one whose log is still there.
   expected<void> check_create(const std::string& id) {
     {
-      auto* s = select_header.get();
+      auto* s = select_status.get();
       reset_on_exit reset(s);
       int rc = bind_text(s, 1, id);
       if (rc != SQLITE_OK) {
@@ -485,7 +581,7 @@ struct SqliteCheckpointStore::impl {
       }
       rc = sqlite3_step(s);
       if (rc == SQLITE_ROW) {
-        auto status = run_status_from_string(column_text(s, 4));
+        auto status = run_status_from_string(column_text(s, 0));
         if (!status || is_unfinished(*status)) {
           return error::checkpoint_store(run_conflict_message(id, status.value_or(RunStatus::running)));
         }
@@ -524,7 +620,12 @@ struct SqliteCheckpointStore::impl {
       }
     }
     if (w.clear_run) {
-      if (auto r = delete_run(w.workflow_id, fatal); !r) {
+      bool completed = w.header && w.header->status == RunStatus::completed;
+      // A write that starts a run names the run its rows belong to; otherwise its header does.
+      auto run_created = w.create && w.header
+                           ? std::optional<std::int64_t>(unix_ms(w.header->created_at))
+                           : std::nullopt;
+      if (auto r = delete_run(w.workflow_id, fatal, completed, archive, run_created); !r) {
         return r;
       }
     }
@@ -533,6 +634,8 @@ struct SqliteCheckpointStore::impl {
     }
     return {};
   }
+
+  bool archive = false; // history retention is on: set by append_batch and clear for their call
 };
 
 SqliteCheckpointStore::SqliteCheckpointStore(passkey, std::unique_ptr<impl> p)
@@ -560,11 +663,15 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
                                 "never turns fsync off)");
   }
   sqlite3* raw = nullptr;
-  int rc =
-    sqlite3_open_v2(path.c_str(), &raw,
-                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  int flags =
+    SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (opts.create ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   p->db.reset(raw); // closed on every path out, even when the open failed
   if (rc != SQLITE_OK) {
+    if (!opts.create && (rc & 0xFF) == SQLITE_CANTOPEN) {
+      p->db.reset();
+      return p->invalid("open", "no such store (the file does not exist or cannot be opened)");
+    }
     return p->failure("open", rc);
   }
   sqlite3_extended_result_codes(raw, 1);
@@ -659,6 +766,10 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
                       {&p->select_header, select_header_sql.c_str()},
                       {&p->select_unfinished, select_unfinished_sql.c_str()},
                       {&p->has_rows, has_rows_sql},
+                      {&p->select_status, select_status_sql},
+                      {&p->note_last_state, note_last_state_sql},
+                      {&p->archive_rows, archive_rows_sql},
+                      {&p->select_log, select_log_sql},
                       {&p->request_cancel, request_cancel_sql},
                       {&p->cancel_requests, cancel_requests_sql}});
       !r) {
@@ -681,7 +792,8 @@ SqliteCheckpointStore::append_batch(const std::vector<CheckpointWrite>& writes) 
     return out;
   }
   auto& d = *impl_;
-  std::lock_guard<std::mutex> guard(d.mutex);
+  std::unique_lock<std::mutex> guard(d.mutex);
+  d.archive = history_retention().has_value();
   int rc = d.step_once(d.begin);
   if (rc != SQLITE_DONE) {
     auto e = d.failure("begin append_batch", rc);
@@ -707,6 +819,12 @@ SqliteCheckpointStore::append_batch(const std::vector<CheckpointWrite>& writes) 
     auto e = d.failure("commit append_batch", rc);
     d.rollback_if_open();
     out.assign(writes.size(), e);
+    return out;
+  }
+  guard.unlock();
+  if (history_purge_due()) {
+    // Best effort: a failed purge is tried again at the next slot; the batch has committed.
+    (void)purge_history(std::chrono::system_clock::now() - *history_retention());
   }
   return out;
 }
@@ -724,26 +842,11 @@ SqliteCheckpointStore::load_run(const std::string& workflow_id) {
   }
   std::vector<CheckpointRow> rows;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    auto sequence = sqlite3_column_int64(s, 0);
-    if (sequence < 0) {
-      return d.invalid(what, "negative sequence " + std::to_string(sequence) + " in run \"" +
-                               workflow_id + "\"");
+    auto row = d.read_row(s, what, workflow_id);
+    if (!row) {
+      return row.error_value();
     }
-    CheckpointRow row(static_cast<std::uint64_t>(sequence), column_text(s, 1), column_text(s, 2));
-    if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
-      const auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(s, 3));
-      auto n = static_cast<std::size_t>(sqlite3_column_bytes(s, 3));
-      row.output_blob =
-        data == nullptr ? std::vector<std::uint8_t>{} : std::vector<std::uint8_t>(data, data + n);
-    }
-    row.kind = row_kind_from_code(sqlite3_column_int64(s, 4));
-    auto version = sqlite3_column_int64(s, 5);
-    if (version < 0 ||
-        version > static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max())) {
-      return d.invalid(what, "workflow_version " + std::to_string(version) + " out of u32 range");
-    }
-    row.workflow_version = static_cast<std::uint32_t>(version);
-    rows.push_back(std::move(row));
+    rows.push_back(std::move(*row));
   }
   if (rc != SQLITE_DONE) {
     return d.failure(what, rc);
@@ -752,9 +855,28 @@ SqliteCheckpointStore::load_run(const std::string& workflow_id) {
 }
 
 expected<void> SqliteCheckpointStore::clear(const std::string& workflow_id) {
-  std::lock_guard<std::mutex> guard(impl_->mutex);
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard(d.mutex);
+  // Noting the last state, archiving and deleting go together or not at all.
+  int rc = d.step_once(d.begin);
+  if (rc != SQLITE_DONE) {
+    auto e = d.failure("begin clear", rc);
+    d.rollback_if_open();
+    return e;
+  }
   bool fatal = false;
-  return impl_->delete_run(workflow_id, fatal);
+  auto r = d.delete_run(workflow_id, fatal, false, history_retention().has_value());
+  if (!r) {
+    d.rollback_if_open();
+    return r;
+  }
+  rc = d.step_once(d.commit);
+  if (rc != SQLITE_DONE) {
+    auto e = d.failure("commit clear", rc);
+    d.rollback_if_open();
+    return e;
+  }
+  return {};
 }
 
 expected<void> SqliteCheckpointStore::put_run_header(const RunHeader& header) {
@@ -911,6 +1033,207 @@ expected<void> SqliteCheckpointStore::acquire_driver() {
   }
   d.lock_fd = fd; // released by the kernel when the process dies, or when the store closes
   return {};
+}
+
+} // namespace cano
+
+namespace cano {
+
+expected<RunPage> SqliteCheckpointStore::list_runs(const RunQuery& query) {
+  auto checked = detail::check_run_query(query);
+  if (!checked) {
+    return checked.error_value();
+  }
+  auto& d = *impl_;
+  const char* what = "list_runs";
+  // Built per call from fixed pieces; every value is a bound parameter.
+  std::string sql = header_columns_sql;
+  std::vector<std::string> where;
+  int next = 1;
+  auto param = [&next] { return "?" + std::to_string(next++); };
+  std::string statuses;
+  for (std::size_t i = 0; i < query.statuses.size(); ++i) {
+    statuses += (i == 0 ? "" : ", ") + param();
+  }
+  if (!statuses.empty()) {
+    where.push_back("status IN (" + statuses + ")");
+  }
+  int definition_at = 0, from_at = 0, before_at = 0, after_at = 0;
+  if (!query.definition.empty()) {
+    definition_at = next;
+    where.push_back("definition = " + param());
+  }
+  if (query.created_from) {
+    from_at = next;
+    where.push_back("created_at >= " + param());
+  }
+  if (query.created_before) {
+    before_at = next;
+    where.push_back("created_at < " + param());
+  }
+  if (checked->after) {
+    after_at = next;
+    auto t = param();
+    auto id = param();
+    where.push_back("(created_at < " + t + " OR (created_at = " + t + " AND workflow_id < " + id +
+                    "))");
+  }
+  for (std::size_t i = 0; i < where.size(); ++i) {
+    sql += (i == 0 ? "WHERE " : " AND ") + where[i];
+  }
+  // One more than the page: whether another page follows.
+  sql += " ORDER BY created_at DESC, workflow_id DESC LIMIT " + std::to_string(checked->limit + 1);
+
+  std::lock_guard<std::mutex> guard(d.mutex);
+  auto st = d.prepare(what, sql.c_str());
+  if (!st) {
+    return st.error_value();
+  }
+  auto* s = st->get();
+  std::vector<std::string> status_texts;
+  for (auto status : query.statuses) {
+    status_texts.emplace_back(to_string(status));
+  }
+  int rc = SQLITE_OK;
+  for (std::size_t i = 0; i < status_texts.size() && rc == SQLITE_OK; ++i) {
+    rc = bind_text(s, static_cast<int>(i) + 1, status_texts[i]);
+  }
+  if (rc == SQLITE_OK && definition_at != 0) {
+    rc = bind_text(s, definition_at, query.definition);
+  }
+  if (rc == SQLITE_OK && from_at != 0) {
+    rc = sqlite3_bind_int64(s, from_at, unix_ms(*query.created_from));
+  }
+  if (rc == SQLITE_OK && before_at != 0) {
+    rc = sqlite3_bind_int64(s, before_at, unix_ms(*query.created_before));
+  }
+  if (rc == SQLITE_OK && after_at != 0) {
+    // Cursors of this store carry whole milliseconds; a finer one rounds down.
+    auto micros = checked->after->first;
+    auto ms = micros >= 0 ? micros / 1000 : -((-micros + 999) / 1000);
+    rc = sqlite3_bind_int64(s, after_at, ms);
+    if (rc == SQLITE_OK) {
+      rc = bind_text(s, after_at + 1, checked->after->second);
+    }
+  }
+  if (rc != SQLITE_OK) {
+    return d.failure(what, rc);
+  }
+  RunPage page;
+  std::size_t shown = 0;
+  std::int64_t last_ms = 0;
+  std::string last_id;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (shown == checked->limit) {
+      page.next_cursor = "v1:" + std::to_string(last_ms * 1000) + ":" + last_id;
+      break;
+    }
+    ++shown;
+    last_id = column_text(s, 0);
+    last_ms = sqlite3_column_int64(s, 5);
+    auto h = d.read_header(s, what);
+    if (h) {
+      page.runs.push_back(std::move(*h));
+    } else {
+      page.unreadable.push_back({last_id, h.error_value().message()});
+    }
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    return d.failure(what, rc);
+  }
+  return page;
+}
+
+expected<std::vector<RunLogEntry>> SqliteCheckpointStore::run_log(const std::string& workflow_id) {
+  auto& d = *impl_;
+  const char* what = "run_log";
+  std::lock_guard<std::mutex> guard(d.mutex);
+  auto* s = d.select_log.get();
+  reset_on_exit reset(s);
+  int rc = bind_text(s, 1, workflow_id);
+  if (rc != SQLITE_OK) {
+    return d.failure(what, rc);
+  }
+  std::vector<RunLogEntry> out;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    auto row = d.read_row(s, what, workflow_id);
+    if (!row) {
+      return row.error_value();
+    }
+    out.push_back(RunLogEntry{std::move(*row), from_unix_ms(sqlite3_column_int64(s, 6)),
+                              sqlite3_column_int64(s, 7) != 0});
+  }
+  if (rc != SQLITE_DONE) {
+    return d.failure(what, rc);
+  }
+  return out;
+}
+
+expected<PurgeCounts>
+SqliteCheckpointStore::purge_runs(std::chrono::system_clock::time_point finished_before) {
+  auto& d = *impl_;
+  const char* what = "purge_runs";
+  const std::string old_runs = std::string("SELECT workflow_id FROM cano_runs WHERE status IN ") +
+                               final_statuses_sql + " AND updated_at < ?1";
+  const std::string steps[] = {
+    "DELETE FROM cano_checkpoints WHERE workflow_id IN (" + old_runs + ")",
+    "DELETE FROM cano_checkpoint_history WHERE workflow_id IN (" + old_runs + ")",
+    std::string("DELETE FROM cano_runs WHERE status IN ") + final_statuses_sql +
+      " AND updated_at < ?1",
+    "DELETE FROM cano_checkpoint_history WHERE archived_at < ?1",
+  };
+  std::lock_guard<std::mutex> guard(d.mutex);
+  int rc = d.step_once(d.begin);
+  if (rc != SQLITE_DONE) {
+    auto e = d.failure("begin purge_runs", rc);
+    d.rollback_if_open();
+    return e;
+  }
+  PurgeCounts out;
+  for (std::size_t i = 0; i < std::size(steps); ++i) {
+    auto st = d.prepare(what, steps[i].c_str());
+    if (!st) {
+      d.rollback_if_open();
+      return st.error_value();
+    }
+    rc = sqlite3_bind_int64(st->get(), 1, unix_ms(finished_before));
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_step(st->get());
+    }
+    if (rc != SQLITE_DONE) {
+      auto e = d.failure(what, rc);
+      d.rollback_if_open();
+      return e;
+    }
+    auto n = static_cast<std::uint64_t>(sqlite3_changes(d.db.get()));
+    (i == 2 ? out.runs : out.rows) += n;
+  }
+  rc = d.step_once(d.commit);
+  if (rc != SQLITE_DONE) {
+    auto e = d.failure("commit purge_runs", rc);
+    d.rollback_if_open();
+    return e;
+  }
+  return out;
+}
+
+expected<std::uint64_t>
+SqliteCheckpointStore::purge_history(std::chrono::system_clock::time_point archived_before) {
+  auto& d = *impl_;
+  const char* what = "purge_history";
+  std::lock_guard<std::mutex> guard(d.mutex);
+  auto st = d.prepare(what, "DELETE FROM cano_checkpoint_history WHERE archived_at < ?1");
+  if (!st) {
+    return st.error_value();
+  }
+  int rc = sqlite3_bind_int64(st->get(), 1, unix_ms(archived_before));
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(st->get());
+  }
+  if (rc != SQLITE_DONE) {
+    return d.failure(what, rc);
+  }
+  return static_cast<std::uint64_t>(sqlite3_changes(d.db.get()));
 }
 
 } // namespace cano

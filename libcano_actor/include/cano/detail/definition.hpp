@@ -115,6 +115,9 @@ struct definition {
   std::function<std::string(state_code)> label_of;
   std::shared_ptr<CheckpointStore> store;
   std::unordered_map<std::string, std::shared_ptr<const compensator>> compensators;
+  /// The states each state's task declares it may go to (Workflow::with_transitions): drawn by
+  /// to_dot / to_mermaid, not checked by the engine.
+  std::unordered_map<state_code, std::vector<state_code>> transitions;
 
   /// cano's validate(), cached on first use (a fresh definition has a fresh cache).
   expected<void> validate() const;

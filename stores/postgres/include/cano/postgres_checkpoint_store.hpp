@@ -59,6 +59,22 @@ public:
   /// Makes this store the run's owner and increments its fence (waits for batches in flight).
   /// A run without a header has no owner to take over: nothing to do.
   expected<void> claim_run(const std::string& workflow_id) override;
+  /// Drives a run owned by this store (placed on its node) with the fence it has; fenced when
+  /// the run's owner is another one (it was placed elsewhere since).
+  expected<void> adopt_run(const std::string& workflow_id) override;
+
+  /// Every run, newest first (an index on created_at, workflow_id), with headers it cannot
+  /// read reported by id in their place; cursors carry whole microseconds.
+  expected<RunPage> list_runs(const RunQuery& query) override;
+  /// Live rows and the history of the run's current header, with the times they were written.
+  expected<std::vector<RunLogEntry>> run_log(const std::string& workflow_id) override;
+  /// One transaction; compares with the headers' updated_at (the clock of their writer).
+  expected<PurgeCounts> purge_runs(std::chrono::system_clock::time_point finished_before) override;
+  expected<std::uint64_t>
+  purge_history(std::chrono::system_clock::time_point archived_before) override;
+  /// History lives in the table cano_checkpoint_history; a cleared log moves there in the
+  /// statement that deletes it.
+  bool keeps_history() const override { return true; }
   /// A durable cancel request (CheckpointStore::request_cancel): one UPDATE of the run's header,
   /// from any process, with no owner or fence check (a request, not a write into the run).
   expected<void> request_cancel(const std::string& workflow_id) override;
@@ -67,7 +83,10 @@ public:
   expected<std::vector<std::string>> cancel_requests() override;
 
   /// This store's owner identity.
-  const std::string& owner() const noexcept;
+  std::string owner() const;
+  /// Becomes another owner identity (a cluster node rejoining under a new incarnation): the runs
+  /// held under the old one are no longer this store's, and their next writes are fenced.
+  expected<void> set_owner(std::string owner);
 
   /// Batches (or calls) that had to be retried after a connection failure.
   std::uint64_t retries() const noexcept { return retries_.load(); }

@@ -1,5 +1,5 @@
 // SqliteCheckpointStore — a CheckpointStore in one embedded SQLite file (ARCHITECTURE D6): WAL
-// journal, synchronous=FULL by default, versioned schema (config/schema_sqlite.sql), one
+// journal, synchronous=FULL by default, versioned schema (stores/sqlite/migrations/*.sql), one
 // transaction per append_batch, so a group commit costs one fsync.
 //
 //   auto store = cano::SqliteCheckpointStore::open("/var/lib/app/checkpoints.db");
@@ -30,6 +30,9 @@ struct SqliteCheckpointStoreOptions {
   std::string synchronous = "FULL";
   /// How long a write waits for another connection's lock before failing as unavailable.
   std::chrono::milliseconds busy_timeout{10000};
+  /// Create the file when it does not exist (tools that only read, like the cano CLI, say no:
+  /// a mistyped path is then an error, not a new empty store).
+  bool create = true;
 };
 
 class SqliteCheckpointStore : public CheckpointStore {
@@ -37,7 +40,7 @@ public:
   using Options = SqliteCheckpointStoreOptions;
 
   /// The schema version this build creates and understands (PRAGMA user_version).
-  static constexpr int schema_version = 3;
+  static constexpr int schema_version = 4;
 
   /// Opens (creating if needed) the database at `path` and brings its schema up to date.
   /// Errors are checkpoint_store("sqlite: <what> (<path>): <sqlite message>").
@@ -86,6 +89,18 @@ public:
   expected<void> request_cancel(const std::string& workflow_id) override;
   /// Unfinished runs with a cancel request: one indexed query.
   expected<std::vector<std::string>> cancel_requests() override;
+
+  /// Every run, newest first (an index on created_at, workflow_id), with headers it cannot
+  /// read reported by id in their place. Cursors carry whole milliseconds.
+  expected<RunPage> list_runs(const RunQuery& query) override;
+  /// Live rows and the history of the run's current header, with the times they were written.
+  expected<std::vector<RunLogEntry>> run_log(const std::string& workflow_id) override;
+  /// One transaction; compares with the headers' updated_at (the clock of their writer).
+  expected<PurgeCounts> purge_runs(std::chrono::system_clock::time_point finished_before) override;
+  expected<std::uint64_t>
+  purge_history(std::chrono::system_clock::time_point archived_before) override;
+  /// History lives in the table cano_checkpoint_history of the same file.
+  bool keeps_history() const override { return true; }
 
   /// The path given to open().
   const std::string& path() const noexcept;
