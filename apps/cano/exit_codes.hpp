@@ -17,6 +17,8 @@ enum exit_code : int {
   exit_cannot_resume =
     4,                 // the run has finished, or its definition is not compiled into this binary
   exit_run_failed = 5, // the resumed run ended failed or rolled back
+  exit_already_ended = 6, // runs cancel: the run has already ended
+  exit_still_running = 7, // runs cancel --wait: the run had not ended when the wait was over
 };
 
 /// What --help prints under "Exit codes:".
@@ -27,7 +29,9 @@ inline std::vector<std::pair<int, std::string>> exit_code_descriptions() {
           {exit_not_found, "no run with that workflow id, or no definition of that name"},
           {exit_cannot_resume,
            "the run cannot be resumed here (finished, or its definition is not in this binary)"},
-          {exit_run_failed, "the resumed run ended failed or rolled back"}};
+          {exit_run_failed, "the resumed run ended failed or rolled back"},
+          {exit_already_ended, "runs cancel: the run has already ended; nothing to cancel"},
+          {exit_still_running, "runs cancel --wait: the run had not ended when the wait was over"}};
 }
 
 } // namespace cano_cli

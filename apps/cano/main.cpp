@@ -1,12 +1,14 @@
 // cano: a command line over any cano-actor checkpoint store (issue 15). Lists and shows runs,
-// resumes runs of the definitions compiled in, purges old runs, draws workflow graphs.
+// resumes runs of the definitions compiled in, asks drivers to cancel runs, purges old runs,
+// draws workflow graphs.
 //
 //   cano --store sqlite:/var/lib/app/checkpoints.db runs list --status unfinished
 //   CANO_STORE='postgres:host=db dbname=app' cano runs show order-42
 //   cano graph orders --format svg > orders.svg
 //
-// Reading commands (list, show) never take the SQLite driver lock (ARCHITECTURE D8): they work
-// while a runtime drives runs. No message ever repeats a connection string's password.
+// Reading commands (list, show) and cancel requests never take the SQLite driver lock
+// (ARCHITECTURE D8): they work while a runtime drives runs. No message ever repeats a
+// connection string's password.
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -20,9 +22,10 @@ using namespace cano_cli;
 
 int main(int argc, char** argv) {
   CLI::App app{
-    "cano: inspect, resume and purge the runs of a cano-actor checkpoint store; draw workflow "
-    "graphs.\n"
-    "Reading commands never take the SQLite driver lock: they work while a runtime drives runs."};
+    "cano: inspect, resume, cancel and purge the runs of a cano-actor checkpoint store; draw "
+    "workflow graphs.\n"
+    "Reading commands and cancel requests never take the SQLite driver lock: they work while a "
+    "runtime drives runs."};
   cano_apps::add_version_and_exit_codes(app, "cano", exit_code_descriptions());
   // Subcommands are checked after parsing: an unknown option is then named in the error.
   app.require_subcommand(0, 1);
@@ -41,7 +44,7 @@ int main(int argc, char** argv) {
                 "fit tables to this many columns (default: the terminal's, else 80)")
     ->check(CLI::Range(20, 1000));
 
-  auto* runs = app.add_subcommand("runs", "list, show, resume and purge runs of the store");
+  auto* runs = app.add_subcommand("runs", "list, show, resume, cancel and purge runs of the store");
   runs->require_subcommand(0, 1);
   runs->fallthrough();
 
@@ -80,6 +83,17 @@ int main(int argc, char** argv) {
     "--force", force,
     "PostgreSQL: resume a run whose header says running (claiming it from its driver)");
 
+  std::string cancel_id, cancel_wait;
+  auto* cancel_cmd = runs->add_subcommand(
+    "cancel", "ask whoever drives a run (any process, any node) to cancel it: it stops within about "
+              "a second and its saga steps are undone; a run nobody drives is cancelled when "
+              "resumed");
+  cancel_cmd->fallthrough();
+  cancel_cmd->add_option("id", cancel_id, "workflow id")->required();
+  cancel_cmd->add_option("--wait", cancel_wait,
+                         "then wait up to this long (30s, 5m, ...) for the run to end, and print "
+                         "how it ended");
+
   std::string older_than;
   auto* purge_cmd = runs->add_subcommand(
     "purge", "remove finished runs (headers, kept logs, history) last written before a time");
@@ -106,7 +120,7 @@ int main(int argc, char** argv) {
   }
   if (!*runs || runs->get_subcommands().empty()) {
     std::cerr << "cano: name a command: "
-              << (*runs ? "runs list, show, resume or purge" : "runs or graph")
+              << (*runs ? "runs list, show, resume, cancel or purge" : "runs or graph")
               << "\nRun with --help for more information.\n";
     return exit_bad_arguments;
   }
@@ -129,6 +143,9 @@ int main(int argc, char** argv) {
   }
   if (*resume_cmd) {
     return runs_resume(ctx, resume_id, force);
+  }
+  if (*cancel_cmd) {
+    return runs_cancel(ctx, cancel_id, cancel_wait);
   }
   return runs_purge(ctx, older_than);
 }

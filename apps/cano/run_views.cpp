@@ -51,6 +51,9 @@ nlohmann::json header_json(const cano::RunHeader& h) {
     j["owner"] = h.owner;
     j["fence"] = h.fence;
   }
+  if (h.cancel_requested_at) {
+    j["cancel_requested_at"] = format_iso(*h.cancel_requested_at);
+  }
   return j;
 }
 

@@ -117,6 +117,9 @@ int runs_show(const context& ctx, const std::string& id) {
     if (!h.owner.empty()) {
       field(out, width, "Owner", {h.owner + " (fence " + std::to_string(h.fence) + ")"});
     }
+    if (h.cancel_requested_at) {
+      field(out, width, "Cancel", {"requested " + format_millis(*h.cancel_requested_at)});
+    }
     field(out, width, "Input", {h.input.dump()});
     if (h.failure) {
       field(out, width, "Failure", error_lines(*h.failure));

@@ -3,7 +3,8 @@
 // completed, routed to review, failed, rolled back cleanly (its rows kept in history), rolled
 // back with a failed undo, interrupted. Checks output shape (tables within 80 columns, one JSON
 // object per line), exit codes, errors, that reading works while another process drives the
-// runs (ARCHITECTURE D8), resume, purge, graphs, and that a DSN's password is never printed.
+// runs (ARCHITECTURE D8), resume, cancel requests, purge, graphs, and that a DSN's password is
+// never printed.
 #include <algorithm>
 #include <fstream>
 #include <functional>
@@ -468,6 +469,79 @@ FOR_EVERY_TARGET(runs_resume_drives_an_interrupted_order_and_refuses_what_it_can
   BOOST_TEST(failed.at("failure").at("message") == "order has no positive amount");
 }
 
+FOR_EVERY_TARGET(runs_cancel_asks_the_driver_of_a_live_run_and_a_resume_honours_it) {
+  Target t;
+  fill(t.store); // order-hang is left interrupted, the other runs have ended
+  auto cancel = [&](const std::string& id, std::vector<std::string> more = {}) {
+    std::vector<std::string> args{"--store", t.spec(), "runs", "cancel", id};
+    args.insert(args.end(), more.begin(), more.end());
+    return run_cano(args);
+  };
+  auto ended = cancel("order-ok");
+  BOOST_TEST(ended.exit_code == 6);
+  BOOST_TEST(contains(ended.err, "run \"order-ok\" already ended (status completed); there is "
+                                 "nothing to cancel"),
+             ended.err);
+  auto unknown = cancel("order-nope");
+  BOOST_TEST(unknown.exit_code == 3);
+  BOOST_TEST(contains(unknown.err, "no run with workflow id \"order-nope\""), unknown.err);
+  auto bad = cancel("order-hang", {"--wait", "soon"});
+  BOOST_TEST(bad.exit_code == 2);
+  BOOST_TEST(contains(bad.err, "--wait: \"soon\" is not a duration"), bad.err);
+
+  // A run this process drives, held in Ship: the tool asks from another process, through the
+  // store only; the driver picks the request up, drops Ship (a plain task) and undoes Charge and
+  // Reserve. The tool waits for the end and says how the run ended.
+  {
+    auto entered = std::make_shared<counter>();
+    auto release = std::make_shared<gate>();
+    auto wf = orders(t.store, entered, release);
+    test_system ts;
+    caf::scoped_actor self{*ts.sys};
+    ts.rt->start(wf, demo::Order::Validate, {"order-hang-live", full_order},
+                 caf::actor_cast<caf::actor>(self));
+    BOOST_REQUIRE(entered->wait_for_at_least(1));
+    auto asked = cancel("order-hang-live", {"--wait", "2m"});
+    BOOST_TEST_REQUIRE(asked.exit_code == 0, asked.out << asked.err);
+    BOOST_TEST(contains(asked.out, "Run \"order-hang-live\" ended rolled_back:\n"
+                                   "  cancelled: workflow cancelled\n"),
+               asked.out);
+    auto results = receive_results(self, 1);
+    BOOST_REQUIRE(results.size() == 1u);
+    BOOST_REQUIRE(results[0].failure.has_value());
+    BOOST_TEST(results[0].failure->to_string() == "Workflow cancelled");
+    release->open();
+  }
+  auto live = nlohmann::json::parse(
+    run_cano({"--store", t.spec(), "--json", "runs", "show", "order-hang-live"}).out);
+  BOOST_TEST(live.at("status") == "rolled_back");
+  BOOST_TEST(live.contains("cancel_requested_at"));
+  BOOST_TEST(live.at("rollback").at("undone") == 2);
+
+  // A run nobody drives: the request waits in its header, and the next resume cancels it at its
+  // first state (Ship does not run again).
+  if (std::string(Target::name) == "sqlite") {
+    t.release(); // this process drove the file's runs: let the tool's resume drive them
+  }
+  auto idle = cancel("order-hang", {});
+  BOOST_TEST_REQUIRE(idle.exit_code == 0, idle.err);
+  BOOST_TEST(contains(idle.out, "(status interrupted): nobody drives it now"), idle.out);
+  auto again = run_cano({"--store", t.spec(), "--json", "runs", "cancel", "order-hang"});
+  BOOST_TEST(again.exit_code == 0); // idempotent: the first request's time stays
+  auto requested = nlohmann::json::parse(again.out);
+  BOOST_TEST(requested.at("status") == "interrupted");
+  auto shown = run_cano({"--store", t.spec(), "runs", "show", "order-hang"});
+  BOOST_TEST(contains(shown.out, "Cancel      requested "), shown.out);
+  BOOST_TEST(contains(shown.out, requested.at("cancel_requested_at").template get<std::string>().substr(0, 10)));
+  auto resumed = run_cano({"--store", t.spec(), "runs", "resume", "order-hang"});
+  BOOST_TEST(resumed.exit_code == 5, resumed.out << resumed.err);
+  BOOST_TEST(contains(resumed.err, "ended rolled_back"), resumed.err);
+  BOOST_TEST(contains(resumed.err, "cancelled: workflow cancelled"), resumed.err);
+  BOOST_TEST(!contains(resumed.out, "shipped to"));
+  auto late = cancel("order-hang", {"--wait", "1s"});
+  BOOST_TEST(late.exit_code == 6);
+}
+
 FOR_EVERY_TARGET(runs_purge_removes_old_finished_runs_and_keeps_unfinished_ones) {
   Target t;
   fill(t.store);
@@ -500,7 +574,7 @@ FOR_EVERY_TARGET(bad_arguments_exit_2_with_a_message_naming_them) {
   BOOST_TEST(contains(far.err, "--until: \"2999-01-01\" is out of the range"));
   auto no_command = run_cano({"--store", t.spec(), "runs"});
   BOOST_TEST(no_command.exit_code == 2);
-  BOOST_TEST(contains(no_command.err, "name a command: runs list, show, resume or purge"));
+  BOOST_TEST(contains(no_command.err, "name a command: runs list, show, resume, cancel or purge"));
   auto cursor = run_cano({"--store", t.spec(), "runs", "list", "--cursor", "page-2"});
   BOOST_TEST(cursor.exit_code == 2);
   BOOST_TEST(contains(cursor.err, "\"page-2\" is not a cursor"));
