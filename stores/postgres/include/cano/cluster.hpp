@@ -97,6 +97,14 @@ public:
   /// failovers of the node that runs it. Errors: no such run (workflow), `timeout` passed
   /// (timeout), the database.
   expected<RunHeader> await_header(const std::string& workflow_id, std::chrono::milliseconds timeout);
+  /// Cancels the unfinished run `workflow_id` wherever it runs (cano 0.15 §4.3): a durable
+  /// request in its header (CheckpointStore::request_cancel), which the node that owns the run
+  /// picks up within about a second (runtime_config::cancel_poll_interval) — it drops the task in
+  /// flight unless it is a saga step, undoes the saga and ends the run `cancelled`. A run placed
+  /// but not started yet, or whose node dies first, is cancelled at its first state by whoever
+  /// starts or takes it over. Returns once the request is durable; await_header tells the end.
+  /// Errors: no such run, the run already ended (workflow), the database.
+  expected<void> cancel(const std::string& workflow_id);
   /// Every node incarnation the database knows, oldest first.
   expected<std::vector<node_status>> status();
 
@@ -207,6 +215,11 @@ public:
     });
   }
   expected<RunHeader> await_header(const std::string& workflow_id, std::chrono::milliseconds timeout);
+  /// Cancels run `workflow_id` from this node, wherever it runs: at once when this node drives it
+  /// (runtime::cancel), and in any case through a durable request in its header (see
+  /// cluster_client::cancel), which survives this node. Errors: those of cluster_client::cancel,
+  /// unless this node drives the run.
+  expected<void> cancel(const std::string& workflow_id);
 
   const std::string& id() const noexcept;
   /// "<node_id>#<incarnation>": the owner of the runs this node drives.

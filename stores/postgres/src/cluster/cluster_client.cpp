@@ -142,6 +142,12 @@ expected<RunHeader> cluster_client::await_header(const std::string& workflow_id,
   }
 }
 
+expected<void> cluster_client::cancel(const std::string& workflow_id) {
+  // A request, not a write into the run: no ownership taken, no fence moved (D8). The owner's
+  // runtime asks its store for requests on the runs it owns once per interval.
+  return impl_->store->request_cancel(workflow_id);
+}
+
 expected<std::vector<node_status>> cluster_client::status() {
   std::lock_guard<std::mutex> guard(impl_->mutex);
   try {

@@ -461,6 +461,15 @@ expected<RunHeader> node::await_header(const std::string& workflow_id, std::chro
   return impl_->client->await_header(workflow_id, timeout);
 }
 
+expected<void> node::cancel(const std::string& workflow_id) {
+  const bool here = runtime_.cancel(workflow_id).has_value(); // driven here: no need to wait for a poll
+  auto requested = impl_->client->cancel(workflow_id);      // durable, whoever drives it next
+  if (!requested && here) {
+    return {};
+  }
+  return requested;
+}
+
 const std::string& node::id() const noexcept { return impl_->config.node_id; }
 
 std::string node::owner() const {
