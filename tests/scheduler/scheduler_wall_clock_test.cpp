@@ -1,6 +1,7 @@
 // The scheduler on CAF's real scheduler, with blocking bodies on the engine's pool: the every
 // loop's gaps against the wall clock (never early, bounded late), stop while a blocking run is
-// in flight, cancel of a blocking body, and scheduled runs being ordinary runs (observers,
+// in flight, cancel of a blocking body (cooperative: a saga step in flight finishes first), and
+// scheduled runs being ordinary runs (observers,
 // checkpoint rows and run headers). Bounds are generous; nothing asserts speed.
 #include <atomic>
 #include <future>
@@ -8,6 +9,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "cancel/cancel_support.hpp"
 #include "cano/memory_checkpoint_store.hpp"
 #include "cano/recording_observer.hpp"
 #include "cano/scheduler.hpp"
@@ -172,6 +174,40 @@ BOOST_AUTO_TEST_CASE(cancel_flow_abandons_a_blocking_body_and_the_flow_goes_idle
     eventually([&] { return running->status("held")->status == cano::FlowStatus::idle(); }));
   BOOST_TEST(running->status("held")->failure_streak == 0u);
   release.open(); // the abandoned body returns; its result is ignored
+  BOOST_TEST(text(running->stop()) == "ok");
+}
+
+BOOST_AUTO_TEST_CASE(cancel_flow_lets_a_saga_step_in_flight_finish_then_undoes_it) {
+  test_system ts;
+  auto j = std::make_shared<journal>();
+  auto reserve = std::make_shared<journaled_step>("reserve", State::Process, j); // blocking
+  reserve->entered = std::make_shared<counter>();
+  reserve->hold = std::make_shared<gate>();
+  auto log = std::make_shared<event_log>();
+  auto wf = cano::Workflow<State>{}
+              .register_with_compensation(State::Start, reserve)
+              .register_task(State::Process, "Ship", [] { return State::Complete; })
+              .add_exit_state(State::Complete)
+              .with_observer(log);
+  cano::Scheduler<State> s;
+  BOOST_TEST(text(s.manual("saga", wf, State::Start)) == "ok");
+  auto running = s.start(*ts.rt);
+  BOOST_TEST_REQUIRE(running.has_value());
+  BOOST_TEST(text(running->trigger("saga")) == "ok");
+  BOOST_TEST_REQUIRE(reserve->entered->wait_for_at_least(1));
+  BOOST_TEST(text(running->cancel_flow("saga")) == "ok");
+  // The saga step is not interrupted: the run waits for it (cano 0.15 §4.3).
+  BOOST_TEST(running->status("saga")->status == cano::FlowStatus::running());
+  reserve->hold->open();
+  BOOST_TEST(
+    eventually([&] { return running->status("saga")->status == cano::FlowStatus::idle(); }));
+  // It finished, its entry was pushed, and the rollback undid it; Ship never started.
+  BOOST_TEST(j->entries() == std::vector<std::string>({"run:reserve", "rollback:reserve"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(log->contains("task_success:reserve"));
+  BOOST_TEST(log->count("cancelled:") == 1u);
+  BOOST_TEST(!log->contains("task_start:Ship"));
+  BOOST_TEST(running->status("saga")->failure_streak == 0u);
   BOOST_TEST(text(running->stop()) == "ok");
 }
 
