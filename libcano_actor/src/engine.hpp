@@ -51,7 +51,7 @@ struct run_spec {
   bool scheduled = false;          // run_options::scheduled
   bool take_over = true;           // run_options::take_over
   bool start_if_empty = false;     // run_options::start_if_empty (from `initial`)
-  cancellation_token cancellation; // run_options::cancellation
+  cancellation_token cancellation{}; // run_options::cancellation
 };
 
 /// Marks the run cancelled (its context's flag, for loops running inline) and tells its
