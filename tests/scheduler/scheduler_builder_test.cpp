@@ -3,11 +3,14 @@
 // start and torn down in reverse at stop, never per run (and how that meets ARCHITECTURE D5).
 #include <atomic>
 #include <mutex>
+#include <thread>
 
 #include <boost/test/unit_test.hpp>
 
 #include "cano/scheduler.hpp"
+#include "cano/saga.hpp"
 #include "scheduler/scheduler_support.hpp"
+#include "support/sync.hpp"
 #include "support/test_system.hpp"
 #include "support/virtual_time.hpp"
 
@@ -78,6 +81,46 @@ cano::Workflow<State> resource_workflow(const std::string& name, std::shared_ptr
     .register_task(State::Start, "UseResource", task,
                    cano::TaskConfig::minimal().with_blocking(false))
     .add_exit_state(State::Complete);
+}
+
+/// A blocking saga step (its undo runs on the pool) whose undo logs "undo:<name>", waits for
+/// `release`, then logs "undone:<name>".
+class held_undo : public cano::CompensatableTask<State, int> {
+public:
+  held_undo(std::string name, std::shared_ptr<event_log> log) : name_(std::move(name)), log_(std::move(log)) {}
+  std::string name() const override { return name_; }
+  cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
+  cano::expected<std::pair<cano::TaskResult<State>, int>> run(cano::task_context&) override {
+    return std::make_pair(cano::TaskResult<State>(State::Process), 1);
+  }
+  cano::expected<void> compensate(cano::task_context&, int) override {
+    log_->add("undo:" + name_);
+    undoing->arrive();
+    release->wait_for(std::chrono::seconds(60));
+    log_->add("undone:" + name_);
+    return {};
+  }
+  std::shared_ptr<test::counter> undoing = std::make_shared<test::counter>();
+  std::shared_ptr<test::gate> release = std::make_shared<test::gate>();
+
+private:
+  std::string name_;
+  std::shared_ptr<event_log> log_;
+};
+
+/// Runs the virtual system until `pred` holds: work on the pool's real threads arrives on its own
+/// time. Bounded.
+template <class Pred>
+bool run_until(virtual_system& vs, Pred pred) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < until) {
+    vs.run();
+    if (pred()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
 }
 
 std::vector<std::string> strings(std::initializer_list<const char*> xs) {
@@ -242,6 +285,40 @@ BOOST_AUTO_TEST_CASE(scheduled_runs_skip_per_run_setup_and_the_workflow_timeout)
   BOOST_TEST_REQUIRE(running->wait_for(10s).has_value());
   BOOST_TEST(events->events() == strings({"setup:A", "teardown:A"}),
              boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(past_its_bound_stop_cancels_runs_and_tears_down_after_their_rollback) {
+  // cano 0.15: stop cancels the runs still in flight, then lets them drain; their undos may
+  // still use the resources, so the teardown comes after them.
+  virtual_system vs;
+  auto events = std::make_shared<event_log>();
+  cano::Resources res;
+  res.insert("r", std::make_shared<recording_resource>("A", events));
+  auto step = std::make_shared<held_undo>("reserve", events);
+  auto calls = std::make_shared<call_log>();
+  auto wf = cano::Workflow<State>(std::move(res))
+              .register_with_compensation(State::Start, step)
+              .register_task(State::Process, std::make_shared<slow_poll>(*vs.sys, calls, 1h))
+              .add_exit_state(State::Complete);
+  cano::Scheduler<State> s;
+  BOOST_TEST(text(s.manual("saga", wf, State::Start)) == "ok");
+  s.with_stop_bound(100ms);
+  auto running = s.start(*vs.rt);
+  BOOST_TEST_REQUIRE(running.has_value());
+  BOOST_TEST(text(running->trigger("saga")) == "ok");
+  BOOST_REQUIRE(run_until(vs, [&] { return calls->count() == 1u; })); // in Process, for an hour
+  running->request_stop();
+  vs.run();
+  vs.advance(100ms); // the bound: the run is cancelled and its undo begins (held)
+  BOOST_REQUIRE(run_until(vs, [&] { return step->undoing->value() >= 1; }));
+  BOOST_TEST(!running->wait_for(0ms).has_value());
+  BOOST_TEST(events->events() == strings({"setup:A", "undo:reserve"}), boost::test_tools::per_element());
+  step->release->open();
+  BOOST_REQUIRE(run_until(vs, [&] { return running->wait_for(0ms).has_value(); }));
+  BOOST_TEST(text(*running->wait_for(0ms)) == "Workflow error: Timeout waiting for workflows to complete");
+  BOOST_TEST(events->events() == strings({"setup:A", "undo:reserve", "undone:reserve", "teardown:A"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(vs.rt->runs_in_flight() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(runs_started_elsewhere_share_the_schedulers_lease) {

@@ -204,7 +204,8 @@ public:
   /// trigger, reset_flow and cancel_flow fail with "Scheduler not running …". Idempotent.
   void request_stop() const;
   /// Waits until the scheduler has stopped: Ok, or Workflow("Timeout waiting for workflows to
-  /// complete") when runs were still in flight after the stop bound (they were cancelled), or
+  /// complete") when runs were still in flight after the stop bound (they were then cancelled,
+  /// and resources were torn down once their rollbacks ended, or one more bound passed), or
   /// Workflow("Scheduler driver task terminated unexpectedly without publishing a result").
   expected<void> wait() const;
   /// wait() for at most `bound`; nothing when the scheduler has not stopped by then.
@@ -293,7 +294,8 @@ public:
     settings_.utc_origin = origin;
     return *this;
   }
-  /// How long stop waits for runs in flight before cancelling them (default 30 s, cano's).
+  /// How long stop waits for runs in flight before cancelling them (default 30 s, cano's); the
+  /// cancelled runs then get as long again to undo their saga steps before the resources go.
   Scheduler& with_stop_bound(std::chrono::milliseconds bound) {
     settings_.stop_bound = bound;
     return *this;

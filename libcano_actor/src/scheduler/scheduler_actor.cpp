@@ -187,7 +187,7 @@ private:
       }
     }
     if (stopping_ && runs_.empty()) {
-      finish_stop({});
+      finish_stop(cancelled_at_bound_ ? expected<void>(timed_out()) : expected<void>{});
     }
   }
 
@@ -214,12 +214,21 @@ private:
     if (finished_) {
       return;
     }
-    // cano leaves such runs going under a teardown; we cancel them first.
-    for (const auto& kv : runs_) {
-      plan_.eng->cancel(kv.first);
+    if (!cancelled_at_bound_ && !runs_.empty()) {
+      // cano 0.13.2 leaves such runs going under a teardown. We cancel them (cooperatively, §4.3)
+      // and, as cano 0.15's stop, let them drain: their rollbacks may still use the resources,
+      // so the teardown waits for their results, one more bound at most.
+      cancelled_at_bound_ = true;
+      for (const auto& kv : runs_) {
+        plan_.eng->cancel(kv.first);
+      }
+      delayed_send(this, plan_.stop_bound, bound_atom::value);
+      return;
     }
-    finish_stop(error::workflow("Timeout waiting for workflows to complete"));
+    finish_stop(timed_out());
   }
+
+  static error timed_out() { return error::workflow("Timeout waiting for workflows to complete"); }
 
   /// Tears the flows' resources down in reverse registration order on the pool (resource hooks
   /// never run on CAF's threads), publishes the result, and ends this actor.
@@ -263,6 +272,7 @@ private:
   std::vector<flow_board::time_point> last_fire_; // cron: the fire time last armed
   std::unordered_map<std::uint64_t, std::size_t> runs_; // run id → flow
   bool stopping_ = false;
+  bool cancelled_at_bound_ = false; // stop's bound passed: runs in flight were cancelled
   bool finished_ = false;
 };
 
