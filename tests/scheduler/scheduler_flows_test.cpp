@@ -540,6 +540,27 @@ BOOST_AUTO_TEST_CASE(cancel_flow_ends_the_run_in_flight_and_returns_the_flow_to_
   stop(running);
 }
 
+BOOST_AUTO_TEST_CASE(a_run_cancelled_from_outside_the_scheduler_returns_the_flow_to_idle) {
+  // runtime::cancel (or a durable request, `cano runs cancel`) rather than cancel_flow: the run
+  // ends with category cancelled, which is no failure of the flow (cano 0.15's apply_outcome).
+  auto log = std::make_shared<call_log>();
+  auto wf = slow_workflow(*vs.sys, log, 1h).with_workflow_id("nightly-1");
+  cano::Scheduler<State> s;
+  BOOST_TEST(text(s.manual("nightly", wf, State::Start)) == "ok");
+  auto running = start(s);
+  BOOST_TEST(text(running.trigger("nightly")) == "ok");
+  vs.run();
+  BOOST_TEST(running.has_running_flows());
+  BOOST_TEST(text(vs.rt->cancel("nightly-1")) == "ok");
+  vs.run();
+  auto i = info(running, "nightly");
+  BOOST_TEST(i.status == cano::FlowStatus::idle());
+  BOOST_TEST(i.failure_streak == 0u);
+  BOOST_TEST(!i.next_eligible.has_value());
+  BOOST_TEST(vs.rt->runs_in_flight() == 0u);
+  stop(running);
+}
+
 BOOST_AUTO_TEST_CASE(a_cancel_keeps_the_streak_and_the_backoff_window) {
   // Start fails on its first call, then goes on to a slow Process state.
   auto calls = std::make_shared<int>(0);

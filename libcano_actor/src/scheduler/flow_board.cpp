@@ -53,8 +53,9 @@ void flow_board::apply_outcome(std::size_t i, const std::optional<error>& failur
     info.next_eligible.reset();
     return;
   }
-  if (cancelled && failure->code() != errc::compensation_failed) {
-    // A deliberate cancel is no failure: streak and window stay as they were (cano 0.15).
+  if (failure->code() == errc::cancelled || (cancelled && failure->code() != errc::compensation_failed)) {
+    // A deliberate cancel is no failure, whoever asked for it (cancel_flow, runtime::cancel, a
+    // durable request): streak and window stay as they were (cano 0.15 judges by the category).
     info.status = FlowStatus::idle();
     return;
   }
