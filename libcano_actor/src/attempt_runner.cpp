@@ -5,6 +5,7 @@
 
 #include "actors/messages.hpp"
 #include "deadline.hpp"
+#include "measure.hpp"
 #include "user_code.hpp"
 
 namespace cano::detail {
@@ -53,7 +54,7 @@ error attempt_runner::panic_error(const char* what) const {
 }
 
 bool attempt_runner::start() {
-  loop_.emplace(work_.config, ctx_->def->observers, task_id_);
+  loop_.emplace(work_.config, *ctx_, task_id_);
   begin_pending_ = true;
   pump();
   return done();
@@ -100,6 +101,7 @@ void attempt_runner::begin_attempt() {
   }
   if (work_.make_program) {
     program_ = work_.make_program();
+    program_->set_metrics(ctx_->metrics.get()); // metrics: poll iterations, batch runs and items
     apply(program_->begin());
   } else {
     issue_body_call();
@@ -140,7 +142,7 @@ void attempt_runner::post(std::uint64_t call_id,
     });
     caf::anon_send(self, call_done_atom::value, tag, seq, call_id, std::move(result));
   };
-  if (!pool_->try_post(std::move(job))) {
+  if (!pool_->try_post(std::move(job), stop_)) { // metrics: the pool counts abandoned threads by stop_
     attempt_finished(error::task_execution("blocking pool exhausted: all " +
                                            std::to_string(pool_->max_threads()) +
                                            " threads are busy (runtime_config::max_blocking_threads)"),
@@ -253,6 +255,7 @@ void attempt_runner::attempt_finished(expected<step_result> value, bool panicked
 void attempt_runner::loop_finished() {
   auto& r = loop_->result();
   if (r && r->more) {
+    measure(ctx_->metrics, [](metrics_sink& m) { m.step_iteration(true); }); // metrics
     cursor_ = std::move(r->cursor);
     if (pause_on_more_) {
       cursor_pending_ = true; // write-ahead: the cursor row before the next step
@@ -266,7 +269,7 @@ void attempt_runner::loop_finished() {
 
 void attempt_runner::next_step() {
   // Each step of a stepped task is its own retry loop, starting from the latest cursor.
-  loop_.emplace(work_.config, ctx_->def->observers, task_id_);
+  loop_.emplace(work_.config, *ctx_, task_id_);
   begin_pending_ = true;
 }
 

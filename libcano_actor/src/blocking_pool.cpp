@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "deadline.hpp"
-#include "log.hpp"
+#include "logger.hpp"
 
 namespace cano::detail {
 
@@ -13,7 +13,7 @@ std::shared_ptr<blocking_pool> blocking_pool::make(pool_config config) {
   return std::make_shared<blocking_pool>(config);
 }
 
-bool blocking_pool::try_post(std::function<void()> job) {
+bool blocking_pool::try_post(std::function<void()> job, std::shared_ptr<const std::atomic<bool>> stop) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (stopped_) {
     return false;
@@ -22,7 +22,7 @@ bool blocking_pool::try_post(std::function<void()> job) {
   if (!thread_free && threads_ >= config_.max_threads) {
     return false;
   }
-  queue_.push_back({std::move(job), clock::now()});
+  queue_.push_back({std::move(job), clock::now(), std::move(stop)});
   if (thread_free) {
     lock.unlock();
     work_ready_.notify_one();
@@ -39,11 +39,15 @@ bool blocking_pool::try_post(std::function<void()> job) {
       std::thread([self = shared_from_this()] { self->injector_loop(); }).detach();
     } catch (const std::exception& e) {
       injector_running_ = false;
-      log_error(std::string("blocking pool could not start its injector: ") + e.what());
+      diagnose(std::string("blocking pool could not start its injector: ") + e.what());
       start_thread_locked();
     }
   }
   return true;
+}
+
+void blocking_pool::diagnose(const std::string& text) const {
+  (config_.log ? config_.log : default_logger())->diagnostic(log_level::error, text);
 }
 
 void blocking_pool::start_thread_locked() {
@@ -51,13 +55,26 @@ void blocking_pool::start_thread_locked() {
     std::thread([self = shared_from_this()] { self->worker_loop(); }).detach();
     ++threads_;
   } catch (const std::exception& e) {
-    log_error(std::string("blocking pool could not start a thread: ") + e.what());
+    diagnose(std::string("blocking pool could not start a thread: ") + e.what());
   }
 }
 
 std::size_t blocking_pool::threads() const {
   std::lock_guard<std::mutex> guard(mutex_);
   return threads_;
+}
+
+pool_counts blocking_pool::counts() const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  pool_counts c;
+  c.idle = idle_;
+  c.busy = threads_ - idle_;
+  for (const auto& stop : running_stops_) {
+    if (stop->load(std::memory_order_relaxed)) {
+      ++c.abandoned;
+    }
+  }
+  return c;
 }
 
 void blocking_pool::stop() {
@@ -83,14 +100,26 @@ void blocking_pool::worker_loop() {
       }
     }
     auto job = std::move(queue_.front().job);
+    auto stop = std::move(queue_.front().stop);
     queue_.pop_front();
+    if (stop) {
+      running_stops_.push_back(stop);
+    }
     lock.unlock();
     try {
       job();
     } catch (...) {
-      log_error("a blocking job threw past its own guard");
+      diagnose("a blocking job threw past its own guard");
     }
+    job = nullptr; // what the job holds is released outside the lock
     lock.lock();
+    if (stop) {
+      auto it = std::find(running_stops_.begin(), running_stops_.end(), stop);
+      if (it != running_stops_.end()) {
+        *it = std::move(running_stops_.back());
+        running_stops_.pop_back();
+      }
+    }
   }
 }
 

@@ -8,6 +8,7 @@
 // stall shutdown or leave a dangling pointer: it is simply abandoned.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -15,14 +16,26 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <vector>
 
 namespace cano::detail {
+
+class logger;
 
 struct pool_config {
   std::size_t max_threads = 1024;
   std::size_t core_threads = 8;
   std::chrono::milliseconds idle_timeout{5000};
   std::chrono::microseconds injection_delay{1000};
+  std::shared_ptr<const logger> log; // null: the default logger
+};
+
+/// The pool's threads right now (for the runtime's gauges).
+struct pool_counts {
+  std::size_t busy = 0;
+  std::size_t idle = 0;
+  std::size_t abandoned = 0; // busy with a call whose stop flag is set (its attempt was given up)
 };
 
 class blocking_pool : public std::enable_shared_from_this<blocking_pool> {
@@ -30,10 +43,13 @@ public:
   static std::shared_ptr<blocking_pool> make(pool_config config);
   explicit blocking_pool(pool_config config) : config_(config) {}
 
-  /// Runs `job` on a pool thread; false when every thread up to the cap is busy.
-  bool try_post(std::function<void()> job);
+  /// Runs `job` on a pool thread; false when every thread up to the cap is busy. `stop`, when
+  /// given, is the flag that tells the job its attempt was given up: a thread still running a
+  /// job whose flag is set counts as abandoned.
+  bool try_post(std::function<void()> job, std::shared_ptr<const std::atomic<bool>> stop = nullptr);
 
   std::size_t threads() const;
+  pool_counts counts() const;
   /// Idle threads exit now, busy ones after their job; later posts fail.
   void stop();
   std::size_t max_threads() const noexcept { return config_.max_threads; }
@@ -43,9 +59,11 @@ private:
   struct queued {
     std::function<void()> job;
     clock::time_point since;
+    std::shared_ptr<const std::atomic<bool>> stop;
   };
 
   void start_thread_locked();
+  void diagnose(const std::string& text) const;
   void worker_loop();
   void injector_loop();
 
@@ -54,6 +72,7 @@ private:
   std::condition_variable work_ready_;
   std::condition_variable injector_wake_;
   std::deque<queued> queue_;
+  std::vector<std::shared_ptr<const std::atomic<bool>>> running_stops_; // of jobs running now
   std::size_t threads_ = 0;
   std::size_t idle_ = 0;
   bool injector_running_ = false;

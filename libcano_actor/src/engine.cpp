@@ -1,6 +1,5 @@
 #include "engine.hpp"
 
-#include <algorithm>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -20,17 +19,67 @@ bool inside_engine_actor() noexcept { return in_engine_actor; }
 engine_actor_scope::engine_actor_scope() : previous(in_engine_actor) { in_engine_actor = true; }
 engine_actor_scope::~engine_actor_scope() { in_engine_actor = previous; }
 
+namespace {
+
+/// The gauges of one engine, read when its metrics are collected (it may be gone by then).
+class engine_gauges final : public gauge_source {
+public:
+  explicit engine_gauges(std::weak_ptr<const engine> eng) : eng_(std::move(eng)) {}
+  runtime_gauges read() const override {
+    auto eng = eng_.lock();
+    return eng ? eng->gauges() : runtime_gauges{};
+  }
+
+private:
+  std::weak_ptr<const engine> eng_;
+};
+
+} // namespace
+
 engine::engine(caf::actor_system& sys, runtime_config config)
-  : sys_(sys), pool_(blocking_pool::make(pool_config{config.max_blocking_threads, config.core_blocking_threads,
-                                          config.idle_thread_timeout, config.thread_injection_delay})),
+  : sys_(sys),
+    log_(std::make_shared<const logger>(std::move(config.log), config.log_level, std::move(config.node))),
+    metrics_(config.metrics ? std::move(config.metrics) : default_metrics_sink()),
+    pool_(blocking_pool::make(pool_config{config.max_blocking_threads, config.core_blocking_threads,
+                                          config.idle_thread_timeout, config.thread_injection_delay, log_})),
     checkpoint_queue_bound_(config.checkpoint_queue_bound) {}
+
+void engine::watch_gauges() {
+  if (metrics_ && !gauge_source_) {
+    gauge_source_ = std::make_shared<engine_gauges>(weak_from_this());
+    metrics_->watch(gauge_source_);
+  }
+}
+
+runtime_gauges engine::gauges() const {
+  runtime_gauges g;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    std::unordered_map<std::string, std::size_t> by_definition;
+    for (const auto& kv : live_) {
+      ++by_definition[kv.second.definition];
+    }
+    g.runs_in_flight.assign(by_definition.begin(), by_definition.end());
+  }
+  {
+    std::lock_guard<std::mutex> guard(channels_mutex_);
+    for (const auto& kv : channels_) {
+      g.checkpoint_backlog += kv.second->pending.load();
+    }
+  }
+  auto pool = pool_->counts();
+  g.pool_busy = pool.busy;
+  g.pool_idle = pool.idle;
+  g.pool_abandoned = pool.abandoned;
+  return g;
+}
 
 std::shared_ptr<checkpoint_channel>
 engine::checkpoint_channel_for(const std::shared_ptr<CheckpointStore>& store) {
   std::lock_guard<std::mutex> guard(channels_mutex_);
   auto& slot = channels_[store.get()];
   if (!slot) {
-    slot = std::make_shared<checkpoint_channel>(sys_, store, checkpoint_queue_bound_);
+    slot = std::make_shared<checkpoint_channel>(sys_, store, checkpoint_queue_bound_, metrics_);
   }
   return slot;
 }
@@ -74,7 +123,7 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
     return id;
   }
   // Registered before it can end, so run_ended never races ahead of the registration.
-  live_.emplace(id, caf::actor{});
+  live_.emplace(id, live_run{caf::actor{}, spec.def->name});
   if (durable) {
     live_ids_.emplace(durable_id, live_id{id, {}});
   }
@@ -82,7 +131,7 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
   auto handle = spawn_run_supervisor(shared_from_this(), std::move(spec), spawner);
   lock.lock();
   if (auto it = live_.find(id); it != live_.end()) {
-    it->second = std::move(handle);
+    it->second.handle = std::move(handle);
   }
   return id;
 }
@@ -90,10 +139,10 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
 bool engine::cancel(std::uint64_t run_id) {
   std::lock_guard<std::mutex> guard(mutex_);
   auto it = live_.find(run_id);
-  if (it == live_.end() || !it->second) {
+  if (it == live_.end() || !it->second.handle) {
     return false;
   }
-  caf::anon_send(it->second, cancel_atom::value);
+  caf::anon_send(it->second.handle, cancel_atom::value);
   return true;
 }
 
@@ -147,8 +196,8 @@ bool engine::shutdown(std::chrono::milliseconds deadline) {
     return true;
   }
   for (auto& kv : live_) {
-    if (kv.second) {
-      caf::anon_send(kv.second, drop_atom::value);
+    if (kv.second.handle) {
+      caf::anon_send(kv.second.handle, drop_atom::value);
     }
   }
   // Dropped runs still tear their resources down and report; give them a bounded moment.
@@ -169,28 +218,17 @@ std::size_t engine::checkpoint_writes_pending() {
 
 checkpoint_stats engine::checkpoint_statistics(bool reset) {
   checkpoint_stats out;
-  std::vector<std::uint32_t> samples;
+  latency_histogram::counts latencies{};
   std::lock_guard<std::mutex> guard(channels_mutex_);
   for (auto& kv : channels_) {
     auto& ch = *kv.second;
     out.batches += reset ? ch.batches.exchange(0) : ch.batches.load();
     out.writes += reset ? ch.writes.exchange(0) : ch.writes.load();
     out.rows += reset ? ch.rows.exchange(0) : ch.rows.load();
-    std::lock_guard<std::mutex> lat(ch.latency_mutex);
-    samples.insert(samples.end(), ch.latencies_us.begin(), ch.latencies_us.end());
-    if (reset) {
-      ch.latencies_us.clear();
-    }
+    ch.latencies.add_to(latencies, reset);
   }
-  if (!samples.empty()) {
-    auto at = [&](double q) {
-      auto idx = static_cast<std::size_t>(q * static_cast<double>(samples.size() - 1));
-      std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(idx), samples.end());
-      return samples[idx] / 1000.0;
-    };
-    out.p50_append_ms = at(0.50);
-    out.p99_append_ms = at(0.99);
-  }
+  out.p50_append_ms = latency_histogram::quantile_ms(latencies, 0.50);
+  out.p99_append_ms = latency_histogram::quantile_ms(latencies, 0.99);
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include "blocking_pool.hpp"
 #include "cano/detail/definition.hpp"
 #include "cano/runtime.hpp"
+#include "logger.hpp"
 
 namespace caf {
 class actor_system;
@@ -63,6 +64,14 @@ public:
 
   caf::actor_system& system() noexcept { return sys_; }
   const std::shared_ptr<blocking_pool>& pool() const noexcept { return pool_; }
+  /// Where runs' measurements go; null when nothing is measured.
+  const std::shared_ptr<metrics_sink>& metrics() const noexcept { return metrics_; }
+  /// The runtime's log sink, level and node name.
+  const std::shared_ptr<const logger>& log() const noexcept { return log_; }
+  /// What the runtime's gauges read now (runs in flight by definition, backlog, pool threads).
+  runtime_gauges gauges() const;
+  /// Registers the gauges with the metrics sink (once; after construction: needs shared ownership).
+  void watch_gauges();
 
   /// Spawns a run supervisor, from `spawner`'s worker thread when given (no cross-thread
   /// wake-up). When the runtime no longer admits runs, `done` gets the error at once.
@@ -102,11 +111,19 @@ public:
 
 private:
   caf::actor_system& sys_;
+  std::shared_ptr<const logger> log_;
+  std::shared_ptr<metrics_sink> metrics_;
+  std::shared_ptr<const gauge_source> gauge_source_; // registered with metrics_ (weakly)
   std::shared_ptr<blocking_pool> pool_;
   std::atomic<std::uint64_t> next_run_id_{1};
   mutable std::mutex mutex_;
   std::condition_variable all_ended_;
-  std::unordered_map<std::uint64_t, caf::actor> live_;
+  /// Runs in flight: their supervisor (once spawned) and their definition's name (for gauges).
+  struct live_run {
+    caf::actor handle;
+    std::string definition;
+  };
+  std::unordered_map<std::uint64_t, live_run> live_;
   /// Durable runs (with a store and an id) of this runtime by workflow id (D8, D9), with
   /// whoever waits for their result.
   struct live_id {
@@ -116,7 +133,7 @@ private:
   std::unordered_map<std::string, live_id> live_ids_;
   bool admitting_ = true;
   std::size_t checkpoint_queue_bound_;
-  std::mutex channels_mutex_;
+  mutable std::mutex channels_mutex_;
   std::unordered_map<const CheckpointStore*, std::shared_ptr<checkpoint_channel>> channels_;
 };
 

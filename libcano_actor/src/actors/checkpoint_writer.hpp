@@ -16,6 +16,7 @@
 #include <caf/fwd.hpp>
 
 #include "cano/checkpoint.hpp"
+#include "cano/metrics_sink.hpp"
 
 namespace cano::detail {
 
@@ -52,8 +53,11 @@ public:
 
 private:
   void settle(bool create, const expected<void>& r);
+  /// cano's append and clear counters for a write with `row` / `clear` and its outcome.
+  void count(bool row, bool clear, const expected<void>& r) const;
 
   caf::event_based_actor* host_;
+  metrics_sink* metrics_; // the engine's (it outlives the run's supervisor); null: none
   std::shared_ptr<CheckpointStore> store_;
   const std::string& id_;
   std::shared_ptr<checkpoint_channel> channel_; // blocking stores

@@ -1,4 +1,5 @@
-// What every actor of one run shares: the definition, the run's id and input, its stop flag.
+// What every actor of one run shares: the definition, the run's id and input, its stop flag, and
+// where its measurements and log lines go.
 #pragma once
 
 #include <atomic>
@@ -8,7 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../logger.hpp"
 #include "cano/detail/definition.hpp"
+#include "cano/metrics_sink.hpp"
+#include "cano/observer.hpp"
 #include "cano/task_context.hpp"
 
 namespace cano::detail {
@@ -20,6 +24,14 @@ struct run_context {
   /// When the run's supervisor was created: its workflow timeout counts from (just after) here,
   /// so a split can tell, between branches, that the run's deadline has passed.
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  /// The runtime's id of the run (run_result::run_id).
+  std::uint64_t run_id = 0;
+  /// The runtime's metrics sink (null: nothing is measured) and logger (never null).
+  std::shared_ptr<metrics_sink> metrics;
+  std::shared_ptr<const logger> log = default_logger();
+
+  /// The run as observer hooks see it (valid while this context lives).
+  run_info info() const noexcept { return run_info{run_id, workflow_id, def->name}; }
 };
 
 /// The context of one call into user code of a run (a body, a poll, a step, a compensate).

@@ -17,7 +17,6 @@
 #include "../deadline.hpp"
 #include "../engine.hpp"
 #include "../format.hpp"
-#include "../log.hpp"
 #include "../resume_plan.hpp"
 #include "../internal_access.hpp"
 #include "../user_code.hpp"
@@ -26,6 +25,7 @@
 #include "messages.hpp"
 #include "run_context.hpp"
 #include "runner_handlers.hpp"
+#include "run_instruments.hpp"
 #include "saga_drain.hpp"
 #include "task_actor.hpp"
 
@@ -63,7 +63,7 @@ public:
       resume_(spec.resume),
       scheduled_(spec.scheduled),
       done_(std::move(spec.done)),
-      mutable_ctx_(make_context(spec)),
+      mutable_ctx_(make_context(spec, *eng_)),
       ctx_(mutable_ctx_),
       def_(ctx_->def.get()),
       has_observers_(!def_->observers.empty()),
@@ -139,11 +139,14 @@ public:
 private:
   using run_result_value = expected<state_code>;
 
-  static std::shared_ptr<run_context> make_context(run_spec& spec) {
+  static std::shared_ptr<run_context> make_context(run_spec& spec, const engine& eng) {
     auto ctx = std::make_shared<run_context>();
     ctx->def = std::move(spec.def);
     ctx->workflow_id = spec.workflow_id.empty() ? ctx->def->workflow_id : std::move(spec.workflow_id);
     ctx->input = std::move(spec.input);
+    ctx->run_id = spec.run_id;         // observers and log lines name the run
+    ctx->metrics = eng.metrics();      // metrics
+    ctx->log = eng.log();
     return ctx;
   }
 
@@ -175,6 +178,7 @@ private:
     }
     attempts_ = 1;
     owns_header_ = true;
+    inst_.started(def_->label(current_)); // metrics/log
     if (writer_.active()) {
       writer_.start_fresh(make_header(RunStatus::running)); // rides on the run's first write
     }
@@ -258,9 +262,10 @@ private:
     if (start.how == resume_start::path::forward) {
       writer_.carry_header(make_header(RunStatus::running)); // the new attempt, with the next row
     }
+    inst_.resumed(start.how == resume_start::path::forward ? def_->label(current_) : std::string(), attempts_); // log
     if (has_observers_) {
       auto last = start.plan.last_sequence;
-      notify(def_->observers, [&](WorkflowObserver& o) { o.on_resume(id, last); });
+      notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_resume(run, last); });
     }
     acquire_resources();
   }
@@ -308,6 +313,7 @@ private:
   }
 
   void resources_acquired() {
+    inst_.walking(); // metrics: cano_workflow_active
     if (resumed_rollback_) {
       auto record = std::move(*resumed_rollback_);
       resumed_rollback_.reset();
@@ -341,8 +347,9 @@ private:
   /// on_state_enter, then (with a store) the state's entry row, before anything runs.
   void enter_state() {
     const auto& label = def_->label(current_);
+    inst_.entered(label); // log
     if (has_observers_) {
-      notify(def_->observers, [&](WorkflowObserver& o) { o.on_state_enter(label); });
+      notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_state_enter(run, label); });
     }
     auto it = def_->states.find(current_);
     bool router = it != def_->states.end() && it->second->type == state_entry::kind::router;
@@ -394,13 +401,14 @@ private:
       return false;
     }
     entry_ = it->second.get();
+    inst_.dispatching(); // metrics: cano_task_duration_seconds
     if (entry_->type == state_entry::kind::split) {
       worker_ = spawn_join_actor(this, ctx_, it->second, def_->label_copy(current_), eng_->pool());
       return false;
     }
     const auto& name = entry_->work.task_name;
     if (has_observers_) {
-      notify(def_->observers, [&](WorkflowObserver& o) { o.on_task_start(name); });
+      notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_task_start(run, name); });
     }
     nlohmann::json cursor;
     if (entry_->type == state_entry::kind::stepped) {
@@ -511,6 +519,7 @@ private:
 
   /// Applies a task's final outcome: moves to the next state (true) or fails the run (false).
   bool conclude(expected<step_result>& outcome) {
+    inst_.dispatched(def_->label(current_), entry_->type, outcome && !outcome->was_split); // metrics
     if (!outcome) {
       return conclude_failure(outcome.error_value());
     }
@@ -530,7 +539,7 @@ private:
     const bool split = entry_->type == state_entry::kind::split;
     if (has_observers_ && !split) {
       const auto& name = entry_->work.task_name;
-      notify(def_->observers, [&](WorkflowObserver& o) { o.on_task_success(name); });
+      notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_task_success(run, name); });
     }
     auto next = outcome->next;
     if (entry_->type == state_entry::kind::compensatable && outcome->has_output) {
@@ -547,7 +556,7 @@ private:
     // A split's branches have reported for themselves (join actor); other tasks report here.
     if (has_observers_ && entry_->type != state_entry::kind::split) {
       const auto& name = entry_->work.task_name;
-      notify(def_->observers, [&](WorkflowObserver& o) { o.on_task_failure(name, failure); });
+      notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_task_failure(run, name, failure); });
     }
     runner_.reset();
     fail(std::move(failure));
@@ -621,7 +630,7 @@ private:
   void checkpointed() {
     if (has_observers_) {
       auto seq = seq_;
-      notify(def_->observers, [&](WorkflowObserver& o) { o.on_checkpoint(ctx_->workflow_id, seq); });
+      notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_checkpoint(run, seq); });
     }
     ++seq_;
   }
@@ -672,11 +681,14 @@ private:
   /// goes on from its durable record.
   void begin_rollback(RollbackRecord record, bool record_first) {
     phase_ = run_phase::compensating;
+    if (!record.errors.empty()) {
+      inst_.compensating(record.errors.front(), record.stack.size() - record.undone); // log
+    }
     stop_worker();
     saga_drain::recorder recorder;
     if (writer_.may_write()) {
       recorder = [this](const RollbackRecord& r, std::function<void(std::optional<error>)> k) {
-        auto on_written = [k](const expected<void>& written) {
+        auto on_written = [k, log = ctx_->log](const expected<void>& written) {
           if (written) {
             return k(std::nullopt);
           }
@@ -684,7 +696,7 @@ private:
           if (e.is_store_unavailable() || e.code() == errc::fenced) {
             return k(e); // stop: the header keeps the last durable record (resumable / not ours)
           }
-          log_error("recording rollback progress failed (the drain goes on): " + e.to_string());
+          log->diagnostic(log_level::error, "recording rollback progress failed (the drain goes on): " + e.to_string());
           k(std::nullopt);
         };
         CheckpointWrite w;
@@ -737,6 +749,7 @@ private:
     }
     phase_ = run_phase::finishing;
     result_ = std::move(result);
+    inst_.ended(result_, status); // metrics/log
     stop_worker();
     if (what == final_write::none || !owns_header_ || !writer_.may_write()) {
       return wrap_up();
@@ -756,8 +769,8 @@ private:
     auto after = [this](const expected<void>& r) {
       final_write_pending_ = false;
       if (!r) {
-        log_error("writing the final run header of " + debug_quote(ctx_->workflow_id) +
-                  " failed: " + r.error_value().to_string());
+        ctx_->log->diagnostic(log_level::error, "writing the final run header of " + debug_quote(ctx_->workflow_id) +
+                                                  " failed: " + r.error_value().to_string());
       }
       wrap_up();
     };
@@ -826,6 +839,7 @@ private:
   // Runners keep a reference to this very pointer: it must be of the type they take.
   std::shared_ptr<const run_context> ctx_;
   const definition* def_;
+  run_instruments inst_{*mutable_ctx_}; // metrics and lifecycle log lines
   bool has_observers_;
   run_phase phase_ = run_phase::starting;
 

@@ -51,7 +51,8 @@ private:
   enum class waiting { nothing, compensate, record };
   void pump();
   void undo_top();
-  void undone(std::optional<error> failure);
+  /// `invoked`: a compensate ran (false: none is registered), for the metrics.
+  void undone(std::optional<error> failure, bool invoked = true);
   bool post_compensate(std::shared_ptr<const compensator> comp, const RollbackRecord::Entry& entry,
                        nlohmann::json output, const TaskConfig& cfg);
 

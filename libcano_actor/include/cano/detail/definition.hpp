@@ -18,6 +18,7 @@
 #include "cano/checkpoint.hpp"
 #include "cano/error.hpp"
 #include "cano/join.hpp"
+#include "cano/metrics_sink.hpp"
 #include "cano/observer.hpp"
 #include "cano/resources.hpp"
 #include "cano/retry.hpp"
@@ -60,6 +61,25 @@ public:
   virtual ~attempt_program() = default;
   virtual program_action begin() = 0;
   virtual program_action on_call_done(std::uint64_t call_id, expected<std::any> value) = 0;
+
+  /// Where the program reports what it measures (poll iterations, batch runs and items); set by
+  /// the engine before begin(), null when the run measures nothing.
+  void set_metrics(metrics_sink* sink) noexcept { metrics_ = sink; }
+
+protected:
+  /// Calls `record(sink)` when the run measures (a sink's exception is dropped).
+  template <class F>
+  void measure(F&& record) const noexcept {
+    if (metrics_ != nullptr) {
+      try {
+        record(*metrics_);
+      } catch (...) {
+      }
+    }
+  }
+
+private:
+  metrics_sink* metrics_ = nullptr;
 };
 
 using program_factory = std::function<std::unique_ptr<attempt_program>()>;

@@ -71,6 +71,18 @@ struct node::impl {
   mutable std::mutex mutex; // guards the figures and the identity below
   node_stats figures;
   std::string owner;
+  std::shared_ptr<metrics_sink> metrics; // the runtime's (null: not measured)
+
+  /// Reports to the metrics sink, if any (a sink's exception is dropped).
+  template <class F>
+  void measure(F&& record) {
+    if (metrics) {
+      try {
+        record(*metrics);
+      } catch (...) {
+      }
+    }
+  }
 
   static std::string key(const std::string& name, std::uint32_t version) {
     return name + "@" + std::to_string(version);
@@ -91,6 +103,7 @@ struct node::impl {
                        static_cast<std::uint64_t>(again.version));
       }
     });
+    measure([](metrics_sink& m) { m.run_claimed(); });
     std::lock_guard<std::mutex> guard(mutex);
     ++figures.claimed;
   }
@@ -203,6 +216,7 @@ void membership_loop(caf::blocking_actor* self, impl_ptr n, std::unique_ptr<deta
       n->figures.incarnation = incarnation;
       ++n->figures.rejoins;
     }
+    n->measure([](metrics_sink& m) { m.node_rejoined(); });
     self->send(n->node_actor, identity_atom::value, incarnation);
     say("this node had been declared dead; rejoined as " + owner);
   };
@@ -222,7 +236,13 @@ void membership_loop(caf::blocking_actor* self, impl_ptr n, std::unique_ptr<deta
       }
       self->send(n->node_actor, peers_atom::value, ids, incarnations, addresses);
     });
-    guarded("leases of peers", [&] { n->count(&node_stats::declared_dead, members->expire_leases().size()); });
+    guarded("leases of peers", [&] {
+      auto dead = members->expire_leases().size();
+      n->count(&node_stats::declared_dead, dead);
+      for (std::size_t k = 0; k < dead; ++k) {
+        n->measure([](metrics_sink& m) { m.node_failover(death_signal::lease); });
+      }
+    });
   };
   auto claim = [&] {
     guarded("claims", [&] {
@@ -245,6 +265,7 @@ void membership_loop(caf::blocking_actor* self, impl_ptr n, std::unique_ptr<deta
       guarded("probe", [&] { dead = members->probe_dead(it->node_id, it->incarnation); });
       if (dead) {
         n->count(&node_stats::declared_dead);
+        n->measure([](metrics_sink& m) { m.node_failover(death_signal::down); });
         buried = true;
       }
       it = dead || std::chrono::steady_clock::now() > it->until ? probes.erase(it) : std::next(it);
@@ -323,6 +344,7 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
   }
   p->store = *store;
   p->owner = store_options.owner;
+  p->metrics = rt.metrics(); // claims, failovers and rejoins are measured with the runtime's runs
   p->figures.incarnation = p->members->incarnation();
   return std::unique_ptr<node>(new node(rt, std::move(p)));
 }
