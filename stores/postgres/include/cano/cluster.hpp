@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "cano/cluster_node.hpp"
 #include "cano/error.hpp"
 #include "cano/postgres_checkpoint_store.hpp"
 #include "cano/runtime.hpp"
@@ -103,6 +104,12 @@ public:
   /// Leaves the cluster: stops renewing, hands its unfinished runs to survivors (owner
   /// "orphan") and marks its incarnation dead. The runtime's runs still going are fenced.
   void leave();
+
+  /// Every node incarnation the cluster's database records (cano_nodes), by node id, newest
+  /// incarnation first, with what is left of each lease by the database's clock: what a status
+  /// page shows. One short connection of its own (`store.dsn`, or $CANO_PG_DSN). Errors:
+  /// checkpoint_store (the database, never the DSN's password).
+  static expected<std::vector<cluster_node>> members(const PostgresOptions& store);
 
   const std::string& id() const noexcept;
   /// "<node_id>#<incarnation>": the owner of the runs this node drives.
