@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,7 @@ enum class log_level : std::uint8_t { trace, debug, info, warn, error, off };
 
 /// "trace", "debug", "info", "warn", "error", "off".
 const char* to_string(log_level level) noexcept;
+inline std::ostream& operator<<(std::ostream& os, log_level level) { return os << to_string(level); }
 
 /// One key/value of a record. `quoted`: the value is text (logfmt quotes it when needed), not a
 /// number.
