@@ -8,8 +8,9 @@ if(NOT TARGET CAF::core)
   find_path(CAF_INCLUDE_DIR caf/all.hpp)
   find_library(CAF_CORE_LIBRARY caf_core)
   find_library(CAF_IO_LIBRARY caf_io)
-  if(NOT CAF_INCLUDE_DIR OR NOT CAF_CORE_LIBRARY OR NOT CAF_IO_LIBRARY)
-    message(FATAL_ERROR "CAF 0.17 not found: install libcaf-dev (caf/all.hpp, libcaf_core, libcaf_io)")
+  find_library(CAF_OPENSSL_LIBRARY caf_openssl)
+  if(NOT CAF_INCLUDE_DIR OR NOT CAF_CORE_LIBRARY OR NOT CAF_IO_LIBRARY OR NOT CAF_OPENSSL_LIBRARY)
+    message(FATAL_ERROR "CAF 0.17 not found: install libcaf-dev (caf/all.hpp, libcaf_core, libcaf_io, libcaf_openssl)")
   endif()
   add_library(CAF::core UNKNOWN IMPORTED)
   set_target_properties(CAF::core PROPERTIES
@@ -20,4 +21,9 @@ if(NOT TARGET CAF::core)
   set_target_properties(CAF::io PROPERTIES
     IMPORTED_LOCATION "${CAF_IO_LIBRARY}"
     INTERFACE_LINK_LIBRARIES CAF::core)
+  # TLS between cluster nodes (cano::node); libcaf_openssl brings libssl itself.
+  add_library(CAF::openssl UNKNOWN IMPORTED)
+  set_target_properties(CAF::openssl PROPERTIES
+    IMPORTED_LOCATION "${CAF_OPENSSL_LIBRARY}"
+    INTERFACE_LINK_LIBRARIES CAF::io)
 endif()

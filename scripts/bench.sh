@@ -20,7 +20,8 @@ pg_cluster_start
 
 workloads=(linear10 concurrent1000 linear10_blocking split100_all split10000 split8_cpu parked100k linear10_ckpt_mem
   pg_raw_ceiling linear10_ckpt_pg_c1 linear10_ckpt_pg_c100 linear10_ckpt_pg_c1000
-  sqlite_raw_ceiling linear10_ckpt_sqlite_c1 linear10_ckpt_sqlite_c100 linear10_ckpt_sqlite_c1000)
+  sqlite_raw_ceiling linear10_ckpt_sqlite_c1 linear10_ckpt_sqlite_c100 linear10_ckpt_sqlite_c1000
+  failover_kill failover_stop cluster_throughput scheduler_ticks)
 args=()
 for w in "${workloads[@]}"; do args+=(--workload "$w"); done
 ./build/apps/cano-bench/cano-bench "${args[@]}" "$@"

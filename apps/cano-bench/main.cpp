@@ -14,6 +14,9 @@
 #include "child_process.hpp"
 #include "cli.hpp"
 #include "workload.hpp"
+#ifdef CANO_BENCH_CLUSTER
+#include "cluster_workloads.hpp"
+#endif
 
 namespace bench {
 std::map<std::string, workload_fn>& workloads() {
@@ -92,6 +95,13 @@ int main(int argc, char** argv) {
   app.add_option("--seconds,-s", seconds, "measured seconds per workload")->check(CLI::Range(0.001, 86400.0));
   app.add_flag("--json", json, "one JSON object per line");
   app.add_flag("--child", child, "internal: run one workload in this process")->group("");
+  std::string node_role, node_id, definition;
+  int lease_ms = 3000, load = 0;
+  app.add_option("--node-role", node_role, "internal: a node process of a cluster workload")->group("");
+  app.add_option("--node-id", node_id, "internal")->group("");
+  app.add_option("--definition", definition, "internal")->group("");
+  app.add_option("--lease-ms", lease_ms, "internal")->group("");
+  app.add_option("--load", load, "internal")->group("");
   cano_apps::add_version_and_exit_codes(app, "cano-bench",
                                         {{0, "every workload printed its figures"},
                                          {1, "a workload failed: it printed {\"workload\", \"error\"} in place of its figures"},
@@ -102,6 +112,11 @@ int main(int argc, char** argv) {
     return cano_apps::exit_after_parse(app, e);
   }
 
+#ifdef CANO_BENCH_CLUSTER
+  if (!node_role.empty()) {
+    return bench::run_node_role(node_role, node_id, definition, lease_ms, load, seconds);
+  }
+#endif
   auto& all = bench::workloads();
   if (names.empty()) {
     for (const auto& kv : all) {

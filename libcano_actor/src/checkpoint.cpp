@@ -250,6 +250,8 @@ expected<RunListing> CheckpointStore::list_unfinished() {
 
 expected<void> CheckpointStore::claim_run(const std::string&) { return {}; }
 
+expected<void> CheckpointStore::adopt_run(const std::string&) { return {}; }
+
 // -- run records and history ----------------------------------------------------------------------
 
 std::int64_t unix_micros(std::chrono::system_clock::time_point t) noexcept {

@@ -99,6 +99,8 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
   run_spec spec{id, resume, std::move(def), initial, std::move(options.workflow_id),
                 std::move(options.input), std::move(done)};
   spec.scheduled = options.scheduled;
+  spec.take_over = options.take_over;
+  spec.start_if_empty = options.start_if_empty;
   const std::string& durable_id = spec.workflow_id.empty() ? spec.def->workflow_id : spec.workflow_id;
   const bool durable = spec.def->store != nullptr && !durable_id.empty();
   std::unique_lock<std::mutex> lock(mutex_);

@@ -47,7 +47,9 @@ struct run_spec {
   std::string workflow_id;
   nlohmann::json input;
   completion done;
-  bool scheduled = false; // run_options::scheduled
+  bool scheduled = false;      // run_options::scheduled
+  bool take_over = true;       // run_options::take_over
+  bool start_if_empty = false; // run_options::start_if_empty (from `initial`)
 };
 
 /// True while an engine actor's handler runs on this thread (runtime::run refuses to block it).

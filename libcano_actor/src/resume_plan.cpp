@@ -47,7 +47,8 @@ expected<resume_plan> plan_resume(const definition& def, const std::string& work
 }
 
 resume_start decide_resume(const definition& def, const std::string& workflow_id,
-                           const std::vector<CheckpointRow>& rows, std::optional<RunHeader> header) {
+                           const std::vector<CheckpointRow>& rows, std::optional<RunHeader> header,
+                           std::optional<state_code> start_if_empty) {
   resume_start out;
   out.header = std::move(header);
   auto refuse = [&](error e) {
@@ -75,6 +76,17 @@ resume_start decide_resume(const definition& def, const std::string& workflow_id
       out.how = resume_start::path::drain;
       out.rollback = *h.rollback;
       out.plan.last_sequence = last_sequence;
+      return out;
+    }
+    if (rows.empty() && is_unfinished(h.status) && start_if_empty) {
+      // Placed and not started yet (or its start never wrote a row): start it.
+      if (auto valid = def.validate_initial_state(*start_if_empty); !valid) {
+        return refuse(valid.error_value());
+      }
+      out.plan.state = *start_if_empty;
+      out.plan.resume_step = 0;
+      out.plan.last_sequence = 0;
+      out.fresh = true;
       return out;
     }
     if (rows.empty() && is_unfinished(h.status)) {

@@ -39,7 +39,7 @@ expected<resume_plan> plan_resume(const definition& def, const std::string& work
 /// What a resume does with a run, from its rows and header (§2.5, ARCHITECTURE D6, D7).
 struct resume_start {
   enum class path {
-    forward, // continue from the last row (cano's resume_from)
+    forward, // continue from the last row (cano's resume_from), or start a placed run
     drain,   // a rollback began (header compensating): continue the drain, never go forward
     refuse,  // cannot be resumed (rolled back, no rows, wrong version, ...): report `failure`
     close,   // an unfinished header without rows (left by an older version): end it as failed
@@ -48,10 +48,14 @@ struct resume_start {
   resume_plan plan;              // forward; `last_sequence` also for drain
   RollbackRecord rollback;       // drain
   std::optional<error> failure;  // refuse, close
+  bool fresh = false;            // forward from a placed run's first state: sequences start at 0
   std::optional<RunHeader> header;
 };
+/// `start_if_empty`: where a run with an unfinished header and no rows yet starts (a run placed
+/// on a node, not started) — otherwise such a run is closed.
 resume_start decide_resume(const definition& def, const std::string& workflow_id,
-                           const std::vector<CheckpointRow>& rows, std::optional<RunHeader> header);
+                           const std::vector<CheckpointRow>& rows, std::optional<RunHeader> header,
+                           std::optional<state_code> start_if_empty = std::nullopt);
 
 /// " (workflow_id=\"id\", sequence=n)": where a corrupt blob was found.
 std::string blob_location(const std::string& workflow_id, std::uint64_t sequence);

@@ -80,9 +80,9 @@ void runtime::resume_erased(std::shared_ptr<const detail::definition> def, const
   engine_->start(std::move(def), 0, run_options{id, nullptr}, detail::completion{reply_to, {}}, nullptr, true);
 }
 
-void runtime::resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
-                            std::function<void(run_result&&)> done) {
-  engine_->start(std::move(def), 0, run_options{id, nullptr}, detail::completion{{}, std::move(done)}, nullptr, true);
+void runtime::resume_erased(std::shared_ptr<const detail::definition> def, run_options options,
+                            detail::state_code initial, std::function<void(run_result&&)> done) {
+  engine_->start(std::move(def), initial, std::move(options), detail::completion{{}, std::move(done)}, nullptr, true);
 }
 
 std::vector<run_result>

@@ -6,7 +6,7 @@ CANO_PACKAGES=(
   libcaf-dev libssl-dev libpqxx-dev libpq-dev nlohmann-json3-dev
   libboost-test-dev libsqlite3-dev libcli11-dev
   graphviz # `cano graph --format svg` and its test
-  postgresql-15 postgresql-client-15
+  postgresql-15 postgresql-client-15 openssl
 )
 
 cano_install_packages() {

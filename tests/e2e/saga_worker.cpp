@@ -14,8 +14,8 @@
 // (start-or-get: finished ones just answer); run i fails at Ship when i % 3 == 0; steps take
 // 20–60 ms (CANO_TEST_STEP_MS=<n>: n ms). `node` joins a cluster as a cano::node serving the saga
 // (definition "order-saga/<prefix>"), prints "NODE <owner> <port>", runs <prefix>-<node id>-0 …
-// on itself, prints "LOCAL-DONE", then keeps serving (taking over orphans) until killed (SIGTERM:
-// it leaves the cluster first); after a rejoin it starts as many runs again, named …-after-<n>, and prints
+// on itself, prints "LOCAL-DONE", then keeps serving (taking over orphans and runs submitted to
+// it) until killed (SIGTERM: it drains for 200 ms, then hands the rest over); after a rejoin it starts as many runs again, named …-after-<n>, and prints
 // "STATS claimed=<n> rejoins=<n>" whenever those figures change. Output lines (flushed):
 // "RESULT <id> <DONE state|FAILED error>", "RESUMED <n>", "ALL-DONE". Environment, for crash
 // points:
@@ -221,6 +221,16 @@ int node_mode(const std::shared_ptr<ledger>& fx, const std::string& node_id, con
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", 2);
   cano::node::configure(cfg);
+  // TLS when the test gives certificates (CANO_TEST_TLS_CERT / _KEY / _CA).
+  if (const char* cert = std::getenv("CANO_TEST_TLS_CERT")) {
+    cfg.openssl_certificate = cert;
+    cfg.openssl_key = std::getenv("CANO_TEST_TLS_KEY") ? std::getenv("CANO_TEST_TLS_KEY") : "";
+    cfg.openssl_cafile = std::getenv("CANO_TEST_TLS_CA") ? std::getenv("CANO_TEST_TLS_CA") : "";
+  }
+  if (auto tls = cano::node::configure_tls(cfg); !tls) {
+    std::cerr << tls.error_value() << "\n";
+    return 2;
+  }
   caf::actor_system sys{cfg};
   cano::runtime rt{sys};
   cano::node_config config;
@@ -232,7 +242,7 @@ int node_mode(const std::shared_ptr<ledger>& fx, const std::string& node_id, con
     std::cerr << n.error_value() << "\n";
     return 3;
   }
-  auto wf = (*n)->serve(order_saga("order-saga/" + prefix, fx));
+  auto wf = (*n)->serve(order_saga("order-saga/" + prefix, fx), Order::Reserve); // submittable
   if (auto started = (*n)->start(); !started) {
     std::cerr << started.error_value() << "\n";
     return 3;
@@ -266,7 +276,9 @@ int node_mode(const std::shared_ptr<ledger>& fx, const std::string& node_id, con
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  (*n)->leave();
+  line("DRAINING");
+  (*n)->drain(std::chrono::milliseconds(200)); // hands what is left to the survivors at once
+  line("DRAINED");
   return 0;
 }
 

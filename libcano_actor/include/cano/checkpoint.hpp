@@ -268,6 +268,9 @@ public:
   /// make this store the owner and increment the fence, so the previous owner's writes are
   /// refused from then on. The default does nothing.
   virtual expected<void> claim_run(const std::string& workflow_id);
+  /// Drives a run this store already owns (one placed on it) without taking anything over:
+  /// fails with `fenced` when its owner is another one. The default does nothing.
+  virtual expected<void> adopt_run(const std::string& workflow_id);
 
   // -- run records and history (issue 15); defaults suit stores that only keep the live log ----
 

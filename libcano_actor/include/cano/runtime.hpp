@@ -53,6 +53,13 @@ struct run_options {
   /// its resources' lease, so the run skips validation, resource setup/teardown and the
   /// workflow timeout (`with_timeout`). Never set it without holding the resources yourself.
   bool scheduled = false;
+  /// A resume only: true (the default) takes the run over from whoever drives it (claim_run:
+  /// fence + 1, ARCHITECTURE D8); false drives it only if this runtime's store already owns it
+  /// (adopt_run: a run placed on this node), and refuses one that moved on (category fenced).
+  bool take_over = true;
+  /// A resume only: a run whose log is still empty (placed but not started) starts from the
+  /// state given to resume, instead of being closed as a run that ended without its header.
+  bool start_if_empty = false;
 };
 
 /// What the checkpoint actors of blocking stores did since the last reset.
@@ -152,10 +159,15 @@ public:
     resume_erased(wf.definition_ptr(), workflow_id, reply_to);
   }
   /// resume with a callback, called once with the run_result on a thread of the engine (keep it
-  /// short; never block in it).
+  /// short; never block in it). `options.workflow_id` names the run; `initial` is where a run
+  /// with an empty log starts when `options.start_if_empty` is set.
+  template <class S>
+  void resume(const Workflow<S>& wf, run_options options, S initial, std::function<void(run_result&&)> done) {
+    resume_erased(wf.definition_ptr(), std::move(options), detail::encode_state(initial), std::move(done));
+  }
   template <class S>
   void resume(const Workflow<S>& wf, const std::string& workflow_id, std::function<void(run_result&&)> done) {
-    resume_erased(wf.definition_ptr(), workflow_id, std::move(done));
+    resume_erased(wf.definition_ptr(), run_options{workflow_id, nullptr}, 0, std::move(done));
   }
 
   /// Resumes every unfinished run (header running, interrupted or compensating) of the given
@@ -233,7 +245,7 @@ private:
                              caf::local_actor* self);
   run_result resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id);
   void resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id, const caf::actor& reply_to);
-  void resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
+  void resume_erased(std::shared_ptr<const detail::definition> def, run_options options, detail::state_code initial,
                      std::function<void(run_result&&)> done);
   run_result submit_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
                            run_options options);

@@ -79,9 +79,9 @@ log_record run_instruments::record(log_level level, const char* event, const cha
   return r;
 }
 
-void run_instruments::started(const std::string& state) {
+void run_instruments::started(const std::string& state, std::uint32_t attempt) {
   state_ = state;
-  attempt_ = 1;
+  attempt_ = attempt;
   if (ctx_.log->enabled(log_level::info)) {
     ctx_.log->write(record(log_level::info, "run_started", "run started"));
   }

@@ -21,8 +21,9 @@ public:
   /// `ctx` outlives this object (both belong to the supervisor).
   explicit run_instruments(const run_context& ctx) : ctx_(ctx), metrics_(ctx.metrics.get()) {}
 
-  /// A fresh run was admitted (validated): "run_started" at `state`, its first attempt.
-  void started(const std::string& state);
+  /// A fresh run was admitted (validated): "run_started" at `state`, attempt `attempt` (1, or
+  /// more for a placed run started by another node after a failed placement).
+  void started(const std::string& state, std::uint32_t attempt = 1);
   /// A run was resumed from its log: "run_resumed" at `state` (empty: its rollback continues),
   /// attempt n.
   void resumed(const std::string& state, std::uint32_t attempt);

@@ -61,6 +61,8 @@ public:
       eng_(std::move(eng)),
       run_id_(spec.run_id),
       resume_(spec.resume),
+      take_over_(spec.take_over),
+      start_if_empty_(spec.start_if_empty),
       scheduled_(spec.scheduled),
       done_(std::move(spec.done)),
       mutable_ctx_(make_context(spec, *eng_)),
@@ -185,16 +187,17 @@ private:
     acquire_resources();
   }
 
-  /// Claims the run (D8), then reads its log and header, on the pool: the store may block.
+  /// Claims the run (D8) — or adopts it, when it was placed on this node — then reads its log
+  /// and header, on the pool: the store may block.
   void load_for_resume() {
-    auto load = [store = def_->store, id = ctx_->workflow_id] {
+    auto load = [store = def_->store, id = ctx_->workflow_id, take_over = take_over_] {
       auto data = std::make_shared<resume_data>();
       auto threw = [](const char* what) {
         return [what](const std::string& text) {
           return error::checkpoint_store(std::string(what) + ": the store threw: " + text);
         };
       };
-      auto claimed = call_guarded([&]() -> expected<void> { return store->claim_run(id); },
+      auto claimed = call_guarded([&]() -> expected<void> { return take_over ? store->claim_run(id) : store->adopt_run(id); },
                                   [&](const std::string& t) -> expected<void> { return threw("claim run")(t); });
       if (!claimed) {
         data->rows = claimed.error_value();
@@ -235,7 +238,8 @@ private:
                                             data.header.error_value().to_string()),
                     RunStatus::failed, final_write::none);
     }
-    auto start = decide_resume(*def_, id, *data.rows, std::move(*data.header));
+    auto start = decide_resume(*def_, id, *data.rows, std::move(*data.header),
+                               start_if_empty_ ? std::optional<state_code>(current_) : std::nullopt);
     if (start.header) {
       mutable_ctx_->input = start.header->input; // the run's input, as first given
       created_at_ = start.header->created_at;
@@ -252,18 +256,24 @@ private:
         break;
       case resume_start::path::forward:
         current_ = start.plan.state;
-        resume_step_ = start.plan.resume_step;
+        if (!start.fresh) {
+          resume_step_ = start.plan.resume_step;
+        }
         stack_ = std::move(start.plan.stack);
         cursors_ = std::move(start.plan.cursors);
         break;
     }
-    seq_ = start.plan.last_sequence + 1;
+    seq_ = start.fresh ? 0 : start.plan.last_sequence + 1;
     owns_header_ = true;
     if (start.how == resume_start::path::forward) {
       writer_.carry_header(make_header(RunStatus::running)); // the new attempt, with the next row
     }
-    inst_.resumed(start.how == resume_start::path::forward ? def_->label(current_) : std::string(), attempts_); // log
-    if (has_observers_) {
+    if (start.fresh) { // a placed run's first start (its log was empty): a start, not a resume
+      inst_.started(def_->label(current_), attempts_); // log
+    } else {
+      inst_.resumed(start.how == resume_start::path::forward ? def_->label(current_) : std::string(), attempts_);
+    }
+    if (has_observers_ && !start.fresh) {
       auto last = start.plan.last_sequence;
       notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_resume(run, last); });
     }
@@ -833,6 +843,8 @@ private:
   std::shared_ptr<engine> eng_;
   std::uint64_t run_id_;
   bool resume_;
+  bool take_over_;      // a resume claims the run (else: adopts a run placed here)
+  bool start_if_empty_; // a resume of a run with an empty log starts it from current_
   bool scheduled_; // run_options::scheduled: no validation, resources or timeout of its own
   completion done_;
   std::shared_ptr<run_context> mutable_ctx_; // only to set a resumed run's input before it runs

@@ -15,3 +15,5 @@ CREATE TABLE cano_nodes (
 -- A dead node's unfinished runs are given owner 'orphan' (fence + 1) in the transaction that
 -- declares it dead; survivors claim them from there. This index finds them, and a node's own.
 CREATE INDEX cano_runs_owner_unfinished ON cano_runs (owner) WHERE status NOT IN ('completed', 'failed', 'rolled_back');
+-- Placement picks the node with the fewest unfinished runs, then the one given fewest lately.
+CREATE INDEX cano_runs_owner_created ON cano_runs (owner, created_at);

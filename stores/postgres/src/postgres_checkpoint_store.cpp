@@ -310,4 +310,28 @@ expected<void> PostgresCheckpointStore::claim_run(const std::string& workflow_id
   return {};
 }
 
+expected<void> PostgresCheckpointStore::adopt_run(const std::string& workflow_id) {
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard(d.mutex);
+  auto held = d.with_retry<std::optional<std::pair<std::string, std::uint64_t>>>(
+    "adopt_run", retries_, [&](pqxx::connection& c) {
+      pqxx::read_transaction tx(c);
+      auto r = tx.exec_params("SELECT owner, fence FROM cano_runs WHERE workflow_id = $1", workflow_id);
+      return r.empty() ? std::optional<std::pair<std::string, std::uint64_t>>{}
+                       : std::optional<std::pair<std::string, std::uint64_t>>{
+                           {r[0][0].as<std::string>(), r[0][1].as<std::uint64_t>()}};
+    });
+  if (!held) {
+    return held.error_value();
+  }
+  if (!*held) {
+    return {}; // no header: nothing is owned, nothing to adopt
+  }
+  if ((*held)->first != d.options.owner) {
+    return fenced_error(workflow_id, "it is with " + (*held)->first + ", not " + d.options.owner);
+  }
+  d.fences[workflow_id] = (*held)->second;
+  return {};
+}
+
 } // namespace cano

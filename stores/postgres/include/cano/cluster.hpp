@@ -33,11 +33,15 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cano/cluster_node.hpp"
 #include "cano/error.hpp"
 #include "cano/postgres_checkpoint_store.hpp"
 #include "cano/runtime.hpp"
 #include "cano/workflow.hpp"
+
+#include <caf/actor.hpp>
 
 namespace caf {
 class actor_system;
@@ -61,6 +65,50 @@ struct node_config {
   PostgresOptions store;
 };
 
+/// One node incarnation as cano_nodes holds it (cluster_client::status, `cano-node status`).
+struct node_status {
+  std::string node_id;
+  std::uint64_t incarnation = 0;
+  std::string state;             // joining | active | draining | dead
+  std::string address;           // host:port of its node actor
+  double lease_left_seconds = 0; // by the server's clock; negative: expired
+  std::uint64_t owned_unfinished = 0;
+};
+
+/// What any process can do with a cluster without serving in it: submit runs, read results by
+/// id, list the nodes. Needs an actor system with CAF's middleman (node::configure) to tell a
+/// node to start a run it placed there.
+class cluster_client {
+public:
+  /// Connects to the cluster's database. Errors name the problem, never the password.
+  static expected<std::unique_ptr<cluster_client>> open(caf::actor_system& sys, PostgresOptions store);
+  ~cluster_client();
+
+  /// Start-or-get anywhere (ARCHITECTURE D9): an id that exists, in any status, is returned as it
+  /// is; otherwise a new run of `definition` at `version` is placed on the live node serving it
+  /// that owns the fewest unfinished runs — its header written with that owner — and that node is
+  /// told to start it. A node that refuses (draining) or does not acknowledge within
+  /// `ack_timeout` loses the run to the next one (a claim: fence + 1, so a late start is fenced).
+  /// An empty id gets a generated one. Returns the id. Errors: no live node serves that
+  /// definition and version (workflow), the database (checkpoint_store).
+  expected<std::string> submit(const std::string& definition, std::uint32_t version, nlohmann::json input,
+                               std::string workflow_id = {},
+                               std::chrono::milliseconds ack_timeout = std::chrono::seconds(2));
+  /// The run's header once it is finished, waiting (polling every 100 ms) while it is not — across
+  /// failovers of the node that runs it. Errors: no such run (workflow), `timeout` passed
+  /// (timeout), the database.
+  expected<RunHeader> await_header(const std::string& workflow_id, std::chrono::milliseconds timeout);
+  /// Every node incarnation the database knows, oldest first.
+  expected<std::vector<node_status>> status();
+
+  struct impl;
+  explicit cluster_client(std::unique_ptr<impl> p);
+
+private:
+  friend class node;
+  std::unique_ptr<impl> impl_;
+};
+
 /// What a node has done so far.
 struct node_stats {
   std::uint64_t incarnation = 0;
@@ -75,6 +123,12 @@ public:
   /// turns heartbeats on (middleman.heartbeat-interval 100 ms, connection-timeout 1 s) unless
   /// the configuration sets them — they must be on on every node (STACK-NOTES §2b).
   static void configure(caf::actor_system_config& cfg);
+  /// After the configuration was parsed, before the actor system exists: TLS between nodes when
+  /// openssl.certificate, openssl.key and openssl.cafile are given (CAF 0.17: TLS 1.2; peers are
+  /// verified against the CA, but CAF does not show a peer's certificate, so any certificate of
+  /// that CA may act as any node — use one CA per cluster). Error (configuration): some
+  /// openssl.* option set without a certificate, a key and a CA.
+  static expected<void> configure_tls(caf::actor_system_config& cfg);
 
   /// Connects to the database (migrating it), registers a new incarnation of `config.node_id`
   /// (state joining) and takes its advisory lock. Errors: configuration (no node id, no
@@ -92,8 +146,25 @@ public:
   Workflow<S> serve(const Workflow<S>& wf) {
     auto bound = wf.with_checkpoint_store(store());
     add_definition(bound.name(), bound.workflow_version(),
-                   [this, bound](const std::string& id, std::function<void(run_result&&)> done) {
-                     runtime_.resume(bound, id, std::move(done));
+                   [this, bound](const std::string& id, bool take_over, std::function<void(run_result&&)> done) {
+                     run_options o{id, nullptr};
+                     o.take_over = take_over;
+                     runtime_.resume(bound, std::move(o), S{}, std::move(done));
+                   });
+    return bound;
+  }
+  /// Serves a definition whose runs may be submitted anywhere in the cluster: a placed run
+  /// starts from `initial`.
+  template <class S>
+  Workflow<S> serve(const Workflow<S>& wf, S initial) {
+    auto bound = wf.with_checkpoint_store(store());
+    add_definition(bound.name(), bound.workflow_version(),
+                   [this, bound, initial](const std::string& id, bool take_over,
+                                          std::function<void(run_result&&)> done) {
+                     run_options o{id, nullptr};
+                     o.take_over = take_over;
+                     o.start_if_empty = true;
+                     runtime_.resume(bound, std::move(o), initial, std::move(done));
                    });
     return bound;
   }
@@ -104,6 +175,39 @@ public:
   /// Leaves the cluster: stops renewing, hands its unfinished runs to survivors (owner
   /// "orphan") and marks its incarnation dead. The runtime's runs still going are fenced.
   void leave();
+  /// A graceful exit (SIGTERM): stops taking runs (state draining: submissions go elsewhere),
+  /// lets runs reach a boundary until `deadline` (the runtime shuts down: what is left ends
+  /// interrupted, its log kept), then leaves — survivors claim what is left at once, without
+  /// waiting for a lease to run out. True when every run finished in time.
+  bool drain(std::chrono::milliseconds deadline);
+
+  /// submit through this node (see cluster_client::submit); a run placed on this node starts
+  /// here without a message.
+  expected<std::string> submit(const std::string& definition, std::uint32_t version, nlohmann::json input,
+                               std::string workflow_id = {});
+  /// The result of run `workflow_id` of `wf`'s definition, from any node: at once when finished,
+  /// else when it finishes, across failovers; an error `timeout` past `timeout`. Read through
+  /// this node's store whatever store `wf` is bound to.
+  template <class S>
+  expected<S> await(const Workflow<S>& wf, const std::string& workflow_id,
+                    std::chrono::milliseconds timeout = std::chrono::minutes(10)) {
+    auto header = await_header(workflow_id, timeout);
+    if (!header) {
+      return header.error_value();
+    }
+    return runtime_.result(wf.with_checkpoint_store(store()), workflow_id); // as rt.result reads it
+  }
+  /// await from an actor: returns at once; `reply_to` receives the run_result when the run is
+  /// finished (or one carrying the error: no such run, timeout, the database).
+  template <class S>
+  void await(const Workflow<S>& wf, const std::string& workflow_id, const caf::actor& reply_to,
+             std::chrono::milliseconds timeout = std::chrono::minutes(10)) {
+    auto bound = wf.with_checkpoint_store(store());
+    await_then(workflow_id, timeout, reply_to, [this, bound, workflow_id, reply_to] {
+      runtime_.result(bound, workflow_id, reply_to); // finished: read back from its header
+    });
+  }
+  expected<RunHeader> await_header(const std::string& workflow_id, std::chrono::milliseconds timeout);
 
   /// Every node incarnation the cluster's database records (cano_nodes), by node id, newest
   /// incarnation first, with what is left of each lease by the database's clock: what a status
@@ -121,9 +225,13 @@ public:
   struct impl;
 
 private:
-  using resume_fn = std::function<void(const std::string&, std::function<void(run_result&&)>)>;
+  using resume_fn = std::function<void(const std::string&, bool take_over, std::function<void(run_result&&)>)>;
   node(runtime& rt, std::unique_ptr<impl> p);
   void add_definition(const std::string& name, std::uint32_t version, resume_fn resume);
+  /// Waits (on a thread of its own) for the run to finish, then calls `finished`; on an error,
+  /// sends `reply_to` a run_result carrying it.
+  void await_then(const std::string& workflow_id, std::chrono::milliseconds timeout, const caf::actor& reply_to,
+                  std::function<void()> finished);
 
   runtime& runtime_;
   std::unique_ptr<impl> impl_;

@@ -59,6 +59,9 @@ public:
   /// Makes this store the run's owner and increments its fence (waits for batches in flight).
   /// A run without a header has no owner to take over: nothing to do.
   expected<void> claim_run(const std::string& workflow_id) override;
+  /// Drives a run owned by this store (placed on its node) with the fence it has; fenced when
+  /// the run's owner is another one (it was placed elsewhere since).
+  expected<void> adopt_run(const std::string& workflow_id) override;
 
   /// Every run, newest first (an index on created_at, workflow_id), with headers it cannot
   /// read reported by id in their place; cursors carry whole microseconds.

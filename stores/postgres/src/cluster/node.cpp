@@ -1,11 +1,11 @@
-// cano::node: three actors per node.
-//  - the node actor (published): greets peers, monitors their node actors, and on a down message
-//    asks the membership actor to probe that peer;
+// cano::node: two actors per node.
+//  - the node actor (published): connects to peers through the middleman actor (requests with a
+//    timeout: a peer that never answers delays nothing), greets and monitors their node actors,
+//    asks the membership actor to probe a peer whose node actor went down, and starts the runs
+//    placed on this node (or refuses them while draining);
 //  - the membership actor (detached: it blocks on its database connection): renews the lease,
 //    lists peers, declares the dead, claims orphaned runs and resumes them, rejoins when this
-//    incarnation was declared dead;
-//  - the connector (detached: CAF 0.17's remote_actor blocks): opens connections to peers, so a
-//    peer that never answers never delays a lease renewal.
+//    incarnation was declared dead.
 #include "cano/cluster.hpp"
 
 #include <atomic>
@@ -20,11 +20,15 @@
 #include <caf/blocking_actor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include "../postgres_dsn.hpp"
+#include "cano/actor_api.hpp"
+#include "client_impl.hpp"
 #include "membership.hpp"
+#include "transport.hpp"
 
 namespace cano {
 
@@ -34,22 +38,12 @@ namespace {
 using hello_atom = caf::atom_constant<caf::atom("cano_hello")>; // (node_id, incarnation)
 // Inside one node.
 using peers_atom = caf::atom_constant<caf::atom("cano_peers")>;
-using connect_atom = caf::atom_constant<caf::atom("cano_conn")>;
-using connected_atom = caf::atom_constant<caf::atom("cano_conok")>;
 using suspect_atom = caf::atom_constant<caf::atom("cano_susp")>;
 using identity_atom = caf::atom_constant<caf::atom("cano_ident")>;
 using retry_atom = caf::atom_constant<caf::atom("cano_rtry")>;
 using stop_atom = caf::atom_constant<caf::atom("cano_nstop")>;
 
 void say(const std::string& text) { std::cerr << "cano-node: " << text << std::endl; }
-
-std::pair<std::string, std::uint16_t> split_address(const std::string& address) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos) {
-    return {address, 0};
-  }
-  return {address.substr(0, colon), static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1)))};
-}
 
 } // namespace
 
@@ -62,7 +56,9 @@ struct node::impl {
   std::unique_ptr<detail::membership> members; // moves into the membership actor at start()
   std::vector<detail::served_definition> served;
   std::map<std::string, resume_fn> resumers; // by "name@version"
-  caf::actor node_actor, membership_actor, connector;
+  caf::actor node_actor, membership_actor;
+  std::unique_ptr<cluster_client> client; // submissions and awaits through this node
+  std::atomic<bool> draining{false};
   std::uint16_t port = 0;
   std::string address;
   bool started = false;
@@ -97,7 +93,7 @@ struct node::impl {
     }
     auto retry_to = membership_actor;
     auto again = run;
-    it->second(run.workflow_id, [retry_to, again](run_result&& r) {
+    it->second(run.workflow_id, true, [retry_to, again](run_result&& r) {
       if (!r.ok() && r.failure->message().find("already running in this runtime") != std::string::npos) {
         caf::anon_send(retry_to, retry_atom::value, again.workflow_id, again.definition,
                        static_cast<std::uint64_t>(again.version));
@@ -106,6 +102,16 @@ struct node::impl {
     measure([](metrics_sink& m) { m.run_claimed(); });
     std::lock_guard<std::mutex> guard(mutex);
     ++figures.claimed;
+  }
+
+  /// Starts a run placed on this node (adopting it: refused with `fenced` if it moved on).
+  bool start_placed(const std::string& id, const std::string& definition, std::uint32_t version) {
+    auto it = resumers.find(key(definition, version));
+    if (it == resumers.end() || draining) {
+      return false;
+    }
+    it->second(id, false, [](run_result&&) {});
+    return true;
   }
 
   void count(std::uint64_t node_stats::*field, std::uint64_t n = 1) {
@@ -117,22 +123,6 @@ struct node::impl {
 namespace {
 
 using impl_ptr = std::shared_ptr<node::impl>;
-
-/// Opens connections to peers, one at a time.
-void connector_loop(caf::blocking_actor* self, caf::actor node_actor) {
-  bool running = true;
-  self->receive_while(running)(
-    [&](connect_atom, const std::string& node_id, std::uint64_t incarnation, const std::string& address) {
-      auto [host, port] = split_address(address);
-      auto peer = self->system().middleman().remote_actor(host, port);
-      if (peer) {
-        self->send(node_actor, connected_atom::value, node_id, incarnation, *peer);
-      } else {
-        self->send(node_actor, connected_atom::value, node_id, incarnation, caf::actor{});
-      }
-    },
-    [&](stop_atom) { running = false; });
-}
 
 struct peer_state {
   std::string node_id;
@@ -170,18 +160,33 @@ caf::behavior node_actor_behavior(caf::event_based_actor* self, node::impl* n) {
     [=](peers_atom, const std::vector<std::string>& ids, const std::vector<std::uint64_t>& incarnations,
         const std::vector<std::string>& addresses) {
       for (std::size_t i = 0; i < ids.size(); ++i) {
-        if (asked->insert(detail::node_owner(ids[i], incarnations[i])).second) {
-          self->send(n->connector, connect_atom::value, ids[i], incarnations[i], addresses[i]);
+        auto owner = detail::node_owner(ids[i], incarnations[i]);
+        if (!asked->insert(owner).second) {
+          continue;
         }
+        auto [host, port] = detail::split_address(addresses[i]);
+        auto node_id = ids[i];
+        auto incarnation = incarnations[i];
+        self->request(detail::transport_of(self->system()), n->config.lease, caf::connect_atom::value, host, port)
+          .then(
+            [=](const caf::node_id&, caf::strong_actor_ptr& whom, const std::set<std::string>&) {
+              auto peer = caf::actor_cast<caf::actor>(whom);
+              if (!peer) {
+                asked->erase(owner);
+                return;
+              }
+              watch(peer, node_id, incarnation);
+              self->send(peer, hello_atom::value, me->first, me->second);
+            },
+            [=](caf::error&) { asked->erase(owner); }); // asked again with the next list
       }
     },
-    [=](connected_atom, const std::string& node_id, std::uint64_t incarnation, caf::actor& peer) {
-      if (!peer) {
-        asked->erase(detail::node_owner(node_id, incarnation)); // ask again with the next list
-        return;
+    [=](detail::place_atom, const std::string& id, const std::string& definition,
+        std::uint64_t version) -> caf::result<caf::atom_value> {
+      if (n->start_placed(id, definition, static_cast<std::uint32_t>(version))) {
+        return caf::ok_atom::value;
       }
-      watch(peer, node_id, incarnation);
-      self->send(peer, hello_atom::value, me->first, me->second);
+      return detail::refused_atom::value;
     },
     [=](stop_atom) { self->quit(); },
   };
@@ -306,6 +311,23 @@ void node::configure(caf::actor_system_config& cfg) {
   cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(1)});
 }
 
+expected<void> node::configure_tls(caf::actor_system_config& cfg) {
+  bool any = !cfg.openssl_key.empty() || !cfg.openssl_passphrase.empty() || !cfg.openssl_capath.empty() ||
+             !cfg.openssl_cafile.empty() || !cfg.openssl_certificate.empty();
+  if (!any) {
+    return {}; // plain TCP
+  }
+  if (cfg.openssl_certificate.empty() || cfg.openssl_key.empty()) {
+    return error::configuration("cano::node: TLS needs both openssl.certificate and openssl.key (some openssl.* "
+                                "options are set without them)");
+  }
+  if (cfg.openssl_cafile.empty() && cfg.openssl_capath.empty()) {
+    return error::configuration("cano::node: TLS needs openssl.cafile (or openssl.capath) to verify the other nodes");
+  }
+  cfg.load<caf::openssl::manager>();
+  return {};
+}
+
 expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, node_config config) {
   if (config.node_id.empty()) {
     return error::configuration("cano::node: a node needs a node_id");
@@ -346,6 +368,11 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
   p->owner = store_options.owner;
   p->metrics = rt.metrics(); // claims, failovers and rejoins are measured with the runtime's runs
   p->figures.incarnation = p->members->incarnation();
+  auto client = cluster_client::open(sys, config.store);
+  if (!client) {
+    return client.error_value();
+  }
+  p->client = std::move(*client);
   return std::unique_ptr<node>(new node(rt, std::move(p)));
 }
 
@@ -369,11 +396,10 @@ expected<void> node::start() {
   }
   // The impl outlives the actors: they hold a non-owning pointer, and leave() stops them first.
   n.node_actor = n.sys.spawn([p = impl_.get()](caf::event_based_actor* self) { return node_actor_behavior(self, p); });
-  auto port = n.sys.middleman().publish(n.node_actor, n.config.port, n.config.host.c_str(), true);
+  auto port = detail::publish_node_actor(n.sys, n.node_actor, n.config.host, n.config.port);
   if (!port) {
     caf::anon_send(n.node_actor, stop_atom::value);
-    return error::configuration("cano::node: cannot listen on " + n.config.host + ":" +
-                                std::to_string(n.config.port) + ": " + n.sys.render(port.error()));
+    return port.error_value();
   }
   n.port = *port;
   n.address = n.config.host + ":" + std::to_string(n.port);
@@ -385,7 +411,6 @@ expected<void> node::start() {
     return error::checkpoint_store("cano::node: become active: " +
                                    detail::dsn_secrets::of(n.config.store.dsn).scrub(e.what()));
   }
-  n.connector = n.sys.spawn<caf::detached>(connector_loop, n.node_actor);
   // A shared_ptr that does not own: the actors must not delete the node's impl.
   impl_ptr shared(impl_.get(), [](impl*) {});
   n.membership_actor = n.sys.spawn<caf::detached>(membership_loop, shared, std::move(n.members));
@@ -406,9 +431,56 @@ void node::leave() {
     self->send(n.membership_actor, stop_atom::value);
     self->receive([](caf::down_msg&) {}, caf::after(std::chrono::seconds(30)) >> [] {});
   }
-  caf::anon_send(n.connector, stop_atom::value);
   caf::anon_send(n.node_actor, stop_atom::value);
-  n.sys.middleman().unpublish(n.node_actor, n.port);
+  caf::anon_send(detail::transport_of(n.sys), caf::unpublish_atom::value, n.node_actor.address(), n.port);
+}
+
+bool node::drain(std::chrono::milliseconds deadline) {
+  auto& n = *impl_;
+  n.draining = true; // placements are refused from now on
+  {
+    std::lock_guard<std::mutex> guard(n.client->impl_->mutex);
+    try {
+      pqxx::work tx(n.client->impl_->connection());
+      tx.exec_params("UPDATE cano_nodes SET state = 'draining' WHERE node_id || '#' || incarnation = $1",
+                     owner());
+      tx.commit();
+    } catch (const std::exception& e) {
+      say("drain: " + detail::dsn_secrets::of(n.config.store.dsn).scrub(e.what()));
+    }
+  }
+  bool in_time = runtime_.shutdown(deadline);
+  leave(); // what is left goes to the survivors now: no lease to wait for
+  return in_time;
+}
+
+expected<std::string> node::submit(const std::string& definition, std::uint32_t version, nlohmann::json input,
+                                   std::string workflow_id) {
+  auto& n = *impl_;
+  cluster_client::impl::local_start local{owner(), [&n, definition, version](const std::string& id) {
+                                            return n.start_placed(id, definition, version);
+                                          }};
+  return n.client->impl_->submit(definition, version, std::move(input), std::move(workflow_id),
+                                 std::chrono::seconds(2), local);
+}
+
+void node::await_then(const std::string& workflow_id, std::chrono::milliseconds timeout, const caf::actor& reply_to,
+                      std::function<void()> finished) {
+  auto* client = impl_->client.get();
+  impl_->sys.spawn<caf::detached>([client, workflow_id, timeout, reply_to, finished](caf::blocking_actor*) {
+    auto header = client->await_header(workflow_id, timeout);
+    if (header) {
+      return finished();
+    }
+    run_result r;
+    r.workflow_id = workflow_id;
+    r.failure = header.error_value();
+    caf::anon_send(reply_to, std::move(r));
+  });
+}
+
+expected<RunHeader> node::await_header(const std::string& workflow_id, std::chrono::milliseconds timeout) {
+  return impl_->client->await_header(workflow_id, timeout);
 }
 
 const std::string& node::id() const noexcept { return impl_->config.node_id; }
