@@ -114,6 +114,7 @@ BOOST_AUTO_TEST_CASE(a_node_counts_the_orphaned_run_it_claims_and_lists_itself_a
     BOOST_TEST(me->lease_left.count() > 0);
     BOOST_TEST(me->address == "127.0.0.1:" + std::to_string((*n)->port()));
     BOOST_TEST((me->definitions == std::vector<std::string>{definition + "@1"}));
+    BOOST_TEST(me->owned_unfinished == 0u); // the run it claimed has finished
     (*n)->leave();
   }
 }

@@ -25,6 +25,9 @@ struct cluster_node {
   std::chrono::milliseconds lease_left{0};
   /// The definitions it serves, "name@version".
   std::vector<std::string> definitions;
+  /// Unfinished runs (running, interrupted, compensating) whose header names it as their owner:
+  /// the runs it has in flight, or had when it died (until a survivor claims them).
+  std::uint64_t owned_unfinished = 0;
 
   /// "<node_id>#<incarnation>": the owner its runs' headers name.
   std::string owner() const { return node_id + "#" + std::to_string(incarnation); }

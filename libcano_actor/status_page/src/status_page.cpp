@@ -184,26 +184,18 @@ struct status_page::impl {
       return send_problem(res, 500, "Cannot list runs", page.error_value().to_string());
     }
 
-    std::string body = "<h1>Runs</h1>" + filter_form(q);
+    std::string body = "<h1>Runs</h1>";
+    // The overview (no status filter, first page): the cluster's nodes and the runs in flight
+    // above the newest runs.
+    const bool overview = q.statuses.empty() && q.cursor.empty();
+    if (overview) {
+      body += nodes_summary() + in_flight_section(q);
+    }
+    body += std::string(overview ? "<h2>Recent runs</h2>" : "") + filter_form(q);
     if (page->runs.empty() && page->unreadable.empty()) {
       body += "<p class=\"note\" id=\"no-runs\">No runs match.</p>";
     } else {
-      body += "<table id=\"runs\"><thead><tr><th>Workflow id</th><th>Definition</th><th>Status</th><th>Last state</th>"
-              "<th>Attempts</th><th>Created</th><th>Updated</th><th>Failure</th></tr></thead><tbody>";
-      for (const auto& h : page->runs) {
-        body += "<tr class=\"run\" data-status=\"" + std::string(to_string(h.status)) + "\"><td>" + run_link(h.workflow_id) +
-                "</td><td>" + esc(h.definition.empty() ? "—" : h.definition) + " <span class=\"note\">v" +
-                std::to_string(h.workflow_version) + "</span></td><td>" + badge(h.status) + "</td><td>" +
-                esc(h.last_state.empty() ? "—" : h.last_state) + "</td><td>" + std::to_string(h.attempts) + "</td><td>" +
-                utc(h.created_at) + "</td><td>" + utc(h.updated_at) + "</td><td>" +
-                (h.failure ? "<span class=\"error\">" + error_line(*h.failure, 160) + "</span>" : std::string()) +
-                "</td></tr>";
-      }
-      for (const auto& u : page->unreadable) {
-        body += "<tr class=\"run unreadable\"><td>" + run_link(u.workflow_id) +
-                "</td><td colspan=\"7\" class=\"error\">unreadable header: " + esc(cut(u.reason, 400)) + "</td></tr>";
-      }
-      body += "</tbody></table>";
+      body += runs_table("runs", *page);
     }
     if (!page->next_cursor.empty()) {
       std::vector<std::pair<std::string, std::string>> next;
@@ -218,6 +210,85 @@ struct status_page::impl {
       body += "<p><a id=\"next\" href=\"/" + esc(query(next)) + "\">Next page →</a></p>";
     }
     send_page(res, 200, "Runs", "Runs", body);
+  }
+
+  /// A table of run headers (newest first), each linking to its run's page.
+  static std::string runs_table(const char* id, const RunPage& page) {
+    std::string out = std::string("<table id=\"") + id +
+                      "\"><thead><tr><th>Workflow id</th><th>Definition</th><th>Status</th><th>Last state</th>"
+                      "<th>Attempts</th><th>Owner</th><th>Created</th><th>Updated</th><th>Failure</th></tr></thead><tbody>";
+    for (const auto& h : page.runs) {
+      out += "<tr class=\"run\" data-status=\"" + std::string(to_string(h.status)) + "\"><td>" + run_link(h.workflow_id) +
+             "</td><td>" + esc(h.definition.empty() ? "—" : h.definition) + " <span class=\"note\">v" +
+             std::to_string(h.workflow_version) + "</span></td><td>" + badge(h.status) + "</td><td>" +
+             esc(h.last_state.empty() ? "—" : h.last_state) + "</td><td>" + std::to_string(h.attempts) +
+             "</td><td class=\"mono\">" + esc(h.owner.empty() ? "—" : h.owner) + "</td><td>" + utc(h.created_at) +
+             "</td><td>" + utc(h.updated_at) + "</td><td>" +
+             (h.failure ? "<span class=\"error\">" + error_line(*h.failure, 160) + "</span>" : std::string()) +
+             "</td></tr>";
+    }
+    for (const auto& u : page.unreadable) {
+      out += "<tr class=\"run unreadable\"><td>" + run_link(u.workflow_id) +
+             "</td><td colspan=\"8\" class=\"error\">unreadable header: " + esc(cut(u.reason, 400)) + "</td></tr>";
+    }
+    return out + "</tbody></table>";
+  }
+
+  /// Runs being driven now (running, or undoing their saga steps), of the filtered definition.
+  std::string in_flight_section(const RunQuery& filter) {
+    RunQuery q;
+    q.statuses = {RunStatus::running, RunStatus::compensating};
+    q.definition = filter.definition;
+    q.limit = filter.limit;
+    std::string out = "<h2>In flight</h2>";
+    auto page = guarded([&] { return store->list_runs(q); });
+    if (!page) {
+      return out + "<p class=\"error\">cannot list the runs in flight: " + error_line(page.error_value()) + "</p>";
+    }
+    if (page->runs.empty() && page->unreadable.empty()) {
+      return out + "<p class=\"note\" id=\"none-in-flight\">No run is in flight.</p>";
+    }
+    out += runs_table("in-flight", *page);
+    if (!page->next_cursor.empty()) {
+      std::vector<std::pair<std::string, std::string>> all{{"status", "running"}, {"status", "compensating"}};
+      if (!q.definition.empty()) {
+        all.emplace_back("definition", q.definition);
+      }
+      out += "<p><a href=\"/" + esc(query(all)) + "\">All runs in flight →</a></p>";
+    }
+    return out;
+  }
+
+  /// One line per live node incarnation (with its runs in flight), when the page has a cluster.
+  std::string nodes_summary() {
+    node_lister lister;
+    {
+      std::lock_guard<std::mutex> guard(mutex);
+      lister = nodes;
+    }
+    if (!lister) {
+      return {};
+    }
+    std::string out = "<h2>Nodes</h2>";
+    auto members = guarded([&] { return lister(); });
+    if (!members) {
+      return out + "<p class=\"error\">cannot list the nodes: " + error_line(members.error_value()) + "</p>";
+    }
+    std::size_t dead = 0;
+    std::string live;
+    for (const auto& n : *members) {
+      if (n.state == "dead") {
+        ++dead;
+        continue;
+      }
+      live += "<li class=\"member\" data-state=\"" + esc(n.state) + "\"><span class=\"mono\">" + esc(n.owner()) +
+              "</span> " + esc(n.state) + ", " + std::to_string(n.owned_unfinished) + " unfinished runs owned, at " +
+              "<span class=\"mono\">" + esc(n.address) + "</span></li>";
+    }
+    out += live.empty() ? "<p class=\"note\" id=\"no-live-nodes\">No live node.</p>"
+                        : "<ul id=\"members\">" + live + "</ul>";
+    return out + "<p class=\"note\">" + std::to_string(dead) +
+           " dead incarnations. <a href=\"/nodes\">Every node and lease →</a></p>";
   }
 
   std::string filter_form(const RunQuery& q) {
@@ -416,7 +487,8 @@ struct status_page::impl {
       return send_problem(res, 500, "Cannot list nodes", members.error_value().to_string());
     }
     body += "<table id=\"nodes\"><thead><tr><th>Node</th><th>Incarnation</th><th>State</th><th>Address</th>"
-            "<th>Lease left</th><th>Lease until</th><th>Started</th><th>Serves</th></tr></thead><tbody>";
+            "<th>Lease left</th><th>Lease until</th><th>Started</th><th>Serves</th><th>Unfinished runs owned</th></tr></thead>"
+            "<tbody>";
     for (const auto& n : *members) {
       std::string serves;
       for (const auto& d : n.definitions) {
@@ -427,7 +499,7 @@ struct status_page::impl {
               std::to_string(n.incarnation) + "</td><td>" + esc(n.state) + "</td><td class=\"mono\">" + esc(n.address) +
               "</td><td>" + (left >= 0 ? std::to_string(left) + " ms" : "expired " + std::to_string(-left) + " ms ago") +
               "</td><td>" + utc(n.lease_until) + "</td><td>" + utc(n.started_at) + "</td><td>" +
-              (serves.empty() ? "—" : serves) + "</td></tr>";
+              (serves.empty() ? "—" : serves) + "</td><td>" + std::to_string(n.owned_unfinished) + "</td></tr>";
     }
     body += "</tbody></table>";
     send_page(res, 200, "Nodes", "Nodes", body);
@@ -473,6 +545,12 @@ struct status_page::impl {
       } catch (...) {
       }
       send_problem(res, 500, "Internal error", what);
+    });
+    // SO_REUSEADDR only: cpp-httplib's default adds SO_REUSEPORT, with which a second page (a
+    // second node) on the same port would bind too and share its connections.
+    server.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
     });
     server.set_payload_max_length(64 * 1024);
     server.set_read_timeout(10, 0);

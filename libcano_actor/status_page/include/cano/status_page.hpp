@@ -13,8 +13,9 @@
 // 127.0.0.1 unless told otherwise. Requests are served by a few threads of its own; stop() (or
 // destruction) waits for them.
 //
-// Pages: /  (runs: ?status=…&definition=…&limit=…&cursor=…), /run?id=<workflow id>,
-// /graph.svg?definition=<name>&version=<n>, /nodes.
+// Pages: /  (runs: ?status=…&definition=…&limit=…&cursor=…; without a status filter it opens
+// with the live nodes and the runs in flight — running or compensating — above the newest runs),
+// /run?id=<workflow id>, /graph.svg?definition=<name>&version=<n>, /nodes.
 //
 // Component cano_actor::status_page (CMake option CANO_ACTOR_WITH_STATUS_PAGE), cpp-httplib;
 // graphs need Graphviz (`dot` on PATH) at run time.

@@ -210,8 +210,8 @@ public:
   expected<RunHeader> await_header(const std::string& workflow_id, std::chrono::milliseconds timeout);
 
   /// Every node incarnation the cluster's database records (cano_nodes), by node id, newest
-  /// incarnation first, with what is left of each lease by the database's clock: what a status
-  /// page shows. One short connection of its own (`store.dsn`, or $CANO_PG_DSN). Errors:
+  /// incarnation first, with what is left of each lease by the database's clock and the
+  /// unfinished runs each owns: what a status page shows. One short connection of its own (`store.dsn`, or $CANO_PG_DSN). Errors:
   /// checkpoint_store (the database, never the DSN's password).
   static expected<std::vector<cluster_node>> members(const PostgresOptions& store);
 

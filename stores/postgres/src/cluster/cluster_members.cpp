@@ -31,8 +31,10 @@ expected<std::vector<cluster_node>> node::members(const PostgresOptions& store) 
       "SELECT node_id, incarnation, address, state, definitions::text,"
       " (extract(epoch FROM started_at) * 1000000)::bigint,"
       " (extract(epoch FROM lease_until) * 1000000)::bigint,"
-      " (extract(epoch FROM (lease_until - now())) * 1000)::bigint"
-      " FROM cano_nodes ORDER BY node_id, incarnation DESC");
+      " (extract(epoch FROM (lease_until - now())) * 1000)::bigint,"
+      " (SELECT count(*) FROM cano_runs r WHERE r.owner = n.node_id || '#' || n.incarnation"
+      "  AND r.status NOT IN ('completed', 'failed', 'rolled_back'))"
+      " FROM cano_nodes n ORDER BY node_id, incarnation DESC");
     std::vector<cluster_node> out;
     out.reserve(rows.size());
     for (const auto& r : rows) {
@@ -53,6 +55,7 @@ expected<std::vector<cluster_node>> node::members(const PostgresOptions& store) 
       n.started_at = from_micros(r[5].as<long long>());
       n.lease_until = from_micros(r[6].as<long long>());
       n.lease_left = std::chrono::milliseconds(r[7].as<long long>());
+      n.owned_unfinished = r[8].as<std::uint64_t>();
       out.push_back(std::move(n));
     }
     return out;
