@@ -2,7 +2,8 @@
 // use a cluster from a shell. Every node and command reaches the same PostgreSQL ($CANO_PG_DSN or
 // --cano.dsn=...).
 //
-//   cano-node serve [CAF options…]        join, serve "orders", take over orphans; SIGTERM drains
+//   cano-node serve [CAF options…]        join, serve "orders", take over orphans; SIGTERM drains;
+//                                         serves its metrics and the status page on 127.0.0.1
 //   cano-node submit orders --input '{"order":"o-1","amount":20}' [--id o-1] [--wait]
 //   cano-node status [--json]             nodes, incarnations, leases, unfinished runs owned
 //
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -22,6 +24,12 @@
 #include <caf/settings.hpp>
 
 #include "cano/cluster.hpp"
+#if CANO_NODE_WITH_METRICS
+#include "cano/prometheus_metrics.hpp"
+#endif
+#if CANO_NODE_WITH_STATUS_PAGE
+#include "cano/status_page.hpp"
+#endif
 #include "cli.hpp"
 #include "order_workflow.hpp"
 
@@ -44,6 +52,15 @@ struct node_config : caf::actor_system_config {
   caf::timespan renew_every = std::chrono::milliseconds(500);
   caf::timespan drain_deadline = std::chrono::seconds(10);
   std::string dsn;
+  // "on" or "off": CAF 0.17 takes a bool on the command line only as a flag that turns it on.
+  std::string metrics = "on";
+  std::string metrics_host = "127.0.0.1";
+  std::uint16_t metrics_port = 0;
+  std::string status_page = "on";
+  std::string status_host = "127.0.0.1";
+  std::uint16_t status_port = 0;
+  caf::timespan history_retention{0};
+  std::string log_level = "warn";
   node_config() {
     opt_group{custom_options_, "cano"}
       .add(node_id, "node-id", "this node's stable name (serve; required)")
@@ -52,7 +69,15 @@ struct node_config : caf::actor_system_config {
       .add(lease, "lease", "how long a silent node lives before it is declared dead")
       .add(renew_every, "renew-every", "how often a lease is renewed")
       .add(drain_deadline, "drain-deadline", "on SIGTERM, how long runs may take to finish")
-      .add(dsn, "dsn", "the cluster's PostgreSQL (default: $CANO_PG_DSN)");
+      .add(dsn, "dsn", "the cluster's PostgreSQL (default: $CANO_PG_DSN)")
+      .add(metrics, "metrics", "on (default): serve Prometheus metrics at http://metrics-host:metrics-port/metrics; off")
+      .add(metrics_host, "metrics-host", "the metrics endpoint's address (default 127.0.0.1)")
+      .add(metrics_port, "metrics-port", "its port (0: any, printed)")
+      .add(status_page, "status-page", "on (default): serve the read-only status page; off")
+      .add(status_host, "status-host", "the status page's address (default 127.0.0.1)")
+      .add(status_port, "status-port", "its port (0: any, printed)")
+      .add(history_retention, "history-retention", "keep finished runs' rows this long (0: not kept)")
+      .add(log_level, "log-level", "trace, debug, info (a line per run event), warn, error or off");
   }
 };
 
@@ -87,13 +112,70 @@ cano::PostgresOptions store_options(const node_config& cfg) {
   return o;
 }
 
+std::optional<cano::log_level> log_level_of(const std::string& text) {
+  for (auto l : {cano::log_level::trace, cano::log_level::debug, cano::log_level::info, cano::log_level::warn,
+                 cano::log_level::error, cano::log_level::off}) {
+    if (text == cano::to_string(l)) {
+      return l;
+    }
+  }
+  return std::nullopt;
+}
+
+/// "on" → true, "off" → false; nothing for anything else.
+std::optional<bool> switch_of(const std::string& text) {
+  if (text == "on") {
+    return true;
+  }
+  if (text == "off") {
+    return false;
+  }
+  return std::nullopt;
+}
+
 int serve(node_config& cfg) {
   if (cfg.node_id.empty()) {
     std::cerr << "cano-node: serve needs --cano.node-id=NAME (or node-id in the [cano] section)\n";
     return exit_bad_arguments;
   }
+  auto serve_metrics = switch_of(cfg.metrics);
+  auto serve_page = switch_of(cfg.status_page);
+  if (!serve_metrics || !serve_page) {
+    std::cerr << "cano-node: cano." << (serve_metrics ? "status-page" : "metrics") << " must be on or off, not \""
+              << (serve_metrics ? cfg.status_page : cfg.metrics) << "\"\n";
+    return exit_bad_arguments;
+  }
+  auto level = log_level_of(cfg.log_level);
+  if (!level) {
+    std::cerr << "cano-node: cano.log-level must be trace, debug, info, warn, error or off, not \"" << cfg.log_level
+              << "\"\n";
+    return exit_bad_arguments;
+  }
+  if (cfg.history_retention.count() < 0) {
+    std::cerr << "cano-node: cano.history-retention must not be negative\n";
+    return exit_bad_arguments;
+  }
+  cano::runtime_config rc;
+  rc.node = cfg.node_id;
+  rc.log_level = *level;
+#if CANO_NODE_WITH_METRICS
+  std::shared_ptr<cano::prometheus_metrics> metrics;
+  if (*serve_metrics) {
+    auto made = cano::prometheus_metrics::make({nullptr, true, cfg.metrics_host, cfg.metrics_port});
+    if (!made) {
+      std::cerr << "cano-node: " << made.error_value().message() << "\n"; // "metrics: cannot serve on …"
+      return exit_unavailable;
+    }
+    metrics = *made;
+    rc.metrics = metrics;
+  }
+#else
+  if (*serve_metrics) {
+    say("METRICS off: cano-node was built without cano_actor::metrics (CANO_ACTOR_WITH_METRICS)");
+  }
+#endif
   caf::actor_system sys{cfg};
-  cano::runtime rt{sys};
+  cano::runtime rt{sys, rc};
   cano::node_config nc;
   nc.node_id = cfg.node_id;
   nc.host = cfg.host;
@@ -106,12 +188,58 @@ int serve(node_config& cfg) {
     std::cerr << "cano-node: " << n.error_value().to_string() << "\n";
     return n.error_value().code() == cano::errc::configuration ? exit_bad_arguments : exit_unavailable;
   }
+  if (cfg.history_retention.count() > 0) { // the status page and `cano runs show` see finished runs' rows
+    (*n)->store()->with_history_retention(std::chrono::duration_cast<std::chrono::milliseconds>(cfg.history_retention));
+  }
   auto journal = [](const std::string& line) { say("  " + line); };
-  (*n)->serve(demo::order_workflow(0, journal, nullptr), demo::Order::Validate);
+  auto orders = demo::order_workflow(0, journal, nullptr);
+#if CANO_NODE_WITH_METRICS
+  if (metrics) { // cano's observer metrics (states entered, task runs, retries) next to the engine's
+    orders = orders.with_observer(cano::MetricsObserver::make(metrics->registry()));
+  }
+#endif
+  auto served = (*n)->serve(orders, demo::Order::Validate);
+#if CANO_NODE_WITH_STATUS_PAGE
+  std::unique_ptr<cano::status_page> page;
+  if (*serve_page) {
+    // A store of its own (its own connection): reading pages never waits for the node's commits.
+    auto reader = cano::PostgresCheckpointStore::open(store_options(cfg));
+    if (!reader) {
+      std::cerr << "cano-node: status page: " << reader.error_value().to_string() << "\n";
+      return exit_unavailable;
+    }
+    cano::status_page_options po;
+    po.host = cfg.status_host;
+    po.port = cfg.status_port;
+    po.title = "cano-node " + (*n)->owner();
+    auto started = cano::status_page::start(*reader, po);
+    if (!started) {
+      std::cerr << "cano-node: " << started.error_value().message() << "\n"; // "status_page: cannot listen on …"
+      return exit_unavailable;
+    }
+    page = std::move(*started);
+    page->add_workflow(served);
+    page->set_nodes([options = store_options(cfg)] { return cano::node::members(options); });
+  }
+#else
+  if (*serve_page) {
+    say("STATUS off: cano-node was built without cano_actor::status_page (CANO_ACTOR_WITH_STATUS_PAGE)");
+  }
+#endif
   if (auto started = (*n)->start(); !started) {
     std::cerr << "cano-node: " << started.error_value().to_string() << "\n";
     return exit_unavailable;
   }
+#if CANO_NODE_WITH_STATUS_PAGE
+  if (page) {
+    say("STATUS " + page->url());
+  }
+#endif
+#if CANO_NODE_WITH_METRICS
+  if (metrics) {
+    say("METRICS " + metrics->url());
+  }
+#endif
   say("NODE " + (*n)->owner() + " listening on " + cfg.host + ":" + std::to_string((*n)->port()) +
       " heartbeat-interval=" +
       duration_text(caf::get_or(cfg, "middleman.heartbeat-interval", caf::timespan{0})) +
