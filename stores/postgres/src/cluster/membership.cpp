@@ -148,15 +148,15 @@ std::vector<std::string> membership::expire_leases() {
   return owners;
 }
 
-bool membership::probe_dead(const std::string& node_id, std::uint64_t incarnation) {
+membership::probe_result membership::probe_dead(const std::string& node_id, std::uint64_t incarnation) {
   pqxx::work tx(connection());
   auto state = tx.exec_params("SELECT state FROM cano_nodes WHERE node_id = $1 AND incarnation = $2 FOR UPDATE",
                               node_id, static_cast<long long>(incarnation));
   if (state.empty()) {
-    return false;
+    return probe_result::alive;
   }
   if (state[0][0].as<std::string>() == "dead") {
-    return true;
+    return probe_result::already_dead;
   }
   // Its session's lock is free only when its session is gone: the process (or its database
   // connection) is dead, and CAF saw it go. Held: alive, or partitioned — the lease will tell.
@@ -164,11 +164,11 @@ bool membership::probe_dead(const std::string& node_id, std::uint64_t incarnatio
                              node_owner(node_id, incarnation))[0][0]
                 .as<bool>();
   if (!free) {
-    return false;
+    return probe_result::alive;
   }
   bury(tx, {{node_id, incarnation}});
   tx.commit();
-  return true;
+  return probe_result::declared;
 }
 
 std::vector<claimed_run> membership::claim_orphans(const std::vector<served_definition>& served) {

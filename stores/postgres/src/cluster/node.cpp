@@ -68,6 +68,7 @@ struct node::impl {
   node_stats figures;
   std::string owner;
   std::shared_ptr<metrics_sink> metrics; // the runtime's (null: not measured)
+  const runtime* rt = nullptr;           // its log lines go through the runtime's sink
 
   /// Reports to the metrics sink, if any (a sink's exception is dropped).
   template <class F>
@@ -150,6 +151,13 @@ caf::behavior node_actor_behavior(caf::event_based_actor* self, node::impl* n) {
     }
     peers->emplace(who.address(), peer_state{node_id, incarnation});
     self->monitor(who);
+    // From here on the peer's death is seen at once (a down message), not only by its lease.
+    log_record r;
+    r.level = log_level::debug;
+    r.event = "peer_watched";
+    r.message = "watching a peer";
+    r.fields = {{"event", "peer_watched", false}, {"peer", detail::node_owner(node_id, incarnation)}};
+    n->rt->log(std::move(r));
   };
   return {
     [=](identity_atom, std::uint64_t incarnation) { me->second = incarnation; },
@@ -266,13 +274,14 @@ void membership_loop(caf::blocking_actor* self, impl_ptr n, std::unique_ptr<deta
     // Suspects: dead at once if their lock is free; asked again until a lease has passed.
     bool buried = false;
     for (auto it = probes.begin(); it != probes.end();) {
-      bool dead = false;
-      guarded("probe", [&] { dead = members->probe_dead(it->node_id, it->incarnation); });
-      if (dead) {
+      auto found = detail::membership::probe_result::alive;
+      guarded("probe", [&] { found = members->probe_dead(it->node_id, it->incarnation); });
+      const bool dead = found != detail::membership::probe_result::alive;
+      if (found == detail::membership::probe_result::declared) { // one dead already is not counted again
         n->count(&node_stats::declared_dead);
         n->measure([](metrics_sink& m) { m.node_failover(death_signal::down); });
-        buried = true;
       }
+      buried = buried || dead; // claim its runs now, whoever buried it
       it = dead || std::chrono::steady_clock::now() > it->until ? probes.erase(it) : std::next(it);
     }
     if (buried) {
@@ -367,6 +376,7 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
   p->store = *store;
   p->owner = store_options.owner;
   p->metrics = rt.metrics(); // claims, failovers and rejoins are measured with the runtime's runs
+  p->rt = &rt;
   p->figures.incarnation = p->members->incarnation();
   auto client = cluster_client::open(sys, config.store);
   if (!client) {
