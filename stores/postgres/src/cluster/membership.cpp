@@ -39,6 +39,12 @@ pqxx::connection& membership::connection() {
     pqxx::nontransaction tx(*conn_);
     // Operators (and tests) can tell a node's membership session in pg_stat_activity.
     tx.exec("SET application_name = " + tx.quote("cano-membership:" + owner()));
+    // A membership transaction never outlives a lease. A node paused inside one (its lease
+    // UPDATE done, its COMMIT not sent) holds its own row, which peers skip when they expire
+    // leases (FOR UPDATE SKIP LOCKED): it would stay undeclared for as long as it sleeps. The
+    // server ends such a session instead, which frees its row and its advisory lock: peers
+    // declare it dead, and when it wakes it finds its lock lost and rejoins.
+    tx.exec("SET idle_in_transaction_session_timeout = " + tx.quote(std::to_string(lease_.count()) + "ms"));
     reconnected_at_ = tx.exec("SELECT now()::text")[0][0].as<std::string>();
   }
   return *conn_;
