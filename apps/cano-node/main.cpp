@@ -226,6 +226,9 @@ int serve(node_config& cfg) {
     say("STATUS off: cano-node was built without cano_actor::status_page (CANO_ACTOR_WITH_STATUS_PAGE)");
   }
 #endif
+  // Before the node starts (and says so): a SIGTERM right after its NODE line must drain it.
+  std::signal(SIGTERM, [](int) { terminate_requested = 1; });
+  std::signal(SIGINT, [](int) { terminate_requested = 1; });
   if (auto started = (*n)->start(); !started) {
     std::cerr << "cano-node: " << started.error_value().to_string() << "\n";
     return exit_unavailable;
@@ -244,8 +247,6 @@ int serve(node_config& cfg) {
       " heartbeat-interval=" +
       duration_text(caf::get_or(cfg, "middleman.heartbeat-interval", caf::timespan{0})) +
       " lease=" + duration_text(cfg.lease) + (cfg.openssl_certificate.empty() ? "" : " tls"));
-  std::signal(SIGTERM, [](int) { terminate_requested = 1; });
-  std::signal(SIGINT, [](int) { terminate_requested = 1; });
   cano::node_stats last{};
   while (!terminate_requested) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
