@@ -1,5 +1,6 @@
 #include "postgres_schema.hpp"
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,23 @@ int apply_postgres_migrations(pqxx::connection& conn) {
   }
   tx.commit();
   return static_cast<int>(all.size());
+}
+
+int check_postgres_schema(pqxx::connection& conn) {
+  pqxx::read_transaction tx(conn);
+  if (tx.exec("SELECT to_regclass('cano_schema_migrations') IS NULL")[0][0].as<bool>()) {
+    throw std::runtime_error("no cano schema in this database (nothing has run here)");
+  }
+  int applied = tx.exec("SELECT coalesce(max(version), 0) FROM cano_schema_migrations")[0][0].as<int>();
+  const auto& all = postgres::migrations();
+  if (applied < static_cast<int>(all.size())) {
+    // Readers query the newest columns and tables: an older schema is migrated by a writer.
+    throw std::runtime_error("the cano schema in this database is at version " + std::to_string(applied) +
+                             ", this build reads version " + std::to_string(all.size()) + ": migration " +
+                             std::to_string(applied + 1) +
+                             " is missing (any cano process with write rights applies it when it opens the store)");
+  }
+  return applied;
 }
 
 } // namespace cano::detail
