@@ -51,7 +51,8 @@ struct PostgresOptions {
   /// Open for reading only (tools that list and show runs): no migration, no owner row, and the
   /// session's transactions are read-only, so a role with SELECT rights alone can read. The
   /// schema must be there: a database without one fails with "no cano schema in this database
-  /// (nothing has run here)", one older than this build names the migration it lacks. Writes
+  /// (nothing has run here)", one too old to read (before migration 4) names the migration it
+  /// lacks; a newer or slightly older one is read as it is. Writes
   /// fail with the server's read-only error.
   bool read_only = false;
 };
