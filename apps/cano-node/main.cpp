@@ -18,6 +18,7 @@
 #include <iostream>
 #include <mutex>
 #include <sstream>
+#include <optional>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -37,6 +38,7 @@ constexpr int exit_run_failed = 1;  // submit --wait: the run failed or was roll
 constexpr int exit_bad_arguments = 2;
 constexpr int exit_unavailable = 3; // the database, the port, a node to run it on
 constexpr int exit_refused = 4;     // trigger: the flow is running or tripped
+constexpr int exit_timeout = 5;     // submit --wait: no result within --timeout (the run goes on)
 
 volatile std::sig_atomic_t terminate_requested = 0;
 
@@ -60,6 +62,8 @@ struct node_config : caf::actor_system_config {
       .add(drain_deadline, "drain-deadline", "on SIGTERM, how long runs may take to finish")
       .add(dsn, "dsn", "the cluster's PostgreSQL (default: $CANO_PG_DSN)");
   }
+  /// The options declared above and CAF's own (to say which one a bad argument was for).
+  const caf::config_option_set& options() const { return custom_options_; }
 };
 
 std::mutex out_mutex;
@@ -72,12 +76,52 @@ std::string duration_text(caf::timespan d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + "ms";
 }
 
+/// Which of `args` CAF could not read, and what a valid value looks like; `fallback` (CAF's own
+/// text) when no single argument is at fault (an unknown option, a config file).
+std::string bad_option_text(const std::vector<std::string>& args, const std::string& fallback) {
+  for (const auto& arg : args) {
+    auto eq = arg.find('=');
+    if (arg.rfind("--", 0) != 0 || eq == std::string::npos) {
+      continue;
+    }
+    node_config alone;
+    cano::node::configure(alone);
+    if (!alone.parse(std::vector<std::string>{arg})) {
+      continue;
+    }
+    auto name = arg.substr(2, eq - 2);
+    auto* opt = alone.options().qualified_name_lookup(name);
+    if (opt == nullptr) {
+      return fallback;
+    }
+    std::string type = std::string(opt->type_name().data(), opt->type_name().size());
+    std::string expected = type == "timespan" ? "a duration such as 500ms, 3s or 1min"
+                           : type.find("int") != std::string::npos ? "a whole number"
+                           : type == "boolean" ? "true or false"
+                                              : "a value of type " + type;
+    return "--" + name + "=" + arg.substr(eq + 1) + ": not a valid value (" + expected + ")";
+  }
+  return fallback;
+}
+
+/// Settings that parse but cannot work together; nothing when they are fine.
+std::optional<std::string> setting_error(const node_config& cfg) {
+  if (cfg.drain_deadline < caf::timespan{0}) {
+    return "--cano.drain-deadline=" + duration_text(cfg.drain_deadline) + ": must not be negative";
+  }
+  return std::nullopt; // heartbeats without a connection timeout: cano::node::open says so
+}
+
 /// Parses CAF's part of the arguments into `cfg` (node::configure first, TLS after); a message
 /// and false on a bad option.
 bool configure(node_config& cfg, const std::vector<std::string>& caf_args) {
   cano::node::configure(cfg);
   if (auto err = cfg.parse(caf_args)) {
-    std::cerr << "cano-node: " << cfg.render(err) << "\n";
+    std::cerr << "cano-node: " << bad_option_text(caf_args, cfg.render(err)) << "\n";
+    return false;
+  }
+  if (auto bad = setting_error(cfg)) {
+    std::cerr << "cano-node: " << *bad << "\n";
     return false;
   }
   if (auto tls = cano::node::configure_tls(cfg); !tls) {
@@ -205,7 +249,8 @@ int submit(node_config& cfg, const std::string& definition, std::uint32_t versio
   auto placed = (*client)->submit(definition, version, input, id);
   if (!placed) {
     std::cerr << "cano-node: " << placed.error_value().to_string() << "\n";
-    return placed.error_value().code() == cano::errc::workflow ? exit_unavailable : exit_unavailable;
+    // A configuration error is the input's (one the store cannot keep): bad input, not a failure.
+    return placed.error_value().code() == cano::errc::configuration ? exit_bad_arguments : exit_unavailable;
   }
   if (!wait) {
     say(*placed);
@@ -215,7 +260,7 @@ int submit(node_config& cfg, const std::string& definition, std::uint32_t versio
     *placed, std::chrono::milliseconds(static_cast<long long>(timeout_seconds * 1000)));
   if (!header) {
     std::cerr << "cano-node: " << header.error_value().to_string() << "\n";
-    return exit_unavailable;
+    return header.error_value().code() == cano::errc::timeout ? exit_timeout : exit_unavailable;
   }
   say(json_of(*header));
   return header->status == cano::RunStatus::completed ? exit_ok : exit_run_failed;
@@ -284,14 +329,15 @@ void print_flows(const std::vector<cano::cluster_flow_status>& flows, bool json)
   }
 }
 
-int status(node_config& cfg, bool json) {
+int status(node_config& cfg, bool json, bool all) {
   caf::actor_system sys{cfg};
   auto client = cano::cluster_client::open(sys, store_options(cfg));
   if (!client) {
     std::cerr << "cano-node: " << client.error_value().to_string() << "\n";
     return exit_unavailable;
   }
-  auto nodes = (*client)->status();
+  // Dead incarnations for an hour after their lease ended, unless --all.
+  auto nodes = (*client)->status(all ? std::nullopt : std::optional<std::chrono::seconds>(std::chrono::hours(1)));
   if (!nodes) {
     std::cerr << "cano-node: " << nodes.error_value().to_string() << "\n";
     return exit_unavailable;
@@ -306,14 +352,16 @@ int status(node_config& cfg, bool json) {
                          {"incarnation", n.incarnation},
                          {"state", n.state},
                          {"address", n.address},
-                         {"lease_left_seconds", n.lease_left_seconds},
+                         {"lease_left_seconds", n.state == "dead" ? nlohmann::json() : nlohmann::json(n.lease_left_seconds)},
                          {"owned_unfinished", n.owned_unfinished}}
             .dump());
       continue;
     }
+    char lease[32];
+    std::snprintf(lease, sizeof lease, "%.1fs", n.lease_left_seconds);
     char line[160];
-    std::snprintf(line, sizeof line, "%-20s %-9s %-22s %9.1fs  %llu", who.c_str(), n.state.c_str(), n.address.c_str(),
-                  n.lease_left_seconds, static_cast<unsigned long long>(n.owned_unfinished));
+    std::snprintf(line, sizeof line, "%-20s %-9s %-22s %10s  %llu", who.c_str(), n.state.c_str(), n.address.c_str(),
+                  n.state == "dead" ? "-" : lease, static_cast<unsigned long long>(n.owned_unfinished));
     say(line);
   }
   auto flows = (*client)->flows();
@@ -366,7 +414,8 @@ int main(int argc, char** argv) {
                                          {exit_run_failed, "submit --wait: the run failed or was rolled back"},
                                          {exit_bad_arguments, "bad arguments or configuration"},
                                          {exit_unavailable, "the database, the port, or a node to run it on"},
-                                         {exit_refused, "trigger: the flow is already running or tripped"}});
+                                         {exit_refused, "trigger: the flow is already running or tripped"},
+                                         {exit_timeout, "submit --wait: no result within --timeout (the run goes on)"}});
   auto* serve_cmd = app.add_subcommand("serve", "join the cluster, serve and lead the flows of its configuration until "
                                                 "SIGTERM (then drain)");
   serve_cmd->allow_extras(true);
@@ -382,12 +431,22 @@ int main(int argc, char** argv) {
   submit_cmd->add_option("--id", id, "the workflow id (start-or-get: an existing run is returned)");
   submit_cmd->add_option("--version", version, "the definition's version");
   submit_cmd->add_flag("--wait", wait, "wait for the result and print it as JSON");
-  submit_cmd->add_option("--timeout", timeout, "seconds --wait waits")->check(CLI::PositiveNumber);
+  submit_cmd->add_option("--timeout", timeout, "seconds --wait waits (above 0, at most 31536000)")
+    ->check(CLI::Validator(
+      [](std::string& text) {
+        double v = 0;
+        bool number = CLI::detail::lexical_cast(text, v);
+        return number && v > 0 && v <= 31536000 ? std::string()
+                                                : "--timeout " + text + ": a number of seconds above 0 and at most 31536000 (a year)";
+      },
+      "SECONDS"));
   submit_cmd->allow_extras(true);
   auto* status_cmd = app.add_subcommand("status", "the nodes, their leases and the runs they own; the flows and "
                                                   "which node leads each");
   bool json = false;
   status_cmd->add_flag("--json", json, "one JSON object per node, then one per flow");
+  bool all = false;
+  status_cmd->add_flag("--all", all, "also dead incarnations whose lease ended over an hour ago");
   status_cmd->allow_extras(true);
   std::string flow_id;
   auto* trigger_cmd = app.add_subcommand("trigger", "run a flow of the cluster now (its leader starts the run); "
@@ -403,8 +462,19 @@ int main(int argc, char** argv) {
     return cano_apps::exit_after_parse(app, e);
   }
   auto* used = app.get_subcommands().front();
+  for (const auto& arg : used->remaining()) {
+    if (arg.rfind("-", 0) != 0) { // CAF's parser would stop there and ignore the rest
+      std::cerr << "cano-node: " << used->get_name() << ": unexpected argument \"" << arg << "\"\n";
+      return exit_bad_arguments;
+    }
+  }
   node_config cfg;
   if (!configure(cfg, used->remaining())) {
+    return exit_bad_arguments;
+  }
+  if (cfg.dsn.empty() && std::getenv("CANO_PG_DSN") == nullptr) {
+    std::cerr << "cano-node: no database: pass --cano.dsn=DSN after the command (or dsn in the [cano] section of "
+                 "--config-file), or set CANO_PG_DSN\n";
     return exit_bad_arguments;
   }
   if (used == serve_cmd) {
@@ -416,5 +486,5 @@ int main(int argc, char** argv) {
   if (used == trigger_cmd || used == reset_cmd) {
     return flow_command(cfg, used->get_name(), flow_id);
   }
-  return status(cfg, json);
+  return status(cfg, json, all);
 }

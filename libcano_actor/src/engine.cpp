@@ -54,9 +54,17 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
   spec.start_if_empty = options.start_if_empty;
   const std::string& durable_id = spec.workflow_id.empty() ? spec.def->workflow_id : spec.workflow_id;
   const bool durable = spec.def->store != nullptr && !durable_id.empty();
-  std::unique_lock<std::mutex> lock(mutex_);
   std::optional<error> refused;
-  if (!admitting_) {
+  if (durable && !resume) {
+    // An input the store cannot keep fails the start before anything is written.
+    if (auto ok = spec.def->store->check_input(spec.input); !ok) {
+      refused = ok.error_value();
+    }
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (refused) {
+    // reported below
+  } else if (!admitting_) {
     refused = error::workflow("runtime is shutting down: no new runs are admitted");
   } else if (durable && live_ids_.count(durable_id) != 0) {
     // D8/D9: one driver per run. A start is refused like the store would refuse it; a resume

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -76,7 +77,7 @@ struct node_status {
   std::uint64_t incarnation = 0;
   std::string state;             // joining | active | draining | dead
   std::string address;           // host:port of its node actor
-  double lease_left_seconds = 0; // by the server's clock; negative: expired
+  double lease_left_seconds = 0; // by the server's clock; negative: expired; 0 when dead
   std::uint64_t owned_unfinished = 0;
 };
 
@@ -103,8 +104,6 @@ public:
   /// failovers of the node that runs it. Errors: no such run (workflow), `timeout` passed
   /// (timeout), the database.
   expected<RunHeader> await_header(const std::string& workflow_id, std::chrono::milliseconds timeout);
-  /// Every node incarnation the database knows, oldest first.
-  expected<std::vector<node_status>> status();
   /// Every flow the cluster has scheduled, by id, with its leader.
   expected<std::vector<cluster_flow_status>> flows();
   /// cano's trigger for a flow of the cluster: reserves it now (Running, run_count + 1) for the
@@ -117,6 +116,10 @@ public:
   /// cano's reset_flow: streak 0, no backoff window, Idle unless running. Error: "No workflow
   /// registered with id '<id>'"; the database.
   expected<void> reset_flow(const std::string& flow_id);
+  /// The node incarnations the database knows, by node id, oldest first: every live one, and the
+  /// dead ones whose lease ended less than `dead_for` ago (every dead one with std::nullopt), so
+  /// incarnations that ended long ago, failed starts included, stop cluttering the list.
+  expected<std::vector<node_status>> status(std::optional<std::chrono::seconds> dead_for = std::chrono::hours(1));
 
   struct impl;
   explicit cluster_client(std::unique_ptr<impl> p);

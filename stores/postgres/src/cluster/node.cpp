@@ -11,6 +11,7 @@
 #include "cano/cluster.hpp"
 
 #include <atomic>
+#include <cctype>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -27,7 +28,9 @@
 #include <caf/send.hpp>
 
 #include "../postgres_dsn.hpp"
+#include "../postgres_session.hpp"
 #include "cano/actor_api.hpp"
+#include "cano/debug_quote.hpp"
 #include "client_impl.hpp"
 #include "flow_leader.hpp"
 #include "membership.hpp"
@@ -209,7 +212,12 @@ void membership_loop(caf::blocking_actor* self, impl_ptr n, std::unique_ptr<deta
     try {
       fn();
     } catch (const std::exception& e) {
-      say(std::string(what) + ": " + detail::dsn_secrets::of(n->config.store.dsn).scrub(e.what()));
+      if (is_postgres_connection_failure(e)) {
+        // libpq's words here ("Could not obtain client encoding: not connected.") say nothing useful.
+        say(std::string(what) + ": the connection to the database was lost; reconnecting at the next renewal");
+      } else {
+        say(std::string(what) + ": " + detail::dsn_secrets::of(n->config.store.dsn).scrub(e.what()));
+      }
     }
   };
   auto rejoin = [&] {
@@ -366,6 +374,31 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
   if (config.node_id.empty()) {
     return error::configuration("cano::node: a node needs a node_id");
   }
+  // '#' separates a node id from its incarnation in owner names ("a#3"), and ids appear in
+  // addresses, logs and session names: letters, digits and - _ . only.
+  for (char c : config.node_id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return error::configuration("cano::node: node_id " + debug_quote(config.node_id) + " holds " +
+                                  debug_quote(std::string(1, c)) +
+                                  ": a node id is made of letters, digits, '-', '_' and '.' ('#' separates "
+                                  "the id from the incarnation)");
+    }
+  }
+  if (config.node_id.size() > 64) {
+    return error::configuration("cano::node: node_id is " + std::to_string(config.node_id.size()) +
+                                " characters long: at most 64");
+  }
+  {
+    // Heartbeats off with a connection timeout on: idle, healthy peers would be declared dead.
+    auto heartbeat = caf::get_or(sys.config(), "middleman.heartbeat-interval", caf::timespan{0});
+    auto timeout = caf::get_or(sys.config(), "middleman.connection-timeout", caf::timespan{0});
+    if (heartbeat.count() <= 0 && timeout.count() > 0) {
+      return error::configuration("cano::node: middleman.heartbeat-interval is 0 (heartbeats off) while "
+                                  "middleman.connection-timeout is set: idle, healthy peers would be declared "
+                                  "dead; set a heartbeat interval shorter than the connection timeout on every "
+                                  "node, or both to 0");
+    }
+  }
   if (!sys.has_middleman()) {
     return error::configuration("cano::node: the actor system has no middleman; call cano::node::configure(cfg) "
                                 "before creating it");
@@ -388,6 +421,8 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
       return migrate.error_value();
     }
     p->members->join(config.host + ":0", {});
+  } catch (const detail::node_id_in_use& e) {
+    return error::configuration(std::string("cano::node: ") + e.what());
   } catch (const std::exception& e) {
     return error::checkpoint_store("cano::node: join the cluster: " +
                                    detail::dsn_secrets::of(config.store.dsn).scrub(e.what()));
