@@ -4,7 +4,8 @@
 // delivered and left nothing that could still answer it, takes the engine's next run (D1).
 //
 // It walks the states; non-blocking work without attempt timeout runs inline here (the fast
-// path, D1), other work is handed to a task actor, a split to a join actor. With a checkpoint
+// path, D1), other work runs on the pool under this actor's attempt runner (attempt timeouts,
+// retries), a split goes to a join actor. With a checkpoint
 // store every state's entry row is written before its task runs (write-ahead), saga steps and
 // stepped cursors get their rows, and a failed run undoes its saga steps in reverse through a
 // saga_drain, which records its progress (D7). It enforces the workflow timeout, holds the
@@ -31,7 +32,6 @@
 #include "run_context.hpp"
 #include "runner_handlers.hpp"
 #include "saga_drain.hpp"
-#include "task_actor.hpp"
 
 namespace cano::detail {
 
@@ -133,11 +133,6 @@ public:
     worker_ = caf::actor{};
     if (conclude(outcome.value)) {
       advance();
-    }
-  }
-  void on_cursor(const caf::strong_actor_ptr& from, const nlohmann::json& cursor) {
-    if (from_worker(from)) {
-      on_worker_cursor(cursor);
     }
   }
   void on_loaded(resume_data& data) { resume_loaded(data); }
@@ -448,12 +443,8 @@ private:
       cursor = std::move(*c);
     }
     const bool pause_on_more = def_->store != nullptr;
-    if (!attempt_runner::runs_inline(entry_->work.config)) {
-      // Off the supervisor: a task actor drives the work on the pool.
-      worker_ = spawn_task_actor(self_, ctx_, it->second, def_->label_copy(current_), eng_->pool(),
-                                 std::move(cursor), pause_on_more, step_);
-      return false;
-    }
+    // The supervisor drives the state's attempts itself: inline for fast work (D1), otherwise on
+    // the pool, whose results come straight back to this actor (no task actor per state).
     runner_tag_ = self_->next_runner_tag();
     runner_.emplace(self_, runner_tag_, ctx_, entry_->work, def_->label(current_), name, "panic: ", eng_->pool(),
                     std::move(cursor), pause_on_more);
@@ -504,23 +495,6 @@ private:
       return conclude(runner_->result());
     }
     return false;
-  }
-
-  /// A task actor's stepped task returned More: write its cursor row, then let it go on.
-  void on_worker_cursor(const nlohmann::json& cursor) {
-    if (phase_ != run_phase::forward || !worker_) {
-      return;
-    }
-    auto reply = [this](std::optional<error> failure) {
-      waiting_ = false;
-      auto r = failure ? std::make_shared<expected<void>>(std::move(*failure)) : std::make_shared<expected<void>>();
-      if (worker_) {
-        self_->send(worker_, cursor_ack_atom::value, std::move(r));
-      }
-    };
-    if (auto now = write_cursor(cursor, reply)) {
-      reply(std::move(*now));
-    }
   }
 
   /// Writes a step cursor row. Returns the outcome now (nullopt inside: success), or nothing
@@ -888,9 +862,9 @@ private:
   task_context::step_id step_;             // the current state's step (idempotency keys)
   std::uint64_t visits_ = 0;               // state visits, the steps of a run without a store
   std::optional<std::uint64_t> resume_step_; // the step a resumed run's first state continues
-  std::optional<attempt_runner> runner_;   // inline work of the current state
+  std::optional<attempt_runner> runner_;   // the current state's work (inline or on the pool)
   std::uint32_t runner_tag_ = 0;           // its tag: messages of earlier runners carry another
-  caf::actor worker_;                      // task or join actor of the current state
+  caf::actor worker_;                      // the join actor of the current (split) state
   std::vector<stacked_step> stack_;        // completed saga steps
   std::unordered_map<std::string, saved_cursor> cursors_; // a resumed run's stepped cursors
 
@@ -932,10 +906,6 @@ public:
         [this](task_done_atom, work_outcome_ptr& outcome) {
           auto from = current_sender();
           with_run([&](run_fsm& r) { r.on_task_done(from, *outcome); });
-        },
-        [this](cursor_atom, json_ptr& cursor) {
-          auto from = current_sender();
-          with_run([&](run_fsm& r) { r.on_cursor(from, *cursor); });
         },
         [this](loaded_atom, std::uint64_t run, resume_data_ptr& data) {
           with_run(run, [&](run_fsm& r) { r.on_loaded(*data); });
