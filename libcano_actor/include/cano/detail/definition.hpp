@@ -138,6 +138,7 @@ private:
     std::once_flag validated_once;
     std::optional<error> validation_error;
     std::once_flag labels_once;
+    std::atomic<bool> labels_ready{false}; // labels filled: the hot path skips call_once
     std::unordered_map<state_code, std::string> labels;
   };
   mutable derived_caches cache_;
