@@ -1,6 +1,7 @@
 #include "attempt_runner.hpp"
 
 #include <chrono>
+#include <thread>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
@@ -140,12 +141,15 @@ constexpr auto handoff_wait = std::chrono::microseconds(50);
 bool await_in_place(call_result& r) {
   const auto until = std::chrono::steady_clock::now() + handoff_wait;
   for (unsigned spins = 0; r.handoff.load(std::memory_order_acquire) == call_result::pending; ++spins) {
-    if ((spins & 63U) == 63U && std::chrono::steady_clock::now() >= until) {
+    if (spins < 64) {
+      cpu_relax();
+      continue;
+    }
+    // Past a few pauses, yield: on a busy machine the pool thread may need this very core.
+    if (std::chrono::steady_clock::now() >= until) {
       break;
     }
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
+    std::this_thread::yield();
   }
   auto expected = static_cast<std::uint8_t>(call_result::pending);
   return !r.handoff.compare_exchange_strong(expected, call_result::by_message, std::memory_order_acq_rel);
@@ -300,7 +304,7 @@ void attempt_runner::attempt_finished(expected<step_result> value, bool panicked
 void attempt_runner::loop_finished() {
   auto& r = loop_->result();
   if (r && r->more) {
-    cursor_ = std::move(r->cursor);
+    cursor_ = r->cursor ? *r->cursor : nlohmann::json();
     if (pause_on_more_) {
       cursor_pending_ = true; // write-ahead: the cursor row before the next step
       return;

@@ -85,12 +85,15 @@ void blocking_pool::linger_locked(std::unique_lock<std::mutex>& lock) {
   lock.unlock();
   const auto until = clock::now() + config_.linger;
   for (unsigned spins = 0; queued_.load(std::memory_order_acquire) == 0; ++spins) {
-    if ((spins & 63U) == 63U && clock::now() >= until) {
+    if (spins < 64) {
+      cpu_relax();
+      continue;
+    }
+    // Past a few pauses, yield: on a busy machine the poster may need this very core.
+    if (clock::now() >= until) {
       break;
     }
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
+    std::this_thread::yield();
   }
   lock.lock();
   --lingering_;

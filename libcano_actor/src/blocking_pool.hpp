@@ -21,6 +21,13 @@
 
 namespace cano::detail {
 
+/// One pause of a spin-wait (lets a sibling hyper-thread run; a no-op elsewhere).
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 struct pool_config {
   std::size_t max_threads = 1024;
   std::size_t core_threads = 8;

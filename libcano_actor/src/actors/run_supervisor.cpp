@@ -173,6 +173,31 @@ private:
 
   bool ending() const noexcept { return phase_ >= run_phase::finishing; }
 
+  /// What the engine needs to know of the current state, looked up once per state rather than
+  /// at every use (on the fast path, hash lookups are a good part of a transition's cost).
+  struct state_facts {
+    state_code code = 0;
+    const std::shared_ptr<const state_entry>* entry = nullptr; // null: no task registered
+    bool exit = false;
+    const std::string* label = nullptr; // the definition's cached label (registered or exit)
+  };
+  const state_facts& here() {
+    if (!here_valid_ || here_.code != current_) {
+      here_.code = current_;
+      auto it = def_->states.find(current_);
+      here_.entry = it == def_->states.end() ? nullptr : &it->second;
+      here_.exit = def_->exit_set.count(current_) != 0;
+      // Any other state's label is made on demand into a scratch string: never kept.
+      here_.label = here_.entry != nullptr || here_.exit ? &def_->label(current_) : nullptr;
+      here_valid_ = true;
+    }
+    return here_;
+  }
+  const std::string& current_label() {
+    const auto& facts = here();
+    return facts.label != nullptr ? *facts.label : def_->label(current_);
+  }
+
   bool from_worker(const caf::strong_actor_ptr& from) const {
     return worker_ && from == caf::actor_cast<caf::strong_actor_ptr>(worker_);
   }
@@ -372,12 +397,13 @@ private:
 
   /// on_state_enter, then (with a store) the state's entry row, before anything runs.
   void enter_state() {
-    const auto& label = def_->label(current_);
+    const auto& facts = here();
+    const auto& label = current_label();
     if (has_observers_) {
       notify(def_->observers, [&](WorkflowObserver& o) { o.on_state_enter(label); });
     }
-    auto it = def_->states.find(current_);
-    bool router = it != def_->states.end() && it->second->type == state_entry::kind::router;
+    const state_entry* registered = facts.entry ? facts.entry->get() : nullptr;
+    bool router = registered != nullptr && registered->type == state_entry::kind::router;
     if (def_->store == nullptr || router) {
       step_.step = resume_step_ ? *resume_step_ : visits_;
       resume_step_.reset();
@@ -392,8 +418,8 @@ private:
     // continues, the entry row of the visit it continues.
     step_.step = resume_step_ ? *resume_step_ : seq_;
     resume_step_.reset();
-    bool named = it != def_->states.end() && it->second->type != state_entry::kind::split;
-    CheckpointRow row(seq_, label, named ? it->second->work.task_name : std::string());
+    bool named = registered != nullptr && registered->type != state_entry::kind::split;
+    CheckpointRow row(seq_, label, named ? registered->work.task_name : std::string());
     row.workflow_version = def_->version;
     auto now = write_row(std::move(row), [this](const expected<void>& r) {
       waiting_ = false;
@@ -415,19 +441,19 @@ private:
 
   /// Runs the entered state; true when it finished at once and the loop goes on.
   bool dispatch() {
-    if (def_->exit_set.count(current_) != 0) {
+    const auto& facts = here();
+    if (facts.exit) {
       // With a store, the exit row carried the clear and the final header (write_row).
       finish(run_result_value{current_}, RunStatus::completed, final_in_exit_row_ ? final_write::none : final_write::header_and_clear);
       return false;
     }
-    auto it = def_->states.find(current_);
-    if (it == def_->states.end()) {
+    if (facts.entry == nullptr) {
       fail(error::workflow("No task registered for state: " + def_->label(current_)));
       return false;
     }
-    entry_ = it->second.get();
+    entry_ = facts.entry->get();
     if (entry_->type == state_entry::kind::split) {
-      worker_ = spawn_join_actor(self_, ctx_, it->second, def_->label_copy(current_), eng_->pool());
+      worker_ = spawn_join_actor(self_, ctx_, *facts.entry, def_->label_copy(current_), eng_->pool());
       return false;
     }
     const auto& name = entry_->work.task_name;
@@ -446,7 +472,7 @@ private:
     // The supervisor drives the state's attempts itself: inline for fast work (D1), otherwise on
     // the pool, whose results come straight back to this actor (no task actor per state).
     runner_tag_ = self_->next_runner_tag();
-    runner_.emplace(self_, runner_tag_, ctx_, entry_->work, def_->label(current_), name, "panic: ", eng_->pool(),
+    runner_.emplace(self_, runner_tag_, ctx_, entry_->work, current_label(), name, "panic: ", eng_->pool(),
                     std::move(cursor), pause_on_more);
     runner_->set_step(step_);
     runner_->start();
@@ -546,7 +572,7 @@ private:
     }
     auto next = outcome->next;
     if (entry_->type == state_entry::kind::compensatable && outcome->has_output) {
-      auto blob = to_blob(outcome->output);
+      auto blob = to_blob(*outcome->output);
       runner_.reset();
       return saga_step_done(std::move(blob), next);
     }
@@ -605,7 +631,7 @@ private:
     CheckpointWrite w;
     w.workflow_id = ctx_->workflow_id;
     w.row = std::move(row);
-    if (def_->exit_set.count(current_) != 0) {
+    if (here().exit) {
       w.clear_run = true;
       w.header = make_header(RunStatus::completed);
       w.header->final_state = def_->label(current_);
@@ -857,6 +883,8 @@ private:
 
   // The FSM position
   state_code current_;
+  state_facts here_;        // of current_, when here_valid_
+  bool here_valid_ = false;
   bool entered_ = false; // the current state's entry row is written
   const state_entry* entry_ = nullptr;
   task_context::step_id step_;             // the current state's step (idempotency keys)
