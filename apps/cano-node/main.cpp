@@ -2,9 +2,12 @@
 // use a cluster from a shell. Every node and command reaches the same PostgreSQL ($CANO_PG_DSN or
 // --cano.dsn=...).
 //
-//   cano-node serve [CAF options…]        join, serve "orders", take over orphans; SIGTERM drains
+//   cano-node serve [CAF options…]        join, serve "orders", take over orphans, lead the
+//                                         flows of cano.flows (flow_entries.hpp); SIGTERM drains
 //   cano-node submit orders --input '{"order":"o-1","amount":20}' [--id o-1] [--wait]
-//   cano-node status [--json]             nodes, incarnations, leases, unfinished runs owned
+//   cano-node status [--json]             nodes, incarnations, leases, unfinished runs owned;
+//                                         flows, their leaders and status
+//   cano-node trigger FLOW | reset FLOW   cano's trigger and reset_flow, for the cluster's flows
 //
 // CLI11 reads the subcommand and its own flags; everything else goes to CAF's configuration
 // parser (CAF 0.17's stops at the first positional argument, so it gets only what follows): the
@@ -14,6 +17,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -23,6 +27,7 @@
 
 #include "cano/cluster.hpp"
 #include "cli.hpp"
+#include "flow_entries.hpp"
 #include "order_workflow.hpp"
 
 namespace {
@@ -31,6 +36,7 @@ constexpr int exit_ok = 0;
 constexpr int exit_run_failed = 1;  // submit --wait: the run failed or was rolled back
 constexpr int exit_bad_arguments = 2;
 constexpr int exit_unavailable = 3; // the database, the port, a node to run it on
+constexpr int exit_refused = 4;     // trigger: the flow is running or tripped
 
 volatile std::sig_atomic_t terminate_requested = 0;
 
@@ -87,9 +93,30 @@ cano::PostgresOptions store_options(const node_config& cfg) {
   return o;
 }
 
+/// A flow leader's doings, one line each (tests wait for them).
+void print_flow_event(const cano::flow_event& e) {
+  using kind = cano::flow_event::kind;
+  switch (e.what) {
+  case kind::lead: say("LEAD " + e.flow_id + " fence=" + std::to_string(e.fence)); break;
+  case kind::lost: say("LOST " + e.flow_id + " to " + (e.detail.empty() ? std::string("nobody") : e.detail)); break;
+  case kind::fire: say("FIRE " + e.run_id + (e.detail.empty() ? "" : " (" + e.detail + ")")); break;
+  case kind::outcome: say("OUTCOME " + e.run_id + " " + e.detail); break;
+  case kind::skip: say("SKIP " + e.run_id + ": " + e.detail); break;
+  }
+}
+
 int serve(node_config& cfg) {
   if (cfg.node_id.empty()) {
     std::cerr << "cano-node: serve needs --cano.node-id=NAME (or node-id in the [cano] section)\n";
+    return exit_bad_arguments;
+  }
+  // What the node serves, and the flows of its configuration: a bad flow stops it before it
+  // joins anything.
+  auto journal = [](const std::string& line) { say("  " + line); };
+  auto orders = demo::order_workflow(0, journal, nullptr);
+  auto flows = cano_node::read_flows(cfg.content, {{orders.name(), orders.workflow_version()}});
+  if (!flows) {
+    std::cerr << "cano-node: " << flows.error_value().message() << "\n";
     return exit_bad_arguments;
   }
   caf::actor_system sys{cfg};
@@ -101,13 +128,28 @@ int serve(node_config& cfg) {
   nc.lease = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.lease);
   nc.renew_every = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.renew_every);
   nc.store = store_options(cfg);
+  nc.on_flow_event = print_flow_event;
   auto n = cano::node::open(sys, rt, nc);
   if (!n) {
     std::cerr << "cano-node: " << n.error_value().to_string() << "\n";
     return n.error_value().code() == cano::errc::configuration ? exit_bad_arguments : exit_unavailable;
   }
-  auto journal = [](const std::string& line) { say("  " + line); };
-  (*n)->serve(demo::order_workflow(0, journal, nullptr), demo::Order::Validate);
+  (*n)->serve(orders, demo::Order::Validate);
+  std::string declared;
+  for (auto& f : *flows) {
+    std::string schedule;
+    if (f.trigger == cano::flow_trigger::every) {
+      schedule = " " + caf::to_string(caf::config_value{caf::timespan{f.interval}});
+    } else if (f.trigger == cano::flow_trigger::cron) {
+      schedule = " " + f.cron;
+    }
+    auto text = f.id + " (" + cano::to_string(f.trigger) + schedule + ")";
+    if (auto added = (*n)->add_flow(std::move(f)); !added) {
+      std::cerr << "cano-node: " << added.error_value().message() << "\n";
+      return exit_bad_arguments;
+    }
+    declared += (declared.empty() ? "" : ", ") + text;
+  }
   if (auto started = (*n)->start(); !started) {
     std::cerr << "cano-node: " << started.error_value().to_string() << "\n";
     return exit_unavailable;
@@ -116,6 +158,9 @@ int serve(node_config& cfg) {
       " heartbeat-interval=" +
       duration_text(caf::get_or(cfg, "middleman.heartbeat-interval", caf::timespan{0})) +
       " lease=" + duration_text(cfg.lease) + (cfg.openssl_certificate.empty() ? "" : " tls"));
+  if (!declared.empty()) {
+    say("FLOWS " + declared);
+  }
   std::signal(SIGTERM, [](int) { terminate_requested = 1; });
   std::signal(SIGINT, [](int) { terminate_requested = 1; });
   cano::node_stats last{};
@@ -176,6 +221,69 @@ int submit(node_config& cfg, const std::string& definition, std::uint32_t versio
   return header->status == cano::RunStatus::completed ? exit_ok : exit_run_failed;
 }
 
+std::string utc_text(const std::optional<std::chrono::system_clock::time_point>& t) {
+  if (!t) {
+    return "-";
+  }
+  if (*t == std::chrono::system_clock::time_point::max()) {
+    return "never";
+  }
+  auto id = cano::flow_run_id("", *t); // "@<UTC>"
+  return id.substr(1);
+}
+
+nlohmann::json json_time(const std::optional<std::chrono::system_clock::time_point>& t) {
+  return t ? nlohmann::json(utc_text(t)) : nlohmann::json(nullptr);
+}
+
+std::string status_text(const cano::FlowInfo& info) {
+  std::ostringstream os;
+  os << info.status.state();
+  if (info.status.state() == cano::FlowStatus::kind::backoff ||
+      info.status.state() == cano::FlowStatus::kind::tripped) {
+    os << "(" << info.status.streak() << ")";
+  }
+  return os.str();
+}
+
+/// The flows part of `status`: one line (or JSON object) per flow.
+void print_flows(const std::vector<cano::cluster_flow_status>& flows, bool json) {
+  if (!json && !flows.empty()) {
+    say("");
+    say("FLOW                 SCHEDULE                 LEADER               STATUS        RUNS  "
+        "NEXT TICK                 LAST RUN");
+  }
+  for (const auto& f : flows) {
+    if (json) {
+      nlohmann::json j{{"flow_id", f.info.id},
+                       {"trigger", f.trigger},
+                       {"schedule", f.schedule},
+                       {"workflow", f.definition},
+                       {"version", f.version},
+                       {"leader", f.leader},
+                       {"leader_active", f.leader_active},
+                       {"fence", f.fence},
+                       {"status", (std::ostringstream() << f.info.status.state()).str()},
+                       {"failure_streak", f.info.failure_streak},
+                       {"last_error", f.info.status.last_error()},
+                       {"run_count", f.info.run_count},
+                       {"last_run", json_time(f.info.last_run)},
+                       {"last_tick", json_time(f.last_tick)},
+                       {"last_run_id", f.last_run_id},
+                       {"next_tick", json_time(f.next_tick)},
+                       {"next_eligible", json_time(f.info.next_eligible)}};
+      say(j.dump());
+      continue;
+    }
+    auto leader = f.leader.empty() ? std::string("-") : f.leader + (f.leader_active ? "" : " (gone)");
+    char line[512];
+    std::snprintf(line, sizeof line, "%-20s %-24s %-20s %-12s %5llu  %-25s %s", f.info.id.c_str(), f.schedule.c_str(),
+                  leader.c_str(), status_text(f.info).c_str(), static_cast<unsigned long long>(f.info.run_count),
+                  utc_text(f.next_tick).c_str(), f.last_run_id.empty() ? "-" : f.last_run_id.c_str());
+    say(line);
+  }
+}
+
 int status(node_config& cfg, bool json) {
   caf::actor_system sys{cfg};
   auto client = cano::cluster_client::open(sys, store_options(cfg));
@@ -208,21 +316,59 @@ int status(node_config& cfg, bool json) {
                   n.lease_left_seconds, static_cast<unsigned long long>(n.owned_unfinished));
     say(line);
   }
+  auto flows = (*client)->flows();
+  if (!flows) {
+    std::cerr << "cano-node: " << flows.error_value().to_string() << "\n";
+    return exit_unavailable;
+  }
+  print_flows(*flows, json);
+  return exit_ok;
+}
+
+/// trigger and reset: cano's texts; an unknown flow is a bad argument, a refusal exit 4.
+int flow_command(node_config& cfg, const std::string& what, const std::string& flow_id) {
+  caf::actor_system sys{cfg};
+  auto client = cano::cluster_client::open(sys, store_options(cfg));
+  if (!client) {
+    std::cerr << "cano-node: " << client.error_value().to_string() << "\n";
+    return exit_unavailable;
+  }
+  auto failed = [](const cano::error& e) {
+    std::cerr << "cano-node: " << e.to_string() << "\n";
+    if (e.code() != cano::errc::workflow) {
+      return exit_unavailable;
+    }
+    return e.message().rfind("No workflow registered", 0) == 0 ? exit_bad_arguments : exit_refused;
+  };
+  if (what == "trigger") {
+    auto run = (*client)->trigger_flow(flow_id);
+    if (!run) {
+      return failed(run.error_value());
+    }
+    say(*run);
+    return exit_ok;
+  }
+  if (auto done = (*client)->reset_flow(flow_id); !done) {
+    return failed(done.error_value());
+  }
   return exit_ok;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"cano-node: a node of a cano-actor cluster (serving the demo's \"orders\"), and commands to use one"};
+  CLI::App app{"cano-node: a node of a cano-actor cluster (serving the demo's \"orders\" and the flows of its "
+               "configuration), and commands to use one"};
   app.require_subcommand(1);
   app.allow_extras(false);
   cano_apps::add_version_and_exit_codes(app, "cano-node",
                                         {{exit_ok, "done (serve: drained after SIGTERM)"},
                                          {exit_run_failed, "submit --wait: the run failed or was rolled back"},
                                          {exit_bad_arguments, "bad arguments or configuration"},
-                                         {exit_unavailable, "the database, the port, or a node to run it on"}});
-  auto* serve_cmd = app.add_subcommand("serve", "join the cluster and serve until SIGTERM (then drain)");
+                                         {exit_unavailable, "the database, the port, or a node to run it on"},
+                                         {exit_refused, "trigger: the flow is already running or tripped"}});
+  auto* serve_cmd = app.add_subcommand("serve", "join the cluster, serve and lead the flows of its configuration until "
+                                                "SIGTERM (then drain)");
   serve_cmd->allow_extras(true);
   serve_cmd->footer("Options after `serve` go to CAF, e.g. --cano.node-id=a --cano.port=7001 "
                     "--middleman.heartbeat-interval=100ms --config-file=config/cano-node.ini");
@@ -238,10 +384,19 @@ int main(int argc, char** argv) {
   submit_cmd->add_flag("--wait", wait, "wait for the result and print it as JSON");
   submit_cmd->add_option("--timeout", timeout, "seconds --wait waits")->check(CLI::PositiveNumber);
   submit_cmd->allow_extras(true);
-  auto* status_cmd = app.add_subcommand("status", "the nodes, their leases and the runs they own");
+  auto* status_cmd = app.add_subcommand("status", "the nodes, their leases and the runs they own; the flows and "
+                                                  "which node leads each");
   bool json = false;
-  status_cmd->add_flag("--json", json, "one JSON object per node");
+  status_cmd->add_flag("--json", json, "one JSON object per node, then one per flow");
   status_cmd->allow_extras(true);
+  std::string flow_id;
+  auto* trigger_cmd = app.add_subcommand("trigger", "run a flow of the cluster now (its leader starts the run); "
+                                                    "prints the run id");
+  trigger_cmd->add_option("flow", flow_id, "the flow's id")->required();
+  trigger_cmd->allow_extras(true);
+  auto* reset_cmd = app.add_subcommand("reset", "clear a flow's failure streak, backoff window and trip");
+  reset_cmd->add_option("flow", flow_id, "the flow's id")->required();
+  reset_cmd->allow_extras(true);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -257,6 +412,9 @@ int main(int argc, char** argv) {
   }
   if (used == submit_cmd) {
     return submit(cfg, definition, version, input, id, wait, timeout);
+  }
+  if (used == trigger_cmd || used == reset_cmd) {
+    return flow_command(cfg, used->get_name(), flow_id);
   }
   return status(cfg, json);
 }

@@ -7,6 +7,7 @@
 #include "cano/cluster.hpp"
 #include "cano/detail/random_token.hpp"
 #include "client_impl.hpp"
+#include "flow_table.hpp"
 #include "placement.hpp"
 #include "transport.hpp"
 
@@ -152,6 +153,33 @@ expected<std::vector<node_status>> cluster_client::status() {
     return out;
   } catch (const std::exception& e) {
     return impl_->database_error("status", e);
+  }
+}
+
+expected<std::vector<cluster_flow_status>> cluster_client::flows() {
+  std::lock_guard<std::mutex> guard(impl_->mutex);
+  try {
+    return detail::list_flows(impl_->connection());
+  } catch (const std::exception& e) {
+    return impl_->database_error("flows", e);
+  }
+}
+
+expected<std::string> cluster_client::trigger_flow(const std::string& flow_id) {
+  std::lock_guard<std::mutex> guard(impl_->mutex);
+  try {
+    return detail::trigger_flow(impl_->connection(), flow_id);
+  } catch (const std::exception& e) {
+    return impl_->database_error("trigger flow", e);
+  }
+}
+
+expected<void> cluster_client::reset_flow(const std::string& flow_id) {
+  std::lock_guard<std::mutex> guard(impl_->mutex);
+  try {
+    return detail::reset_flow(impl_->connection(), flow_id);
+  } catch (const std::exception& e) {
+    return impl_->database_error("reset flow", e);
   }
 }
 

@@ -107,13 +107,13 @@ std::vector<peer> membership::peers() {
 }
 
 void membership::orphan_runs_of(pqxx::work& tx, const std::string& owner) {
-  // A dead process may hold a transaction open (paused inside a batch): end its sessions, so
-  // its locks go and its open batch rolls back — it reconnects, if it lives, to find itself
+  // A dead process may hold a transaction open (paused inside a batch, or a flow's fire): end its
+  // sessions, so its locks go and its open batch rolls back — it reconnects, if it lives, to find itself
   // fenced. Then wait for its batch in flight, if any (it holds the owner's row FOR SHARE): its
   // next batch sees the new epoch, re-reads its runs' owners and is refused.
-  tx.exec_params("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name IN ($1, $2) "
-                 "AND pid <> pg_backend_pid()",
-                 "cano:" + owner, "cano-membership:" + owner);
+  tx.exec_params("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                 "WHERE application_name IN ($1, $2, $3) AND pid <> pg_backend_pid()",
+                 "cano:" + owner, "cano-membership:" + owner, "cano-flows:" + owner);
   tx.exec("SET LOCAL lock_timeout = '5s'"); // never stuck behind a session that will not go
   tx.exec_params("UPDATE cano_owners SET epoch = epoch + 1 WHERE owner = $1", owner);
   tx.exec_params(std::string("UPDATE cano_runs SET owner = 'orphan', fence = fence + 1 WHERE owner = $1 AND ") +

@@ -34,16 +34,22 @@ std::optional<placement_target> choose_owner(pqxx::connection& c, const std::str
   return placement_target{r[0][0].as<std::string>(), r[0][1].as<std::string>()};
 }
 
-bool place_header(pqxx::connection& c, const std::string& workflow_id, const std::string& definition,
+bool place_header(pqxx::transaction_base& tx, const std::string& workflow_id, const std::string& definition,
                   std::uint32_t version, const nlohmann::json& input, const std::string& owner) {
-  pqxx::work tx(c);
   auto r = tx.exec_params(
     "INSERT INTO cano_runs (workflow_id, definition, workflow_version, input, status, created_at, updated_at, "
     "owner, fence) VALUES ($1, $2, $3, $4::jsonb, 'running', now(), now(), $5, 1) "
     "ON CONFLICT (workflow_id) DO NOTHING RETURNING 1",
     workflow_id, definition, static_cast<long long>(version), input.dump(), owner);
-  tx.commit();
   return !r.empty();
+}
+
+bool place_header(pqxx::connection& c, const std::string& workflow_id, const std::string& definition,
+                  std::uint32_t version, const nlohmann::json& input, const std::string& owner) {
+  pqxx::work tx(c);
+  bool placed = place_header(tx, workflow_id, definition, version, input, owner);
+  tx.commit();
+  return placed;
 }
 
 bool replace_owner(pqxx::connection& c, const std::string& workflow_id, const std::string& from, const std::string& to) {

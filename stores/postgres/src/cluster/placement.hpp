@@ -29,6 +29,9 @@ std::optional<placement_target> choose_owner(pqxx::connection& c, const std::str
 /// status: start-or-get, D9).
 bool place_header(pqxx::connection& c, const std::string& workflow_id, const std::string& definition,
                   std::uint32_t version, const nlohmann::json& input, const std::string& owner);
+/// The same inside the caller's transaction (a flow's fire writes the header with its tick).
+bool place_header(pqxx::transaction_base& tx, const std::string& workflow_id, const std::string& definition,
+                  std::uint32_t version, const nlohmann::json& input, const std::string& owner);
 
 /// Moves a run placed on `from` (not started: no rows) to `to`, fence + 1. False when it is no
 /// longer placed on `from` or has started.
