@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
 #include "actors/checkpoint_actor.hpp"
@@ -83,11 +84,20 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
     report(spec.done, std::move(r));
     return id;
   }
-  // Registered before it can end, so run_ended never races ahead of the registration.
-  live_.emplace(id, caf::actor{});
   if (durable) {
     live_ids_.emplace(durable_id, live_id{id, {}});
   }
+  if (!idle_supervisors_.empty()) {
+    // A supervisor whose last run ended takes this one (D1): no actor is spawned or ended.
+    auto supervisor = std::move(idle_supervisors_.back());
+    idle_supervisors_.pop_back();
+    live_.emplace(id, supervisor);
+    lock.unlock();
+    reuse_run_supervisor(supervisor, shared_from_this(), std::move(spec), spawner);
+    return id;
+  }
+  // Registered before it can end, so run_ended never races ahead of the registration.
+  live_.emplace(id, caf::actor{});
   lock.unlock();
   auto handle = spawn_run_supervisor(shared_from_this(), std::move(spec), spawner);
   lock.lock();
@@ -103,15 +113,20 @@ bool engine::cancel(std::uint64_t run_id) {
   if (it == live_.end() || !it->second) {
     return false;
   }
-  caf::anon_send(it->second, cancel_atom::value);
+  caf::anon_send(it->second, cancel_atom::value, run_id);
   return true;
 }
 
-void engine::run_ended(std::uint64_t run_id, const run_result& result) {
+bool engine::run_ended(std::uint64_t run_id, const run_result& result, caf::actor reusable) {
   std::vector<std::function<void(const run_result&)>> waiters;
+  bool recycled = false;
   {
     std::lock_guard<std::mutex> guard(mutex_);
     live_.erase(run_id);
+    if (reusable && admitting_ && idle_supervisors_.size() < max_idle_supervisors) {
+      idle_supervisors_.push_back(std::move(reusable));
+      recycled = true;
+    }
     if (!result.workflow_id.empty()) {
       auto it = live_ids_.find(result.workflow_id);
       if (it != live_ids_.end() && it->second.run_id == run_id) {
@@ -126,6 +141,7 @@ void engine::run_ended(std::uint64_t run_id, const run_result& result) {
   for (auto& w : waiters) {
     w(result);
   }
+  return recycled;
 }
 
 bool engine::await_live(const std::string& workflow_id, std::function<void(const run_result&)> k) {
@@ -158,7 +174,7 @@ bool engine::shutdown(std::chrono::milliseconds deadline) {
   }
   for (auto& kv : live_) {
     if (kv.second) {
-      caf::anon_send(kv.second, drop_atom::value);
+      caf::anon_send(kv.second, drop_atom::value, kv.first);
     }
   }
   // Dropped runs still tear their resources down and report; give them a bounded moment.
@@ -205,6 +221,14 @@ checkpoint_stats engine::checkpoint_statistics(bool reset) {
 }
 
 void engine::stop_workers() {
+  std::vector<caf::actor> idle;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    idle.swap(idle_supervisors_);
+  }
+  for (auto& supervisor : idle) {
+    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown); // nothing left to drive
+  }
   pool_->stop(); // the runtime is done: its idle threads leave now
   std::lock_guard<std::mutex> guard(channels_mutex_);
   for (auto& kv : channels_) {
