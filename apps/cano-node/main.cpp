@@ -2,10 +2,13 @@
 // use a cluster from a shell. Every node and command reaches the same PostgreSQL ($CANO_PG_DSN or
 // --cano.dsn=...).
 //
-//   cano-node serve [CAF options…]        join, serve "orders", take over orphans; SIGTERM drains;
+//   cano-node serve [CAF options…]        join, serve "orders", take over orphans, lead the
+//                                         flows of cano.flows (flow_entries.hpp); SIGTERM drains;
 //                                         serves its metrics and the status page on 127.0.0.1
 //   cano-node submit orders --input '{"order":"o-1","amount":20}' [--id o-1] [--wait]
-//   cano-node status [--json]             nodes, incarnations, leases, unfinished runs owned
+//   cano-node status [--json]             nodes, incarnations, leases, unfinished runs owned;
+//                                         flows, their leaders and status
+//   cano-node trigger FLOW | reset FLOW   cano's trigger and reset_flow, for the cluster's flows
 //
 // CLI11 reads the subcommand and its own flags; everything else goes to CAF's configuration
 // parser (CAF 0.17's stops at the first positional argument, so it gets only what follows): the
@@ -15,6 +18,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
+#include <sstream>
 #include <optional>
 #include <thread>
 
@@ -31,6 +35,7 @@
 #include "cano/status_page.hpp"
 #endif
 #include "cli.hpp"
+#include "flow_entries.hpp"
 #include "order_workflow.hpp"
 
 namespace {
@@ -39,6 +44,8 @@ constexpr int exit_ok = 0;
 constexpr int exit_run_failed = 1;  // submit --wait: the run failed or was rolled back
 constexpr int exit_bad_arguments = 2;
 constexpr int exit_unavailable = 3; // the database, the port, a node to run it on
+constexpr int exit_refused = 4;     // trigger: the flow is running or tripped
+constexpr int exit_timeout = 5;     // submit --wait: no result within --timeout (the run goes on)
 
 volatile std::sig_atomic_t terminate_requested = 0;
 
@@ -79,6 +86,8 @@ struct node_config : caf::actor_system_config {
       .add(history_retention, "history-retention", "keep finished runs' rows this long (0: not kept)")
       .add(log_level, "log-level", "trace, debug, info (a line per run event), warn, error or off");
   }
+  /// The options declared above and CAF's own (to say which one a bad argument was for).
+  const caf::config_option_set& options() const { return custom_options_; }
 };
 
 std::mutex out_mutex;
@@ -91,12 +100,52 @@ std::string duration_text(caf::timespan d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + "ms";
 }
 
+/// Which of `args` CAF could not read, and what a valid value looks like; `fallback` (CAF's own
+/// text) when no single argument is at fault (an unknown option, a config file).
+std::string bad_option_text(const std::vector<std::string>& args, const std::string& fallback) {
+  for (const auto& arg : args) {
+    auto eq = arg.find('=');
+    if (arg.rfind("--", 0) != 0 || eq == std::string::npos) {
+      continue;
+    }
+    node_config alone;
+    cano::node::configure(alone);
+    if (!alone.parse(std::vector<std::string>{arg})) {
+      continue;
+    }
+    auto name = arg.substr(2, eq - 2);
+    auto* opt = alone.options().qualified_name_lookup(name);
+    if (opt == nullptr) {
+      return fallback;
+    }
+    std::string type = std::string(opt->type_name().data(), opt->type_name().size());
+    std::string expected = type == "timespan" ? "a duration such as 500ms, 3s or 1min"
+                           : type.find("int") != std::string::npos ? "a whole number"
+                           : type == "boolean" ? "true or false"
+                                              : "a value of type " + type;
+    return "--" + name + "=" + arg.substr(eq + 1) + ": not a valid value (" + expected + ")";
+  }
+  return fallback;
+}
+
+/// Settings that parse but cannot work together; nothing when they are fine.
+std::optional<std::string> setting_error(const node_config& cfg) {
+  if (cfg.drain_deadline < caf::timespan{0}) {
+    return "--cano.drain-deadline=" + duration_text(cfg.drain_deadline) + ": must not be negative";
+  }
+  return std::nullopt; // heartbeats without a connection timeout: cano::node::open says so
+}
+
 /// Parses CAF's part of the arguments into `cfg` (node::configure first, TLS after); a message
 /// and false on a bad option.
 bool configure(node_config& cfg, const std::vector<std::string>& caf_args) {
   cano::node::configure(cfg);
   if (auto err = cfg.parse(caf_args)) {
-    std::cerr << "cano-node: " << cfg.render(err) << "\n";
+    std::cerr << "cano-node: " << bad_option_text(caf_args, cfg.render(err)) << "\n";
+    return false;
+  }
+  if (auto bad = setting_error(cfg)) {
+    std::cerr << "cano-node: " << *bad << "\n";
     return false;
   }
   if (auto tls = cano::node::configure_tls(cfg); !tls) {
@@ -131,6 +180,18 @@ std::optional<bool> switch_of(const std::string& text) {
     return false;
   }
   return std::nullopt;
+}
+
+/// A flow leader's doings, one line each (tests wait for them).
+void print_flow_event(const cano::flow_event& e) {
+  using kind = cano::flow_event::kind;
+  switch (e.what) {
+  case kind::lead: say("LEAD " + e.flow_id + " fence=" + std::to_string(e.fence)); break;
+  case kind::lost: say("LOST " + e.flow_id + " to " + (e.detail.empty() ? std::string("nobody") : e.detail)); break;
+  case kind::fire: say("FIRE " + e.run_id + (e.detail.empty() ? "" : " (" + e.detail + ")")); break;
+  case kind::outcome: say("OUTCOME " + e.run_id + " " + e.detail); break;
+  case kind::skip: say("SKIP " + e.run_id + ": " + e.detail); break;
+  }
 }
 
 int serve(node_config& cfg) {
@@ -174,6 +235,20 @@ int serve(node_config& cfg) {
     say("METRICS off: cano-node was built without cano_actor::metrics (CANO_ACTOR_WITH_METRICS)");
   }
 #endif
+  // What the node serves, and the flows of its configuration: a bad flow stops it before it
+  // joins anything.
+  auto journal = [](const std::string& line) { say("  " + line); };
+  auto orders = demo::order_workflow(0, journal, nullptr);
+#if CANO_NODE_WITH_METRICS
+  if (metrics) { // cano's observer metrics (states entered, task runs, retries) next to the engine's
+    orders = orders.with_observer(cano::MetricsObserver::make(metrics->registry()));
+  }
+#endif
+  auto flows = cano_node::read_flows(cfg.content, {{orders.name(), orders.workflow_version()}});
+  if (!flows) {
+    std::cerr << "cano-node: " << flows.error_value().message() << "\n";
+    return exit_bad_arguments;
+  }
   caf::actor_system sys{cfg};
   cano::runtime rt{sys, rc};
   cano::node_config nc;
@@ -183,6 +258,7 @@ int serve(node_config& cfg) {
   nc.lease = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.lease);
   nc.renew_every = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.renew_every);
   nc.store = store_options(cfg);
+  nc.on_flow_event = print_flow_event;
   auto n = cano::node::open(sys, rt, nc);
   if (!n) {
     std::cerr << "cano-node: " << n.error_value().to_string() << "\n";
@@ -191,13 +267,6 @@ int serve(node_config& cfg) {
   if (cfg.history_retention.count() > 0) { // the status page and `cano runs show` see finished runs' rows
     (*n)->store()->with_history_retention(std::chrono::duration_cast<std::chrono::milliseconds>(cfg.history_retention));
   }
-  auto journal = [](const std::string& line) { say("  " + line); };
-  auto orders = demo::order_workflow(0, journal, nullptr);
-#if CANO_NODE_WITH_METRICS
-  if (metrics) { // cano's observer metrics (states entered, task runs, retries) next to the engine's
-    orders = orders.with_observer(cano::MetricsObserver::make(metrics->registry()));
-  }
-#endif
   auto served = (*n)->serve(orders, demo::Order::Validate);
 #if CANO_NODE_WITH_STATUS_PAGE
   std::unique_ptr<cano::status_page> page;
@@ -226,6 +295,21 @@ int serve(node_config& cfg) {
     say("STATUS off: cano-node was built without cano_actor::status_page (CANO_ACTOR_WITH_STATUS_PAGE)");
   }
 #endif
+  std::string declared;
+  for (auto& f : *flows) {
+    std::string schedule;
+    if (f.trigger == cano::flow_trigger::every) {
+      schedule = " " + caf::to_string(caf::config_value{caf::timespan{f.interval}});
+    } else if (f.trigger == cano::flow_trigger::cron) {
+      schedule = " " + f.cron;
+    }
+    auto text = f.id + " (" + cano::to_string(f.trigger) + schedule + ")";
+    if (auto added = (*n)->add_flow(std::move(f)); !added) {
+      std::cerr << "cano-node: " << added.error_value().message() << "\n";
+      return exit_bad_arguments;
+    }
+    declared += (declared.empty() ? "" : ", ") + text;
+  }
   // Before the node starts (and says so): a SIGTERM right after its NODE line must drain it.
   std::signal(SIGTERM, [](int) { terminate_requested = 1; });
   std::signal(SIGINT, [](int) { terminate_requested = 1; });
@@ -247,6 +331,9 @@ int serve(node_config& cfg) {
       " heartbeat-interval=" +
       duration_text(caf::get_or(cfg, "middleman.heartbeat-interval", caf::timespan{0})) +
       " lease=" + duration_text(cfg.lease) + (cfg.openssl_certificate.empty() ? "" : " tls"));
+  if (!declared.empty()) {
+    say("FLOWS " + declared);
+  }
   cano::node_stats last{};
   while (!terminate_requested) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -289,7 +376,8 @@ int submit(node_config& cfg, const std::string& definition, std::uint32_t versio
   auto placed = (*client)->submit(definition, version, input, id);
   if (!placed) {
     std::cerr << "cano-node: " << placed.error_value().to_string() << "\n";
-    return placed.error_value().code() == cano::errc::workflow ? exit_unavailable : exit_unavailable;
+    // A configuration error is the input's (one the store cannot keep): bad input, not a failure.
+    return placed.error_value().code() == cano::errc::configuration ? exit_bad_arguments : exit_unavailable;
   }
   if (!wait) {
     say(*placed);
@@ -299,20 +387,84 @@ int submit(node_config& cfg, const std::string& definition, std::uint32_t versio
     *placed, std::chrono::milliseconds(static_cast<long long>(timeout_seconds * 1000)));
   if (!header) {
     std::cerr << "cano-node: " << header.error_value().to_string() << "\n";
-    return exit_unavailable;
+    return header.error_value().code() == cano::errc::timeout ? exit_timeout : exit_unavailable;
   }
   say(json_of(*header));
   return header->status == cano::RunStatus::completed ? exit_ok : exit_run_failed;
 }
 
-int status(node_config& cfg, bool json) {
+std::string utc_text(const std::optional<std::chrono::system_clock::time_point>& t) {
+  if (!t) {
+    return "-";
+  }
+  if (*t == std::chrono::system_clock::time_point::max()) {
+    return "never";
+  }
+  auto id = cano::flow_run_id("", *t); // "@<UTC>"
+  return id.substr(1);
+}
+
+nlohmann::json json_time(const std::optional<std::chrono::system_clock::time_point>& t) {
+  return t ? nlohmann::json(utc_text(t)) : nlohmann::json(nullptr);
+}
+
+std::string status_text(const cano::FlowInfo& info) {
+  std::ostringstream os;
+  os << info.status.state();
+  if (info.status.state() == cano::FlowStatus::kind::backoff ||
+      info.status.state() == cano::FlowStatus::kind::tripped) {
+    os << "(" << info.status.streak() << ")";
+  }
+  return os.str();
+}
+
+/// The flows part of `status`: one line (or JSON object) per flow.
+void print_flows(const std::vector<cano::cluster_flow_status>& flows, bool json) {
+  if (!json && !flows.empty()) {
+    say("");
+    say("FLOW                 SCHEDULE                 LEADER               STATUS        RUNS  "
+        "NEXT TICK                 LAST RUN");
+  }
+  for (const auto& f : flows) {
+    if (json) {
+      nlohmann::json j{{"flow_id", f.info.id},
+                       {"trigger", f.trigger},
+                       {"schedule", f.schedule},
+                       {"workflow", f.definition},
+                       {"version", f.version},
+                       {"leader", f.leader},
+                       {"leader_active", f.leader_active},
+                       {"fence", f.fence},
+                       {"status", (std::ostringstream() << f.info.status.state()).str()},
+                       {"failure_streak", f.info.failure_streak},
+                       {"last_error", f.info.status.last_error()},
+                       {"run_count", f.info.run_count},
+                       {"last_run", json_time(f.info.last_run)},
+                       {"last_tick", json_time(f.last_tick)},
+                       {"last_run_id", f.last_run_id},
+                       {"next_tick", json_time(f.next_tick)},
+                       {"next_eligible", json_time(f.info.next_eligible)}};
+      say(j.dump());
+      continue;
+    }
+    auto leader = f.leader.empty() ? std::string("-") : f.leader + (f.leader_active ? "" : " (gone)");
+    char line[512];
+    std::snprintf(line, sizeof line, "%-20s %-24s %-20s %-12s %5llu  %-25s %s", f.info.id.c_str(), f.schedule.c_str(),
+                  leader.c_str(), status_text(f.info).c_str(), static_cast<unsigned long long>(f.info.run_count),
+                  utc_text(f.next_tick).c_str(), f.last_run_id.empty() ? "-" : f.last_run_id.c_str());
+    say(line);
+  }
+}
+
+int status(node_config& cfg, bool json, bool all) {
   caf::actor_system sys{cfg};
   auto client = cano::cluster_client::open(sys, store_options(cfg));
   if (!client) {
     std::cerr << "cano-node: " << client.error_value().to_string() << "\n";
     return exit_unavailable;
   }
-  auto nodes = (*client)->status();
+  // Dead incarnations for an hour after their lease ended, unless --all.
+  auto nodes = (*client)->status(all ? std::nullopt : std::optional<std::chrono::seconds>(std::chrono::hours(1)));
   if (!nodes) {
     std::cerr << "cano-node: " << nodes.error_value().to_string() << "\n";
     return exit_unavailable;
@@ -327,15 +479,52 @@ int status(node_config& cfg, bool json) {
                          {"incarnation", n.incarnation},
                          {"state", n.state},
                          {"address", n.address},
-                         {"lease_left_seconds", n.lease_left_seconds},
+                         {"lease_left_seconds", n.state == "dead" ? nlohmann::json() : nlohmann::json(n.lease_left_seconds)},
                          {"owned_unfinished", n.owned_unfinished}}
             .dump());
       continue;
     }
+    char lease[32];
+    std::snprintf(lease, sizeof lease, "%.1fs", n.lease_left_seconds);
     char line[160];
-    std::snprintf(line, sizeof line, "%-20s %-9s %-22s %9.1fs  %llu", who.c_str(), n.state.c_str(), n.address.c_str(),
-                  n.lease_left_seconds, static_cast<unsigned long long>(n.owned_unfinished));
+    std::snprintf(line, sizeof line, "%-20s %-9s %-22s %10s  %llu", who.c_str(), n.state.c_str(), n.address.c_str(),
+                  n.state == "dead" ? "-" : lease, static_cast<unsigned long long>(n.owned_unfinished));
     say(line);
+  }
+  auto flows = (*client)->flows();
+  if (!flows) {
+    std::cerr << "cano-node: " << flows.error_value().to_string() << "\n";
+    return exit_unavailable;
+  }
+  print_flows(*flows, json);
+  return exit_ok;
+}
+
+/// trigger and reset: cano's texts; an unknown flow is a bad argument, a refusal exit 4.
+int flow_command(node_config& cfg, const std::string& what, const std::string& flow_id) {
+  caf::actor_system sys{cfg};
+  auto client = cano::cluster_client::open(sys, store_options(cfg));
+  if (!client) {
+    std::cerr << "cano-node: " << client.error_value().to_string() << "\n";
+    return exit_unavailable;
+  }
+  auto failed = [](const cano::error& e) {
+    std::cerr << "cano-node: " << e.to_string() << "\n";
+    if (e.code() != cano::errc::workflow) {
+      return exit_unavailable;
+    }
+    return e.message().rfind("No workflow registered", 0) == 0 ? exit_bad_arguments : exit_refused;
+  };
+  if (what == "trigger") {
+    auto run = (*client)->trigger_flow(flow_id);
+    if (!run) {
+      return failed(run.error_value());
+    }
+    say(*run);
+    return exit_ok;
+  }
+  if (auto done = (*client)->reset_flow(flow_id); !done) {
+    return failed(done.error_value());
   }
   return exit_ok;
 }
@@ -343,15 +532,19 @@ int status(node_config& cfg, bool json) {
 } // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"cano-node: a node of a cano-actor cluster (serving the demo's \"orders\"), and commands to use one"};
+  CLI::App app{"cano-node: a node of a cano-actor cluster (serving the demo's \"orders\" and the flows of its "
+               "configuration), and commands to use one"};
   app.require_subcommand(1);
   app.allow_extras(false);
   cano_apps::add_version_and_exit_codes(app, "cano-node",
                                         {{exit_ok, "done (serve: drained after SIGTERM)"},
                                          {exit_run_failed, "submit --wait: the run failed or was rolled back"},
                                          {exit_bad_arguments, "bad arguments or configuration"},
-                                         {exit_unavailable, "the database, the port, or a node to run it on"}});
-  auto* serve_cmd = app.add_subcommand("serve", "join the cluster and serve until SIGTERM (then drain)");
+                                         {exit_unavailable, "the database, the port, or a node to run it on"},
+                                         {exit_refused, "trigger: the flow is already running or tripped"},
+                                         {exit_timeout, "submit --wait: no result within --timeout (the run goes on)"}});
+  auto* serve_cmd = app.add_subcommand("serve", "join the cluster, serve and lead the flows of its configuration until "
+                                                "SIGTERM (then drain)");
   serve_cmd->allow_extras(true);
   serve_cmd->footer("Options after `serve` go to CAF, e.g. --cano.node-id=a --cano.port=7001 "
                     "--middleman.heartbeat-interval=100ms --config-file=config/cano-node.ini");
@@ -365,20 +558,50 @@ int main(int argc, char** argv) {
   submit_cmd->add_option("--id", id, "the workflow id (start-or-get: an existing run is returned)");
   submit_cmd->add_option("--version", version, "the definition's version");
   submit_cmd->add_flag("--wait", wait, "wait for the result and print it as JSON");
-  submit_cmd->add_option("--timeout", timeout, "seconds --wait waits")->check(CLI::PositiveNumber);
+  submit_cmd->add_option("--timeout", timeout, "seconds --wait waits (above 0, at most 31536000)")
+    ->check(CLI::Validator(
+      [](std::string& text) {
+        double v = 0;
+        bool number = CLI::detail::lexical_cast(text, v);
+        return number && v > 0 && v <= 31536000 ? std::string()
+                                                : "--timeout " + text + ": a number of seconds above 0 and at most 31536000 (a year)";
+      },
+      "SECONDS"));
   submit_cmd->allow_extras(true);
-  auto* status_cmd = app.add_subcommand("status", "the nodes, their leases and the runs they own");
+  auto* status_cmd = app.add_subcommand("status", "the nodes, their leases and the runs they own; the flows and "
+                                                  "which node leads each");
   bool json = false;
-  status_cmd->add_flag("--json", json, "one JSON object per node");
+  status_cmd->add_flag("--json", json, "one JSON object per node, then one per flow");
+  bool all = false;
+  status_cmd->add_flag("--all", all, "also dead incarnations whose lease ended over an hour ago");
   status_cmd->allow_extras(true);
+  std::string flow_id;
+  auto* trigger_cmd = app.add_subcommand("trigger", "run a flow of the cluster now (its leader starts the run); "
+                                                    "prints the run id");
+  trigger_cmd->add_option("flow", flow_id, "the flow's id")->required();
+  trigger_cmd->allow_extras(true);
+  auto* reset_cmd = app.add_subcommand("reset", "clear a flow's failure streak, backoff window and trip");
+  reset_cmd->add_option("flow", flow_id, "the flow's id")->required();
+  reset_cmd->allow_extras(true);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return cano_apps::exit_after_parse(app, e);
   }
   auto* used = app.get_subcommands().front();
+  for (const auto& arg : used->remaining()) {
+    if (arg.rfind("-", 0) != 0) { // CAF's parser would stop there and ignore the rest
+      std::cerr << "cano-node: " << used->get_name() << ": unexpected argument \"" << arg << "\"\n";
+      return exit_bad_arguments;
+    }
+  }
   node_config cfg;
   if (!configure(cfg, used->remaining())) {
+    return exit_bad_arguments;
+  }
+  if (cfg.dsn.empty() && std::getenv("CANO_PG_DSN") == nullptr) {
+    std::cerr << "cano-node: no database: pass --cano.dsn=DSN after the command (or dsn in the [cano] section of "
+                 "--config-file), or set CANO_PG_DSN\n";
     return exit_bad_arguments;
   }
   if (used == serve_cmd) {
@@ -387,5 +610,8 @@ int main(int argc, char** argv) {
   if (used == submit_cmd) {
     return submit(cfg, definition, version, input, id, wait, timeout);
   }
-  return status(cfg, json);
+  if (used == trigger_cmd || used == reset_cmd) {
+    return flow_command(cfg, used->get_name(), flow_id);
+  }
+  return status(cfg, json, all);
 }

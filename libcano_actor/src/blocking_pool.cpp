@@ -13,16 +13,28 @@ std::shared_ptr<blocking_pool> blocking_pool::make(pool_config config) {
   return std::make_shared<blocking_pool>(config);
 }
 
-bool blocking_pool::try_post(std::function<void()> job, std::shared_ptr<const std::atomic<bool>> stop) {
+bool blocking_pool::try_post(std::function<void()> job, std::shared_ptr<const std::atomic<bool>> stop,
+                             bool* taken_now) {
+  if (taken_now != nullptr) {
+    *taken_now = false;
+  }
   std::unique_lock<std::mutex> lock(mutex_);
   if (stopped_) {
     return false;
   }
-  const bool thread_free = idle_ > queue_.size();
+  const bool lingering_free = lingering_ > queue_.size();
+  const bool thread_free = idle_ + lingering_ > queue_.size();
   if (!thread_free && threads_ >= config_.max_threads) {
     return false;
   }
   queue_.push_back({std::move(job), clock::now(), std::move(stop)});
+  queued_.store(queue_.size(), std::memory_order_release);
+  if (lingering_free) {
+    if (taken_now != nullptr) {
+      *taken_now = true;
+    }
+    return true; // a lingering thread sees it: nobody to wake
+  }
   if (thread_free) {
     lock.unlock();
     work_ready_.notify_one();
@@ -67,8 +79,8 @@ std::size_t blocking_pool::threads() const {
 pool_counts blocking_pool::counts() const {
   std::lock_guard<std::mutex> guard(mutex_);
   pool_counts c;
-  c.idle = idle_;
-  c.busy = threads_ - idle_;
+  c.idle = idle_ + lingering_; // a lingering thread has no job: it waits for one
+  c.busy = threads_ - c.idle;
   for (const auto& stop : running_stops_) {
     if (stop->load(std::memory_order_relaxed)) {
       ++c.abandoned;
@@ -86,9 +98,33 @@ void blocking_pool::stop() {
   injector_wake_.notify_all();
 }
 
+void blocking_pool::linger_locked(std::unique_lock<std::mutex>& lock) {
+  ++lingering_;
+  lock.unlock();
+  const auto until = clock::now() + config_.linger;
+  for (unsigned spins = 0; queued_.load(std::memory_order_acquire) == 0; ++spins) {
+    if (spins < 64) {
+      cpu_relax();
+      continue;
+    }
+    // Past a few pauses, yield: on a busy machine the poster may need this very core.
+    if (clock::now() >= until) {
+      break;
+    }
+    std::this_thread::yield();
+  }
+  lock.lock();
+  --lingering_;
+}
+
 void blocking_pool::worker_loop() {
   std::unique_lock<std::mutex> lock(mutex_);
+  bool worked = false; // linger only after a job: a thread that found no work sleeps at once
   for (;;) {
+    if (queue_.empty() && worked && !stopped_ && config_.linger.count() > 0) {
+      linger_locked(lock);
+    }
+    worked = false;
     if (queue_.empty()) {
       ++idle_;
       bool woke = wait_up_to(work_ready_, lock, config_.idle_timeout,
@@ -105,6 +141,8 @@ void blocking_pool::worker_loop() {
     if (stop) {
       running_stops_.push_back(stop);
     }
+    queued_.store(queue_.size(), std::memory_order_release);
+    worked = true;
     lock.unlock();
     try {
       job();

@@ -2,6 +2,7 @@
 
 
 #include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
 #include "actors/checkpoint_actor.hpp"
@@ -40,8 +41,15 @@ engine::engine(caf::actor_system& sys, runtime_config config)
   : sys_(sys),
     log_(std::make_shared<const logger>(std::move(config.log), config.log_level, std::move(config.node))),
     metrics_(config.metrics ? std::move(config.metrics) : default_metrics_sink()),
-    pool_(blocking_pool::make(pool_config{config.max_blocking_threads, config.core_blocking_threads,
-                                          config.idle_thread_timeout, config.thread_injection_delay, log_})),
+    pool_(blocking_pool::make([&] {
+      pool_config pc;
+      pc.max_threads = config.max_blocking_threads;
+      pc.core_threads = config.core_blocking_threads;
+      pc.idle_timeout = config.idle_thread_timeout;
+      pc.injection_delay = config.thread_injection_delay;
+      pc.log = log_; // the pool's own diagnostics go through the runtime's logger
+      return pc;
+    }())),
     checkpoint_queue_bound_(config.checkpoint_queue_bound) {}
 
 void engine::watch_gauges() {
@@ -103,9 +111,17 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
   spec.start_if_empty = options.start_if_empty;
   const std::string& durable_id = spec.workflow_id.empty() ? spec.def->workflow_id : spec.workflow_id;
   const bool durable = spec.def->store != nullptr && !durable_id.empty();
-  std::unique_lock<std::mutex> lock(mutex_);
   std::optional<error> refused;
-  if (!admitting_) {
+  if (durable && !resume) {
+    // An input the store cannot keep fails the start before anything is written.
+    if (auto ok = spec.def->store->check_input(spec.input); !ok) {
+      refused = ok.error_value();
+    }
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (refused) {
+    // reported below
+  } else if (!admitting_) {
     refused = error::workflow("runtime is shutting down: no new runs are admitted");
   } else if (durable && live_ids_.count(durable_id) != 0) {
     // D8/D9: one driver per run. A start is refused like the store would refuse it; a resume
@@ -124,11 +140,20 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
     report(spec.done, std::move(r));
     return id;
   }
-  // Registered before it can end, so run_ended never races ahead of the registration.
-  live_.emplace(id, live_run{caf::actor{}, spec.def->name});
   if (durable) {
     live_ids_.emplace(durable_id, live_id{id, {}});
   }
+  if (!idle_supervisors_.empty()) {
+    // A supervisor whose last run ended takes this one (D1): no actor is spawned or ended.
+    auto supervisor = std::move(idle_supervisors_.back());
+    idle_supervisors_.pop_back();
+    live_.emplace(id, live_run{supervisor, spec.def->name});
+    lock.unlock();
+    reuse_run_supervisor(supervisor, shared_from_this(), std::move(spec), spawner);
+    return id;
+  }
+  // Registered before it can end, so run_ended never races ahead of the registration.
+  live_.emplace(id, live_run{caf::actor{}, spec.def->name});
   lock.unlock();
   auto handle = spawn_run_supervisor(shared_from_this(), std::move(spec), spawner);
   lock.lock();
@@ -144,15 +169,20 @@ bool engine::cancel(std::uint64_t run_id) {
   if (it == live_.end() || !it->second.handle) {
     return false;
   }
-  caf::anon_send(it->second.handle, cancel_atom::value);
+  caf::anon_send(it->second.handle, cancel_atom::value, run_id);
   return true;
 }
 
-void engine::run_ended(std::uint64_t run_id, const run_result& result) {
+bool engine::run_ended(std::uint64_t run_id, const run_result& result, caf::actor reusable) {
   std::vector<std::function<void(const run_result&)>> waiters;
+  bool recycled = false;
   {
     std::lock_guard<std::mutex> guard(mutex_);
     live_.erase(run_id);
+    if (reusable && admitting_ && idle_supervisors_.size() < max_idle_supervisors) {
+      idle_supervisors_.push_back(std::move(reusable));
+      recycled = true;
+    }
     if (!result.workflow_id.empty()) {
       auto it = live_ids_.find(result.workflow_id);
       if (it != live_ids_.end() && it->second.run_id == run_id) {
@@ -167,6 +197,7 @@ void engine::run_ended(std::uint64_t run_id, const run_result& result) {
   for (auto& w : waiters) {
     w(result);
   }
+  return recycled;
 }
 
 bool engine::await_live(const std::string& workflow_id, std::function<void(const run_result&)> k) {
@@ -199,7 +230,7 @@ bool engine::shutdown(std::chrono::milliseconds deadline) {
   }
   for (auto& kv : live_) {
     if (kv.second.handle) {
-      caf::anon_send(kv.second.handle, drop_atom::value);
+      caf::anon_send(kv.second.handle, drop_atom::value, kv.first);
     }
   }
   // Dropped runs still tear their resources down and report; give them a bounded moment.
@@ -235,6 +266,14 @@ checkpoint_stats engine::checkpoint_statistics(bool reset) {
 }
 
 void engine::stop_workers() {
+  std::vector<caf::actor> idle;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    idle.swap(idle_supervisors_);
+  }
+  for (auto& supervisor : idle) {
+    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown); // nothing left to drive
+  }
   pool_->stop(); // the runtime is done: its idle threads leave now
   std::lock_guard<std::mutex> guard(channels_mutex_);
   for (auto& kv : channels_) {

@@ -85,8 +85,10 @@ public:
   bool cancel(std::uint64_t run_id);
   /// The channel to the checkpoint actor of a blocking store (spawned on first use).
   std::shared_ptr<checkpoint_channel> checkpoint_channel_for(const std::shared_ptr<CheckpointStore>& store);
-  /// Called by a supervisor as it ends, with what it reports.
-  void run_ended(std::uint64_t run_id, const run_result& result);
+  /// Called by a supervisor as its run ends, with what it reports. With `reusable` (the
+  /// supervisor itself, when nothing of the run can still reach it) the engine may keep the
+  /// actor for a later run: true when it did (the actor must stay alive and idle).
+  bool run_ended(std::uint64_t run_id, const run_result& result, caf::actor reusable = {});
   /// Calls `k` with the result of the live run `workflow_id` of this runtime when it ends;
   /// false (and `k` is dropped) when no run of this runtime drives that id.
   bool await_live(const std::string& workflow_id, std::function<void(const run_result&)> k);
@@ -134,6 +136,9 @@ private:
   };
   std::unordered_map<std::string, live_id> live_ids_;
   bool admitting_ = true;
+  /// Supervisors between two runs (D1: recycled), at most max_idle_supervisors.
+  std::vector<caf::actor> idle_supervisors_;
+  static constexpr std::size_t max_idle_supervisors = 1024;
   std::size_t checkpoint_queue_bound_;
   mutable std::mutex channels_mutex_;
   std::unordered_map<const CheckpointStore*, std::shared_ptr<checkpoint_channel>> channels_;
@@ -142,5 +147,8 @@ private:
 /// Spawns the supervisor actor of one run (src/actors/run_supervisor.cpp).
 caf::actor spawn_run_supervisor(const std::shared_ptr<engine>& eng, run_spec spec,
                                 caf::local_actor* spawner);
+/// Hands run `spec` to an idle supervisor, from `sender`'s worker thread when given.
+void reuse_run_supervisor(const caf::actor& supervisor, const std::shared_ptr<engine>& eng, run_spec spec,
+                          caf::local_actor* sender);
 
 } // namespace cano::detail

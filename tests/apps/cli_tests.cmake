@@ -18,6 +18,10 @@ if(TARGET cano-demo)
     "--bogus.*Run with --help" FORBID "checkpoints in")
   cano_cli_test(cano_demo_worker_rejects_a_bad_mode cano-demo "worker;/nonexistent/x.db;order-1;sideways" 2
     "mode: .*sideways|sideways.*not in" FORBID "RESULT")
+  # The whole demo (about 2 s): its orders end as expected, then its scheduled flows (issue 17's
+  # demo part): globex backs off, trips, and runs again after reset_flow; both end Completed.
+  cano_cli_test(cano_demo_runs_its_orders_and_scheduled_flows cano-demo "" 0
+    "globex +runs=3 Tripped \\(streak 3\\).*reset_flow\\(\"globex\"\\).*final  acme +runs=[0-9]+ Completed.*final  globex +runs=[0-9]+ Completed.*every order ended as expected")
 endif()
 if(TARGET cano-bench)
   cano_cli_test(cano_bench_help_prints_usage_and_runs_nothing cano-bench "--help" 0

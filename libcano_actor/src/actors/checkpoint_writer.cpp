@@ -114,9 +114,11 @@ std::optional<expected<void>> checkpoint_writer::write(CheckpointWrite w, done_f
   const bool create = w.create;
   auto queued = std::make_shared<const queued_write>(queued_write{std::move(w), std::chrono::steady_clock::now()});
   auto epoch = epoch_;
+  ++in_flight_;
   host_->request(channel_->actor(), caf::infinite, ckpt_write_atom::value, queued)
     .then(
       [this, epoch, create, row, clear, k](void_result_ptr& outcome) {
+        --in_flight_;
         settle(create, *outcome);
         count(row, clear, *outcome);
         if (epoch == epoch_) {
@@ -124,6 +126,7 @@ std::optional<expected<void>> checkpoint_writer::write(CheckpointWrite w, done_f
         }
       },
       [this, epoch, row, clear, k](caf::error& err) {
+        --in_flight_;
         channel_->pending.fetch_sub(1); // bounced from a dead actor's mailbox: never counted down
         // The checkpoint actor went away with our write: its fate is unknown (D6: interrupt).
         expected<void> lost{

@@ -50,6 +50,8 @@ public:
 
   /// Answers that arrive from now on are dropped (the run has ended or changed course).
   void forget_pending() noexcept { ++epoch_; }
+  /// Writes sent to the checkpoint actor and not answered yet (forgotten ones included).
+  std::size_t in_flight() const noexcept { return in_flight_; }
 
 private:
   void settle(bool create, const expected<void>& r);
@@ -65,6 +67,7 @@ private:
   bool pending_create_ = false;                 // ... which then claims the id (a fresh run)
   bool closed_ = false;
   std::uint64_t epoch_ = 0;
+  std::size_t in_flight_ = 0;
 };
 
 } // namespace cano::detail

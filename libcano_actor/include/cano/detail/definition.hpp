@@ -32,9 +32,11 @@ struct step_result {
   state_code next = 0;
   bool was_split = false;  // the body returned a Split where a Single was expected
   bool more = false;       // a stepped task asked for another step with `cursor`
-  nlohmann::json cursor;
+  // The JSON values sit behind pointers, set only when present: a result passes through a few
+  // hands per state, and most results (plain tasks) carry none.
+  std::shared_ptr<const nlohmann::json> cursor; // with `more`
   bool has_output = false; // a compensatable task's output, for its completion row
-  nlohmann::json output;
+  std::shared_ptr<const nlohmann::json> output; // with `has_output`
 };
 
 /// A plain body: Task::run, RouterTask::route, SteppedTask::step (with the current cursor).
@@ -158,6 +160,7 @@ private:
     std::once_flag validated_once;
     std::optional<error> validation_error;
     std::once_flag labels_once;
+    std::atomic<bool> labels_ready{false}; // labels filled: the hot path skips call_once
     std::unordered_map<state_code, std::string> labels;
   };
   mutable derived_caches cache_;

@@ -23,12 +23,16 @@
 // of orphans (one winner each) and resume them from the log; a compensating run continues its
 // drain (D7). A node that finds its own lease or lock taken stops driving (its store's owner
 // changes, so its runs' next writes are fenced) and rejoins under a new incarnation.
+//
+// Scheduled flows (cano/cluster_flow.hpp): node->add_flow(...) before start(); each flow is fired
+// by one node at a time, once per tick cluster-wide, and moves to a survivor with its leader's death.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +40,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cano/cluster_node.hpp"
+#include "cano/cluster_flow.hpp"
 #include "cano/error.hpp"
 #include "cano/postgres_checkpoint_store.hpp"
 #include "cano/runtime.hpp"
@@ -63,6 +68,8 @@ struct node_config {
   std::chrono::milliseconds renew_every{500};
   /// The shared database; `owner` is set by the node.
   PostgresOptions store;
+  /// Told what the node's flow leader does (leads, fires, outcomes), from its own thread.
+  std::function<void(const flow_event&)> on_flow_event;
 };
 
 /// One node incarnation as cano_nodes holds it (cluster_client::status, `cano-node status`).
@@ -71,7 +78,7 @@ struct node_status {
   std::uint64_t incarnation = 0;
   std::string state;             // joining | active | draining | dead
   std::string address;           // host:port of its node actor
-  double lease_left_seconds = 0; // by the server's clock; negative: expired
+  double lease_left_seconds = 0; // by the server's clock; negative: expired; 0 when dead
   std::uint64_t owned_unfinished = 0;
 };
 
@@ -98,8 +105,22 @@ public:
   /// failovers of the node that runs it. Errors: no such run (workflow), `timeout` passed
   /// (timeout), the database.
   expected<RunHeader> await_header(const std::string& workflow_id, std::chrono::milliseconds timeout);
-  /// Every node incarnation the database knows, oldest first.
-  expected<std::vector<node_status>> status();
+  /// Every flow the cluster has scheduled, by id, with its leader.
+  expected<std::vector<cluster_flow_status>> flows();
+  /// cano's trigger for a flow of the cluster: reserves it now (Running, run_count + 1) for the
+  /// run "<id>@<now>", which its leader places on itself and starts (within its next look; while
+  /// no node leads the flow, when one does). Bypasses a backoff window, not a trip. Returns the
+  /// run id. Errors (workflow, cano's texts): "No workflow registered with id '<id>'", "Flow
+  /// '<id>' is already running", "Flow '<id>' is tripped — call reset_flow before triggering";
+  /// the database (checkpoint_store).
+  expected<std::string> trigger_flow(const std::string& flow_id);
+  /// cano's reset_flow: streak 0, no backoff window, Idle unless running. Error: "No workflow
+  /// registered with id '<id>'"; the database.
+  expected<void> reset_flow(const std::string& flow_id);
+  /// The node incarnations the database knows, by node id, oldest first: every live one, and the
+  /// dead ones whose lease ended less than `dead_for` ago (every dead one with std::nullopt), so
+  /// incarnations that ended long ago, failed starts included, stop cluttering the list.
+  expected<std::vector<node_status>> status(std::optional<std::chrono::seconds> dead_for = std::chrono::hours(1));
 
   struct impl;
   explicit cluster_client(std::unique_ptr<impl> p);
@@ -115,6 +136,8 @@ struct node_stats {
   std::uint64_t rejoins = 0;       // times it found itself declared dead and came back
   std::uint64_t declared_dead = 0; // peers this node declared dead
   std::uint64_t claimed = 0;       // orphaned runs this node took over and resumed
+  std::uint64_t flows_led = 0;     // flows this node leads now
+  std::uint64_t fires = 0;         // ticks (and triggered runs) this node fired
 };
 
 class node {
@@ -145,7 +168,7 @@ public:
   template <class S>
   Workflow<S> serve(const Workflow<S>& wf) {
     auto bound = wf.with_checkpoint_store(store());
-    add_definition(bound.name(), bound.workflow_version(),
+    add_definition(bound.name(), bound.workflow_version(), false,
                    [this, bound](const std::string& id, bool take_over, std::function<void(run_result&&)> done) {
                      run_options o{id, nullptr};
                      o.take_over = take_over;
@@ -158,7 +181,7 @@ public:
   template <class S>
   Workflow<S> serve(const Workflow<S>& wf, S initial) {
     auto bound = wf.with_checkpoint_store(store());
-    add_definition(bound.name(), bound.workflow_version(),
+    add_definition(bound.name(), bound.workflow_version(), true,
                    [this, bound, initial](const std::string& id, bool take_over,
                                           std::function<void(run_result&&)> done) {
                      run_options o{id, nullptr};
@@ -168,6 +191,12 @@ public:
                    });
     return bound;
   }
+
+  /// Schedules `flow` for the cluster (cano/cluster_flow.hpp): this node may lead it, firing its
+  /// ticks as runs placed on itself. Call after serve() and before start(). Errors
+  /// (configuration): check_flow's; "Flow '<id>' already exists" (cano's text); a definition
+  /// this node does not serve with an initial state; called after start().
+  expected<void> add_flow(cluster_flow flow);
 
   /// Publishes the node actor, becomes active, renews its lease, watches its peers and takes
   /// over orphaned runs. Errors: the port cannot be bound, the database.
@@ -227,7 +256,8 @@ public:
 private:
   using resume_fn = std::function<void(const std::string&, bool take_over, std::function<void(run_result&&)>)>;
   node(runtime& rt, std::unique_ptr<impl> p);
-  void add_definition(const std::string& name, std::uint32_t version, resume_fn resume);
+  /// `placeable`: served with an initial state, so runs placed on the node can start.
+  void add_definition(const std::string& name, std::uint32_t version, bool placeable, resume_fn resume);
   /// Waits (on a thread of its own) for the run to finish, then calls `finished`; on an error,
   /// sends `reply_to` a run_result carrying it.
   void await_then(const std::string& workflow_id, std::chrono::milliseconds timeout, const caf::actor& reply_to,

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../postgres_array.hpp"
+#include "../postgres_dsn.hpp"
 
 namespace cano::detail {
 
@@ -34,7 +35,7 @@ membership::membership(std::string dsn, std::string node_id, std::chrono::millis
 pqxx::connection& membership::connection() {
   if (!conn_ || !conn_->is_open()) {
     conn_.reset();
-    conn_ = std::make_unique<pqxx::connection>(dsn_);
+    conn_ = std::make_unique<pqxx::connection>(detail::with_default_connect_timeout(dsn_));
     lock_lost_ = incarnation_ != 0; // a session lock dies with its session
     pqxx::nontransaction tx(*conn_);
     // Operators (and tests) can tell a node's membership session in pg_stat_activity.
@@ -59,6 +60,21 @@ std::uint64_t membership::join(const std::string& address, const std::vector<ser
   pqxx::work tx(c);
   // One incarnation at a time per node id: serialise joins of the same name.
   tx.exec_params("SELECT pg_advisory_xact_lock(hashtextextended('cano_join:' || $1, 0))", node_id_);
+  if (incarnation_ == 0) {
+    // A new process: refused while another one serves this node id (its session lock is held).
+    // A rejoin skips this: its old lock may be held for a moment by a peer's claim.
+    auto alive = tx.exec_params(
+      "SELECT incarnation, address FROM cano_nodes WHERE node_id = $1 AND state <> 'dead' "
+      "AND NOT pg_try_advisory_xact_lock(hashtextextended(node_id || '#' || incarnation::text, 0)) "
+      "ORDER BY incarnation DESC LIMIT 1",
+      node_id_);
+    if (!alive.empty()) {
+      throw node_id_in_use("node id \"" + node_id_ + "\" is in use: incarnation " +
+                           node_owner(node_id_, alive[0][0].as<std::uint64_t>()) + " at " +
+                           alive[0][1].as<std::string>() +
+                           " is alive (it holds its session lock); stop it first, or give this node another id");
+    }
+  }
   auto r = tx.exec_params(
     "INSERT INTO cano_nodes (node_id, incarnation, address, definitions, state, lease_until) "
     "SELECT $1, coalesce(max(incarnation), 0) + 1, $2, $3::jsonb, 'joining', now() + $4::interval "
@@ -113,13 +129,13 @@ std::vector<peer> membership::peers() {
 }
 
 void membership::orphan_runs_of(pqxx::work& tx, const std::string& owner) {
-  // A dead process may hold a transaction open (paused inside a batch): end its sessions, so
-  // its locks go and its open batch rolls back — it reconnects, if it lives, to find itself
+  // A dead process may hold a transaction open (paused inside a batch, or a flow's fire): end its
+  // sessions, so its locks go and its open batch rolls back — it reconnects, if it lives, to find itself
   // fenced. Then wait for its batch in flight, if any (it holds the owner's row FOR SHARE): its
   // next batch sees the new epoch, re-reads its runs' owners and is refused.
-  tx.exec_params("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name IN ($1, $2) "
-                 "AND pid <> pg_backend_pid()",
-                 "cano:" + owner, "cano-membership:" + owner);
+  tx.exec_params("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                 "WHERE application_name IN ($1, $2, $3) AND pid <> pg_backend_pid()",
+                 "cano:" + owner, "cano-membership:" + owner, "cano-flows:" + owner);
   tx.exec("SET LOCAL lock_timeout = '5s'"); // never stuck behind a session that will not go
   tx.exec_params("UPDATE cano_owners SET epoch = epoch + 1 WHERE owner = $1", owner);
   tx.exec_params(std::string("UPDATE cano_runs SET owner = 'orphan', fence = fence + 1 WHERE owner = $1 AND ") +

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -39,12 +40,20 @@ struct claimed_run {
   std::uint32_t version = 0;
 };
 
+/// Thrown by membership::join when another process serves the node id: an incarnation of it
+/// holds its session lock.
+struct node_id_in_use : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 class membership {
 public:
   membership(std::string dsn, std::string node_id, std::chrono::milliseconds lease);
 
   /// Registers a new incarnation (state joining, lease running) and takes its advisory lock.
   /// Returns the incarnation. Throws pqxx/std exceptions (the caller words them).
+  /// A first join (not a rejoin) throws node_id_in_use while a live incarnation of the node id
+  /// holds its session lock: two processes never serve one node id.
   std::uint64_t join(const std::string& address, const std::vector<served_definition>& served);
   /// State active (after the node actor is published).
   void activate(const std::string& address, const std::vector<served_definition>& served);

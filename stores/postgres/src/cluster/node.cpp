@@ -5,10 +5,13 @@
 //    placed on this node (or refuses them while draining);
 //  - the membership actor (detached: it blocks on its database connection): renews the lease,
 //    lists peers, declares the dead, claims orphaned runs and resumes them, rejoins when this
-//    incarnation was declared dead.
+//    incarnation was declared dead;
+//  - with flows declared, the flow leader actor (detached; flow_leader.hpp): leads the flows no
+//    active node leads, fires their ticks and follows their runs.
 #include "cano/cluster.hpp"
 
 #include <atomic>
+#include <cctype>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -25,8 +28,11 @@
 #include <caf/send.hpp>
 
 #include "../postgres_dsn.hpp"
+#include "../postgres_session.hpp"
 #include "cano/actor_api.hpp"
+#include "cano/debug_quote.hpp"
 #include "client_impl.hpp"
+#include "flow_leader.hpp"
 #include "membership.hpp"
 #include "transport.hpp"
 
@@ -56,7 +62,9 @@ struct node::impl {
   std::unique_ptr<detail::membership> members; // moves into the membership actor at start()
   std::vector<detail::served_definition> served;
   std::map<std::string, resume_fn> resumers; // by "name@version"
-  caf::actor node_actor, membership_actor;
+  std::set<std::string> placeable;           // "name@version" served with an initial state
+  std::vector<detail::flow_plan> flows;      // declared with add_flow
+  caf::actor node_actor, membership_actor, flow_actor;
   std::unique_ptr<cluster_client> client; // submissions and awaits through this node
   std::atomic<bool> draining{false};
   std::uint16_t port = 0;
@@ -113,6 +121,18 @@ struct node::impl {
     }
     it->second(id, false, [](run_result&&) {});
     return true;
+  }
+
+  /// Stops the flow leader actor, if any, and waits for it (it ends after the look in progress).
+  void stop_flows() {
+    if (!flow_actor) {
+      return;
+    }
+    caf::scoped_actor self{sys};
+    self->monitor(flow_actor);
+    self->send(flow_actor, detail::flow_stop_atom::value);
+    self->receive([](caf::down_msg&) {}, caf::after(std::chrono::seconds(30)) >> [] {});
+    flow_actor = caf::actor{};
   }
 
   void count(std::uint64_t node_stats::*field, std::uint64_t n = 1) {
@@ -213,7 +233,12 @@ void membership_loop(caf::blocking_actor* self, impl_ptr n, std::unique_ptr<deta
     try {
       fn();
     } catch (const std::exception& e) {
-      say(std::string(what) + ": " + detail::dsn_secrets::of(n->config.store.dsn).scrub(e.what()));
+      if (is_postgres_connection_failure(e)) {
+        // libpq's words here ("Could not obtain client encoding: not connected.") say nothing useful.
+        say(std::string(what) + ": the connection to the database was lost; reconnecting at the next renewal");
+      } else {
+        say(std::string(what) + ": " + detail::dsn_secrets::of(n->config.store.dsn).scrub(e.what()));
+      }
     }
   };
   auto rejoin = [&] {
@@ -312,6 +337,44 @@ void membership_loop(caf::blocking_actor* self, impl_ptr n, std::unique_ptr<deta
   }
 }
 
+/// The flow leader's view of its node: identity, local starts, events and figures.
+detail::flow_leader_setup flow_setup(impl_ptr n) {
+  detail::flow_leader_setup s;
+  s.dsn = n->config.store.dsn;
+  s.plans = n->flows;
+  s.renew_every = n->config.renew_every;
+  s.poll = std::min(n->config.renew_every, std::chrono::milliseconds(100));
+  // A takeover takes up to about a lease (a silent leader) plus a look: fire times missed for
+  // that long still fire, late.
+  s.misfire_grace = 2 * n->config.lease;
+  s.owner = [n] {
+    std::lock_guard<std::mutex> guard(n->mutex);
+    return n->owner;
+  };
+  s.start = [n](const std::string& id, const std::string& definition, std::uint32_t version) {
+    return n->start_placed(id, definition, version);
+  };
+  auto observer = n->config.on_flow_event;
+  auto led = std::make_shared<std::set<std::string>>(); // only the flow actor's thread touches it
+  s.on_event = [n, observer, led](const flow_event& e) {
+    if (e.what == flow_event::kind::lead) {
+      led->insert(e.flow_id);
+    } else if (e.what == flow_event::kind::lost) {
+      led->erase(e.flow_id);
+    }
+    {
+      std::lock_guard<std::mutex> guard(n->mutex);
+      n->figures.flows_led = led->size();
+      n->figures.fires += e.what == flow_event::kind::fire ? 1 : 0;
+    }
+    if (observer) {
+      observer(e);
+    }
+  };
+  s.say = [n](const std::string& line) { say(detail::dsn_secrets::of(n->config.store.dsn).scrub(line)); };
+  return s;
+}
+
 } // namespace
 
 void node::configure(caf::actor_system_config& cfg) {
@@ -341,6 +404,31 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
   if (config.node_id.empty()) {
     return error::configuration("cano::node: a node needs a node_id");
   }
+  // '#' separates a node id from its incarnation in owner names ("a#3"), and ids appear in
+  // addresses, logs and session names: letters, digits and - _ . only.
+  for (char c : config.node_id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return error::configuration("cano::node: node_id " + debug_quote(config.node_id) + " holds " +
+                                  debug_quote(std::string(1, c)) +
+                                  ": a node id is made of letters, digits, '-', '_' and '.' ('#' separates "
+                                  "the id from the incarnation)");
+    }
+  }
+  if (config.node_id.size() > 64) {
+    return error::configuration("cano::node: node_id is " + std::to_string(config.node_id.size()) +
+                                " characters long: at most 64");
+  }
+  {
+    // Heartbeats off with a connection timeout on: idle, healthy peers would be declared dead.
+    auto heartbeat = caf::get_or(sys.config(), "middleman.heartbeat-interval", caf::timespan{0});
+    auto timeout = caf::get_or(sys.config(), "middleman.connection-timeout", caf::timespan{0});
+    if (heartbeat.count() <= 0 && timeout.count() > 0) {
+      return error::configuration("cano::node: middleman.heartbeat-interval is 0 (heartbeats off) while "
+                                  "middleman.connection-timeout is set: idle, healthy peers would be declared "
+                                  "dead; set a heartbeat interval shorter than the connection timeout on every "
+                                  "node, or both to 0");
+    }
+  }
   if (!sys.has_middleman()) {
     return error::configuration("cano::node: the actor system has no middleman; call cano::node::configure(cfg) "
                                 "before creating it");
@@ -363,6 +451,8 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
       return migrate.error_value();
     }
     p->members->join(config.host + ":0", {});
+  } catch (const detail::node_id_in_use& e) {
+    return error::configuration(std::string("cano::node: ") + e.what());
   } catch (const std::exception& e) {
     return error::checkpoint_store("cano::node: join the cluster: " +
                                    detail::dsn_secrets::of(config.store.dsn).scrub(e.what()));
@@ -394,9 +484,39 @@ node::~node() {
   }
 }
 
-void node::add_definition(const std::string& name, std::uint32_t version, resume_fn resume) {
+void node::add_definition(const std::string& name, std::uint32_t version, bool placeable, resume_fn resume) {
   impl_->served.push_back({name, version});
   impl_->resumers[impl::key(name, version)] = std::move(resume);
+  if (placeable) {
+    impl_->placeable.insert(impl::key(name, version));
+  }
+}
+
+expected<void> node::add_flow(cluster_flow flow) {
+  auto& n = *impl_;
+  if (n.started) {
+    return error::configuration("cano::node: add flow '" + flow.id + "' before start()");
+  }
+  for (const auto& p : n.flows) {
+    if (p.flow.id == flow.id) {
+      return error::configuration("Flow '" + flow.id + "' already exists");
+    }
+  }
+  if (n.placeable.count(impl::key(flow.definition, flow.version)) == 0) {
+    std::string served;
+    for (const auto& key : n.placeable) {
+      served += (served.empty() ? "" : ", ") + key;
+    }
+    return error::configuration("Flow '" + flow.id + "': this node serves no workflow \"" + flow.definition +
+                                "\" version " + std::to_string(flow.version) + " with an initial state (it serves " +
+                                (served.empty() ? std::string("none") : served) + ")");
+  }
+  auto plan = detail::flow_plan::of(std::move(flow));
+  if (!plan) {
+    return plan.error_value();
+  }
+  n.flows.push_back(std::move(*plan));
+  return {};
 }
 
 expected<void> node::start() {
@@ -424,6 +544,9 @@ expected<void> node::start() {
   // A shared_ptr that does not own: the actors must not delete the node's impl.
   impl_ptr shared(impl_.get(), [](impl*) {});
   n.membership_actor = n.sys.spawn<caf::detached>(membership_loop, shared, std::move(n.members));
+  if (!n.flows.empty()) {
+    n.flow_actor = n.sys.spawn<caf::detached>(detail::flow_leader_loop, flow_setup(shared));
+  }
   n.started = true;
   return {};
 }
@@ -434,6 +557,7 @@ void node::leave() {
     return;
   }
   n.left = true;
+  n.stop_flows(); // the flows move to a survivor once this incarnation is dead
   {
     // Wait for the membership actor to hand this node's runs over and stop.
     caf::scoped_actor self{n.sys};
@@ -447,6 +571,7 @@ void node::leave() {
 
 bool node::drain(std::chrono::milliseconds deadline) {
   auto& n = *impl_;
+  n.stop_flows();    // no tick fires into a node that takes no runs; the flows move once it drains
   n.draining = true; // placements are refused from now on
   {
     std::lock_guard<std::mutex> guard(n.client->impl_->mutex);
