@@ -114,7 +114,12 @@ BOOST_AUTO_TEST_CASE(runs_in_flight_are_counted_by_definition_while_they_run) {
                              })
               .add_exit_state(State::Done);
   std::thread runner([&] { (void)m.rt().run(wf, State::Start); });
-  auto during = m.until([&](const scrape& s) { return g->waiting.load() == 1 && s.count("cano_runs_in_flight", {{"definition", "held"}}) == 1; });
+  // The body may start after a scrape was taken: wait for a scrape that saw its thread busy (it
+  // stays busy until the gate opens).
+  auto during = m.until([&](const scrape& s) {
+    return g->waiting.load() == 1 && s.count("cano_runs_in_flight", {{"definition", "held"}}) == 1 &&
+           s.count("cano_blocking_pool_threads", {{"state", "busy"}}) >= 1;
+  });
   BOOST_TEST(during.count("cano_runs_in_flight", {{"definition", "held"}}) == 1);
   BOOST_TEST(during.count("cano_blocking_pool_threads", {{"state", "busy"}}) >= 1);
   BOOST_TEST(during.count("cano_blocking_pool_threads", {{"state", "abandoned"}}) == 0);
