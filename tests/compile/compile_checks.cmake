@@ -56,4 +56,4 @@ add_test(NAME register_task_with_run_compiles
   COMMAND ${CMAKE_COMMAND} --build ${PROJECT_BINARY_DIR} --target compile_check_register_task)
 
 set_tests_properties(public_headers_compile_alone register_task_without_run_does_not_compile
-  register_task_with_run_compiles PROPERTIES RESOURCE_LOCK cano_build_tree TIMEOUT 600)
+  register_task_with_run_compiles PROPERTIES RESOURCE_LOCK "cano_build_tree;compiler_load" TIMEOUT 600)
