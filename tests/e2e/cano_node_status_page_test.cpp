@@ -22,6 +22,7 @@
 #include "child_process.hpp"
 #include "support/headless_chromium.hpp"
 #include "support/http.hpp"
+#include "support/page_dom.hpp"
 #include "support/postgres.hpp"
 #include "support/temp_dir.hpp"
 
@@ -52,38 +53,6 @@ std::string after(const std::vector<std::string>& lines, const std::string& pref
 std::uint16_t port_of(const std::string& url) { // http://127.0.0.1:PORT/...
   auto colon = url.rfind(':');
   return static_cast<std::uint16_t>(std::stoi(url.substr(colon + 1)));
-}
-
-/// The text of the DOM from `marker` to the end of its table.
-std::string table_of(const std::string& dom, const std::string& marker) {
-  auto start = dom.find(marker);
-  if (start == std::string::npos) {
-    return {};
-  }
-  auto end = dom.find("</table>", start);
-  return dom.substr(start, end == std::string::npos ? std::string::npos : end - start);
-}
-
-/// The data-status of the runs-table row whose link text is `id_text`, or "<absent>".
-std::string row_status(const std::string& table, const std::string& id_text) {
-  auto at = table.find(">" + id_text + "</a>");
-  if (at == std::string::npos) {
-    return "<absent>";
-  }
-  auto attr = table.rfind("data-status=\"", at);
-  if (attr == std::string::npos) {
-    return "<absent>";
-  }
-  attr += 13;
-  return table.substr(attr, table.find('"', attr) - attr);
-}
-
-std::size_t occurrences(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) {
-    ++n;
-  }
-  return n;
 }
 
 std::string full_order(const std::string& order) {
@@ -135,7 +104,7 @@ BOOST_AUTO_TEST_CASE(a_node_serves_its_status_page_and_metrics_showing_real_runs
   BOOST_TEST(dom.find("<li class=\"member\" data-state=\"active\"><span class=\"mono\">" + owner + "</span> active") !=
              std::string::npos);
   BOOST_TEST(dom.find("<h2>In flight</h2>") != std::string::npos);
-  auto recent = table_of(dom, "id=\"runs\"");
+  auto recent = table_of(dom, "runs");
   for (const auto& id : {prefix + "-ok", prefix + "-rb", prefix + "-bad"}) {
     BOOST_TEST(row_status(recent, id) == results[id]["status"].get<std::string>(), id);
   }
@@ -160,13 +129,13 @@ BOOST_AUTO_TEST_CASE(a_node_serves_its_status_page_and_metrics_showing_real_runs
   BOOST_TEST(rb.find("no shipping address") != std::string::npos);
   BOOST_TEST(rb.find("<span class=\"mono\">" + results[prefix + "-rb"]["owner"].get<std::string>() + "</span>") !=
              std::string::npos);
-  auto history = table_of(rb, "id=\"history\"");
+  auto history = table_of(rb, "history");
   BOOST_TEST(occurrences(history, "<tr class=\"row\">") == rb_log->size());
   for (const auto& e : *rb_log) {
     BOOST_TEST(history.find("<td>" + std::to_string(e.row.sequence) + "</td><td>") != std::string::npos);
     BOOST_TEST(history.find("<td>" + e.row.state + "</td>") != std::string::npos, e.row.state);
   }
-  BOOST_TEST(table_of(rb, "id=\"rollback\"").find("<td class=\"mono\">reserve</td>") != std::string::npos);
+  BOOST_TEST(table_of(rb, "rollback").find("<td class=\"mono\">reserve</td>") != std::string::npos);
   BOOST_TEST(rb.find("src=\"/graph.svg?definition=orders&amp;version=0\"") != std::string::npos);
 
   auto hostile_page = browser_dom(status_url + "run?id=%3Cscript%3Ealert('" + prefix + "')%3C%2Fscript%3E").out;

@@ -11,6 +11,7 @@
 #include "cano/workflow.hpp"
 #include "support/headless_chromium.hpp"
 #include "support/http.hpp"
+#include "support/page_dom.hpp"
 #include "support/states.hpp"
 #include "support/sync.hpp"
 #include "support/temp_dir.hpp"
@@ -22,39 +23,6 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string hostile_id = "<script>alert(1)</script>";
-
-/// The part of `dom` from the element with id `id` to the end of its table.
-std::string table_of(const std::string& dom, const std::string& id) {
-  auto start = dom.find("id=\"" + id + "\"");
-  if (start == std::string::npos) {
-    return {};
-  }
-  auto end = dom.find("</table>", start);
-  return dom.substr(start, end == std::string::npos ? std::string::npos : end - start);
-}
-
-/// The data-status of the table row whose link text is `id_text` (as the DOM serializes it), or
-/// "<absent>".
-std::string row_status(const std::string& table, const std::string& id_text) {
-  auto at = table.find(">" + id_text + "</a>");
-  if (at == std::string::npos) {
-    return "<absent>";
-  }
-  auto attr = table.rfind("data-status=\"", at);
-  if (attr == std::string::npos) {
-    return "<absent>";
-  }
-  attr += 13;
-  return table.substr(attr, table.find('"', attr) - attr);
-}
-
-std::size_t occurrences(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) {
-    ++n;
-  }
-  return n;
-}
 
 /// A SQLite store keeping history, and a "shop" workflow: Start → Process → Done. Process fails
 /// for an input {"fail": true}; the run "held-run" waits in Process until `release` opens.
