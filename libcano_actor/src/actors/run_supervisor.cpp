@@ -309,6 +309,7 @@ private:
         current_ = start.plan.state;
         if (!start.fresh) {
           resume_step_ = start.plan.resume_step;
+          superseded_ = start.plan.superseded;
         }
         stack_ = std::move(start.plan.stack);
         cursors_ = std::move(start.plan.cursors);
@@ -432,6 +433,10 @@ private:
     bool named = registered != nullptr && registered->type != state_entry::kind::split;
     CheckpointRow row(seq_, label, named ? registered->work.task_name : std::string());
     row.workflow_version = def_->version;
+    if (superseded_) { // D7: this re-run replaces the completion the resume skipped
+      row.output_blob = supersede_mark(*superseded_);
+      superseded_.reset();
+    }
     auto now = write_row(std::move(row), [this](const expected<void>& r) {
       waiting_ = false;
       entry_row_written(r);
@@ -908,6 +913,7 @@ private:
   task_context::step_id step_;             // the current state's step (idempotency keys)
   std::uint64_t visits_ = 0;               // state visits, the steps of a run without a store
   std::optional<std::uint64_t> resume_step_; // the step a resumed run's first state continues
+  std::optional<std::uint64_t> superseded_;  // the completion row the first state's re-run replaces
   std::optional<attempt_runner> runner_;   // the current state's work (inline or on the pool)
   std::uint32_t runner_tag_ = 0;           // its tag: messages of earlier runners carry another
   caf::actor worker_;                      // the join actor of the current (split) state
