@@ -166,7 +166,7 @@ nlohmann::json measure_durable(const std::string& name, std::shared_ptr<cano::Ch
       rt.checkpoint_statistics(true); // the measured window starts after the first wave
       reset = true;
     }
-    rt.start(wf, 0, {prefix + std::to_string(next_id++), nullptr}, caf::actor_cast<caf::actor>(self));
+    return rt.start(wf, 0, {prefix + std::to_string(next_id++), nullptr}, caf::actor_cast<caf::actor>(self));
   });
   auto stats = rt.checkpoint_statistics();
   double runs = static_cast<double>(figures.runs);

@@ -24,7 +24,7 @@ nlohmann::json measure(double seconds) {
   auto wf = bench::linear_workflow(false).with_checkpoint_store(store);
   std::uint64_t next_id = 0;
   auto figures = bench::run_closed_loop(sys, 1, 0.5, seconds, [&](caf::local_actor* self) {
-    rt.start(wf, 0, {"run-" + std::to_string(next_id++), nullptr}, self);
+    return rt.start(wf, 0, {"run-" + std::to_string(next_id++), nullptr}, self);
   });
   double rows = static_cast<double>(store->rows_appended());
   double calls = static_cast<double>(store->store_calls());
@@ -37,6 +37,8 @@ nlohmann::json measure(double seconds) {
     {"runs_per_sec", static_cast<double>(figures.runs) / figures.seconds},
     {"ns_per_transition", transitions > 0 ? figures.seconds * 1e9 / transitions : 0.0},
     {"rows_per_commit", calls > 0 ? rows / calls : 0.0},
+    {"cpu_us_per_run", bench::cpu_us_per_run(figures)},
+    {"p99_transition_us", figures.p99_run_latency_us / bench::linear_states},
     {"rss_bytes", figures.rss_at_end > baseline ? figures.rss_at_end - baseline : 0},
   };
 }

@@ -27,12 +27,11 @@ nlohmann::json measure_linear(const std::string& name, bool blocking, std::size_
   auto wf = linear_workflow(blocking);
   auto figures = run_closed_loop(sys, in_flight, 0.5, seconds, [&](caf::local_actor* self) {
     if (in_flight == 1) {
-      rt.start(wf, 0, {}, self); // spawned on the driver's worker: no cross-thread wake-up
-    } else {
-      // Spawned through the actor system so runs spread over every worker; the driver still
-      // receives each result.
-      rt.start(wf, 0, {}, caf::actor_cast<caf::actor>(self));
+      return rt.start(wf, 0, {}, self); // started on the driver's worker: no cross-thread wake-up
     }
+    // Started through the actor system so runs spread over every worker; the driver still
+    // receives each result.
+    return rt.start(wf, 0, {}, caf::actor_cast<caf::actor>(self));
   });
   double wall_ns = figures.seconds * 1e9;
   double transitions = static_cast<double>(figures.runs) * linear_states;
@@ -45,6 +44,8 @@ nlohmann::json measure_linear(const std::string& name, bool blocking, std::size_
     {"ns_per_transition", transitions > 0 ? wall_ns / transitions : 0.0},
     {"rss_bytes", figures.rss_at_end > baseline ? figures.rss_at_end - baseline : 0},
     {"in_flight", in_flight},
+    {"cpu_us_per_run", cpu_us_per_run(figures)},
+    {"p99_transition_us", figures.p99_run_latency_us / linear_states},
   };
 }
 

@@ -73,7 +73,7 @@ pass_figures run_pass(std::size_t branches, std::uint64_t rounds, double seconds
   auto wf = cano::Workflow<int>{}
               .register_split(0, tasks, cano::JoinConfig<int>{cano::JoinStrategy::all(), 1})
               .add_exit_state(1);
-  auto figures = run_closed_loop(sys, 1, 0.5, seconds, [&](caf::local_actor* self) { rt.start(wf, 0, {}, self); });
+  auto figures = run_closed_loop(sys, 1, 0.5, seconds, [&](caf::local_actor* self) { return rt.start(wf, 0, {}, self); });
   pass_figures out;
   out.runs = figures.runs;
   out.failures = figures.failures;

@@ -23,7 +23,7 @@ nlohmann::json measure_split(const std::string& name, std::size_t branches, doub
               .register_split(0, tasks, cano::JoinConfig<int>{cano::JoinStrategy::all(), 1})
               .add_exit_state(1);
   auto figures = run_closed_loop(sys, 1, warmup_seconds, seconds,
-                                 [&](caf::local_actor* self) { rt.start(wf, 0, {}, self); });
+                                 [&](caf::local_actor* self) { return rt.start(wf, 0, {}, self); });
   double runs = static_cast<double>(figures.runs);
   return {
     {"workload", name},

@@ -3,7 +3,8 @@
 // --cano.dsn=...).
 //
 //   cano-node serve [CAF options…]        join, serve "orders", take over orphans, lead the
-//                                         flows of cano.flows (flow_entries.hpp); SIGTERM drains
+//                                         flows of cano.flows (flow_entries.hpp); SIGTERM drains;
+//                                         serves its metrics and the status page on 127.0.0.1
 //   cano-node submit orders --input '{"order":"o-1","amount":20}' [--id o-1] [--wait]
 //   cano-node status [--json]             nodes, incarnations, leases, unfinished runs owned;
 //                                         flows, their leaders and status
@@ -18,6 +19,7 @@
 #include <iostream>
 #include <mutex>
 #include <sstream>
+#include <optional>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -26,6 +28,12 @@
 #include <caf/settings.hpp>
 
 #include "cano/cluster.hpp"
+#if CANO_NODE_WITH_METRICS
+#include "cano/prometheus_metrics.hpp"
+#endif
+#if CANO_NODE_WITH_STATUS_PAGE
+#include "cano/status_page.hpp"
+#endif
 #include "cli.hpp"
 #include "flow_entries.hpp"
 #include "order_workflow.hpp"
@@ -37,6 +45,7 @@ constexpr int exit_run_failed = 1;  // submit --wait: the run failed or was roll
 constexpr int exit_bad_arguments = 2;
 constexpr int exit_unavailable = 3; // the database, the port, a node to run it on
 constexpr int exit_refused = 4;     // trigger: the flow is running or tripped
+constexpr int exit_timeout = 5;     // submit --wait: no result within --timeout (the run goes on)
 
 volatile std::sig_atomic_t terminate_requested = 0;
 
@@ -50,6 +59,15 @@ struct node_config : caf::actor_system_config {
   caf::timespan renew_every = std::chrono::milliseconds(500);
   caf::timespan drain_deadline = std::chrono::seconds(10);
   std::string dsn;
+  // "on" or "off": CAF 0.17 takes a bool on the command line only as a flag that turns it on.
+  std::string metrics = "on";
+  std::string metrics_host = "127.0.0.1";
+  std::uint16_t metrics_port = 0;
+  std::string status_page = "on";
+  std::string status_host = "127.0.0.1";
+  std::uint16_t status_port = 0;
+  caf::timespan history_retention{0};
+  std::string log_level = "warn";
   node_config() {
     opt_group{custom_options_, "cano"}
       .add(node_id, "node-id", "this node's stable name (serve; required)")
@@ -58,8 +76,18 @@ struct node_config : caf::actor_system_config {
       .add(lease, "lease", "how long a silent node lives before it is declared dead")
       .add(renew_every, "renew-every", "how often a lease is renewed")
       .add(drain_deadline, "drain-deadline", "on SIGTERM, how long runs may take to finish")
-      .add(dsn, "dsn", "the cluster's PostgreSQL (default: $CANO_PG_DSN)");
+      .add(dsn, "dsn", "the cluster's PostgreSQL (default: $CANO_PG_DSN)")
+      .add(metrics, "metrics", "on (default): serve Prometheus metrics at http://metrics-host:metrics-port/metrics; off")
+      .add(metrics_host, "metrics-host", "the metrics endpoint's address (default 127.0.0.1)")
+      .add(metrics_port, "metrics-port", "its port (0: any, printed)")
+      .add(status_page, "status-page", "on (default): serve the read-only status page; off")
+      .add(status_host, "status-host", "the status page's address (default 127.0.0.1)")
+      .add(status_port, "status-port", "its port (0: any, printed)")
+      .add(history_retention, "history-retention", "keep finished runs' rows this long (0: not kept)")
+      .add(log_level, "log-level", "trace, debug, info (a line per run event), warn, error or off");
   }
+  /// The options declared above and CAF's own (to say which one a bad argument was for).
+  const caf::config_option_set& options() const { return custom_options_; }
 };
 
 std::mutex out_mutex;
@@ -72,12 +100,52 @@ std::string duration_text(caf::timespan d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + "ms";
 }
 
+/// Which of `args` CAF could not read, and what a valid value looks like; `fallback` (CAF's own
+/// text) when no single argument is at fault (an unknown option, a config file).
+std::string bad_option_text(const std::vector<std::string>& args, const std::string& fallback) {
+  for (const auto& arg : args) {
+    auto eq = arg.find('=');
+    if (arg.rfind("--", 0) != 0 || eq == std::string::npos) {
+      continue;
+    }
+    node_config alone;
+    cano::node::configure(alone);
+    if (!alone.parse(std::vector<std::string>{arg})) {
+      continue;
+    }
+    auto name = arg.substr(2, eq - 2);
+    auto* opt = alone.options().qualified_name_lookup(name);
+    if (opt == nullptr) {
+      return fallback;
+    }
+    std::string type = std::string(opt->type_name().data(), opt->type_name().size());
+    std::string expected = type == "timespan" ? "a duration such as 500ms, 3s or 1min"
+                           : type.find("int") != std::string::npos ? "a whole number"
+                           : type == "boolean" ? "true or false"
+                                              : "a value of type " + type;
+    return "--" + name + "=" + arg.substr(eq + 1) + ": not a valid value (" + expected + ")";
+  }
+  return fallback;
+}
+
+/// Settings that parse but cannot work together; nothing when they are fine.
+std::optional<std::string> setting_error(const node_config& cfg) {
+  if (cfg.drain_deadline < caf::timespan{0}) {
+    return "--cano.drain-deadline=" + duration_text(cfg.drain_deadline) + ": must not be negative";
+  }
+  return std::nullopt; // heartbeats without a connection timeout: cano::node::open says so
+}
+
 /// Parses CAF's part of the arguments into `cfg` (node::configure first, TLS after); a message
 /// and false on a bad option.
 bool configure(node_config& cfg, const std::vector<std::string>& caf_args) {
   cano::node::configure(cfg);
   if (auto err = cfg.parse(caf_args)) {
-    std::cerr << "cano-node: " << cfg.render(err) << "\n";
+    std::cerr << "cano-node: " << bad_option_text(caf_args, cfg.render(err)) << "\n";
+    return false;
+  }
+  if (auto bad = setting_error(cfg)) {
+    std::cerr << "cano-node: " << *bad << "\n";
     return false;
   }
   if (auto tls = cano::node::configure_tls(cfg); !tls) {
@@ -91,6 +159,27 @@ cano::PostgresOptions store_options(const node_config& cfg) {
   cano::PostgresOptions o;
   o.dsn = cfg.dsn;
   return o;
+}
+
+std::optional<cano::log_level> log_level_of(const std::string& text) {
+  for (auto l : {cano::log_level::trace, cano::log_level::debug, cano::log_level::info, cano::log_level::warn,
+                 cano::log_level::error, cano::log_level::off}) {
+    if (text == cano::to_string(l)) {
+      return l;
+    }
+  }
+  return std::nullopt;
+}
+
+/// "on" → true, "off" → false; nothing for anything else.
+std::optional<bool> switch_of(const std::string& text) {
+  if (text == "on") {
+    return true;
+  }
+  if (text == "off") {
+    return false;
+  }
+  return std::nullopt;
 }
 
 /// A flow leader's doings, one line each (tests wait for them).
@@ -110,17 +199,58 @@ int serve(node_config& cfg) {
     std::cerr << "cano-node: serve needs --cano.node-id=NAME (or node-id in the [cano] section)\n";
     return exit_bad_arguments;
   }
+  auto serve_metrics = switch_of(cfg.metrics);
+  auto serve_page = switch_of(cfg.status_page);
+  if (!serve_metrics || !serve_page) {
+    std::cerr << "cano-node: cano." << (serve_metrics ? "status-page" : "metrics") << " must be on or off, not \""
+              << (serve_metrics ? cfg.status_page : cfg.metrics) << "\"\n";
+    return exit_bad_arguments;
+  }
+  auto level = log_level_of(cfg.log_level);
+  if (!level) {
+    std::cerr << "cano-node: cano.log-level must be trace, debug, info, warn, error or off, not \"" << cfg.log_level
+              << "\"\n";
+    return exit_bad_arguments;
+  }
+  if (cfg.history_retention.count() < 0) {
+    std::cerr << "cano-node: cano.history-retention must not be negative\n";
+    return exit_bad_arguments;
+  }
+  cano::runtime_config rc;
+  rc.node = cfg.node_id;
+  rc.log_level = *level;
+#if CANO_NODE_WITH_METRICS
+  std::shared_ptr<cano::prometheus_metrics> metrics;
+  if (*serve_metrics) {
+    auto made = cano::prometheus_metrics::make({nullptr, true, cfg.metrics_host, cfg.metrics_port});
+    if (!made) {
+      std::cerr << "cano-node: " << made.error_value().message() << "\n"; // "metrics: cannot serve on …"
+      return exit_unavailable;
+    }
+    metrics = *made;
+    rc.metrics = metrics;
+  }
+#else
+  if (*serve_metrics) {
+    say("METRICS off: cano-node was built without cano_actor::metrics (CANO_ACTOR_WITH_METRICS)");
+  }
+#endif
   // What the node serves, and the flows of its configuration: a bad flow stops it before it
   // joins anything.
   auto journal = [](const std::string& line) { say("  " + line); };
   auto orders = demo::order_workflow(0, journal, nullptr);
+#if CANO_NODE_WITH_METRICS
+  if (metrics) { // cano's observer metrics (states entered, task runs, retries) next to the engine's
+    orders = orders.with_observer(cano::MetricsObserver::make(metrics->registry()));
+  }
+#endif
   auto flows = cano_node::read_flows(cfg.content, {{orders.name(), orders.workflow_version()}});
   if (!flows) {
     std::cerr << "cano-node: " << flows.error_value().message() << "\n";
     return exit_bad_arguments;
   }
   caf::actor_system sys{cfg};
-  cano::runtime rt{sys};
+  cano::runtime rt{sys, rc};
   cano::node_config nc;
   nc.node_id = cfg.node_id;
   nc.host = cfg.host;
@@ -134,7 +264,37 @@ int serve(node_config& cfg) {
     std::cerr << "cano-node: " << n.error_value().to_string() << "\n";
     return n.error_value().code() == cano::errc::configuration ? exit_bad_arguments : exit_unavailable;
   }
-  (*n)->serve(orders, demo::Order::Validate);
+  if (cfg.history_retention.count() > 0) { // the status page and `cano runs show` see finished runs' rows
+    (*n)->store()->with_history_retention(std::chrono::duration_cast<std::chrono::milliseconds>(cfg.history_retention));
+  }
+  auto served = (*n)->serve(orders, demo::Order::Validate);
+#if CANO_NODE_WITH_STATUS_PAGE
+  std::unique_ptr<cano::status_page> page;
+  if (*serve_page) {
+    // A store of its own (its own connection): reading pages never waits for the node's commits.
+    auto reader = cano::PostgresCheckpointStore::open(store_options(cfg));
+    if (!reader) {
+      std::cerr << "cano-node: status page: " << reader.error_value().to_string() << "\n";
+      return exit_unavailable;
+    }
+    cano::status_page_options po;
+    po.host = cfg.status_host;
+    po.port = cfg.status_port;
+    po.title = "cano-node " + (*n)->owner();
+    auto started = cano::status_page::start(*reader, po);
+    if (!started) {
+      std::cerr << "cano-node: " << started.error_value().message() << "\n"; // "status_page: cannot listen on …"
+      return exit_unavailable;
+    }
+    page = std::move(*started);
+    page->add_workflow(served);
+    page->set_nodes([options = store_options(cfg)] { return cano::node::members(options); });
+  }
+#else
+  if (*serve_page) {
+    say("STATUS off: cano-node was built without cano_actor::status_page (CANO_ACTOR_WITH_STATUS_PAGE)");
+  }
+#endif
   std::string declared;
   for (auto& f : *flows) {
     std::string schedule;
@@ -150,10 +310,23 @@ int serve(node_config& cfg) {
     }
     declared += (declared.empty() ? "" : ", ") + text;
   }
+  // Before the node starts (and says so): a SIGTERM right after its NODE line must drain it.
+  std::signal(SIGTERM, [](int) { terminate_requested = 1; });
+  std::signal(SIGINT, [](int) { terminate_requested = 1; });
   if (auto started = (*n)->start(); !started) {
     std::cerr << "cano-node: " << started.error_value().to_string() << "\n";
     return exit_unavailable;
   }
+#if CANO_NODE_WITH_STATUS_PAGE
+  if (page) {
+    say("STATUS " + page->url());
+  }
+#endif
+#if CANO_NODE_WITH_METRICS
+  if (metrics) {
+    say("METRICS " + metrics->url());
+  }
+#endif
   say("NODE " + (*n)->owner() + " listening on " + cfg.host + ":" + std::to_string((*n)->port()) +
       " heartbeat-interval=" +
       duration_text(caf::get_or(cfg, "middleman.heartbeat-interval", caf::timespan{0})) +
@@ -161,8 +334,6 @@ int serve(node_config& cfg) {
   if (!declared.empty()) {
     say("FLOWS " + declared);
   }
-  std::signal(SIGTERM, [](int) { terminate_requested = 1; });
-  std::signal(SIGINT, [](int) { terminate_requested = 1; });
   cano::node_stats last{};
   while (!terminate_requested) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -205,7 +376,8 @@ int submit(node_config& cfg, const std::string& definition, std::uint32_t versio
   auto placed = (*client)->submit(definition, version, input, id);
   if (!placed) {
     std::cerr << "cano-node: " << placed.error_value().to_string() << "\n";
-    return placed.error_value().code() == cano::errc::workflow ? exit_unavailable : exit_unavailable;
+    // A configuration error is the input's (one the store cannot keep): bad input, not a failure.
+    return placed.error_value().code() == cano::errc::configuration ? exit_bad_arguments : exit_unavailable;
   }
   if (!wait) {
     say(*placed);
@@ -215,7 +387,7 @@ int submit(node_config& cfg, const std::string& definition, std::uint32_t versio
     *placed, std::chrono::milliseconds(static_cast<long long>(timeout_seconds * 1000)));
   if (!header) {
     std::cerr << "cano-node: " << header.error_value().to_string() << "\n";
-    return exit_unavailable;
+    return header.error_value().code() == cano::errc::timeout ? exit_timeout : exit_unavailable;
   }
   say(json_of(*header));
   return header->status == cano::RunStatus::completed ? exit_ok : exit_run_failed;
@@ -284,14 +456,15 @@ void print_flows(const std::vector<cano::cluster_flow_status>& flows, bool json)
   }
 }
 
-int status(node_config& cfg, bool json) {
+int status(node_config& cfg, bool json, bool all) {
   caf::actor_system sys{cfg};
   auto client = cano::cluster_client::open(sys, store_options(cfg));
   if (!client) {
     std::cerr << "cano-node: " << client.error_value().to_string() << "\n";
     return exit_unavailable;
   }
-  auto nodes = (*client)->status();
+  // Dead incarnations for an hour after their lease ended, unless --all.
+  auto nodes = (*client)->status(all ? std::nullopt : std::optional<std::chrono::seconds>(std::chrono::hours(1)));
   if (!nodes) {
     std::cerr << "cano-node: " << nodes.error_value().to_string() << "\n";
     return exit_unavailable;
@@ -306,14 +479,16 @@ int status(node_config& cfg, bool json) {
                          {"incarnation", n.incarnation},
                          {"state", n.state},
                          {"address", n.address},
-                         {"lease_left_seconds", n.lease_left_seconds},
+                         {"lease_left_seconds", n.state == "dead" ? nlohmann::json() : nlohmann::json(n.lease_left_seconds)},
                          {"owned_unfinished", n.owned_unfinished}}
             .dump());
       continue;
     }
+    char lease[32];
+    std::snprintf(lease, sizeof lease, "%.1fs", n.lease_left_seconds);
     char line[160];
-    std::snprintf(line, sizeof line, "%-20s %-9s %-22s %9.1fs  %llu", who.c_str(), n.state.c_str(), n.address.c_str(),
-                  n.lease_left_seconds, static_cast<unsigned long long>(n.owned_unfinished));
+    std::snprintf(line, sizeof line, "%-20s %-9s %-22s %10s  %llu", who.c_str(), n.state.c_str(), n.address.c_str(),
+                  n.state == "dead" ? "-" : lease, static_cast<unsigned long long>(n.owned_unfinished));
     say(line);
   }
   auto flows = (*client)->flows();
@@ -366,7 +541,8 @@ int main(int argc, char** argv) {
                                          {exit_run_failed, "submit --wait: the run failed or was rolled back"},
                                          {exit_bad_arguments, "bad arguments or configuration"},
                                          {exit_unavailable, "the database, the port, or a node to run it on"},
-                                         {exit_refused, "trigger: the flow is already running or tripped"}});
+                                         {exit_refused, "trigger: the flow is already running or tripped"},
+                                         {exit_timeout, "submit --wait: no result within --timeout (the run goes on)"}});
   auto* serve_cmd = app.add_subcommand("serve", "join the cluster, serve and lead the flows of its configuration until "
                                                 "SIGTERM (then drain)");
   serve_cmd->allow_extras(true);
@@ -382,12 +558,22 @@ int main(int argc, char** argv) {
   submit_cmd->add_option("--id", id, "the workflow id (start-or-get: an existing run is returned)");
   submit_cmd->add_option("--version", version, "the definition's version");
   submit_cmd->add_flag("--wait", wait, "wait for the result and print it as JSON");
-  submit_cmd->add_option("--timeout", timeout, "seconds --wait waits")->check(CLI::PositiveNumber);
+  submit_cmd->add_option("--timeout", timeout, "seconds --wait waits (above 0, at most 31536000)")
+    ->check(CLI::Validator(
+      [](std::string& text) {
+        double v = 0;
+        bool number = CLI::detail::lexical_cast(text, v);
+        return number && v > 0 && v <= 31536000 ? std::string()
+                                                : "--timeout " + text + ": a number of seconds above 0 and at most 31536000 (a year)";
+      },
+      "SECONDS"));
   submit_cmd->allow_extras(true);
   auto* status_cmd = app.add_subcommand("status", "the nodes, their leases and the runs they own; the flows and "
                                                   "which node leads each");
   bool json = false;
   status_cmd->add_flag("--json", json, "one JSON object per node, then one per flow");
+  bool all = false;
+  status_cmd->add_flag("--all", all, "also dead incarnations whose lease ended over an hour ago");
   status_cmd->allow_extras(true);
   std::string flow_id;
   auto* trigger_cmd = app.add_subcommand("trigger", "run a flow of the cluster now (its leader starts the run); "
@@ -403,8 +589,19 @@ int main(int argc, char** argv) {
     return cano_apps::exit_after_parse(app, e);
   }
   auto* used = app.get_subcommands().front();
+  for (const auto& arg : used->remaining()) {
+    if (arg.rfind("-", 0) != 0) { // CAF's parser would stop there and ignore the rest
+      std::cerr << "cano-node: " << used->get_name() << ": unexpected argument \"" << arg << "\"\n";
+      return exit_bad_arguments;
+    }
+  }
   node_config cfg;
   if (!configure(cfg, used->remaining())) {
+    return exit_bad_arguments;
+  }
+  if (cfg.dsn.empty() && std::getenv("CANO_PG_DSN") == nullptr) {
+    std::cerr << "cano-node: no database: pass --cano.dsn=DSN after the command (or dsn in the [cano] section of "
+                 "--config-file), or set CANO_PG_DSN\n";
     return exit_bad_arguments;
   }
   if (used == serve_cmd) {
@@ -416,5 +613,5 @@ int main(int argc, char** argv) {
   if (used == trigger_cmd || used == reset_cmd) {
     return flow_command(cfg, used->get_name(), flow_id);
   }
-  return status(cfg, json);
+  return status(cfg, json, all);
 }

@@ -47,7 +47,7 @@ int runs_cancel(const context& ctx, const std::string& id, const std::string& wa
     }
     wait_for = *d;
   }
-  auto store = open_store(ctx.store);
+  auto store = open_store(ctx.store, store_access::write); // the request is a write (and may need a migration)
   if (!store) {
     ctx.err << "cano: " << store.error_value().message() << "\n";
     return exit_failed;

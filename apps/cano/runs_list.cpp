@@ -1,6 +1,8 @@
 // `cano runs list`: a page of runs, newest first, as a table or one JSON object per line.
+#include <algorithm>
 #include <ostream>
 
+#include "cano/debug_quote.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "run_views.hpp"
@@ -10,6 +12,16 @@
 namespace cano_cli {
 
 namespace {
+
+/// A workflow id as the table shows it: as it is, or quoted like Rust's `{:?}` when it holds a
+/// character a terminal would not show as itself (a newline, an escape), so it can be told apart.
+std::string shown_id(const std::string& id) {
+  bool plain = std::none_of(id.begin(), id.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7F;
+  });
+  return plain ? id : cano::debug_quote(id);
+}
 
 /// The statuses named by `--status` values: names, "unfinished", "finished", comma lists.
 cano::expected<std::vector<cano::RunStatus>> statuses_of(const std::vector<std::string>& values) {
@@ -85,7 +97,7 @@ int runs_list(const context& ctx, const list_args& args) {
   q.limit = args.limit;
   q.cursor = args.cursor;
 
-  auto store = open_store(ctx.store);
+  auto store = open_store(ctx.store, store_access::read);
   if (!store) {
     ctx.err << "cano: " << store.error_value().message() << "\n";
     return exit_failed;
@@ -107,17 +119,17 @@ int runs_list(const context& ctx, const list_args& args) {
   } else if (page->runs.empty() && page->unreadable.empty()) {
     ctx.out << "No runs match.\n";
   } else {
-    text_table table({{"WORKFLOW ID", 8},
+    text_table table({{"WORKFLOW ID", 8, false, true},
                       {"DEFINITION", 6},
                       {"STATUS", 12},
                       {"LAST STATE", 6},
                       {"ATT", 3, true},
                       {"STARTED (UTC)", 19}});
     for (const auto& u : page->unreadable) {
-      table.add({{u.workflow_id}, {"?"}, {"unreadable"}, {"?"}, {"?"}, {"?"}});
+      table.add({{shown_id(u.workflow_id)}, {"?"}, {"unreadable"}, {"?"}, {"?"}, {"?"}});
     }
     for (const auto& h : page->runs) {
-      table.add({{h.workflow_id},
+      table.add({{shown_id(h.workflow_id)},
                  {h.definition},
                  {cano::to_string(h.status)},
                  {h.last_state.empty() ? "-" : h.last_state},
@@ -127,8 +139,8 @@ int runs_list(const context& ctx, const list_args& args) {
     ctx.out << table.render(output_width(ctx.width));
   }
   for (const auto& u : page->unreadable) {
-    ctx.err << "cano: the header of run \"" << printable(u.workflow_id)
-            << "\" cannot be read: " << printable(u.reason) << "\n";
+    ctx.err << "cano: the header of run " << cano::debug_quote(u.workflow_id)
+            << " cannot be read: " << printable(u.reason) << "\n";
   }
   if (!page->next_cursor.empty()) {
     ctx.err << "more runs: add --cursor " << shell_quote(page->next_cursor) << "\n";

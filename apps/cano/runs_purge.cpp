@@ -16,7 +16,7 @@ int runs_purge(const context& ctx, const std::string& older_than) {
     ctx.err << "cano: --older-than: " << age.error_value().message() << "\n";
     return exit_bad_arguments;
   }
-  auto store = open_store(ctx.store);
+  auto store = open_store(ctx.store, store_access::write);
   if (!store) {
     ctx.err << "cano: " << store.error_value().message() << "\n";
     return exit_failed;

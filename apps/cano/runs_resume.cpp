@@ -16,7 +16,7 @@
 namespace cano_cli {
 
 int runs_resume(const context& ctx, const std::string& id, bool force) {
-  auto store = open_store(ctx.store);
+  auto store = open_store(ctx.store, store_access::write);
   if (!store) {
     ctx.err << "cano: " << store.error_value().message() << "\n";
     return exit_failed;

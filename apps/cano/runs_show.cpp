@@ -64,7 +64,7 @@ std::string history_title(const std::vector<cano::RunLogEntry>& log) {
 } // namespace
 
 int runs_show(const context& ctx, const std::string& id) {
-  auto store = open_store(ctx.store);
+  auto store = open_store(ctx.store, store_access::read);
   if (!store) {
     ctx.err << "cano: " << store.error_value().message() << "\n";
     return exit_failed;

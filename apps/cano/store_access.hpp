@@ -3,7 +3,7 @@
 // of every line the tool prints.
 //
 //   auto spec = parse_store_spec("postgres:host=db user=ops password=s3cret");
-//   auto store = open_store(*spec);          // errors already scrubbed of "s3cret"
+//   auto store = open_store(*spec, store_access::read); // errors already scrubbed of "s3cret"
 #pragma once
 
 #include <memory>
@@ -17,7 +17,6 @@ struct store_spec {
   enum class kind { sqlite, postgres };
   kind type = kind::sqlite;
   std::string target;   // the SQLite path, or the libpq connection string (key/value or URI)
-  std::string password; // the DSN's password, if it has one (to scrub)
   std::string shown;    // how messages name the store: the password replaced by ***
 };
 
@@ -25,16 +24,17 @@ struct store_spec {
 /// what is wrong without repeating a password.
 cano::expected<store_spec> parse_store_spec(const std::string& text);
 
-/// The password of a libpq connection string in key/value form (password=... or
-/// password='...') or URI form (user:password@ or ?password=), as written; empty when none.
-std::string dsn_password(const std::string& dsn);
-
-/// `text` with every occurrence of the spec's password (as written and percent-decoded)
-/// replaced by ***.
+/// `text` with the spec's password replaced by ***, in every spelling (the library's masking:
+/// cano::mask_dsn_password).
 std::string scrub(std::string text, const store_spec& spec);
 
+/// What a command does with the store: reading commands (list, show) never write, not even a
+/// migration, so they work for a role that may only SELECT and leave an empty database empty.
+enum class store_access { read, write };
+
 /// Opens the store for a command: SQLite without creating a missing file, PostgreSQL with a
-/// short retry deadline. The error's message is scrubbed and names the store as `shown`.
-cano::expected<std::shared_ptr<cano::CheckpointStore>> open_store(const store_spec& spec);
+/// short retry deadline; for `read`, read-only (no migration: a missing or older schema is an
+/// error saying so). The error's message is scrubbed and names the store as `shown`.
+cano::expected<std::shared_ptr<cano::CheckpointStore>> open_store(const store_spec& spec, store_access access);
 
 } // namespace cano_cli

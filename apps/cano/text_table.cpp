@@ -107,8 +107,10 @@ std::string text_table::render(std::size_t width) const {
         widths[c] = std::max(widths[c], display_width(line));
       }
     }
-    floors[c] = std::min(widths[c], std::max(columns_[c].min_width, std::size_t{1}));
+    floors[c] = columns_[c].whole ? widths[c] : std::min(widths[c], std::max(columns_[c].min_width, std::size_t{1}));
   }
+  const bool any_whole =
+    std::any_of(columns_.begin(), columns_.end(), [](const column& c) { return c.whole; });
   auto total = [&] {
     return std::accumulate(widths.begin(), widths.end(), std::size_t{0}) + gap * (n - 1);
   };
@@ -140,7 +142,8 @@ std::string text_table::render(std::size_t width) const {
     while (!line.empty() && line.back() == ' ') {
       line.pop_back();
     }
-    out += cut_to(line, width) + "\n"; // columns at their floors may still not fit: cut the line
+    // Columns at their floors may still not fit: cut the line, unless that would cut a whole one.
+    out += (any_whole ? line : cut_to(line, width)) + "\n";
   };
   std::vector<std::string> header;
   for (const auto& c : columns_) {

@@ -29,6 +29,8 @@ public:
     std::string header;
     std::size_t min_width = 4; // never shrunk below this (nor below the header's width, if smaller)
     bool right_aligned = false;
+    /// Never cut (ids must stay whole to be copied): rows run over the width instead.
+    bool whole = false;
   };
   /// One cell: one line, or several (continued under the same column on the rows below).
   using cell = std::vector<std::string>;

@@ -1,5 +1,6 @@
 #include "attempt_loop.hpp"
 
+#include "measure.hpp"
 
 namespace cano::detail {
 
@@ -8,7 +9,8 @@ std::optional<error> attempt_loop::begin() {
   if (config_.circuit_breaker) {
     auto permit = config_.circuit_breaker->try_acquire();
     if (!permit) {
-      notify(observers_, [this](WorkflowObserver& o) { o.on_circuit_open(task_id_); });
+      measure(ctx_.metrics, [](metrics_sink& m) { m.circuit_rejected(); });
+      notify(ctx_, [this](WorkflowObserver& o, const run_info& run) { o.on_circuit_open(run, task_id_); });
       result_.emplace(permit.error_value());
       return permit.error_value();
     }
@@ -19,6 +21,9 @@ std::optional<error> attempt_loop::begin() {
 
 attempt_loop::decision attempt_loop::finish(attempt_outcome outcome) {
   bool ok = outcome.value.has_value();
+  if (!outcome.panicked) { // cano counts the attempts its retry loop saw end (a panic unwinds past it)
+    measure(ctx_.metrics, [ok](metrics_sink& m) { m.task_attempt(ok); });
+  }
   if (permit_) {
     // A timeout or a panic is a failure too.
     if (ok) {
@@ -44,7 +49,7 @@ attempt_loop::decision attempt_loop::finish(attempt_outcome outcome) {
     return {};
   }
   auto failed = attempt_;
-  notify(observers_, [&](WorkflowObserver& o) { o.on_retry(task_id_, failed); });
+  notify(ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_retry(run, task_id_, failed); });
   decision d;
   d.done = false;
   d.delay = config_.retry_mode.delay_for_attempt(attempt_ - 1);

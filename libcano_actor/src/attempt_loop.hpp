@@ -21,8 +21,9 @@ struct attempt_outcome {
 
 class attempt_loop {
 public:
-  attempt_loop(const TaskConfig& config, const observer_list& observers, const std::string& task_id)
-    : config_(config), observers_(observers), task_id_(task_id) {}
+  /// `ctx`: the run (its observers, metrics sink and logger); it outlives the loop.
+  attempt_loop(const TaskConfig& config, const run_context& ctx, const std::string& task_id)
+    : config_(config), ctx_(ctx), task_id_(task_id) {}
 
   /// Starts the next attempt: takes a breaker permit. On rejection fires on_circuit_open and
   /// returns the raw circuit_open error, which ends the loop.
@@ -42,7 +43,7 @@ public:
 
 private:
   const TaskConfig& config_;
-  const observer_list& observers_;
+  const run_context& ctx_;
   const std::string& task_id_;
   std::uint32_t attempt_ = 0;
   std::optional<Permit> permit_;

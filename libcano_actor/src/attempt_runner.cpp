@@ -1,10 +1,14 @@
 #include "attempt_runner.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
 #include "deadline.hpp"
+#include "measure.hpp"
 #include "user_code.hpp"
 
 namespace cano::detail {
@@ -53,7 +57,7 @@ error attempt_runner::panic_error(const char* what) const {
 }
 
 bool attempt_runner::start() {
-  loop_.emplace(work_.config, ctx_->def->observers, task_id_);
+  loop_.emplace(work_.config, *ctx_, task_id_);
   begin_pending_ = true;
   pump();
   return done();
@@ -100,6 +104,7 @@ void attempt_runner::begin_attempt() {
   }
   if (work_.make_program) {
     program_ = work_.make_program();
+    program_->set_metrics(ctx_->metrics.get()); // metrics: poll iterations, batch runs and items
     apply(program_->begin());
   } else {
     issue_body_call();
@@ -127,25 +132,70 @@ void attempt_runner::issue_body_call() {
   });
 }
 
+namespace {
+
+/// How long a host waits in place for a call a lingering pool thread took at once. Short calls
+/// come back well within it, without a futex wake on either side; a longer call costs the host
+/// this much once, then its result comes as a message.
+constexpr auto handoff_wait = std::chrono::microseconds(50);
+
+/// Waits up to handoff_wait for `r`; true when it came in place (else it will be sent).
+bool await_in_place(call_result& r) {
+  const auto until = std::chrono::steady_clock::now() + handoff_wait;
+  for (unsigned spins = 0; r.handoff.load(std::memory_order_acquire) == call_result::pending; ++spins) {
+    if (spins < 64) {
+      cpu_relax();
+      continue;
+    }
+    // Past a few pauses, yield: on a busy machine the pool thread may need this very core.
+    if (std::chrono::steady_clock::now() >= until) {
+      break;
+    }
+    std::this_thread::yield();
+  }
+  auto expected = static_cast<std::uint8_t>(call_result::pending);
+  return !r.handoff.compare_exchange_strong(expected, call_result::by_message, std::memory_order_acq_rel);
+}
+
+} // namespace
+
 void attempt_runner::post(std::uint64_t call_id,
                           std::function<expected<std::any>(task_context&)> fn) {
+  auto result = std::make_shared<call_result>();
   auto job = [ctx = ctx_, label = label_, attempt = loop_->attempt(), stop = stop_, step = step_,
               prefix = panic_prefix(), fn = std::move(fn), tag = tag_, seq = seq_, call_id,
-              self = caf::actor_cast<caf::actor>(host_)] {
+              self = caf::actor_cast<caf::actor>(host_), result] {
     auto tc = make_task_context(*ctx, label, attempt, stop.get(), step);
-    auto result = std::make_shared<call_result>(call_result{error::generic(""), false});
     result->value = call_guarded([&] { return fn(tc); }, [&](const std::string& text) -> expected<std::any> {
       result->panicked = true;
       return error::task_execution(prefix + text);
     });
+    auto expected = static_cast<std::uint8_t>(call_result::pending);
+    if (result->handoff.compare_exchange_strong(expected, call_result::in_place, std::memory_order_acq_rel)) {
+      return; // the host is waiting for it
+    }
     caf::anon_send(self, call_done_atom::value, tag, seq, call_id, std::move(result));
   };
-  if (!pool_->try_post(std::move(job))) {
+  bool taken_now = false;
+  // metrics: the pool counts abandoned threads by stop_
+  if (!pool_->try_post(std::move(job), stop_, &taken_now)) {
     attempt_finished(error::task_execution("blocking pool exhausted: all " +
                                            std::to_string(pool_->max_threads()) +
                                            " threads are busy (runtime_config::max_blocking_threads)"),
                      false);
+    return;
   }
+  // Wait in place only when a thread took the call at once; a queued call may take long.
+  if (!taken_now) {
+    auto expected = static_cast<std::uint8_t>(call_result::pending);
+    result->handoff.compare_exchange_strong(expected, call_result::by_message, std::memory_order_acq_rel);
+    if (expected == call_result::pending) {
+      return;
+    }
+  } else if (!await_in_place(*result)) {
+    return;
+  }
+  call_done(call_id, *result); // came in place: the result goes straight on, no message
 }
 
 void attempt_runner::apply(program_action action) {
@@ -195,6 +245,12 @@ bool attempt_runner::on_call_done(std::uint64_t seq, std::uint64_t call_id, call
   if (seq != seq_ || !active_) {
     return done(); // the late result of an abandoned attempt
   }
+  call_done(call_id, r);
+  pump();
+  return done();
+}
+
+void attempt_runner::call_done(std::uint64_t call_id, call_result& r) {
   if (r.panicked) {
     attempt_finished(r.value.error_value(), true);
   } else if (program_) {
@@ -204,8 +260,6 @@ bool attempt_runner::on_call_done(std::uint64_t seq, std::uint64_t call_id, call
   } else {
     attempt_finished(std::any_cast<step_result>(std::move(*r.value)), false);
   }
-  pump();
-  return done();
 }
 
 bool attempt_runner::on_call_due(std::uint64_t seq, std::uint64_t call_id) {
@@ -259,7 +313,8 @@ void attempt_runner::attempt_finished(expected<step_result> value, bool panicked
 void attempt_runner::loop_finished() {
   auto& r = loop_->result();
   if (r && r->more) {
-    cursor_ = std::move(r->cursor);
+    measure(ctx_->metrics, [](metrics_sink& m) { m.step_iteration(true); }); // metrics
+    cursor_ = r->cursor ? *r->cursor : nlohmann::json();
     if (pause_on_more_) {
       cursor_pending_ = true; // write-ahead: the cursor row before the next step
       return;
@@ -276,7 +331,7 @@ void attempt_runner::next_step() {
     return;
   }
   // Each step of a stepped task is its own retry loop, starting from the latest cursor.
-  loop_.emplace(work_.config, ctx_->def->observers, task_id_);
+  loop_.emplace(work_.config, *ctx_, task_id_);
   begin_pending_ = true;
 }
 

@@ -26,8 +26,12 @@ namespace cano::detail {
 
 /// The result of one call run on the pool: a body's step_result or a program call's value.
 struct call_result {
-  expected<std::any> value;
+  expected<std::any> value = error::generic("");
   bool panicked = false;
+  /// How the result reaches the host: while the host waits for it (a short call on a lingering
+  /// pool thread), in place; once the host stopped waiting, as a call_done message.
+  enum handoff_state : std::uint8_t { pending, in_place, by_message };
+  std::atomic<std::uint8_t> handoff{pending};
 };
 using call_result_ptr = std::shared_ptr<call_result>;
 
@@ -90,6 +94,7 @@ private:
   void apply(program_action action);
   void run_call(call_request call);
   void post(std::uint64_t call_id, std::function<expected<std::any>(task_context&)> fn);
+  void call_done(std::uint64_t call_id, call_result& r);
   void attempt_finished(expected<step_result> value, bool panicked);
   void loop_finished();
   void next_step();

@@ -254,6 +254,8 @@ std::vector<expected<void>> CheckpointStore::append_batch(const std::vector<Chec
   return out;
 }
 
+expected<void> CheckpointStore::check_input(const nlohmann::json&) const { return {}; }
+
 expected<RunListing> CheckpointStore::list_unfinished() {
   auto runs = unfinished_runs();
   if (!runs) {

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "deadline.hpp"
+#include "measure.hpp"
 
 namespace cano {
 
@@ -41,7 +42,25 @@ std::shared_ptr<CircuitBreaker> CircuitBreaker::make(CircuitPolicy policy) {
   return std::make_shared<CircuitBreaker>(policy);
 }
 
+std::shared_ptr<metrics_sink> CircuitBreaker::sink_locked() const {
+  return metrics_ ? metrics_ : default_metrics_sink();
+}
+
+void CircuitBreaker::set_metrics(std::shared_ptr<metrics_sink> sink) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  metrics_ = std::move(sink);
+}
+
 void CircuitBreaker::transition(CircuitState::kind to, std::chrono::steady_clock::time_point now) {
+  using kind = CircuitState::kind;
+  const auto from = state_.state;
+  if (auto sink = sink_locked()) {
+    auto t = from == kind::closed  ? circuit_transition::closed_to_open
+             : from == kind::open ? circuit_transition::open_to_halfopen
+             : to == kind::closed ? circuit_transition::halfopen_to_closed
+                                  : circuit_transition::halfopen_to_open;
+    detail::measure(sink, [t](metrics_sink& m) { m.circuit_changed(t); });
+  }
   state_.state = to;
   // Saturated: a reset timeout too long for the clock keeps the breaker open (never resets).
   state_.until = to == CircuitState::kind::open
@@ -58,6 +77,12 @@ expected<Permit> CircuitBreaker::try_acquire() {
   if (state_.is_open() && now >= state_.until) {
     transition(CircuitState::kind::half_open, now);
   }
+  auto result = acquire_locked();
+  detail::measure(sink_locked(), [ok = result.has_value()](metrics_sink& m) { m.circuit_acquire(ok); });
+  return result;
+}
+
+expected<Permit> CircuitBreaker::acquire_locked() {
   switch (state_.state) {
     case CircuitState::kind::closed: return Permit(shared_from_this(), false, epoch_);
     case CircuitState::kind::open:
@@ -74,6 +99,8 @@ expected<Permit> CircuitBreaker::try_acquire() {
 
 void CircuitBreaker::settle(bool success, bool half_open, std::uint32_t epoch) {
   std::lock_guard<std::mutex> guard(mutex_);
+  // Every outcome is counted, stale ones and dropped permits (failures) included (cano).
+  detail::measure(sink_locked(), [success](metrics_sink& m) { m.circuit_outcome(success); });
   if (epoch != epoch_) {
     return; // issued before the last transition: stale
   }

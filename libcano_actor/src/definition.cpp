@@ -17,7 +17,12 @@ void definition::fill_labels() const {
 }
 
 const std::string& definition::label(state_code s) const {
-  std::call_once(cache_.labels_once, [this] { fill_labels(); });
+  if (!cache_.labels_ready.load(std::memory_order_acquire)) {
+    std::call_once(cache_.labels_once, [this] {
+      fill_labels();
+      cache_.labels_ready.store(true, std::memory_order_release);
+    });
+  }
   auto it = cache_.labels.find(s);
   if (it != cache_.labels.end()) {
     return it->second;

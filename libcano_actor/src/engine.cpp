@@ -1,8 +1,8 @@
 #include "engine.hpp"
 
-#include <algorithm>
 
 #include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
 #include "actors/checkpoint_actor.hpp"
@@ -20,9 +20,36 @@ bool inside_engine_actor() noexcept { return in_engine_actor; }
 engine_actor_scope::engine_actor_scope() : previous(in_engine_actor) { in_engine_actor = true; }
 engine_actor_scope::~engine_actor_scope() { in_engine_actor = previous; }
 
+namespace {
+
+/// The gauges of one engine, read when its metrics are collected (it may be gone by then).
+class engine_gauges final : public gauge_source {
+public:
+  explicit engine_gauges(std::weak_ptr<const engine> eng) : eng_(std::move(eng)) {}
+  runtime_gauges read() const override {
+    auto eng = eng_.lock();
+    return eng ? eng->gauges() : runtime_gauges{};
+  }
+
+private:
+  std::weak_ptr<const engine> eng_;
+};
+
+} // namespace
+
 engine::engine(caf::actor_system& sys, runtime_config config)
-  : sys_(sys), pool_(blocking_pool::make(pool_config{config.max_blocking_threads, config.core_blocking_threads,
-                                          config.idle_thread_timeout, config.thread_injection_delay})),
+  : sys_(sys),
+    log_(std::make_shared<const logger>(std::move(config.log), config.log_level, std::move(config.node))),
+    metrics_(config.metrics ? std::move(config.metrics) : default_metrics_sink()),
+    pool_(blocking_pool::make([&] {
+      pool_config pc;
+      pc.max_threads = config.max_blocking_threads;
+      pc.core_threads = config.core_blocking_threads;
+      pc.idle_timeout = config.idle_thread_timeout;
+      pc.injection_delay = config.thread_injection_delay;
+      pc.log = log_; // the pool's own diagnostics go through the runtime's logger
+      return pc;
+    }())),
     checkpoint_queue_bound_(config.checkpoint_queue_bound),
     poller_(
       config.cancel_poll_interval, [this] { return durable_stores(); },
@@ -31,8 +58,38 @@ engine::engine(caf::actor_system& sys, runtime_config config)
 void signal_cancel(const run_context& ctx, const caf::actor& supervisor) {
   ctx.cancelled.store(true, std::memory_order_release);
   if (supervisor) {
-    caf::anon_send(supervisor, cancel_atom::value);
+    caf::anon_send(supervisor, cancel_atom::value, ctx.run_id);
   }
+}
+
+void engine::watch_gauges() {
+  if (metrics_ && !gauge_source_) {
+    gauge_source_ = std::make_shared<engine_gauges>(weak_from_this());
+    metrics_->watch(gauge_source_);
+  }
+}
+
+runtime_gauges engine::gauges() const {
+  runtime_gauges g;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    std::unordered_map<std::string, std::size_t> by_definition;
+    for (const auto& kv : live_) {
+      ++by_definition[kv.second.ctx->def->name];
+    }
+    g.runs_in_flight.assign(by_definition.begin(), by_definition.end());
+  }
+  {
+    std::lock_guard<std::mutex> guard(channels_mutex_);
+    for (const auto& kv : channels_) {
+      g.checkpoint_backlog += kv.second->pending.load();
+    }
+  }
+  auto pool = pool_->counts();
+  g.pool_busy = pool.busy;
+  g.pool_idle = pool.idle;
+  g.pool_abandoned = pool.abandoned;
+  return g;
 }
 
 std::shared_ptr<checkpoint_channel>
@@ -40,7 +97,7 @@ engine::checkpoint_channel_for(const std::shared_ptr<CheckpointStore>& store) {
   std::lock_guard<std::mutex> guard(channels_mutex_);
   auto& slot = channels_[store.get()];
   if (!slot) {
-    slot = std::make_shared<checkpoint_channel>(sys_, store, checkpoint_queue_bound_);
+    slot = std::make_shared<checkpoint_channel>(sys_, store, checkpoint_queue_bound_, metrics_);
   }
   return slot;
 }
@@ -61,6 +118,9 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
   ctx->workflow_id = options.workflow_id.empty() ? def->workflow_id : std::move(options.workflow_id);
   ctx->input = std::move(options.input);
   ctx->def = std::move(def);
+  ctx->run_id = id;      // observers and log lines name the run
+  ctx->metrics = metrics_;
+  ctx->log = log_;
   run_spec spec{id, resume, ctx, initial, std::move(done)};
   spec.scheduled = options.scheduled;
   spec.take_over = options.take_over;
@@ -68,9 +128,17 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
   spec.cancellation = std::move(options.cancellation);
   const std::string& durable_id = ctx->workflow_id;
   const bool durable = ctx->def->store != nullptr && !durable_id.empty();
-  std::unique_lock<std::mutex> lock(mutex_);
   std::optional<error> refused;
-  if (!admitting_) {
+  if (durable && !resume) {
+    // An input the store cannot keep fails the start before anything is written.
+    if (auto ok = ctx->def->store->check_input(ctx->input); !ok) {
+      refused = ok.error_value();
+    }
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (refused) {
+    // reported below
+  } else if (!admitting_) {
     refused = error::workflow("runtime is shutting down: no new runs are admitted");
   } else if (durable && live_ids_.count(durable_id) != 0) {
     // D8/D9: one driver per run. A start is refused like the store would refuse it; a resume
@@ -89,11 +157,25 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
     report(spec.done, std::move(r));
     return id;
   }
-  // Registered before it can end, so run_ended never races ahead of the registration.
-  live_.emplace(id, live_run{caf::actor{}, ctx});
   if (durable) {
     live_ids_.emplace(durable_id, live_id{id, {}});
   }
+  if (!idle_supervisors_.empty()) {
+    // A supervisor whose last run ended takes this one (D1): no actor is spawned or ended.
+    auto supervisor = std::move(idle_supervisors_.back());
+    idle_supervisors_.pop_back();
+    live_.emplace(id, live_run{supervisor, ctx});
+    lock.unlock();
+    if (durable) {
+      poller_.ensure_started(); // durable cancel requests from other processes
+    }
+    // A cancel from now on reaches this supervisor with this run's id; one before its start
+    // message is read sets the flag that its first state checks.
+    reuse_run_supervisor(supervisor, shared_from_this(), std::move(spec), spawner);
+    return id;
+  }
+  // Registered before it can end, so run_ended never races ahead of the registration.
+  live_.emplace(id, live_run{caf::actor{}, ctx});
   lock.unlock();
   if (durable) {
     poller_.ensure_started(); // durable cancel requests from other processes
@@ -101,9 +183,11 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
   auto handle = spawn_run_supervisor(shared_from_this(), std::move(spec), spawner);
   lock.lock();
   if (auto it = live_.find(id); it != live_.end()) {
-    it->second.actor = std::move(handle);
+    it->second.handle = std::move(handle);
     if (it->second.ctx->cancelled.load(std::memory_order_acquire)) {
-      caf::anon_send(it->second.actor, cancel_atom::value); // cancelled while being spawned
+      // Cancelled while being spawned; the flag alone would stop it at its first state, the
+      // message also reaches a task already in flight.
+      caf::anon_send(it->second.handle, cancel_atom::value, id);
     }
   }
   return id;
@@ -115,7 +199,7 @@ bool engine::cancel(std::uint64_t run_id) {
   if (it == live_.end()) {
     return false;
   }
-  signal_cancel(*it->second.ctx, it->second.actor);
+  signal_cancel(*it->second.ctx, it->second.handle);
   return true;
 }
 
@@ -123,14 +207,14 @@ std::size_t engine::cancel_workflow(const std::string& workflow_id) {
   std::lock_guard<std::mutex> guard(mutex_);
   if (auto d = live_ids_.find(workflow_id); d != live_ids_.end()) {
     if (auto it = live_.find(d->second.run_id); it != live_.end()) {
-      signal_cancel(*it->second.ctx, it->second.actor);
+      signal_cancel(*it->second.ctx, it->second.handle);
       return 1; // one driver per durable id (D8)
     }
   }
   std::size_t n = 0; // runs without a store may share an id: every one of them
   for (auto& kv : live_) {
     if (kv.second.ctx->workflow_id == workflow_id) {
-      signal_cancel(*kv.second.ctx, kv.second.actor);
+      signal_cancel(*kv.second.ctx, kv.second.handle);
       ++n;
     }
   }
@@ -146,7 +230,7 @@ void engine::cancel_requested(const CheckpointStore& store, const std::string& w
   auto it = live_.find(d->second.run_id);
   if (it != live_.end() && it->second.ctx->def->store.get() == &store &&
       !it->second.ctx->cancelled.load(std::memory_order_acquire)) {
-    signal_cancel(*it->second.ctx, it->second.actor);
+    signal_cancel(*it->second.ctx, it->second.handle);
   }
 }
 
@@ -166,11 +250,16 @@ std::vector<std::shared_ptr<CheckpointStore>> engine::durable_stores() const {
   return out;
 }
 
-void engine::run_ended(std::uint64_t run_id, const run_result& result) {
+bool engine::run_ended(std::uint64_t run_id, const run_result& result, caf::actor reusable) {
   std::vector<std::function<void(const run_result&)>> waiters;
+  bool recycled = false;
   {
     std::lock_guard<std::mutex> guard(mutex_);
     live_.erase(run_id);
+    if (reusable && admitting_ && idle_supervisors_.size() < max_idle_supervisors) {
+      idle_supervisors_.push_back(std::move(reusable));
+      recycled = true;
+    }
     if (!result.workflow_id.empty()) {
       auto it = live_ids_.find(result.workflow_id);
       if (it != live_ids_.end() && it->second.run_id == run_id) {
@@ -185,6 +274,7 @@ void engine::run_ended(std::uint64_t run_id, const run_result& result) {
   for (auto& w : waiters) {
     w(result);
   }
+  return recycled;
 }
 
 bool engine::await_live(const std::string& workflow_id, std::function<void(const run_result&)> k) {
@@ -216,8 +306,8 @@ bool engine::shutdown(std::chrono::milliseconds deadline) {
     return true;
   }
   for (auto& kv : live_) {
-    if (kv.second.actor) {
-      caf::anon_send(kv.second.actor, drop_atom::value);
+    if (kv.second.handle) {
+      caf::anon_send(kv.second.handle, drop_atom::value, kv.first);
     }
   }
   // Dropped runs still tear their resources down and report; give them a bounded moment.
@@ -238,33 +328,30 @@ std::size_t engine::checkpoint_writes_pending() {
 
 checkpoint_stats engine::checkpoint_statistics(bool reset) {
   checkpoint_stats out;
-  std::vector<std::uint32_t> samples;
+  latency_histogram::counts latencies{};
   std::lock_guard<std::mutex> guard(channels_mutex_);
   for (auto& kv : channels_) {
     auto& ch = *kv.second;
     out.batches += reset ? ch.batches.exchange(0) : ch.batches.load();
     out.writes += reset ? ch.writes.exchange(0) : ch.writes.load();
     out.rows += reset ? ch.rows.exchange(0) : ch.rows.load();
-    std::lock_guard<std::mutex> lat(ch.latency_mutex);
-    samples.insert(samples.end(), ch.latencies_us.begin(), ch.latencies_us.end());
-    if (reset) {
-      ch.latencies_us.clear();
-    }
+    ch.latencies.add_to(latencies, reset);
   }
-  if (!samples.empty()) {
-    auto at = [&](double q) {
-      auto idx = static_cast<std::size_t>(q * static_cast<double>(samples.size() - 1));
-      std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(idx), samples.end());
-      return samples[idx] / 1000.0;
-    };
-    out.p50_append_ms = at(0.50);
-    out.p99_append_ms = at(0.99);
-  }
+  out.p50_append_ms = latency_histogram::quantile_ms(latencies, 0.50);
+  out.p99_append_ms = latency_histogram::quantile_ms(latencies, 0.99);
   return out;
 }
 
 void engine::stop_workers() {
   poller_.stop();
+  std::vector<caf::actor> idle;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    idle.swap(idle_supervisors_);
+  }
+  for (auto& supervisor : idle) {
+    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown); // nothing left to drive
+  }
   pool_->stop(); // the runtime is done: its idle threads leave now
   std::lock_guard<std::mutex> guard(channels_mutex_);
   for (auto& kv : channels_) {

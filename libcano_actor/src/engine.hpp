@@ -19,6 +19,7 @@
 #include "cancel_poller.hpp"
 #include "cano/detail/definition.hpp"
 #include "cano/runtime.hpp"
+#include "logger.hpp"
 
 namespace caf {
 class actor_system;
@@ -72,6 +73,14 @@ public:
 
   caf::actor_system& system() noexcept { return sys_; }
   const std::shared_ptr<blocking_pool>& pool() const noexcept { return pool_; }
+  /// Where runs' measurements go; null when nothing is measured.
+  const std::shared_ptr<metrics_sink>& metrics() const noexcept { return metrics_; }
+  /// The runtime's log sink, level and node name.
+  const std::shared_ptr<const logger>& log() const noexcept { return log_; }
+  /// What the runtime's gauges read now (runs in flight by definition, backlog, pool threads).
+  runtime_gauges gauges() const;
+  /// Registers the gauges with the metrics sink (once; after construction: needs shared ownership).
+  void watch_gauges();
 
   /// Spawns a run supervisor, from `spawner`'s worker thread when given (no cross-thread
   /// wake-up). When the runtime no longer admits runs, `done` gets the error at once.
@@ -92,8 +101,10 @@ public:
   std::uint64_t cancel_queries() const { return poller_.queries(); }
   /// The channel to the checkpoint actor of a blocking store (spawned on first use).
   std::shared_ptr<checkpoint_channel> checkpoint_channel_for(const std::shared_ptr<CheckpointStore>& store);
-  /// Called by a supervisor as it ends, with what it reports.
-  void run_ended(std::uint64_t run_id, const run_result& result);
+  /// Called by a supervisor as its run ends, with what it reports. With `reusable` (the
+  /// supervisor itself, when nothing of the run can still reach it) the engine may keep the
+  /// actor for a later run: true when it did (the actor must stay alive and idle).
+  bool run_ended(std::uint64_t run_id, const run_result& result, caf::actor reusable = {});
   /// Calls `k` with the result of the live run `workflow_id` of this runtime when it ends;
   /// false (and `k` is dropped) when no run of this runtime drives that id.
   bool await_live(const std::string& workflow_id, std::function<void(const run_result&)> k);
@@ -120,13 +131,17 @@ public:
 
 private:
   caf::actor_system& sys_;
+  std::shared_ptr<const logger> log_;
+  std::shared_ptr<metrics_sink> metrics_;
+  std::shared_ptr<const gauge_source> gauge_source_; // registered with metrics_ (weakly)
   std::shared_ptr<blocking_pool> pool_;
   std::atomic<std::uint64_t> next_run_id_{1};
   mutable std::mutex mutex_;
   std::condition_variable all_ended_;
-  /// Runs in flight: their supervisor (unset while it is being spawned) and their context.
+  /// Runs in flight: their supervisor (unset while it is being spawned) and their context (its
+  /// cancel flag; its definition's name for the gauges).
   struct live_run {
-    caf::actor actor;
+    caf::actor handle;
     std::shared_ptr<run_context> ctx;
   };
   std::unordered_map<std::uint64_t, live_run> live_;
@@ -138,8 +153,11 @@ private:
   };
   std::unordered_map<std::string, live_id> live_ids_;
   bool admitting_ = true;
+  /// Supervisors between two runs (D1: recycled), at most max_idle_supervisors.
+  std::vector<caf::actor> idle_supervisors_;
+  static constexpr std::size_t max_idle_supervisors = 1024;
   std::size_t checkpoint_queue_bound_;
-  std::mutex channels_mutex_;
+  mutable std::mutex channels_mutex_;
   std::unordered_map<const CheckpointStore*, std::shared_ptr<checkpoint_channel>> channels_;
   cancel_poller poller_; // durable cancel requests; started with the first durable run
 };
@@ -147,5 +165,8 @@ private:
 /// Spawns the supervisor actor of one run (src/actors/run_supervisor.cpp).
 caf::actor spawn_run_supervisor(const std::shared_ptr<engine>& eng, run_spec spec,
                                 caf::local_actor* spawner);
+/// Hands run `spec` to an idle supervisor, from `sender`'s worker thread when given.
+void reuse_run_supervisor(const caf::actor& supervisor, const std::shared_ptr<engine>& eng, run_spec spec,
+                          caf::local_actor* sender);
 
 } // namespace cano::detail

@@ -8,6 +8,7 @@
 #include <memory>
 #include <typeinfo>
 
+#include "cano/debug_quote.hpp"
 #include "cano/resources.hpp"
 #include "cano/task.hpp"
 
@@ -191,3 +192,9 @@ error unimplemented_task_error(const std::string& type_name) {
 }
 
 } // namespace cano::detail
+
+namespace cano {
+
+std::string debug_quote(const std::string& s) { return detail::debug_quote(s); }
+
+} // namespace cano

@@ -6,6 +6,34 @@
 
 namespace cano::detail {
 
+namespace {
+
+constexpr const char supersede_prefix[] = "{\"supersedes\":";
+
+/// The completion sequence an entry row's mark names, if it carries one.
+std::optional<std::uint64_t> superseded_by(const CheckpointRow& r) {
+  if (r.kind != RowKind::state_entry || !r.output_blob) {
+    return std::nullopt;
+  }
+  std::string text(r.output_blob->begin(), r.output_blob->end());
+  const std::string prefix = supersede_prefix;
+  if (text.compare(0, prefix.size(), prefix) != 0 || text.back() != '}') {
+    return std::nullopt;
+  }
+  auto digits = text.substr(prefix.size(), text.size() - prefix.size() - 1);
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 19) {
+    return std::nullopt;
+  }
+  return std::stoull(digits);
+}
+
+} // namespace
+
+std::vector<std::uint8_t> supersede_mark(std::uint64_t completion_sequence) {
+  auto text = std::string(supersede_prefix) + std::to_string(completion_sequence) + "}";
+  return {text.begin(), text.end()};
+}
+
 std::string blob_location(const std::string& workflow_id, std::uint64_t sequence) {
   return " (workflow_id=" + debug_quote(workflow_id) + ", sequence=" + std::to_string(sequence) + ")";
 }
@@ -33,11 +61,24 @@ expected<resume_plan> plan_resume(const definition& def, const std::string& work
   plan.state = *state;
   plan.last_sequence = last->sequence;
   plan.resume_step = last->sequence;
+  std::vector<std::uint64_t> superseded;
+  for (const auto& r : rows) {
+    if (auto s = superseded_by(r)) {
+      superseded.push_back(*s);
+    }
+  }
+  auto is_superseded = [&](std::uint64_t seq) {
+    return std::find(superseded.begin(), superseded.end(), seq) != superseded.end();
+  };
+  if (last->kind == RowKind::compensation_completion && last->output_blob) {
+    plan.superseded = last->sequence;
+  }
   for (const auto& r : rows) { // ascending: the stack keeps run order, the last cursor wins
     if (r.kind == RowKind::state_entry && r.state == last->state) {
       plan.resume_step = r.sequence; // the latest entry of the resumed state
     }
-    if (r.kind == RowKind::compensation_completion && r.sequence != last->sequence && r.output_blob) {
+    if (r.kind == RowKind::compensation_completion && r.sequence != last->sequence && r.output_blob &&
+        !is_superseded(r.sequence)) {
       plan.stack.push_back({r.task_id, *r.output_blob, r.sequence});
     } else if (r.kind == RowKind::step_cursor && r.output_blob) {
       plan.cursors[r.state] = saved_cursor{*r.output_blob, r.sequence};

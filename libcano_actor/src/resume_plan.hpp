@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -30,7 +31,16 @@ struct resume_plan {
   std::uint64_t resume_step = 0;
   std::vector<stacked_step> stack;
   std::unordered_map<std::string, saved_cursor> cursors; // by state label
+  /// The last row when it is a saga step's completion: the resumed state runs again and writes a
+  /// completion of its own, so the resume's entry row names this one as superseded (D7: a later
+  /// resume must not undo that step twice). Rows alone cannot tell a re-run from a state that
+  /// loops to itself, hence the mark.
+  std::optional<std::uint64_t> superseded;
 };
+
+/// The output blob of an entry row written by a resume that re-runs a completed saga step:
+/// names the completion row (by sequence) the re-run replaces.
+std::vector<std::uint8_t> supersede_mark(std::uint64_t completion_sequence);
 
 /// The plan, or cano's errors: no rows, a version mismatch, an unknown state label.
 expected<resume_plan> plan_resume(const definition& def, const std::string& workflow_id,

@@ -19,7 +19,9 @@
 namespace cano {
 
 runtime::runtime(caf::actor_system& sys, runtime_config config)
-  : engine_(std::make_shared<detail::engine>(sys, config)) {}
+  : engine_(std::make_shared<detail::engine>(sys, std::move(config))) {
+  engine_->watch_gauges();
+}
 
 runtime::~runtime() { engine_->shutdown(std::chrono::seconds(10)); }
 
@@ -192,6 +194,10 @@ std::size_t runtime::runs_in_flight() const { return engine_->in_flight(); }
 std::size_t runtime::checkpoint_writes_pending() const { return engine_->checkpoint_writes_pending(); }
 
 checkpoint_stats runtime::checkpoint_statistics(bool reset) { return engine_->checkpoint_statistics(reset); }
+
+std::shared_ptr<metrics_sink> runtime::metrics() const { return engine_->metrics(); }
+
+void runtime::log(log_record record) const { engine_->log()->write(std::move(record)); }
 
 namespace detail {
 

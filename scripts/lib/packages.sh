@@ -6,6 +6,8 @@ CANO_PACKAGES=(
   libcaf-dev libssl-dev libpqxx-dev libpq-dev nlohmann-json3-dev
   libboost-test-dev libsqlite3-dev libcli11-dev
   graphviz # `cano graph --format svg` and its test
+  prometheus-cpp-dev libcpp-httplib-dev libspdlog-dev # the metrics, status page and spdlog components
+  chromium # the status page's tests load it in headless Chromium
   postgresql-15 postgresql-client-15 openssl
 )
 

@@ -28,8 +28,10 @@
 #include "cano/workflow.hpp"
 #include "order_workflow.hpp"
 #include "support/command.hpp"
+#include "support/headers.hpp"
 #include "support/postgres.hpp"
 #include "support/run_results.hpp"
+#include "support/silent_listener.hpp"
 #include "support/states.hpp"
 #include "support/sync.hpp"
 #include "support/temp_dir.hpp"
@@ -655,6 +657,13 @@ BOOST_AUTO_TEST_CASE(a_postgres_password_is_never_printed) {
     BOOST_TEST(!contains(r.out, password), what << " printed the password on stdout");
     BOOST_TEST(!contains(r.err, password), what << " printed the password on stderr: " << r.err);
   };
+  {
+    // Reading never creates the schema: a writer does (as an application would).
+    cano::PostgresOptions options;
+    options.dsn = auth_dsn + " password=" + password;
+    auto writer = cano::PostgresCheckpointStore::open(options);
+    BOOST_REQUIRE_MESSAGE(writer.has_value(), (writer ? "" : writer.error_value().to_string()));
+  }
   // The right password: it works, and says nothing of it.
   auto ok = run_cano({"--store", "postgres:" + auth_dsn + " password=" + password, "runs", "list"});
   BOOST_TEST(ok.exit_code == 0, ok.err);
@@ -684,6 +693,131 @@ BOOST_AUTO_TEST_CASE(a_postgres_password_is_never_printed) {
     {"--store", "postgres:host=127.0.0.1 port=1 password='" + password + "'", "runs", "show", "x"});
   BOOST_TEST(quoted.exit_code == 1);
   never(quoted, "a quoted password");
+}
+
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(target_available()))
+BOOST_AUTO_TEST_CASE(listed_ids_are_never_cut_and_control_characters_are_quoted) {
+  sqlite_target t;
+  const std::string long_id = "order-" + std::string(90, 'x') + "-end";
+  const std::string odd_id = "line\nbreak\x1b";
+  auto now = std::chrono::system_clock::now();
+  BOOST_REQUIRE(t.store->put_run_header(make_header(long_id, "orders", 0, nullptr, cano::RunStatus::completed, now)));
+  BOOST_REQUIRE(t.store->put_run_header(make_header(odd_id, "orders", 0, nullptr, cano::RunStatus::completed, now)));
+  t.release();
+  auto list = run_cano({"--store", t.spec(), "runs", "list"}); // stdout is a pipe
+  BOOST_TEST(list.exit_code == 0, list.err);
+  BOOST_TEST(contains(list.out, long_id), list.out);
+  BOOST_TEST(contains(list.out, "\"line\\nbreak\\u{1b}\""), list.out);
+  BOOST_TEST(!contains(list.out, "line break"), list.out);
+  auto narrow = run_cano({"--store", t.spec(), "--width", "40", "runs", "list"});
+  BOOST_TEST(contains(narrow.out, long_id), narrow.out); // the other columns shrink, the id stays
+}
+
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(target_available()))
+BOOST_AUTO_TEST_CASE(the_store_address_in_an_error_hides_every_spelling_of_the_password) {
+  // Nothing listens on port 1: each open fails and the message names the store.
+  auto escaped = run_cano(
+    {"--store", "postgres:host=127.0.0.1 port=1 user=u dbname=d password='SECRET\\'Q5'", "runs", "list"});
+  BOOST_TEST(escaped.exit_code == 1);
+  BOOST_TEST(contains(escaped.err, "cannot open the store postgres:host=127.0.0.1 port=1"), escaped.err);
+  BOOST_TEST(contains(escaped.err, "password=***"), escaped.err);
+  BOOST_TEST(!contains(escaped.err, "SECRET"), escaped.err);
+  BOOST_TEST(!contains(escaped.err, "Q5"), escaped.err);
+  auto query = run_cano(
+    {"--store", "postgres://u:SECRETQ7@127.0.0.1:1/d?password=SECRETQ8&sslmode=disable", "runs", "list"});
+  BOOST_TEST(query.exit_code == 1);
+  BOOST_TEST(contains(query.err, "cannot open the store postgres://u:***@127.0.0.1:1/d?password=***&sslmode=disable"),
+             query.err);
+  BOOST_TEST(!contains(query.err, "SECRETQ"), query.err);
+  // An unknown option is named; only the password is hidden.
+  auto bogus = run_cano(
+    {"--store", "postgres:host=127.0.0.1 port=1 bogusopt=1 password=SECRETQ9", "runs", "list"});
+  BOOST_TEST(bogus.exit_code == 1);
+  BOOST_TEST(contains(bogus.err, "invalid connection option \"bogusopt\""), bogus.err);
+  BOOST_TEST(!contains(bogus.err, "SECRETQ9"), bogus.err);
+}
+
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(target_available()))
+BOOST_AUTO_TEST_CASE(a_database_that_never_answers_fails_the_command_instead_of_hanging) {
+  silent_listener db;
+  BOOST_REQUIRE(db.port() != 0);
+  auto start = std::chrono::steady_clock::now();
+  auto r = run_cano({"--store", "postgres:host=127.0.0.1 port=" + db.port_text() + " user=u dbname=d", "runs",
+                     "list"});
+  BOOST_TEST(r.exit_code == 1);
+  BOOST_TEST(contains(r.err, "timeout expired"), r.err);
+  BOOST_CHECK(std::chrono::steady_clock::now() - start < 90s);
+}
+
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(target_available()) *
+                     boost::unit_test::precondition(postgres_configured()))
+BOOST_AUTO_TEST_CASE(reading_a_postgres_store_needs_only_select_rights_and_creates_nothing) {
+  postgres_target t;
+  fill(t.store);
+  auto reader = "cano_reader_" + t.schema.substr(9);
+  pqxx::connection admin(pg_dsn());
+  auto sql = [&](const std::string& text) {
+    pqxx::nontransaction tx(admin);
+    return tx.exec(text);
+  };
+  sql("CREATE ROLE " + reader + " LOGIN");
+  sql("GRANT USAGE ON SCHEMA " + t.schema + " TO " + reader);
+  sql("GRANT SELECT ON ALL TABLES IN SCHEMA " + t.schema + " TO " + reader);
+  auto as_reader = "postgres:" + t.dsn + " user=" + reader;
+  auto list = run_cano({"--store", as_reader, "--json", "runs", "list"});
+  BOOST_TEST(list.exit_code == 0, list.err);
+  BOOST_TEST(contains(list.out, "order-ok"), list.out);
+  auto show = run_cano({"--store", as_reader, "runs", "show", "order-ok"});
+  BOOST_TEST(show.exit_code == 0, show.err);
+  BOOST_TEST(sql("SELECT count(*) FROM " + t.schema + ".cano_owners WHERE owner LIKE 'store-%'")[0][0].as<int>() == 1);
+
+  // A schema with no cano tables: said so, and left empty (by the administrator, too).
+  auto empty = t.schema + "_empty";
+  sql("CREATE SCHEMA " + empty);
+  auto in_empty = "postgres:" + pg_dsn() + " options='-c search_path=" + empty + "'";
+  for (const auto& command : std::vector<std::vector<std::string>>{{"runs", "list"}, {"runs", "show", "x"}}) {
+    std::vector<std::string> args{"--store", in_empty};
+    args.insert(args.end(), command.begin(), command.end());
+    auto r = run_cano(args);
+    BOOST_TEST(r.exit_code == 1);
+    BOOST_TEST(contains(r.err, "no cano schema in this database (nothing has run here)"), r.err);
+  }
+  BOOST_TEST(sql("SELECT count(*) FROM pg_tables WHERE schemaname = '" + empty + "'")[0][0].as<int>() == 0);
+
+  // An older schema is read when it has what reading uses (migrations 5 and 6 only add the cluster's
+  // tables); one older still names the migration it lacks.
+  sql("DELETE FROM " + t.schema + ".cano_schema_migrations WHERE version >= 5");
+  auto older = run_cano({"--store", as_reader, "runs", "show", "order-ok"});
+  BOOST_TEST(older.exit_code == 0, older.err);
+  sql("DELETE FROM " + t.schema + ".cano_schema_migrations WHERE version >= 4");
+  auto too_old = run_cano({"--store", as_reader, "runs", "list"});
+  BOOST_TEST(too_old.exit_code == 1);
+  BOOST_TEST(contains(too_old.err, "migration 4 is missing"), too_old.err);
+  sql("DROP SCHEMA " + empty);
+  sql("DROP OWNED BY " + reader);
+  sql("DROP ROLE " + reader);
+}
+
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(target_available()))
+BOOST_AUTO_TEST_CASE(reading_a_sqlite_store_writes_nothing_to_the_file) {
+  temp_dir dir;
+  auto blank = dir.file("blank.db");
+  std::ofstream(blank).close(); // an existing file without a schema
+  auto r = run_cano({"--store", "sqlite:" + blank, "runs", "list"});
+  BOOST_TEST(r.exit_code == 1);
+  BOOST_TEST(contains(r.err, "no cano schema in this file (nothing has run here)"), r.err);
+  std::ifstream in(blank, std::ios::binary | std::ios::ate);
+  BOOST_TEST(static_cast<long>(in.tellg()) == 0); // still empty: no schema, no WAL switch
+
+  sqlite_target t;
+  t.release();
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(t.path.c_str(), &db) == SQLITE_OK);
+  sqlite3_exec(db, "PRAGMA user_version = 2", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  auto older = run_cano({"--store", t.spec(), "runs", "show", "x"});
+  BOOST_TEST(older.exit_code == 1);
+  BOOST_TEST(contains(older.err, "migration 3 is missing"), older.err);
 }
 
 BOOST_TEST_DECORATOR(*boost::unit_test::precondition(target_available()) *

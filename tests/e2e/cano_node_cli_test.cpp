@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <map>
+#include <optional>
 
 // boost::function (behind Boost.Test preconditions) trips a false -Wuninitialized in GCC 12.
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -68,6 +70,31 @@ nlohmann::json wait_flow(const std::string& id, Pred done) {
     std::this_thread::sleep_for(100ms);
   }
   return j;
+}
+
+/// Runs cano-node with `args` (and without the variables in `unset`): exit code, stdout, stderr.
+command_result node_command(const std::vector<std::string>& args, const std::vector<std::string>& unset = {}) {
+  std::vector<std::string> argv{CANO_NODE};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = run_command(argv, {}, unset);
+  BOOST_REQUIRE_MESSAGE(!r.timed_out, "cano-node did not finish: " << r.err);
+  return r;
+}
+
+/// All of `lines` as one text.
+std::string joined(const std::vector<std::string>& lines) {
+  std::string all;
+  for (const auto& l : lines) {
+    all += l + "\n";
+  }
+  return all;
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+/// Starts `serve` with `args` and waits for its NODE line (nothing on failure).
+std::optional<std::string> started(child_process& p) {
+  return p.read_until([](const std::string& l) { return l.rfind("NODE ", 0) == 0; }, 60s);
 }
 
 } // namespace
@@ -249,6 +276,123 @@ BOOST_AUTO_TEST_CASE(trigger_runs_a_manual_flow_and_a_tripped_flow_needs_reset) 
     auto line = text.out.substr(at, text.out.find('\n', at) - at);
     BOOST_TEST(line.find(owner) != std::string::npos, line);
   }
+  a.sigkill();
+  a.wait_exit();
+}
+
+BOOST_AUTO_TEST_CASE(every_refusal_names_the_option_and_exits_2) {
+  // No database configured: one code and one message, whichever command.
+  for (const char* command : {"status", "serve"}) {
+    auto r = node_command({command, "--cano.node-id=n"}, {"CANO_PG_DSN"});
+    BOOST_TEST(r.exit_code == 2, command << ": " << r.err);
+    BOOST_TEST(has(r.err, "--cano.dsn"), r.err);
+    BOOST_TEST(has(r.err, "CANO_PG_DSN"), r.err);
+    BOOST_TEST(!has(r.err, "PostgresOptions"), r.err);
+  }
+  auto lease = node_command({"status", "--cano.lease=abc"});
+  BOOST_TEST(lease.exit_code == 2);
+  BOOST_TEST(has(lease.err, "--cano.lease=abc: not a valid value (a duration such as 500ms, 3s or 1min)"), lease.err);
+  auto timeout = node_command({"submit", "orders", "--wait", "--timeout", "0"});
+  BOOST_TEST(timeout.exit_code == 2);
+  BOOST_TEST(has(timeout.err, "above 0 and at most 31536000"), timeout.err);
+  BOOST_TEST(timeout.err.size() < 400, timeout.err);
+  auto nul = node_command({"submit", "orders", "--input", R"({"order":"o\u0000x"})"});
+  BOOST_TEST(nul.exit_code == 2);
+  BOOST_TEST(has(nul.err, "/order holds the character U+0000"), nul.err);
+  BOOST_TEST(!has(nul.err, "unsupported Unicode escape"), nul.err);
+  auto hash = node_command({"serve", "--cano.node-id=x#1"});
+  BOOST_TEST(hash.exit_code == 2);
+  BOOST_TEST(has(hash.err, "node_id \"x#1\" holds \"#\""), hash.err);
+  auto drain = node_command({"serve", "--cano.node-id=x", "--cano.drain-deadline=-5s"});
+  BOOST_TEST(drain.exit_code == 2);
+  BOOST_TEST(has(drain.err, "--cano.drain-deadline"), drain.err);
+  auto beat = node_command({"serve", "--cano.node-id=x", "--middleman.heartbeat-interval=0s"});
+  BOOST_TEST(beat.exit_code == 2);
+  BOOST_TEST(has(beat.err, "middleman.connection-timeout is set"), beat.err);
+  auto extra = node_command({"status", "extra-arg"});
+  BOOST_TEST(extra.exit_code == 2);
+  BOOST_TEST(has(extra.err, "unexpected argument \"extra-arg\""), extra.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_node_id_in_use_is_refused_and_a_wait_that_times_out_exits_5) {
+  auto id = unique_id("dup");
+  child_process a({CANO_NODE, "serve", "--cano.node-id=" + id});
+  BOOST_REQUIRE(started(a).has_value());
+  auto dup = node_command({"serve", "--cano.node-id=" + id});
+  BOOST_TEST(dup.exit_code == 2);
+  BOOST_TEST(has(dup.err, "node id \"" + id + "\" is in use: incarnation " + id + "#"), dup.err);
+  auto [listed, lines] = cano_node({"status", "--json"});
+  int active = 0;
+  for (const auto& l : lines) {
+    auto j = nlohmann::json::parse(l, nullptr, false);
+    active += j.is_object() && j["node_id"] == id && j["state"] != "dead" ? 1 : 0;
+  }
+  BOOST_TEST(active == 1); // the refused start left no second live incarnation
+
+  // A run that cannot finish in time (its node is stopped): exit 5, not "unavailable".
+  ::kill(a.pid(), SIGSTOP);
+  auto waited = node_command({"submit", "orders", "--input", R"({"order":"o-t","amount":5,"address":"x","sku":"s"})",
+                              "--id", id + "-slow", "--wait", "--timeout", "1"});
+  ::kill(a.pid(), SIGCONT);
+  BOOST_TEST(waited.exit_code == 5, waited.err);
+  BOOST_TEST(has(waited.err, "did not finish in time"), waited.err);
+  auto help = node_command({"--help"});
+  BOOST_TEST(has(help.out, "no result within --timeout"), help.out);
+  a.sigkill();
+  a.wait_exit();
+}
+
+BOOST_AUTO_TEST_CASE(status_hides_long_dead_incarnations_and_shows_no_lease_for_the_dead) {
+  auto id = unique_id("gone");
+  {
+    pqxx::connection c(pg_dsn());
+    pqxx::work tx(c);
+    tx.exec_params("INSERT INTO cano_nodes (node_id, incarnation, address, state, lease_until) VALUES "
+                   "($1, 1, '127.0.0.1:0', 'dead', now() - interval '2 hours'), "
+                   "($1, 2, '127.0.0.1:7', 'dead', now() + interval '30 seconds')",
+                   id);
+    tx.commit();
+  }
+  auto listed = [&](std::vector<std::string> args) {
+    std::map<std::uint64_t, nlohmann::json> mine;
+    for (const auto& l : cano_node(std::move(args)).second) {
+      auto j = nlohmann::json::parse(l, nullptr, false);
+      if (j.is_object() && j["node_id"] == id) {
+        mine[j["incarnation"].get<std::uint64_t>()] = j;
+      }
+    }
+    return mine;
+  };
+  auto recent = listed({"status", "--json"});
+  BOOST_TEST(recent.count(1) == 0); // its lease ended two hours ago
+  BOOST_REQUIRE(recent.count(2) == 1);
+  BOOST_TEST(recent[2]["lease_left_seconds"].is_null());
+  BOOST_TEST(listed({"status", "--json", "--all"}).count(1) == 1);
+  auto [rc, table] = cano_node({"status"});
+  BOOST_TEST(rc == 0);
+  for (const auto& l : table) {
+    if (l.rfind(id + "#2 ", 0) == 0) {
+      BOOST_TEST(has(l, " - "), l);
+      BOOST_TEST(!has(l, "s  0"), l);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_node_that_loses_its_database_session_says_it_reconnects) {
+  auto id = unique_id("cut");
+  // Its stderr (where the node reports) joins stdout.
+  child_process a({"/bin/sh", "-c", "exec \"$0\" serve --cano.node-id=\"$1\" 2>&1", CANO_NODE, id});
+  auto said = started(a);
+  BOOST_REQUIRE(said.has_value());
+  {
+    pqxx::connection c(pg_dsn());
+    pqxx::nontransaction tx(c);
+    tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE " +
+            tx.quote("cano-membership:" + id + "#%"));
+  }
+  auto line = a.read_until([](const std::string& l) { return has(l, "reconnecting"); }, 60s);
+  BOOST_TEST(line.has_value(), joined(a.lines()));
+  BOOST_TEST(!has(joined(a.lines()), "client encoding"), joined(a.lines()));
   a.sigkill();
   a.wait_exit();
 }

@@ -286,4 +286,26 @@ BOOST_AUTO_TEST_CASE(postgres_headers_that_cannot_be_read_are_reported_and_the_o
   BOOST_TEST(version[0][0].as<long long>() == 4294967296LL);
 }
 
+BOOST_AUTO_TEST_CASE(a_postgres_run_whose_input_holds_a_nul_character_is_refused_before_any_write,
+                     *boost::unit_test::precondition(postgres_configured())) {
+  auto store = postgres_store::make(); // a schema of its own
+  auto wf = checkpointed(store);
+  test_system ts;
+  auto input = nlohmann::json::parse(R"({"order":{"note":"a\u0000b"}})");
+  auto r = ts.rt->run(wf, State::Start, {"nul-input", input});
+  BOOST_REQUIRE(!r.has_value());
+  BOOST_TEST(r.error_value().category() == std::string("configuration"));
+  BOOST_TEST(r.error_value().message().find("/order/note holds the character U+0000") != std::string::npos,
+             r.error_value().message());
+  auto header = store->run_header("nul-input");
+  BOOST_REQUIRE(header.has_value());
+  BOOST_TEST(!header->has_value()); // nothing was written
+  auto rows = store->load_run("nul-input");
+  BOOST_REQUIRE(rows.has_value());
+  BOOST_TEST(rows->empty());
+  // A key holding it, too; the same input without it runs.
+  BOOST_TEST(!store->check_input(nlohmann::json{{std::string("k\0", 2), 1}}).has_value());
+  BOOST_TEST(ts.rt->run(wf, State::Start, {"plain-input", nlohmann::json{{"order", {{"note", "ab"}}}}}).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -16,6 +16,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -596,6 +597,68 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(double_compensate_on_resume_is_avoided, Kind, test
   // B re-ran on resume and re-pushed its entry; the persisted B-completion row at the
   // resume point must NOT be replayed too, or B would compensate twice.
   BOOST_TEST(log->str() == "(B,2) (A,1)", "B compensated exactly once");
+}
+
+/// A saga step that waits at `g` (announcing itself on `entered`) before going to `next`.
+class GatedCompTask : public cano::CompensatableTask<State, std::uint32_t> {
+public:
+  GatedCompTask(std::shared_ptr<test::gate> g, std::shared_ptr<test::counter> entered, State next)
+    : g_(std::move(g)), entered_(std::move(entered)), next_(next) {}
+  cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
+  std::string name() const override { return "C"; }
+  cano::expected<std::pair<cano::TaskResult<State>, std::uint32_t>> run(cano::task_context&) override {
+    entered_->arrive();
+    (void)g_->wait_for(std::chrono::seconds(60));
+    return std::make_pair(cano::TaskResult<State>(next_), 3u);
+  }
+  cano::expected<void> compensate(cano::task_context&, std::uint32_t) override { return {}; }
+
+private:
+  std::shared_ptr<test::gate> g_;
+  std::shared_ptr<test::counter> entered_;
+  State next_;
+};
+
+// Extra (D7; cano 0.13.2 undoes B twice here): a resume re-runs B, whose completion was the last
+// row; the process dies in the next state; a second resume fails there. B's first completion
+// was replaced by the re-run's, so B is undone once, not twice. The first resume's log, taken
+// while it waits in Split, is what a crash at that moment leaves: it is copied under a new id.
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_second_resume_never_undoes_a_re_run_step_twice, Kind, test::store_kinds) {
+  test_system ts;
+  auto store = Kind::make();
+  auto log = std::make_shared<comp_log>();
+  seed(*store, "rerun-b", cano::CheckpointRow(0, "Start", "A"));
+  seed(*store, "rerun-b", cano::CheckpointRow(1, "Start", "A").with_output(json_blob(1)));
+  seed(*store, "rerun-b", cano::CheckpointRow(2, "Process", "B"));
+  seed(*store, "rerun-b", cano::CheckpointRow(3, "Process", "B").with_output(json_blob(2)));
+  auto g = std::make_shared<test::gate>();
+  auto entered = std::make_shared<test::counter>();
+  auto with_split = [&](std::shared_ptr<cano::CompensatableTask<State, std::uint32_t>> c) {
+    return cano::Workflow<State>::bare()
+      .register_with_compensation(State::Start, CompTask::ok("A", 1, State::Process, log))
+      .register_with_compensation(State::Process, CompTask::ok("B", 2, State::Split, log))
+      .register_with_compensation(State::Split, std::move(c))
+      .add_exit_state(State::Complete)
+      .with_checkpoint_store(store)
+      .with_timeout(bound);
+  };
+  auto first = with_split(std::make_shared<GatedCompTask>(g, entered, State::Complete));
+  std::thread resumer([&] { (void)ts.rt->resume(first, "rerun-b"); });
+  BOOST_REQUIRE(entered->wait_for_at_least(1));
+  auto at_crash = store->load_run("rerun-b");
+  g->open();
+  resumer.join();
+  BOOST_REQUIRE(at_crash.has_value());
+  BOOST_REQUIRE(at_crash->size() == 7u); // B re-ran (entry 4, completion 5), Split entered (6)
+  for (const auto& row : *at_crash) {
+    seed(*store, "rerun-b-crashed", row);
+  }
+  auto second = with_split(std::make_shared<CompTask>("C", 3, State::Complete, log, true, false));
+  auto r = ts.rt->resume(second, "rerun-b-crashed");
+  BOOST_REQUIRE(!r.has_value());
+  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(log->str() == "(B,2) (A,1)", "B undone exactly once");
 }
 
 // Rust asserts: 3; extra: 1 (the resume is an error).

@@ -81,6 +81,26 @@ BOOST_AUTO_TEST_CASE(a_parsed_uri_hides_its_password_in_every_spelling) {
   check_hidden(quoted, {"Hunter2", "Secret"}, "Connection refused");
 }
 
+BOOST_AUTO_TEST_CASE(masking_a_dsn_hides_an_escaped_quote_and_a_query_password) {
+  auto escaped = "host=h user=u password='SECRET\\'Q5' dbname=d";
+  BOOST_TEST(cano::mask_dsn_password(escaped, escaped) == "host=h user=u password=*** dbname=d");
+  auto uri = "postgres://u:SECRETQ7@h:5/d?password=SECRETQ8&sslmode=disable";
+  BOOST_TEST(cano::mask_dsn_password(uri, uri) == "postgres://u:***@h:5/d?password=***&sslmode=disable");
+  auto encoded = "postgresql://h/d?sslmode=disable&pass%77ord=SECRET%41Q9";
+  BOOST_TEST(cano::mask_dsn_password(encoded, std::string("saw SECRETAQ9 and SECRET%41Q9")) == "saw *** and ***");
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_option_is_named_and_only_the_password_hidden) {
+  auto text = open_error("host=127.0.0.1 port=1 bogusopt=1 password=Hunter2Secret");
+  check_hidden(text, {"Hunter2"}, "invalid connection option \"bogusopt\"");
+  BOOST_TEST(text.find("could not be parsed") == std::string::npos, text);
+  // Masked twice (a tool scrubs the store's message again), a message says so once.
+  const std::string spaced = "host=127.0.0.1 port=1 password=Hunter2 Secret";
+  auto unparsed = open_error(spaced);
+  BOOST_TEST(unparsed.find("could not be parsed") != std::string::npos, unparsed);
+  BOOST_TEST(cano::mask_dsn_password(spaced, unparsed) == unparsed);
+}
+
 BOOST_AUTO_TEST_CASE(a_wrong_uri_password_is_refused_by_the_server_and_hidden,
                      *boost::unit_test::precondition(postgres_configured())) {
   auto auth = env_or_empty("CANO_PG_AUTH_DSN");

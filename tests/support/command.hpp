@@ -25,12 +25,14 @@ struct command_result {
 };
 
 /// Runs `argv` (argv[0] a path) with `set_env` added to this process's environment and the
-/// names in `unset_env` removed; stdin is /dev/null.
+/// names in `unset_env` removed; stdin is /dev/null. `own_group`: the program gets a process
+/// group of its own, SIGKILLed as a whole when it ends, so helpers it leaves behind (a browser's)
+/// go with it.
 inline command_result
 run_command(const std::vector<std::string>& argv,
             const std::vector<std::pair<std::string, std::string>>& set_env = {},
             const std::vector<std::string>& unset_env = {},
-            std::chrono::seconds limit = std::chrono::seconds(120)) {
+            std::chrono::seconds limit = std::chrono::seconds(120), bool own_group = false) {
   command_result r;
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0) {
@@ -43,6 +45,9 @@ run_command(const std::vector<std::string>& argv,
   }
   pid_t pid = fork();
   if (pid == 0) {
+    if (own_group) {
+      setpgid(0, 0);
+    }
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, STDIN_FILENO);
     dup2(out[1], STDOUT_FILENO);
@@ -61,6 +66,9 @@ run_command(const std::vector<std::string>& argv,
     execv(args[0], args.data());
     _exit(127);
   }
+  if (pid > 0 && own_group) {
+    setpgid(pid, pid); // also here: no race with the child's own call
+  }
   close(out[1]);
   close(err[1]);
   if (pid < 0) {
@@ -76,7 +84,7 @@ run_command(const std::vector<std::string>& argv,
       deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       r.timed_out = true;
-      kill(pid, SIGKILL);
+      kill(own_group ? -pid : pid, SIGKILL);
       break;
     }
     if (poll(fds, 2, static_cast<int>(left.count())) < 0) {
@@ -104,6 +112,10 @@ run_command(const std::vector<std::string>& argv,
   }
   int status = 0;
   waitpid(pid, &status, 0);
+  if (own_group) {
+    // The group's id stays taken while a member lives, so this reaches only what it left behind.
+    kill(-pid, SIGKILL);
+  }
   if (WIFEXITED(status)) {
     r.exit_code = WEXITSTATUS(status);
   }

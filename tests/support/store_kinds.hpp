@@ -41,6 +41,7 @@ public:
   cano::expected<std::vector<cano::CheckpointRow>> load_run(const std::string& workflow_id) override;
   cano::expected<void> clear(const std::string& workflow_id) override;
   std::vector<cano::expected<void>> append_batch(const std::vector<cano::CheckpointWrite>& writes) override;
+  cano::expected<void> check_input(const nlohmann::json& input) const override { return inner_->check_input(input); }
   cano::expected<void> put_run_header(const cano::RunHeader& header) override;
   cano::expected<std::optional<cano::RunHeader>> run_header(const std::string& workflow_id) override;
   cano::expected<std::vector<cano::RunHeader>> unfinished_runs() override;

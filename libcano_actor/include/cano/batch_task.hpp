@@ -77,6 +77,7 @@ public:
     program_action a;
     if (id == load_call) {
       if (!value) {
+        this->measure([](metrics_sink& m) { m.batch_run(false); });
         a.finished.emplace(value.error_value());
         return a;
       }
@@ -93,6 +94,8 @@ public:
       return a;
     }
     if (id == finish_call) {
+      const bool ok = value.has_value();
+      this->measure([ok](metrics_sink& m) { m.batch_run(ok); });
       if (!value) {
         a.finished.emplace(value.error_value());
       } else {
@@ -138,9 +141,13 @@ private:
   call_request finish_call_request() {
     auto outputs = std::make_shared<std::vector<expected<Output>>>();
     outputs->reserve(outputs_.size());
+    std::size_t ok = 0;
     for (auto& o : outputs_) {
+      ok += o->has_value() ? 1 : 0;
       outputs->push_back(std::move(*o));
     }
+    const std::size_t failed = outputs->size() - ok;
+    this->measure([ok, failed](metrics_sink& m) { m.batch_items(ok, failed); });
     return {finish_call, duration{0}, [task = task_, outputs](task_context& ctx) -> expected<std::any> {
               auto r = task->finish(ctx, std::move(*outputs));
               if (!r) {
@@ -171,11 +178,16 @@ BatchTask<S, Item, Output>::make_program(const std::shared_ptr<detail::program_t
 }
 
 /// cano's run_batch for direct calls outside the engine: items one after another on the
-/// calling thread (sleeping through item retry delays), outputs in input order.
+/// calling thread (sleeping through item retry delays), outputs in input order. Runs and items
+/// are counted in the default metrics sink (set_default_metrics_sink), if any.
 template <class S, class Item, class Output>
 expected<TaskResult<S>> run_batch(BatchTask<S, Item, Output>& task, task_context& ctx) {
+  auto metrics = default_metrics_sink();
   auto items = task.load(ctx);
   if (!items) {
+    if (metrics) {
+      metrics->batch_run(false);
+    }
     return items.error_value();
   }
   auto retry = task.item_retry();
@@ -195,7 +207,18 @@ expected<TaskResult<S>> run_batch(BatchTask<S, Item, Output>& task, task_context
       }
     }
   }
-  return task.finish(ctx, std::move(outputs));
+  if (metrics) {
+    std::size_t ok = 0;
+    for (const auto& o : outputs) {
+      ok += o.has_value() ? 1 : 0;
+    }
+    metrics->batch_items(ok, outputs.size() - ok);
+  }
+  auto result = task.finish(ctx, std::move(outputs));
+  if (metrics) {
+    metrics->batch_run(result.has_value());
+  }
+  return result;
 }
 
 } // namespace cano

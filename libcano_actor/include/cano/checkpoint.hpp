@@ -254,6 +254,12 @@ public:
   /// fail the others. The default loops over append / put_run_header.
   virtual std::vector<expected<void>> append_batch(const std::vector<CheckpointWrite>& writes);
 
+  /// Whether this store can keep `input` as a run's input, checked when a run starts (before
+  /// anything is written) and by a cluster submit, so an input the store cannot hold is refused
+  /// up front as a configuration error naming the problem, not later as a database error. The
+  /// default takes any JSON.
+  virtual expected<void> check_input(const nlohmann::json& input) const;
+
   /// Creates or replaces a run's header.
   virtual expected<void> put_run_header(const RunHeader& header) = 0;
   virtual expected<std::optional<RunHeader>> run_header(const std::string& workflow_id) = 0;

@@ -6,7 +6,8 @@
 // Closed → (failure_threshold consecutive failures) → Open → (reset_timeout elapsed, checked
 // lazily) → HalfOpen → (half_open_max_calls successes) → Closed, or one failure → Open.
 // A Permit is consumed by record_success/record_failure; a permit dropped unconsumed counts as a
-// failure (a cancelled or abandoned attempt), as in cano.
+// failure (a cancelled or abandoned attempt), as in cano. Acquires, outcomes and transitions are
+// measured (cano's cano_circuit_* metrics) in the breaker's metrics sink, or the process default.
 #pragma once
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include <string>
 
 #include "cano/error.hpp"
+#include "cano/metrics_sink.hpp"
 
 namespace cano {
 
@@ -71,12 +73,20 @@ public:
   CircuitState state() const;
   const CircuitPolicy& policy() const noexcept { return policy_; }
 
+  /// Where this breaker's acquires, outcomes and transitions are measured (cano-semantics §1.17:
+  /// cano_circuit_acquires_total, cano_circuit_outcomes_total, cano_circuit_transitions_total).
+  /// Null (the default): the process default sink (set_default_metrics_sink), if any.
+  void set_metrics(std::shared_ptr<metrics_sink> sink);
+
   explicit CircuitBreaker(CircuitPolicy policy); // prefer make(): permits need shared ownership
 
 private:
   friend class Permit;
   void settle(bool success, bool half_open, std::uint32_t epoch);
   void transition(CircuitState::kind to, std::chrono::steady_clock::time_point now);
+  expected<Permit> acquire_locked();
+  /// The sink to measure in (own or default), or null; called with mutex_ held.
+  std::shared_ptr<metrics_sink> sink_locked() const;
 
   CircuitPolicy policy_;
   mutable std::mutex mutex_;
@@ -85,6 +95,7 @@ private:
   std::uint32_t half_open_in_flight_ = 0;
   std::uint32_t half_open_successes_ = 0;
   std::uint32_t epoch_ = 0;
+  std::shared_ptr<metrics_sink> metrics_;
 };
 
 } // namespace cano

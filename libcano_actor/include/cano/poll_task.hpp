@@ -85,7 +85,9 @@ public:
       return poll_after(duration{0}); // tolerated: poll again at once
     }
     auto& outcome = std::any_cast<PollOutcome<S>&>(*value);
-    if (outcome.is_ready()) {
+    const bool ready = outcome.is_ready();
+    this->measure([ready](metrics_sink& m) { m.poll_iteration(ready); });
+    if (ready) {
       next.finished.emplace(to_step_result(outcome.result()));
       return next;
     }
@@ -121,9 +123,11 @@ PollTask<S>::make_program(const std::shared_ptr<detail::program_task<S>>& self) 
 }
 
 /// cano's run_poll_loop for direct calls outside the engine: polls on the calling thread and
-/// sleeps through Pending delays. A Split result is returned as is.
+/// sleeps through Pending delays. A Split result is returned as is. Iterations are counted in
+/// the default metrics sink (set_default_metrics_sink), if any.
 template <class S>
 expected<TaskResult<S>> run_poll_loop(PollTask<S>& task, task_context& ctx) {
+  auto metrics = default_metrics_sink();
   auto policy = task.on_poll_error();
   std::uint32_t consecutive = 0;
   for (;;) {
@@ -133,6 +137,9 @@ expected<TaskResult<S>> run_poll_loop(PollTask<S>& task, task_context& ctx) {
         return r.error_value();
       }
       continue;
+    }
+    if (metrics) {
+      metrics->poll_iteration(r->is_ready());
     }
     if (r->is_ready()) {
       return r->result();

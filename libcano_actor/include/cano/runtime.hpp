@@ -25,6 +25,8 @@
 
 #include "cano/cancellation.hpp"
 #include "cano/error.hpp"
+#include "cano/log_sink.hpp"
+#include "cano/metrics_sink.hpp"
 #include "cano/state.hpp"
 
 namespace caf {
@@ -70,7 +72,9 @@ struct checkpoint_stats {
   std::uint64_t batches = 0; // store calls (append_batch)
   std::uint64_t writes = 0;  // rows, headers and clears
   std::uint64_t rows = 0;
-  double p50_append_ms = 0;  // from a run sending a write to its acknowledgement
+  /// From a run sending a write to its acknowledgement, read from a histogram of logarithmic
+  /// buckets (about 9% wide): the upper bound of the bucket holding the quantile.
+  double p50_append_ms = 0;
   double p99_append_ms = 0;
 };
 
@@ -89,6 +93,17 @@ struct runtime_config {
   /// (CheckpointStore::cancel_requests: one query per store, not per run). A request is picked
   /// up within about this long, plus the query's own time.
   std::chrono::milliseconds cancel_poll_interval{500};
+  /// Where the runtime's measurements go (cano_actor::metrics records them in Prometheus). Null:
+  /// the process default (set_default_metrics_sink) as it is when the runtime is constructed,
+  /// and with none set, nothing is measured and the hot path does no work for it.
+  std::shared_ptr<metrics_sink> metrics;
+  /// Where the runtime's log lines go; null: stderr ("cano: ..."), as without a sink.
+  std::shared_ptr<log_sink> log;
+  /// The least severe level written. Lifecycle lines (run started, completed, failed, ...) are
+  /// info, state entries debug, the engine's diagnostics warn and error.
+  cano::log_level log_level = cano::log_level::warn;
+  /// This process's name in log lines (`node=`); empty: the host name.
+  std::string node;
 };
 
 /// What `runtime::start` sends to its `reply_to` actor when the run ends.
@@ -239,6 +254,12 @@ public:
   std::size_t checkpoint_writes_pending() const;
   /// Batching and latency figures of the checkpoint actors; `reset` starts a new window.
   checkpoint_stats checkpoint_statistics(bool reset = false);
+  /// Where this runtime's measurements go (its config's sink, or the default it found); null
+  /// when nothing is measured. cano::node reports cluster events here.
+  std::shared_ptr<metrics_sink> metrics() const;
+  /// Writes a record through this runtime's log sink, if its level is enabled (for components
+  /// such as cano::node that log about the runtime's work). Secrets are masked.
+  void log(log_record record) const;
 
 private:
   friend struct detail::runtime_access;

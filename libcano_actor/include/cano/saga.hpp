@@ -55,7 +55,7 @@ erased_body compensatable_body(std::shared_ptr<CompensatableTask<S, Output>> tas
     }
     out.next = encode_state(r->first.state());
     try {
-      out.output = nlohmann::json(r->second);
+      out.output = std::make_shared<const nlohmann::json>(r->second);
     } catch (const std::exception& e) {
       return error::task_execution("serialize compensation output for `" + name + "`: " + e.what());
     }

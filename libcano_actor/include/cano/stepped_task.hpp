@@ -73,7 +73,7 @@ erased_body stepped_body(std::shared_ptr<SteppedTask<S, Cursor>> task, std::stri
     if (r->is_more()) {
       out.more = true;
       try {
-        out.cursor = nlohmann::json(r->cursor());
+        out.cursor = std::make_shared<const nlohmann::json>(r->cursor());
       } catch (const std::exception& e) {
         return error::task_execution("serialize cursor for `" + name + "`: " + e.what());
       }

@@ -7,6 +7,7 @@
 #include <caf/response_promise.hpp>
 #include <caf/send.hpp>
 
+#include "../measure.hpp"
 #include "../user_code.hpp"
 #include "messages.hpp"
 
@@ -34,16 +35,25 @@ std::vector<expected<void>> commit(CheckpointStore& store, const std::vector<Che
   return outcomes;
 }
 
-void record_latencies(checkpoint_channel& channel, const std::vector<pending_write>& batch) {
+/// Records each write's send-to-ack latency; with a metrics sink, reports the batch too.
+void record_batch(checkpoint_channel& channel, const std::vector<pending_write>& batch, std::size_t rows,
+                  std::chrono::nanoseconds commit) {
   auto now = std::chrono::steady_clock::now();
-  std::lock_guard<std::mutex> guard(channel.latency_mutex);
-  if (channel.latencies_us.size() > (1u << 20)) {
-    channel.latencies_us.clear(); // keep the recent past only
+  checkpoint_batch_figures figures;
+  if (channel.metrics) {
+    figures.writes = batch.size();
+    figures.rows = rows;
+    figures.commit = commit;
+    figures.latencies.reserve(batch.size());
   }
   for (const auto& p : batch) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - p.write->sent).count();
-    channel.latencies_us.push_back(static_cast<std::uint32_t>(us));
+    auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(now - p.write->sent);
+    channel.latencies.record(took);
+    if (channel.metrics) {
+      figures.latencies.push_back(took);
+    }
   }
+  measure(channel.metrics, [&](metrics_sink& m) { m.checkpoint_batch(figures); });
 }
 
 void checkpoint_loop(caf::blocking_actor* self, std::shared_ptr<checkpoint_channel> channel) {
@@ -82,11 +92,13 @@ void checkpoint_loop(caf::blocking_actor* self, std::shared_ptr<checkpoint_chann
         writes.push_back(p.write->write);
         rows += p.write->write.row ? 1 : 0;
       }
+      auto began = std::chrono::steady_clock::now();
       auto outcomes = commit(*channel->store, writes);
+      auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - began);
       channel->batches.fetch_add(1);
       channel->writes.fetch_add(writes.size());
       channel->rows.fetch_add(rows);
-      record_latencies(*channel, batch);
+      record_batch(*channel, batch, rows, took);
       channel->pending.fetch_sub(batch.size());
       for (std::size_t i = 0; i < batch.size(); ++i) {
         batch[i].promise.deliver(std::make_shared<expected<void>>(std::move(outcomes[i])));
@@ -108,8 +120,9 @@ void checkpoint_loop(caf::blocking_actor* self, std::shared_ptr<checkpoint_chann
 
 } // namespace
 
-checkpoint_channel::checkpoint_channel(caf::actor_system& sys, std::shared_ptr<CheckpointStore> s, std::size_t b)
-  : store(std::move(s)), bound(b), sys_(sys) {}
+checkpoint_channel::checkpoint_channel(caf::actor_system& sys, std::shared_ptr<CheckpointStore> s, std::size_t b,
+                                       std::shared_ptr<metrics_sink> m)
+  : store(std::move(s)), bound(b), metrics(std::move(m)), sys_(sys) {}
 
 caf::actor checkpoint_channel::spawn_locked() {
   alive_ = std::make_shared<std::atomic<bool>>(true);

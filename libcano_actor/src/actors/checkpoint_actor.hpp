@@ -17,7 +17,9 @@
 
 #include <caf/actor.hpp>
 
+#include "../latency_histogram.hpp"
 #include "cano/checkpoint.hpp"
+#include "cano/metrics_sink.hpp"
 
 namespace caf {
 class actor_system;
@@ -28,7 +30,9 @@ namespace cano::detail {
 /// Writers reach a checkpoint actor through its channel, which also counts pending writes.
 class checkpoint_channel : public std::enable_shared_from_this<checkpoint_channel> {
 public:
-  checkpoint_channel(caf::actor_system& sys, std::shared_ptr<CheckpointStore> store, std::size_t bound);
+  /// `metrics`: where each batch is reported (null: nowhere).
+  checkpoint_channel(caf::actor_system& sys, std::shared_ptr<CheckpointStore> store, std::size_t bound,
+                     std::shared_ptr<metrics_sink> metrics = nullptr);
 
   /// The actor serving the store, spawned on first use and anew if the previous one died.
   caf::actor actor();
@@ -42,9 +46,9 @@ public:
   std::atomic<std::uint64_t> writes{0};
   std::atomic<std::uint64_t> rows{0};
   std::atomic<std::uint64_t> restarts{0}; // actors spawned after one died
-  /// Send-to-ack latencies in microseconds (the most recent samples, bounded).
-  std::mutex latency_mutex;
-  std::vector<std::uint32_t> latencies_us;
+  /// Send-to-ack latencies of every write (runtime::checkpoint_statistics).
+  latency_histogram latencies;
+  const std::shared_ptr<metrics_sink> metrics;
 
 private:
   caf::actor spawn_locked();

@@ -3,6 +3,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include "../engine.hpp"
+#include "../measure.hpp"
 #include "../user_code.hpp"
 #include "checkpoint_actor.hpp"
 #include "messages.hpp"
@@ -33,7 +34,7 @@ expected<void> write_direct(CheckpointStore& store, const CheckpointWrite& w) {
 
 checkpoint_writer::checkpoint_writer(caf::event_based_actor* host, engine& eng, std::shared_ptr<CheckpointStore> store,
                                      const std::string& id)
-  : host_(host), store_(std::move(store)), id_(id) {
+  : host_(host), metrics_(eng.metrics().get()), store_(std::move(store)), id_(id) {
   if (store_ != nullptr && store_->is_blocking()) {
     channel_ = eng.checkpoint_channel_for(store_);
   }
@@ -62,11 +63,33 @@ void checkpoint_writer::settle(bool create, const expected<void>& r) {
   if (!r && (create || r.error_value().code() == errc::fenced)) {
     closed_ = true; // the id is not ours (any more): nothing else may be written for it
   }
+  if (!r && r.error_value().code() == errc::fenced) {
+    measure(metrics_, [](metrics_sink& m) { m.fenced_write(); });
+  }
+}
+
+void checkpoint_writer::count(bool row, bool clear, const expected<void>& r) const {
+  if (metrics_ == nullptr || (!row && !clear)) {
+    return;
+  }
+  const bool ok = r.has_value();
+  measure(metrics_, [row, clear, ok](metrics_sink& m) {
+    if (row) {
+      m.checkpoint_append(ok);
+    }
+    if (clear) {
+      m.checkpoint_clear(ok);
+    }
+  });
 }
 
 std::optional<expected<void>> checkpoint_writer::write(CheckpointWrite w, done_fn k) {
+  const bool row = w.row.has_value();
+  const bool clear = w.clear_run;
   if (closed_) {
-    return expected<void>{error::checkpoint_store("run " + id_ + ": no further checkpoint writes (refused earlier)")};
+    expected<void> refused{error::checkpoint_store("run " + id_ + ": no further checkpoint writes (refused earlier)")};
+    count(row, clear, refused);
+    return refused;
   }
   if (pending_header_) {
     w.create = pending_create_;
@@ -78,30 +101,39 @@ std::optional<expected<void>> checkpoint_writer::write(CheckpointWrite w, done_f
   if (!channel_) {
     auto r = write_direct(*store_, w);
     settle(w.create, r);
+    count(row, clear, r);
     return r;
   }
   if (channel_->pending.fetch_add(1) >= channel_->bound) {
     channel_->pending.fetch_sub(1);
-    return expected<void>{error::checkpoint_store("checkpoint queue is full: " + std::to_string(channel_->bound) +
-                                                  " writes are already waiting for the store")};
+    expected<void> full{error::checkpoint_store("checkpoint queue is full: " + std::to_string(channel_->bound) +
+                                                " writes are already waiting for the store")};
+    count(row, clear, full);
+    return full;
   }
   const bool create = w.create;
   auto queued = std::make_shared<const queued_write>(queued_write{std::move(w), std::chrono::steady_clock::now()});
   auto epoch = epoch_;
+  ++in_flight_;
   host_->request(channel_->actor(), caf::infinite, ckpt_write_atom::value, queued)
     .then(
-      [this, epoch, create, k](void_result_ptr& outcome) {
+      [this, epoch, create, row, clear, k](void_result_ptr& outcome) {
+        --in_flight_;
         settle(create, *outcome);
+        count(row, clear, *outcome);
         if (epoch == epoch_) {
           k(*outcome);
         }
       },
-      [this, epoch, k](caf::error& err) {
+      [this, epoch, row, clear, k](caf::error& err) {
+        --in_flight_;
         channel_->pending.fetch_sub(1); // bounced from a dead actor's mailbox: never counted down
+        // The checkpoint actor went away with our write: its fate is unknown (D6: interrupt).
+        expected<void> lost{
+          error::checkpoint_store("the checkpoint actor stopped before answering: " + to_string(err)).store_unavailable()};
+        count(row, clear, lost);
         if (epoch == epoch_) {
-          // The checkpoint actor went away with our write: its fate is unknown (D6: interrupt).
-          k(error::checkpoint_store("the checkpoint actor stopped before answering: " + to_string(err))
-              .store_unavailable());
+          k(lost);
         }
       });
   return std::nullopt;

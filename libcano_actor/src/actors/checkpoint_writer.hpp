@@ -16,6 +16,7 @@
 #include <caf/fwd.hpp>
 
 #include "cano/checkpoint.hpp"
+#include "cano/metrics_sink.hpp"
 
 namespace cano::detail {
 
@@ -49,11 +50,16 @@ public:
 
   /// Answers that arrive from now on are dropped (the run has ended or changed course).
   void forget_pending() noexcept { ++epoch_; }
+  /// Writes sent to the checkpoint actor and not answered yet (forgotten ones included).
+  std::size_t in_flight() const noexcept { return in_flight_; }
 
 private:
   void settle(bool create, const expected<void>& r);
+  /// cano's append and clear counters for a write with `row` / `clear` and its outcome.
+  void count(bool row, bool clear, const expected<void>& r) const;
 
   caf::event_based_actor* host_;
+  metrics_sink* metrics_; // the engine's (it outlives the run's supervisor); null: none
   std::shared_ptr<CheckpointStore> store_;
   const std::string& id_;
   std::shared_ptr<checkpoint_channel> channel_; // blocking stores
@@ -61,6 +67,7 @@ private:
   bool pending_create_ = false;                 // ... which then claims the id (a fresh run)
   bool closed_ = false;
   std::uint64_t epoch_ = 0;
+  std::size_t in_flight_ = 0;
 };
 
 } // namespace cano::detail

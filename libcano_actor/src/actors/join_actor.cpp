@@ -10,6 +10,7 @@
 
 #include "../deadline.hpp"
 #include "../engine.hpp"
+#include "../measure.hpp"
 #include "branch_actor.hpp"
 #include "runner_handlers.hpp"
 
@@ -70,7 +71,7 @@ public:
     if (!observers_.empty()) {
       for (std::size_t i = 0; i < total_; ++i) {
         auto id = branch_id(i);
-        notify(observers_, [&](WorkflowObserver& o) { o.on_task_start(id); });
+        notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_task_start(run, id); });
       }
     }
     launch_more();
@@ -319,14 +320,18 @@ private:
 
   void decide() {
     decided_ = true;
+    // metrics: branches neither succeeded nor failed were cancelled (never started or abandoned)
+    measure(ctx_->metrics, [ok = successes_.size(), failed = errors_.size(), all = total_](metrics_sink& m) {
+      m.split_joined(ok, failed, all - ok - failed);
+    });
     if (!observers_.empty()) {
       for (auto i : successes_) {
         auto id = branch_id(i);
-        notify(observers_, [&](WorkflowObserver& o) { o.on_task_success(id); });
+        notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_task_success(run, id); });
       }
       for (auto& [i, err] : errors_) {
         auto id = branch_id(i);
-        notify(observers_, [&](WorkflowObserver& o) { o.on_task_failure(id, err); });
+        notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_task_failure(run, id, err); });
       }
     }
     auto succeeded = successes_.size();

@@ -10,17 +10,21 @@
 #include <caf/atom.hpp>
 
 #include "../attempt_runner.hpp"
+#include "../engine.hpp"
 #include "cano/actor_api.hpp"
 
 namespace cano::detail {
 
-using step_atom = caf::atom_constant<caf::atom("cano_step")>;        // continue the FSM
-using resources_atom = caf::atom_constant<caf::atom("cano_res")>;    // setup/teardown finished
+using start_run_atom = caf::atom_constant<caf::atom("cano_start")>; // an idle supervisor's next run
+using step_atom = caf::atom_constant<caf::atom("cano_step")>;        // (run id) continue the FSM
+using resources_atom = caf::atom_constant<caf::atom("cano_res")>;    // (run id) setup/teardown finished
 using task_done_atom = caf::atom_constant<caf::atom("cano_tdone")>;  // a task/join actor's result
-using run_timeout_atom = caf::atom_constant<caf::atom("cano_rto")>;  // workflow timeout fired
-using drop_atom = caf::atom_constant<caf::atom("cano_drop")>;        // shutdown drops the run
-using cancel_atom = caf::atom_constant<caf::atom("cano_cncl")>;      // cancel the run (§4.3)
-using total_timeout_atom = caf::atom_constant<caf::atom("cano_tto")>; // the total timeout's timer
+// Messages to a supervisor that name a run carry its run id: a recycled supervisor drops those
+// of its earlier runs.
+using run_timeout_atom = caf::atom_constant<caf::atom("cano_rto")>;  // (run id) workflow timeout fired
+using drop_atom = caf::atom_constant<caf::atom("cano_drop")>;        // (run id) shutdown drops the run
+using cancel_atom = caf::atom_constant<caf::atom("cano_cncl")>;      // (run id) cancel the run (§4.3)
+using total_timeout_atom = caf::atom_constant<caf::atom("cano_tto")>; // (run id) the total timeout's timer
 using join_timeout_atom = caf::atom_constant<caf::atom("cano_jto")>; // a split's timeout fired
 using launch_atom = caf::atom_constant<caf::atom("cano_more")>;    // start more split branches
 using branch_done_atom = caf::atom_constant<caf::atom("cano_bdone")>; // a branch actor's outcome
@@ -34,13 +38,11 @@ using retry_atom = caf::atom_constant<caf::atom("cano_retry")>;      // a retry 
 // Checkpoint actor messages.
 using ckpt_write_atom = caf::atom_constant<caf::atom("cano_ckw")>; // request (write) → outcome
 using ckpt_stop_atom = caf::atom_constant<caf::atom("cano_cks")>;
-using cursor_atom = caf::atom_constant<caf::atom("cano_cur")>;     // task actor → supervisor
-using cursor_ack_atom = caf::atom_constant<caf::atom("cano_curok")>;
-using loaded_atom = caf::atom_constant<caf::atom("cano_load")>;    // resume data loaded
+using loaded_atom = caf::atom_constant<caf::atom("cano_load")>;    // (run id) resume data loaded
 using comp_done_atom = caf::atom_constant<caf::atom("cano_cdn")>;  // a compensate returned
 using comp_timeout_atom = caf::atom_constant<caf::atom("cano_cto")>;
 
-/// The final outcome of a task actor or join actor, for its run supervisor.
+/// The final outcome of a join actor, for its run supervisor.
 struct work_outcome {
   expected<step_result> value;
 };
@@ -52,7 +54,6 @@ struct queued_write {
   std::chrono::steady_clock::time_point sent;
 };
 using write_ptr = std::shared_ptr<const queued_write>;
-using json_ptr = std::shared_ptr<const nlohmann::json>;
 
 /// What a resumed run needs from its store: its rows and its header.
 struct resume_data {
@@ -67,5 +68,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cano::detail::call_result_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cano::detail::work_outcome_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cano::detail::void_result_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cano::detail::write_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cano::detail::json_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cano::detail::resume_data_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<cano::detail::engine>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cano::detail::run_spec)

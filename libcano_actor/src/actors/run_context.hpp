@@ -1,4 +1,5 @@
-// What every actor of one run shares: the definition, the run's id and input, its cancel flag.
+// What every actor of one run shares: the definition, the run's id and input, its cancel flag,
+// and where its measurements and log lines go.
 #pragma once
 
 #include <atomic>
@@ -8,7 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../logger.hpp"
 #include "cano/detail/definition.hpp"
+#include "cano/metrics_sink.hpp"
+#include "cano/observer.hpp"
 #include "cano/task_context.hpp"
 
 namespace cano::detail {
@@ -24,6 +28,14 @@ struct run_context {
   /// callback, runtime::cancel, the poller of durable requests — before it messages the
   /// supervisor, so that loops running inline see it between calls. Never cleared.
   mutable std::atomic<bool> cancelled{false};
+  /// The runtime's id of the run (run_result::run_id).
+  std::uint64_t run_id = 0;
+  /// The runtime's metrics sink (null: nothing is measured) and logger (never null).
+  std::shared_ptr<metrics_sink> metrics;
+  std::shared_ptr<const logger> log = default_logger();
+
+  /// The run as observer hooks see it (valid while this context lives).
+  run_info info() const noexcept { return run_info{run_id, workflow_id, def->name}; }
 };
 
 /// The context of one call into user code of a run (a body, a poll, a step, a compensate).

@@ -1,8 +1,11 @@
-// The run supervisor: one actor per run, the only owner of the run's FSM position, checkpoint
-// sequence, saga stack and cursors.
+// The run supervisor: the actor that drives a run, the only owner of the run's FSM position,
+// checkpoint sequence, saga stack and cursors. Each run is a run_fsm hosted by one supervisor
+// from its start to its result; a supervisor hosts one run at a time and, once a run has
+// delivered and left nothing that could still answer it, takes the engine's next run (D1).
 //
 // It walks the states; non-blocking work without attempt timeout runs inline here (the fast
-// path, D1), other work is handed to a task actor, a split to a join actor. With a checkpoint
+// path, D1), other work runs on the pool under this actor's attempt runner (attempt timeouts,
+// retries), a split goes to a join actor. With a checkpoint
 // store every state's entry row is written before its task runs (write-ahead), saga steps and
 // stepped cursors get their rows, and a failed run undoes its saga steps in reverse through a
 // saga_drain, which records its progress (D7). It enforces the workflow timeouts (0.13.2's, which
@@ -16,12 +19,13 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/mailbox_element.hpp>
 #include <caf/sec.hpp>
+#include <caf/send.hpp>
 
 #include "../deadline.hpp"
 #include "../engine.hpp"
 #include "../format.hpp"
-#include "../log.hpp"
 #include "../resume_plan.hpp"
 #include "../internal_access.hpp"
 #include "../user_code.hpp"
@@ -30,8 +34,8 @@
 #include "messages.hpp"
 #include "run_context.hpp"
 #include "runner_handlers.hpp"
+#include "run_instruments.hpp"
 #include "saga_drain.hpp"
-#include "task_actor.hpp"
 
 namespace cano::detail {
 
@@ -51,6 +55,36 @@ enum class run_phase : std::uint8_t {
   ended,        // the result was delivered
 };
 
+/// The actor side of a run: CAF's verbs, plus what a run asks of the actor that hosts it.
+class run_host : public caf::event_based_actor {
+public:
+  explicit run_host(caf::actor_config& cfg) : caf::event_based_actor(cfg) {}
+
+  /// A tag for the next inline runner, unique over the actor's life, so that a late message of
+  /// a runner of an earlier run never reaches the current one.
+  std::uint32_t next_runner_tag() noexcept { return ++runner_tags_; }
+
+  /// The total timeout of run `run` passed (its timer is a request to this actor that nobody
+  /// answers: see run_fsm::begin).
+  virtual void total_timeout_passed(std::uint64_t run) = 0;
+
+  /// The run delivered its result. `recycled`: the engine took this actor back for a next run;
+  /// otherwise the actor ends (the old per-run life, for runs that may still get answers).
+  void run_over(bool recycled) {
+    if (recycled) {
+      recycled_ = true;
+    } else {
+      quit();
+    }
+  }
+
+protected:
+  bool recycled_ = false;
+
+private:
+  std::uint32_t runner_tags_ = 0;
+};
+
 /// What the end of a run writes to its header.
 enum class final_write : std::uint8_t {
   none,             // nothing: the store is unreachable, the run was fenced, or it stays resumable
@@ -58,10 +92,10 @@ enum class final_write : std::uint8_t {
   header_and_clear, // the final header and the log's clear, in one atomic write
 };
 
-class run_supervisor : public caf::event_based_actor {
+class run_fsm {
 public:
-  run_supervisor(caf::actor_config& cfg, std::shared_ptr<engine> eng, run_spec spec)
-    : caf::event_based_actor(cfg),
+  run_fsm(run_host* self, std::shared_ptr<engine> eng, run_spec spec)
+    : self_(self),
       eng_(std::move(eng)),
       run_id_(spec.run_id),
       resume_(spec.resume),
@@ -73,88 +107,123 @@ public:
       ctx_(mutable_ctx_),
       def_(ctx_->def.get()),
       has_observers_(!def_->observers.empty()),
-      writer_(this, *eng_, def_->store, ctx_->workflow_id),
+      writer_(self_, *eng_, def_->store, ctx_->workflow_id),
       current_(spec.initial),
       cancellation_(std::move(spec.cancellation)) {}
 
-  caf::behavior make_behavior() override {
-    engine_actor_scope scope;
-    begin();
-    return runner_handlers([this](std::uint32_t) { return runner_ ? &*runner_ : nullptr; },
-                           [this](std::uint32_t, attempt_runner&) {
-                             if (phase_ == run_phase::forward && runner_progress()) {
-                               advance();
-                             }
-                           })
-      .or_else(
-        [this](step_atom) {
-          engine_actor_scope scope;
-          advance();
-        },
-        [this](task_done_atom, work_outcome_ptr& outcome) {
-          engine_actor_scope scope;
-          if (phase_ != run_phase::forward) {
-            return;
-          }
-          worker_ = caf::actor{};
-          if (conclude(outcome->value)) {
-            advance();
-          }
-        },
-        [this](cursor_atom, json_ptr& cursor) {
-          engine_actor_scope scope;
-          on_worker_cursor(*cursor);
-        },
-        [this](loaded_atom, resume_data_ptr& data) {
-          engine_actor_scope scope;
-          resume_loaded(*data);
-        },
-        [this](comp_done_atom, std::uint64_t seq, void_result_ptr& r) {
-          engine_actor_scope scope;
-          if (phase_ == run_phase::compensating) {
-            drain_->on_compensate_done(seq, *r);
-          }
-        },
-        [this](comp_timeout_atom, std::uint64_t seq) {
-          engine_actor_scope scope;
-          if (phase_ == run_phase::compensating) {
-            drain_->on_compensate_timeout(seq);
-          }
-        },
-        [this](resources_atom, void_result_ptr& r) {
-          engine_actor_scope scope;
-          resources_ready(*r);
-        },
-        [this](run_timeout_atom) {
-          engine_actor_scope scope;
-          // A rollback cut short stays compensating in its header: a resume finishes it (D7).
-          finish(error::workflow("Workflow timeout exceeded"), RunStatus::failed,
-                 phase_ == run_phase::compensating ? final_write::none : final_write::header);
-        },
-        [this](drop_atom) {
-          engine_actor_scope scope;
-          finish(error::workflow("run dropped: the runtime shut down before the run finished"),
-                 RunStatus::interrupted,
-                 phase_ == run_phase::compensating ? final_write::none : final_write::header);
-        },
-        [this](total_timeout_atom) -> caf::response_promise {
-          // The total timeout's timer: a request to itself that is never answered (see begin()).
-          return make_response_promise();
-        },
-        [this](cancel_atom) { // a token, runtime::cancel, a durable request, cancel_flow
-          engine_actor_scope scope;
-          on_cancel();
-        });
-  }
+  run_fsm(const run_fsm&) = delete;
+  run_fsm& operator=(const run_fsm&) = delete;
 
-  void on_exit() override {
-    cancel_subscription_.reset(); // the token no longer points here
+  // -- what the host actor hands over (each call inside an engine_actor_scope) ------------------
+
+  void start() { begin(); }
+  std::uint64_t run_id() const noexcept { return run_id_; }
+  /// The result was delivered: the run is over.
+  bool ended() const noexcept { return phase_ == run_phase::ended; }
+  /// True when nothing of this run can still call back into it: no checkpoint answer, no saga
+  /// drain and no total-timeout timer outstanding. Then the host may drop this run and take the
+  /// next one; every other late message (timers, pool jobs, workers) is recognised by its run
+  /// id, tag or sender. (A total-timeout timer is a request whose handler stays with the actor
+  /// until it fires: a run that set one ends its actor, and the timer goes with it.)
+  bool quiet() const noexcept { return writer_.in_flight() == 0 && !drain_ && !total_timer_pending_; }
+
+  /// The inline runner with this tag, or null (a stale message of an earlier runner).
+  attempt_runner* runner_for(std::uint32_t tag) noexcept {
+    return runner_ && runner_tag_ == tag ? &*runner_ : nullptr;
   }
+  void on_runner_message() {
+    if (phase_ == run_phase::forward && runner_progress()) {
+      advance();
+    }
+  }
+  void on_step() { advance(); }
+  void on_task_done(const caf::strong_actor_ptr& from, work_outcome& outcome) {
+    if (phase_ != run_phase::forward || !from_worker(from)) {
+      return; // a worker of a state this run left already (killed, or of an earlier run)
+    }
+    worker_ = caf::actor{};
+    if (conclude(outcome.value)) {
+      advance();
+    }
+  }
+  void on_loaded(resume_data& data) { resume_loaded(data); }
+  void on_compensate_done(std::uint64_t seq, const expected<void>& r) {
+    if (phase_ == run_phase::compensating) {
+      drain_->on_compensate_done(seq, r);
+    }
+  }
+  void on_compensate_timeout(std::uint64_t seq) {
+    if (phase_ == run_phase::compensating) {
+      drain_->on_compensate_timeout(seq);
+    }
+  }
+  void on_resources(const expected<void>& r) { resources_ready(r); }
+  void on_run_timeout() {
+    // A rollback cut short stays compensating in its header: a resume finishes it (D7).
+    finish(error::workflow("Workflow timeout exceeded"), RunStatus::failed,
+           phase_ == run_phase::compensating ? final_write::none : final_write::header);
+  }
+  void on_drop() {
+    finish(error::workflow("run dropped: the runtime shut down before the run finished"), RunStatus::interrupted,
+           phase_ == run_phase::compensating ? final_write::none : final_write::header);
+  }
+  /// A cancel arrived — a token, runtime::cancel, a durable request, the scheduler's
+  /// cancel_flow (the flag is set already, unless someone sent the message alone).
+  void on_cancel() {
+    ctx_->cancelled.store(true, std::memory_order_release);
+    if (phase_ == run_phase::forward) {
+      interrupt_in_flight();
+    }
+    // Starting or setting up: the first state sees the flag. Compensating or ending: too late
+    // (the drain is not cancellable).
+  }
+  /// The total timeout's timer fired.
+  void on_total_timeout() {
+    total_timer_pending_ = false;
+    if (ending() || phase_ == run_phase::compensating) {
+      return; // the drain has its own deadline
+    }
+    timed_out_ = true;
+    if (phase_ == run_phase::forward) {
+      interrupt_in_flight();
+    }
+  }
+  /// The token no longer reaches this run (its actor is going away).
+  void release_token() noexcept { cancel_subscription_.reset(); }
 
 private:
   using run_result_value = expected<state_code>;
 
   bool ending() const noexcept { return phase_ >= run_phase::finishing; }
+
+  /// What the engine needs to know of the current state, looked up once per state rather than
+  /// at every use (on the fast path, hash lookups are a good part of a transition's cost).
+  struct state_facts {
+    state_code code = 0;
+    const std::shared_ptr<const state_entry>* entry = nullptr; // null: no task registered
+    bool exit = false;
+    const std::string* label = nullptr; // the definition's cached label (registered or exit)
+  };
+  const state_facts& here() {
+    if (!here_valid_ || here_.code != current_) {
+      here_.code = current_;
+      auto it = def_->states.find(current_);
+      here_.entry = it == def_->states.end() ? nullptr : &it->second;
+      here_.exit = def_->exit_set.count(current_) != 0;
+      // Any other state's label is made on demand into a scratch string: never kept.
+      here_.label = here_.entry != nullptr || here_.exit ? &def_->label(current_) : nullptr;
+      here_valid_ = true;
+    }
+    return here_;
+  }
+  const std::string& current_label() {
+    const auto& facts = here();
+    return facts.label != nullptr ? *facts.label : def_->label(current_);
+  }
+
+  bool from_worker(const caf::strong_actor_ptr& from) const {
+    return worker_ && from == caf::actor_cast<caf::strong_actor_ptr>(worker_);
+  }
 
   // -- start ------------------------------------------------------------------------------------
 
@@ -167,27 +236,30 @@ private:
       return finish(valid.error_value(), RunStatus::failed, final_write::none);
     }
     if (def_->timeout && !scheduled_) { // scheduled runs ignore with_timeout (cano)
-      delayed_send(this, timer_delay(*def_->timeout), run_timeout_atom::value);
+      self_->delayed_send(self_, timer_delay(*def_->timeout), run_timeout_atom::value, run_id_);
     }
     if (def_->total_timeout) { // every run, scheduled ones too (cano 0.15)
-      started_at_ = clock().now();
+      started_at_ = self_->clock().now();
       if (!is_never(*def_->total_timeout)) {
         // The timer is the timeout of a request nobody answers: unlike a delayed message, it goes
         // away with the actor, so a run that ends early is not kept in memory until it fires.
-        request(caf::actor_cast<caf::actor>(this), timer_delay(*def_->total_timeout), total_timeout_atom::value)
+        total_timer_pending_ = true;
+        self_
+          ->request(caf::actor_cast<caf::actor>(self_), timer_delay(*def_->total_timeout), total_timeout_atom::value,
+                    run_id_)
           .then([] {},
-                [this](caf::error& err) {
+                [host = self_, run = run_id_](caf::error& err) {
                   if (err == caf::sec::request_timeout) {
-                    engine_actor_scope scope;
-                    on_total_timeout();
+                    host->total_timeout_passed(run);
                   }
                 });
       }
     }
     if (cancellation_.can_be_cancelled()) {
-      // The token's callback runs on the thread that cancels (now, if it already did).
+      // The token's callback runs on the thread that cancels (now, if it already did). It names
+      // this run: should it race the run's end, a recycled actor ignores it.
       std::weak_ptr<const run_context> weak = ctx_;
-      cancel_subscription_ = cancellation_.on_cancel([weak, self = caf::actor_cast<caf::actor_addr>(this)] {
+      cancel_subscription_ = cancellation_.on_cancel([weak, self = caf::actor_cast<caf::actor_addr>(self_)] {
         if (auto ctx = weak.lock()) {
           signal_cancel(*ctx, caf::actor_cast<caf::actor>(self));
         }
@@ -206,6 +278,7 @@ private:
     }
     attempts_ = 1;
     owns_header_ = true;
+    inst_.started(def_->label(current_)); // metrics/log
     if (writer_.active()) {
       writer_.start_fresh(make_header(RunStatus::running)); // rides on the run's first write
     }
@@ -241,8 +314,8 @@ private:
     if (!def_->store->is_blocking()) {
       return resume_loaded(*load());
     }
-    auto self = caf::actor_cast<caf::actor>(this);
-    if (!eng_->pool()->try_post([load, self] { caf::anon_send(self, loaded_atom::value, load()); })) {
+    auto self = caf::actor_cast<caf::actor>(self_);
+    if (!eng_->pool()->try_post([load, self, run = run_id_] { caf::anon_send(self, loaded_atom::value, run, load()); })) {
       finish(error::checkpoint_store("blocking pool exhausted: cannot load the checkpoint log"), RunStatus::failed,
              final_write::none);
     }
@@ -287,6 +360,7 @@ private:
         current_ = start.plan.state;
         if (!start.fresh) {
           resume_step_ = start.plan.resume_step;
+          superseded_ = start.plan.superseded;
         }
         stack_ = std::move(start.plan.stack);
         cursors_ = std::move(start.plan.cursors);
@@ -297,9 +371,14 @@ private:
     if (start.how == resume_start::path::forward) {
       writer_.carry_header(make_header(RunStatus::running)); // the new attempt, with the next row
     }
+    if (start.fresh) { // a placed run's first start (its log was empty): a start, not a resume
+      inst_.started(def_->label(current_), attempts_); // log
+    } else {
+      inst_.resumed(start.how == resume_start::path::forward ? def_->label(current_) : std::string(), attempts_);
+    }
     if (has_observers_ && !start.fresh) {
       auto last = start.plan.last_sequence;
-      notify(def_->observers, [&](WorkflowObserver& o) { o.on_resume(id, last); });
+      notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_resume(run, last); });
     }
     acquire_resources();
   }
@@ -315,12 +394,12 @@ private:
     // Setup may block (connections, files): it runs on the pool, never on CAF's scheduler.
     phase_ = run_phase::setting_up;
     setup_in_flight_ = true;
-    auto self = caf::actor_cast<caf::actor>(this);
-    bool posted = eng_->pool()->try_post([resources = def_->resources, self] {
+    auto self = caf::actor_cast<caf::actor>(self_);
+    bool posted = eng_->pool()->try_post([resources = def_->resources, self, run = run_id_] {
       auto r = call_guarded([&] { return resources->acquire(); }, [](const std::string& text) -> expected<void> {
         return error::generic("resource setup threw: " + text);
       });
-      caf::anon_send(self, resources_atom::value, std::make_shared<expected<void>>(std::move(r)));
+      caf::anon_send(self, resources_atom::value, run, std::make_shared<expected<void>>(std::move(r)));
     });
     if (!posted) {
       setup_in_flight_ = false;
@@ -347,6 +426,7 @@ private:
   }
 
   void resources_acquired() {
+    inst_.walking(); // metrics: cano_workflow_active
     if (resumed_rollback_) {
       auto record = std::move(*resumed_rollback_);
       resumed_rollback_.reset();
@@ -377,17 +457,19 @@ private:
         return; // a worker, a timer or a checkpoint answer will continue the run
       }
     }
-    send(this, step_atom::value); // yield, then go on
+    self_->send(self_, step_atom::value, run_id_); // yield, then go on
   }
 
   /// on_state_enter, then (with a store) the state's entry row, before anything runs.
   void enter_state() {
-    const auto& label = def_->label(current_);
+    const auto& facts = here();
+    const auto& label = current_label();
+    inst_.entered(label); // log
     if (has_observers_) {
-      notify(def_->observers, [&](WorkflowObserver& o) { o.on_state_enter(label); });
+      notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_state_enter(run, label); });
     }
-    auto it = def_->states.find(current_);
-    bool router = it != def_->states.end() && it->second->type == state_entry::kind::router;
+    const state_entry* registered = facts.entry ? facts.entry->get() : nullptr;
+    bool router = registered != nullptr && registered->type == state_entry::kind::router;
     if (def_->store == nullptr || router) {
       step_.step = resume_step_ ? *resume_step_ : visits_;
       resume_step_.reset();
@@ -402,9 +484,13 @@ private:
     // continues, the entry row of the visit it continues.
     step_.step = resume_step_ ? *resume_step_ : seq_;
     resume_step_.reset();
-    bool named = it != def_->states.end() && it->second->type != state_entry::kind::split;
-    CheckpointRow row(seq_, label, named ? it->second->work.task_name : std::string());
+    bool named = registered != nullptr && registered->type != state_entry::kind::split;
+    CheckpointRow row(seq_, label, named ? registered->work.task_name : std::string());
     row.workflow_version = def_->version;
+    if (superseded_) { // D7: this re-run replaces the completion the resume skipped
+      row.output_blob = supersede_mark(*superseded_);
+      superseded_.reset();
+    }
     auto now = write_row(std::move(row), [this](const expected<void>& r) {
       waiting_ = false;
       entry_row_written(r);
@@ -425,7 +511,8 @@ private:
 
   /// Runs the entered state; true when it finished at once and the loop goes on.
   bool dispatch() {
-    if (def_->exit_set.count(current_) != 0) {
+    const auto& facts = here();
+    if (facts.exit) {
       // With a store, the exit row carried the clear and the final header (write_row).
       finish(run_result_value{current_}, RunStatus::completed, final_in_exit_row_ ? final_write::none : final_write::header_and_clear);
       return false;
@@ -439,19 +526,19 @@ private:
       fail_timed_out();
       return false;
     }
-    auto it = def_->states.find(current_);
-    if (it == def_->states.end()) {
+    if (facts.entry == nullptr) {
       fail(error::workflow("No task registered for state: " + def_->label(current_)));
       return false;
     }
-    entry_ = it->second.get();
+    entry_ = facts.entry->get();
+    inst_.dispatching(); // metrics: cano_task_duration_seconds
     if (entry_->type == state_entry::kind::split) {
-      worker_ = spawn_join_actor(this, ctx_, it->second, def_->label_copy(current_), eng_->pool());
+      worker_ = spawn_join_actor(self_, ctx_, *facts.entry, def_->label_copy(current_), eng_->pool());
       return false;
     }
     const auto& name = entry_->work.task_name;
     if (has_observers_) {
-      notify(def_->observers, [&](WorkflowObserver& o) { o.on_task_start(name); });
+      notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_task_start(run, name); });
     }
     nlohmann::json cursor;
     if (entry_->type == state_entry::kind::stepped) {
@@ -462,13 +549,10 @@ private:
       cursor = std::move(*c);
     }
     const bool pause_on_more = def_->store != nullptr;
-    if (!attempt_runner::runs_inline(entry_->work.config)) {
-      // Off the supervisor: a task actor drives the work on the pool.
-      worker_ = spawn_task_actor(this, ctx_, it->second, def_->label_copy(current_), eng_->pool(),
-                                 std::move(cursor), pause_on_more, step_);
-      return false;
-    }
-    runner_.emplace(this, 0, ctx_, entry_->work, def_->label(current_), name, "panic: ", eng_->pool(),
+    // The supervisor drives the state's attempts itself: inline for fast work (D1), otherwise on
+    // the pool, whose results come straight back to this actor (no task actor per state).
+    runner_tag_ = self_->next_runner_tag();
+    runner_.emplace(self_, runner_tag_, ctx_, entry_->work, current_label(), name, "panic: ", eng_->pool(),
                     std::move(cursor), pause_on_more);
     runner_->set_step(step_);
     runner_->start();
@@ -526,26 +610,6 @@ private:
     return false;
   }
 
-  /// A task actor's stepped task returned More: write its cursor row, then let it go on.
-  void on_worker_cursor(const nlohmann::json& cursor) {
-    if (phase_ != run_phase::forward || !worker_) {
-      return;
-    }
-    auto reply = [this](std::optional<error> failure) {
-      waiting_ = false;
-      if (worker_ && interrupt_pending()) {
-        return drop_in_flight(); // cancelled or timed out while the cursor row was written
-      }
-      auto r = failure ? std::make_shared<expected<void>>(std::move(*failure)) : std::make_shared<expected<void>>();
-      if (worker_) {
-        send(worker_, cursor_ack_atom::value, std::move(r));
-      }
-    };
-    if (auto now = write_cursor(cursor, reply)) {
-      reply(std::move(*now));
-    }
-  }
-
   /// Writes a step cursor row. Returns the outcome now (nullopt inside: success), or nothing
   /// when the checkpoint actor answers later (then `k` runs).
   std::optional<std::optional<error>> write_cursor(const nlohmann::json& cursor,
@@ -572,6 +636,7 @@ private:
 
   /// Applies a task's final outcome: moves to the next state (true) or fails the run (false).
   bool conclude(expected<step_result>& outcome) {
+    inst_.dispatched(def_->label(current_), entry_->type, outcome && !outcome->was_split); // metrics
     if (!outcome) {
       return conclude_failure(outcome.error_value());
     }
@@ -591,11 +656,11 @@ private:
     const bool split = entry_->type == state_entry::kind::split;
     if (has_observers_ && !split) {
       const auto& name = entry_->work.task_name;
-      notify(def_->observers, [&](WorkflowObserver& o) { o.on_task_success(name); });
+      notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_task_success(run, name); });
     }
     auto next = outcome->next;
     if (entry_->type == state_entry::kind::compensatable && outcome->has_output) {
-      auto blob = to_blob(outcome->output);
+      auto blob = to_blob(*outcome->output);
       runner_.reset();
       return saga_step_done(std::move(blob), next);
     }
@@ -608,7 +673,7 @@ private:
     // A split's branches have reported for themselves (join actor); other tasks report here.
     if (has_observers_ && entry_->type != state_entry::kind::split) {
       const auto& name = entry_->work.task_name;
-      notify(def_->observers, [&](WorkflowObserver& o) { o.on_task_failure(name, failure); });
+      notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_task_failure(run, name, failure); });
     }
     runner_.reset();
     if (cancel_requested() && failure.code() != errc::fenced && !failure.is_store_unavailable()) {
@@ -661,7 +726,7 @@ private:
     CheckpointWrite w;
     w.workflow_id = ctx_->workflow_id;
     w.row = std::move(row);
-    if (def_->exit_set.count(current_) != 0) {
+    if (here().exit) {
       w.clear_run = true;
       w.header = make_header(RunStatus::completed);
       w.header->final_state = def_->label(current_);
@@ -689,7 +754,7 @@ private:
   void checkpointed() {
     if (has_observers_) {
       auto seq = seq_;
-      notify(def_->observers, [&](WorkflowObserver& o) { o.on_checkpoint(ctx_->workflow_id, seq); });
+      notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_checkpoint(run, seq); });
     }
     ++seq_;
   }
@@ -716,26 +781,6 @@ private:
   bool cancel_requested() const noexcept { return ctx_->cancelled.load(std::memory_order_relaxed); }
   bool interrupt_pending() const noexcept { return timed_out_ || cancel_requested(); }
 
-  /// A cancel arrived (the flag is set already, unless someone sent the message alone).
-  void on_cancel() {
-    ctx_->cancelled.store(true, std::memory_order_release);
-    if (phase_ == run_phase::forward) {
-      interrupt_in_flight();
-    }
-    // Starting or setting up: the first state sees the flag. Compensating or ending: too late
-    // (the drain is not cancellable).
-  }
-
-  void on_total_timeout() {
-    if (ending() || phase_ == run_phase::compensating) {
-      return; // the drain has its own deadline
-    }
-    timed_out_ = true;
-    if (phase_ == run_phase::forward) {
-      interrupt_in_flight();
-    }
-  }
-
   /// Drops the task in flight for a cancel or the total timeout, unless it must go on: a saga
   /// step (never interrupted: its entry gets pushed, then the next state stops the run), or a
   /// checkpoint write in flight (its answer continues the run and meets the check there).
@@ -759,11 +804,11 @@ private:
       if (entry_->type == state_entry::kind::split) {
         for (std::size_t i = 0; i < entry_->branches.size(); ++i) {
           auto id = entry_->branches[i].task_name + "[" + std::to_string(i) + "]";
-          notify(def_->observers, [&](WorkflowObserver& o) { o.on_task_failure(id, err); });
+          notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_task_failure(run, id, err); });
         }
       } else {
         const auto& name = entry_->work.task_name;
-        notify(def_->observers, [&](WorkflowObserver& o) { o.on_task_failure(name, err); });
+        notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_task_failure(run, name, err); });
       }
     }
     if (cancel) {
@@ -790,18 +835,20 @@ private:
     if (has_observers_ && !cancel_reported_) {
       cancel_reported_ = true;
       const auto& label = def_->label(current_);
-      notify(def_->observers, [&](WorkflowObserver& o) { o.on_cancelled(label); });
+      notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_cancelled(run, label); });
     }
   }
 
   void notify_timed_out(const error& err) {
     if (has_observers_) {
-      notify(def_->observers, [&](WorkflowObserver& o) { o.on_workflow_timeout(err.elapsed(), err.limit()); });
+      notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) {
+        o.on_workflow_timeout(run, err.elapsed(), err.limit());
+      });
     }
   }
 
   error timeout_error() {
-    auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(clock().now() - started_at_);
+    auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(self_->clock().now() - started_at_);
     return error::workflow_timeout(elapsed, std::chrono::duration_cast<std::chrono::nanoseconds>(*def_->total_timeout));
   }
 
@@ -834,11 +881,14 @@ private:
   /// goes on from its durable record.
   void begin_rollback(RollbackRecord record, bool record_first) {
     phase_ = run_phase::compensating;
+    if (!record.errors.empty()) {
+      inst_.compensating(record.errors.front(), record.stack.size() - record.undone); // log
+    }
     stop_worker();
     saga_drain::recorder recorder;
     if (writer_.may_write()) {
       recorder = [this](const RollbackRecord& r, std::function<void(std::optional<error>)> k) {
-        auto on_written = [k](const expected<void>& written) {
+        auto on_written = [k, log = ctx_->log](const expected<void>& written) {
           if (written) {
             return k(std::nullopt);
           }
@@ -846,7 +896,7 @@ private:
           if (e.is_store_unavailable() || e.code() == errc::fenced) {
             return k(e); // stop: the header keeps the last durable record (resumable / not ours)
           }
-          log_error("recording rollback progress failed (the drain goes on): " + e.to_string());
+          log->diagnostic(log_level::error, "recording rollback progress failed (the drain goes on): " + e.to_string());
           k(std::nullopt);
         };
         CheckpointWrite w;
@@ -862,9 +912,9 @@ private:
     // With a total timeout every drain has a budget of its own (cano 0.15 §4.2), from now.
     std::optional<caf::actor_clock::time_point> deadline;
     if (auto budget = def_->compensation_budget()) {
-      deadline = deadline_after<std::chrono::steady_clock>(clock().now(), *budget);
+      deadline = deadline_after<std::chrono::steady_clock>(self_->clock().now(), *budget);
     }
-    drain_.emplace(this, ctx_, eng_->pool(), std::move(record), std::move(recorder),
+    drain_.emplace(self_, ctx_, eng_->pool(), std::move(record), std::move(recorder),
                    [this](RollbackRecord&& done, std::optional<error> stopped) {
                      drain_finished(std::move(done), std::move(stopped));
                    },
@@ -889,7 +939,7 @@ private:
 
   void stop_worker() {
     if (worker_) {
-      send_exit(worker_, caf::exit_reason::kill); // abandons its attempts (permits = failures)
+      self_->send_exit(worker_, caf::exit_reason::kill); // abandons its attempts (permits = failures)
       worker_ = caf::actor{};
     }
     runner_.reset();
@@ -905,6 +955,7 @@ private:
     }
     phase_ = run_phase::finishing;
     result_ = std::move(result);
+    inst_.ended(result_, status); // metrics/log
     stop_worker();
     if (what == final_write::none || !owns_header_ || !writer_.may_write()) {
       return wrap_up();
@@ -924,8 +975,8 @@ private:
     auto after = [this](const expected<void>& r) {
       final_write_pending_ = false;
       if (!r) {
-        log_error("writing the final run header of " + debug_quote(ctx_->workflow_id) +
-                  " failed: " + r.error_value().to_string());
+        ctx_->log->diagnostic(log_level::error, "writing the final run header of " + debug_quote(ctx_->workflow_id) +
+                                                  " failed: " + r.error_value().to_string());
       }
       wrap_up();
     };
@@ -953,10 +1004,10 @@ private:
     phase_ = run_phase::tearing_down;
     holds_resources_ = false;
     auto resources = def_->resources;
-    auto self = caf::actor_cast<caf::actor>(this);
-    auto teardown = [resources, self] {
+    auto self = caf::actor_cast<caf::actor>(self_);
+    auto teardown = [resources, self, run = run_id_] {
       resources->release();
-      caf::anon_send(self, resources_atom::value, std::make_shared<expected<void>>());
+      caf::anon_send(self, resources_atom::value, run, std::make_shared<expected<void>>());
     };
     if (!eng_->pool()->try_post(teardown)) {
       resources->release();
@@ -974,19 +1025,22 @@ private:
     } else {
       r.failure = result_.error_value();
     }
-    eng_->run_ended(run_id_, r);
+    // Back on the engine's shelf before the caller hears of it, so that its next run can take
+    // this actor; a run that may still get answers ends its actor instead.
+    const bool quiet_now = quiet();
+    self_->run_over(eng_->run_ended(run_id_, r, quiet_now ? caf::actor_cast<caf::actor>(self_) : caf::actor{}));
     if (done_.reply_to && done_.reply_in_context) {
-      send(done_.reply_to, std::move(r));
+      self_->send(done_.reply_to, std::move(r));
     } else if (done_.reply_to) {
       caf::anon_send(done_.reply_to, std::move(r));
     } else if (done_.callback) {
       done_.callback(std::move(r));
     }
     done_ = completion{}; // a timer still pending for this actor must not keep the receiver alive
-    cancel_subscription_.reset();
-    quit();
+    cancel_subscription_.reset(); // a token cancelled from now on reaches nothing of this run
   }
 
+  run_host* self_;
   std::shared_ptr<engine> eng_;
   std::uint64_t run_id_;
   bool resume_;
@@ -998,6 +1052,7 @@ private:
   // Runners keep a reference to this very pointer: it must be of the type they take.
   std::shared_ptr<const run_context> ctx_;
   const definition* def_;
+  run_instruments inst_{*mutable_ctx_}; // metrics and lifecycle log lines
   bool has_observers_;
   run_phase phase_ = run_phase::starting;
 
@@ -1012,13 +1067,17 @@ private:
 
   // The FSM position
   state_code current_;
+  state_facts here_;        // of current_, when here_valid_
+  bool here_valid_ = false;
   bool entered_ = false; // the current state's entry row is written
   const state_entry* entry_ = nullptr;
   task_context::step_id step_;             // the current state's step (idempotency keys)
   std::uint64_t visits_ = 0;               // state visits, the steps of a run without a store
   std::optional<std::uint64_t> resume_step_; // the step a resumed run's first state continues
-  std::optional<attempt_runner> runner_;   // inline work of the current state
-  caf::actor worker_;                      // task or join actor of the current state
+  std::optional<std::uint64_t> superseded_;  // the completion row the first state's re-run replaces
+  std::optional<attempt_runner> runner_;   // the current state's work (inline or on the pool)
+  std::uint32_t runner_tag_ = 0;           // its tag: messages of earlier runners carry another
+  caf::actor worker_;                      // the join actor of the current (split) state
   std::vector<stacked_step> stack_;        // completed saga steps
   std::unordered_map<std::string, saved_cursor> cursors_; // a resumed run's stepped cursors
 
@@ -1028,16 +1087,106 @@ private:
   std::optional<RollbackRecord> rollback_; // the finished drain, for the final header
 
   // Cancellation and the total timeout
-  cancellation_token cancellation_;                    // run_options::cancellation
-  cancellation_token::subscription cancel_subscription_; // while the run lives
-  caf::actor_clock::time_point started_at_{};          // the total timeout counts from here
-  bool timed_out_ = false;                             // the total timeout passed
-  bool cancel_reported_ = false;                       // on_cancelled fired
+  cancellation_token cancellation_;                      // run_options::cancellation
+  cancellation_token::subscription cancel_subscription_; // until the run delivers
+  caf::actor_clock::time_point started_at_{};            // the total timeout counts from here
+  bool total_timer_pending_ = false;                     // its timer is set and has not fired
+  bool timed_out_ = false;                               // the total timeout passed
+  bool cancel_reported_ = false;                         // on_cancelled fired
 
   bool setup_in_flight_ = false; // a setup job runs on the pool (the run may end meanwhile)
   bool final_write_pending_ = false;
   bool holds_resources_ = false;
   run_result_value result_{state_code{0}};
+};
+
+/// The actor that drives runs: one run at a time, each from its start to its result, then —
+/// when nothing of that run can still answer — the next run the engine hands it (D1: a
+/// supervisor may be recycled). Recycling spares CAF's spawn and, above all, its termination,
+/// which wakes the clock thread for every actor that ends.
+class run_supervisor : public run_host {
+public:
+  run_supervisor(caf::actor_config& cfg, std::shared_ptr<engine> eng, run_spec spec) : run_host(cfg) {
+    run_.emplace(this, std::move(eng), std::move(spec));
+  }
+
+  caf::behavior make_behavior() override {
+    with_run([](run_fsm& r) { r.start(); });
+    return runner_handlers([this](std::uint32_t tag) { return run_ ? run_->runner_for(tag) : nullptr; },
+                           [this](std::uint32_t, attempt_runner&) {
+                             run_->on_runner_message();
+                             settle();
+                           })
+      .or_else(
+        [this](start_run_atom, std::shared_ptr<engine>& eng, run_spec& spec) {
+          run_.reset(); // the previous run ended (an answer from the store ended it: see run_over)
+          run_.emplace(this, std::move(eng), std::move(spec));
+          with_run([](run_fsm& r) { r.start(); });
+        },
+        [this](step_atom, std::uint64_t run) { with_run(run, [](run_fsm& r) { r.on_step(); }); },
+        [this](task_done_atom, work_outcome_ptr& outcome) {
+          auto from = current_sender();
+          with_run([&](run_fsm& r) { r.on_task_done(from, *outcome); });
+        },
+        [this](loaded_atom, std::uint64_t run, resume_data_ptr& data) {
+          with_run(run, [&](run_fsm& r) { r.on_loaded(*data); });
+        },
+        [this](comp_done_atom, std::uint64_t seq, void_result_ptr& r) {
+          with_run([&](run_fsm& fsm) { fsm.on_compensate_done(seq, *r); });
+        },
+        [this](comp_timeout_atom, std::uint64_t seq) {
+          with_run([&](run_fsm& r) { r.on_compensate_timeout(seq); });
+        },
+        [this](resources_atom, std::uint64_t run, void_result_ptr& result) {
+          with_run(run, [&](run_fsm& r) { r.on_resources(*result); });
+        },
+        [this](run_timeout_atom, std::uint64_t run) { with_run(run, [](run_fsm& r) { r.on_run_timeout(); }); },
+        [this](drop_atom, std::uint64_t run) { with_run(run, [](run_fsm& r) { r.on_drop(); }); },
+        [this](cancel_atom, std::uint64_t run) { with_run(run, [](run_fsm& r) { r.on_cancel(); }); },
+        [this](total_timeout_atom, std::uint64_t) -> caf::response_promise {
+          // The total timeout's timer: a request to itself that is never answered (see begin()).
+          return make_response_promise();
+        });
+  }
+
+  void total_timeout_passed(std::uint64_t run) override {
+    with_run(run, [](run_fsm& r) { r.on_total_timeout(); });
+  }
+
+  void on_exit() override {
+    if (run_) {
+      run_->release_token(); // the token no longer points here
+    }
+  }
+
+private:
+  /// Hands a message to the run in progress (if any: an idle actor drops stale messages).
+  template <class F>
+  void with_run(F f) {
+    if (run_ && !run_->ended()) {
+      engine_actor_scope scope;
+      f(*run_);
+      settle();
+    }
+  }
+
+  /// Hands a message addressed to run `run` to it, if that run is still the one in progress.
+  template <class F>
+  void with_run(std::uint64_t run, F f) {
+    if (run_ && run_->run_id() == run) {
+      with_run(std::move(f));
+    }
+  }
+
+  /// After a message: a run that ended and left nothing behind is dropped at once.
+  void settle() {
+    if (run_ && run_->ended() && recycled_) {
+      recycled_ = false;
+      run_.reset();
+    }
+  }
+
+  std::optional<run_fsm> run_;
 };
 
 } // namespace
@@ -1047,6 +1196,18 @@ caf::actor spawn_run_supervisor(const std::shared_ptr<engine>& eng, run_spec spe
     return spawner->spawn<run_supervisor>(eng, std::move(spec));
   }
   return eng->system().spawn<run_supervisor>(eng, std::move(spec));
+}
+
+void reuse_run_supervisor(const caf::actor& supervisor, const std::shared_ptr<engine>& eng, run_spec spec,
+                          caf::local_actor* sender) {
+  if (sender != nullptr) {
+    // What a send from inside `sender` does: the message stays on this worker thread.
+    supervisor->enqueue(caf::make_mailbox_element(sender->ctrl(), caf::make_message_id(), {}, start_run_atom::value,
+                                                  eng, std::move(spec)),
+                        sender->context());
+  } else {
+    caf::anon_send(supervisor, start_run_atom::value, eng, std::move(spec));
+  }
 }
 
 } // namespace cano::detail

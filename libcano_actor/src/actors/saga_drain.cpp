@@ -6,6 +6,7 @@
 #include "../attempt_runner.hpp"
 #include "../deadline.hpp"
 #include "../format.hpp"
+#include "../measure.hpp"
 #include "../resume_plan.hpp"
 #include "../user_code.hpp"
 #include "messages.hpp"
@@ -75,6 +76,8 @@ void saga_drain::pump() {
       continue;
     }
     if (record_.finished()) {
+      const bool clean = record_.errors.size() <= 1; // metrics: only the original error
+      measure(ctx_->metrics, [clean](metrics_sink& m) { m.compensation_drain(clean); });
       finished_ = true;
       done_(std::move(record_), std::nullopt);
       break;
@@ -93,7 +96,8 @@ void saga_drain::undo_top() {
   auto it = ctx_->def->compensators.find(entry.task_id);
   if (it == ctx_->def->compensators.end()) {
     return undone(error::workflow("no compensator registered for task " + debug_quote(entry.task_id) +
-                                  " — cannot roll it back"));
+                                  " — cannot roll it back"),
+                  false);
   }
   nlohmann::json output;
   try {
@@ -112,7 +116,8 @@ void saga_drain::undo_top() {
   }
   if (!post_compensate(comp, entry, std::move(output), cfg)) {
     return undone(error::task_execution("blocking pool exhausted: cannot run compensate for " +
-                                        debug_quote(entry.task_id)));
+                                        debug_quote(entry.task_id)),
+                  false);
   }
   waiting_ = waiting::compensate;
 }
@@ -135,7 +140,10 @@ void saga_drain::orphan_the_rest() {
   record_pending_ = recorder_ != nullptr;
 }
 
-void saga_drain::undone(std::optional<error> failure) {
+void saga_drain::undone(std::optional<error> failure, bool invoked) {
+  if (invoked) { // metrics: cano counts every compensate invoked, never a missing one
+    measure(ctx_->metrics, [ok = !failure](metrics_sink& m) { m.compensation_run(ok); });
+  }
   ++record_.undone;
   if (failure) {
     record_.errors.push_back(std::move(*failure));
@@ -155,7 +163,7 @@ bool saga_drain::post_compensate(std::shared_ptr<const compensator> comp, const 
     auto tc = undo_context(*ctx, entry, stop.get());
     auto r = compensate_guarded(*comp, tc, entry.task_id, output);
     caf::anon_send(self, comp_done_atom::value, seq, std::make_shared<expected<void>>(std::move(r)));
-  });
+  }, stop); // metrics: the pool counts a thread whose compensate timed out as abandoned
   if (!posted) {
     return false;
   }

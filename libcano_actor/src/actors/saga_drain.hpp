@@ -58,7 +58,8 @@ private:
   enum class waiting { nothing, compensate, record };
   void pump();
   void undo_top();
-  void undone(std::optional<error> failure);
+  /// `invoked`: a compensate ran (false: none is registered), for the metrics.
+  void undone(std::optional<error> failure, bool invoked = true);
   bool past_deadline() const;
   void orphan_the_rest();
   bool post_compensate(std::shared_ptr<const compensator> comp, const RollbackRecord::Entry& entry,

@@ -7,7 +7,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include "../engine.hpp"
-#include "../log.hpp"
+#include "../measure.hpp"
 #include "cano/actor_api.hpp"
 
 namespace cano::detail {
@@ -35,7 +35,8 @@ public:
     , board_(*plan_.board)
     , loop_awaits_run_(plan_.flows.size(), false)
     , current_run_(plan_.flows.size(), 0)
-    , last_fire_(plan_.flows.size()) {}
+    , last_fire_(plan_.flows.size())
+    , run_began_(plan_.flows.size()) {}
 
   const char* name() const override { return "cano_scheduler"; }
 
@@ -158,6 +159,8 @@ private:
     runs_.emplace(id, i);
     current_run_[i] = id;
     loop_awaits_run_[i] = for_loop;
+    run_began_[i] = board_.utc_now(); // the actor clock: durations follow virtual time too
+    measure(plan_.eng->metrics(), [&](metrics_sink& m) { m.flow_started(board_.flows[i].info.id); });
   }
 
   void on_result(const run_result& r) {
@@ -171,11 +174,22 @@ private:
       current_run_[i] = 0;
     }
     const auto now = board_.utc_now();
+    FlowStatus::kind became;
     {
       std::lock_guard<std::mutex> guard(board_.mutex);
       board_.apply_outcome(i, r.failure, now);
       --board_.runs_in_flight;
+      became = board_.flows[i].info.status.state();
     }
+    measure(plan_.eng->metrics(), [&](metrics_sink& m) {
+      const auto& id = board_.flows[i].info.id; // fixed at start: read without the lock
+      m.flow_finished(id, !r.failure, std::chrono::duration_cast<std::chrono::nanoseconds>(now - run_began_[i]));
+      if (became == FlowStatus::kind::backoff) {
+        m.flow_backoff(id);
+      } else if (became == FlowStatus::kind::tripped) {
+        m.flow_tripped(id);
+      }
+    });
     if (loop_awaits_run_[i]) {
       loop_awaits_run_[i] = false;
       if (plan_.flows[i].kind == scheduled_flow::trigger::every) {
@@ -246,12 +260,12 @@ private:
       board_.teardown_pending = true;
     }
     auto board = plan_.board;
-    auto teardown = [reverse = std::move(reverse), board, result = std::move(result)]() mutable {
+    auto teardown = [reverse = std::move(reverse), board, result = std::move(result), log = plan_.eng->log()]() mutable {
       for (const auto& resources : reverse) {
         try {
           resources->release();
         } catch (...) {
-          log_error("scheduler: a resource teardown threw; the rest are still torn down");
+          log->diagnostic(log_level::error, "scheduler: a resource teardown threw; the rest are still torn down");
         }
       }
       std::lock_guard<std::mutex> guard(board->mutex);
@@ -270,6 +284,7 @@ private:
   std::vector<bool> loop_awaits_run_;             // the flow's loop waits for its run's result
   std::vector<std::uint64_t> current_run_;        // the flow's run in flight (0: none)
   std::vector<flow_board::time_point> last_fire_; // cron: the fire time last armed
+  std::vector<flow_board::time_point> run_began_;  // the flow's run in flight began (metrics)
   std::unordered_map<std::uint64_t, std::size_t> runs_; // run id → flow
   bool stopping_ = false;
   bool cancelled_at_bound_ = false; // stop's bound passed: runs in flight were cancelled

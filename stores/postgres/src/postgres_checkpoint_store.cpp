@@ -137,16 +137,61 @@ expected<std::shared_ptr<PostgresCheckpointStore>> PostgresCheckpointStore::open
   p->secrets = detail::dsn_secrets::of(options.dsn);
   int version = 0;
   try {
-    version = detail::apply_postgres_migrations(p->connection());
-    pqxx::work tx(p->connection());
-    tx.exec_params("INSERT INTO cano_owners (owner) VALUES ($1) ON CONFLICT DO NOTHING", options.owner);
-    tx.commit();
+    if (options.read_only) {
+      version = detail::check_postgres_schema(p->connection());
+    } else {
+      version = detail::apply_postgres_migrations(p->connection());
+      pqxx::work tx(p->connection());
+      tx.exec_params("INSERT INTO cano_owners (owner) VALUES ($1) ON CONFLICT DO NOTHING", options.owner);
+      tx.commit();
+    }
   } catch (const std::exception& e) {
-    return p->store_error("cannot connect or migrate", e);
+    return p->store_error(options.read_only ? "cannot connect or read the schema" : "cannot connect or migrate", e);
   }
   auto store = std::make_shared<PostgresCheckpointStore>(std::move(p));
   store->schema_version_ = version;
   return store;
+}
+
+namespace {
+
+/// Where in `j` a string or a key holds U+0000 (a JSON pointer, "" for the top), if anywhere.
+std::optional<std::string> nul_at(const nlohmann::json& j, const std::string& at) {
+  if (j.is_string()) {
+    if (j.get_ref<const std::string&>().find('\0') != std::string::npos) {
+      return at;
+    }
+  } else if (j.is_object()) {
+    for (const auto& [key, value] : j.items()) {
+      auto here = at + "/";
+      for (char c : key) { // JSON pointer escapes (RFC 6901)
+        here += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
+      }
+      if (key.find('\0') != std::string::npos) {
+        return here;
+      }
+      if (auto found = nul_at(value, here)) {
+        return found;
+      }
+    }
+  } else if (j.is_array()) {
+    for (std::size_t i = 0; i < j.size(); ++i) {
+      if (auto found = nul_at(j[i], at + "/" + std::to_string(i))) {
+        return found;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+expected<void> PostgresCheckpointStore::check_input(const nlohmann::json& input) const {
+  if (auto at = nul_at(input, "")) {
+    return error::configuration("run input: the string at " + (at->empty() ? std::string("the top") : *at) +
+                                " holds the character U+0000 (\\u0000), which PostgreSQL's jsonb cannot store");
+  }
+  return {};
 }
 
 std::string PostgresCheckpointStore::owner() const {

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 
 #include <libpq-fe.h>
+
+#include "cano/postgres_checkpoint_store.hpp"
 
 namespace cano::detail {
 
@@ -59,7 +62,8 @@ void uri_ranges(const std::string& dsn, std::size_t prefix, std::vector<dsn_secr
 
 /// Where a password is written in a key/value DSN, read the way libpq reads it: the raw value
 /// (quotes and backslashes included, up to an unterminated end), and the value it stands for.
-void keyword_ranges(const std::string& dsn, std::vector<dsn_secrets::range>& out, std::vector<std::string>& values) {
+void keyword_ranges(const std::string& dsn, std::vector<dsn_secrets::range>& out, std::vector<std::string>& values,
+                    std::vector<std::string>& keys) {
   std::size_t i = 0;
   const auto n = dsn.size();
   while (i < n) {
@@ -76,6 +80,11 @@ void keyword_ranges(const std::string& dsn, std::vector<dsn_secrets::range>& out
     }
     if (i >= n || dsn[i] != '=') {
       continue; // libpq rejects this; the keyword itself holds no value
+    }
+    // Only a word followed by '=' is an option name: a word without one may be the rest of an
+    // unquoted password that held a space.
+    if (!key.empty() && key != "password") {
+      keys.push_back(key);
     }
     ++i;
     while (i < n && is_space(dsn[i])) {
@@ -115,7 +124,60 @@ bool touches_secret(const std::string& fragment, const std::vector<std::string>&
   });
 }
 
+using conninfo_ptr = std::unique_ptr<PQconninfoOption, void (*)(PQconninfoOption*)>;
+
+/// libpq's reading of `dsn` (null when it cannot parse it); its error text is dropped unread, as
+/// it may quote the password.
+conninfo_ptr parse_conninfo(const std::string& dsn) {
+  char* err = nullptr;
+  conninfo_ptr options(PQconninfoParse(dsn.c_str(), &err), PQconninfoFree);
+  if (err != nullptr) {
+    PQfreemem(err);
+  }
+  return options;
+}
+
+/// The options `dsn` sets, keyword to value, leaving out `except`; empty when it cannot be parsed.
+std::vector<std::pair<std::string, std::string>> options_set(const conninfo_ptr& options, const char* except) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto* o = options.get(); o != nullptr && o->keyword != nullptr; ++o) {
+    if (o->val != nullptr && std::string(o->keyword) != except) {
+      out.emplace_back(o->keyword, o->val);
+    }
+  }
+  return out;
+}
+
 } // namespace
+
+std::string with_default_connect_timeout(const std::string& dsn) {
+  if (const char* env = std::getenv("PGCONNECT_TIMEOUT"); env != nullptr && *env != '\0') {
+    return dsn;
+  }
+  auto given = parse_conninfo(dsn);
+  if (!given) {
+    return dsn;
+  }
+  for (auto* o = given.get(); o->keyword != nullptr; ++o) {
+    if (o->val != nullptr && std::string(o->keyword) == "connect_timeout") {
+      return dsn;
+    }
+  }
+  auto timeout = "connect_timeout=" + std::to_string(default_connect_timeout_seconds);
+  std::string out;
+  if (dsn.rfind("postgresql://", 0) == 0 || dsn.rfind("postgres://", 0) == 0) {
+    out = dsn + (dsn.find('?') == std::string::npos ? "?" : "&") + timeout;
+  } else {
+    out = dsn + (dsn.empty() ? "" : " ") + timeout;
+  }
+  // Only when libpq reads everything else as before (a trailing backslash, say, would swallow
+  // the added space).
+  auto added = parse_conninfo(out);
+  if (!added || options_set(added, "connect_timeout") != options_set(given, "connect_timeout")) {
+    return dsn;
+  }
+  return out;
+}
 
 dsn_secrets dsn_secrets::of(const std::string& dsn) {
   dsn_secrets out;
@@ -130,7 +192,7 @@ dsn_secrets dsn_secrets::of(const std::string& dsn) {
   if (prefix != 0) {
     uri_ranges(dsn, prefix, out.ranges_);
   } else {
-    keyword_ranges(dsn, out.ranges_, found);
+    keyword_ranges(dsn, out.ranges_, found, out.keys_);
   }
   for (const auto& r : out.ranges_) {
     found.push_back(dsn.substr(r.start, r.size));
@@ -140,12 +202,7 @@ dsn_secrets dsn_secrets::of(const std::string& dsn) {
       }
     }
   }
-  char* err = nullptr;
-  std::unique_ptr<PQconninfoOption, void (*)(PQconninfoOption*)> options(PQconninfoParse(dsn.c_str(), &err),
-                                                                        PQconninfoFree);
-  if (err != nullptr) {
-    PQfreemem(err); // its text may quote the password: never kept
-  }
+  auto options = parse_conninfo(dsn);
   out.parsed_ = options != nullptr;
   if (options) {
     for (auto* o = options.get(); o->keyword != nullptr; ++o) {
@@ -189,9 +246,12 @@ std::string dsn_secrets::scrub(std::string message) const {
       auto fragment = message.substr(open + 1, close - open - 1);
       rebuilt.append(message, pos, open - pos + 1);
       // "=" and "]" are libpq's own words ('missing "=" after', 'matching "]"'), not the DSN's.
-      bool literal = fragment == "=" || fragment == "]";
-      bool mask = !fragment.empty() && !literal &&
-                  (!parsed_ || touches_secret(fragment, secrets_) || overlaps_range(fragment));
+      // "***" is a fragment masked already (a message scrubbed twice).
+      bool literal = fragment == "=" || fragment == "]" || fragment == "***";
+      // An option name of the DSN ('invalid connection option "bogusopt"') holds no value.
+      bool key = std::find(keys_.begin(), keys_.end(), fragment) != keys_.end();
+      bool touches = touches_secret(fragment, secrets_) || overlaps_range(fragment);
+      bool mask = !fragment.empty() && !literal && (touches || (!parsed_ && !key));
       rebuilt += mask ? "***" : fragment;
       hid_fragment = hid_fragment || mask;
       rebuilt.push_back('"');
@@ -215,3 +275,11 @@ std::string dsn_secrets::scrub(std::string message) const {
 }
 
 } // namespace cano::detail
+
+namespace cano {
+
+std::string mask_dsn_password(const std::string& dsn, std::string text) {
+  return detail::dsn_secrets::of(dsn).scrub(std::move(text));
+}
+
+} // namespace cano

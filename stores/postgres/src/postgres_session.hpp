@@ -44,12 +44,15 @@ struct PostgresCheckpointStore::impl {
   pqxx::connection& connection() {
     if (!conn || !conn->is_open()) {
       conn.reset();
-      conn = std::make_unique<pqxx::connection>(options.dsn);
+      conn = std::make_unique<pqxx::connection>(detail::with_default_connect_timeout(options.dsn));
       {
         // Whose session this is, for operators — and for a cluster that ends a dead owner's
         // sessions (cluster/membership.cpp).
         pqxx::nontransaction tx(*conn);
         tx.exec("SET application_name = " + tx.quote("cano:" + options.owner));
+        if (options.read_only) {
+          tx.exec("SET default_transaction_read_only = on"); // a reader never writes by mistake
+        }
       }
       prepare_postgres_batch_statements(*conn);
     }

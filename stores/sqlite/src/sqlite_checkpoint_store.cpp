@@ -227,6 +227,11 @@ struct SqliteCheckpointStore::impl {
   statement cancel_requests;
   int lock_fd = -1; // PATH.lock, held once this process drives runs (D8)
 
+  /// Brings the schema up to this build's version (one write transaction).
+  expected<void> migrate();
+  /// For a read-only open: the schema is this build's, or an error saying what is missing.
+  expected<void> check_schema();
+
   /// checkpoint_store("sqlite: <what> (<path>): <sqlite message>"), marked unavailable when the
   /// failure is transient. Call right after the failing call (the message is the connection's).
   error failure(const std::string& what, int rc) const {
@@ -651,6 +656,89 @@ const std::string& SqliteCheckpointStore::path() const noexcept {
   return impl_->path;
 }
 
+expected<void> SqliteCheckpointStore::impl::migrate() {
+  // Migrations, in one write transaction: of several openers of a new file only the first
+  // to get the write lock migrates; the others then read the new version and do nothing.
+  int rc = step_once(begin);
+  if (rc != SQLITE_DONE) {
+    return failure("begin schema migration", rc);
+  }
+  {
+    auto version_stmt = prepare("read PRAGMA user_version", "PRAGMA user_version");
+    if (!version_stmt) {
+      rollback_if_open();
+      return version_stmt.error_value();
+    }
+    rc = sqlite3_step(version_stmt->get());
+    if (rc != SQLITE_ROW) {
+      auto e = failure("read PRAGMA user_version", rc);
+      rollback_if_open();
+      return e;
+    }
+    auto version = sqlite3_column_int(version_stmt->get(), 0);
+    version_stmt = statement{}; // finalized before the DDL below
+    const auto& all = detail::sqlite::migrations();
+    if (all.size() != static_cast<std::size_t>(schema_version)) {
+      rollback_if_open();
+      return invalid("open", "this build has " + std::to_string(all.size()) + " migrations but schema_version " +
+                                  std::to_string(schema_version));
+    }
+    if (version < 0 || version > schema_version) {
+      rollback_if_open();
+      return invalid("open", "schema version " + std::to_string(version) +
+                                  " is not one this build knows (it knows 0 to " +
+                                  std::to_string(schema_version) + ")");
+    }
+    for (int v = version; v < schema_version; ++v) {
+      auto what = "migrate schema to version " + std::to_string(v + 1);
+      if (auto r = run_script(what, all[static_cast<std::size_t>(v)]); !r) {
+        rollback_if_open();
+        return r.error_value();
+      }
+      // The version is set here, not in the file (PRAGMA takes no parameters: fixed text).
+      auto set_version = "PRAGMA user_version = " + std::to_string(v + 1);
+      if (auto r = run_script(what, set_version.c_str()); !r) {
+        rollback_if_open();
+        return r.error_value();
+      }
+    }
+  }
+  rc = step_once(commit);
+  if (rc != SQLITE_DONE) {
+    auto e = failure("commit schema migration", rc);
+    rollback_if_open();
+    return e;
+  }
+  return {};
+}
+
+expected<void> SqliteCheckpointStore::impl::check_schema() {
+  auto version_stmt = prepare("read PRAGMA user_version", "PRAGMA user_version");
+  if (!version_stmt) {
+    return version_stmt.error_value();
+  }
+  int rc = sqlite3_step(version_stmt->get());
+  if (rc != SQLITE_ROW) {
+    return failure("read PRAGMA user_version", rc);
+  }
+  auto version = sqlite3_column_int(version_stmt->get(), 0);
+  if (version == 0) {
+    return invalid("open", "no cano schema in this file (nothing has run here)");
+  }
+  if (version < schema_version) {
+    // Readers query the newest columns and tables: an older schema is migrated by a writer.
+    return invalid("open", "the cano schema in this file is at version " + std::to_string(version) +
+                             ", this build reads version " + std::to_string(schema_version) + ": migration " +
+                             std::to_string(version + 1) +
+                             " is missing (any cano process that writes applies it when it opens the store)");
+  }
+  if (version > schema_version) {
+    return invalid("open", "schema version " + std::to_string(version) + " is not one this build knows (it knows 0 to " +
+                             std::to_string(schema_version) + ")");
+  }
+  return {};
+}
+
 expected<std::shared_ptr<SqliteCheckpointStore>>
 SqliteCheckpointStore::open(const std::string& path, Options opts) {
   auto p = std::make_unique<impl>();
@@ -663,12 +751,12 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
                                 "never turns fsync off)");
   }
   sqlite3* raw = nullptr;
-  int flags =
-    SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (opts.create ? SQLITE_OPEN_CREATE : 0);
+  int flags = opts.read_only ? SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX
+                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (opts.create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   p->db.reset(raw); // closed on every path out, even when the open failed
   if (rc != SQLITE_OK) {
-    if (!opts.create && (rc & 0xFF) == SQLITE_CANTOPEN) {
+    if ((!opts.create || opts.read_only) && (rc & 0xFF) == SQLITE_CANTOPEN) {
       p->db.reset();
       return p->invalid("open", "no such store (the file does not exist or cannot be opened)");
     }
@@ -679,11 +767,13 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
     std::max<std::chrono::milliseconds::rep>(opts.busy_timeout.count(), 0), INT_MAX);
   sqlite3_busy_timeout(raw, static_cast<int>(timeout));
 
-  if (auto r = p->enable_wal(); !r) {
-    return r.error_value();
-  }
-  if (auto r = p->run_script("set synchronous", sync); !r) {
-    return r.error_value();
+  if (!opts.read_only) {
+    if (auto r = p->enable_wal(); !r) {
+      return r.error_value();
+    }
+    if (auto r = p->run_script("set synchronous", sync); !r) {
+      return r.error_value();
+    }
   }
 
   auto cache =
@@ -703,57 +793,12 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
     return r.error_value();
   }
 
-  // Migrations, in one write transaction: of several openers of a new file only the first
-  // to get the write lock migrates; the others then read the new version and do nothing.
-  rc = p->step_once(p->begin);
-  if (rc != SQLITE_DONE) {
-    return p->failure("begin schema migration", rc);
-  }
-  {
-    auto version_stmt = p->prepare("read PRAGMA user_version", "PRAGMA user_version");
-    if (!version_stmt) {
-      p->rollback_if_open();
-      return version_stmt.error_value();
+  if (opts.read_only) {
+    if (auto r = p->check_schema(); !r) {
+      return r.error_value();
     }
-    rc = sqlite3_step(version_stmt->get());
-    if (rc != SQLITE_ROW) {
-      auto e = p->failure("read PRAGMA user_version", rc);
-      p->rollback_if_open();
-      return e;
-    }
-    auto version = sqlite3_column_int(version_stmt->get(), 0);
-    version_stmt = statement{}; // finalized before the DDL below
-    const auto& all = detail::sqlite::migrations();
-    if (all.size() != static_cast<std::size_t>(schema_version)) {
-      p->rollback_if_open();
-      return p->invalid("open", "this build has " + std::to_string(all.size()) + " migrations but schema_version " +
-                                  std::to_string(schema_version));
-    }
-    if (version < 0 || version > schema_version) {
-      p->rollback_if_open();
-      return p->invalid("open", "schema version " + std::to_string(version) +
-                                  " is not one this build knows (it knows 0 to " +
-                                  std::to_string(schema_version) + ")");
-    }
-    for (int v = version; v < schema_version; ++v) {
-      auto what = "migrate schema to version " + std::to_string(v + 1);
-      if (auto r = p->run_script(what, all[static_cast<std::size_t>(v)]); !r) {
-        p->rollback_if_open();
-        return r.error_value();
-      }
-      // The version is set here, not in the file (PRAGMA takes no parameters: fixed text).
-      auto set_version = "PRAGMA user_version = " + std::to_string(v + 1);
-      if (auto r = p->run_script(what, set_version.c_str()); !r) {
-        p->rollback_if_open();
-        return r.error_value();
-      }
-    }
-  }
-  rc = p->step_once(p->commit);
-  if (rc != SQLITE_DONE) {
-    auto e = p->failure("commit schema migration", rc);
-    p->rollback_if_open();
-    return e;
+  } else if (auto r = p->migrate(); !r) {
+    return r.error_value();
   }
 
   // Prepared only now: a statement naming a table fails to prepare before the migration made it.

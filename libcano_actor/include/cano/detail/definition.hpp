@@ -18,6 +18,7 @@
 #include "cano/checkpoint.hpp"
 #include "cano/error.hpp"
 #include "cano/join.hpp"
+#include "cano/metrics_sink.hpp"
 #include "cano/observer.hpp"
 #include "cano/resources.hpp"
 #include "cano/retry.hpp"
@@ -31,9 +32,11 @@ struct step_result {
   state_code next = 0;
   bool was_split = false;  // the body returned a Split where a Single was expected
   bool more = false;       // a stepped task asked for another step with `cursor`
-  nlohmann::json cursor;
+  // The JSON values sit behind pointers, set only when present: a result passes through a few
+  // hands per state, and most results (plain tasks) carry none.
+  std::shared_ptr<const nlohmann::json> cursor; // with `more`
   bool has_output = false; // a compensatable task's output, for its completion row
-  nlohmann::json output;
+  std::shared_ptr<const nlohmann::json> output; // with `has_output`
 };
 
 /// A plain body: Task::run, RouterTask::route, SteppedTask::step (with the current cursor).
@@ -60,6 +63,25 @@ public:
   virtual ~attempt_program() = default;
   virtual program_action begin() = 0;
   virtual program_action on_call_done(std::uint64_t call_id, expected<std::any> value) = 0;
+
+  /// Where the program reports what it measures (poll iterations, batch runs and items); set by
+  /// the engine before begin(), null when the run measures nothing.
+  void set_metrics(metrics_sink* sink) noexcept { metrics_ = sink; }
+
+protected:
+  /// Calls `record(sink)` when the run measures (a sink's exception is dropped).
+  template <class F>
+  void measure(F&& record) const noexcept {
+    if (metrics_ != nullptr) {
+      try {
+        record(*metrics_);
+      } catch (...) {
+      }
+    }
+  }
+
+private:
+  metrics_sink* metrics_ = nullptr;
 };
 
 using program_factory = std::function<std::unique_ptr<attempt_program>()>;
@@ -143,6 +165,7 @@ private:
     std::once_flag validated_once;
     std::optional<error> validation_error;
     std::once_flag labels_once;
+    std::atomic<bool> labels_ready{false}; // labels filled: the hot path skips call_once
     std::unordered_map<state_code, std::string> labels;
   };
   mutable derived_caches cache_;

@@ -32,12 +32,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "cano/cluster_node.hpp"
 #include "cano/cluster_flow.hpp"
 #include "cano/error.hpp"
 #include "cano/postgres_checkpoint_store.hpp"
@@ -76,7 +78,7 @@ struct node_status {
   std::uint64_t incarnation = 0;
   std::string state;             // joining | active | draining | dead
   std::string address;           // host:port of its node actor
-  double lease_left_seconds = 0; // by the server's clock; negative: expired
+  double lease_left_seconds = 0; // by the server's clock; negative: expired; 0 when dead
   std::uint64_t owned_unfinished = 0;
 };
 
@@ -111,8 +113,6 @@ public:
   /// starts or takes it over. Returns once the request is durable; await_header tells the end.
   /// Errors: no such run, the run already ended (workflow), the database.
   expected<void> cancel(const std::string& workflow_id);
-  /// Every node incarnation the database knows, oldest first.
-  expected<std::vector<node_status>> status();
   /// Every flow the cluster has scheduled, by id, with its leader.
   expected<std::vector<cluster_flow_status>> flows();
   /// cano's trigger for a flow of the cluster: reserves it now (Running, run_count + 1) for the
@@ -125,6 +125,10 @@ public:
   /// cano's reset_flow: streak 0, no backoff window, Idle unless running. Error: "No workflow
   /// registered with id '<id>'"; the database.
   expected<void> reset_flow(const std::string& flow_id);
+  /// The node incarnations the database knows, by node id, oldest first: every live one, and the
+  /// dead ones whose lease ended less than `dead_for` ago (every dead one with std::nullopt), so
+  /// incarnations that ended long ago, failed starts included, stop cluttering the list.
+  expected<std::vector<node_status>> status(std::optional<std::chrono::seconds> dead_for = std::chrono::hours(1));
 
   struct impl;
   explicit cluster_client(std::unique_ptr<impl> p);
@@ -246,6 +250,12 @@ public:
   /// cluster_client::cancel), which survives this node. Errors: those of cluster_client::cancel,
   /// unless this node drives the run.
   expected<void> cancel(const std::string& workflow_id);
+
+  /// Every node incarnation the cluster's database records (cano_nodes), by node id, newest
+  /// incarnation first, with what is left of each lease by the database's clock and the
+  /// unfinished runs each owns: what a status page shows. One short connection of its own (`store.dsn`, or $CANO_PG_DSN). Errors:
+  /// checkpoint_store (the database, never the DSN's password).
+  static expected<std::vector<cluster_node>> members(const PostgresOptions& store);
 
   const std::string& id() const noexcept;
   /// "<node_id>#<incarnation>": the owner of the runs this node drives.

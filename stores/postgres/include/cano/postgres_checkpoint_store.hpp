@@ -30,8 +30,17 @@
 
 namespace cano {
 
+/// `text` with the password of the libpq connection string `dsn` replaced by `***`, in every
+/// spelling a DSN or libpq's messages may give it: key/value (`password=p`, `password='p \'q'`
+/// quoted with escapes) or URI (`postgres://u:p@h/db`, `?password=p`, percent-encoded). For
+/// printing a DSN, or a message about one; option names and other values are left as they are.
+std::string mask_dsn_password(const std::string& dsn, std::string text);
+
 struct PostgresOptions {
-  /// libpq connection string; empty means $CANO_PG_DSN.
+  /// libpq connection string, key/value or URI; empty means $CANO_PG_DSN. Every connection the
+  /// stores and the cluster open gets libpq's `connect_timeout=10` (seconds) unless this DSN or
+  /// $PGCONNECT_TIMEOUT sets one, so a server that accepts TCP and never answers fails the
+  /// connection instead of hanging it.
   std::string dsn;
   /// How long a batch is retried while the server is unreachable.
   std::chrono::milliseconds retry_deadline{30000};
@@ -39,11 +48,19 @@ struct PostgresOptions {
   std::chrono::milliseconds max_backoff{1000};
   /// This store's identity as a run owner (D8), e.g. "node-3#7"; empty: a random one.
   std::string owner{};
+  /// Open for reading only (tools that list and show runs): no migration, no owner row, and the
+  /// session's transactions are read-only, so a role with SELECT rights alone can read. The
+  /// schema must be there: a database without one fails with "no cano schema in this database
+  /// (nothing has run here)", one too old to read (before migration 4) names the migration it
+  /// lacks; a newer or slightly older one is read as it is. Writes
+  /// fail with the server's read-only error.
+  bool read_only = false;
 };
 
 class PostgresCheckpointStore : public CheckpointStore {
 public:
-  /// Connects and applies migrations; errors name the problem, never the password.
+  /// Connects and applies migrations (with `read_only`: checks the schema instead); errors name
+  /// the problem, never the password.
   static expected<std::shared_ptr<PostgresCheckpointStore>> open(PostgresOptions options = {});
   ~PostgresCheckpointStore() override;
 
@@ -52,6 +69,9 @@ public:
   expected<std::vector<CheckpointRow>> load_run(const std::string& workflow_id) override;
   expected<void> clear(const std::string& workflow_id) override;
   std::vector<expected<void>> append_batch(const std::vector<CheckpointWrite>& writes) override;
+  /// Refuses (configuration error) an input holding the character U+0000 in a string or a key:
+  /// PostgreSQL's jsonb, where run inputs are kept, cannot store it.
+  expected<void> check_input(const nlohmann::json& input) const override;
   expected<void> put_run_header(const RunHeader& header) override;
   expected<std::optional<RunHeader>> run_header(const std::string& workflow_id) override;
   expected<std::vector<RunHeader>> unfinished_runs() override;

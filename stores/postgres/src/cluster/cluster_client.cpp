@@ -62,7 +62,7 @@ expected<std::unique_ptr<cluster_client>> cluster_client::open(caf::actor_system
 pqxx::connection& cluster_client::impl::connection() {
   if (!conn || !conn->is_open()) {
     conn.reset();
-    conn = std::make_unique<pqxx::connection>(options.dsn);
+    conn = std::make_unique<pqxx::connection>(detail::with_default_connect_timeout(options.dsn));
   }
   return *conn;
 }
@@ -75,6 +75,9 @@ error cluster_client::impl::database_error(const std::string& what, const std::e
 expected<std::string> cluster_client::impl::submit(const std::string& definition, std::uint32_t version,
                                                    nlohmann::json input, std::string id,
                                                    std::chrono::milliseconds ack_timeout, const local_start& local) {
+  if (auto ok = store->check_input(input); !ok) {
+    return ok.error_value(); // refused before anything is placed
+  }
   if (id.empty()) {
     id = definition + "-" + detail::random_token().substr(0, 16);
   }
@@ -149,11 +152,11 @@ expected<void> cluster_client::cancel(const std::string& workflow_id) {
   return impl_->store->request_cancel(workflow_id);
 }
 
-expected<std::vector<node_status>> cluster_client::status() {
+expected<std::vector<node_status>> cluster_client::status(std::optional<std::chrono::seconds> dead_for) {
   std::lock_guard<std::mutex> guard(impl_->mutex);
   try {
     std::vector<node_status> out;
-    for (const auto& s : detail::cluster_status(impl_->connection())) {
+    for (const auto& s : detail::cluster_status(impl_->connection(), dead_for)) {
       out.push_back({s.node_id, s.incarnation, s.state, s.address, s.lease_left_seconds, s.owned_unfinished});
     }
     return out;

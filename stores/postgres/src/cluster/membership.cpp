@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../postgres_array.hpp"
+#include "../postgres_dsn.hpp"
 
 namespace cano::detail {
 
@@ -34,11 +35,17 @@ membership::membership(std::string dsn, std::string node_id, std::chrono::millis
 pqxx::connection& membership::connection() {
   if (!conn_ || !conn_->is_open()) {
     conn_.reset();
-    conn_ = std::make_unique<pqxx::connection>(dsn_);
+    conn_ = std::make_unique<pqxx::connection>(detail::with_default_connect_timeout(dsn_));
     lock_lost_ = incarnation_ != 0; // a session lock dies with its session
     pqxx::nontransaction tx(*conn_);
     // Operators (and tests) can tell a node's membership session in pg_stat_activity.
     tx.exec("SET application_name = " + tx.quote("cano-membership:" + owner()));
+    // A membership transaction never outlives a lease. A node paused inside one (its lease
+    // UPDATE done, its COMMIT not sent) holds its own row, which peers skip when they expire
+    // leases (FOR UPDATE SKIP LOCKED): it would stay undeclared for as long as it sleeps. The
+    // server ends such a session instead, which frees its row and its advisory lock: peers
+    // declare it dead, and when it wakes it finds its lock lost and rejoins.
+    tx.exec("SET idle_in_transaction_session_timeout = " + tx.quote(std::to_string(lease_.count()) + "ms"));
     reconnected_at_ = tx.exec("SELECT now()::text")[0][0].as<std::string>();
   }
   return *conn_;
@@ -53,6 +60,21 @@ std::uint64_t membership::join(const std::string& address, const std::vector<ser
   pqxx::work tx(c);
   // One incarnation at a time per node id: serialise joins of the same name.
   tx.exec_params("SELECT pg_advisory_xact_lock(hashtextextended('cano_join:' || $1, 0))", node_id_);
+  if (incarnation_ == 0) {
+    // A new process: refused while another one serves this node id (its session lock is held).
+    // A rejoin skips this: its old lock may be held for a moment by a peer's claim.
+    auto alive = tx.exec_params(
+      "SELECT incarnation, address FROM cano_nodes WHERE node_id = $1 AND state <> 'dead' "
+      "AND NOT pg_try_advisory_xact_lock(hashtextextended(node_id || '#' || incarnation::text, 0)) "
+      "ORDER BY incarnation DESC LIMIT 1",
+      node_id_);
+    if (!alive.empty()) {
+      throw node_id_in_use("node id \"" + node_id_ + "\" is in use: incarnation " +
+                           node_owner(node_id_, alive[0][0].as<std::uint64_t>()) + " at " +
+                           alive[0][1].as<std::string>() +
+                           " is alive (it holds its session lock); stop it first, or give this node another id");
+    }
+  }
   auto r = tx.exec_params(
     "INSERT INTO cano_nodes (node_id, incarnation, address, definitions, state, lease_until) "
     "SELECT $1, coalesce(max(incarnation), 0) + 1, $2, $3::jsonb, 'joining', now() + $4::interval "
@@ -148,15 +170,15 @@ std::vector<std::string> membership::expire_leases() {
   return owners;
 }
 
-bool membership::probe_dead(const std::string& node_id, std::uint64_t incarnation) {
+membership::probe_result membership::probe_dead(const std::string& node_id, std::uint64_t incarnation) {
   pqxx::work tx(connection());
   auto state = tx.exec_params("SELECT state FROM cano_nodes WHERE node_id = $1 AND incarnation = $2 FOR UPDATE",
                               node_id, static_cast<long long>(incarnation));
   if (state.empty()) {
-    return false;
+    return probe_result::alive;
   }
   if (state[0][0].as<std::string>() == "dead") {
-    return true;
+    return probe_result::already_dead;
   }
   // Its session's lock is free only when its session is gone: the process (or its database
   // connection) is dead, and CAF saw it go. Held: alive, or partitioned — the lease will tell.
@@ -164,11 +186,11 @@ bool membership::probe_dead(const std::string& node_id, std::uint64_t incarnatio
                              node_owner(node_id, incarnation))[0][0]
                 .as<bool>();
   if (!free) {
-    return false;
+    return probe_result::alive;
   }
   bury(tx, {{node_id, incarnation}});
   tx.commit();
-  return true;
+  return probe_result::declared;
 }
 
 std::vector<claimed_run> membership::claim_orphans(const std::vector<served_definition>& served) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -39,12 +40,20 @@ struct claimed_run {
   std::uint32_t version = 0;
 };
 
+/// Thrown by membership::join when another process serves the node id: an incarnation of it
+/// holds its session lock.
+struct node_id_in_use : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 class membership {
 public:
   membership(std::string dsn, std::string node_id, std::chrono::milliseconds lease);
 
   /// Registers a new incarnation (state joining, lease running) and takes its advisory lock.
   /// Returns the incarnation. Throws pqxx/std exceptions (the caller words them).
+  /// A first join (not a rejoin) throws node_id_in_use while a live incarnation of the node id
+  /// holds its session lock: two processes never serve one node id.
   std::uint64_t join(const std::string& address, const std::vector<served_definition>& served);
   /// State active (after the node actor is published).
   void activate(const std::string& address, const std::vector<served_definition>& served);
@@ -58,9 +67,15 @@ public:
   /// lease ago, or this node reconnected less than a lease ago — and hands their unfinished runs
   /// to "orphan" (fence + 1) in the same transaction. Returns the owners declared dead.
   std::vector<std::string> expire_leases();
+  /// What probe_dead found.
+  enum class probe_result {
+    alive,        // its lock is held (alive, or partitioned: its lease will tell)
+    already_dead, // declared dead before (by a lease, a peer, or its own leave): not ours to count
+    declared,     // its lock was free: this call declared it dead
+  };
   /// A peer's node actor went down: dead now if its advisory lock is free (its session is gone),
-  /// probed inside the transaction that declares it. True when declared dead (by us or before).
-  bool probe_dead(const std::string& node_id, std::uint64_t incarnation);
+  /// probed inside the transaction that declares it.
+  probe_result probe_dead(const std::string& node_id, std::uint64_t incarnation);
   /// Claims this node's fair share of orphaned runs of the served definitions (one winner each:
   /// SKIP LOCKED), fence + 1, owner = this incarnation.
   std::vector<claimed_run> claim_orphans(const std::vector<served_definition>& served);

@@ -11,6 +11,7 @@
 #include "cano/cluster.hpp"
 
 #include <atomic>
+#include <cctype>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -27,7 +28,9 @@
 #include <caf/send.hpp>
 
 #include "../postgres_dsn.hpp"
+#include "../postgres_session.hpp"
 #include "cano/actor_api.hpp"
+#include "cano/debug_quote.hpp"
 #include "client_impl.hpp"
 #include "flow_leader.hpp"
 #include "membership.hpp"
@@ -72,6 +75,19 @@ struct node::impl {
   mutable std::mutex mutex; // guards the figures and the identity below
   node_stats figures;
   std::string owner;
+  std::shared_ptr<metrics_sink> metrics; // the runtime's (null: not measured)
+  const runtime* rt = nullptr;           // its log lines go through the runtime's sink
+
+  /// Reports to the metrics sink, if any (a sink's exception is dropped).
+  template <class F>
+  void measure(F&& record) {
+    if (metrics) {
+      try {
+        record(*metrics);
+      } catch (...) {
+      }
+    }
+  }
 
   static std::string key(const std::string& name, std::uint32_t version) {
     return name + "@" + std::to_string(version);
@@ -92,6 +108,7 @@ struct node::impl {
                        static_cast<std::uint64_t>(again.version));
       }
     });
+    measure([](metrics_sink& m) { m.run_claimed(); });
     std::lock_guard<std::mutex> guard(mutex);
     ++figures.claimed;
   }
@@ -154,6 +171,13 @@ caf::behavior node_actor_behavior(caf::event_based_actor* self, node::impl* n) {
     }
     peers->emplace(who.address(), peer_state{node_id, incarnation});
     self->monitor(who);
+    // From here on the peer's death is seen at once (a down message), not only by its lease.
+    log_record r;
+    r.level = log_level::debug;
+    r.event = "peer_watched";
+    r.message = "watching a peer";
+    r.fields = {{"event", "peer_watched", false}, {"peer", detail::node_owner(node_id, incarnation)}};
+    n->rt->log(std::move(r));
   };
   return {
     [=](identity_atom, std::uint64_t incarnation) { me->second = incarnation; },
@@ -209,7 +233,12 @@ void membership_loop(caf::blocking_actor* self, impl_ptr n, std::unique_ptr<deta
     try {
       fn();
     } catch (const std::exception& e) {
-      say(std::string(what) + ": " + detail::dsn_secrets::of(n->config.store.dsn).scrub(e.what()));
+      if (is_postgres_connection_failure(e)) {
+        // libpq's words here ("Could not obtain client encoding: not connected.") say nothing useful.
+        say(std::string(what) + ": the connection to the database was lost; reconnecting at the next renewal");
+      } else {
+        say(std::string(what) + ": " + detail::dsn_secrets::of(n->config.store.dsn).scrub(e.what()));
+      }
     }
   };
   auto rejoin = [&] {
@@ -225,6 +254,7 @@ void membership_loop(caf::blocking_actor* self, impl_ptr n, std::unique_ptr<deta
       n->figures.incarnation = incarnation;
       ++n->figures.rejoins;
     }
+    n->measure([](metrics_sink& m) { m.node_rejoined(); });
     self->send(n->node_actor, identity_atom::value, incarnation);
     say("this node had been declared dead; rejoined as " + owner);
   };
@@ -244,7 +274,13 @@ void membership_loop(caf::blocking_actor* self, impl_ptr n, std::unique_ptr<deta
       }
       self->send(n->node_actor, peers_atom::value, ids, incarnations, addresses);
     });
-    guarded("leases of peers", [&] { n->count(&node_stats::declared_dead, members->expire_leases().size()); });
+    guarded("leases of peers", [&] {
+      auto dead = members->expire_leases().size();
+      n->count(&node_stats::declared_dead, dead);
+      for (std::size_t k = 0; k < dead; ++k) {
+        n->measure([](metrics_sink& m) { m.node_failover(death_signal::lease); });
+      }
+    });
   };
   auto claim = [&] {
     guarded("claims", [&] {
@@ -263,12 +299,14 @@ void membership_loop(caf::blocking_actor* self, impl_ptr n, std::unique_ptr<deta
     // Suspects: dead at once if their lock is free; asked again until a lease has passed.
     bool buried = false;
     for (auto it = probes.begin(); it != probes.end();) {
-      bool dead = false;
-      guarded("probe", [&] { dead = members->probe_dead(it->node_id, it->incarnation); });
-      if (dead) {
+      auto found = detail::membership::probe_result::alive;
+      guarded("probe", [&] { found = members->probe_dead(it->node_id, it->incarnation); });
+      const bool dead = found != detail::membership::probe_result::alive;
+      if (found == detail::membership::probe_result::declared) { // one dead already is not counted again
         n->count(&node_stats::declared_dead);
-        buried = true;
+        n->measure([](metrics_sink& m) { m.node_failover(death_signal::down); });
       }
+      buried = buried || dead; // claim its runs now, whoever buried it
       it = dead || std::chrono::steady_clock::now() > it->until ? probes.erase(it) : std::next(it);
     }
     if (buried) {
@@ -366,6 +404,31 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
   if (config.node_id.empty()) {
     return error::configuration("cano::node: a node needs a node_id");
   }
+  // '#' separates a node id from its incarnation in owner names ("a#3"), and ids appear in
+  // addresses, logs and session names: letters, digits and - _ . only.
+  for (char c : config.node_id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return error::configuration("cano::node: node_id " + debug_quote(config.node_id) + " holds " +
+                                  debug_quote(std::string(1, c)) +
+                                  ": a node id is made of letters, digits, '-', '_' and '.' ('#' separates "
+                                  "the id from the incarnation)");
+    }
+  }
+  if (config.node_id.size() > 64) {
+    return error::configuration("cano::node: node_id is " + std::to_string(config.node_id.size()) +
+                                " characters long: at most 64");
+  }
+  {
+    // Heartbeats off with a connection timeout on: idle, healthy peers would be declared dead.
+    auto heartbeat = caf::get_or(sys.config(), "middleman.heartbeat-interval", caf::timespan{0});
+    auto timeout = caf::get_or(sys.config(), "middleman.connection-timeout", caf::timespan{0});
+    if (heartbeat.count() <= 0 && timeout.count() > 0) {
+      return error::configuration("cano::node: middleman.heartbeat-interval is 0 (heartbeats off) while "
+                                  "middleman.connection-timeout is set: idle, healthy peers would be declared "
+                                  "dead; set a heartbeat interval shorter than the connection timeout on every "
+                                  "node, or both to 0");
+    }
+  }
   if (!sys.has_middleman()) {
     return error::configuration("cano::node: the actor system has no middleman; call cano::node::configure(cfg) "
                                 "before creating it");
@@ -388,6 +451,8 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
       return migrate.error_value();
     }
     p->members->join(config.host + ":0", {});
+  } catch (const detail::node_id_in_use& e) {
+    return error::configuration(std::string("cano::node: ") + e.what());
   } catch (const std::exception& e) {
     return error::checkpoint_store("cano::node: join the cluster: " +
                                    detail::dsn_secrets::of(config.store.dsn).scrub(e.what()));
@@ -400,6 +465,8 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
   }
   p->store = *store;
   p->owner = store_options.owner;
+  p->metrics = rt.metrics(); // claims, failovers and rejoins are measured with the runtime's runs
+  p->rt = &rt;
   p->figures.incarnation = p->members->incarnation();
   auto client = cluster_client::open(sys, config.store);
   if (!client) {

@@ -5,6 +5,7 @@
 // that starts it late is fenced. Every statement here is on the caller's own connection.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -51,9 +52,11 @@ struct node_status {
   std::uint64_t incarnation = 0;
   std::string state;
   std::string address;
-  double lease_left_seconds = 0; // negative: expired
+  double lease_left_seconds = 0; // negative: expired; 0 for a dead one
   std::uint64_t owned_unfinished = 0;
 };
-std::vector<node_status> cluster_status(pqxx::connection& c);
+/// Every live incarnation, and the dead ones whose lease ended less than `dead_for` ago (all of
+/// them without it).
+std::vector<node_status> cluster_status(pqxx::connection& c, std::optional<std::chrono::seconds> dead_for);
 
 } // namespace cano::detail

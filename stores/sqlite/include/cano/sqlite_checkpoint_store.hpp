@@ -33,6 +33,11 @@ struct SqliteCheckpointStoreOptions {
   /// Create the file when it does not exist (tools that only read, like the cano CLI, say no:
   /// a mistyped path is then an error, not a new empty store).
   bool create = true;
+  /// Open for reading only (tools that list and show runs): the file is opened read-only, nothing
+  /// is migrated or written, and `create` is ignored. The schema must be there: a file without
+  /// one fails with "no cano schema in this file (nothing has run here)", one older than this
+  /// build names the migration it lacks. Writes fail with SQLite's read-only error.
+  bool read_only = false;
 };
 
 class SqliteCheckpointStore : public CheckpointStore {
