@@ -580,6 +580,12 @@ private:
   bool runner_progress() {
     while (runner_ && phase_ == run_phase::forward) {
       if (runner_->cursor_pending()) {
+        if (interrupt_pending()) {
+          // Cancelled while the step ran (a pooled step may come back in place, before this
+          // actor reads the cancel): its cursor came after the cancel and is not written.
+          drop_in_flight();
+          return false;
+        }
         auto now = write_cursor(runner_->cursor(), [this](std::optional<error> failure) {
           waiting_ = false;
           if (runner_ && interrupt_pending()) {
