@@ -41,20 +41,28 @@ std::chrono::system_clock::time_point from_epoch_seconds(double s) {
     std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(s)));
 }
 
+/// The migration that added cano_runs.cancel_requested_at.
+constexpr int cancel_requests_migration = 7;
+
 } // namespace
 
 // Columns 13 to 15: the label noted when the log was cleared, the newest state entry of the live
 // log (NULL without one), and created_at in whole microseconds (list_runs' cursors); 16: when a
 // cancel was requested (NULL when none was).
-const char* const postgres_header_columns =
-  "workflow_id, definition, workflow_version, input::text, status, extract(epoch from "
-  "created_at)::float8, "
-  "extract(epoch from updated_at)::float8, final_state, attempts, failure::text, rollback::text, "
-  "owner, fence, "
-  "last_state, (SELECT c.state FROM cano_checkpoints c WHERE c.workflow_id = cano_runs.workflow_id "
-  "AND c.kind = 0 "
-  "ORDER BY c.sequence DESC LIMIT 1), (extract(epoch from created_at) * 1000000)::bigint, "
-  "extract(epoch from cancel_requested_at)::float8";
+std::string postgres_header_columns(int schema_version) {
+  std::string columns =
+    "workflow_id, definition, workflow_version, input::text, status, extract(epoch from "
+    "created_at)::float8, "
+    "extract(epoch from updated_at)::float8, final_state, attempts, failure::text, rollback::text, "
+    "owner, fence, "
+    "last_state, (SELECT c.state FROM cano_checkpoints c WHERE c.workflow_id = cano_runs.workflow_id "
+    "AND c.kind = 0 "
+    "ORDER BY c.sequence DESC LIMIT 1), (extract(epoch from created_at) * 1000000)::bigint, ";
+  // A reader of an older schema (read-only opens read one from migration 4 on) reads no request.
+  columns += schema_version >= cancel_requests_migration ? "extract(epoch from cancel_requested_at)::float8"
+                                                        : "NULL::float8";
+  return columns;
+}
 
 /// A header row as the store wrote it, or why it cannot be read (a value out of range, JSON
 /// that does not parse, a status this version does not know): never a value silently changed.
@@ -290,7 +298,7 @@ expected<std::optional<RunHeader>> PostgresCheckpointStore::run_header(const std
   std::lock_guard<std::mutex> guard(impl_->mutex);
   auto read = impl_->with_retry<std::optional<pqxx::result>>("run_header", retries_, [&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
-    auto r = tx.exec_params(std::string("SELECT ") + postgres_header_columns +
+    auto r = tx.exec_params(std::string("SELECT ") + postgres_header_columns(schema_version_) +
                               " FROM cano_runs WHERE workflow_id = $1",
                             workflow_id);
     return r.empty() ? std::optional<pqxx::result>{} : std::optional<pqxx::result>{r};
@@ -313,7 +321,7 @@ expected<RunListing> PostgresCheckpointStore::list_unfinished() {
   auto read = impl_->with_retry<pqxx::result>("unfinished_runs", retries_, [&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     // Any status that is not final, known or not: an unknown one is reported, never skipped.
-    return tx.exec(std::string("SELECT ") + postgres_header_columns +
+    return tx.exec(std::string("SELECT ") + postgres_header_columns(schema_version_) +
                    " FROM cano_runs WHERE status NOT IN " + postgres_final_statuses +
                    " ORDER BY created_at");
   });

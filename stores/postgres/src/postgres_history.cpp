@@ -107,7 +107,7 @@ expected<RunPage> PostgresCheckpointStore::list_runs(const RunQuery& query) {
     pqxx::read_transaction tx(c);
     // Unnamed statements are planned with their values: a filter not given folds away.
     return tx.exec_params(
-      std::string("SELECT ") + postgres_header_columns +
+      std::string("SELECT ") + postgres_header_columns(schema_version_) +
         " FROM cano_runs WHERE ($1::text[] IS NULL OR status = ANY($1::text[])) "
         "AND ($2::text IS NULL OR definition = $2::text) "
         "AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz) "
