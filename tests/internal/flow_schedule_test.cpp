@@ -153,6 +153,25 @@ BOOST_AUTO_TEST_CASE(a_failing_every_flow_waits_the_longer_of_interval_and_backo
   BOOST_TEST((r.next_tick == at(9, 1, 1)));
 }
 
+BOOST_AUTO_TEST_CASE(a_cancelled_run_leaves_the_flow_idle_with_its_streak_and_window) {
+  auto p = every(1s, exact(4s, 2u));
+  auto err = cano::error::task_execution("supplier offline");
+  auto r = after_run(p, idle_row(at(9, 0, 0)), at(9, 0, 0, 100), err);
+  BOOST_REQUIRE((r.status == kind::backoff && r.streak == 1u));
+  // cano 0.15: a run cancelled (cluster_client::cancel, cano runs cancel) is no failure of the flow —
+  // not a second one in the streak (which would trip it), and not a success that clears it.
+  r = after_run(p, r, at(9, 0, 5), cano::error::cancelled());
+  BOOST_TEST((r.status == kind::idle));
+  BOOST_TEST(r.streak == 1u);
+  BOOST_TEST((r.next_eligible == at(9, 0, 4, 100)));
+  BOOST_TEST(r.last_error == err.to_string());
+  BOOST_TEST((r.next_tick == at(9, 0, 6))); // the schedule goes on: the interval after its end
+  // A failed undo after a cancel is a failure like any other.
+  r = after_run(p, r, at(9, 0, 7), cano::error::compensation_failed({cano::error::cancelled(), err}));
+  BOOST_TEST((r.status == kind::tripped));
+  BOOST_TEST(r.streak == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(a_triggered_run_takes_the_every_tick_it_overlaps_and_leaves_the_schedule_alone) {
   auto p = every(10s);
   auto r = idle_row(at(9, 0, 10));

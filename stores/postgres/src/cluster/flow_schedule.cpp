@@ -223,6 +223,10 @@ void apply_outcome(const flow_plan& plan, flow_row& row, const std::optional<err
     row.streak = 0;
     row.last_error.clear();
     row.next_eligible.reset();
+  } else if (failure->code() == errc::cancelled) {
+    // A deliberate cancel (cluster_client::cancel, cano runs cancel) is no failure: streak,
+    // window and last error stay as they were (cano 0.15 judges by the category).
+    row.status = FlowStatus::kind::idle;
   } else {
     row.last_error = failure->to_string();
     if (row.streak < UINT32_MAX) {
