@@ -203,6 +203,12 @@ bool engine::cancel(std::uint64_t run_id) {
   return true;
 }
 
+caf::actor engine::supervisor_of(std::uint64_t run_id) const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto it = live_.find(run_id);
+  return it == live_.end() ? caf::actor{} : it->second.handle;
+}
+
 std::size_t engine::cancel_workflow(const std::string& workflow_id) {
   std::lock_guard<std::mutex> guard(mutex_);
   if (auto d = live_ids_.find(workflow_id); d != live_ids_.end()) {

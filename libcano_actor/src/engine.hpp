@@ -97,6 +97,9 @@ public:
   void cancel_requested(const CheckpointStore& store, const std::string& workflow_id);
   /// The stores with durable runs in flight here, each once.
   std::vector<std::shared_ptr<CheckpointStore>> durable_stores() const;
+  /// The supervisor driving run `run_id`; unset when the run is not in flight (or its actor is
+  /// still being spawned). For white-box tests of recycled supervisors.
+  caf::actor supervisor_of(std::uint64_t run_id) const;
   /// Queries the poller of durable cancel requests made so far.
   std::uint64_t cancel_queries() const { return poller_.queries(); }
   /// The channel to the checkpoint actor of a blocking store (spawned on first use).
