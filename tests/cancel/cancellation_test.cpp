@@ -8,6 +8,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -19,12 +20,15 @@
 #include "cano/batch_task.hpp"
 #include "cano/cancellation.hpp"
 #include "cano/memory_checkpoint_store.hpp"
+#include "cano/metrics_sink.hpp"
 #include "cano/poll_task.hpp"
 #include "cano/stepped_task.hpp"
 #include "cano/workflow.hpp"
+#include "support/recording_log_sink.hpp"
 #include "support/states.hpp"
 #include "support/store_kinds.hpp"
 #include "support/sync.hpp"
+#include "support/tasks.hpp"
 #include "support/test_system.hpp"
 
 using namespace test;
@@ -135,6 +139,49 @@ BOOST_AUTO_TEST_CASE(a_pre_cancelled_run_starts_no_task) { // scenario 207
   BOOST_TEST(log->count("task_start:") == 0u);
   BOOST_TEST(log->count("state_enter:") == 0u);
   BOOST_TEST(log->events() == std::vector<std::string>({"cancelled:Start"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_run_is_measured_as_failed_and_logged_with_its_category) {
+  // cano 0.15 counts a cancelled run among the failed ones (cano_workflow_runs_total has no
+  // outcome of its own for it); our end line names the category.
+  struct outcomes : cano::metrics_sink {
+    std::mutex mutex;
+    std::vector<cano::run_outcome> finished;
+    std::vector<cano::RunStatus> statuses;
+    void workflow_finished(cano::run_outcome outcome, std::chrono::nanoseconds) override {
+      std::lock_guard<std::mutex> guard(mutex);
+      finished.push_back(outcome);
+    }
+    void run_finished(cano::RunStatus status) override {
+      std::lock_guard<std::mutex> guard(mutex);
+      statuses.push_back(status);
+    }
+  };
+  auto metrics = std::make_shared<outcomes>();
+  auto lines = std::make_shared<recording_log_sink>();
+  cano::runtime_config cfg;
+  cfg.metrics = metrics;
+  cfg.log = lines;
+  cfg.log_level = cano::log_level::info;
+  test_system ts(cfg);
+  auto wf = cano::Workflow<State>{}
+              .register_task(State::Start, goto_task(State::Complete, inline_cfg()))
+              .add_exit_state(State::Complete)
+              .with_timeout(bound);
+  auto [handle, token] = cano::cancellation_token::make();
+  handle.cancel();
+  check_cancelled(ts.rt->run(wf, State::Start, with_token("measured", token)));
+  {
+    std::lock_guard<std::mutex> guard(metrics->mutex);
+    BOOST_TEST(metrics->finished.size() == 1u);
+    BOOST_TEST((metrics->finished.at(0) == cano::run_outcome::failed));
+    BOOST_TEST(metrics->statuses.size() == 1u);
+    BOOST_TEST((metrics->statuses.at(0) == cano::RunStatus::failed));
+  }
+  auto failed = lines->of("run_failed");
+  BOOST_REQUIRE(failed.size() == 1u);
+  BOOST_TEST(recording_log_sink::field(failed.at(0), "error") == "cancelled: Workflow cancelled");
+  BOOST_TEST(recording_log_sink::field(failed.at(0), "workflow_id") == "measured");
 }
 
 BOOST_AUTO_TEST_CASE(a_cancel_at_a_state_boundary_stops_before_on_state_enter) {
