@@ -3,15 +3,16 @@
 #include <algorithm>
 
 #include "deadline.hpp"
-#include "log.hpp"
 #include "user_code.hpp"
 
 namespace cano::detail {
 
-cancel_poller::cancel_poller(std::chrono::milliseconds interval, stores_fn stores, requested_fn requested)
+cancel_poller::cancel_poller(std::chrono::milliseconds interval, stores_fn stores, requested_fn requested,
+                             std::shared_ptr<const logger> log)
   : interval_(std::max(interval, std::chrono::milliseconds(1))), // never a busy loop
     stores_(std::move(stores)),
-    requested_(std::move(requested)) {}
+    requested_(std::move(requested)),
+    log_(std::move(log)) {}
 
 cancel_poller::~cancel_poller() { stop(); }
 
@@ -67,7 +68,8 @@ void cancel_poller::poll_once() {
       if (failing == failing_.end()) {
         failing_.push_back(store.get());
         lock.unlock();
-        log_error("looking for cancel requests failed (retried every interval): " + ids.error_value().to_string());
+        log_->diagnostic(log_level::error, "looking for cancel requests failed (retried every interval): " +
+                                             ids.error_value().to_string());
       }
       continue;
     }

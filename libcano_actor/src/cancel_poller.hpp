@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cano/checkpoint.hpp"
+#include "logger.hpp"
 
 namespace cano::detail {
 
@@ -25,7 +26,9 @@ public:
   /// A run of `store` with this id has a cancel request.
   using requested_fn = std::function<void(const CheckpointStore& store, const std::string& workflow_id)>;
 
-  cancel_poller(std::chrono::milliseconds interval, stores_fn stores, requested_fn requested);
+  /// A failing query is reported through `log` (the runtime's logger), once per outage.
+  cancel_poller(std::chrono::milliseconds interval, stores_fn stores, requested_fn requested,
+                std::shared_ptr<const logger> log);
   ~cancel_poller();
   cancel_poller(const cancel_poller&) = delete;
   cancel_poller& operator=(const cancel_poller&) = delete;
@@ -44,6 +47,7 @@ private:
   std::chrono::milliseconds interval_;
   stores_fn stores_;
   requested_fn requested_;
+  std::shared_ptr<const logger> log_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool started_ = false;

@@ -53,7 +53,7 @@ engine::engine(caf::actor_system& sys, runtime_config config)
     checkpoint_queue_bound_(config.checkpoint_queue_bound),
     poller_(
       config.cancel_poll_interval, [this] { return durable_stores(); },
-      [this](const CheckpointStore& store, const std::string& id) { cancel_requested(store, id); }) {}
+      [this](const CheckpointStore& store, const std::string& id) { cancel_requested(store, id); }, log_) {}
 
 void signal_cancel(const run_context& ctx, const caf::actor& supervisor) {
   ctx.cancelled.store(true, std::memory_order_release);
