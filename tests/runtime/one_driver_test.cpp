@@ -333,4 +333,102 @@ BOOST_AUTO_TEST_CASE(a_claim_fences_the_previous_owner_even_with_a_batch_in_flig
   BOOST_TEST(successor->append(id, cano::CheckpointRow(rows_at_claim, "Start", "t")).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(a_run_left_from_a_previous_owner_name_is_fenced_after_the_store_is_renamed,
+                     *boost::unit_test::precondition(postgres_configured())) {
+  // A node declared dead rejoins under a new owner name (set_owner) while runs of its old name
+  // still drive in the process: once another node claimed such a run, its writes must be refused
+  // even though the new name's epoch never moved (the rejoin left the old name's fences behind).
+  auto node = *cano::PostgresCheckpointStore::open();
+  auto survivor = *cano::PostgresCheckpointStore::open();
+  auto create = [&](const std::string& id) {
+    cano::CheckpointWrite w;
+    w.workflow_id = id;
+    w.create = true;
+    w.row = cano::CheckpointRow(0, "Start", "t");
+    w.header = make_header(id, "rejoin", 0, nullptr, cano::RunStatus::running);
+    return node->append_batch({w}).front();
+  };
+  auto left_over = unique_id("left-over");
+  BOOST_REQUIRE(create(left_over).has_value());
+  BOOST_REQUIRE(node->set_owner(unique_id("node-next-incarnation")).has_value());
+  BOOST_REQUIRE(survivor->claim_run(left_over).has_value());
+  // A run of the new name settles this name's epoch as checked …
+  BOOST_REQUIRE(create(unique_id("fresh")).has_value());
+  // … and the left-over driver's next row is refused all the same; the survivor's log is intact.
+  auto r = node->append(left_over, cano::CheckpointRow(1, "Start", "t"));
+  BOOST_REQUIRE(!r.has_value());
+  BOOST_TEST(r.error().code() == cano::errc::fenced, r.error().to_string());
+  BOOST_TEST(survivor->load_run(left_over)->size() == 1u);
+  auto header_write = cano::CheckpointWrite{};
+  header_write.workflow_id = left_over;
+  header_write.clear_run = true;
+  header_write.header = make_header(left_over, "rejoin", 0, nullptr, cano::RunStatus::completed);
+  auto cleared = node->append_batch({header_write}).front();
+  BOOST_TEST(!cleared.has_value());
+  BOOST_TEST(survivor->load_run(left_over)->size() == 1u);
+  BOOST_TEST(cano::to_string((*survivor->run_header(left_over))->status) == std::string("running"));
+  BOOST_TEST(survivor->append(left_over, cano::CheckpointRow(1, "Start", "t")).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_driver_once_fenced_stays_fenced_on_every_later_write,
+                     *boost::unit_test::precondition(postgres_configured())) {
+  // The first write after a claim finds the run taken over; later batches see no new epoch and
+  // must not take the fence the store once held as still good (a woken node's drain once
+  // overwrote its successor's final header that way).
+  auto zombie = *cano::PostgresCheckpointStore::open();
+  auto successor = *cano::PostgresCheckpointStore::open();
+  auto id = unique_id("fenced-twice");
+  cano::CheckpointWrite create;
+  create.workflow_id = id;
+  create.create = true;
+  create.row = cano::CheckpointRow(0, "Start", "t");
+  create.header = make_header(id, "fence", 0, nullptr, cano::RunStatus::running);
+  BOOST_REQUIRE(zombie->append_batch({create}).front().has_value());
+  BOOST_REQUIRE(successor->claim_run(id).has_value());
+  auto first = zombie->append(id, cano::CheckpointRow(1, "Start", "t"));
+  BOOST_REQUIRE(!first.has_value());
+  BOOST_TEST(first.error().code() == cano::errc::fenced, first.error().to_string());
+  // The successor ends the run; the zombie's late header must not undo that.
+  cano::CheckpointWrite end;
+  end.workflow_id = id;
+  end.clear_run = true;
+  end.header = make_header(id, "fence", 0, nullptr, cano::RunStatus::completed);
+  BOOST_REQUIRE(successor->append_batch({end}).front().has_value());
+  cano::CheckpointWrite late;
+  late.workflow_id = id;
+  late.header = make_header(id, "fence", 0, nullptr, cano::RunStatus::compensating);
+  auto second = zombie->append_batch({late}).front();
+  BOOST_REQUIRE(!second.has_value());
+  BOOST_TEST(second.error().code() == cano::errc::fenced, second.error().to_string());
+  BOOST_TEST(cano::to_string((*successor->run_header(id))->status) == std::string("completed"));
+}
+
+BOOST_AUTO_TEST_CASE(a_claim_fences_its_run_even_when_the_next_batch_holds_only_other_runs,
+                     *boost::unit_test::precondition(postgres_configured())) {
+  // The batch that first sees the moved epoch writes another run of the same store: the claimed
+  // run must still be fenced in every later batch (a woken node's drain once overwrote its
+  // successor's final header that way).
+  auto zombie = *cano::PostgresCheckpointStore::open();
+  auto successor = *cano::PostgresCheckpointStore::open();
+  auto create = [&](const std::string& id) {
+    cano::CheckpointWrite w;
+    w.workflow_id = id;
+    w.create = true;
+    w.row = cano::CheckpointRow(0, "Start", "t");
+    w.header = make_header(id, "fence", 0, nullptr, cano::RunStatus::running);
+    return zombie->append_batch({w}).front();
+  };
+  auto claimed = unique_id("claimed");
+  auto kept = unique_id("kept");
+  BOOST_REQUIRE(create(claimed).has_value());
+  BOOST_REQUIRE(create(kept).has_value());
+  BOOST_REQUIRE(successor->claim_run(claimed).has_value());
+  BOOST_REQUIRE(zombie->append(kept, cano::CheckpointRow(1, "Start", "t")).has_value()); // still ours
+  auto late = zombie->append(claimed, cano::CheckpointRow(1, "Start", "t"));
+  BOOST_REQUIRE(!late.has_value());
+  BOOST_TEST(late.error().code() == cano::errc::fenced, late.error().to_string());
+  BOOST_TEST(successor->load_run(claimed)->size() == 1u);
+  BOOST_TEST(zombie->append(kept, cano::CheckpointRow(2, "Start", "t")).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

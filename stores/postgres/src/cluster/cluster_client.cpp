@@ -7,6 +7,7 @@
 #include "cano/cluster.hpp"
 #include "cano/detail/random_token.hpp"
 #include "client_impl.hpp"
+#include "cluster_members.hpp"
 #include "flow_table.hpp"
 #include "placement.hpp"
 #include "transport.hpp"
@@ -156,8 +157,11 @@ expected<std::vector<node_status>> cluster_client::status(std::optional<std::chr
   std::lock_guard<std::mutex> guard(impl_->mutex);
   try {
     std::vector<node_status> out;
-    for (const auto& s : detail::cluster_status(impl_->connection(), dead_for)) {
-      out.push_back({s.node_id, s.incarnation, s.state, s.address, s.lease_left_seconds, s.owned_unfinished});
+    for (const auto& m : detail::read_members(impl_->connection(), dead_for)) {
+      // A dead incarnation has no lease left, whatever its row says (it left, or was declared
+      // dead before its lease ran out); its lease_until tells when it was last known alive.
+      double left = m.state == "dead" ? 0.0 : std::chrono::duration<double>(m.lease_left).count();
+      out.push_back({m.node_id, m.incarnation, m.state, m.address, left, m.owned_unfinished});
     }
     return out;
   } catch (const std::exception& e) {

@@ -198,6 +198,14 @@ std::vector<claimed_run> membership::claim_orphans(const std::vector<served_defi
     return {};
   }
   pqxx::work tx(connection());
+  // Only a live incarnation claims: one that woke up dead (a paused process) rejoins first. Its
+  // row is held until the claim commits, so a burial racing it orphans what it claimed.
+  auto alive = tx.exec_params("SELECT 1 FROM cano_nodes WHERE node_id = $1 AND incarnation = $2 AND state <> 'dead' "
+                              "FOR SHARE",
+                              node_id_, static_cast<long long>(incarnation_));
+  if (alive.empty()) {
+    return {};
+  }
   // A dead incarnation may still have made runs between its burial and noticing it (a paused
   // process that woke): hand those over too, fencing it as the burial did.
   auto stragglers = tx.exec(std::string("SELECT DISTINCT r.owner FROM cano_runs r JOIN cano_nodes n ON r.owner = "

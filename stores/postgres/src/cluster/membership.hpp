@@ -77,7 +77,7 @@ public:
   /// probed inside the transaction that declares it.
   probe_result probe_dead(const std::string& node_id, std::uint64_t incarnation);
   /// Claims this node's fair share of orphaned runs of the served definitions (one winner each:
-  /// SKIP LOCKED), fence + 1, owner = this incarnation.
+  /// SKIP LOCKED), fence + 1, owner = this incarnation; nothing while this incarnation is dead.
   std::vector<claimed_run> claim_orphans(const std::vector<served_definition>& served);
   /// Leaves: this incarnation's unfinished runs go to "orphan", its row dead.
   void leave();

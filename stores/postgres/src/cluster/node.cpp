@@ -94,7 +94,9 @@ struct node::impl {
   }
 
   /// Resumes a run this node claimed; a run this runtime still drives (a fenced leftover of a
-  /// previous incarnation) is tried again once it has ended.
+  /// previous incarnation) is tried again once it has ended. The run is adopted, not taken
+  /// over: if it moved on since the claim (this incarnation was declared dead meanwhile), the
+  /// resume is refused as fenced instead of taking it back from its new owner.
   void resume(const detail::claimed_run& run) {
     auto it = resumers.find(key(run.definition, run.version));
     if (it == resumers.end()) {
@@ -102,7 +104,7 @@ struct node::impl {
     }
     auto retry_to = membership_actor;
     auto again = run;
-    it->second(run.workflow_id, true, [retry_to, again](run_result&& r) {
+    it->second(run.workflow_id, false, [retry_to, again](run_result&& r) {
       if (!r.ok() && r.failure->message().find("already running in this runtime") != std::string::npos) {
         caf::anon_send(retry_to, retry_atom::value, again.workflow_id, again.definition,
                        static_cast<std::uint64_t>(again.version));

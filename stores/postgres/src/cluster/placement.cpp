@@ -76,26 +76,4 @@ std::optional<stored_result> read_result(pqxx::connection& c, const std::string&
   return stored_result{r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<std::string>()};
 }
 
-std::vector<node_status> cluster_status(pqxx::connection& c, std::optional<std::chrono::seconds> dead_for) {
-  pqxx::read_transaction tx(c);
-  // A dead incarnation has no lease left, whatever its row says (it left, or was declared dead
-  // before the lease ran out); its lease_until tells when it was last known alive.
-  auto r = tx.exec(std::string("SELECT n.node_id, n.incarnation, n.state, n.address, "
-                               "CASE WHEN n.state = 'dead' THEN 0 ELSE "
-                               "extract(epoch from n.lease_until - now())::float8 END, "
-                               "(SELECT count(*) FROM cano_runs r WHERE r.owner = n.node_id || '#' || n.incarnation "
-                               "AND r.") +
-                   unfinished + ") FROM cano_nodes n" +
-                   (dead_for ? " WHERE n.state <> 'dead' OR n.lease_until > now() - interval '" +
-                                 std::to_string(dead_for->count()) + " seconds'"
-                             : std::string()) +
-                   " ORDER BY n.node_id, n.incarnation");
-  std::vector<node_status> out;
-  for (const auto& row : r) {
-    out.push_back({row[0].as<std::string>(), row[1].as<std::uint64_t>(), row[2].as<std::string>(),
-                   row[3].as<std::string>(), row[4].as<double>(), row[5].as<std::uint64_t>()});
-  }
-  return out;
-}
-
 } // namespace cano::detail
