@@ -57,6 +57,7 @@ struct node_config : caf::actor_system_config {
   std::uint16_t port = 0;
   caf::timespan lease = std::chrono::seconds(3);
   caf::timespan renew_every = std::chrono::milliseconds(500);
+  caf::timespan resume_stalled_every = std::chrono::seconds(30);
   caf::timespan drain_deadline = std::chrono::seconds(10);
   std::string dsn;
   // "on" or "off": CAF 0.17 takes a bool on the command line only as a flag that turns it on.
@@ -75,6 +76,8 @@ struct node_config : caf::actor_system_config {
       .add(port, "port", "its port (0: any, printed)")
       .add(lease, "lease", "how long a silent node lives before it is declared dead")
       .add(renew_every, "renew-every", "how often a lease is renewed")
+      .add(resume_stalled_every, "resume-stalled-every",
+           "how often the node resumes its own runs that nothing drives (0: never)")
       .add(drain_deadline, "drain-deadline", "on SIGTERM, how long runs may take to finish")
       .add(dsn, "dsn", "the cluster's PostgreSQL (default: $CANO_PG_DSN)")
       .add(metrics, "metrics", "on (default): serve Prometheus metrics at http://metrics-host:metrics-port/metrics; off")
@@ -257,6 +260,7 @@ int serve(node_config& cfg) {
   nc.port = cfg.port;
   nc.lease = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.lease);
   nc.renew_every = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.renew_every);
+  nc.resume_stalled_every = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.resume_stalled_every);
   nc.store = store_options(cfg);
   nc.on_flow_event = print_flow_event;
   auto n = cano::node::open(sys, rt, nc);

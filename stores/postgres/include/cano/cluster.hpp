@@ -66,6 +66,10 @@ struct node_config {
   std::chrono::milliseconds lease{3000};
   /// How often the lease is renewed and the membership looked at (several per lease).
   std::chrono::milliseconds renew_every{500};
+  /// How often the node looks for its own stalled runs — unfinished runs its incarnation owns
+  /// whose header has not changed for two leases and that its runtime does not drive (a claimed
+  /// run whose resume failed, say on a database error) — and resumes them. 0: never.
+  std::chrono::milliseconds resume_stalled_every{30000};
   /// The shared database; `owner` is set by the node.
   PostgresOptions store;
   /// Told what the node's flow leader does (leads, fires, outcomes), from its own thread.
@@ -144,6 +148,7 @@ struct node_stats {
   std::uint64_t rejoins = 0;       // times it found itself declared dead and came back
   std::uint64_t declared_dead = 0; // peers this node declared dead
   std::uint64_t claimed = 0;       // orphaned runs this node took over and resumed
+  std::uint64_t stalled = 0;       // runs of its own it found undriven and resumed
   std::uint64_t flows_led = 0;     // flows this node leads now
   std::uint64_t fires = 0;         // ticks (and triggered runs) this node fired
 };

@@ -245,6 +245,35 @@ std::vector<claimed_run> membership::claim_orphans(const std::vector<served_defi
   return out;
 }
 
+std::vector<claimed_run> membership::quiet_runs(const std::vector<served_definition>& served,
+                                                std::chrono::milliseconds quiet_for, std::size_t limit) {
+  if (served.empty()) {
+    return {};
+  }
+  array_literal names, versions;
+  for (const auto& d : served) {
+    names.add(d.name);
+    versions.add(std::to_string(d.version));
+  }
+  pqxx::read_transaction tx(connection());
+  auto r = tx.exec_params(
+    std::string("SELECT r.workflow_id, r.definition, r.workflow_version FROM cano_runs r "
+                "JOIN unnest($1::text[], $2::bigint[]) AS s(name, version) "
+                "ON r.definition = s.name AND r.workflow_version = s.version "
+                "WHERE r.owner = $3 AND r.") +
+      unfinished +
+      " AND r.updated_at < now() - $4::interval "
+      "AND EXISTS (SELECT 1 FROM cano_nodes n WHERE n.node_id = $5 AND n.incarnation = $6 AND n.state <> 'dead') "
+      "ORDER BY r.updated_at LIMIT $7",
+    names.text(), versions.text(), owner(), interval(quiet_for), node_id_, static_cast<long long>(incarnation_),
+    static_cast<long long>(limit));
+  std::vector<claimed_run> out;
+  for (const auto& row : r) {
+    out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::uint32_t>()});
+  }
+  return out;
+}
+
 void membership::leave() {
   pqxx::work tx(connection());
   bury(tx, {{node_id_, incarnation_}});

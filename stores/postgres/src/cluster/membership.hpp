@@ -79,6 +79,11 @@ public:
   /// Claims this node's fair share of orphaned runs of the served definitions (one winner each:
   /// SKIP LOCKED), fence + 1, owner = this incarnation; nothing while this incarnation is dead.
   std::vector<claimed_run> claim_orphans(const std::vector<served_definition>& served);
+  /// This incarnation's unfinished runs of the served definitions whose header has not changed
+  /// for `quiet_for` (oldest first, at most `limit`): the node resumes those its runtime does not
+  /// drive. Nothing while this incarnation is dead.
+  std::vector<claimed_run> quiet_runs(const std::vector<served_definition>& served, std::chrono::milliseconds quiet_for,
+                                      std::size_t limit);
   /// Leaves: this incarnation's unfinished runs go to "orphan", its row dead.
   void leave();
 

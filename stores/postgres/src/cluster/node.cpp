@@ -115,6 +115,31 @@ struct node::impl {
     ++figures.claimed;
   }
 
+  /// Resumes a run of this incarnation that nothing drives (found by the stalled-run sweep),
+  /// adopting it; one this runtime drives is left alone (a quiet run, not a stalled one).
+  void resume_stalled(const std::shared_ptr<impl>& self, const detail::claimed_run& run) {
+    auto it = resumers.find(key(run.definition, run.version));
+    if (it == resumers.end() || draining) {
+      return;
+    }
+    std::weak_ptr<impl> weak = self;
+    it->second(run.workflow_id, false, [weak, id = run.workflow_id](run_result&& r) {
+      auto n = weak.lock();
+      if (!n || (!r.ok() && r.failure->message().find("already running in this runtime") != std::string::npos)) {
+        return;
+      }
+      n->count(&node_stats::stalled);
+      if (!r.ok()) {
+        log_record line;
+        line.level = log_level::warn;
+        line.event = "stalled_run_ended";
+        line.message = "a stalled run of this node was resumed and ended: " + r.failure->to_string();
+        line.fields = {{"event", "stalled_run_ended", false}, {"workflow_id", id}};
+        n->rt->log(std::move(line));
+      }
+    });
+  }
+
   /// Starts a run placed on this node (adopting it: refused with `fenced` if it moved on).
   bool start_placed(const std::string& id, const std::string& definition, std::uint32_t version) {
     auto it = resumers.find(key(definition, version));
@@ -291,12 +316,27 @@ void membership_loop(caf::blocking_actor* self, impl_ptr n, std::unique_ptr<deta
       }
     });
   };
+  // Runs of this incarnation that nothing drives (a claimed run whose resume failed) are
+  // looked for now and then; 100 at a time, oldest first.
+  const auto sweep_every = n->config.resume_stalled_every;
+  auto next_sweep = std::chrono::steady_clock::now() + sweep_every;
+  auto sweep = [&] {
+    guarded("stalled runs", [&] {
+      for (const auto& run : members->quiet_runs(n->served, 2 * n->config.lease, 100)) {
+        n->resume_stalled(n, run);
+      }
+    });
+  };
   while (running) {
     auto now = std::chrono::steady_clock::now();
     if (now >= next_tick) {
       tick();
       claim();
       next_tick = std::chrono::steady_clock::now() + n->config.renew_every;
+    }
+    if (sweep_every.count() > 0 && now >= next_sweep) {
+      sweep();
+      next_sweep = std::chrono::steady_clock::now() + sweep_every;
     }
     // Suspects: dead at once if their lock is free; asked again until a lease has passed.
     bool buried = false;
@@ -442,6 +482,9 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
   }
   if (config.renew_every.count() <= 0 || config.lease <= config.renew_every) {
     return error::configuration("cano::node: the lease must be longer than renew_every (and both positive)");
+  }
+  if (config.resume_stalled_every.count() < 0) {
+    return error::configuration("cano::node: resume_stalled_every must not be negative (0 turns the sweep off)");
   }
   auto p = std::make_unique<impl>(sys);
   p->config = config;
