@@ -92,7 +92,7 @@ int run_node_role(const std::string& role, const std::string& node_id, const std
   nc.renew_every = std::chrono::milliseconds(std::max(20, lease_ms / 10));
   auto n = cano::node::open(sys, rt, nc);
   if (!n) {
-    std::cerr << n.error_value() << "\n";
+    std::cerr << n.error() << "\n";
     return 3;
   }
   auto clock = std::make_shared<takeover_clock>();

@@ -29,7 +29,7 @@ nlohmann::json pg_workload(const std::string& name, std::size_t in_flight, doubl
   }
   auto store = cano::PostgresCheckpointStore::open();
   if (!store) {
-    return {{"workload", name}, {"error", store.error_value().to_string()}};
+    return {{"workload", name}, {"error", store.error().to_string()}};
   }
   auto ceiling = bench::pg_raw_ceiling(2.0);
   return with_ceiling(bench::measure_durable(name, *store, in_flight, seconds), ceiling);
@@ -39,7 +39,7 @@ nlohmann::json sqlite_workload(const std::string& name, std::size_t in_flight, d
   auto dir = bench::bench_temp_dir();
   auto store = cano::SqliteCheckpointStore::open(dir + "/" + name + ".db");
   if (!store) {
-    return {{"workload", name}, {"error", store.error_value().to_string()}};
+    return {{"workload", name}, {"error", store.error().to_string()}};
   }
   auto ceiling = bench::sqlite_raw_ceiling(dir + "/" + name + "-raw.db", 2.0);
   return with_ceiling(bench::measure_durable(name, *store, in_flight, seconds), ceiling);
@@ -58,7 +58,7 @@ bench::register_workload pg_raw{"pg_raw_ceiling", [](double s) {
                                   auto store = cano::PostgresCheckpointStore::open();
                                   if (!store) {
                                     return nlohmann::json{{"workload", "pg_raw_ceiling"},
-                                                          {"error", store.error_value().to_string()}};
+                                                          {"error", store.error().to_string()}};
                                   }
                                   return bench::pg_raw_ceiling(s);
                                 }};

@@ -72,7 +72,7 @@ nlohmann::json measure(double seconds) {
   }
   auto running = scheduler.start(rt);
   if (!running) {
-    return {{"workload", "scheduler_ticks"}, {"error", running.error_value().to_string()}};
+    return {{"workload", "scheduler_ticks"}, {"error", running.error().to_string()}};
   }
   std::this_thread::sleep_until(window_end);
   auto rss = bench::rss_bytes();
@@ -105,7 +105,7 @@ nlohmann::json measure(double seconds) {
     {"lateness_p99_ms", p99},
     {"lateness_max_ms", max_late},
     {"failing_flows", failing},
-    {"stop", stopped ? "ok" : stopped.error_value().to_string()},
+    {"stop", stopped ? "ok" : stopped.error().to_string()},
     {"threads", threads},
     {"rss_bytes", rss > baseline ? rss - baseline : 0},
   };

@@ -86,7 +86,7 @@ int scheduled_flows() {
   (void)scheduler.set_backoff("globex", cano::BackoffPolicy{100ms, 2.0, 1s, 0.0, 3u});
   auto running = scheduler.start(rt);
   if (!running) {
-    std::cout << "  scheduler did not start: " << running.error_value() << std::endl;
+    std::cout << "  scheduler did not start: " << running.error() << std::endl;
     return 1;
   }
   const auto t0 = std::chrono::steady_clock::now();
@@ -129,7 +129,7 @@ int scheduled_flows() {
   std::cout << "  globex is back online; reset_flow(\"globex\")" << std::endl;
   globex_online->store(true);
   if (auto r = running->reset_flow("globex"); !r) {
-    std::cout << "  reset_flow failed: " << r.error_value() << std::endl;
+    std::cout << "  reset_flow failed: " << r.error() << std::endl;
     ++unexpected;
   }
   if (!watch_until([&] {
@@ -141,7 +141,7 @@ int scheduled_flows() {
     ++unexpected;
   }
   auto stopped = running->stop();
-  std::cout << "  stopped: " << (stopped ? std::string("ok") : stopped.error_value().to_string())
+  std::cout << "  stopped: " << (stopped ? std::string("ok") : stopped.error().to_string())
             << std::endl;
   for (const auto& info : running->list()) {
     std::cout << "  final  " << describe(info) << ", failure streak " << info.failure_streak

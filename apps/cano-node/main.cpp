@@ -152,7 +152,7 @@ bool configure(node_config& cfg, const std::vector<std::string>& caf_args) {
     return false;
   }
   if (auto tls = cano::node::configure_tls(cfg); !tls) {
-    std::cerr << "cano-node: " << tls.error_value().message() << "\n";
+    std::cerr << "cano-node: " << tls.error().message() << "\n";
     return false;
   }
   return true;
@@ -227,7 +227,7 @@ int serve(node_config& cfg) {
   if (*serve_metrics) {
     auto made = cano::prometheus_metrics::make({nullptr, true, cfg.metrics_host, cfg.metrics_port});
     if (!made) {
-      std::cerr << "cano-node: " << made.error_value().message() << "\n"; // "metrics: cannot serve on …"
+      std::cerr << "cano-node: " << made.error().message() << "\n"; // "metrics: cannot serve on …"
       return exit_unavailable;
     }
     metrics = *made;
@@ -249,7 +249,7 @@ int serve(node_config& cfg) {
 #endif
   auto flows = cano_node::read_flows(cfg.content, {{orders.name(), orders.workflow_version()}});
   if (!flows) {
-    std::cerr << "cano-node: " << flows.error_value().message() << "\n";
+    std::cerr << "cano-node: " << flows.error().message() << "\n";
     return exit_bad_arguments;
   }
   caf::actor_system sys{cfg};
@@ -265,8 +265,8 @@ int serve(node_config& cfg) {
   nc.on_flow_event = print_flow_event;
   auto n = cano::node::open(sys, rt, nc);
   if (!n) {
-    std::cerr << "cano-node: " << n.error_value().to_string() << "\n";
-    return n.error_value().code() == cano::errc::configuration ? exit_bad_arguments : exit_unavailable;
+    std::cerr << "cano-node: " << n.error().to_string() << "\n";
+    return n.error().code() == cano::errc::configuration ? exit_bad_arguments : exit_unavailable;
   }
   if (cfg.history_retention.count() > 0) { // the status page and `cano runs show` see finished runs' rows
     (*n)->store()->with_history_retention(std::chrono::duration_cast<std::chrono::milliseconds>(cfg.history_retention));
@@ -278,7 +278,7 @@ int serve(node_config& cfg) {
     // A store of its own (its own connection): reading pages never waits for the node's commits.
     auto reader = cano::PostgresCheckpointStore::open(store_options(cfg));
     if (!reader) {
-      std::cerr << "cano-node: status page: " << reader.error_value().to_string() << "\n";
+      std::cerr << "cano-node: status page: " << reader.error().to_string() << "\n";
       return exit_unavailable;
     }
     cano::status_page_options po;
@@ -287,7 +287,7 @@ int serve(node_config& cfg) {
     po.title = "cano-node " + (*n)->owner();
     auto started = cano::status_page::start(*reader, po);
     if (!started) {
-      std::cerr << "cano-node: " << started.error_value().message() << "\n"; // "status_page: cannot listen on …"
+      std::cerr << "cano-node: " << started.error().message() << "\n"; // "status_page: cannot listen on …"
       return exit_unavailable;
     }
     page = std::move(*started);
@@ -309,7 +309,7 @@ int serve(node_config& cfg) {
     }
     auto text = f.id + " (" + cano::to_string(f.trigger) + schedule + ")";
     if (auto added = (*n)->add_flow(std::move(f)); !added) {
-      std::cerr << "cano-node: " << added.error_value().message() << "\n";
+      std::cerr << "cano-node: " << added.error().message() << "\n";
       return exit_bad_arguments;
     }
     declared += (declared.empty() ? "" : ", ") + text;
@@ -318,7 +318,7 @@ int serve(node_config& cfg) {
   std::signal(SIGTERM, [](int) { terminate_requested = 1; });
   std::signal(SIGINT, [](int) { terminate_requested = 1; });
   if (auto started = (*n)->start(); !started) {
-    std::cerr << "cano-node: " << started.error_value().to_string() << "\n";
+    std::cerr << "cano-node: " << started.error().to_string() << "\n";
     return exit_unavailable;
   }
 #if CANO_NODE_WITH_STATUS_PAGE
@@ -374,14 +374,14 @@ int submit(node_config& cfg, const std::string& definition, std::uint32_t versio
   caf::actor_system sys{cfg};
   auto client = cano::cluster_client::open(sys, store_options(cfg));
   if (!client) {
-    std::cerr << "cano-node: " << client.error_value().to_string() << "\n";
+    std::cerr << "cano-node: " << client.error().to_string() << "\n";
     return exit_unavailable;
   }
   auto placed = (*client)->submit(definition, version, input, id);
   if (!placed) {
-    std::cerr << "cano-node: " << placed.error_value().to_string() << "\n";
+    std::cerr << "cano-node: " << placed.error().to_string() << "\n";
     // A configuration error is the input's (one the store cannot keep): bad input, not a failure.
-    return placed.error_value().code() == cano::errc::configuration ? exit_bad_arguments : exit_unavailable;
+    return placed.error().code() == cano::errc::configuration ? exit_bad_arguments : exit_unavailable;
   }
   if (!wait) {
     say(*placed);
@@ -390,8 +390,8 @@ int submit(node_config& cfg, const std::string& definition, std::uint32_t versio
   auto header = (*client)->await_header(
     *placed, std::chrono::milliseconds(static_cast<long long>(timeout_seconds * 1000)));
   if (!header) {
-    std::cerr << "cano-node: " << header.error_value().to_string() << "\n";
-    return header.error_value().code() == cano::errc::timeout ? exit_timeout : exit_unavailable;
+    std::cerr << "cano-node: " << header.error().to_string() << "\n";
+    return header.error().code() == cano::errc::timeout ? exit_timeout : exit_unavailable;
   }
   say(json_of(*header));
   return header->status == cano::RunStatus::completed ? exit_ok : exit_run_failed;
@@ -464,13 +464,13 @@ int status(node_config& cfg, bool json, bool all) {
   caf::actor_system sys{cfg};
   auto client = cano::cluster_client::open(sys, store_options(cfg));
   if (!client) {
-    std::cerr << "cano-node: " << client.error_value().to_string() << "\n";
+    std::cerr << "cano-node: " << client.error().to_string() << "\n";
     return exit_unavailable;
   }
   // Dead incarnations for an hour after their lease ended, unless --all.
   auto nodes = (*client)->status(all ? std::nullopt : std::optional<std::chrono::seconds>(std::chrono::hours(1)));
   if (!nodes) {
-    std::cerr << "cano-node: " << nodes.error_value().to_string() << "\n";
+    std::cerr << "cano-node: " << nodes.error().to_string() << "\n";
     return exit_unavailable;
   }
   if (!json) {
@@ -497,7 +497,7 @@ int status(node_config& cfg, bool json, bool all) {
   }
   auto flows = (*client)->flows();
   if (!flows) {
-    std::cerr << "cano-node: " << flows.error_value().to_string() << "\n";
+    std::cerr << "cano-node: " << flows.error().to_string() << "\n";
     return exit_unavailable;
   }
   print_flows(*flows, json);
@@ -509,7 +509,7 @@ int flow_command(node_config& cfg, const std::string& what, const std::string& f
   caf::actor_system sys{cfg};
   auto client = cano::cluster_client::open(sys, store_options(cfg));
   if (!client) {
-    std::cerr << "cano-node: " << client.error_value().to_string() << "\n";
+    std::cerr << "cano-node: " << client.error().to_string() << "\n";
     return exit_unavailable;
   }
   auto failed = [](const cano::error& e) {
@@ -522,13 +522,13 @@ int flow_command(node_config& cfg, const std::string& what, const std::string& f
   if (what == "trigger") {
     auto run = (*client)->trigger_flow(flow_id);
     if (!run) {
-      return failed(run.error_value());
+      return failed(run.error());
     }
     say(*run);
     return exit_ok;
   }
   if (auto done = (*client)->reset_flow(flow_id); !done) {
-    return failed(done.error_value());
+    return failed(done.error());
   }
   return exit_ok;
 }

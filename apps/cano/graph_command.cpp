@@ -26,7 +26,7 @@ int graph(std::ostream& out, std::ostream& err, const std::string& name, const s
   } else {
     auto svg = render_svg(def->dot());
     if (!svg) {
-      err << "cano: " << svg.error_value().message() << "\n";
+      err << "cano: " << svg.error().message() << "\n";
       return exit_failed;
     }
     text = std::move(*svg);

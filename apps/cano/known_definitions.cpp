@@ -30,7 +30,7 @@ known_definition orders() {
     auto wf = demo::order_workflow(0, log, nullptr).with_checkpoint_store(std::move(store));
     auto end = rt.resume(wf, id);
     if (!end) {
-      return end.error_value();
+      return end.error();
     }
     return demo::to_string(*end);
   };

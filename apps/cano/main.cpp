@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
   }
   auto spec = parse_store_spec(store_text);
   if (!spec) {
-    std::cerr << "cano: " << spec.error_value().message() << "\n";
+    std::cerr << "cano: " << spec.error().message() << "\n";
     return exit_bad_arguments;
   }
   context ctx{*spec, json, width, std::cout, std::cerr};

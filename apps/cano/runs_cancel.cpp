@@ -26,7 +26,7 @@ cano::expected<cano::RunHeader> read_header(const context& ctx, cano::Checkpoint
                                             const std::string& id) {
   auto header = store.run_header(id);
   if (!header) {
-    return cano::error::checkpoint_store(scrub(header.error_value().message(), ctx.store));
+    return cano::error::checkpoint_store(scrub(header.error().message(), ctx.store));
   }
   if (!*header) {
     return cano::error::workflow("no run with workflow id \"" + printable(id) + "\" in " +
@@ -42,14 +42,14 @@ int runs_cancel(const context& ctx, const std::string& id, const std::string& wa
   if (!wait.empty()) {
     auto d = parse_duration(wait);
     if (!d) {
-      ctx.err << "cano: --wait: " << d.error_value().message() << "\n";
+      ctx.err << "cano: --wait: " << d.error().message() << "\n";
       return exit_bad_arguments;
     }
     wait_for = *d;
   }
   auto store = open_store(ctx.store, store_access::write); // the request is a write (and may need a migration)
   if (!store) {
-    ctx.err << "cano: " << store.error_value().message() << "\n";
+    ctx.err << "cano: " << store.error().message() << "\n";
     return exit_failed;
   }
   const auto quoted = "\"" + printable(id) + "\"";
@@ -59,8 +59,8 @@ int runs_cancel(const context& ctx, const std::string& id, const std::string& wa
     // Say why from the header: no such run, a run that ended, or the store's own error.
     if (!header) {
       auto code =
-        header.error_value().code() == cano::errc::workflow ? exit_not_found : exit_failed;
-      ctx.err << "cano: " << header.error_value().message() << "\n";
+        header.error().code() == cano::errc::workflow ? exit_not_found : exit_failed;
+      ctx.err << "cano: " << header.error().message() << "\n";
       return code;
     }
     if (!cano::is_unfinished(header->status)) {
@@ -69,11 +69,11 @@ int runs_cancel(const context& ctx, const std::string& id, const std::string& wa
       return exit_already_ended;
     }
     ctx.err << "cano: cannot ask to cancel run " << quoted << ": "
-            << printable(scrub(requested.error_value().message(), ctx.store)) << "\n";
+            << printable(scrub(requested.error().message(), ctx.store)) << "\n";
     return exit_failed;
   }
   if (!header) { // the request landed; the header went (a purge) or the store failed since
-    ctx.err << "cano: " << header.error_value().message() << "\n";
+    ctx.err << "cano: " << header.error().message() << "\n";
     return exit_failed;
   }
   const bool driven = header->status != cano::RunStatus::interrupted;
@@ -102,7 +102,7 @@ int runs_cancel(const context& ctx, const std::string& id, const std::string& wa
     std::this_thread::sleep_for(poll_every);
     header = read_header(ctx, **store, id);
     if (!header) {
-      ctx.err << "cano: " << header.error_value().message() << "\n";
+      ctx.err << "cano: " << header.error().message() << "\n";
       return exit_failed;
     }
   }

@@ -76,7 +76,7 @@ int runs_list(const context& ctx, const list_args& args) {
   cano::RunQuery q;
   auto statuses = statuses_of(args.statuses);
   if (!statuses) {
-    ctx.err << "cano: " << statuses.error_value().message() << "\n";
+    ctx.err << "cano: " << statuses.error().message() << "\n";
     return exit_bad_arguments;
   }
   q.statuses = std::move(*statuses);
@@ -89,7 +89,7 @@ int runs_list(const context& ctx, const list_args& args) {
     }
     auto t = parse_time(*text, now);
     if (!t) {
-      ctx.err << "cano: " << flag << ": " << t.error_value().message() << "\n";
+      ctx.err << "cano: " << flag << ": " << t.error().message() << "\n";
       return exit_bad_arguments;
     }
     *slot = *t;
@@ -99,12 +99,12 @@ int runs_list(const context& ctx, const list_args& args) {
 
   auto store = open_store(ctx.store, store_access::read);
   if (!store) {
-    ctx.err << "cano: " << store.error_value().message() << "\n";
+    ctx.err << "cano: " << store.error().message() << "\n";
     return exit_failed;
   }
   auto page = (*store)->list_runs(q);
   if (!page) {
-    const auto& e = page.error_value();
+    const auto& e = page.error();
     ctx.err << "cano: " << scrub(e.message(), ctx.store) << "\n";
     return e.code() == cano::errc::configuration ? exit_bad_arguments : exit_failed;
   }

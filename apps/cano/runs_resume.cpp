@@ -18,12 +18,12 @@ namespace cano_cli {
 int runs_resume(const context& ctx, const std::string& id, bool force) {
   auto store = open_store(ctx.store, store_access::write);
   if (!store) {
-    ctx.err << "cano: " << store.error_value().message() << "\n";
+    ctx.err << "cano: " << store.error().message() << "\n";
     return exit_failed;
   }
   auto header = (*store)->run_header(id);
   if (!header) {
-    ctx.err << "cano: " << scrub(header.error_value().message(), ctx.store) << "\n";
+    ctx.err << "cano: " << scrub(header.error().message(), ctx.store) << "\n";
     return exit_failed;
   }
   const auto quoted = "\"" + printable(id) + "\"";
@@ -86,7 +86,7 @@ int runs_resume(const context& ctx, const std::string& id, bool force) {
     }
     return exit_ok;
   }
-  const auto& e = end.error_value();
+  const auto& e = end.error();
   bool ended = after && *after && !cano::is_unfinished((*after)->status);
   if (ctx.json) {
     ctx.out << nlohmann::json{{"workflow_id", id}, {"status", status}, {"failure", e}}.dump()

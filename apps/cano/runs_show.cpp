@@ -66,17 +66,17 @@ std::string history_title(const std::vector<cano::RunLogEntry>& log) {
 int runs_show(const context& ctx, const std::string& id) {
   auto store = open_store(ctx.store, store_access::read);
   if (!store) {
-    ctx.err << "cano: " << store.error_value().message() << "\n";
+    ctx.err << "cano: " << store.error().message() << "\n";
     return exit_failed;
   }
   auto header = (*store)->run_header(id);
   if (!header) {
-    ctx.err << "cano: " << scrub(header.error_value().message(), ctx.store) << "\n";
+    ctx.err << "cano: " << scrub(header.error().message(), ctx.store) << "\n";
     return exit_failed;
   }
   auto log = (*store)->run_log(id);
   if (!log) {
-    ctx.err << "cano: " << scrub(log.error_value().message(), ctx.store) << "\n";
+    ctx.err << "cano: " << scrub(log.error().message(), ctx.store) << "\n";
     return exit_failed;
   }
   if (!*header && log->empty()) {

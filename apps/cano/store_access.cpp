@@ -69,7 +69,7 @@ cano::expected<std::shared_ptr<cano::CheckpointStore>> open_store(const store_sp
     opts.read_only = access == store_access::read;
     auto store = cano::SqliteCheckpointStore::open(spec.target, opts);
     if (!store) {
-      return fail(store.error_value());
+      return fail(store.error());
     }
     return std::shared_ptr<cano::CheckpointStore>(*store);
   }
@@ -79,7 +79,7 @@ cano::expected<std::shared_ptr<cano::CheckpointStore>> open_store(const store_sp
   opts.read_only = access == store_access::read;
   auto store = cano::PostgresCheckpointStore::open(opts);
   if (!store) {
-    return fail(store.error_value());
+    return fail(store.error());
   }
   return std::shared_ptr<cano::CheckpointStore>(*store);
 }

@@ -126,7 +126,7 @@ void attempt_runner::issue_body_call() {
   post(0, [body = work_.body, cursor = cursor_](task_context& tc) -> expected<std::any> {
     auto r = body(tc, cursor);
     if (!r) {
-      return r.error_value();
+      return r.error();
     }
     return std::any(std::move(*r));
   });
@@ -252,11 +252,11 @@ bool attempt_runner::on_call_done(std::uint64_t seq, std::uint64_t call_id, call
 
 void attempt_runner::call_done(std::uint64_t call_id, call_result& r) {
   if (r.panicked) {
-    attempt_finished(r.value.error_value(), true);
+    attempt_finished(r.value.error(), true);
   } else if (program_) {
     apply(program_->on_call_done(call_id, std::move(r.value)));
   } else if (!r.value) {
-    attempt_finished(r.value.error_value(), false);
+    attempt_finished(r.value.error(), false);
   } else {
     attempt_finished(std::any_cast<step_result>(std::move(*r.value)), false);
   }

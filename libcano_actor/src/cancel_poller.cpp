@@ -69,7 +69,7 @@ void cancel_poller::poll_once() {
         failing_.push_back(store.get());
         lock.unlock();
         log_->diagnostic(log_level::error, "looking for cancel requests failed (retried every interval): " +
-                                             ids.error_value().to_string());
+                                             ids.error().to_string());
       }
       continue;
     }

@@ -212,7 +212,7 @@ expected<void> apply_write(CheckpointStore& store, const CheckpointWrite& w) {
     // D9: a start may not take the id of a run that is unfinished or still has rows.
     auto header = store.run_header(w.workflow_id);
     if (!header) {
-      return header.error_value();
+      return header.error();
     }
     if (*header && is_unfinished((*header)->status)) {
       return error::checkpoint_store(run_conflict_message(w.workflow_id, (*header)->status));
@@ -220,7 +220,7 @@ expected<void> apply_write(CheckpointStore& store, const CheckpointWrite& w) {
     if (!w.row) { // a row at sequence 0 conflicts by itself when rows exist
       auto rows = store.load_run(w.workflow_id);
       if (!rows) {
-        return rows.error_value();
+        return rows.error();
       }
       if (!rows->empty()) {
         return error::checkpoint_store(checkpoint_conflict_message(w.workflow_id, rows->front().sequence));
@@ -259,7 +259,7 @@ expected<void> CheckpointStore::check_input(const nlohmann::json&) const { retur
 expected<RunListing> CheckpointStore::list_unfinished() {
   auto runs = unfinished_runs();
   if (!runs) {
-    return runs.error_value();
+    return runs.error();
   }
   return RunListing{std::move(*runs), {}};
 }
@@ -312,7 +312,7 @@ expected<checked_run_query> check_run_query(const RunQuery& query) {
   if (!query.cursor.empty()) {
     auto after = parse_run_cursor(query.cursor);
     if (!after) {
-      return after.error_value();
+      return after.error();
     }
     out.after = std::move(*after);
   }
@@ -335,7 +335,7 @@ expected<RunPage> page_of_runs(std::vector<RunHeader> headers,
                                std::vector<UnreadableRun> unreadable, const RunQuery& query) {
   auto checked = check_run_query(query);
   if (!checked) {
-    return checked.error_value();
+    return checked.error();
   }
   auto matches = [&](const RunHeader& h) {
     if (!query.statuses.empty() &&
@@ -394,11 +394,11 @@ expected<RunPage> page_of_runs(std::vector<RunHeader> headers,
 expected<RunPage> CheckpointStore::list_runs(const RunQuery& query) {
   auto checked = detail::check_run_query(query);
   if (!checked) {
-    return checked.error_value();
+    return checked.error();
   }
   auto listing = list_unfinished();
   if (!listing) {
-    return listing.error_value();
+    return listing.error();
   }
   return detail::page_of_runs(std::move(listing->runs), std::move(listing->unreadable), query);
 }
@@ -406,7 +406,7 @@ expected<RunPage> CheckpointStore::list_runs(const RunQuery& query) {
 expected<std::vector<RunLogEntry>> CheckpointStore::run_log(const std::string& workflow_id) {
   auto rows = load_run(workflow_id);
   if (!rows) {
-    return rows.error_value();
+    return rows.error();
   }
   std::vector<RunLogEntry> out;
   out.reserve(rows->size());

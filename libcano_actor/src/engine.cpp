@@ -132,7 +132,7 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
   if (durable && !resume) {
     // An input the store cannot keep fails the start before anything is written.
     if (auto ok = ctx->def->store->check_input(ctx->input); !ok) {
-      refused = ok.error_value();
+      refused = ok.error();
     }
   }
   std::unique_lock<std::mutex> lock(mutex_);

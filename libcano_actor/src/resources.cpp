@@ -43,7 +43,7 @@ void Resources::teardown_range(std::size_t end) {
                                     return error::generic("teardown threw: " + text);
                                   });
     if (!r) {
-      detail::log_error("resource teardown error: " + r.error_value().to_string());
+      detail::log_error("resource teardown error: " + r.error().to_string());
     }
   }
 }

@@ -71,7 +71,7 @@ void engine::lookup(std::shared_ptr<const definition> def, std::string id, compl
   off_thread(*this, done, id, [self, def, id](completion& d) {
     auto header = read_header(*def->store, id);
     if (!header) {
-      return report(d, failed(id, header.error_value()));
+      return report(d, failed(id, header.error()));
     }
     if (!*header) {
       return report(d, failed(id, error::workflow("no run with workflow id " + debug_quote(id))));
@@ -103,7 +103,7 @@ void engine::submit(std::shared_ptr<const definition> def, state_code initial, r
   off_thread(*this, done, id, [self, def, initial, options, id](completion& d) {
     auto header = read_header(*def->store, id);
     if (!header) {
-      return report(d, failed(id, header.error_value()));
+      return report(d, failed(id, header.error()));
     }
     if (*header) {
       if (auto r = result_from_header(*def, **header)) {

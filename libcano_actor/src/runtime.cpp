@@ -129,7 +129,7 @@ runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::defin
                                         });
     if (!listing) {
       run_result r;
-      r.failure = error::checkpoint_store("list unfinished runs: " + listing.error_value().to_string());
+      r.failure = error::checkpoint_store("list unfinished runs: " + listing.error().to_string());
       return {r};
     }
     for (const auto& bad : listing->unreadable) {

@@ -50,7 +50,7 @@ std::shared_ptr<cano::Task<State>> holding(std::shared_ptr<counter> entered, std
 
 std::vector<std::string> ids_with_requests(cano::CheckpointStore& store) {
   auto ids = store.cancel_requests();
-  BOOST_REQUIRE_MESSAGE(ids.has_value(), "cancel_requests: " << (ids ? std::string() : ids.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(ids.has_value(), "cancel_requests: " << (ids ? std::string() : ids.error().to_string()));
   return *ids;
 }
 
@@ -66,9 +66,9 @@ BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available(
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_request_lands_in_an_unfinished_header_and_nowhere_else, Kind, test::store_kinds) {
   auto store = Kind::make();
   auto& s = store->inner();
-  BOOST_TEST(s.request_cancel("ghost").error_value().to_string() == "Workflow error: no run with workflow id \"ghost\"");
+  BOOST_TEST(s.request_cancel("ghost").error().to_string() == "Workflow error: no run with workflow id \"ghost\"");
   BOOST_REQUIRE(s.put_run_header(header_of("done", cano::RunStatus::completed)).has_value());
-  BOOST_TEST(s.request_cancel("done").error_value().to_string() ==
+  BOOST_TEST(s.request_cancel("done").error().to_string() ==
              "Workflow error: run \"done\" already ended (status completed); there is nothing to cancel");
   BOOST_TEST(!store->header("done")->cancel_requested_at.has_value());
 
@@ -134,7 +134,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_request_in_the_store_cancels_the_run_driven_here
                                    << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
   auto r = f.get();
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().category() == std::string("cancelled"));
+  BOOST_TEST(r.error().category() == std::string("cancelled"));
   BOOST_TEST(j->entries() == std::vector<std::string>({"run:reserve", "rollback:reserve"}),
              boost::test_tools::per_element());
   auto h = store->header("remote");
@@ -180,7 +180,7 @@ BOOST_AUTO_TEST_CASE(the_driver_asks_each_store_once_per_interval_not_once_per_r
   }
   for (auto& r : results) {
     BOOST_REQUIRE(r.wait_for(60s) == std::future_status::ready);
-    BOOST_TEST(r.get().error_value().category() == std::string("cancelled"));
+    BOOST_TEST(r.get().error().category() == std::string("cancelled"));
   }
 }
 
@@ -212,7 +212,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_request_made_before_a_resume_is_honoured_at_its_
 
   auto r = ts.rt->resume(wf, "orphan");
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().category() == std::string("cancelled"));
+  BOOST_TEST(r.error().category() == std::string("cancelled"));
   BOOST_TEST(ship_calls->load() == 0); // the resumed state never ran again
   BOOST_TEST(j->entries() == std::vector<std::string>({"rollback:reserve"}), boost::test_tools::per_element());
   auto h = store->header("orphan");
@@ -233,13 +233,13 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(runtime_cancel_asks_through_the_store_for_a_run_no
   BOOST_REQUIRE(store->inner().put_run_header(header_of("elsewhere", cano::RunStatus::running)).has_value());
   BOOST_TEST(ts.rt->cancel(wf, "elsewhere").has_value());
   BOOST_TEST(store->header("elsewhere")->cancel_requested_at.has_value());
-  BOOST_TEST(ts.rt->cancel(wf, "nowhere").error_value().to_string() ==
+  BOOST_TEST(ts.rt->cancel(wf, "nowhere").error().to_string() ==
              "Workflow error: no run with workflow id \"nowhere\"");
   // Nothing in flight here and no store to ask: nobody to tell.
   auto storeless = cano::Workflow<State>{}
                      .register_task(State::Start, "Start", [] { return State::Complete; })
                      .add_exit_state(State::Complete);
-  BOOST_TEST(ts.rt->cancel(storeless, "elsewhere").error_value().to_string() ==
+  BOOST_TEST(ts.rt->cancel(storeless, "elsewhere").error().to_string() ==
              "Configuration error: a cancel request for a run not driven by this runtime needs the workflow's "
              "checkpoint store (call with_checkpoint_store)");
 }

@@ -62,9 +62,9 @@ cano::expected<State> wait_result(std::future<cano::expected<State>>& f) {
 
 void check_cancelled(const cano::expected<State>& r) {
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().category() == std::string("cancelled"));
-  BOOST_TEST(r.error_value().message() == "workflow cancelled");
-  BOOST_TEST(r.error_value().to_string() == "Workflow cancelled");
+  BOOST_TEST(r.error().category() == std::string("cancelled"));
+  BOOST_TEST(r.error().message() == "workflow cancelled");
+  BOOST_TEST(r.error().to_string() == "Workflow cancelled");
 }
 
 /// A body that blocks until its attempt is abandoned, saying when it started and what it saw.
@@ -489,7 +489,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_cancel_whose_rollback_fails_is_compensation_fail
   handle.cancel();
   auto r = wait_result(f);
   BOOST_REQUIRE(!r.has_value());
-  const auto& e = r.error_value();
+  const auto& e = r.error();
   BOOST_TEST(e.category() == std::string("compensation_failed"));
   BOOST_REQUIRE(e.nested().size() >= 2u);
   BOOST_TEST(e.nested()[0].category() == std::string("cancelled"));
@@ -563,7 +563,7 @@ BOOST_AUTO_TEST_CASE(a_cancel_racing_the_end_of_a_run_has_one_outcome_never_both
       BOOST_TEST(to_string(h->status) == std::string("completed"));
     } else {
       ++cancelled;
-      BOOST_TEST(r.error_value().category() == std::string("cancelled"));
+      BOOST_TEST(r.error().category() == std::string("cancelled"));
       BOOST_TEST(!log->contains("state_enter:Complete"));
       BOOST_TEST(log->count("cancelled:") == 1u);
       BOOST_TEST(j->count("rollback:reserve") == j->count("run:reserve")); // what ran is undone
@@ -577,7 +577,7 @@ BOOST_AUTO_TEST_CASE(a_cancel_racing_the_end_of_a_run_has_one_outcome_never_both
 
 BOOST_AUTO_TEST_CASE(runtime_cancel_stops_runs_of_this_runtime_by_workflow_or_run_id) {
   test_system ts;
-  BOOST_TEST(ts.rt->cancel("nobody").error_value().to_string() ==
+  BOOST_TEST(ts.rt->cancel("nobody").error().to_string() ==
              "Workflow error: no run with workflow id \"nobody\" is in flight in this runtime");
   BOOST_TEST(!ts.rt->cancel_run(987654));
 

@@ -146,7 +146,7 @@ BOOST_AUTO_TEST_CASE(a_total_timeout_drops_the_task_in_flight_at_its_limit) { //
   BOOST_REQUIRE(slot->ready());
   auto r = slot->get();
   BOOST_REQUIRE(!r.has_value());
-  const auto& e = r.error_value();
+  const auto& e = r.error();
   BOOST_TEST(e.category() == std::string("workflow_timeout"));
   BOOST_TEST(e.message() == "workflow total timeout exceeded");
   BOOST_TEST(e.to_string() == "Workflow total timeout exceeded: elapsed=10ms limit=10ms");
@@ -187,7 +187,7 @@ BOOST_AUTO_TEST_CASE(the_saga_is_undone_after_a_total_timeout) {
   BOOST_REQUIRE(slot->ready());
   auto r = slot->get();
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().to_string() == "Workflow total timeout exceeded: elapsed=100ms limit=100ms");
+  BOOST_TEST(r.error().to_string() == "Workflow total timeout exceeded: elapsed=100ms limit=100ms");
   BOOST_TEST(j->entries() == std::vector<std::string>({"run:reserve", "rollback:reserve"}),
              boost::test_tools::per_element());
 }
@@ -214,7 +214,7 @@ BOOST_AUTO_TEST_CASE(a_total_timeout_drops_every_branch_of_a_split) {
   BOOST_REQUIRE(entered->wait_for_at_least(3));
   vs.advance(50ms);
   BOOST_REQUIRE(slot->ready());
-  BOOST_TEST(slot->get().error_value().category() == std::string("workflow_timeout"));
+  BOOST_TEST(slot->get().error().category() == std::string("workflow_timeout"));
   for (int i = 0; i < 3; ++i) {
     auto failure = "task_failure:Fetch[" + std::to_string(i) + "]:workflow_timeout";
     BOOST_TEST(log->index_of(failure) >= 0, failure);
@@ -244,7 +244,7 @@ BOOST_AUTO_TEST_CASE(a_saga_step_in_flight_is_not_dropped_by_the_total_timeout) 
   reserve->hold->open();
   BOOST_REQUIRE(run_until(vs, [&] { return slot->ready(); }));
   // It finished and its entry was pushed; the next state's dispatch failed; the step was undone.
-  BOOST_TEST(slot->get().error_value().category() == std::string("workflow_timeout"));
+  BOOST_TEST(slot->get().error().category() == std::string("workflow_timeout"));
   BOOST_TEST(j->entries() == std::vector<std::string>({"run:reserve", "rollback:reserve"}),
              boost::test_tools::per_element());
   BOOST_TEST(log->contains("task_success:reserve"));
@@ -294,7 +294,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(past_the_compensation_deadline_entries_are_orphane
   auto r = f.get();
   charge->release->open();
   BOOST_REQUIRE(!r.has_value());
-  const auto& e = r.error_value();
+  const auto& e = r.error();
   BOOST_TEST(e.category() == std::string("compensation_failed"));
   BOOST_REQUIRE(e.nested().size() == 4u);
   BOOST_TEST(e.nested()[0].to_string() == "Task execution error: boom");
@@ -333,7 +333,7 @@ BOOST_AUTO_TEST_CASE(the_default_compensation_budget_is_half_the_total_timeout) 
   BOOST_REQUIRE(slot->ready());
   auto r = slot->get();
   BOOST_REQUIRE(!r.has_value());
-  const auto& e = r.error_value();
+  const auto& e = r.error();
   BOOST_REQUIRE(e.nested().size() == 2u);
   BOOST_TEST(e.nested()[1].to_string() == "Timeout error: compensate for \"reserve\" exceeded compensation deadline");
   reserve->release->open();
@@ -354,7 +354,7 @@ BOOST_AUTO_TEST_CASE(the_default_compensation_budget_stops_at_thirty_seconds) {
   BOOST_TEST(!slot->ready());
   vs.advance(1ms);
   BOOST_REQUIRE(slot->ready());
-  BOOST_TEST(slot->get().error_value().category() == std::string("compensation_failed"));
+  BOOST_TEST(slot->get().error().category() == std::string("compensation_failed"));
   reserve->release->open();
 }
 
@@ -373,7 +373,7 @@ BOOST_AUTO_TEST_CASE(a_compensation_timeout_without_a_total_timeout_bounds_nothi
   BOOST_TEST(!slot->ready()); // as in cano: the budget applies to workflows with a total timeout
   reserve->release->open();
   BOOST_REQUIRE(run_until(vs, [&] { return slot->ready(); }));
-  BOOST_TEST(slot->get().error_value().to_string() == "Task execution error: boom"); // a clean rollback
+  BOOST_TEST(slot->get().error().to_string() == "Task execution error: boom"); // a clean rollback
 }
 
 BOOST_AUTO_TEST_CASE(a_resumed_run_counts_its_total_timeout_from_the_resume) {
@@ -394,7 +394,7 @@ BOOST_AUTO_TEST_CASE(a_resumed_run_counts_its_total_timeout_from_the_resume) {
   BOOST_REQUIRE(store->append("resume-budget", cano::CheckpointRow(0, "Process", "Slow")).has_value());
   auto r = ts.rt->resume(wf, "resume-budget");
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().category() == std::string("workflow_timeout"));
+  BOOST_TEST(r.error().category() == std::string("workflow_timeout"));
   BOOST_TEST(log->count("workflow_timeout:40") == 1u);
   BOOST_REQUIRE(log->timeouts_elapsed().size() == 1u);
   BOOST_TEST((log->timeouts_elapsed()[0] >= 40ms));

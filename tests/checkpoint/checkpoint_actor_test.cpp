@@ -218,9 +218,9 @@ BOOST_AUTO_TEST_CASE(a_corrupt_cursor_on_resume_names_the_run_and_row) {
               .with_checkpoint_store(store);
   auto r = ts.rt->resume(wf, "bad-cursor");
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message().find("deserialize cursor for `Stepper`: ") == 0);
-  BOOST_TEST(r.error_value().message().find("(workflow_id=\"bad-cursor\", sequence=1)") != std::string::npos);
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message().find("deserialize cursor for `Stepper`: ") == 0);
+  BOOST_TEST(r.error().message().find("(workflow_id=\"bad-cursor\", sequence=1)") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_corrupt_saga_output_on_resume_names_the_run_and_row) {
@@ -247,10 +247,10 @@ BOOST_AUTO_TEST_CASE(a_corrupt_saga_output_on_resume_names_the_run_and_row) {
               .with_checkpoint_store(store);
   auto r = ts.rt->resume(wf, "bad-blob");
   BOOST_REQUIRE(!r);
-  BOOST_TEST((r.error_value().code() == cano::errc::compensation_failed));
-  BOOST_REQUIRE(r.error_value().nested().size() == 2u);
-  BOOST_TEST(r.error_value().nested()[0].message() == "C failed");
-  const auto& bad = r.error_value().nested()[1];
+  BOOST_TEST((r.error().code() == cano::errc::compensation_failed));
+  BOOST_REQUIRE(r.error().nested().size() == 2u);
+  BOOST_TEST(r.error().nested()[0].message() == "C failed");
+  const auto& bad = r.error().nested()[1];
   BOOST_TEST(bad.category() == std::string("generic"));
   BOOST_TEST(bad.message().find("deserialize compensation output for `A`: ") == 0);
   BOOST_TEST(bad.message().find("(workflow_id=\"bad-blob\", sequence=1)") != std::string::npos);
@@ -357,11 +357,11 @@ BOOST_AUTO_TEST_CASE(a_rolled_back_run_is_never_resumed_forward) {
   test_system ts;
   auto first = ts.rt->run(wf, State::Start, {"rb", nullptr});
   BOOST_REQUIRE(!first);
-  BOOST_TEST((first.error_value().code() == cano::errc::compensation_failed));
+  BOOST_TEST((first.error().code() == cano::errc::compensation_failed));
   BOOST_TEST(!store->rows("rb").empty()); // a dirty rollback keeps its log ...
   auto again = ts.rt->resume(wf, "rb");
   BOOST_REQUIRE(!again);                  // ... but never resumes forward
-  BOOST_TEST(again.error_value().message() ==
+  BOOST_TEST(again.error().message() ==
              "run \"rb\" was rolled back (its compensations ran); it cannot be resumed");
   BOOST_TEST(ts.rt->resume_all(std::vector<cano::Workflow<State>>{wf}).empty());
 }

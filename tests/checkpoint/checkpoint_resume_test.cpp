@@ -81,7 +81,7 @@ struct RouteToWork : cano::RouterTask<State> {
 void seed(Store& store, const std::string& id, const cano::CheckpointRow& row) {
   auto r = store.append(id, row);
   if (!r) {
-    throw std::runtime_error("seeding the checkpoint store failed: " + r.error_value().to_string());
+    throw std::runtime_error("seeding the checkpoint store failed: " + r.error().to_string());
   }
 }
 
@@ -91,7 +91,7 @@ std::vector<std::uint8_t> json_blob(std::uint32_t v) { return cano::to_blob(nloh
 /// A run's outcome as text: the final state's label, or "error: <Display>".
 template <class S>
 std::string show(const cano::expected<S>& r) {
-  return r.has_value() ? cano::label_of(*r) : "error: " + r.error_value().to_string();
+  return r.has_value() ? cano::label_of(*r) : "error: " + r.error().to_string();
 }
 
 /// `audit_states` as text: "(0,Start) (1,Process)".
@@ -287,7 +287,7 @@ BOOST_AUTO_TEST_CASE(no_checkpoint_store_means_no_rows_and_resume_is_rejected) {
   BOOST_TEST(show(ts.rt->run(workflow, State::Start)) == "Complete");
   auto r = ts.rt->resume(workflow, "whatever");
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_TEST(err.category() == std::string("configuration"));
   BOOST_TEST(err.message().find("checkpoint store") != std::string::npos);
 }
@@ -380,7 +380,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(checkpoint_requires_workflow_id_on_orchestrate, Ki
                     .with_timeout(bound);
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_TEST(err.category() == std::string("checkpoint_store"));
   BOOST_TEST(err.message().find("workflow id") != std::string::npos);
 }
@@ -397,7 +397,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_unknown_workflow_id_errors, Kind, test::sto
                     .with_timeout(bound);
   auto r = ts.rt->resume(workflow, "never-ran");
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_TEST(err.category() == std::string("checkpoint_store"));
   BOOST_TEST(err.message().find("no checkpoint rows") != std::string::npos);
 }
@@ -415,7 +415,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_with_unrecognized_state_label_errors, Kind,
                     .with_timeout(bound);
   auto r = ts.rt->resume(workflow, "wrong-defn");
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_TEST(err.category() == std::string("workflow"));
   BOOST_TEST(err.message().find("is not a registered or exit state") != std::string::npos);
 }
@@ -530,8 +530,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(racing_runs_of_one_id_never_corrupt_and_at_least_o
       ++completed;
     } else {
       // The loser of the seq-0 race fails fast with a conflict, not corruption.
-      BOOST_TEST(r.error_value().category() == std::string("checkpoint_store"),
-                 "unexpected error: " << r.error_value());
+      BOOST_TEST(r.error().category() == std::string("checkpoint_store"),
+                 "unexpected error: " << r.error());
     }
   }
   BOOST_TEST(completed >= 1, "whichever run wins sequence 0 must run to completion");
@@ -548,7 +548,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(fresh_run_over_an_uncleared_log_is_rejected, Kind,
 
   auto r = ts.rt->run(three_state_checkpointed(store, "run"), State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_TEST(err.category() == std::string("checkpoint_store"));
   BOOST_TEST(err.message().find("conflict") != std::string::npos, "got: " << err);
   // The leftover log is intact — the run can still be resumed.
@@ -783,7 +783,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_from_rejects_workflow_version_mismatch, Kin
                     .with_timeout(bound);
   auto r = ts.rt->resume(workflow, "ver-mismatch");
   BOOST_REQUIRE(!r.has_value()); // extra
-  BOOST_TEST(r.error_value() == cano::error::workflow_version_mismatch(1, 2));
+  BOOST_TEST(r.error() == cano::error::workflow_version_mismatch(1, 2));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -137,7 +137,7 @@ std::vector<std::string> ids_of(const std::vector<cano::RunHeader>& runs) {
 
 cano::RunPage page(cano::CheckpointStore& store, cano::RunQuery q) {
   auto p = store.list_runs(q);
-  BOOST_REQUIRE_MESSAGE(p.has_value(), (p ? "" : p.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(p.has_value(), (p ? "" : p.error().to_string()));
   BOOST_TEST(p->unreadable.empty());
   return std::move(*p);
 }
@@ -239,13 +239,13 @@ FOR_EVERY_STORE(a_query_with_a_zero_limit_or_a_cursor_that_is_not_one_is_refused
   q.limit = 0;
   auto zero = store->list_runs(q);
   BOOST_REQUIRE(!zero.has_value());
-  BOOST_TEST(zero.error_value().category() == std::string("configuration"));
-  BOOST_TEST(zero.error_value().message().find("limit of 0") != std::string::npos);
+  BOOST_TEST(zero.error().category() == std::string("configuration"));
+  BOOST_TEST(zero.error().message().find("limit of 0") != std::string::npos);
   q = {};
   q.cursor = "page-2";
   auto bad = store->list_runs(q);
   BOOST_REQUIRE(!bad.has_value());
-  BOOST_TEST(bad.error_value().message().find("\"page-2\" is not a cursor") != std::string::npos);
+  BOOST_TEST(bad.error().message().find("\"page-2\" is not a cursor") != std::string::npos);
 }
 
 FOR_EVERY_STORE(a_finished_runs_rows_stay_readable_in_its_history_while_its_live_log_is_cleared) {
@@ -310,7 +310,7 @@ FOR_EVERY_STORE(purge_runs_removes_old_finished_runs_and_never_an_unfinished_one
   BOOST_TEST(page(*store, {}).runs.size() == 5u);
 
   auto purged = store->purge_runs(std::chrono::system_clock::now() + std::chrono::hours(1));
-  BOOST_REQUIRE_MESSAGE(purged.has_value(), (purged ? "" : purged.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(purged.has_value(), (purged ? "" : purged.error().to_string()));
   BOOST_TEST(purged->runs == 4u);
   // rr-1 and rr-3 (history: 3 rows each), rr-2 (live: Start, Process), rr-4 (live: 3 rows).
   BOOST_TEST(purged->rows == 11u);
@@ -441,7 +441,7 @@ BOOST_AUTO_TEST_CASE(a_store_of_ones_own_lists_its_unfinished_runs_and_refuses_h
   BOOST_CHECK_NO_THROW(store.with_history_retention(std::chrono::milliseconds(0)));
   auto purge = store.purge_runs(std::chrono::system_clock::now());
   BOOST_REQUIRE(!purge.has_value());
-  BOOST_TEST(purge.error_value().message().find("cannot purge runs") != std::string::npos);
+  BOOST_TEST(purge.error().message().find("cannot purge runs") != std::string::npos);
   BOOST_TEST(*store.purge_history(std::chrono::system_clock::now()) == 0u);
 }
 

@@ -224,7 +224,7 @@ struct postgres_target {
     cano::PostgresOptions options;
     options.dsn = dsn;
     auto s = cano::PostgresCheckpointStore::open(options);
-    BOOST_REQUIRE_MESSAGE(s.has_value(), (s ? "" : s.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(s.has_value(), (s ? "" : s.error().to_string()));
     (*s)->with_history_retention(std::chrono::hours(1));
     store = *s;
   }
@@ -662,7 +662,7 @@ BOOST_AUTO_TEST_CASE(a_postgres_password_is_never_printed) {
     cano::PostgresOptions options;
     options.dsn = auth_dsn + " password=" + password;
     auto writer = cano::PostgresCheckpointStore::open(options);
-    BOOST_REQUIRE_MESSAGE(writer.has_value(), (writer ? "" : writer.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(writer.has_value(), (writer ? "" : writer.error().to_string()));
   }
   // The right password: it works, and says nothing of it.
   auto ok = run_cano({"--store", "postgres:" + auth_dsn + " password=" + password, "runs", "list"});

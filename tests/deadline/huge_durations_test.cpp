@@ -87,7 +87,7 @@ BOOST_AUTO_TEST_CASE(an_attempt_timeout_of_the_maximum_never_fires) {
     auto wf = cano::Workflow<State>{}.register_task(State::Start, napping_task(State::Complete, cfg))
                 .add_exit_state(State::Complete);
     auto r = ts.rt->run(wf, State::Start);
-    BOOST_TEST(r.has_value(), (r ? std::string() : r.error_value().to_string()));
+    BOOST_TEST(r.has_value(), (r ? std::string() : r.error().to_string()));
   }
 }
 
@@ -98,7 +98,7 @@ BOOST_AUTO_TEST_CASE(a_workflow_timeout_of_the_maximum_never_fires) {
               .add_exit_state(State::Complete)
               .with_timeout(forever);
   auto r = ts.rt->run(wf, State::Start);
-  BOOST_TEST(r.has_value(), (r ? std::string() : r.error_value().to_string()));
+  BOOST_TEST(r.has_value(), (r ? std::string() : r.error().to_string()));
 }
 
 BOOST_AUTO_TEST_CASE(a_retry_delay_of_the_maximum_waits_until_the_workflow_timeout) {
@@ -112,7 +112,7 @@ BOOST_AUTO_TEST_CASE(a_retry_delay_of_the_maximum_waits_until_the_workflow_timeo
                 .with_timeout(300ms);
     auto r = ts.rt->run(wf, State::Start);
     BOOST_REQUIRE(!r.has_value());
-    BOOST_TEST(r.error_value().message() == "Workflow timeout exceeded");
+    BOOST_TEST(r.error().message() == "Workflow timeout exceeded");
     BOOST_TEST(n->load() == 1); // the retry never came
   }
 }
@@ -128,7 +128,7 @@ BOOST_AUTO_TEST_CASE(an_exponential_backoff_past_the_maximum_saturates_instead_o
               .with_timeout(300ms);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().message() == "Workflow timeout exceeded");
+  BOOST_TEST(r.error().message() == "Workflow timeout exceeded");
   BOOST_TEST(n->load() == 1);
 }
 
@@ -141,7 +141,7 @@ BOOST_AUTO_TEST_CASE(a_join_timeout_of_the_maximum_never_fires) {
                                 cano::JoinConfig<State>{cano::JoinStrategy::all(), State::Join}.with_timeout(forever))
                 .add_exit_state(State::Join);
     auto r = ts.rt->run(wf, State::Start);
-    BOOST_TEST(r.has_value(), (r ? std::string() : r.error_value().to_string()));
+    BOOST_TEST(r.has_value(), (r ? std::string() : r.error().to_string()));
   }
 }
 
@@ -158,7 +158,7 @@ BOOST_AUTO_TEST_CASE(a_compensation_timeout_of_the_maximum_never_fires) {
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r.has_value());
   // A clean rollback returns the original error: the compensate finished, nothing timed out.
-  BOOST_TEST(r.error_value().to_string() == "Task execution error: later step failed");
+  BOOST_TEST(r.error().to_string() == "Task execution error: later step failed");
   BOOST_TEST(step->undone.load() == 1);
 }
 
@@ -175,7 +175,7 @@ BOOST_AUTO_TEST_CASE(a_poll_delay_past_the_maximum_parks_until_the_workflow_time
                   .with_timeout(300ms);
       auto r = ts.rt->run(wf, State::Start);
       BOOST_REQUIRE(!r.has_value());
-      BOOST_TEST(r.error_value().message() == "Workflow timeout exceeded");
+      BOOST_TEST(r.error().message() == "Workflow timeout exceeded");
       BOOST_TEST(poller->polls.load() == 1);
     }
   }

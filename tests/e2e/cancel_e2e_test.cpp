@@ -46,7 +46,7 @@ std::unique_ptr<child_process> start_worker(const target& t, const std::string& 
   return worker;
 }
 
-std::string text(const cano::expected<void>& r) { return r ? std::string("ok") : r.error_value().to_string(); }
+std::string text(const cano::expected<void>& r) { return r ? std::string("ok") : r.error().to_string(); }
 
 std::size_t count(const std::vector<ledger_entry>& entries, const std::string& run, const std::string& kind,
                   const std::string& step) {

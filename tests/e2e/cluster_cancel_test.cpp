@@ -38,7 +38,7 @@ struct client_side {
     cano::node::configure(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
     auto c = cano::cluster_client::open(*sys, cano::PostgresOptions{});
-    BOOST_REQUIRE_MESSAGE(c.has_value(), (c ? "" : c.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(c.has_value(), (c ? "" : c.error().to_string()));
     client = std::move(*c);
   }
   ~client_side() {
@@ -92,7 +92,7 @@ std::size_t count(const std::vector<ledger_entry>& entries, const std::string& r
   }));
 }
 
-std::string text(const cano::expected<void>& r) { return r ? std::string("ok") : r.error_value().to_string(); }
+std::string text(const cano::expected<void>& r) { return r ? std::string("ok") : r.error().to_string(); }
 
 } // namespace
 
@@ -108,7 +108,7 @@ BOOST_AUTO_TEST_CASE(a_run_on_one_node_is_cancelled_from_another_node_and_from_a
   cano::node_config nc;
   nc.node_id = f.prefix + "-observer";
   auto observer = cano::node::open(*c.sys, rt, nc);
-  BOOST_REQUIRE_MESSAGE(observer.has_value(), (observer ? "" : observer.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(observer.has_value(), (observer ? "" : observer.error().to_string()));
   BOOST_REQUIRE((*observer)->start().has_value());
 
   for (int i = 1; i <= 2; ++i) {
@@ -122,7 +122,7 @@ BOOST_AUTO_TEST_CASE(a_run_on_one_node_is_cancelled_from_another_node_and_from_a
     BOOST_REQUIRE_MESSAGE(requested.has_value(), text(requested));
     auto h = c.client->await_header(id, 120s);
     auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - asked);
-    BOOST_REQUIRE_MESSAGE(h.has_value(), (h ? "" : h.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(h.has_value(), (h ? "" : h.error().to_string()));
     BOOST_TEST_MESSAGE(id << " (from " << (i == 1 ? "another node" : "a client") << "): ended "
                           << took.count() << " ms after the request was written");
     BOOST_TEST(took.count() < 10000); // picked up within about half a second; 10x a bound of 1 s
@@ -169,7 +169,7 @@ BOOST_AUTO_TEST_CASE(a_request_left_by_a_dead_owner_is_honoured_by_the_node_that
   first->proc->wait_exit();
 
   auto h = c.client->await_header(id, 120s);
-  BOOST_REQUIRE_MESSAGE(h.has_value(), (h ? "" : h.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(h.has_value(), (h ? "" : h.error().to_string()));
   BOOST_TEST(to_string(h->status) == std::string("rolled_back"));
   BOOST_REQUIRE(h->failure.has_value());
   BOOST_TEST(h->failure->to_string() == "Workflow cancelled");

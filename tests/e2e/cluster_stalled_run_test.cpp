@@ -83,7 +83,7 @@ BOOST_AUTO_TEST_CASE(a_run_the_node_owns_but_does_not_drive_is_resumed_to_its_en
   nc.renew_every = 200ms;
   nc.resume_stalled_every = 300ms;
   auto n = cano::node::open(sys, rt, nc);
-  BOOST_REQUIRE_MESSAGE(n.has_value(), (n ? std::string() : n.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(n.has_value(), (n ? std::string() : n.error().to_string()));
   (*n)->serve(wf);
   BOOST_REQUIRE((*n)->start().has_value());
   hand_over(run_id, (*n)->owner(), "1 minute");

@@ -52,7 +52,7 @@ struct client_side {
     BOOST_REQUIRE(cano::node::configure_tls(cfg).has_value());
     sys = std::make_unique<caf::actor_system>(cfg);
     auto c = cano::cluster_client::open(*sys, cano::PostgresOptions{});
-    BOOST_REQUIRE_MESSAGE(c.has_value(), (c ? "" : c.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(c.has_value(), (c ? "" : c.error().to_string()));
     client = std::move(*c);
   }
   ~client_side() {
@@ -101,12 +101,12 @@ BOOST_AUTO_TEST_CASE(three_hundred_submissions_are_spread_evenly_and_each_runs_o
   std::vector<std::string> ids;
   for (int i = 0; i < 300; ++i) {
     auto id = c.client->submit(f.definition, 0, {{"i", i}}, f.prefix + "-run-" + std::to_string(i));
-    BOOST_REQUIRE_MESSAGE(id.has_value(), (id ? "" : id.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(id.has_value(), (id ? "" : id.error().to_string()));
     ids.push_back(*id);
   }
   for (const auto& id : ids) {
     auto h = c.client->await_header(id, 120s);
-    BOOST_REQUIRE_MESSAGE(h.has_value(), (h ? "" : h.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(h.has_value(), (h ? "" : h.error().to_string()));
     auto n = std::stoi(id.substr(id.rfind('-') + 1));
     BOOST_TEST(to_string(h->status) == std::string(n % 3 == 0 ? "rolled_back" : "completed"), id);
   }
@@ -225,7 +225,7 @@ BOOST_AUTO_TEST_CASE(an_await_elsewhere_outlives_the_node_that_ran_the_run) {
   a.proc->sigkill();
   a.proc->wait_exit();
   auto h = waiting.get();
-  BOOST_REQUIRE_MESSAGE(h.has_value(), (h ? "" : h.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(h.has_value(), (h ? "" : h.error().to_string()));
   BOOST_TEST(to_string(h->status) == std::string("completed"));
   BOOST_TEST(h->owner == f.nodes[1].owner); // finished by b, after a takeover
   BOOST_TEST(h->fence > 1u);
@@ -287,7 +287,7 @@ BOOST_AUTO_TEST_CASE(an_actor_awaits_a_result_from_a_node_that_did_not_run_it) {
   cano::node_config nc;
   nc.node_id = f.prefix + "-observer";
   auto n = cano::node::open(*c.sys, rt, nc);
-  BOOST_REQUIRE_MESSAGE(n.has_value(), (n ? "" : n.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(n.has_value(), (n ? "" : n.error().to_string()));
   BOOST_REQUIRE((*n)->start().has_value());
   auto wf = cano::Workflow<int>{}
               .with_name(f.definition)

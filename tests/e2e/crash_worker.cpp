@@ -149,14 +149,14 @@ int main(int argc, char** argv) {
   if (kind == "sqlite") {
     auto s = cano::SqliteCheckpointStore::open(file);
     if (!s) {
-      std::cerr << s.error_value() << "\n";
+      std::cerr << s.error() << "\n";
       return 3;
     }
     store = *s;
   } else {
     auto s = cano::PostgresCheckpointStore::open();
     if (!s) {
-      std::cerr << s.error_value() << "\n";
+      std::cerr << s.error() << "\n";
       return 3;
     }
     store = *s;
@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
   cano::runtime rt{sys};
   auto end = mode == "resume" ? rt.resume(wf, id) : rt.run(wf, Stage::Start, {id, {{"order", id}}});
   if (!end) {
-    line("FAILED " + end.error_value().to_string());
+    line("FAILED " + end.error().to_string());
     return 1;
   }
   line("DONE " + to_string(*end));

@@ -170,7 +170,7 @@ private:
 };
 
 std::string outcome(const cano::expected<Order>& r) {
-  return r ? "DONE " + to_string(*r) : "FAILED " + r.error_value().to_string();
+  return r ? "DONE " + to_string(*r) : "FAILED " + r.error().to_string();
 }
 
 struct ship : cano::Task<Order> {
@@ -242,7 +242,7 @@ int node_mode(const std::shared_ptr<ledger>& fx, const std::string& node_id, con
     cfg.openssl_cafile = std::getenv("CANO_TEST_TLS_CA") ? std::getenv("CANO_TEST_TLS_CA") : "";
   }
   if (auto tls = cano::node::configure_tls(cfg); !tls) {
-    std::cerr << tls.error_value() << "\n";
+    std::cerr << tls.error() << "\n";
     return 2;
   }
   caf::actor_system sys{cfg};
@@ -253,12 +253,12 @@ int node_mode(const std::shared_ptr<ledger>& fx, const std::string& node_id, con
   config.renew_every = std::chrono::milliseconds(std::max(lease_ms / 5, 20));
   auto n = cano::node::open(sys, rt, config);
   if (!n) {
-    std::cerr << n.error_value() << "\n";
+    std::cerr << n.error() << "\n";
     return 3;
   }
   auto wf = (*n)->serve(order_saga("order-saga/" + prefix, fx), Order::Reserve); // submittable
   if (auto started = (*n)->start(); !started) {
-    std::cerr << started.error_value() << "\n";
+    std::cerr << started.error() << "\n";
     return 3;
   }
   line("NODE " + (*n)->owner() + " " + std::to_string((*n)->port()));
@@ -313,14 +313,14 @@ int main(int argc, char** argv) {
   if (kind == "sqlite") {
     auto s = cano::SqliteCheckpointStore::open(file);
     if (!s) {
-      std::cerr << s.error_value() << "\n";
+      std::cerr << s.error() << "\n";
       return 3;
     }
     store = *s;
   } else {
     auto s = cano::PostgresCheckpointStore::open();
     if (!s) {
-      std::cerr << s.error_value() << "\n";
+      std::cerr << s.error() << "\n";
       return 3;
     }
     store = *s;

@@ -102,7 +102,7 @@ BOOST_AUTO_TEST_CASE(runs_waiting_on_a_dead_checkpoint_actor_are_interrupted_and
   BOOST_TEST(interrupted >= 3); // the writes that waited in the mailbox
   // A new actor serves the next write.
   auto next = ts.rt->run(wf, State::Start, {"after", nullptr});
-  BOOST_REQUIRE_MESSAGE(next.has_value(), (next ? "" : next.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(next.has_value(), (next ? "" : next.error().to_string()));
   BOOST_TEST((channel->actor() != dying));
   BOOST_TEST(channel->restarts.load() == 1u);
   // The interrupted runs lost their very first write with the actor: nothing of them is in the

@@ -23,7 +23,7 @@ flow_time at(int h, int m, int s, int ms = 0) {
 cano::detail::flow_plan plan(cano::cluster_flow f) {
   f.definition = "orders";
   auto p = cano::detail::flow_plan::of(std::move(f));
-  BOOST_REQUIRE_MESSAGE(p.has_value(), (p ? "" : p.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(p.has_value(), (p ? "" : p.error().to_string()));
   return *p;
 }
 
@@ -88,17 +88,17 @@ BOOST_AUTO_TEST_CASE(bad_flows_are_refused_with_cano_texts_where_cano_has_them) 
   f.interval = -1000ms;
   auto negative = cano::check_flow(f);
   BOOST_REQUIRE(!negative);
-  BOOST_TEST(negative.error_value().message() == "Flow 'sweep' has a negative interval (-1000000000ns)");
+  BOOST_TEST(negative.error().message() == "Flow 'sweep' has a negative interval (-1000000000ns)");
   f.interval = 0ms;
   auto zero = cano::check_flow(f);
   BOOST_REQUIRE(!zero);
-  BOOST_TEST(zero.error_value().message().find("needs a positive interval") != std::string::npos);
+  BOOST_TEST(zero.error().message().find("needs a positive interval") != std::string::npos);
   f.trigger = cano::flow_trigger::cron;
   f.cron = "0 0 25 * * *";
   auto bad_cron = cano::check_flow(f);
   BOOST_REQUIRE(!bad_cron);
-  BOOST_TEST(bad_cron.error_value().code() == cano::errc::configuration);
-  BOOST_TEST(bad_cron.error_value().message().find("Invalid cron expression:") != std::string::npos);
+  BOOST_TEST(bad_cron.error().code() == cano::errc::configuration);
+  BOOST_TEST(bad_cron.error().message().find("Invalid cron expression:") != std::string::npos);
   f.cron = "0 0 2 * * *";
   f.id = "";
   BOOST_TEST(!cano::check_flow(f));

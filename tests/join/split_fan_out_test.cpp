@@ -150,7 +150,7 @@ BOOST_AUTO_TEST_CASE(a_join_timeout_acts_while_a_non_blocking_branch_still_runs)
   auto r = ts.rt->run(wf, State::Start);
   auto took = steady::now() - t0;
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().message() == "Split task timeout exceeded");
+  BOOST_TEST(r.error().message() == "Split task timeout exceeded");
   BOOST_TEST((took < 500ms), "took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
 }
 

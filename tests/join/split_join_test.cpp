@@ -85,7 +85,7 @@ struct DataTask : cano::Task<State> {
   cano::expected<cano::TaskResult<State>> run(cano::task_context& ctx) override {
     auto store = ctx.resources().get<cano::MemoryStore>("store");
     if (!store) {
-      return store.error_value();
+      return store.error();
     }
     (*store)->put(key, value);
     return next_state;
@@ -134,8 +134,8 @@ BOOST_AUTO_TEST_CASE(one_failure_fails_all_with_a_summary_of_the_errors) {
       test_system ts;
       auto r = run_split(ts, {ok_task(b), fail_task(b), ok_task(b)}, {JoinStrategy::all(), State::Join});
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("workflow"));
-      BOOST_TEST(r.error_value().message() ==
+      BOOST_TEST(r.error().category() == std::string("workflow"));
+      BOOST_TEST(r.error().message() ==
                  "Join condition not met: 2 of 3 tasks completed successfully, strategy: All; errors: task 1: "
                  "Task execution error: branch failed");
     }
@@ -159,7 +159,7 @@ BOOST_AUTO_TEST_CASE(a_join_timeout_is_an_error_for_all) {
       auto r = run_split(ts, {sleep_task(b, 200ms), sleep_task(b, 200ms)},
                          JoinConfig<State>{JoinStrategy::all(), State::Join}.with_timeout(50ms));
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().message() == "Split task timeout exceeded");
+      BOOST_TEST(r.error().message() == "Split task timeout exceeded");
     }
   }
 }
@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(a_join_timeout_fails_even_a_strategy_already_satisfied) {
                          JoinConfig<State>{JoinStrategy::quorum(1), State::Join}.with_timeout(50ms));
       g->open();
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().message() == "Split task timeout exceeded");
+      BOOST_TEST(r.error().message() == "Split task timeout exceeded");
     }
   }
 }
@@ -223,7 +223,7 @@ BOOST_AUTO_TEST_CASE(partial_results_times_out_like_any_other_strategy) {
       auto r = run_split(ts, {sleep_task(b, 500ms), sleep_task(b, 500ms), sleep_task(b, 500ms)},
                          JoinConfig<State>{JoinStrategy::partial_results(3), State::Join}.with_timeout(100ms));
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().message() == "Split task timeout exceeded");
+      BOOST_TEST(r.error().message() == "Split task timeout exceeded");
     }
   }
 }
@@ -234,7 +234,7 @@ BOOST_AUTO_TEST_CASE(partial_results_not_met_reports_successes_and_errors) {
       test_system ts;
       auto r = run_split(ts, {fail_task(b), ok_task(b), fail_task(b)}, {JoinStrategy::partial_results(2), State::Join});
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().message().find("Partial results condition not met: 1 completed successfully, 2 "
+      BOOST_TEST(r.error().message().find("Partial results condition not met: 1 completed successfully, 2 "
                                                 "required; errors: task ") == 0);
     }
   }
@@ -268,7 +268,7 @@ BOOST_AUTO_TEST_CASE(partial_timeout_with_nothing_finished_fails) {
                          JoinConfig<State>{JoinStrategy::partial_timeout(), State::Join}.with_timeout(50ms));
       g->open();
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().message() == "PartialTimeout: No tasks completed before timeout");
+      BOOST_TEST(r.error().message() == "PartialTimeout: No tasks completed before timeout");
     }
   }
 }
@@ -279,8 +279,8 @@ BOOST_AUTO_TEST_CASE(partial_timeout_without_timeout_fails_the_run_with_configur
       test_system ts;
       auto r = run_split(ts, {ok_task(b)}, {JoinStrategy::partial_timeout(), State::Join});
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("configuration"));
-      BOOST_TEST(r.error_value().message().find("requires a timeout") != std::string::npos);
+      BOOST_TEST(r.error().category() == std::string("configuration"));
+      BOOST_TEST(r.error().message().find("requires a timeout") != std::string::npos);
     }
   }
 }
@@ -290,7 +290,7 @@ BOOST_AUTO_TEST_CASE(an_empty_split_satisfies_all_but_not_any) {
   BOOST_TEST(*run_split(ts, {}, {JoinStrategy::all(), State::Join}) == State::Join);
   auto r = run_split(ts, {}, {JoinStrategy::any(), State::Join});
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().message() ==
+  BOOST_TEST(r.error().message() ==
              "Join condition not met: 0 of 0 tasks completed successfully, strategy: Any");
 }
 
@@ -300,14 +300,14 @@ BOOST_AUTO_TEST_CASE(percentage_edges) {
       test_system ts;
       auto zero = run_split(ts, {fail_task(b), fail_task(b)}, {JoinStrategy::percentage(0.0), State::Join});
       BOOST_REQUIRE(!zero);
-      BOOST_TEST(zero.error_value().category() == std::string("configuration"));
+      BOOST_TEST(zero.error().category() == std::string("configuration"));
       BOOST_TEST(*run_split(ts, {ok_task(b), ok_task(b)}, {JoinStrategy::percentage(1.0), State::Join}) == State::Join);
       auto one_failed = run_split(ts, {ok_task(b), fail_task(b)}, {JoinStrategy::percentage(1.0), State::Join});
       BOOST_REQUIRE(!one_failed);
-      BOOST_TEST(one_failed.error_value().message().find("strategy: Percentage(1.0)") != std::string::npos);
+      BOOST_TEST(one_failed.error().message().find("strategy: Percentage(1.0)") != std::string::npos);
       auto too_big = run_split(ts, {ok_task(b)}, {JoinStrategy::percentage(1.5), State::Join});
       BOOST_REQUIRE(!too_big);
-      BOOST_TEST(too_big.error_value().category() == std::string("configuration"));
+      BOOST_TEST(too_big.error().category() == std::string("configuration"));
     }
   }
 }
@@ -350,7 +350,7 @@ BOOST_AUTO_TEST_CASE(a_throwing_branch_is_reported_with_its_index) {
                                        cano::TaskConfig::minimal().with_blocking(blocking));
     auto r = run_split(ts, {boom}, {JoinStrategy::all(), State::Join});
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().message() ==
+    BOOST_TEST(r.error().message() ==
                "Join condition not met: 0 of 1 tasks completed successfully, strategy: All; errors: task 0: "
                "Task execution error: panic in split task 0: boom");
   }
@@ -369,7 +369,7 @@ BOOST_AUTO_TEST_CASE(the_error_summary_lists_three_errors_and_counts_the_rest) {
       auto r = run_split(ts, all_fail, {JoinStrategy::all(), State::Join});
       BOOST_REQUIRE(!r);
       if (!b) { // cheap non-blocking branches run inline, in index order
-        BOOST_TEST(r.error_value().message() ==
+        BOOST_TEST(r.error().message() ==
                    "Join condition not met: 0 of 5 tasks completed successfully, strategy: All; errors: task 0: Task "
                    "execution error: no; task 1: Task execution error: no; task 2: Task execution error: no; ... and 2 "
                    "more error(s)");
@@ -379,7 +379,7 @@ BOOST_AUTO_TEST_CASE(the_error_summary_lists_three_errors_and_counts_the_rest) {
           "task ([0-4]): Task execution error: no; task ([0-4]): Task execution error: no; "
           "task ([0-4]): Task execution error: no; \\.\\.\\. and 2 more error\\(s\\)");
         std::smatch m;
-        auto text = r.error_value().message();
+        auto text = r.error().message();
         BOOST_REQUIRE_MESSAGE(std::regex_match(text, m, summary), text);
         BOOST_TEST((m[1] != m[2] && m[2] != m[3] && m[1] != m[3])); // three different branches
       }
@@ -419,7 +419,7 @@ BOOST_AUTO_TEST_CASE(a_bulkhead_of_zero_fails_the_run_with_configuration) {
       test_system ts;
       auto r = run_split(ts, {ok_task(b)}, JoinConfig<State>{JoinStrategy::all(), State::Join}.with_bulkhead(0));
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("configuration"));
+      BOOST_TEST(r.error().category() == std::string("configuration"));
     }
   }
 }

@@ -24,7 +24,7 @@ BOOST_AUTO_TEST_CASE(runs_on_a_store_opened_with_a_password_never_log_it) {
   BOOST_REQUIRE_MESSAGE(!auth_dsn.empty() && !password.empty(),
                         "CANO_PG_AUTH_DSN and CANO_PG_AUTH_PASSWORD are not set (scripts/test.sh sets them)");
   auto store = cano::PostgresCheckpointStore::open({auth_dsn + " password=" + password});
-  BOOST_REQUIRE_MESSAGE(store.has_value(), (store ? std::string() : store.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(store.has_value(), (store ? std::string() : store.error().to_string()));
   auto sink = std::make_shared<recording_log_sink>();
   cano::runtime_config cfg;
   cfg.log = sink;

@@ -38,7 +38,7 @@ struct metered {
 
   metered() {
     auto made = cano::prometheus_metrics::make({nullptr, true, "127.0.0.1", 0});
-    BOOST_REQUIRE_MESSAGE(made.has_value(), (made ? std::string() : made.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(made.has_value(), (made ? std::string() : made.error().to_string()));
     metrics = *made;
     cano::runtime_config cfg;
     cfg.metrics = metrics;
@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(compensation_run_and_drain_counters_on_clean_rollback) {
   auto r = m.rt().run(wf, State::Start);
   // Clean rollback: the original error is returned (not compensation_failed).
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().code() == cano::errc::task_execution);
+  BOOST_TEST(r.error().code() == cano::errc::task_execution);
   BOOST_TEST(*log == std::vector<std::uint32_t>{42});
   auto s = m.now();
   BOOST_TEST(s.count("cano_compensations_run_total", {{"result", "ok"}}) == 1);
@@ -208,7 +208,7 @@ BOOST_AUTO_TEST_CASE(s33_a_pre_tripped_breaker_counts_one_rejection_and_no_compl
               .add_exit_state(State::Complete);
   auto r = m.rt().run(wf, State::Start);
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().code() == cano::errc::circuit_open);
+  BOOST_TEST(r.error().code() == cano::errc::circuit_open);
   auto s = m.now();
   BOOST_TEST(s.count("cano_circuit_rejections_total") == 1);
   BOOST_TEST(s.count("cano_task_attempts_total", {{"outcome", "completed"}}) == 0);
@@ -442,9 +442,9 @@ BOOST_AUTO_TEST_CASE(the_endpoint_is_off_unless_asked_for_and_binds_loopback) {
   // A second endpoint on the same port is refused with an error that names the address.
   auto clash = cano::prometheus_metrics::make({nullptr, true, "127.0.0.1", m.metrics->port()});
   BOOST_REQUIRE(!clash.has_value());
-  BOOST_TEST(clash.error_value().code() == cano::errc::configuration);
-  BOOST_TEST(clash.error_value().message().find("127.0.0.1:" + std::to_string(m.metrics->port())) != std::string::npos,
-             clash.error_value().message());
+  BOOST_TEST(clash.error().code() == cano::errc::configuration);
+  BOOST_TEST(clash.error().message().find("127.0.0.1:" + std::to_string(m.metrics->port())) != std::string::npos,
+             clash.error().message());
 }
 
 BOOST_AUTO_TEST_CASE(an_application_registry_serves_cano_metrics_next_to_its_own) {
@@ -471,7 +471,7 @@ BOOST_AUTO_TEST_CASE(a_registry_holding_another_type_under_a_cano_name_is_refuse
   prometheus::BuildGauge().Name("cano_workflow_runs_total").Help("not a counter").Register(*registry);
   auto made = cano::prometheus_metrics::make({registry});
   BOOST_REQUIRE(!made.has_value());
-  BOOST_TEST(made.error_value().code() == cano::errc::configuration);
+  BOOST_TEST(made.error().code() == cano::errc::configuration);
 }
 
 BOOST_AUTO_TEST_CASE(the_default_sink_measures_breakers_and_runtimes_built_after_it_is_set) {

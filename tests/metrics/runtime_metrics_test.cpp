@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(a_thread_whose_attempt_timed_out_counts_as_abandoned_until_
               .add_exit_state(State::Done);
   auto r = m.rt().run(wf, State::Start);
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().code() == cano::errc::timeout);
+  BOOST_TEST(r.error().code() == cano::errc::timeout);
   auto hung = m.now();
   BOOST_TEST(hung.count("cano_blocking_pool_threads", {{"state", "abandoned"}}) == 1);
   BOOST_TEST(hung.count("cano_blocking_pool_threads", {{"state", "busy"}}) >= 1);
@@ -199,7 +199,7 @@ BOOST_AUTO_TEST_CASE(a_fenced_write_is_counted_and_the_run_ends_interrupted) {
               .add_exit_state(State::Complete);
   auto r = m.rt().run(wf, State::Start, {"fenced-run", nullptr});
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().code() == cano::errc::fenced);
+  BOOST_TEST(r.error().code() == cano::errc::fenced);
   auto s = m.now();
   BOOST_TEST(s.count("cano_fenced_writes_total") == 1);
   BOOST_TEST(s.count("cano_checkpoint_appends_total", {{"result", "err"}}) == 1);

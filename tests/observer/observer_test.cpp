@@ -107,7 +107,7 @@ BOOST_AUTO_TEST_CASE(a_rejected_call_fires_circuit_open_then_failure) {
               .with_observer(obs);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("circuit_open"));
+  BOOST_TEST(r.error().category() == std::string("circuit_open"));
   std::vector<std::string> wanted{"circuit_open:CircuitTask", "task_failure:CircuitTask"};
   BOOST_TEST(subsequence(obs->events(), wanted) == wanted, boost::test_tools::per_element());
   BOOST_TEST(n->load() == 0);

@@ -93,7 +93,7 @@ public:
       if (o) {
         os << "ok:" << *o;
       } else {
-        os << "err:" << o.error_value().category() << ":" << o.error_value().message();
+        os << "err:" << o.error().category() << ":" << o.error().message();
       }
     }
     return os.str();
@@ -253,8 +253,8 @@ BOOST_AUTO_TEST_CASE(run_batch_load_failure_is_returned_and_finish_is_never_call
   direct_ctx d;
   auto r = cano::run_batch(*b, d.ctx);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message() == "load failed");
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message() == "load failed");
   BOOST_TEST(b->finish_calls.load() == 0);
   BOOST_TEST(b->total_item_calls() == 0);
 }
@@ -265,8 +265,8 @@ BOOST_AUTO_TEST_CASE(run_batch_finish_failure_is_returned) {
   direct_ctx d;
   auto r = cano::run_batch(*b, d.ctx);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message() == "finish failed");
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message() == "finish failed");
   BOOST_TEST(b->finish_saw() == "ok:0 ok:1 ok:2");
 }
 
@@ -387,8 +387,8 @@ BOOST_AUTO_TEST_CASE(a_load_failure_in_a_workflow_is_the_raw_error_and_finish_is
       b->load_fails = true;
       auto r = ts.rt->run(batch_workflow(b), State::Start);
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-      BOOST_TEST(r.error_value().message() == "load failed");
+      BOOST_TEST(r.error().category() == std::string("task_execution"));
+      BOOST_TEST(r.error().message() == "load failed");
       BOOST_TEST(b->load_calls.load() == 1);
       BOOST_TEST(b->finish_calls.load() == 0);
       BOOST_TEST(b->total_item_calls() == 0);
@@ -403,8 +403,8 @@ BOOST_AUTO_TEST_CASE(the_task_retry_policy_reruns_load_after_a_load_failure) {
   b->load_fails = true;
   auto r = ts.rt->run(batch_workflow(b), State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("retry_exhausted"));
-  BOOST_TEST(r.error_value().message() ==
+  BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
+  BOOST_TEST(r.error().message() ==
              "Task failed after 3 attempt(s): Task execution error: load failed");
   BOOST_TEST(b->load_calls.load() == 3);
   BOOST_TEST(b->finish_calls.load() == 0);
@@ -418,8 +418,8 @@ BOOST_AUTO_TEST_CASE(a_finish_failure_in_a_workflow_is_the_run_error) {
       b->finish_fails = true;
       auto r = ts.rt->run(batch_workflow(b), State::Start);
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-      BOOST_TEST(r.error_value().message() == "finish failed");
+      BOOST_TEST(r.error().category() == std::string("task_execution"));
+      BOOST_TEST(r.error().message() == "finish failed");
       BOOST_TEST(b->finish_calls.load() == 1);
       BOOST_TEST(b->finish_saw() == "ok:0 ok:1 ok:2");
     }
@@ -433,8 +433,8 @@ BOOST_AUTO_TEST_CASE(the_task_retry_policy_reruns_the_whole_cycle_after_a_finish
   b->finish_fails = true;
   auto r = ts.rt->run(batch_workflow(b), State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("retry_exhausted"));
-  BOOST_TEST(r.error_value().message() ==
+  BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
+  BOOST_TEST(r.error().message() ==
              "Task failed after 2 attempt(s): Task execution error: finish failed");
   BOOST_TEST(b->load_calls.load() == 2);
   BOOST_TEST(b->finish_calls.load() == 2);

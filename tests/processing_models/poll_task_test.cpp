@@ -141,8 +141,8 @@ BOOST_AUTO_TEST_CASE(run_poll_loop_fails_fast_on_the_first_poll_error_by_default
   direct_ctx d;
   auto r = cano::run_poll_loop(p, d.ctx);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message() == "poll failed");
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message() == "poll failed");
   BOOST_TEST(p.polls() == 1);
 }
 
@@ -172,8 +172,8 @@ BOOST_AUTO_TEST_CASE(run_poll_loop_retry_on_error_2_fails_on_the_third_consecuti
   direct_ctx d;
   auto r = cano::run_poll_loop(p, d.ctx);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message() == "poll failed");
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message() == "poll failed");
   BOOST_TEST(p.polls() == 3);
 }
 
@@ -248,8 +248,8 @@ BOOST_AUTO_TEST_CASE(a_fail_fast_poll_error_in_a_workflow_is_the_raw_task_execut
         cano::PollErrorPolicy::fail_fast(), cano::TaskConfig::minimal().with_blocking(blocking));
       auto r = ts.rt->run(poll_workflow(p), State::Start);
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-      BOOST_TEST(r.error_value().message() == "poll failed");
+      BOOST_TEST(r.error().category() == std::string("task_execution"));
+      BOOST_TEST(r.error().message() == "poll failed");
       BOOST_TEST(p->polls() == 1);
     }
   }
@@ -279,8 +279,8 @@ BOOST_AUTO_TEST_CASE(retry_on_error_2_in_a_workflow_fails_after_exactly_three_co
         cano::PollErrorPolicy::retry_on_error(2), cano::TaskConfig::minimal().with_blocking(blocking));
       auto r = ts.rt->run(poll_workflow(p), State::Start);
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-      BOOST_TEST(r.error_value().message() == "poll failed");
+      BOOST_TEST(r.error().category() == std::string("task_execution"));
+      BOOST_TEST(r.error().message() == "poll failed");
       BOOST_TEST(p->polls() == 3);
     }
   }
@@ -312,8 +312,8 @@ BOOST_AUTO_TEST_CASE(the_task_retry_policy_reruns_the_whole_poll_loop_as_one_att
         cano::TaskConfig{}.with_fixed_retry(1, 1ms).with_blocking(blocking));
       auto r = ts.rt->run(poll_workflow(p), State::Start);
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("retry_exhausted"));
-      BOOST_TEST(r.error_value().message() ==
+      BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
+      BOOST_TEST(r.error().message() ==
                  "Task failed after 2 attempt(s): Task execution error: poll failed");
       BOOST_TEST(p->polls() == 4);
     }
@@ -332,8 +332,8 @@ BOOST_AUTO_TEST_CASE(an_always_pending_poll_task_hits_its_attempt_timeout_as_a_r
       auto r = ts.rt->run(poll_workflow(p), State::Start);
       auto elapsed = std::chrono::steady_clock::now() - started;
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("timeout"));
-      BOOST_TEST(r.error_value().message() == "task attempt exceeded attempt_timeout");
+      BOOST_TEST(r.error().category() == std::string("timeout"));
+      BOOST_TEST(r.error().message() == "task attempt exceeded attempt_timeout");
       BOOST_TEST(p->polls() >= 1);
       BOOST_TEST((elapsed < 5s));
     }
@@ -350,8 +350,8 @@ BOOST_AUTO_TEST_CASE(a_split_ready_from_a_poll_task_in_a_workflow_points_to_regi
       auto wf = poll_workflow(p).add_exit_state(State::PathA).add_exit_state(State::PathB);
       auto r = ts.rt->run(wf, State::Start);
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("workflow"));
-      BOOST_TEST(r.error_value().message() ==
+      BOOST_TEST(r.error().category() == std::string("workflow"));
+      BOOST_TEST(r.error().message() ==
                  "Single task returned split result - use register_split() for split tasks");
       BOOST_TEST(p->polls() == 1);
     }

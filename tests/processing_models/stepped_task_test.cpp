@@ -72,7 +72,7 @@ public:
     if (hook_) {
       auto h = hook_(cursor, call_no);
       if (!h) {
-        return h.error_value();
+        return h.error();
       }
     }
     int next = cursor.value_or(0) + 1;
@@ -214,8 +214,8 @@ BOOST_AUTO_TEST_CASE(run_stepped_returns_a_step_error_at_once) {
   direct_ctx d;
   auto r = cano::run_stepped(s, d.ctx);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message() == "step failed");
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message() == "step failed");
   BOOST_TEST(s.log.str() == "none 1");
 }
 
@@ -271,8 +271,8 @@ BOOST_AUTO_TEST_CASE(a_step_error_in_a_workflow_is_the_run_error) {
         3, cano::TaskConfig::minimal().with_blocking(blocking), fail_at_cursor_1);
       auto r = ts.rt->run(stepped_workflow(s), State::Start);
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-      BOOST_TEST(r.error_value().message() == "step failed");
+      BOOST_TEST(r.error().category() == std::string("task_execution"));
+      BOOST_TEST(r.error().message() == "step failed");
       BOOST_TEST(s->log.str() == "none 1");
     }
   }
@@ -284,8 +284,8 @@ BOOST_AUTO_TEST_CASE(a_failing_step_exhausts_its_own_retries_with_the_same_curso
                                              fail_at_cursor_1);
   auto r = ts.rt->run(stepped_workflow(s), State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("retry_exhausted"));
-  BOOST_TEST(r.error_value().message() ==
+  BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
+  BOOST_TEST(r.error().message() ==
              "Task failed after 3 attempt(s): Task execution error: step failed");
   BOOST_TEST(s->log.str() == "none 1 1 1");
 }
@@ -346,8 +346,8 @@ BOOST_AUTO_TEST_CASE(a_step_blocked_past_its_attempt_timeout_times_out_that_step
       BOOST_TEST(entered->value() == 1u);
       g->open();
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("timeout"));
-      BOOST_TEST(r.error_value().message() == "task attempt exceeded attempt_timeout");
+      BOOST_TEST(r.error().category() == std::string("timeout"));
+      BOOST_TEST(r.error().message() == "task attempt exceeded attempt_timeout");
       BOOST_TEST(s->log.str() == "none 1");
     }
   }
@@ -399,8 +399,8 @@ BOOST_AUTO_TEST_CASE(a_split_done_from_a_registered_stepper_is_a_workflow_error)
                   .with_timeout(bound);
       auto r = ts.rt->run(wf, State::Start);
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("workflow"));
-      BOOST_TEST(r.error_value().message() ==
+      BOOST_TEST(r.error().category() == std::string("workflow"));
+      BOOST_TEST(r.error().message() ==
                  "Stepped task returned split result — split is not supported for Stepped states");
     }
   }

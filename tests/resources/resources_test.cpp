@@ -139,9 +139,9 @@ BOOST_AUTO_TEST_CASE(get_of_a_missing_key_is_resource_not_found) {
   res.insert("a", std::make_shared<TypeA>());
   auto missing = res.get<TypeA>("missing");
   BOOST_TEST_REQUIRE(!missing.has_value());
-  BOOST_TEST(std::string(missing.error_value().category()) == "resource_not_found");
-  BOOST_TEST((missing.error_value().code() == cano::errc::resource_not_found));
-  auto message = missing.error_value().message();
+  BOOST_TEST(std::string(missing.error().category()) == "resource_not_found");
+  BOOST_TEST((missing.error().code() == cano::errc::resource_not_found));
+  auto message = missing.error().message();
   BOOST_TEST(message.rfind("no resource found for the given key (requested type: ", 0) == 0u);
   BOOST_TEST(contains(message, "TypeA"));
 }
@@ -152,8 +152,8 @@ BOOST_AUTO_TEST_CASE(get_with_another_type_is_resource_type_mismatch) {
   res.insert("a", std::make_shared<TypeA>());
   auto wrong = res.get<TypeB>("a");
   BOOST_TEST_REQUIRE(!wrong.has_value());
-  BOOST_TEST(std::string(wrong.error_value().category()) == "resource_type_mismatch");
-  auto message = wrong.error_value().message();
+  BOOST_TEST(std::string(wrong.error().category()) == "resource_type_mismatch");
+  auto message = wrong.error().message();
   BOOST_TEST(message.rfind("resource found but the requested type ", 0) == 0u);
   BOOST_TEST(contains(message, "TypeB"));
   BOOST_TEST(contains(message, " does not match the stored type"));
@@ -194,7 +194,7 @@ BOOST_AUTO_TEST_CASE(failed_setup_tears_down_only_the_resources_already_set_up) 
   res.insert("r3", std::make_shared<recording_resource>("R3", log));
   auto r = res.setup_all();
   BOOST_TEST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value() == cano::error::task_execution("R2 setup failed"));
+  BOOST_TEST(r.error() == cano::error::task_execution("R2 setup failed"));
   BOOST_TEST(log->events() ==
              (events{"setup:R0", "setup:R1", "setup:R2", "teardown:R1", "teardown:R0"}));
 }
@@ -231,9 +231,9 @@ BOOST_AUTO_TEST_CASE(try_insert_of_a_duplicate_key_is_resource_duplicate_key) {
   BOOST_TEST(res.try_insert("a", original).has_value());
   auto dup = res.try_insert("a", std::make_shared<TypeA>());
   BOOST_TEST_REQUIRE(!dup.has_value());
-  BOOST_TEST(std::string(dup.error_value().category()) == "resource_duplicate_key");
-  BOOST_TEST(contains(dup.error_value().message(), "duplicate"));
-  BOOST_TEST(dup.error_value() ==
+  BOOST_TEST(std::string(dup.error().category()) == "resource_duplicate_key");
+  BOOST_TEST(contains(dup.error().message(), "duplicate"));
+  BOOST_TEST(dup.error() ==
              cano::error::resource_duplicate_key("duplicate resource key inserted into Resources"));
   BOOST_TEST(res.size() == 1u);
   auto kept = res.get<TypeA>("a");
@@ -358,7 +358,7 @@ BOOST_AUTO_TEST_CASE(failed_setup_in_acquire_leaves_resources_unacquired) {
 
   auto first = res.acquire();
   BOOST_TEST_REQUIRE(!first.has_value());
-  BOOST_TEST(first.error_value() == cano::error::task_execution("flaky setup failed"));
+  BOOST_TEST(first.error() == cano::error::task_execution("flaky setup failed"));
   BOOST_TEST(log->events() == (events{"setup:A", "setup:flaky", "teardown:A"}));
 
   auto second = res.acquire();

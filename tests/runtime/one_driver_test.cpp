@@ -79,8 +79,8 @@ FOR_EVERY_STORE(a_second_start_of_a_live_id_is_refused_and_writes_nothing) {
   for (auto* rt : {second.rt.get(), first.rt.get()}) { // another runtime, and the same one
     auto dup = rt->run(a.wf, State::Start, {"order-7", {{"who", "B"}}});
     BOOST_REQUIRE(!dup.has_value());
-    BOOST_TEST(dup.error_value().category() == std::string("checkpoint_store"));
-    BOOST_TEST(dup.error_value().message().find("checkpoint conflict") != std::string::npos, dup.error_value().message());
+    BOOST_TEST(dup.error().category() == std::string("checkpoint_store"));
+    BOOST_TEST(dup.error().message().find("checkpoint conflict") != std::string::npos, dup.error().message());
   }
   // A's header and rows are as A left them.
   auto h = store->header("order-7");
@@ -108,10 +108,10 @@ FOR_EVERY_STORE(resume_and_resume_all_never_drive_a_run_this_runtime_drives) {
   BOOST_REQUIRE(all.size() == 1u);
   BOOST_TEST(all[0].first == "live-1");
   BOOST_REQUIRE(!all[0].second.has_value());
-  BOOST_TEST(all[0].second.error_value().message() == "run \"live-1\" is already running in this runtime");
+  BOOST_TEST(all[0].second.error().message() == "run \"live-1\" is already running in this runtime");
   auto one = ts.rt->resume(a.wf, "live-1");
   BOOST_REQUIRE(!one.has_value());
-  BOOST_TEST(one.error_value().message().find("already running") != std::string::npos);
+  BOOST_TEST(one.error().message().find("already running") != std::string::npos);
   a.hold->open();
   BOOST_REQUIRE(running.get().has_value());
   BOOST_TEST(a.bodies->load() == 1); // the body ran once
@@ -148,7 +148,7 @@ FOR_EVERY_STORE(results_are_read_by_id_from_the_header_after_a_restart) {
   {
     test_system before;
     auto done_first = before.rt->run(wf, State::Start, {"r-done", nullptr});
-    BOOST_REQUIRE_MESSAGE(done_first.has_value(), (done_first ? "" : done_first.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(done_first.has_value(), (done_first ? "" : done_first.error().to_string()));
     BOOST_REQUIRE(!before.rt->run(wf, State::Start, {"r-rolled", {{"fail", true}}}).has_value());
     BOOST_REQUIRE(!before.rt->run(wf, State::Mid, {"r-failed", nullptr}).has_value());
   }
@@ -158,15 +158,15 @@ FOR_EVERY_STORE(results_are_read_by_id_from_the_header_after_a_restart) {
   BOOST_TEST(*done == State::Complete);
   auto rolled = after.rt->result(wf, "r-rolled");
   BOOST_REQUIRE(!rolled.has_value());
-  BOOST_TEST(rolled.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(rolled.error_value().message() == "no stock for r-rolled");
+  BOOST_TEST(rolled.error().category() == std::string("task_execution"));
+  BOOST_TEST(rolled.error().message() == "no stock for r-rolled");
   auto failed = after.rt->result(wf, "r-failed");
   BOOST_REQUIRE(!failed.has_value());
-  BOOST_TEST(failed.error_value().category() == std::string("timeout"));
-  BOOST_TEST(failed.error_value().message() == "mid timed out");
+  BOOST_TEST(failed.error().category() == std::string("timeout"));
+  BOOST_TEST(failed.error().message() == "mid timed out");
   auto unknown = after.rt->result(wf, "r-never");
   BOOST_REQUIRE(!unknown.has_value());
-  BOOST_TEST(unknown.error_value().message() == "no run with workflow id \"r-never\"");
+  BOOST_TEST(unknown.error().message() == "no run with workflow id \"r-never\"");
 }
 
 FOR_EVERY_STORE(result_of_a_live_run_waits_for_its_end) {
@@ -204,7 +204,7 @@ FOR_EVERY_STORE(submit_starts_a_run_once_and_then_answers_from_its_header) {
                                      .add_exit_state(State::Complete),
                                    State::Start, {"x", nullptr});
   BOOST_REQUIRE(!no_store.has_value());
-  BOOST_TEST(no_store.error_value().category() == std::string("configuration"));
+  BOOST_TEST(no_store.error().category() == std::string("configuration"));
 }
 
 FOR_EVERY_STORE(idempotency_keys_name_a_step_across_retries_and_resumes) {
@@ -309,8 +309,8 @@ BOOST_AUTO_TEST_CASE(a_claim_fences_the_previous_owner_even_with_a_batch_in_flig
       if (r) {
         last_landed = seq;
       } else {
-        refusal = r.error_value().to_string();
-        fenced = r.error_value().code() == cano::errc::fenced;
+        refusal = r.error().to_string();
+        fenced = r.error().code() == cano::errc::fenced;
         break;
       }
     }

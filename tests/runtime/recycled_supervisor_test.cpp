@@ -85,7 +85,7 @@ BOOST_AUTO_TEST_CASE(the_next_run_ignores_the_total_timeout_of_the_previous_one)
   });
   auto r = ts.rt->run(waiting_workflow(entered, g), State::Start);
   opener.join();
-  BOOST_REQUIRE_MESSAGE(r.has_value(), (r ? "" : r.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(r.has_value(), (r ? "" : r.error().to_string()));
   BOOST_TEST((*r == State::Complete));
 }
 
@@ -127,7 +127,7 @@ BOOST_AUTO_TEST_CASE(the_late_result_of_an_abandoned_body_never_reaches_the_next
                      .add_exit_state(State::PathB);
   auto first = ts.rt->run(abandoned, State::Start);
   BOOST_REQUIRE(!first);
-  BOOST_TEST(first.error_value().category() == std::string("timeout"));
+  BOOST_TEST(first.error().category() == std::string("timeout"));
 
   auto second_entered = std::make_shared<counter>();
   auto second_gate = std::make_shared<gate>();

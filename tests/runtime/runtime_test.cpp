@@ -91,8 +91,8 @@ BOOST_AUTO_TEST_CASE(an_attempt_timeout_fires_while_the_body_is_still_blocked) {
                              left);
     auto r = ts.rt->run(wf, State::Start);
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().category() == std::string("retry_exhausted"));
-    BOOST_TEST(r.error_value().message() ==
+    BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
+    BOOST_TEST(r.error().message() ==
                "Task failed after 2 attempt(s): Timeout error: task attempt exceeded attempt_timeout");
     // The second attempt started while the first was still blocked, and both still block.
     BOOST_TEST(entered->value() == 2u);
@@ -110,8 +110,8 @@ BOOST_AUTO_TEST_CASE(a_single_attempt_timeout_is_a_raw_timeout_error) {
     auto r = ts.rt->run(gated_workflow(entered, g, cano::TaskConfig::minimal().with_attempt_timeout(30ms)),
                         State::Start);
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().category() == std::string("timeout"));
-    BOOST_TEST(r.error_value().message() == "task attempt exceeded attempt_timeout");
+    BOOST_TEST(r.error().category() == std::string("timeout"));
+    BOOST_TEST(r.error().message() == "task attempt exceeded attempt_timeout");
   }
   g->open();
 }
@@ -147,7 +147,7 @@ BOOST_AUTO_TEST_CASE(a_workflow_timeout_ends_a_run_blocked_in_its_body) {
     test_system ts;
     auto r = ts.rt->run(gated_workflow(entered, g).with_timeout(50ms), State::Start);
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().message() == "Workflow timeout exceeded");
+    BOOST_TEST(r.error().message() == "Workflow timeout exceeded");
     BOOST_TEST(entered->value() == 1u);
   }
   g->open();
@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(a_body_abandoned_by_a_workflow_timeout_sees_stop_requested)
                 .with_timeout(50ms);
     auto r = ts.rt->run(wf, State::Start);
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().message() == "Workflow timeout exceeded");
+    BOOST_TEST(r.error().message() == "Workflow timeout exceeded");
   }
   g->open();
   BOOST_TEST(stopped->wait_for_at_least(1));
@@ -222,8 +222,8 @@ BOOST_AUTO_TEST_CASE(past_the_thread_cap_a_blocking_attempt_fails_clearly) {
     BOOST_REQUIRE(entered->wait_for_at_least(2));
     auto r = ts.rt->run(wf, State::Start);
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-    BOOST_TEST(r.error_value().message() ==
+    BOOST_TEST(r.error().category() == std::string("task_execution"));
+    BOOST_TEST(r.error().message() ==
                "blocking pool exhausted: all 2 threads are busy (runtime_config::max_blocking_threads)");
     g->open();
     auto results = receive_results(self, 2);
@@ -287,7 +287,7 @@ BOOST_AUTO_TEST_CASE(run_called_from_an_inline_body_is_refused_not_deadlocked) {
                  .register_task(State::Start, "Nested",
                                 [rt, inner, message] {
                                   auto r = rt->run(inner, State::Start);
-                                  *message = r ? "ran" : r.error_value().message();
+                                  *message = r ? "ran" : r.error().message();
                                   return State::Complete;
                                 },
                                 cano::TaskConfig{}.with_blocking(false))
@@ -313,7 +313,7 @@ BOOST_AUTO_TEST_CASE(shutdown_drops_runs_still_blocked_at_the_deadline_and_refus
                "run dropped: the runtime shut down before the run finished");
     auto late = ts.rt->run(wf, State::Start);
     BOOST_REQUIRE(!late);
-    BOOST_TEST(late.error_value().message() == "runtime is shutting down: no new runs are admitted");
+    BOOST_TEST(late.error().message() == "runtime is shutting down: no new runs are admitted");
   }
   g->open();
 }
@@ -357,7 +357,7 @@ BOOST_AUTO_TEST_CASE(a_failing_resource_setup_fails_the_run_before_any_task) {
               .add_exit_state(State::Complete);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().message() == "connection refused");
+  BOOST_TEST(r.error().message() == "connection refused");
   BOOST_TEST(n->load() == 0);
 }
 

@@ -129,7 +129,7 @@ private:
 void seed(Store& store, const std::string& id, const cano::CheckpointRow& row) {
   auto r = store.append(id, row);
   if (!r) {
-    throw std::runtime_error("seeding the checkpoint store failed: " + r.error_value().to_string());
+    throw std::runtime_error("seeding the checkpoint store failed: " + r.error().to_string());
   }
 }
 
@@ -139,7 +139,7 @@ std::vector<std::uint8_t> json_blob(std::uint32_t v) { return cano::to_blob(nloh
 /// A run's outcome as text: the final state's label, or "error: <Display>".
 template <class S>
 std::string show(const cano::expected<S>& r) {
-  return r.has_value() ? cano::label_of(*r) : "error: " + r.error_value().to_string();
+  return r.has_value() ? cano::label_of(*r) : "error: " + r.error().to_string();
 }
 
 std::string kind_name(cano::RowKind k) {
@@ -303,7 +303,7 @@ BOOST_AUTO_TEST_CASE(compensations_run_in_reverse_on_terminal_failure) {
 
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   // Clean rollback → the original failure is surfaced unchanged.
   BOOST_TEST(err.category() == std::string("task_execution"));
   BOOST_TEST(err.message() == "D forward failed");
@@ -328,7 +328,7 @@ BOOST_AUTO_TEST_CASE(only_compensatable_tasks_are_compensated) {
 
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
-  BOOST_TEST(r.error_value().message() == "D forward failed");
+  BOOST_TEST(r.error().message() == "D forward failed");
   // Only the two compensatable tasks rolled back — the plain `Process` task didn't.
   BOOST_TEST(log->str() == "(C,30) (A,10)");
 }
@@ -350,7 +350,7 @@ BOOST_AUTO_TEST_CASE(compensation_failure_aggregates_errors_and_keeps_going) {
 
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_REQUIRE_MESSAGE(err.code() == cano::errc::compensation_failed,
                         "expected CompensationFailed, got " << err); // extra
   const auto& errors = err.nested();
@@ -390,7 +390,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_rehydrates_compensation_stack_and_rolls_bac
 
   auto r = ts.rt->resume(workflow, "saga-run");
   BOOST_REQUIRE(!r.has_value()); // extra
-  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(r.error().message() == "C forward failed");
   // The rehydrated stack [A=7, B=8] drains in reverse, using the outputs persisted
   // before the crash. C never produced an output (it failed forward).
   BOOST_TEST(log->str() == "(B,8) (A,7)");
@@ -437,10 +437,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_step_cursor_row_is_not_added_to_compensatio
   auto r = ts.rt->resume(workflow, "mixed-run");
   BOOST_REQUIRE_MESSAGE(!r.has_value(), show(r)); // extra
   // C failed forward (original error is "C forward failed").
-  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(r.error().message() == "C forward failed");
   // extra: a cursor row wrongly on the stack would fail its undo (a cursor is no saga output)
   // and turn the result into compensation_failed, whose message() is still the original's.
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
   // Only B and A were in the rehydrated stack (in LIFO order: B first, then A).
   BOOST_TEST(log->str() == "(B,202) (A,101)",
              "StepCursor and StateEntry rows must not become compensation entries");
@@ -486,7 +486,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(append_failure_mid_run_rolls_back_and_keeps_the_lo
 
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_REQUIRE_MESSAGE(err.code() == cano::errc::compensation_failed,
                         "expected CompensationFailed, got " << err); // extra
   const auto& errors = err.nested();
@@ -518,7 +518,7 @@ BOOST_AUTO_TEST_CASE(panicking_compensator_is_caught_and_the_drain_continues) {
 
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_REQUIRE_MESSAGE(err.code() == cano::errc::compensation_failed,
                         "expected CompensationFailed, got " << err); // extra
   const auto& errors = err.nested();
@@ -554,7 +554,7 @@ BOOST_AUTO_TEST_CASE(hanging_compensator_is_bounded_by_attempt_timeout) {
     std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   BOOST_TEST(elapsed_ms < 5000, "a hanging compensator must be bounded, not block the drain forever");
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_REQUIRE_MESSAGE(err.code() == cano::errc::compensation_failed,
                         "expected CompensationFailed, got " << err); // extra
   const auto& errors = err.nested();
@@ -593,7 +593,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(double_compensate_on_resume_is_avoided, Kind, test
 
   auto r = ts.rt->resume(workflow, "crash-after-b");
   BOOST_REQUIRE(!r.has_value()); // extra
-  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(r.error().message() == "C forward failed");
   // B re-ran on resume and re-pushed its entry; the persisted B-completion row at the
   // resume point must NOT be replayed too, or B would compensate twice.
   BOOST_TEST(log->str() == "(B,2) (A,1)", "B compensated exactly once");
@@ -657,7 +657,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_second_resume_never_undoes_a_re_run_step_twice, 
   auto second = with_split(std::make_shared<CompTask>("C", 3, State::Complete, log, true, false));
   auto r = ts.rt->resume(second, "rerun-b-crashed");
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(r.error().message() == "C forward failed");
   BOOST_TEST(log->str() == "(B,2) (A,1)", "B undone exactly once");
 }
 
@@ -682,7 +682,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_then_advance_then_fail_rolls_back_mixed_out
 
   auto r = ts.rt->resume(workflow, "mid-a");
   BOOST_REQUIRE(!r.has_value()); // extra
-  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(r.error().message() == "C forward failed");
   // A re-ran (fresh output 11), B ran (22), C failed → drain B then A.
   BOOST_TEST(log->str() == "(B,22) (A,11)");
   // Clean rollback ⇒ the recovery log is cleared.
@@ -702,7 +702,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(empty_compensation_stack_failure_keeps_the_log_for
                     .with_timeout(bound);
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
   // The Start checkpoint row is kept (empty stack ⇒ original error, no `clear`) —
   // so the run can still be resumed.
   BOOST_TEST(store->rows("nope").size() == 1u);
@@ -721,7 +721,7 @@ BOOST_AUTO_TEST_CASE(deep_compensation_stack_drains_all_in_reverse) {
 
   auto r = ts.rt->run(workflow, std::uint32_t{0});
   BOOST_REQUIRE(!r.has_value()); // extra
-  BOOST_TEST(r.error_value().message() == "n" + std::to_string(N - 1) + " failed");
+  BOOST_TEST(r.error().message() == "n" + std::to_string(N - 1) + " failed");
   // States 0..N-1 succeeded forward (the last one failed), so 0..N-1 compensate in reverse.
   std::vector<std::uint32_t> expected;
   for (std::uint32_t i = N - 1; i-- > 0;) {
@@ -750,7 +750,7 @@ BOOST_AUTO_TEST_CASE(failure_at_every_step_compensates_exactly_the_completed_pre
       BOOST_TEST(log->values().empty(), "completed run compensates nothing");
     } else {
       BOOST_REQUIRE(!result.has_value()); // extra
-      BOOST_TEST(result.error_value().message() == "s" + std::to_string(fail_at) + " failed");
+      BOOST_TEST(result.error().message() == "s" + std::to_string(fail_at) + " failed");
       std::vector<std::uint32_t> expected;
       for (std::uint32_t i = fail_at; i-- > 0;) {
         expected.push_back(i);
@@ -785,8 +785,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(stepped_cursor_rows_do_not_become_compensation_ent
 
   auto r = ts.rt->resume(workflow, "mixed-stepped");
   BOOST_REQUIRE(!r.has_value()); // extra
-  BOOST_TEST(r.error_value().message() == "stepper failed");
-  BOOST_TEST(r.error_value().category() == std::string("task_execution")); // extra: see above
+  BOOST_TEST(r.error().message() == "stepper failed");
+  BOOST_TEST(r.error().category() == std::string("task_execution")); // extra: see above
   // A must have been compensated with value 42 from the rehydrated stack.
   BOOST_TEST(log->str() == "(A,42)", "StepCursor row must not become a compensation entry");
 }
@@ -815,8 +815,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(cursor_rows_before_the_resume_point_never_become_c
                     .with_timeout(bound);
   auto r = ts.rt->resume(workflow, "cursors-behind");
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message() == "C forward failed");
   BOOST_TEST(log->str() == "(A,42)");
   BOOST_TEST(store->rows("cursors-behind").empty()); // a clean rollback clears the log
 }

@@ -145,7 +145,7 @@ FOR_EVERY_STORE(the_rollback_is_durable_before_the_first_undo_and_after_each_one
   s.a->probe = [&] { at_second_undo = store->header("d7-1"); };
   auto r = ts.rt->run(s.wf, State::Start, {"d7-1", {{"order", 1}}});
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(r.error().message() == "C forward failed");
   BOOST_TEST(s.log->str() == "run A, run B, run C, undo B 202, undo A 101");
   // Before the first undo: compensating, with the whole stack and nothing undone.
   BOOST_REQUIRE(at_first_undo.has_value());
@@ -186,8 +186,8 @@ FOR_EVERY_STORE(a_resumed_compensating_run_continues_its_drain_and_never_goes_fo
   auto r = ts.rt->resume(s.wf, "d7-2");
   BOOST_REQUIRE(!r.has_value());
   // The original error, as recorded; only A (B's undo is recorded) is undone; nothing forward.
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message() == "C forward failed");
   BOOST_TEST(s.log->str() == "undo A 101");
   auto end = store->header("d7-2");
   BOOST_REQUIRE(end.has_value());
@@ -205,8 +205,8 @@ FOR_EVERY_STORE(a_resumed_drain_keeps_the_undo_failures_recorded_before_the_cras
   saga_workflow s(store);
   auto r = ts.rt->resume(s.wf, "d7-3");
   BOOST_REQUIRE(!r.has_value());
-  BOOST_REQUIRE(r.error_value().code() == cano::errc::compensation_failed);
-  const auto& errors = r.error_value().nested();
+  BOOST_REQUIRE(r.error().code() == cano::errc::compensation_failed);
+  const auto& errors = r.error().nested();
   BOOST_REQUIRE(errors.size() == 2u);
   BOOST_TEST(errors[0].message() == "C forward failed");
   BOOST_TEST(errors[1].message() == "B undo failed");
@@ -221,7 +221,7 @@ FOR_EVERY_STORE(a_resumed_drain_keeps_the_undo_failures_recorded_before_the_cras
   BOOST_TEST(ts.rt->resume_all(std::vector<cano::Workflow<State>>{s.wf}).empty());
   auto again = ts.rt->resume(s.wf, "d7-3");
   BOOST_REQUIRE(!again.has_value());
-  BOOST_TEST(again.error_value().message().find("was rolled back") != std::string::npos);
+  BOOST_TEST(again.error().message().find("was rolled back") != std::string::npos);
   BOOST_TEST(s.log->str() == "undo A 101");
 }
 
@@ -235,7 +235,7 @@ FOR_EVERY_STORE(resume_all_continues_every_compensating_run) {
   BOOST_REQUIRE(results.size() == 2u);
   for (const auto& [id, r] : results) {
     BOOST_REQUIRE(!r.has_value());
-    BOOST_TEST(r.error_value().message() == "C forward failed");
+    BOOST_TEST(r.error().message() == "C forward failed");
     BOOST_TEST(to_string(store->header(id)->status) == std::string("rolled_back"));
   }
   // d7-4a undoes both, d7-4b nothing more (both were recorded): each entry exactly once.
@@ -256,7 +256,7 @@ FOR_EVERY_STORE(an_unfinished_header_without_rows_is_closed_instead_of_failing_f
   BOOST_REQUIRE(results.size() == 1u);
   BOOST_TEST(results[0].first == "d7-5");
   BOOST_REQUIRE(!results[0].second.has_value());
-  BOOST_TEST(results[0].second.error_value().message().find("no checkpoint rows") != std::string::npos);
+  BOOST_TEST(results[0].second.error().message().find("no checkpoint rows") != std::string::npos);
   auto closed = store->header("d7-5");
   BOOST_REQUIRE(closed.has_value());
   BOOST_TEST(to_string(closed->status) == std::string("failed"));

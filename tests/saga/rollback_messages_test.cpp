@@ -63,15 +63,15 @@ BOOST_AUTO_TEST_CASE(a_compensate_past_its_attempt_timeout_and_a_throwing_one_ar
       std::make_shared<step>("B", State::Split, hold, false, cano::TaskConfig::minimal().with_attempt_timeout(50ms)));
     auto r = ts.rt->run(wf, State::Start);
     BOOST_REQUIRE(!r);
-    BOOST_TEST((r.error_value().code() == cano::errc::compensation_failed));
-    const auto& errors = r.error_value().nested();
+    BOOST_TEST((r.error().code() == cano::errc::compensation_failed));
+    const auto& errors = r.error().nested();
     BOOST_REQUIRE(errors.size() == 3u);
     BOOST_TEST(errors[0].message() == "C failed");
     BOOST_TEST(errors[1].category() == std::string("timeout"));
     BOOST_TEST(errors[1].message() == "compensate for \"B\" exceeded attempt_timeout 50ms");
     BOOST_TEST(errors[2].category() == std::string("task_execution"));
     BOOST_TEST(errors[2].message() == "compensate for \"A\" panicked: refund service crashed");
-    BOOST_TEST(r.error_value().to_string() ==
+    BOOST_TEST(r.error().to_string() ==
                "Compensation failed (3 error(s)); original: Task execution error: C failed; compensation #1: Timeout "
                "error: compensate for \"B\" exceeded attempt_timeout 50ms; compensation #2: Task execution error: "
                "compensate for \"A\" panicked: refund service crashed");
@@ -91,9 +91,9 @@ BOOST_AUTO_TEST_CASE(a_saga_step_without_a_compensator_is_reported_and_the_drain
               .with_checkpoint_store(store);
   auto r = ts.rt->resume(wf, "orphan");
   BOOST_REQUIRE(!r);
-  BOOST_REQUIRE(r.error_value().nested().size() == 2u);
-  BOOST_TEST(r.error_value().nested()[1].category() == std::string("workflow"));
-  BOOST_TEST(r.error_value().nested()[1].message() ==
+  BOOST_REQUIRE(r.error().nested().size() == 2u);
+  BOOST_TEST(r.error().nested()[1].category() == std::string("workflow"));
+  BOOST_TEST(r.error().nested()[1].message() ==
              "no compensator registered for task \"Gone\" — cannot roll it back");
 }
 

@@ -177,7 +177,7 @@ BOOST_AUTO_TEST_CASE(next_fire_times_from_fixed_instants_match_the_table) {
   for (const auto& c : fire_table) {
     auto s = cano::CronSchedule::parse(c.expression);
     BOOST_TEST_REQUIRE(s.has_value(),
-                       c.expression << ": " << (s ? "" : s.error_value().to_string()));
+                       c.expression << ": " << (s ? "" : s.error().to_string()));
     auto next = s->next_after(utc(c.from));
     std::optional<time_point> want;
     if (c.next != nullptr) {
@@ -197,8 +197,8 @@ BOOST_AUTO_TEST_CASE(invalid_expressions_are_configuration_errors_naming_field_a
   for (const auto& c : invalid_table) {
     auto s = cano::CronSchedule::parse(c.expression);
     BOOST_TEST_REQUIRE(!s.has_value(), "\"" << c.expression << "\" was accepted");
-    BOOST_TEST(s.error_value().code() == cano::errc::configuration);
-    BOOST_TEST(s.error_value().message() == std::string("Invalid cron expression: ") + c.message);
+    BOOST_TEST(s.error().code() == cano::errc::configuration);
+    BOOST_TEST(s.error().message() == std::string("Invalid cron expression: ") + c.message);
   }
 }
 

@@ -158,25 +158,25 @@ BOOST_AUTO_TEST_CASE(builder_errors_carry_canos_texts) {
   cano::Scheduler<State> s;
   auto bad = s.cron("c", wf, State::Start, "invalid cron");
   BOOST_TEST_REQUIRE(!bad.has_value());
-  BOOST_TEST(bad.error_value().code() == cano::errc::configuration);
-  BOOST_TEST(bad.error_value().message().rfind("Invalid cron expression: ", 0) == 0u);
+  BOOST_TEST(bad.error().code() == cano::errc::configuration);
+  BOOST_TEST(bad.error().message().rfind("Invalid cron expression: ", 0) == 0u);
   BOOST_TEST(!s.contains("c"));
 
   BOOST_TEST(text(s.manual("a", wf, State::Start)) == "ok");
   auto dup = s.every("a", wf, State::Start, 1s);
   BOOST_TEST_REQUIRE(!dup.has_value());
-  BOOST_TEST(dup.error_value().code() == cano::errc::configuration);
-  BOOST_TEST(dup.error_value().message() == "Flow 'a' already exists");
+  BOOST_TEST(dup.error().code() == cano::errc::configuration);
+  BOOST_TEST(dup.error().message() == "Flow 'a' already exists");
 
   auto unknown = s.set_backoff("zzz", cano::BackoffPolicy{});
   BOOST_TEST_REQUIRE(!unknown.has_value());
-  BOOST_TEST(unknown.error_value().code() == cano::errc::configuration);
-  BOOST_TEST(unknown.error_value().message() == "Flow 'zzz' not found — cannot set backoff");
+  BOOST_TEST(unknown.error().code() == cano::errc::configuration);
+  BOOST_TEST(unknown.error().message() == "Flow 'zzz' not found — cannot set backoff");
   BOOST_TEST(text(s.set_backoff("a", cano::BackoffPolicy::with_trip(2))) == "ok");
 
   auto negative = s.every("n", wf, State::Start, -5ms);
   BOOST_TEST_REQUIRE(!negative.has_value());
-  BOOST_TEST(negative.error_value().message() == "Flow 'n' has a negative interval (-5000000ns)");
+  BOOST_TEST(negative.error().message() == "Flow 'n' has a negative interval (-5000000ns)");
   BOOST_TEST(s.len() == 1u);
 }
 
@@ -191,8 +191,8 @@ BOOST_AUTO_TEST_CASE(start_refuses_a_workflow_without_exit_states_before_any_set
   BOOST_TEST(text(s.every_seconds("bad", no_exit, State::Start, 60)) == "ok");
   auto started = s.start(*vs.rt);
   BOOST_TEST_REQUIRE(!started.has_value());
-  BOOST_TEST(started.error_value().code() == cano::errc::configuration);
-  BOOST_TEST(started.error_value().message() ==
+  BOOST_TEST(started.error().code() == cano::errc::configuration);
+  BOOST_TEST(started.error().message() ==
              "Workflow has no exit states defined — orchestration may loop forever");
   BOOST_TEST(events->events().empty()); // validation comes first: nothing was set up
 }
@@ -204,8 +204,8 @@ BOOST_AUTO_TEST_CASE(start_refuses_an_initial_state_neither_registered_nor_exit)
   BOOST_TEST(text(s.every_seconds("bad_init", wf, State::Process, 60)) == "ok");
   auto started = s.start(*vs.rt);
   BOOST_TEST_REQUIRE(!started.has_value());
-  BOOST_TEST(started.error_value().code() == cano::errc::configuration);
-  BOOST_TEST(started.error_value().message() ==
+  BOOST_TEST(started.error().code() == cano::errc::configuration);
+  BOOST_TEST(started.error().message() ==
              "Initial state Process is neither registered nor an exit state");
 }
 
@@ -250,7 +250,7 @@ BOOST_AUTO_TEST_CASE(a_failed_setup_tears_down_the_flows_already_set_up_in_rever
   BOOST_TEST(text(s.manual("d", resource_workflow("D", events, calls), State::Start)) == "ok");
   auto running = s.start(*vs.rt);
   BOOST_TEST_REQUIRE(!running.has_value());
-  BOOST_TEST(running.error_value().to_string() == "Task execution error: C setup failed");
+  BOOST_TEST(running.error().to_string() == "Task execution error: C setup failed");
   BOOST_TEST(events->events() ==
                strings({"setup:A", "setup:B", "setup:C", "teardown:B", "teardown:A"}),
              boost::test_tools::per_element());

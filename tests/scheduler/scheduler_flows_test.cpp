@@ -23,7 +23,7 @@ struct fixture {
   cano::RunningScheduler start(cano::Scheduler<State>& s, utc_time origin = utc_origin()) {
     s.with_utc_origin(origin);
     auto r = s.start(*vs.rt);
-    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error_value().to_string()));
+    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().to_string()));
     vs.run();
     return *r;
   }

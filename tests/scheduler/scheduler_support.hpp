@@ -121,7 +121,7 @@ inline cano::BackoffPolicy no_jitter(std::chrono::milliseconds initial, double m
 
 /// The error text of a failed call, or "ok".
 inline std::string text(const cano::expected<void>& r) {
-  return r ? "ok" : r.error_value().to_string();
+  return r ? "ok" : r.error().to_string();
 }
 
 } // namespace test

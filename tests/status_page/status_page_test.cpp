@@ -36,7 +36,7 @@ struct shop {
 
   shop() {
     auto opened = cano::SqliteCheckpointStore::open(dir.file("runs.db"));
-    BOOST_REQUIRE_MESSAGE(opened.has_value(), (opened ? std::string() : opened.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(opened.has_value(), (opened ? std::string() : opened.error().to_string()));
     store = *opened;
     store->with_history_retention(1h);
     wf = cano::Workflow<State>{}
@@ -91,7 +91,7 @@ BOOST_AUTO_TEST_CASE(a_browser_shows_the_run_in_flight_recent_runs_histories_and
   BOOST_REQUIRE(s.holding->wait_for_at_least(1, 60s));
 
   auto page = cano::status_page::start(s.store);
-  BOOST_REQUIRE_MESSAGE(page.has_value(), (page ? std::string() : page.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(page.has_value(), (page ? std::string() : page.error().to_string()));
   (*page)->add_workflow(s.wf);
   auto home = (*page)->url();
   BOOST_TEST(home.rfind("http://127.0.0.1:", 0) == 0, home);
@@ -246,19 +246,19 @@ BOOST_AUTO_TEST_CASE(start_refuses_no_store_a_page_size_of_zero_and_an_address_i
   shop s;
   auto none = cano::status_page::start(nullptr);
   BOOST_REQUIRE(!none.has_value());
-  BOOST_TEST(none.error_value().code() == cano::errc::configuration);
+  BOOST_TEST(none.error().code() == cano::errc::configuration);
   cano::status_page_options zero;
   zero.page_size = 0;
   auto z = cano::status_page::start(s.store, zero);
   BOOST_REQUIRE(!z.has_value());
-  BOOST_TEST(z.error_value().message().find("page_size") != std::string::npos);
+  BOOST_TEST(z.error().message().find("page_size") != std::string::npos);
   auto first = cano::status_page::start(s.store);
   BOOST_REQUIRE(first.has_value());
   cano::status_page_options same;
   same.port = (*first)->port();
   auto taken = cano::status_page::start(s.store, same);
   BOOST_REQUIRE(!taken.has_value());
-  BOOST_TEST(taken.error_value().message().find("cannot listen on 127.0.0.1:" + std::to_string(same.port)) !=
+  BOOST_TEST(taken.error().message().find("cannot listen on 127.0.0.1:" + std::to_string(same.port)) !=
              std::string::npos);
   (*first)->stop();
   (*first)->stop(); // idempotent

@@ -25,8 +25,8 @@ std::string open_error(const std::string& dsn) {
   options.dsn = dsn;
   auto r = cano::PostgresCheckpointStore::open(options);
   BOOST_REQUIRE_MESSAGE(!r.has_value(), "opening " << dsn << " succeeded");
-  BOOST_TEST(r.error_value().category() == std::string("checkpoint_store"));
-  return r.error_value().to_string();
+  BOOST_TEST(r.error().category() == std::string("checkpoint_store"));
+  return r.error().to_string();
 }
 
 /// No piece of the password (any of `pieces`) is in `text`, and `text` says `what`.

@@ -29,7 +29,7 @@ std::pair<std::string, std::chrono::steady_clock::duration> open_silent(const st
   auto r = cano::PostgresCheckpointStore::open(options);
   auto took = std::chrono::steady_clock::now() - start;
   BOOST_REQUIRE_MESSAGE(!r.has_value(), "a store opened on a silent listener");
-  return {r.error_value().to_string(), took};
+  return {r.error().to_string(), took};
 }
 
 } // namespace

@@ -63,7 +63,7 @@ BOOST_AUTO_TEST_CASE(runs_wait_out_a_server_restart_and_finish_exactly_once) {
   opts.dsn = pg_fault_dsn();
   opts.retry_deadline = std::chrono::seconds(120);
   auto opened = cano::PostgresCheckpointStore::open(opts);
-  BOOST_REQUIRE_MESSAGE(opened.has_value(), (opened ? "" : opened.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(opened.has_value(), (opened ? "" : opened.error().to_string()));
   auto store = *opened;
 
   constexpr int runs = 8;

@@ -28,7 +28,7 @@ namespace {
 
 std::shared_ptr<cano::PostgresCheckpointStore> open_store() {
   auto s = cano::PostgresCheckpointStore::open();
-  BOOST_REQUIRE_MESSAGE(s.has_value(), (s ? "" : s.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(s.has_value(), (s ? "" : s.error().to_string()));
   return *s;
 }
 
@@ -103,8 +103,8 @@ BOOST_AUTO_TEST_CASE(a_duplicate_sequence_is_rejected_with_the_conflict_text) {
   BOOST_REQUIRE(store->append(id, CheckpointRow(0, "First", "t")).has_value());
   auto r = store->append(id, CheckpointRow(0, "Second", "t"));
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(r.error_value().message() == "checkpoint conflict: workflow \"" + id +
+  BOOST_TEST(r.error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(r.error().message() == "checkpoint conflict: workflow \"" + id +
                                             "\" already has a row at sequence 0; resume the existing run or clear it first");
   BOOST_TEST(store->load_run(id)->front().state == "First");
   BOOST_TEST(store->append(id, CheckpointRow(1, "Next", "t")).has_value());
@@ -135,7 +135,7 @@ BOOST_AUTO_TEST_CASE(a_batch_reports_each_rows_own_outcome) {
   BOOST_TEST(!out[2].has_value());
   BOOST_TEST(out[3].has_value());
   BOOST_TEST(out[4].has_value());
-  BOOST_TEST(out[1].error_value().message().find("checkpoint conflict: workflow \"" + b + "\"") == 0);
+  BOOST_TEST(out[1].error().message().find("checkpoint conflict: workflow \"" + b + "\"") == 0);
   auto rows = *store->load_run(a);
   BOOST_REQUIRE(rows.size() == 2u);
   BOOST_TEST(rows[0].state == "S");
@@ -156,7 +156,7 @@ BOOST_AUTO_TEST_CASE(sixteen_concurrent_runs_of_twelve_rows_stay_isolated) {
       for (std::uint64_t s = 0; s < 12; ++s) {
         auto r = store->append(prefix + "-" + std::to_string(run), CheckpointRow(s, "R" + std::to_string(run), "t"));
         if (!r) {
-          throw std::runtime_error(r.error_value().to_string());
+          throw std::runtime_error(r.error().to_string());
         }
       }
     });
@@ -269,7 +269,7 @@ BOOST_AUTO_TEST_CASE(eight_processes_migrating_one_new_database_apply_each_migra
       together.arrive_and_wait();
       auto s = cano::PostgresCheckpointStore::open({dsn});
       if (!s) {
-        failures[static_cast<std::size_t>(i)] = s.error_value().to_string();
+        failures[static_cast<std::size_t>(i)] = s.error().to_string();
       }
     });
   }
@@ -298,12 +298,12 @@ BOOST_AUTO_TEST_CASE(a_wrong_password_is_a_clear_error_that_hides_the_password) 
   const std::string wrong = "not-the-Secret-42";
   auto bad = cano::PostgresCheckpointStore::open({auth_dsn + " password=" + wrong});
   BOOST_REQUIRE(!bad);
-  auto text = bad.error_value().to_string();
-  BOOST_TEST(bad.error_value().category() == std::string("checkpoint_store"));
+  auto text = bad.error().to_string();
+  BOOST_TEST(bad.error().category() == std::string("checkpoint_store"));
   BOOST_TEST(text.find("password authentication failed") != std::string::npos, text);
   BOOST_TEST(text.find(wrong) == std::string::npos, text);
   auto good = cano::PostgresCheckpointStore::open({auth_dsn + " password=" + env_or_empty("CANO_PG_AUTH_PASSWORD")});
-  BOOST_TEST(good.has_value(), (good ? "" : good.error_value().to_string()));
+  BOOST_TEST(good.has_value(), (good ? "" : good.error().to_string()));
 }
 
 BOOST_AUTO_TEST_CASE(no_connection_string_is_a_configuration_error) {
@@ -312,7 +312,7 @@ BOOST_AUTO_TEST_CASE(no_connection_string_is_a_configuration_error) {
   auto r = cano::PostgresCheckpointStore::open({""});
   setenv("CANO_PG_DSN", saved.c_str(), 1);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("configuration"));
+  BOOST_TEST(r.error().category() == std::string("configuration"));
 }
 
 BOOST_AUTO_TEST_CASE(twelve_concurrent_runs_complete_and_leave_no_log) {
@@ -404,7 +404,7 @@ BOOST_AUTO_TEST_CASE(list_runs_reports_an_unreadable_header_by_id_in_its_place) 
   q.definition = def;
   q.limit = 2;
   auto first = store->list_runs(q);
-  BOOST_REQUIRE_MESSAGE(first.has_value(), (first ? "" : first.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(first.has_value(), (first ? "" : first.error().to_string()));
   BOOST_REQUIRE(first->runs.size() == 1u);
   BOOST_TEST(first->runs[0].workflow_id == ids[2]);
   BOOST_REQUIRE(first->unreadable.size() == 1u);

@@ -56,7 +56,7 @@ using Rows = std::vector<cano::CheckpointRow>;
 std::shared_ptr<Store> open_store(const std::string& path, Store::Options opts = {}) {
   auto s = Store::open(path, opts);
   if (!s) {
-    throw std::runtime_error("opening the SQLite store failed: " + s.error_value().to_string());
+    throw std::runtime_error("opening the SQLite store failed: " + s.error().to_string());
   }
   return *s;
 }
@@ -65,7 +65,7 @@ std::shared_ptr<Store> open_store(const std::string& path, Store::Options opts =
 void seed(cano::CheckpointStore& store, const std::string& id, const cano::CheckpointRow& row) {
   auto r = store.append(id, row);
   if (!r) {
-    throw std::runtime_error("seeding the checkpoint store failed: " + r.error_value().to_string());
+    throw std::runtime_error("seeding the checkpoint store failed: " + r.error().to_string());
   }
 }
 
@@ -73,14 +73,14 @@ void seed(cano::CheckpointStore& store, const std::string& id, const cano::Check
 Rows load(cano::CheckpointStore& store, const std::string& id) {
   auto r = store.load_run(id);
   if (!r) {
-    throw std::runtime_error("load_run failed: " + r.error_value().to_string());
+    throw std::runtime_error("load_run failed: " + r.error().to_string());
   }
   return *r;
 }
 
 /// "ok", or the error's Display text (safe to build for a message whatever the outcome).
 template <class T> std::string outcome(const cano::expected<T>& r) {
-  return r.has_value() ? "ok" : r.error_value().to_string();
+  return r.has_value() ? "ok" : r.error().to_string();
 }
 
 std::vector<std::uint64_t> sequences(const Rows& rows) {
@@ -454,12 +454,12 @@ BOOST_AUTO_TEST_CASE(a_duplicate_row_is_a_conflict_and_keeps_the_original) {
   BOOST_REQUIRE(store->append("run", original).has_value());
   auto dup = store->append("run", cano::CheckpointRow(0, "Other", "T2").with_output({1}));
   BOOST_REQUIRE(!dup.has_value());
-  BOOST_TEST(dup.error_value().category() == std::string("checkpoint_store"));
+  BOOST_TEST(dup.error().category() == std::string("checkpoint_store"));
   BOOST_TEST(
-    dup.error_value().message() ==
+    dup.error().message() ==
     "checkpoint conflict: workflow \"run\" already has a row at sequence 0; resume the existing "
     "run or clear it first");
-  BOOST_TEST(!dup.error_value().is_store_unavailable());
+  BOOST_TEST(!dup.error().is_store_unavailable());
   BOOST_TEST((load(*store, "run") == Rows{original}));
   BOOST_TEST(store->append("run", cano::CheckpointRow(1, "Process", "T2")).has_value());
   BOOST_TEST(store->append("other", cano::CheckpointRow(0, "Start", "T1")).has_value());
@@ -629,9 +629,9 @@ BOOST_AUTO_TEST_CASE(a_conflicting_row_fails_only_its_own_write_in_a_batch) {
   BOOST_TEST(out[0].has_value());
   BOOST_TEST(out[1].has_value());
   BOOST_REQUIRE(!out[2].has_value());
-  BOOST_TEST(out[2].error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(out[2].error_value().message() == conflict_text("b", 1));
-  BOOST_TEST(!out[2].error_value().is_store_unavailable());
+  BOOST_TEST(out[2].error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(out[2].error().message() == conflict_text("b", 1));
+  BOOST_TEST(!out[2].error().is_store_unavailable());
   BOOST_TEST(out[3].has_value());
   auto rows = load(*store, "b");
   BOOST_TEST((rows == Rows{cano::CheckpointRow(0, "Start", "T"), original,
@@ -649,8 +649,8 @@ BOOST_AUTO_TEST_CASE(a_row_twice_in_one_batch_keeps_the_first) {
   BOOST_REQUIRE(out.size() == 2u);
   BOOST_TEST(out[0].has_value());
   BOOST_REQUIRE(!out[1].has_value());
-  BOOST_TEST(out[1].error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(out[1].error_value().message() == conflict_text("d", 0));
+  BOOST_TEST(out[1].error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(out[1].error().message() == conflict_text("d", 0));
   BOOST_TEST((load(*store, "d") == Rows{cano::CheckpointRow(0, "First", "T")}));
 }
 
@@ -666,11 +666,11 @@ BOOST_AUTO_TEST_CASE(a_row_the_store_cannot_hold_fails_alone_in_a_batch) {
   BOOST_REQUIRE(out.size() == 3u);
   BOOST_TEST(out[0].has_value());
   BOOST_REQUIRE(!out[1].has_value());
-  BOOST_TEST(out[1].error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(out[1].error_value().message() ==
+  BOOST_TEST(out[1].error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(out[1].error().message() ==
              "sqlite: append (" + path +
                "): sequence 18446744073709551615 is out of SQLite's INTEGER range");
-  BOOST_TEST(!out[1].error_value().is_store_unavailable());
+  BOOST_TEST(!out[1].error().is_store_unavailable());
   BOOST_TEST(out[2].has_value());
   BOOST_TEST(sequences(load(*store, "big-seq")) == (std::vector<std::uint64_t>{0, 1}),
              boost::test_tools::per_element());
@@ -731,7 +731,7 @@ BOOST_AUTO_TEST_CASE(a_write_applies_its_row_then_clear_then_header_and_stops_at
   BOOST_REQUIRE(out.size() == 3u);
   BOOST_TEST(out[0].has_value());
   BOOST_REQUIRE(!out[1].has_value());
-  BOOST_TEST(out[1].error_value().message() == conflict_text("x", 0));
+  BOOST_TEST(out[1].error().message() == conflict_text("x", 0));
   BOOST_TEST(out[2].has_value());
   // the duplicate's clear and header were skipped
   BOOST_TEST(sequences(load(*store, "x")) == (std::vector<std::uint64_t>{0, 1}),
@@ -769,15 +769,15 @@ BOOST_AUTO_TEST_CASE(a_locked_database_fails_every_write_of_a_batch_as_unavailab
   BOOST_REQUIRE(out.size() == 2u);
   for (const auto& o : out) {
     BOOST_REQUIRE(!o.has_value());
-    BOOST_TEST(o.error_value().category() == std::string("checkpoint_store"));
-    BOOST_TEST(o.error_value().is_store_unavailable());
-    BOOST_TEST(o.error_value().message() ==
+    BOOST_TEST(o.error().category() == std::string("checkpoint_store"));
+    BOOST_TEST(o.error().is_store_unavailable());
+    BOOST_TEST(o.error().message() ==
                "sqlite: begin append_batch (" + path + "): database is locked");
   }
   auto single = store->append("l", cano::CheckpointRow(0, "Start", "T"));
   BOOST_REQUIRE(!single.has_value());
-  BOOST_TEST(single.error_value().is_store_unavailable());
-  BOOST_TEST(single.error_value().message() == "sqlite: append (" + path + "): database is locked");
+  BOOST_TEST(single.error().is_store_unavailable());
+  BOOST_TEST(single.error().message() == "sqlite: append (" + path + "): database is locked");
   other.first_row("ROLLBACK");
   out = store->append_batch(writes); // the store is back: the same writes go through
   BOOST_REQUIRE(out.size() == 2u);
@@ -911,8 +911,8 @@ BOOST_AUTO_TEST_CASE(a_path_in_a_missing_directory_is_an_error_naming_the_path) 
   auto path = dir.file("no-such-dir/ckpt.db");
   auto store = Store::open(path);
   BOOST_REQUIRE(!store.has_value());
-  BOOST_TEST(store.error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(store.error_value().message() ==
+  BOOST_TEST(store.error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(store.error().message() ==
              "sqlite: open (" + path + "): unable to open database file");
   BOOST_TEST(!std::filesystem::exists(dir.file("no-such-dir")));
 }
@@ -926,8 +926,8 @@ BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_database_is_an_error_not_a_crash) {
   }
   auto store = Store::open(path);
   BOOST_REQUIRE(!store.has_value());
-  BOOST_TEST(store.error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(store.error_value().message() ==
+  BOOST_TEST(store.error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(store.error().message() ==
              "sqlite: set journal_mode=WAL (" + path + "): file is not a database");
 }
 
@@ -938,8 +938,8 @@ BOOST_AUTO_TEST_CASE(synchronous_off_is_refused_and_the_safe_settings_are_taken)
   off.synchronous = "OFF";
   auto refused = Store::open(path, off);
   BOOST_REQUIRE(!refused.has_value());
-  BOOST_TEST(refused.error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(refused.error_value().message() == "sqlite: open (" + path +
+  BOOST_TEST(refused.error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(refused.error().message() == "sqlite: open (" + path +
                                                   "): synchronous=OFF is not allowed (use NORMAL, "
                                                   "FULL or EXTRA; a checkpoint store never turns "
                                                   "fsync off)");
@@ -960,7 +960,7 @@ BOOST_AUTO_TEST_CASE(a_newer_schema_version_is_refused) {
   raw_db(path).first_row("PRAGMA user_version = " + newer);
   auto store = Store::open(path);
   BOOST_REQUIRE(!store.has_value());
-  BOOST_TEST(store.error_value().message() ==
+  BOOST_TEST(store.error().message() ==
              "sqlite: open (" + path + "): schema version " + newer + " is not one this build knows (it knows 0 to " +
                std::to_string(Store::schema_version) + ")");
 }
@@ -1019,7 +1019,7 @@ BOOST_AUTO_TEST_CASE(two_racing_runs_of_one_id_never_corrupt_and_at_least_one_co
       BOOST_TEST((*final_state == Step::Done));
       ++done;
     } else {
-      BOOST_TEST(final_state.error_value().category() == std::string("checkpoint_store"),
+      BOOST_TEST(final_state.error().category() == std::string("checkpoint_store"),
                  outcome(final_state));
     }
   }
@@ -1038,8 +1038,8 @@ BOOST_AUTO_TEST_CASE(a_run_whose_store_failed_resumes_from_the_same_file) {
     test::test_system ts;
     auto r = ts.rt->run(start_work_done(failing, effects), Step::Start, {id, {{"order", 42}}});
     BOOST_REQUIRE(!r.has_value());
-    BOOST_TEST(r.error_value().category() == std::string("checkpoint_store"));
-    BOOST_TEST(r.error_value().message() ==
+    BOOST_TEST(r.error().category() == std::string("checkpoint_store"));
+    BOOST_TEST(r.error().message() ==
                "append checkpoint: Checkpoint store error: injected failure");
     BOOST_TEST(effects->of(id) == (std::vector<std::string>{"Start", "Work"}),
                boost::test_tools::per_element());
@@ -1098,9 +1098,9 @@ BOOST_AUTO_TEST_CASE(a_locked_file_interrupts_the_run_and_it_resumes_when_the_lo
   test::test_system ts;
   auto r = ts.rt->run(wf, Step::Start, {"locked-run", nullptr});
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(r.error_value().is_store_unavailable());
-  BOOST_TEST(r.error_value().message() ==
+  BOOST_TEST(r.error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(r.error().is_store_unavailable());
+  BOOST_TEST(r.error().message() ==
              "append checkpoint: Checkpoint store error: sqlite: begin append_batch (" + path +
                "): database is locked");
   other->first_row("ROLLBACK"); // the store is back
@@ -1146,7 +1146,7 @@ BOOST_AUTO_TEST_CASE(a_saga_resumed_from_a_sqlite_file_rolls_back_and_clears) {
   test::test_system ts;
   auto r = ts.rt->resume(wf, "g");
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().message() == "C failed");
+  BOOST_TEST(r.error().message() == "C failed");
   BOOST_TEST(log->str() == "(B,2) (A,1)");
   auto rows = store->load_run("g");
   BOOST_REQUIRE(rows.has_value());
@@ -1220,8 +1220,8 @@ BOOST_AUTO_TEST_CASE(opening_without_create_refuses_a_missing_file_and_creates_n
   opts.create = false;
   auto store = Store::open(path, opts);
   BOOST_REQUIRE(!store.has_value());
-  BOOST_TEST(store.error_value().message().find("no such store") != std::string::npos);
-  BOOST_TEST(store.error_value().message().find(path) != std::string::npos);
+  BOOST_TEST(store.error().message().find("no such store") != std::string::npos);
+  BOOST_TEST(store.error().message().find(path) != std::string::npos);
   BOOST_TEST(!std::filesystem::exists(path));
   open_store(path);
   BOOST_TEST(Store::open(path, opts).has_value()); // an existing file opens

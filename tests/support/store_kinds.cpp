@@ -127,7 +127,7 @@ std::shared_ptr<audited_store> sqlite_store::make() {
   std::filesystem::create_directories(dir);
   auto store = cano::SqliteCheckpointStore::open((dir / "ckpt.db").string());
   if (!store) {
-    throw std::runtime_error("open a SQLite store: " + store.error_value().to_string());
+    throw std::runtime_error("open a SQLite store: " + store.error().to_string());
   }
   (*store)->with_history_retention(suite_history_retention);
   auto out = std::make_shared<audited_store>(*store, "sqlite", [dir] {
@@ -159,7 +159,7 @@ std::shared_ptr<audited_store> postgres_store::make() {
   options.retry_deadline = std::chrono::seconds(30);
   auto store = cano::PostgresCheckpointStore::open(options);
   if (!store) {
-    throw std::runtime_error("open a PostgreSQL store: " + store.error_value().to_string());
+    throw std::runtime_error("open a PostgreSQL store: " + store.error().to_string());
   }
   (*store)->with_history_retention(suite_history_retention);
   auto out = std::make_shared<audited_store>(*store, "postgres", [schema] {

@@ -17,7 +17,7 @@ struct DataTask : cano::Task<State> {
   cano::expected<cano::TaskResult<State>> run(cano::task_context& ctx) override {
     auto store = ctx.resources().get<cano::MemoryStore>("store");
     if (!store) {
-      return store.error_value();
+      return store.error();
     }
     (*store)->put<std::string>("test_key", "test_value");
     return State::Complete;
@@ -88,9 +88,9 @@ BOOST_AUTO_TEST_CASE(a_task_implementing_neither_run_nor_run_bare_names_its_type
   cano::task_context ctx(id, label, 1, input, res, nullptr);
   auto r = t.run(ctx);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("configuration"));
-  BOOST_TEST(r.error_value().message().find("NothingTask") != std::string::npos);
-  BOOST_TEST(r.error_value().message().find(
+  BOOST_TEST(r.error().category() == std::string("configuration"));
+  BOOST_TEST(r.error().message().find("NothingTask") != std::string::npos);
+  BOOST_TEST(r.error().message().find(
                "neither `run` nor `run_bare` was implemented; override one of them") !=
              std::string::npos);
 }
@@ -103,8 +103,8 @@ BOOST_AUTO_TEST_CASE(a_split_result_from_a_plain_task_points_to_register_split) 
   auto wf = cano::Workflow<State>{}.register_task(State::Start, split).add_exit_state(State::Complete);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("workflow"));
-  BOOST_TEST(r.error_value().message() ==
+  BOOST_TEST(r.error().category() == std::string("workflow"));
+  BOOST_TEST(r.error().message() ==
              "Single task returned split result - use register_split() for split tasks");
 }
 
@@ -119,7 +119,7 @@ BOOST_AUTO_TEST_CASE(a_failing_task_is_retried_by_its_own_policy_only) {
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r);
   BOOST_TEST(n->load() == 3);
-  BOOST_TEST(r.error_value().category() == std::string("retry_exhausted"));
+  BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
 }
 
 BOOST_AUTO_TEST_CASE(an_exception_in_a_task_is_a_panic_error) {
@@ -131,8 +131,8 @@ BOOST_AUTO_TEST_CASE(an_exception_in_a_task_is_a_panic_error) {
               .add_exit_state(State::Complete);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message() == "panic: boom");
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message() == "panic: boom");
 }
 
 BOOST_AUTO_TEST_CASE(an_attempt_timeout_on_every_attempt_exhausts_the_retries) {
@@ -147,8 +147,8 @@ BOOST_AUTO_TEST_CASE(an_attempt_timeout_on_every_attempt_exhausts_the_retries) {
               .add_exit_state(State::Complete);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("retry_exhausted"));
-  BOOST_TEST(r.error_value().message() ==
+  BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
+  BOOST_TEST(r.error().message() ==
              "Task failed after 2 attempt(s): Timeout error: task attempt exceeded attempt_timeout");
 }
 
@@ -164,8 +164,8 @@ BOOST_AUTO_TEST_CASE(a_workflow_timeout_ends_a_run_whose_task_is_too_slow) {
               .with_timeout(50ms);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("workflow"));
-  BOOST_TEST(r.error_value().message() == "Workflow timeout exceeded");
+  BOOST_TEST(r.error().category() == std::string("workflow"));
+  BOOST_TEST(r.error().message() == "Workflow timeout exceeded");
 }
 
 BOOST_AUTO_TEST_CASE(a_registered_router_routes_without_being_a_plain_state) {
@@ -198,8 +198,8 @@ BOOST_AUTO_TEST_CASE(an_unregistered_target_state_is_a_workflow_error) {
               .add_exit_state(State::Complete);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("workflow"));
-  BOOST_TEST(r.error_value().message() == "No task registered for state: Process");
+  BOOST_TEST(r.error().category() == std::string("workflow"));
+  BOOST_TEST(r.error().message() == "No task registered for state: Process");
 }
 
 BOOST_AUTO_TEST_CASE(an_exit_state_that_is_also_registered_never_runs_its_task) {

@@ -183,8 +183,8 @@ namespace detail {
 /// `value()`, `*` and `->` on an error throw `cano::bad_expected_access` carrying the error;
 /// `error()` on a value throws `std::logic_error`. Neither is ever undefined behaviour.
 /// `E` is the error type: `cano::error`, or `StoreError` for MemoryStore results; it must
-/// convert to `cano::error` (what bad_expected_access carries). `error_value()` is an alias of
-/// `error()`.
+/// convert to `cano::error` (what bad_expected_access carries). `error_value()`, a deprecated
+/// alias of `error()`, is kept for code written against cano-actor 0.1.
 template <class T, class E = error>
 class [[nodiscard]] expected {
 public:
@@ -237,8 +237,8 @@ public:
     }
     return *error_;
   }
-  /// Alias of `error()`.
-  const E& error_value() const { return error(); }
+  /// Alias of `error()`, kept for code written against cano-actor 0.1.
+  [[deprecated("use error()")]] const E& error_value() const { return error(); }
 
 private:
   void check_value() const {
@@ -276,8 +276,8 @@ public:
     }
     return *error_;
   }
-  /// Alias of `error()`.
-  const E& error_value() const { return error(); }
+  /// Alias of `error()`, kept for code written against cano-actor 0.1.
+  [[deprecated("use error()")]] const E& error_value() const { return error(); }
 
 private:
   std::shared_ptr<const E> error_;

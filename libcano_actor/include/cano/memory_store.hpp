@@ -72,7 +72,7 @@ public:
   store_result<T> get(const std::string& key) const {
     auto r = get_shared<T>(key);
     if (!r) {
-      return r.error_value();
+      return r.error();
     }
     return T(*r.value());
   }

@@ -79,7 +79,7 @@ public:
     program_action next;
     if (!value) {
       if (!policy_.retry || ++consecutive_errors_ > policy_.max_errors) {
-        next.finished.emplace(value.error_value());
+        next.finished.emplace(value.error());
         return next;
       }
       return poll_after(duration{0}); // tolerated: poll again at once
@@ -101,7 +101,7 @@ private:
     a.calls.push_back({++calls_, delay, [task = task_](task_context& ctx) -> expected<std::any> {
                          auto r = task->poll(ctx);
                          if (!r) {
-                           return r.error_value();
+                           return r.error();
                          }
                          return std::any(std::move(*r));
                        }});
@@ -134,7 +134,7 @@ expected<TaskResult<S>> run_poll_loop(PollTask<S>& task, task_context& ctx) {
     auto r = task.poll(ctx);
     if (!r) {
       if (!policy.retry || ++consecutive > policy.max_errors) {
-        return r.error_value();
+        return r.error();
       }
       continue;
     }

@@ -256,7 +256,7 @@ public:
                       const std::string& expression) {
     auto parsed = CronSchedule::parse(expression);
     if (!parsed) {
-      return parsed.error_value();
+      return parsed.error();
     }
     return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::cron, {},
                std::move(*parsed));

@@ -116,7 +116,7 @@ expected<TaskResult<S>> to_task_result(R&& r) {
     return std::forward<R>(r);
   } else if constexpr (std::is_same_v<D, expected<S>>) {
     if (!r) {
-      return r.error_value();
+      return r.error();
     }
     return TaskResult<S>(*r);
   } else {

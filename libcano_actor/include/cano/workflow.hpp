@@ -319,7 +319,7 @@ private:
     w.body = [t = as_task.get()](task_context& ctx, const nlohmann::json&) -> expected<detail::step_result> {
       auto r = t->run(ctx);
       if (!r) {
-        return r.error_value();
+        return r.error();
       }
       detail::step_result out;
       if (r->is_split()) {

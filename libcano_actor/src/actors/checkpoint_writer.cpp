@@ -60,10 +60,10 @@ void checkpoint_writer::carry_header(RunHeader header) {
 }
 
 void checkpoint_writer::settle(bool create, const expected<void>& r) {
-  if (!r && (create || r.error_value().code() == errc::fenced)) {
+  if (!r && (create || r.error().code() == errc::fenced)) {
     closed_ = true; // the id is not ours (any more): nothing else may be written for it
   }
-  if (!r && r.error_value().code() == errc::fenced) {
+  if (!r && r.error().code() == errc::fenced) {
     measure(metrics_, [](metrics_sink& m) { m.fenced_write(); });
   }
 }

@@ -282,7 +282,7 @@ private:
     if (r) {
       successes_.push_back(i);
     } else {
-      errors_.emplace_back(i, r.error_value());
+      errors_.emplace_back(i, r.error());
     }
     auto kind = join_.strategy.type();
     bool early = (kind == JoinStrategy::kind::any && !successes_.empty()) ||

@@ -151,7 +151,7 @@ void run_instruments::compensating(const error& cause, std::size_t steps) const 
 void run_instruments::ended(const expected<state_code>& result, RunStatus status) {
   if (metrics_ != nullptr) {
     auto outcome = result.has_value() ? run_outcome::completed
-                   : is_workflow_timeout(result.error_value()) ? run_outcome::timeout
+                   : is_workflow_timeout(result.error()) ? run_outcome::timeout
                                                               : run_outcome::failed;
     auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - walk_started_);
     const bool walked = walking_;
@@ -168,7 +168,7 @@ void run_instruments::ended(const expected<state_code>& result, RunStatus status
     r.fields.push_back({"status", to_string(status), false});
     r.fields.push_back({"duration_ms", milliseconds(steady::now() - ctx_.started), false});
     if (!result.has_value()) {
-      r.fields.push_back({"error", error_text(result.error_value())});
+      r.fields.push_back({"error", error_text(result.error())});
     }
     ctx_.log->write(std::move(r));
   }

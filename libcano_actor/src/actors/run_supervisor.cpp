@@ -233,7 +233,7 @@ private:
                     RunStatus::failed, final_write::none);
     }
     if (auto valid = scheduled_ ? expected<void>{} : def_->validate(); !valid) { // scheduled: checked at start
-      return finish(valid.error_value(), RunStatus::failed, final_write::none);
+      return finish(valid.error(), RunStatus::failed, final_write::none);
     }
     if (def_->timeout && !scheduled_) { // scheduled runs ignore with_timeout (cano)
       self_->delayed_send(self_, timer_delay(*def_->timeout), run_timeout_atom::value, run_id_);
@@ -267,14 +267,14 @@ private:
     }
     if (writer_.active()) {
       if (auto driver = writer_.acquire_driver(); !driver) {
-        return finish(driver.error_value(), RunStatus::failed, final_write::none);
+        return finish(driver.error(), RunStatus::failed, final_write::none);
       }
     }
     if (resume_) {
       return load_for_resume();
     }
     if (auto valid = scheduled_ ? expected<void>{} : def_->validate_initial_state(current_); !valid) {
-      return finish(valid.error_value(), RunStatus::failed, final_write::none);
+      return finish(valid.error(), RunStatus::failed, final_write::none);
     }
     attempts_ = 1;
     owns_header_ = true;
@@ -298,7 +298,7 @@ private:
       auto claimed = call_guarded([&]() -> expected<void> { return take_over ? store->claim_run(id) : store->adopt_run(id); },
                                   [&](const std::string& t) -> expected<void> { return threw("claim run")(t); });
       if (!claimed) {
-        data->rows = claimed.error_value();
+        data->rows = claimed.error();
         return data;
       }
       data->rows = call_guarded([&] { return store->load_run(id); },
@@ -328,12 +328,12 @@ private:
     const auto& id = ctx_->workflow_id;
     if (!data.rows) {
       return finish(error::checkpoint_store("load checkpoint run " + debug_quote(id) + ": " +
-                                            data.rows.error_value().to_string()),
+                                            data.rows.error().to_string()),
                     RunStatus::failed, final_write::none);
     }
     if (!data.header) {
       return finish(error::checkpoint_store("load checkpoint run " + debug_quote(id) + ": " +
-                                            data.header.error_value().to_string()),
+                                            data.header.error().to_string()),
                     RunStatus::failed, final_write::none);
     }
     auto start = decide_resume(*def_, id, *data.rows, std::move(*data.header),
@@ -416,7 +416,7 @@ private:
         return wrap_up(); // timed out or dropped while setting up
       }
       if (!r) {
-        return finish(r.error_value(), RunStatus::failed, final_write::header);
+        return finish(r.error(), RunStatus::failed, final_write::header);
       }
       return resources_acquired();
     }
@@ -503,7 +503,7 @@ private:
 
   void entry_row_written(const expected<void>& r) {
     if (!r) {
-      return fail(store_failure("append checkpoint: ", r.error_value()));
+      return fail(store_failure("append checkpoint: ", r.error()));
     }
     checkpointed();
     entered_ = true;
@@ -544,7 +544,7 @@ private:
     if (entry_->type == state_entry::kind::stepped) {
       auto c = take_resume_cursor(name);
       if (!c) {
-        return conclude_failure(c.error_value());
+        return conclude_failure(c.error());
       }
       cursor = std::move(*c);
     }
@@ -622,7 +622,7 @@ private:
                                                    std::function<void(std::optional<error>)> k) {
     auto settle = [this](const expected<void>& r) -> std::optional<error> {
       if (!r) {
-        return store_failure("append step cursor checkpoint: ", r.error_value());
+        return store_failure("append step cursor checkpoint: ", r.error());
       }
       checkpointed();
       return std::nullopt;
@@ -644,7 +644,7 @@ private:
   bool conclude(expected<step_result>& outcome) {
     inst_.dispatched(def_->label(current_), entry_->type, outcome && !outcome->was_split); // metrics
     if (!outcome) {
-      return conclude_failure(outcome.error_value());
+      return conclude_failure(outcome.error());
     }
     if (outcome->was_split) {
       switch (entry_->type) {
@@ -707,7 +707,7 @@ private:
     auto after = [this, name, blob, next](const expected<void>& r) {
       stack_.push_back({name, blob, seq_}); // pushed even when the row failed: undo it too
       if (!r) {
-        fail(store_failure("append compensation checkpoint: ", r.error_value()));
+        fail(store_failure("append compensation checkpoint: ", r.error()));
         return false;
       }
       checkpointed();
@@ -898,7 +898,7 @@ private:
           if (written) {
             return k(std::nullopt);
           }
-          const auto& e = written.error_value();
+          const auto& e = written.error();
           if (e.is_store_unavailable() || e.code() == errc::fenced) {
             return k(e); // stop: the header keeps the last durable record (resumable / not ours)
           }
@@ -973,7 +973,7 @@ private:
     if (result_.has_value()) {
       w.header->final_state = def_->label(*result_);
     } else {
-      w.header->failure = result_.error_value();
+      w.header->failure = result_.error();
     }
     w.header->rollback = std::move(rollback_);
     // The final header is durable before the run reports.
@@ -982,7 +982,7 @@ private:
       final_write_pending_ = false;
       if (!r) {
         ctx_->log->diagnostic(log_level::error, "writing the final run header of " + debug_quote(ctx_->workflow_id) +
-                                                  " failed: " + r.error_value().to_string());
+                                                  " failed: " + r.error().to_string());
       }
       wrap_up();
     };
@@ -1029,7 +1029,7 @@ private:
     if (result_.has_value()) {
       detail::run_result_access::set_final_state(r, *result_);
     } else {
-      r.failure = result_.error_value();
+      r.failure = result_.error();
     }
     // Back on the engine's shelf before the caller hears of it, so that its next run can take
     // this actor; a run that may still get answers ends its actor instead.

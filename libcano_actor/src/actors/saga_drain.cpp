@@ -112,7 +112,7 @@ void saga_drain::undo_top() {
   if (attempt_runner::runs_inline(cfg)) {
     auto tc = undo_context(*ctx_, entry, nullptr);
     auto r = compensate_guarded(*comp, tc, entry.task_id, output);
-    return undone(r ? std::nullopt : std::optional<error>(r.error_value()));
+    return undone(r ? std::nullopt : std::optional<error>(r.error()));
   }
   if (!post_compensate(comp, entry, std::move(output), cfg)) {
     return undone(error::task_execution("blocking pool exhausted: cannot run compensate for " +
@@ -189,7 +189,7 @@ void saga_drain::on_compensate_done(std::uint64_t seq, const expected<void>& r) 
   }
   ++seq_; // settles this one
   waiting_ = waiting::nothing;
-  undone(r ? std::nullopt : std::optional<error>(r.error_value()));
+  undone(r ? std::nullopt : std::optional<error>(r.error()));
   pump();
 }
 

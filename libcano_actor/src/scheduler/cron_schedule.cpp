@@ -287,11 +287,11 @@ struct cron_parser {
       }
       auto from = value(f, a);
       if (!from) {
-        return from.error_value().message();
+        return from.error().message();
       }
       auto to = value(f, b);
       if (!to) {
-        return to.error_value().message();
+        return to.error().message();
       }
       if (*from > *to) {
         return "range " + base + " ends before it starts";
@@ -304,7 +304,7 @@ struct cron_parser {
       }
       auto v = value(f, base);
       if (!v) {
-        return v.error_value().message();
+        return v.error().message();
       }
       lo = *v;
       hi = slash != std::string::npos ? spec.max : *v; // "N/K" runs from N to the maximum

@@ -76,10 +76,10 @@ expected<RunningScheduler> start_scheduler(runtime& rt, std::vector<scheduled_fl
   // cano's start: validate every flow first (nothing set up on an error) ...
   for (const auto& f : flows) {
     if (auto ok = f.def->validate(); !ok) {
-      return ok.error_value();
+      return ok.error();
     }
     if (auto ok = f.def->validate_initial_state(f.initial); !ok) {
-      return ok.error_value();
+      return ok.error();
     }
   }
   // ... then set resources up in registration order, undoing in reverse on a failure.
@@ -88,7 +88,7 @@ expected<RunningScheduler> start_scheduler(runtime& rt, std::vector<scheduled_fl
       for (std::size_t j = i; j > 0; --j) {
         release_resources(*flows[j - 1].def->resources);
       }
-      return ok.error_value();
+      return ok.error();
     }
   }
   auto& eng = runtime_access::engine_of(rt);

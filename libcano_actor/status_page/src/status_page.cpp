@@ -181,7 +181,7 @@ struct status_page::impl {
     }
     auto page = guarded([&] { return store->list_runs(q); });
     if (!page) {
-      return send_problem(res, 500, "Cannot list runs", page.error_value().to_string());
+      return send_problem(res, 500, "Cannot list runs", page.error().to_string());
     }
 
     std::string body = "<h1>Runs</h1>";
@@ -243,7 +243,7 @@ struct status_page::impl {
     std::string out = "<h2>In flight</h2>";
     auto page = guarded([&] { return store->list_runs(q); });
     if (!page) {
-      return out + "<p class=\"error\">cannot list the runs in flight: " + error_line(page.error_value()) + "</p>";
+      return out + "<p class=\"error\">cannot list the runs in flight: " + error_line(page.error()) + "</p>";
     }
     if (page->runs.empty() && page->unreadable.empty()) {
       return out + "<p class=\"note\" id=\"none-in-flight\">No run is in flight.</p>";
@@ -272,7 +272,7 @@ struct status_page::impl {
     std::string out = "<h2>Nodes</h2>";
     auto members = guarded([&] { return lister(); });
     if (!members) {
-      return out + "<p class=\"error\">cannot list the nodes: " + error_line(members.error_value()) + "</p>";
+      return out + "<p class=\"error\">cannot list the nodes: " + error_line(members.error()) + "</p>";
     }
     std::size_t dead = 0;
     std::string live;
@@ -325,7 +325,7 @@ struct status_page::impl {
     auto id = req.get_param_value("id");
     auto header = guarded([&] { return store->run_header(id); });
     if (!header) {
-      return send_problem(res, 500, "Cannot read the run", header.error_value().to_string());
+      return send_problem(res, 500, "Cannot read the run", header.error().to_string());
     }
     auto log = guarded([&] { return store->run_log(id); });
     if (!*header && (!log || log->empty())) {
@@ -366,7 +366,7 @@ struct status_page::impl {
     }
     body += "<h2>History</h2>";
     if (!log) {
-      body += "<p class=\"error\">cannot read the run's log: " + error_line(log.error_value()) + "</p>";
+      body += "<p class=\"error\">cannot read the run's log: " + error_line(log.error()) + "</p>";
     } else if (log->empty()) {
       body += "<p class=\"note\" id=\"no-history\">No rows: the log was cleared (a completed run, or a clean rollback) "
               "and the store keeps no history.</p>";
@@ -463,7 +463,7 @@ struct status_page::impl {
 
   void send_svg(httplib::Response& res, const expected<std::string>& svg) const {
     if (!svg) {
-      return send_problem(res, 500, "Cannot draw the graph", svg.error_value().to_string());
+      return send_problem(res, 500, "Cannot draw the graph", svg.error().to_string());
     }
     secure(res);
     res.set_content(*svg, "image/svg+xml");
@@ -484,7 +484,7 @@ struct status_page::impl {
     }
     auto members = guarded([&] { return lister(); });
     if (!members) {
-      return send_problem(res, 500, "Cannot list nodes", members.error_value().to_string());
+      return send_problem(res, 500, "Cannot list nodes", members.error().to_string());
     }
     body += "<table id=\"nodes\"><thead><tr><th>Node</th><th>Incarnation</th><th>State</th><th>Address</th>"
             "<th>Lease left</th><th>Lease until</th><th>Started</th><th>Serves</th><th>Unfinished runs owned</th></tr></thead>"

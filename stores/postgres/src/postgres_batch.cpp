@@ -447,7 +447,7 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
   });
   if (!done) {
     for (auto& o : outcomes) {
-      o = done.error_value();
+      o = done.error();
     }
     return outcomes;
   }

@@ -304,14 +304,14 @@ expected<std::optional<RunHeader>> PostgresCheckpointStore::run_header(const std
     return r.empty() ? std::optional<pqxx::result>{} : std::optional<pqxx::result>{r};
   });
   if (!read) {
-    return read.error_value();
+    return read.error();
   }
   if (!*read) {
     return std::optional<RunHeader>{};
   }
   auto h = postgres_header_of((**read)[0]);
   if (!h) {
-    return error::checkpoint_store("postgres: run_header of \"" + workflow_id + "\": " + h.error_value().message());
+    return error::checkpoint_store("postgres: run_header of \"" + workflow_id + "\": " + h.error().message());
   }
   return std::optional<RunHeader>{std::move(*h)};
 }
@@ -326,7 +326,7 @@ expected<RunListing> PostgresCheckpointStore::list_unfinished() {
                    " ORDER BY created_at");
   });
   if (!read) {
-    return read.error_value();
+    return read.error();
   }
   RunListing out;
   for (const auto& row : *read) {
@@ -334,7 +334,7 @@ expected<RunListing> PostgresCheckpointStore::list_unfinished() {
     if (h) {
       out.runs.push_back(std::move(*h));
     } else {
-      out.unreadable.push_back({row[0].as<std::string>(), h.error_value().message()});
+      out.unreadable.push_back({row[0].as<std::string>(), h.error().message()});
     }
   }
   return out;
@@ -343,7 +343,7 @@ expected<RunListing> PostgresCheckpointStore::list_unfinished() {
 expected<std::vector<RunHeader>> PostgresCheckpointStore::unfinished_runs() {
   auto listing = list_unfinished();
   if (!listing) {
-    return listing.error_value();
+    return listing.error();
   }
   return std::move(listing->runs);
 }
@@ -366,7 +366,7 @@ expected<void> PostgresCheckpointStore::request_cancel(const std::string& workfl
     return out;
   });
   if (!status) {
-    return status.error_value();
+    return status.error();
   }
   if (!*status) {
     return {};
@@ -425,7 +425,7 @@ expected<void> PostgresCheckpointStore::claim_run(const std::string& workflow_id
     return r.empty() ? std::optional<std::uint64_t>{} : std::optional<std::uint64_t>{r[0][0].as<std::uint64_t>()};
   });
   if (!fence) {
-    return fence.error_value();
+    return fence.error();
   }
   if (*fence) {
     d.fences[workflow_id] = **fence;
@@ -447,7 +447,7 @@ expected<void> PostgresCheckpointStore::adopt_run(const std::string& workflow_id
                            {r[0][0].as<std::string>(), r[0][1].as<std::uint64_t>()}};
     });
   if (!held) {
-    return held.error_value();
+    return held.error();
   }
   if (!*held) {
     return {}; // no header: nothing is owned, nothing to adopt

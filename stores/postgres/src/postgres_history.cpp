@@ -81,7 +81,7 @@ std::uint64_t postgres_purge_history(pqxx::work& tx, std::chrono::system_clock::
 expected<RunPage> PostgresCheckpointStore::list_runs(const RunQuery& query) {
   auto checked = detail::check_run_query(query);
   if (!checked) {
-    return checked.error_value();
+    return checked.error();
   }
   std::vector<std::string> statuses;
   for (auto s : query.statuses) {
@@ -119,7 +119,7 @@ expected<RunPage> PostgresCheckpointStore::list_runs(const RunQuery& query) {
       static_cast<long long>(checked->limit + 1));
   });
   if (!read) {
-    return read.error_value();
+    return read.error();
   }
   RunPage page;
   std::size_t shown = 0;
@@ -135,7 +135,7 @@ expected<RunPage> PostgresCheckpointStore::list_runs(const RunQuery& query) {
     if (h) {
       page.runs.push_back(std::move(*h));
     } else {
-      page.unreadable.push_back({row[0].as<std::string>(), h.error_value().message()});
+      page.unreadable.push_back({row[0].as<std::string>(), h.error().message()});
     }
   }
   return page;

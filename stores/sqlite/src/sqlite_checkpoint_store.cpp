@@ -289,7 +289,7 @@ struct SqliteCheckpointStore::impl {
     for (;;) {
       auto wal = prepare(what, "PRAGMA journal_mode = WAL");
       if (!wal) {
-        return wal.error_value();
+        return wal.error();
       }
       int rc = sqlite3_step(wal->get());
       if (rc == SQLITE_ROW) {
@@ -388,7 +388,7 @@ struct SqliteCheckpointStore::impl {
   expected<void> append_row(const std::string& id, const CheckpointRow& row, bool& fatal) {
     auto inserted = insert(id, row, fatal);
     if (!inserted) {
-      return inserted.error_value();
+      return inserted.error();
     }
     if (!*inserted) {
       return error::checkpoint_store(checkpoint_conflict_message(id, row.sequence));
@@ -667,7 +667,7 @@ expected<void> SqliteCheckpointStore::impl::migrate() {
     auto version_stmt = prepare("read PRAGMA user_version", "PRAGMA user_version");
     if (!version_stmt) {
       rollback_if_open();
-      return version_stmt.error_value();
+      return version_stmt.error();
     }
     rc = sqlite3_step(version_stmt->get());
     if (rc != SQLITE_ROW) {
@@ -693,13 +693,13 @@ expected<void> SqliteCheckpointStore::impl::migrate() {
       auto what = "migrate schema to version " + std::to_string(v + 1);
       if (auto r = run_script(what, all[static_cast<std::size_t>(v)]); !r) {
         rollback_if_open();
-        return r.error_value();
+        return r.error();
       }
       // The version is set here, not in the file (PRAGMA takes no parameters: fixed text).
       auto set_version = "PRAGMA user_version = " + std::to_string(v + 1);
       if (auto r = run_script(what, set_version.c_str()); !r) {
         rollback_if_open();
-        return r.error_value();
+        return r.error();
       }
     }
   }
@@ -715,7 +715,7 @@ expected<void> SqliteCheckpointStore::impl::migrate() {
 expected<void> SqliteCheckpointStore::impl::check_schema() {
   auto version_stmt = prepare("read PRAGMA user_version", "PRAGMA user_version");
   if (!version_stmt) {
-    return version_stmt.error_value();
+    return version_stmt.error();
   }
   int rc = sqlite3_step(version_stmt->get());
   if (rc != SQLITE_ROW) {
@@ -769,10 +769,10 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
 
   if (!opts.read_only) {
     if (auto r = p->enable_wal(); !r) {
-      return r.error_value();
+      return r.error();
     }
     if (auto r = p->run_script("set synchronous", sync); !r) {
-      return r.error_value();
+      return r.error();
     }
   }
 
@@ -781,7 +781,7 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
     for (const auto& [slot, sql] : list) {
       auto st = p->prepare("prepare", sql);
       if (!st) {
-        return st.error_value();
+        return st.error();
       }
       *slot = std::move(*st);
     }
@@ -790,15 +790,15 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
   if (auto r =
         cache({{&p->begin, "BEGIN IMMEDIATE"}, {&p->commit, "COMMIT"}, {&p->rollback, "ROLLBACK"}});
       !r) {
-    return r.error_value();
+    return r.error();
   }
 
   if (opts.read_only) {
     if (auto r = p->check_schema(); !r) {
-      return r.error_value();
+      return r.error();
     }
   } else if (auto r = p->migrate(); !r) {
-    return r.error_value();
+    return r.error();
   }
 
   // Prepared only now: a statement naming a table fails to prepare before the migration made it.
@@ -818,7 +818,7 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
                       {&p->request_cancel, request_cancel_sql},
                       {&p->cancel_requests, cancel_requests_sql}});
       !r) {
-    return r.error_value();
+    return r.error();
   }
   return std::make_shared<SqliteCheckpointStore>(passkey{}, std::move(p));
 }
@@ -852,7 +852,7 @@ SqliteCheckpointStore::append_batch(const std::vector<CheckpointWrite>& writes) 
     auto r = d.write_one(w, fatal);
     if (fatal) {
       // The transaction is lost: nothing of the batch is kept, so no write succeeded.
-      auto e = r.error_value();
+      auto e = r.error();
       d.rollback_if_open();
       out.assign(writes.size(), e);
       return out;
@@ -889,7 +889,7 @@ SqliteCheckpointStore::load_run(const std::string& workflow_id) {
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     auto row = d.read_row(s, what, workflow_id);
     if (!row) {
-      return row.error_value();
+      return row.error();
     }
     rows.push_back(std::move(*row));
   }
@@ -950,7 +950,7 @@ SqliteCheckpointStore::run_header(const std::string& workflow_id) {
   }
   auto h = d.read_header(s, what);
   if (!h) {
-    return h.error_value();
+    return h.error();
   }
   return std::optional<RunHeader>{std::move(*h)};
 }
@@ -969,7 +969,7 @@ expected<RunListing> SqliteCheckpointStore::list_unfinished() {
       out.runs.push_back(std::move(*h));
     } else {
       // One bad header never hides the others: it is reported by id, left as it is.
-      out.unreadable.push_back({column_text(s, 0), h.error_value().message()});
+      out.unreadable.push_back({column_text(s, 0), h.error().message()});
     }
   }
   if (rc != SQLITE_DONE) {
@@ -981,7 +981,7 @@ expected<RunListing> SqliteCheckpointStore::list_unfinished() {
 expected<std::vector<RunHeader>> SqliteCheckpointStore::unfinished_runs() {
   auto listing = list_unfinished();
   if (!listing) {
-    return listing.error_value();
+    return listing.error();
   }
   return std::move(listing->runs);
 }
@@ -1087,7 +1087,7 @@ namespace cano {
 expected<RunPage> SqliteCheckpointStore::list_runs(const RunQuery& query) {
   auto checked = detail::check_run_query(query);
   if (!checked) {
-    return checked.error_value();
+    return checked.error();
   }
   auto& d = *impl_;
   const char* what = "list_runs";
@@ -1132,7 +1132,7 @@ expected<RunPage> SqliteCheckpointStore::list_runs(const RunQuery& query) {
   std::lock_guard<std::mutex> guard(d.mutex);
   auto st = d.prepare(what, sql.c_str());
   if (!st) {
-    return st.error_value();
+    return st.error();
   }
   auto* s = st->get();
   std::vector<std::string> status_texts;
@@ -1180,7 +1180,7 @@ expected<RunPage> SqliteCheckpointStore::list_runs(const RunQuery& query) {
     if (h) {
       page.runs.push_back(std::move(*h));
     } else {
-      page.unreadable.push_back({last_id, h.error_value().message()});
+      page.unreadable.push_back({last_id, h.error().message()});
     }
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -1203,7 +1203,7 @@ expected<std::vector<RunLogEntry>> SqliteCheckpointStore::run_log(const std::str
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     auto row = d.read_row(s, what, workflow_id);
     if (!row) {
-      return row.error_value();
+      return row.error();
     }
     out.push_back(RunLogEntry{std::move(*row), from_unix_ms(sqlite3_column_int64(s, 6)),
                               sqlite3_column_int64(s, 7) != 0});
@@ -1239,7 +1239,7 @@ SqliteCheckpointStore::purge_runs(std::chrono::system_clock::time_point finished
     auto st = d.prepare(what, steps[i].c_str());
     if (!st) {
       d.rollback_if_open();
-      return st.error_value();
+      return st.error();
     }
     rc = sqlite3_bind_int64(st->get(), 1, unix_ms(finished_before));
     if (rc == SQLITE_OK) {
@@ -1269,7 +1269,7 @@ SqliteCheckpointStore::purge_history(std::chrono::system_clock::time_point archi
   std::lock_guard<std::mutex> guard(d.mutex);
   auto st = d.prepare(what, "DELETE FROM cano_checkpoint_history WHERE archived_at < ?1");
   if (!st) {
-    return st.error_value();
+    return st.error();
   }
   int rc = sqlite3_bind_int64(st->get(), 1, unix_ms(archived_before));
   if (rc == SQLITE_OK) {

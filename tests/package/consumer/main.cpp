@@ -18,7 +18,7 @@ int main() {
               .add_exit_state(Step::Done);
   auto end = rt.run(wf, Step::Hello);
   if (!end) {
-    std::cerr << "consumer failed: " << end.error_value() << "\n";
+    std::cerr << "consumer failed: " << end.error() << "\n";
     return 1;
   }
   std::cout << "consumer finished in " << to_string(*end) << "\n";

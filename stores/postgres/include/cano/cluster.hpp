@@ -235,7 +235,7 @@ public:
                     std::chrono::milliseconds timeout = std::chrono::minutes(10)) {
     auto header = await_header(workflow_id, timeout);
     if (!header) {
-      return header.error_value();
+      return header.error();
     }
     return runtime_.result(wf.with_checkpoint_store(store()), workflow_id); // as rt.result reads it
   }

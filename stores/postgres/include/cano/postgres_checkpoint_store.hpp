@@ -1,7 +1,7 @@
 // PostgresCheckpointStore — the cluster-wide checkpoint log (ARCHITECTURE D6).
 //
 //   auto store = cano::PostgresCheckpointStore::open({/*dsn*/ ""});  // "" → $CANO_PG_DSN
-//   if (!store) { std::cerr << store.error_value() << "\n"; return 1; }
+//   if (!store) { std::cerr << store.error() << "\n"; return 1; }
 //   auto wf = workflow.with_checkpoint_store(*store);
 //
 // Rows go to `cano_checkpoints` (cano-e2e's columns plus created_at and append_token), run

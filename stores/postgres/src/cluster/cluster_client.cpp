@@ -52,7 +52,7 @@ expected<std::unique_ptr<cluster_client>> cluster_client::open(caf::actor_system
   }
   auto opened = PostgresCheckpointStore::open(store); // migrates, and reads headers for await
   if (!opened) {
-    return opened.error_value();
+    return opened.error();
   }
   auto p = std::make_unique<impl>(sys);
   p->options = store;
@@ -77,7 +77,7 @@ expected<std::string> cluster_client::impl::submit(const std::string& definition
                                                    nlohmann::json input, std::string id,
                                                    std::chrono::milliseconds ack_timeout, const local_start& local) {
   if (auto ok = store->check_input(input); !ok) {
-    return ok.error_value(); // refused before anything is placed
+    return ok.error(); // refused before anything is placed
   }
   if (id.empty()) {
     id = definition + "-" + detail::random_token().substr(0, 16);
@@ -131,7 +131,7 @@ expected<RunHeader> cluster_client::await_header(const std::string& workflow_id,
   for (;;) {
     auto header = impl_->store->run_header(workflow_id);
     if (!header) {
-      return header.error_value();
+      return header.error();
     }
     if (!*header) {
       return error::workflow("no run with workflow id \"" + workflow_id + "\"");

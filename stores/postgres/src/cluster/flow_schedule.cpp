@@ -42,7 +42,7 @@ expected<void> check_flow(const cluster_flow& flow) {
     break;
   case flow_trigger::cron:
     if (auto parsed = CronSchedule::parse(flow.cron); !parsed) {
-      return parsed.error_value();
+      return parsed.error();
     }
     break;
   case flow_trigger::manual: break;
@@ -109,7 +109,7 @@ constexpr flow_time never = flow_time::max();
 
 expected<flow_plan> flow_plan::of(cluster_flow flow) {
   if (auto ok = check_flow(flow); !ok) {
-    return ok.error_value();
+    return ok.error();
   }
   flow_plan p;
   if (flow.trigger == flow_trigger::cron) {

@@ -272,7 +272,7 @@ void membership_loop(caf::blocking_actor* self, impl_ptr n, std::unique_ptr<deta
     auto incarnation = members->join(n->address, n->served);
     auto owner = members->owner();
     if (auto r = n->store->set_owner(owner); !r) {
-      say("rejoin: " + r.error_value().to_string());
+      say("rejoin: " + r.error().to_string());
     }
     members->activate(n->address, n->served);
     {
@@ -493,7 +493,7 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
     // Migrations first (they create cano_nodes), then this incarnation.
     auto migrate = PostgresCheckpointStore::open(config.store);
     if (!migrate) {
-      return migrate.error_value();
+      return migrate.error();
     }
     p->members->join(config.host + ":0", {});
   } catch (const detail::node_id_in_use& e) {
@@ -506,7 +506,7 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
   store_options.owner = p->members->owner();
   auto store = PostgresCheckpointStore::open(store_options);
   if (!store) {
-    return store.error_value();
+    return store.error();
   }
   p->store = *store;
   p->owner = store_options.owner;
@@ -515,7 +515,7 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
   p->figures.incarnation = p->members->incarnation();
   auto client = cluster_client::open(sys, config.store);
   if (!client) {
-    return client.error_value();
+    return client.error();
   }
   p->client = std::move(*client);
   return std::unique_ptr<node>(new node(rt, std::move(p)));
@@ -558,7 +558,7 @@ expected<void> node::add_flow(cluster_flow flow) {
   }
   auto plan = detail::flow_plan::of(std::move(flow));
   if (!plan) {
-    return plan.error_value();
+    return plan.error();
   }
   n.flows.push_back(std::move(*plan));
   return {};
@@ -574,7 +574,7 @@ expected<void> node::start() {
   auto port = detail::publish_node_actor(n.sys, n.node_actor, n.config.host, n.config.port);
   if (!port) {
     caf::anon_send(n.node_actor, stop_atom::value);
-    return port.error_value();
+    return port.error();
   }
   n.port = *port;
   n.address = n.config.host + ":" + std::to_string(n.port);
@@ -654,7 +654,7 @@ void node::await_then(const std::string& workflow_id, std::chrono::milliseconds 
     }
     run_result r;
     r.workflow_id = workflow_id;
-    r.failure = header.error_value();
+    r.failure = header.error();
     caf::anon_send(reply_to, std::move(r));
   });
 }

@@ -3,7 +3,7 @@
 // transaction per append_batch, so a group commit costs one fsync.
 //
 //   auto store = cano::SqliteCheckpointStore::open("/var/lib/app/checkpoints.db");
-//   if (!store) { std::cerr << store.error_value() << '\n'; return 1; }
+//   if (!store) { std::cerr << store.error() << '\n'; return 1; }
 //   auto wf = workflow.with_checkpoint_store(*store);
 //   rt.resume_all(std::vector{wf});                 // a new process picks up unfinished runs
 //
