@@ -116,10 +116,9 @@ int worker(const std::string& db, const std::string& order, const std::string& m
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   cano::runtime rt{sys};
-  auto end = mode == "resume"
-               ? rt.resume(wf, order)
-               : rt.run(wf, demo::Order::Validate,
-                        {order, {{"sku", "KB-42"}, {"amount", 42.0}, {"address", "5 Elm Rd"}}});
+  auto end = mode == "resume" ? rt.resume(wf, order)
+                              : rt.run(wf, demo::Order::Validate,
+                                       {order, {{"sku", "KB-42"}, {"amount", 42.0}, {"address", "5 Elm Rd"}}});
   say(end ? "RESULT " + demo::to_string(*end) : "RESULT error: " + end.error().to_string());
   return end ? 0 : 1;
 }

@@ -12,9 +12,9 @@ namespace cano_node {
 
 namespace {
 
-const std::vector<std::string> known_keys = {"id",          "workflow",        "version",        "every",
-                                             "cron",        "manual",          "input",          "backoff-initial",
-                                             "backoff-max", "backoff-multiplier", "backoff-jitter", "trip-after"};
+const std::vector<std::string> known_keys = {
+  "id",          "workflow",           "version",        "every",     "cron", "manual", "input", "backoff-initial",
+  "backoff-max", "backoff-multiplier", "backoff-jitter", "trip-after"};
 
 std::string keys_text() {
   std::string out;

@@ -18,8 +18,8 @@
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
-#include <sstream>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -41,7 +41,7 @@
 namespace {
 
 constexpr int exit_ok = 0;
-constexpr int exit_run_failed = 1;  // submit --wait: the run failed or was rolled back
+constexpr int exit_run_failed = 1; // submit --wait: the run failed or was rolled back
 constexpr int exit_bad_arguments = 2;
 constexpr int exit_unavailable = 3; // the database, the port, a node to run it on
 constexpr int exit_refused = 4;     // trigger: the flow is running or tripped
@@ -80,7 +80,8 @@ struct node_config : caf::actor_system_config {
            "how often the node resumes its own runs that nothing drives (0: never)")
       .add(drain_deadline, "drain-deadline", "on SIGTERM, how long runs may take to finish")
       .add(dsn, "dsn", "the cluster's PostgreSQL (default: $CANO_PG_DSN)")
-      .add(metrics, "metrics", "on (default): serve Prometheus metrics at http://metrics-host:metrics-port/metrics; off")
+      .add(metrics, "metrics",
+           "on (default): serve Prometheus metrics at http://metrics-host:metrics-port/metrics; off")
       .add(metrics_host, "metrics-host", "the metrics endpoint's address (default 127.0.0.1)")
       .add(metrics_port, "metrics-port", "its port (0: any, printed)")
       .add(status_page, "status-page", "on (default): serve the read-only status page; off")
@@ -122,10 +123,10 @@ std::string bad_option_text(const std::vector<std::string>& args, const std::str
       return fallback;
     }
     std::string type = std::string(opt->type_name().data(), opt->type_name().size());
-    std::string expected = type == "timespan" ? "a duration such as 500ms, 3s or 1min"
+    std::string expected = type == "timespan"                      ? "a duration such as 500ms, 3s or 1min"
                            : type.find("int") != std::string::npos ? "a whole number"
-                           : type == "boolean" ? "true or false"
-                                              : "a value of type " + type;
+                           : type == "boolean"                     ? "true or false"
+                                                                   : "a value of type " + type;
     return "--" + name + "=" + arg.substr(eq + 1) + ": not a valid value (" + expected + ")";
   }
   return fallback;
@@ -189,11 +190,11 @@ std::optional<bool> switch_of(const std::string& text) {
 void print_flow_event(const cano::flow_event& e) {
   using kind = cano::flow_event::kind;
   switch (e.what) {
-  case kind::lead: say("LEAD " + e.flow_id + " fence=" + std::to_string(e.fence)); break;
-  case kind::lost: say("LOST " + e.flow_id + " to " + (e.detail.empty() ? std::string("nobody") : e.detail)); break;
-  case kind::fire: say("FIRE " + e.run_id + (e.detail.empty() ? "" : " (" + e.detail + ")")); break;
-  case kind::outcome: say("OUTCOME " + e.run_id + " " + e.detail); break;
-  case kind::skip: say("SKIP " + e.run_id + ": " + e.detail); break;
+    case kind::lead: say("LEAD " + e.flow_id + " fence=" + std::to_string(e.fence)); break;
+    case kind::lost: say("LOST " + e.flow_id + " to " + (e.detail.empty() ? std::string("nobody") : e.detail)); break;
+    case kind::fire: say("FIRE " + e.run_id + (e.detail.empty() ? "" : " (" + e.detail + ")")); break;
+    case kind::outcome: say("OUTCOME " + e.run_id + " " + e.detail); break;
+    case kind::skip: say("SKIP " + e.run_id + ": " + e.detail); break;
   }
 }
 
@@ -332,8 +333,7 @@ int serve(node_config& cfg) {
   }
 #endif
   say("NODE " + (*n)->owner() + " listening on " + cfg.host + ":" + std::to_string((*n)->port()) +
-      " heartbeat-interval=" +
-      duration_text(caf::get_or(cfg, "middleman.heartbeat-interval", caf::timespan{0})) +
+      " heartbeat-interval=" + duration_text(caf::get_or(cfg, "middleman.heartbeat-interval", caf::timespan{0})) +
       " lease=" + duration_text(cfg.lease) + (cfg.openssl_certificate.empty() ? "" : " tls"));
   if (!declared.empty()) {
     say("FLOWS " + declared);
@@ -387,8 +387,8 @@ int submit(node_config& cfg, const std::string& definition, std::uint32_t versio
     say(*placed);
     return exit_ok;
   }
-  auto header = (*client)->await_header(
-    *placed, std::chrono::milliseconds(static_cast<long long>(timeout_seconds * 1000)));
+  auto header =
+    (*client)->await_header(*placed, std::chrono::milliseconds(static_cast<long long>(timeout_seconds * 1000)));
   if (!header) {
     std::cerr << "cano-node: " << header.error().to_string() << "\n";
     return header.error().code() == cano::errc::timeout ? exit_timeout : exit_unavailable;
@@ -479,12 +479,13 @@ int status(node_config& cfg, bool json, bool all) {
   for (const auto& n : *nodes) {
     auto who = n.node_id + "#" + std::to_string(n.incarnation);
     if (json) {
-      say(nlohmann::json{{"node_id", n.node_id},
-                         {"incarnation", n.incarnation},
-                         {"state", n.state},
-                         {"address", n.address},
-                         {"lease_left_seconds", n.state == "dead" ? nlohmann::json() : nlohmann::json(n.lease_left_seconds)},
-                         {"owned_unfinished", n.owned_unfinished}}
+      say(nlohmann::json{
+        {"node_id", n.node_id},
+        {"incarnation", n.incarnation},
+        {"state", n.state},
+        {"address", n.address},
+        {"lease_left_seconds", n.state == "dead" ? nlohmann::json() : nlohmann::json(n.lease_left_seconds)},
+        {"owned_unfinished", n.owned_unfinished}}
             .dump());
       continue;
     }
@@ -540,13 +541,14 @@ int main(int argc, char** argv) {
                "configuration), and commands to use one"};
   app.require_subcommand(1);
   app.allow_extras(false);
-  cano_apps::add_version_and_exit_codes(app, "cano-node",
-                                        {{exit_ok, "done (serve: drained after SIGTERM)"},
-                                         {exit_run_failed, "submit --wait: the run failed or was rolled back"},
-                                         {exit_bad_arguments, "bad arguments or configuration"},
-                                         {exit_unavailable, "the database, the port, or a node to run it on"},
-                                         {exit_refused, "trigger: the flow is already running or tripped"},
-                                         {exit_timeout, "submit --wait: no result within --timeout (the run goes on)"}});
+  cano_apps::add_version_and_exit_codes(
+    app, "cano-node",
+    {{exit_ok, "done (serve: drained after SIGTERM)"},
+     {exit_run_failed, "submit --wait: the run failed or was rolled back"},
+     {exit_bad_arguments, "bad arguments or configuration"},
+     {exit_unavailable, "the database, the port, or a node to run it on"},
+     {exit_refused, "trigger: the flow is already running or tripped"},
+     {exit_timeout, "submit --wait: no result within --timeout (the run goes on)"}});
   auto* serve_cmd = app.add_subcommand("serve", "join the cluster, serve and lead the flows of its configuration until "
                                                 "SIGTERM (then drain)");
   serve_cmd->allow_extras(true);
@@ -567,8 +569,9 @@ int main(int argc, char** argv) {
       [](std::string& text) {
         double v = 0;
         bool number = CLI::detail::lexical_cast(text, v);
-        return number && v > 0 && v <= 31536000 ? std::string()
-                                                : "--timeout " + text + ": a number of seconds above 0 and at most 31536000 (a year)";
+        return number && v > 0 && v <= 31536000
+                 ? std::string()
+                 : "--timeout " + text + ": a number of seconds above 0 and at most 31536000 (a year)";
       },
       "SECONDS"));
   submit_cmd->allow_extras(true);

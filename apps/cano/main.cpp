@@ -21,11 +21,10 @@
 using namespace cano_cli;
 
 int main(int argc, char** argv) {
-  CLI::App app{
-    "cano: inspect, resume, cancel and purge the runs of a cano-actor checkpoint store; draw "
-    "workflow graphs.\n"
-    "Reading commands and cancel requests never take the SQLite driver lock: they work while a "
-    "runtime drives runs."};
+  CLI::App app{"cano: inspect, resume, cancel and purge the runs of a cano-actor checkpoint store; draw "
+               "workflow graphs.\n"
+               "Reading commands and cancel requests never take the SQLite driver lock: they work while a "
+               "runtime drives runs."};
   cano_apps::add_version_and_exit_codes(app, "cano", exit_code_descriptions());
   // Subcommands are checked after parsing: an unknown option is then named in the error.
   app.require_subcommand(0, 1);
@@ -39,9 +38,7 @@ int main(int argc, char** argv) {
                 "sqlite:PATH or postgres:DSN (key/value or postgres:// URI); default: $CANO_STORE")
     ->envname("CANO_STORE");
   app.add_flag("--json", json, "print one JSON object per line instead of tables");
-  app
-    .add_option("--width", width,
-                "fit tables to this many columns (default: the terminal's, else 80)")
+  app.add_option("--width", width, "fit tables to this many columns (default: the terminal's, else 80)")
     ->check(CLI::Range(20, 1000));
 
   auto* runs = app.add_subcommand("runs", "list, show, resume, cancel and purge runs of the store");
@@ -49,22 +46,17 @@ int main(int argc, char** argv) {
   runs->fallthrough();
 
   list_args list;
-  auto* list_cmd =
-    runs->add_subcommand("list", "runs newest first (the next page's cursor goes to stderr)");
+  auto* list_cmd = runs->add_subcommand("list", "runs newest first (the next page's cursor goes to stderr)");
   list_cmd->fallthrough();
-  list_cmd->add_option(
-    "--status", list.statuses,
-    "only these statuses (repeat or comma-separate): running, completed, failed, rolled_back, "
-    "interrupted, compensating; unfinished, finished");
-  list_cmd->add_option("--definition", list.definition,
-                       "only runs of this definition (Workflow::with_name)");
-  list_cmd->add_option(
-    "--since", list.since,
-    "only runs started at or after T: a UTC date or date-time (2024-05-01T12:00Z) or a "
-    "duration ago (2h, 7d)");
+  list_cmd->add_option("--status", list.statuses,
+                       "only these statuses (repeat or comma-separate): running, completed, failed, rolled_back, "
+                       "interrupted, compensating; unfinished, finished");
+  list_cmd->add_option("--definition", list.definition, "only runs of this definition (Workflow::with_name)");
+  list_cmd->add_option("--since", list.since,
+                       "only runs started at or after T: a UTC date or date-time (2024-05-01T12:00Z) or a "
+                       "duration ago (2h, 7d)");
   list_cmd->add_option("--until", list.until, "only runs started before T (same forms as --since)");
-  list_cmd->add_option("--limit", list.limit, "at most N runs (default 20)")
-    ->check(CLI::Range(1, 10000));
+  list_cmd->add_option("--limit", list.limit, "at most N runs (default 20)")->check(CLI::Range(1, 10000));
   list_cmd->add_option("--cursor", list.cursor, "continue after the page that printed this cursor");
 
   std::string show_id;
@@ -75,13 +67,12 @@ int main(int argc, char** argv) {
   std::string resume_id;
   bool force = false;
   auto* resume_cmd = runs->add_subcommand(
-    "resume", "drive an unfinished or failed run on in this process (definitions compiled in: " +
-                known_definition_names() + ")");
+    "resume",
+    "drive an unfinished or failed run on in this process (definitions compiled in: " + known_definition_names() + ")");
   resume_cmd->fallthrough();
   resume_cmd->add_option("id", resume_id, "workflow id")->required();
-  resume_cmd->add_flag(
-    "--force", force,
-    "PostgreSQL: resume a run whose header says running (claiming it from its driver)");
+  resume_cmd->add_flag("--force", force,
+                       "PostgreSQL: resume a run whose header says running (claiming it from its driver)");
 
   std::string cancel_id, cancel_wait;
   auto* cancel_cmd = runs->add_subcommand(
@@ -95,14 +86,14 @@ int main(int argc, char** argv) {
                          "how it ended");
 
   std::string older_than;
-  auto* purge_cmd = runs->add_subcommand(
-    "purge", "remove finished runs (headers, kept logs, history) last written before a time");
+  auto* purge_cmd =
+    runs->add_subcommand("purge", "remove finished runs (headers, kept logs, history) last written before a time");
   purge_cmd->fallthrough();
   purge_cmd->add_option("--older-than", older_than, "a duration: 30d, 12h, 1h30m, ...")->required();
 
   std::string graph_name, format = "dot", output;
-  auto* graph_cmd = app.add_subcommand("graph", "draw a definition compiled into this binary (" +
-                                                  known_definition_names() + ")");
+  auto* graph_cmd =
+    app.add_subcommand("graph", "draw a definition compiled into this binary (" + known_definition_names() + ")");
   graph_cmd->fallthrough();
   graph_cmd->add_option("definition", graph_name, "the definition's name")->required();
   graph_cmd->add_option("--format", format, "dot (default), mermaid, or svg (needs Graphviz's dot)")
@@ -119,14 +110,12 @@ int main(int argc, char** argv) {
     return graph(std::cout, std::cerr, graph_name, format, output);
   }
   if (!*runs || runs->get_subcommands().empty()) {
-    std::cerr << "cano: name a command: "
-              << (*runs ? "runs list, show, resume, cancel or purge" : "runs or graph")
+    std::cerr << "cano: name a command: " << (*runs ? "runs list, show, resume, cancel or purge" : "runs or graph")
               << "\nRun with --help for more information.\n";
     return exit_bad_arguments;
   }
   if (store_text.empty()) {
-    std::cerr
-      << "cano: no store: pass --store sqlite:PATH or --store postgres:DSN, or set CANO_STORE\n";
+    std::cerr << "cano: no store: pass --store sqlite:PATH or --store postgres:DSN, or set CANO_STORE\n";
     return exit_bad_arguments;
   }
   auto spec = parse_store_spec(store_text);

@@ -22,15 +22,13 @@ namespace {
 constexpr auto poll_every = std::chrono::milliseconds(100);
 
 /// The run's header, or the exit code (and message) of why there is none to show.
-cano::expected<cano::RunHeader> read_header(const context& ctx, cano::CheckpointStore& store,
-                                            const std::string& id) {
+cano::expected<cano::RunHeader> read_header(const context& ctx, cano::CheckpointStore& store, const std::string& id) {
   auto header = store.run_header(id);
   if (!header) {
     return cano::error::checkpoint_store(scrub(header.error().message(), ctx.store));
   }
   if (!*header) {
-    return cano::error::workflow("no run with workflow id \"" + printable(id) + "\" in " +
-                                 ctx.store.shown);
+    return cano::error::workflow("no run with workflow id \"" + printable(id) + "\" in " + ctx.store.shown);
   }
   return std::move(**header);
 }
@@ -58,14 +56,13 @@ int runs_cancel(const context& ctx, const std::string& id, const std::string& wa
   if (!requested) {
     // Say why from the header: no such run, a run that ended, or the store's own error.
     if (!header) {
-      auto code =
-        header.error().code() == cano::errc::workflow ? exit_not_found : exit_failed;
+      auto code = header.error().code() == cano::errc::workflow ? exit_not_found : exit_failed;
       ctx.err << "cano: " << header.error().message() << "\n";
       return code;
     }
     if (!cano::is_unfinished(header->status)) {
-      ctx.err << "cano: run " << quoted << " already ended (status "
-              << cano::to_string(header->status) << "); there is nothing to cancel\n";
+      ctx.err << "cano: run " << quoted << " already ended (status " << cano::to_string(header->status)
+              << "); there is nothing to cancel\n";
       return exit_already_ended;
     }
     ctx.err << "cano: cannot ask to cancel run " << quoted << ": "
@@ -80,9 +77,8 @@ int runs_cancel(const context& ctx, const std::string& id, const std::string& wa
   if (!wait_for) {
     if (ctx.json) {
       auto j = nlohmann::json{{"workflow_id", id}, {"status", cano::to_string(header->status)}};
-      j["cancel_requested_at"] = header->cancel_requested_at
-                                   ? nlohmann::json(format_iso(*header->cancel_requested_at))
-                                   : nlohmann::json();
+      j["cancel_requested_at"] =
+        header->cancel_requested_at ? nlohmann::json(format_iso(*header->cancel_requested_at)) : nlohmann::json();
       ctx.out << j.dump() << "\n";
     } else if (driven) {
       ctx.out << "Asked to cancel run " << quoted << " (status " << cano::to_string(header->status)
@@ -110,8 +106,7 @@ int runs_cancel(const context& ctx, const std::string& id, const std::string& wa
   if (ctx.json) {
     ctx.out << nlohmann::json{{"workflow_id", id},
                               {"status", status},
-                              {"failure", header->failure ? nlohmann::json(*header->failure)
-                                                          : nlohmann::json()}}
+                              {"failure", header->failure ? nlohmann::json(*header->failure) : nlohmann::json()}}
                  .dump()
             << "\n";
   }
@@ -123,8 +118,7 @@ int runs_cancel(const context& ctx, const std::string& id, const std::string& wa
   }
   if (!ctx.json) {
     ctx.out << "Run " << quoted << " ended " << status
-            << (header->status == cano::RunStatus::completed ? " in state " + header->final_state
-                                                             : "")
+            << (header->status == cano::RunStatus::completed ? " in state " + header->final_state : "")
             << (header->failure ? ":" : ".") << "\n";
     if (header->failure) {
       for (const auto& line : error_lines(*header->failure)) {

@@ -47,10 +47,9 @@ cano::expected<std::vector<cano::RunStatus>> statuses_of(const std::vector<std::
       } else if (auto s = cano::run_status_from_string(name)) {
         add(*s);
       } else {
-        return cano::error::configuration(
-          "--status: \"" + name +
-          "\" is not a status; use running, completed, failed, rolled_back, "
-          "interrupted, compensating, unfinished or finished");
+        return cano::error::configuration("--status: \"" + name +
+                                          "\" is not a status; use running, completed, failed, rolled_back, "
+                                          "interrupted, compensating, unfinished or finished");
       }
       if (end == std::string::npos) {
         break;
@@ -110,8 +109,7 @@ int runs_list(const context& ctx, const list_args& args) {
   }
   if (ctx.json) {
     for (const auto& u : page->unreadable) {
-      ctx.out << nlohmann::json{{"workflow_id", u.workflow_id}, {"unreadable", u.reason}}.dump()
-              << "\n";
+      ctx.out << nlohmann::json{{"workflow_id", u.workflow_id}, {"unreadable", u.reason}}.dump() << "\n";
     }
     for (const auto& h : page->runs) {
       ctx.out << header_json(h).dump() << "\n";

@@ -34,9 +34,8 @@ int runs_purge(const context& ctx, const std::string& older_than) {
                  .dump()
             << "\n";
   } else {
-    ctx.out << "Purged " << purged->runs << (purged->runs == 1 ? " run" : " runs") << " ("
-            << purged->rows << (purged->rows == 1 ? " row" : " rows") << ") finished before "
-            << format_millis(before) << ".\n";
+    ctx.out << "Purged " << purged->runs << (purged->runs == 1 ? " run" : " runs") << " (" << purged->rows
+            << (purged->rows == 1 ? " row" : " rows") << ") finished before " << format_millis(before) << ".\n";
   }
   return exit_ok;
 }

@@ -34,16 +34,14 @@ int runs_resume(const context& ctx, const std::string& id, bool force) {
   const auto& h = **header;
   const auto* def = find_definition(h.definition);
   if (def == nullptr) {
-    ctx.err
-      << "cano: run " << quoted << " is of definition \"" << printable(h.definition)
-      << "\" (version " << h.workflow_version << "), which this binary does not have (it has "
-      << known_definition_names()
-      << "); resume it from the application that defines it (runtime::resume or resume_all)\n";
+    ctx.err << "cano: run " << quoted << " is of definition \"" << printable(h.definition) << "\" (version "
+            << h.workflow_version << "), which this binary does not have (it has " << known_definition_names()
+            << "); resume it from the application that defines it (runtime::resume or resume_all)\n";
     return exit_cannot_resume;
   }
   if (def->version != h.workflow_version) {
-    ctx.err << "cano: run " << quoted << " was written by version " << h.workflow_version
-            << " of \"" << def->name << "\"; this binary has version " << def->version << "\n";
+    ctx.err << "cano: run " << quoted << " was written by version " << h.workflow_version << " of \"" << def->name
+            << "\"; this binary has version " << def->version << "\n";
     return exit_cannot_resume;
   }
   if (h.status == cano::RunStatus::completed) {
@@ -56,10 +54,8 @@ int runs_resume(const context& ctx, const std::string& id, bool force) {
             << " was rolled back (its compensations ran); a rolled-back run is never resumed\n";
     return exit_cannot_resume;
   }
-  if (h.status == cano::RunStatus::running && ctx.store.type == store_spec::kind::postgres &&
-      !force) {
-    ctx.err << "cano: run " << quoted << " is running"
-            << (h.owner.empty() ? "" : " (owner " + printable(h.owner) + ")")
+  if (h.status == cano::RunStatus::running && ctx.store.type == store_spec::kind::postgres && !force) {
+    ctx.err << "cano: run " << quoted << " is running" << (h.owner.empty() ? "" : " (owner " + printable(h.owner) + ")")
             << ": its driver may still be alive. When it is gone, resume with --force (the claim's "
                "fence then "
                "refuses the old driver's writes)\n";
@@ -78,9 +74,7 @@ int runs_resume(const context& ctx, const std::string& id, bool force) {
   auto status = after && *after ? cano::to_string((*after)->status) : "unknown";
   if (end) {
     if (ctx.json) {
-      ctx.out
-        << nlohmann::json{{"workflow_id", id}, {"status", status}, {"final_state", *end}}.dump()
-        << "\n";
+      ctx.out << nlohmann::json{{"workflow_id", id}, {"status", status}, {"final_state", *end}}.dump() << "\n";
     } else {
       ctx.out << "Run " << quoted << " completed in state " << *end << ".\n";
     }
@@ -89,8 +83,7 @@ int runs_resume(const context& ctx, const std::string& id, bool force) {
   const auto& e = end.error();
   bool ended = after && *after && !cano::is_unfinished((*after)->status);
   if (ctx.json) {
-    ctx.out << nlohmann::json{{"workflow_id", id}, {"status", status}, {"failure", e}}.dump()
-            << "\n";
+    ctx.out << nlohmann::json{{"workflow_id", id}, {"status", status}, {"failure", e}}.dump() << "\n";
   }
   if (ended) {
     ctx.err << "cano: run " << quoted << " ended " << status << ":\n";
@@ -99,8 +92,7 @@ int runs_resume(const context& ctx, const std::string& id, bool force) {
     }
     return exit_run_failed;
   }
-  ctx.err << "cano: cannot resume run " << quoted << ": "
-          << printable(scrub(e.message(), ctx.store)) << "\n";
+  ctx.err << "cano: cannot resume run " << quoted << ": " << printable(scrub(e.message(), ctx.store)) << "\n";
   return exit_failed;
 }
 

@@ -43,8 +43,7 @@ attempt_loop::decision attempt_loop::finish(attempt_outcome outcome) {
       result_.emplace(std::move(outcome.value));
     } else {
       result_.emplace(error::retry_exhausted("Task failed after " + std::to_string(attempt_) +
-                                             " attempt(s): " +
-                                             outcome.value.error().to_string()));
+                                             " attempt(s): " + outcome.value.error().to_string()));
     }
     return {};
   }

@@ -14,11 +14,9 @@
 namespace cano::detail {
 
 attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
-                               const std::shared_ptr<const run_context>& ctx,
-                               const work_item& work, const std::string& label,
-                               std::string task_id, std::string panic_prefix,
-                               const std::shared_ptr<blocking_pool>& pool, nlohmann::json cursor,
-                               bool pause_on_more)
+                               const std::shared_ptr<const run_context>& ctx, const work_item& work,
+                               const std::string& label, std::string task_id, std::string panic_prefix,
+                               const std::shared_ptr<blocking_pool>& pool, nlohmann::json cursor, bool pause_on_more)
   : host_(host),
     tag_(tag),
     ctx_(ctx),
@@ -32,9 +30,8 @@ attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
     pause_on_more_(pause_on_more) {}
 
 attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
-                               const std::shared_ptr<const run_context>& ctx,
-                               const work_item& work, const std::string& label,
-                               std::string task_id, std::size_t branch,
+                               const std::shared_ptr<const run_context>& ctx, const work_item& work,
+                               const std::string& label, std::string task_id, std::size_t branch,
                                const std::shared_ptr<blocking_pool>& pool)
   : attempt_runner(host, tag, ctx, work, label, std::move(task_id), std::string(), pool) {
   branch_ = branch;
@@ -52,9 +49,7 @@ std::string attempt_runner::panic_prefix() const {
   return branch_ ? "panic in split task " + std::to_string(*branch_) + ": " : panic_prefix_;
 }
 
-error attempt_runner::panic_error(const char* what) const {
-  return error::task_execution(panic_prefix() + what);
-}
+error attempt_runner::panic_error(const char* what) const { return error::task_execution(panic_prefix() + what); }
 
 bool attempt_runner::start() {
   loop_.emplace(work_.config, *ctx_, task_id_);
@@ -159,17 +154,17 @@ bool await_in_place(call_result& r) {
 
 } // namespace
 
-void attempt_runner::post(std::uint64_t call_id,
-                          std::function<expected<std::any>(task_context&)> fn) {
+void attempt_runner::post(std::uint64_t call_id, std::function<expected<std::any>(task_context&)> fn) {
   auto result = std::make_shared<call_result>();
   auto job = [ctx = ctx_, label = label_, attempt = loop_->attempt(), stop = stop_, step = step_,
               prefix = panic_prefix(), fn = std::move(fn), tag = tag_, seq = seq_, call_id,
               self = caf::actor_cast<caf::actor>(host_), result] {
     auto tc = make_task_context(*ctx, label, attempt, stop.get(), step);
-    result->value = call_guarded([&] { return fn(tc); }, [&](const std::string& text) -> expected<std::any> {
-      result->panicked = true;
-      return error::task_execution(prefix + text);
-    });
+    result->value = call_guarded([&] { return fn(tc); },
+                                 [&](const std::string& text) -> expected<std::any> {
+                                   result->panicked = true;
+                                   return error::task_execution(prefix + text);
+                                 });
     auto expected = static_cast<std::uint8_t>(call_result::pending);
     if (result->handoff.compare_exchange_strong(expected, call_result::in_place, std::memory_order_acq_rel)) {
       return; // the host is waiting for it
@@ -179,8 +174,7 @@ void attempt_runner::post(std::uint64_t call_id,
   bool taken_now = false;
   // metrics: the pool counts abandoned threads by stop_
   if (!pool_->try_post(std::move(job), stop_, &taken_now)) {
-    attempt_finished(error::task_execution("blocking pool exhausted: all " +
-                                           std::to_string(pool_->max_threads()) +
+    attempt_finished(error::task_execution("blocking pool exhausted: all " + std::to_string(pool_->max_threads()) +
                                            " threads are busy (runtime_config::max_blocking_threads)"),
                      false);
     return;
@@ -230,10 +224,11 @@ void attempt_runner::run_call(call_request call) {
   }
   auto tc = make_task_context(*ctx_, label_, loop_->attempt(), stop_.get(), step_);
   std::optional<std::string> panic;
-  auto value = call_guarded([&] { return call.fn(tc); }, [&](const std::string& text) -> expected<std::any> {
-    panic = text;
-    return error::generic(text);
-  });
+  auto value = call_guarded([&] { return call.fn(tc); },
+                            [&](const std::string& text) -> expected<std::any> {
+                              panic = text;
+                              return error::generic(text);
+                            });
   if (panic) {
     attempt_finished(panic_error(panic->c_str()), true);
     return;

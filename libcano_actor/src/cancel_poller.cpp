@@ -68,8 +68,8 @@ void cancel_poller::poll_once() {
       if (failing == failing_.end()) {
         failing_.push_back(store.get());
         lock.unlock();
-        log_->diagnostic(log_level::error, "looking for cancel requests failed (retried every interval): " +
-                                             ids.error().to_string());
+        log_->diagnostic(log_level::error,
+                         "looking for cancel requests failed (retried every interval): " + ids.error().to_string());
       }
       continue;
     }

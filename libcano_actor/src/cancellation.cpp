@@ -51,7 +51,8 @@ cancellation_token::subscription cancellation_token::on_cancel(std::function<voi
 }
 
 cancellation_token::subscription::subscription(subscription&& other) noexcept
-  : state_(std::move(other.state_)), id_(std::exchange(other.id_, 0)) {}
+  : state_(std::move(other.state_)),
+    id_(std::exchange(other.id_, 0)) {}
 
 cancellation_token::subscription& cancellation_token::subscription::operator=(subscription&& other) noexcept {
   if (this != &other) {

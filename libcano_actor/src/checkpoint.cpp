@@ -146,15 +146,15 @@ error error_from_json(const nlohmann::json& j) {
   if (code == errc::compensation_failed) {
     e = error::compensation_failed(j.at("nested").get<std::vector<error>>());
   } else if (code == errc::workflow_version_mismatch) {
-    e = error::workflow_version_mismatch(j.at("stored").get<std::uint32_t>(),
-                                         j.at("expected").get<std::uint32_t>());
+    e = error::workflow_version_mismatch(j.at("stored").get<std::uint32_t>(), j.at("expected").get<std::uint32_t>());
   } else if (code == errc::cancelled) {
     e = error::cancelled();
   } else if (code == errc::workflow_timeout) {
     e = error::workflow_timeout(std::chrono::nanoseconds(j.at("elapsed_ns").get<std::int64_t>()),
                                 std::chrono::nanoseconds(j.at("limit_ns").get<std::int64_t>()));
   } else if (code == errc::orphaned_compensation) {
-    e = error::orphaned_compensation(j.at("task_id").get<std::string>(), from_hex(j.at("output_blob").get<std::string>()));
+    e = error::orphaned_compensation(j.at("task_id").get<std::string>(),
+                                     from_hex(j.at("output_blob").get<std::string>()));
   } else {
     e = error(code, j.at("message").get<std::string>());
   }
@@ -192,9 +192,8 @@ void from_json(const nlohmann::json& j, RollbackRecord& r) {
 }
 
 std::string checkpoint_conflict_message(const std::string& workflow_id, std::uint64_t sequence) {
-  return "checkpoint conflict: workflow " + detail::debug_quote(workflow_id) +
-         " already has a row at sequence " + std::to_string(sequence) +
-         "; resume the existing run or clear it first";
+  return "checkpoint conflict: workflow " + detail::debug_quote(workflow_id) + " already has a row at sequence " +
+         std::to_string(sequence) + "; resume the existing run or clear it first";
 }
 
 std::string run_conflict_message(const std::string& workflow_id, RunStatus status) {
@@ -274,8 +273,7 @@ std::int64_t unix_micros(std::chrono::system_clock::time_point t) noexcept {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 
-std::string run_cursor(std::chrono::system_clock::time_point created_at,
-                       const std::string& workflow_id) {
+std::string run_cursor(std::chrono::system_clock::time_point created_at, const std::string& workflow_id) {
   return "v1:" + std::to_string(unix_micros(created_at)) + ":" + workflow_id;
 }
 
@@ -331,8 +329,8 @@ std::string last_state_of(const RunHeader& header, const std::string& newest_liv
   return is_unfinished(header.status) ? std::string() : noted_at_clear;
 }
 
-expected<RunPage> page_of_runs(std::vector<RunHeader> headers,
-                               std::vector<UnreadableRun> unreadable, const RunQuery& query) {
+expected<RunPage> page_of_runs(std::vector<RunHeader> headers, std::vector<UnreadableRun> unreadable,
+                               const RunQuery& query) {
   auto checked = check_run_query(query);
   if (!checked) {
     return checked.error();
@@ -358,9 +356,8 @@ expected<RunPage> page_of_runs(std::vector<RunHeader> headers,
     }
     return true;
   };
-  headers.erase(
-    std::remove_if(headers.begin(), headers.end(), [&](const RunHeader& h) { return !matches(h); }),
-    headers.end());
+  headers.erase(std::remove_if(headers.begin(), headers.end(), [&](const RunHeader& h) { return !matches(h); }),
+                headers.end());
   std::sort(headers.begin(), headers.end(), [](const RunHeader& a, const RunHeader& b) {
     auto ta = unix_micros(a.created_at);
     auto tb = unix_micros(b.created_at);
@@ -370,8 +367,7 @@ expected<RunPage> page_of_runs(std::vector<RunHeader> headers,
   if (!checked->after) {
     page.unreadable = std::move(unreadable);
   }
-  std::size_t room =
-    checked->limit > page.unreadable.size() ? checked->limit - page.unreadable.size() : 0;
+  std::size_t room = checked->limit > page.unreadable.size() ? checked->limit - page.unreadable.size() : 0;
   if (page.unreadable.size() > checked->limit) {
     page.unreadable.resize(checked->limit);
   }
@@ -379,9 +375,8 @@ expected<RunPage> page_of_runs(std::vector<RunHeader> headers,
     if (page.runs.size() == room) {
       // The next page starts after the last run shown; when unreadable headers filled this one,
       // at the newest run.
-      page.next_cursor = page.runs.empty()
-                           ? "v1:" + std::to_string(std::numeric_limits<std::int64_t>::max()) + ":"
-                           : run_cursor(page.runs.back().created_at, page.runs.back().workflow_id);
+      page.next_cursor = page.runs.empty() ? "v1:" + std::to_string(std::numeric_limits<std::int64_t>::max()) + ":"
+                                           : run_cursor(page.runs.back().created_at, page.runs.back().workflow_id);
       break;
     }
     page.runs.push_back(std::move(h));
@@ -417,8 +412,7 @@ expected<std::vector<RunLogEntry>> CheckpointStore::run_log(const std::string& w
 }
 
 expected<PurgeCounts> CheckpointStore::purge_runs(std::chrono::system_clock::time_point) {
-  return error::configuration(
-    "this checkpoint store cannot purge runs (it does not implement purge_runs)");
+  return error::configuration("this checkpoint store cannot purge runs (it does not implement purge_runs)");
 }
 
 expected<std::uint64_t> CheckpointStore::purge_history(std::chrono::system_clock::time_point) {
@@ -451,9 +445,8 @@ bool CheckpointStore::history_purge_due() noexcept {
   if (retention <= 0) {
     return false;
   }
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-               .count();
+  auto now =
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
   auto due = next_history_purge_ms_.load(std::memory_order_relaxed);
   if (now < due) {
     return false;

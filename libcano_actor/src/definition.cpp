@@ -67,8 +67,7 @@ expected<void> definition::validate() const {
         return;
       }
       if (states.count(join.join_state) == 0 && exit_set.count(join.join_state) == 0) {
-        return fail("Split join_state " + label(join.join_state) +
-                    " is neither registered nor an exit state");
+        return fail("Split join_state " + label(join.join_state) + " is neither registered nor an exit state");
       }
     }
     // Ours (D4): labels and task names are checkpoint keys, so they must be unique / non-empty.
@@ -112,8 +111,7 @@ expected<void> definition::validate() const {
 
 expected<void> definition::validate_initial_state(state_code initial) const {
   if (states.count(initial) == 0 && exit_set.count(initial) == 0) {
-    return error::configuration("Initial state " + label(initial) +
-                                " is neither registered nor an exit state");
+    return error::configuration("Initial state " + label(initial) + " is neither registered nor an exit state");
   }
   return {};
 }

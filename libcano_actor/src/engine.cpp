@@ -1,6 +1,5 @@
 #include "engine.hpp"
 
-
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
@@ -92,8 +91,7 @@ runtime_gauges engine::gauges() const {
   return g;
 }
 
-std::shared_ptr<checkpoint_channel>
-engine::checkpoint_channel_for(const std::shared_ptr<CheckpointStore>& store) {
+std::shared_ptr<checkpoint_channel> engine::checkpoint_channel_for(const std::shared_ptr<CheckpointStore>& store) {
   std::lock_guard<std::mutex> guard(channels_mutex_);
   auto& slot = channels_[store.get()];
   if (!slot) {
@@ -110,15 +108,14 @@ void engine::report(completion& done, run_result r) {
   }
 }
 
-std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code initial,
-                            run_options options, completion done,
-                            caf::local_actor* spawner, bool resume) {
+std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code initial, run_options options,
+                            completion done, caf::local_actor* spawner, bool resume) {
   auto id = next_run_id_.fetch_add(1, std::memory_order_relaxed);
   auto ctx = std::make_shared<run_context>();
   ctx->workflow_id = options.workflow_id.empty() ? def->workflow_id : std::move(options.workflow_id);
   ctx->input = std::move(options.input);
   ctx->def = std::move(def);
-  ctx->run_id = id;      // observers and log lines name the run
+  ctx->run_id = id; // observers and log lines name the run
   ctx->metrics = metrics_;
   ctx->log = log_;
   run_spec spec{id, resume, ctx, initial, std::move(done)};

@@ -49,9 +49,9 @@ struct run_spec {
   std::shared_ptr<run_context> ctx;
   state_code initial = 0;
   completion done;
-  bool scheduled = false;          // run_options::scheduled
-  bool take_over = true;           // run_options::take_over
-  bool start_if_empty = false;     // run_options::start_if_empty (from `initial`)
+  bool scheduled = false;            // run_options::scheduled
+  bool take_over = true;             // run_options::take_over
+  bool start_if_empty = false;       // run_options::start_if_empty (from `initial`)
   cancellation_token cancellation{}; // run_options::cancellation
 };
 
@@ -84,9 +84,8 @@ public:
 
   /// Spawns a run supervisor, from `spawner`'s worker thread when given (no cross-thread
   /// wake-up). When the runtime no longer admits runs, `done` gets the error at once.
-  std::uint64_t start(std::shared_ptr<const definition> def, state_code initial,
-                      run_options options, completion done, caf::local_actor* spawner = nullptr,
-                      bool resume = false);
+  std::uint64_t start(std::shared_ptr<const definition> def, state_code initial, run_options options, completion done,
+                      caf::local_actor* spawner = nullptr, bool resume = false);
   /// Cancels run `run_id` (cano 0.15 §4.3; the scheduler's cancel_flow); false when it is not
   /// in flight.
   bool cancel(std::uint64_t run_id);
@@ -166,8 +165,7 @@ private:
 };
 
 /// Spawns the supervisor actor of one run (src/actors/run_supervisor.cpp).
-caf::actor spawn_run_supervisor(const std::shared_ptr<engine>& eng, run_spec spec,
-                                caf::local_actor* spawner);
+caf::actor spawn_run_supervisor(const std::shared_ptr<engine>& eng, run_spec spec, caf::local_actor* spawner);
 /// Hands run `spec` to an idle supervisor, from `sender`'s worker thread when given.
 void reuse_run_supervisor(const caf::actor& supervisor, const std::shared_ptr<engine>& eng, run_spec spec,
                           caf::local_actor* sender);

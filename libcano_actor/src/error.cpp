@@ -98,8 +98,7 @@ std::string error::to_string() const {
       return "No compensator registered for task " + detail::debug_quote(message_) + " — output_blob (" +
              std::to_string(blob_.size()) + " bytes) was kept for manual recovery";
     case errc::workflow_version_mismatch:
-      return "Workflow version mismatch: stored=" + std::to_string(stored_) +
-             ", expected=" + std::to_string(expected_);
+      return "Workflow version mismatch: stored=" + std::to_string(stored_) + ", expected=" + std::to_string(expected_);
     case errc::compensation_failed: {
       std::string out = "Compensation failed (" + std::to_string(nested_.size()) + " error(s))";
       for (std::size_t i = 0; i < nested_.size(); ++i) {
@@ -113,13 +112,13 @@ std::string error::to_string() const {
 }
 
 bool operator==(const error& a, const error& b) {
-  return a.code_ == b.code_ && a.message_ == b.message_ && a.nested_ == b.nested_ &&
-         a.stored_ == b.stored_ && a.expected_ == b.expected_ && a.elapsed_ == b.elapsed_ &&
-         a.limit_ == b.limit_ && a.blob_ == b.blob_;
+  return a.code_ == b.code_ && a.message_ == b.message_ && a.nested_ == b.nested_ && a.stored_ == b.stored_ &&
+         a.expected_ == b.expected_ && a.elapsed_ == b.elapsed_ && a.limit_ == b.limit_ && a.blob_ == b.blob_;
 }
 
 bad_expected_access::bad_expected_access(cano::error err)
-  : error_(std::move(err)), what_("cano::expected holds an error: " + error_.to_string()) {}
+  : error_(std::move(err)),
+    what_("cano::expected holds an error: " + error_.to_string()) {}
 
 namespace detail {
 

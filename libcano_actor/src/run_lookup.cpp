@@ -52,8 +52,8 @@ template <class Job>
 void off_thread(engine& eng, completion& done, const std::string& id, Job job) {
   auto shared_done = std::make_shared<completion>(std::move(done));
   if (!eng.pool()->try_post([job, shared_done]() mutable { job(*shared_done); })) {
-    engine::report(*shared_done, failed(id, error::checkpoint_store("blocking pool exhausted: cannot read run " +
-                                                                    debug_quote(id))));
+    engine::report(*shared_done,
+                   failed(id, error::checkpoint_store("blocking pool exhausted: cannot read run " + debug_quote(id))));
   }
 }
 

@@ -53,26 +53,24 @@ run_result wait_for_run(detail::engine& eng, const char* verb, std::shared_ptr<c
 
 } // namespace
 
-run_result runtime::run_erased(std::shared_ptr<const detail::definition> def,
-                               detail::state_code initial, run_options options) {
+run_result runtime::run_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
+                               run_options options) {
   return wait_for_run(*engine_, "run", std::move(def), initial, std::move(options), false);
 }
 
-std::uint64_t runtime::start_erased(std::shared_ptr<const detail::definition> def,
-                                    detail::state_code initial, run_options options,
-                                    const caf::actor& reply_to) {
+std::uint64_t runtime::start_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
+                                    run_options options, const caf::actor& reply_to) {
   return engine_->start(std::move(def), initial, std::move(options), detail::completion{reply_to, {}});
 }
 
-std::uint64_t runtime::start_erased(std::shared_ptr<const detail::definition> def,
-                                    detail::state_code initial, run_options options,
-                                    caf::local_actor* self) {
+std::uint64_t runtime::start_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
+                                    run_options options, caf::local_actor* self) {
   return engine_->start(std::move(def), initial, std::move(options),
                         detail::completion{caf::actor_cast<caf::actor>(self), {}, true}, self);
 }
 
-run_result runtime::resume_erased(std::shared_ptr<const detail::definition> def,
-                                  const std::string& id, cancellation_token token) {
+run_result runtime::resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
+                                  cancellation_token token) {
   run_options options{id, nullptr};
   options.cancellation = std::move(token);
   return wait_for_run(*engine_, "resume", std::move(def), 0, std::move(options), true);
@@ -112,8 +110,7 @@ expected<void> runtime::cancel_erased(std::shared_ptr<const detail::definition> 
 
 bool runtime::cancel_run(std::uint64_t run_id) { return engine_->cancel(run_id); }
 
-std::vector<run_result>
-runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::definition>>& defs) {
+std::vector<run_result> runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::definition>>& defs) {
   // Every store once; every unfinished run whose definition name and version we know.
   std::vector<std::pair<std::shared_ptr<const detail::definition>, std::string>> to_resume;
   std::vector<run_result> unreadable;
@@ -153,8 +150,7 @@ runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::defin
   for (std::size_t i = 0; i < to_resume.size(); ++i) {
     auto* p = &promises[i];
     engine_->start(to_resume[i].first, 0, run_options{to_resume[i].second, nullptr},
-                   detail::completion{{}, [p](run_result&& r) { p->set_value(std::move(r)); }},
-                   nullptr, true);
+                   detail::completion{{}, [p](run_result&& r) { p->set_value(std::move(r)); }}, nullptr, true);
   }
   std::vector<run_result> out;
   for (auto& p : promises) {
@@ -179,7 +175,8 @@ void runtime::submit_erased(std::shared_ptr<const detail::definition> def, detai
 }
 
 run_result runtime::result_erased(std::shared_ptr<const detail::definition> def, const std::string& id) {
-  return wait_for("result", "runtime::result with a reply_to actor", [&](detail::completion done) { engine_->lookup(std::move(def), id, std::move(done)); });
+  return wait_for("result", "runtime::result with a reply_to actor",
+                  [&](detail::completion done) { engine_->lookup(std::move(def), id, std::move(done)); });
 }
 
 void runtime::result_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
@@ -223,7 +220,7 @@ runtime& default_runtime() {
 
 namespace cano {
 caf::error to_caf_error(const error& e) {
-  return caf::error(static_cast<std::uint8_t>(static_cast<std::uint8_t>(e.code()) + 1),
-                    caf::atom("cano"), caf::make_message(e.to_string()));
+  return caf::error(static_cast<std::uint8_t>(static_cast<std::uint8_t>(e.code()) + 1), caf::atom("cano"),
+                    caf::make_message(e.to_string()));
 }
 } // namespace cano

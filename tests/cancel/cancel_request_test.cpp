@@ -204,8 +204,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_request_made_before_a_resume_is_honoured_at_its_
   // A run whose driver died in Ship: its log and its running header.
   auto& s = store->inner();
   BOOST_REQUIRE(s.append("orphan", cano::CheckpointRow(0, "Start", "reserve")).has_value());
-  BOOST_REQUIRE(s.append("orphan", cano::CheckpointRow(1, "Start", "reserve").with_output(cano::to_blob("reserve")))
-                  .has_value());
+  BOOST_REQUIRE(
+    s.append("orphan", cano::CheckpointRow(1, "Start", "reserve").with_output(cano::to_blob("reserve"))).has_value());
   BOOST_REQUIRE(s.append("orphan", cano::CheckpointRow(2, "Process", "Ship")).has_value());
   BOOST_REQUIRE(s.put_run_header(header_of("orphan", cano::RunStatus::running)).has_value());
   BOOST_REQUIRE(s.request_cancel("orphan").has_value());
@@ -223,7 +223,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_request_made_before_a_resume_is_honoured_at_its_
 }
 
 BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
-BOOST_AUTO_TEST_CASE_TEMPLATE(runtime_cancel_asks_through_the_store_for_a_run_not_driven_here, Kind, test::store_kinds) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(runtime_cancel_asks_through_the_store_for_a_run_not_driven_here, Kind,
+                              test::store_kinds) {
   test_system ts;
   auto store = Kind::make();
   auto wf = cano::Workflow<State>{}
@@ -233,8 +234,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(runtime_cancel_asks_through_the_store_for_a_run_no
   BOOST_REQUIRE(store->inner().put_run_header(header_of("elsewhere", cano::RunStatus::running)).has_value());
   BOOST_TEST(ts.rt->cancel(wf, "elsewhere").has_value());
   BOOST_TEST(store->header("elsewhere")->cancel_requested_at.has_value());
-  BOOST_TEST(ts.rt->cancel(wf, "nowhere").error().to_string() ==
-             "Workflow error: no run with workflow id \"nowhere\"");
+  BOOST_TEST(ts.rt->cancel(wf, "nowhere").error().to_string() == "Workflow error: no run with workflow id \"nowhere\"");
   // Nothing in flight here and no store to ask: nobody to tell.
   auto storeless = cano::Workflow<State>{}
                      .register_task(State::Start, "Start", [] { return State::Complete; })

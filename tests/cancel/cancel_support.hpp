@@ -104,7 +104,10 @@ private:
 class journaled_step : public cano::CompensatableTask<State, std::string> {
 public:
   journaled_step(std::string name, State next, std::shared_ptr<journal> j, bool blocking = true)
-    : name_(std::move(name)), next_(next), journal_(std::move(j)), blocking_(blocking) {}
+    : name_(std::move(name)),
+      next_(next),
+      journal_(std::move(j)),
+      blocking_(blocking) {}
   std::string name() const override { return name_; }
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal().with_blocking(blocking_); }
   cano::expected<std::pair<cano::TaskResult<State>, std::string>> run(cano::task_context&) override {

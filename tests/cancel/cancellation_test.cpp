@@ -207,9 +207,8 @@ BOOST_AUTO_TEST_CASE(a_cancel_at_a_state_boundary_stops_before_on_state_enter) {
   auto r = ts.rt->run(wf, State::Start, with_token("", token));
   check_cancelled(r);
   BOOST_TEST(process_calls->load() == 0);
-  BOOST_TEST(log->events() ==
-               std::vector<std::string>({"state_enter:Start", "task_start:Start", "task_success:Start",
-                                         "cancelled:Process"}),
+  BOOST_TEST(log->events() == std::vector<std::string>(
+                                {"state_enter:Start", "task_start:Start", "task_success:Start", "cancelled:Process"}),
              boost::test_tools::per_element());
 }
 
@@ -230,7 +229,7 @@ BOOST_AUTO_TEST_CASE(a_cancel_drops_a_long_blocking_task_whose_body_sees_it) { /
   auto r = wait_result(f);
   check_cancelled(r);
   BOOST_TEST((std::chrono::steady_clock::now() - started < 60s)); // not the with_timeout bound
-  BOOST_TEST(!log->contains("state_enter:Complete")); // the task never completed the run
+  BOOST_TEST(!log->contains("state_enter:Complete"));             // the task never completed the run
   BOOST_TEST(log->index_of("task_failure:Long:cancelled") >= 0);
   BOOST_TEST(log->index_of("task_failure:Long:cancelled") < log->index_of("cancelled:Start"));
   BOOST_TEST(log->count("cancelled:") == 1u);
@@ -349,7 +348,9 @@ BOOST_AUTO_TEST_CASE(a_cancel_inside_a_batch_processes_no_more_items) {
     explicit items(cano::cancellation_handle h) : cancel(std::move(h)) {}
     cano::TaskConfig config() const override { return inline_cfg(); }
     std::string name() const override { return "Items"; }
-    cano::expected<std::vector<int>> load(cano::task_context&) override { return std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}; }
+    cano::expected<std::vector<int>> load(cano::task_context&) override {
+      return std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7};
+    }
     cano::expected<int> process_item(const int& i) override {
       processed.push_back(i);
       if (i == 3) {
@@ -530,14 +531,15 @@ BOOST_AUTO_TEST_CASE(a_cancel_racing_the_end_of_a_run_has_one_outcome_never_both
     auto j = std::make_shared<journal>();
     auto log = std::make_shared<event_log>();
     auto [handle, token] = cano::cancellation_token::make();
-    auto wf = cano::Workflow<State>{}
-                .register_with_compensation(State::Start,
-                                            std::make_shared<journaled_step>("reserve", State::Process, j, false))
-                .register_task(State::Process, "Finish", [] { return State::Complete; }, inline_cfg())
-                .add_exit_state(State::Complete)
-                .with_checkpoint_store(store)
-                .with_observer(log)
-                .with_timeout(bound);
+    auto wf =
+      cano::Workflow<State>{}
+        .register_with_compensation(State::Start, std::make_shared<journaled_step>("reserve", State::Process, j, false))
+        .register_task(
+          State::Process, "Finish", [] { return State::Complete; }, inline_cfg())
+        .add_exit_state(State::Complete)
+        .with_checkpoint_store(store)
+        .with_observer(log)
+        .with_timeout(bound);
     barrier both(2);
     auto id = "race-" + std::to_string(i);
     std::thread canceller([&, h = handle] {
@@ -624,8 +626,9 @@ BOOST_AUTO_TEST_CASE(a_resume_with_a_cancelled_token_undoes_the_saga_of_its_log)
               .with_observer(log);
   // The log of a run that reserved and entered Process, then its process died.
   BOOST_REQUIRE(store->append("crashed", cano::CheckpointRow(0, "Start", "reserve")).has_value());
-  BOOST_REQUIRE(store->append("crashed", cano::CheckpointRow(1, "Start", "reserve").with_output(cano::to_blob("reserve")))
-                  .has_value());
+  BOOST_REQUIRE(
+    store->append("crashed", cano::CheckpointRow(1, "Start", "reserve").with_output(cano::to_blob("reserve")))
+      .has_value());
   BOOST_REQUIRE(store->append("crashed", cano::CheckpointRow(2, "Process", "Ship")).has_value());
   auto [handle, token] = cano::cancellation_token::make();
   handle.cancel();

@@ -99,7 +99,10 @@ struct endless_poll : cano::PollTask<State> {
 /// A saga step whose compensate blocks on `release` (on the pool), journaling its calls.
 class stuck_undo : public cano::CompensatableTask<State, std::string> {
 public:
-  stuck_undo(std::string name, State next, std::shared_ptr<journal> j) : name_(std::move(name)), next_(next), j_(std::move(j)) {}
+  stuck_undo(std::string name, State next, std::shared_ptr<journal> j)
+    : name_(std::move(name)),
+      next_(next),
+      j_(std::move(j)) {}
   std::string name() const override { return name_; }
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); } // blocking: on the pool
   cano::expected<std::pair<cano::TaskResult<State>, std::string>> run(cano::task_context&) override {
@@ -163,7 +166,8 @@ BOOST_AUTO_TEST_CASE(a_run_that_ends_in_time_is_untouched_by_its_total_timeout) 
   virtual_system vs;
   auto log = std::make_shared<event_log>();
   auto wf = cano::Workflow<State>{}
-              .register_task(State::Start, "Quick", [] { return State::Complete; }, inline_cfg())
+              .register_task(
+                State::Start, "Quick", [] { return State::Complete; }, inline_cfg())
               .add_exit_state(State::Complete)
               .with_total_timeout(10ms)
               .with_observer(log);
@@ -177,11 +181,12 @@ BOOST_AUTO_TEST_CASE(a_run_that_ends_in_time_is_untouched_by_its_total_timeout) 
 BOOST_AUTO_TEST_CASE(the_saga_is_undone_after_a_total_timeout) {
   virtual_system vs;
   auto j = std::make_shared<journal>();
-  auto wf = cano::Workflow<State>{}
-              .register_with_compensation(State::Start, std::make_shared<journaled_step>("reserve", State::Process, j, false))
-              .register_task(State::Process, std::make_shared<endless_poll>("Wait"))
-              .add_exit_state(State::Complete)
-              .with_total_timeout(100ms);
+  auto wf =
+    cano::Workflow<State>{}
+      .register_with_compensation(State::Start, std::make_shared<journaled_step>("reserve", State::Process, j, false))
+      .register_task(State::Process, std::make_shared<endless_poll>("Wait"))
+      .add_exit_state(State::Complete)
+      .with_total_timeout(100ms);
   auto slot = start(vs, wf, State::Start);
   vs.advance(100ms);
   BOOST_REQUIRE(slot->ready());
@@ -206,7 +211,8 @@ BOOST_AUTO_TEST_CASE(a_total_timeout_drops_every_branch_of_a_split) {
   }
   auto wf = cano::Workflow<State>{}
               .register_split(State::Split, branches, cano::JoinConfig<State>(cano::JoinStrategy::all(), State::Join))
-              .register_task(State::Join, "Join", [] { return State::Complete; }, inline_cfg())
+              .register_task(
+                State::Join, "Join", [] { return State::Complete; }, inline_cfg())
               .add_exit_state(State::Complete)
               .with_total_timeout(50ms)
               .with_observer(log);
@@ -232,7 +238,8 @@ BOOST_AUTO_TEST_CASE(a_saga_step_in_flight_is_not_dropped_by_the_total_timeout) 
   auto log = std::make_shared<event_log>();
   auto wf = cano::Workflow<State>{}
               .register_with_compensation(State::Start, reserve)
-              .register_task(State::Process, "Ship", [] { return State::Complete; }, inline_cfg())
+              .register_task(
+                State::Process, "Ship", [] { return State::Complete; }, inline_cfg())
               .add_exit_state(State::Complete)
               .with_total_timeout(100ms)
               .with_observer(log);
@@ -304,8 +311,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(past_the_compensation_deadline_entries_are_orphane
   BOOST_TEST(cano::from_blob(e.nested()[2].output_blob()) == nlohmann::json("reserve-output"));
   BOOST_TEST(e.nested()[2].to_string() ==
              "No compensator registered for task \"reserve\" — output_blob (16 bytes) was kept for manual recovery");
-  BOOST_TEST(e.nested()[3].to_string() ==
-             "Timeout error: compensation deadline elapsed; 1 entries left unprocessed");
+  BOOST_TEST(e.nested()[3].to_string() == "Timeout error: compensation deadline elapsed; 1 entries left unprocessed");
   BOOST_TEST(j->count("undo-begins:reserve") == 0u);
   // The header keeps all of it, the orphan's output included; the log stays for manual recovery.
   auto h = store->header("orphans");
@@ -426,10 +432,11 @@ BOOST_AUTO_TEST_CASE(scheduled_runs_honour_the_total_timeout) {
 BOOST_AUTO_TEST_CASE(budgets_of_ten_years_or_more_never_fire_and_negative_ones_are_refused) {
   test_system ts;
   auto wf = cano::Workflow<State>{}
-              .register_task(State::Start, "Nap", [] {
-                std::this_thread::sleep_for(30ms); // a timer firing at once would win
-                return State::Complete;
-              })
+              .register_task(State::Start, "Nap",
+                             [] {
+                               std::this_thread::sleep_for(30ms); // a timer firing at once would win
+                               return State::Complete;
+                             })
               .add_exit_state(State::Complete)
               .with_total_timeout(std::chrono::milliseconds::max())
               .with_compensation_timeout(std::chrono::milliseconds::max());

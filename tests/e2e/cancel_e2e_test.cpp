@@ -115,7 +115,8 @@ void a_request_outlives_its_killed_driver_and_the_resume_honours_it(const target
   BOOST_REQUIRE_MESSAGE(result.has_value(), "the resuming worker never reported the run");
   BOOST_TEST(*result == "RESULT " + id + " FAILED Workflow cancelled");
   auto lines = worker->lines();
-  BOOST_TEST(std::none_of(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("SHIP-WAITING", 0) == 0; }));
+  BOOST_TEST(
+    std::none_of(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("SHIP-WAITING", 0) == 0; }));
   expect_cancelled_and_undone_once(t, ledger, id);
 }
 

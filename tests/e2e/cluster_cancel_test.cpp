@@ -123,8 +123,8 @@ BOOST_AUTO_TEST_CASE(a_run_on_one_node_is_cancelled_from_another_node_and_from_a
     auto h = c.client->await_header(id, 120s);
     auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - asked);
     BOOST_REQUIRE_MESSAGE(h.has_value(), (h ? "" : h.error().to_string()));
-    BOOST_TEST_MESSAGE(id << " (from " << (i == 1 ? "another node" : "a client") << "): ended "
-                          << took.count() << " ms after the request was written");
+    BOOST_TEST_MESSAGE(id << " (from " << (i == 1 ? "another node" : "a client") << "): ended " << took.count()
+                          << " ms after the request was written");
     BOOST_TEST(took.count() < 10000); // picked up within about half a second; 10x a bound of 1 s
     BOOST_TEST(to_string(h->status) == std::string("rolled_back"));
     BOOST_REQUIRE(h->failure.has_value());

@@ -26,8 +26,9 @@ bool run(const std::string& command) { return std::system((command + " >/dev/nul
 /// A CA, and certificates it signed, in `dir`: <name>.pem / <name>.key.
 struct certificates {
   explicit certificates(const temp_dir& d) : dir(d) {
-    ok = run("cd " + dir.path() + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
-                                  "-subj /CN=cano-test-ca");
+    ok = run("cd " + dir.path() +
+             " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+             "-subj /CN=cano-test-ca");
   }
   bool sign(const std::string& name) {
     return run("cd " + dir.path() + " && openssl req -newkey rsa:2048 -nodes -keyout " + name + ".key -out " + name +

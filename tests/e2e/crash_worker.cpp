@@ -163,12 +163,13 @@ int main(int argc, char** argv) {
   }
   auto wf = cano::Workflow<Stage>{}
               .with_name("crash-e2e")
-              .register_task(Stage::Start, "start",
-                             [fx] {
-                               fx->record("Start");
-                               return Stage::Reserve;
-                             },
-                             cano::TaskConfig::minimal())
+              .register_task(
+                Stage::Start, "start",
+                [fx] {
+                  fx->record("Start");
+                  return Stage::Reserve;
+                },
+                cano::TaskConfig::minimal())
               .register_with_compensation(Stage::Reserve, std::make_shared<reserve>(fx))
               .register_stepped(Stage::Crunch, std::make_shared<crunch>(fx, mode == "resume"))
               .add_exit_state(Stage::Done)

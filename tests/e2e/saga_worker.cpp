@@ -18,11 +18,11 @@
 // 20–60 ms (CANO_TEST_STEP_MS=<n>: n ms). `node` joins a cluster as a cano::node serving the saga
 // (definition "order-saga/<prefix>"), prints "NODE <owner> <port>", runs <prefix>-<node id>-0 …
 // on itself, prints "LOCAL-DONE", then keeps serving (taking over orphans and runs submitted to
-// it) until killed (SIGTERM: it drains for 200 ms, then hands the rest over); after a rejoin it starts as many runs again, named …-after-<n>, and prints
-// "STATS claimed=<n> rejoins=<n>" whenever those figures change. Output lines (flushed):
-// "RESULT <id> <DONE state|FAILED error>", "RESUMED <n>", "ALL-DONE", "SHIP-WAITING <id>" (a
-// "hold" run is in Ship, in any mode; a cancel drops it — the Ship body sees stop_requested() and
-// ends). Environment, for crash points:
+// it) until killed (SIGTERM: it drains for 200 ms, then hands the rest over); after a rejoin it starts as many runs
+// again, named …-after-<n>, and prints "STATS claimed=<n> rejoins=<n>" whenever those figures change. Output lines
+// (flushed): "RESULT <id> <DONE state|FAILED error>", "RESUMED <n>", "ALL-DONE", "SHIP-WAITING <id>" (a "hold" run is
+// in Ship, in any mode; a cancel drops it — the Ship body sees stop_requested() and ends). Environment, for crash
+// points:
 //   CANO_TEST_BLOCK_UNDO=<step>  the undo of that step prints "UNDO-BLOCKED <step>" and hangs
 //                                before its effect (the test kills the process then);
 //   CANO_TEST_KILL_AT=final      SIGKILL on itself just before the write that ends a rollback;
@@ -98,7 +98,10 @@ bool fails(const std::string& id) {
 
 class saga_step : public cano::CompensatableTask<Order, std::string> {
 public:
-  saga_step(std::string name, Order next, std::shared_ptr<ledger> fx) : name_(std::move(name)), next_(next), fx_(std::move(fx)) {}
+  saga_step(std::string name, Order next, std::shared_ptr<ledger> fx)
+    : name_(std::move(name)),
+      next_(next),
+      fx_(std::move(fx)) {}
   std::string name() const override { return name_; }
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
   cano::expected<std::pair<cano::TaskResult<Order>, std::string>> run(cano::task_context& ctx) override {
@@ -275,8 +278,8 @@ int node_mode(const std::shared_ptr<ledger>& fx, const std::string& node_id, con
   while (!terminated) {
     auto s = (*n)->stats();
     if (s.claimed != last.claimed || s.rejoins != last.rejoins) {
-      line("STATS claimed=" + std::to_string(s.claimed) + " rejoins=" + std::to_string(s.rejoins) + " owner=" +
-           (*n)->owner());
+      line("STATS claimed=" + std::to_string(s.claimed) + " rejoins=" + std::to_string(s.rejoins) +
+           " owner=" + (*n)->owner());
       last = s;
     }
     if (s.rejoins > rejoins_served) {

@@ -47,8 +47,7 @@ BOOST_AUTO_TEST_CASE(value_on_an_error_throws_bad_expected_access_carrying_the_e
     BOOST_FAIL("value() on an error returned");
   } catch (const cano::bad_expected_access& e) {
     BOOST_TEST((e.error() == cano::error::task_execution("empty input")));
-    BOOST_TEST(std::string(e.what()) ==
-               "cano::expected holds an error: Task execution error: empty input");
+    BOOST_TEST(std::string(e.what()) == "cano::expected holds an error: Task execution error: empty input");
   }
 }
 

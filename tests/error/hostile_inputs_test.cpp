@@ -63,7 +63,9 @@ template <class Thrown>
 class throwing_store : public cano::CheckpointStore {
 public:
   throwing_store(std::shared_ptr<cano::CheckpointStore> inner, std::string where, Thrown what)
-    : inner_(std::move(inner)), where_(std::move(where)), what_(std::move(what)) {}
+    : inner_(std::move(inner)),
+      where_(std::move(where)),
+      what_(std::move(what)) {}
   std::atomic<bool> armed{true};
 
   bool is_blocking() const override { return inner_->is_blocking(); }
@@ -198,9 +200,7 @@ BOOST_AUTO_TEST_CASE(a_setup_failing_half_way_tears_down_what_was_set_up_however
   auto first = std::make_shared<fragile>();
   auto second = std::make_shared<fragile>();
   int n = 0;
-  second->on_setup = [&n] {
-    ++n % 2 == 0 ? throw std::runtime_error("second setup failed") : throw 23;
-  };
+  second->on_setup = [&n] { ++n % 2 == 0 ? throw std::runtime_error("second setup failed") : throw 23; };
   auto wf = two_steps(cano::Resources{}.insert("first", first).insert("second", second));
   for (int i = 0; i < 23; ++i) {
     auto end = ts.rt->run(wf, State::Start);
@@ -224,8 +224,9 @@ BOOST_AUTO_TEST_CASE(sqlite_headers_that_cannot_be_read_are_reported_and_the_oth
   }
   sqlite3* db = nullptr;
   BOOST_REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  BOOST_REQUIRE(sqlite3_exec(db, "UPDATE cano_runs SET input = '{not json' WHERE workflow_id = 'bad-input';"
-                                 "UPDATE cano_runs SET workflow_version = 4294967296 WHERE workflow_id = 'bad-version';",
+  BOOST_REQUIRE(sqlite3_exec(db,
+                             "UPDATE cano_runs SET input = '{not json' WHERE workflow_id = 'bad-input';"
+                             "UPDATE cano_runs SET workflow_version = 4294967296 WHERE workflow_id = 'bad-version';",
                              nullptr, nullptr, nullptr) == SQLITE_OK);
   test_system ts;
   auto results = ts.rt->resume_all(std::vector<cano::Workflow<State>>{wf});

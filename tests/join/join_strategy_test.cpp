@@ -78,8 +78,8 @@ BOOST_AUTO_TEST_CASE(partial_timeout_without_a_timeout_is_rejected) {
 }
 
 BOOST_AUTO_TEST_CASE(a_percentage_outside_zero_to_one_is_rejected) {
-  const std::pair<double, const char*> cases[] = {{0.0, "0"}, {1.5, "1.5"}, {std::nan(""), "NaN"},
-                                                  {-0.5, "-0.5"}, {INFINITY, "inf"}};
+  const std::pair<double, const char*> cases[] = {
+    {0.0, "0"}, {1.5, "1.5"}, {std::nan(""), "NaN"}, {-0.5, "-0.5"}, {INFINITY, "inf"}};
   for (const auto& [p, shown] : cases) {
     auto r = split_workflow({JoinStrategy::percentage(p), State::Process}).validate();
     BOOST_REQUIRE(!r);

@@ -42,11 +42,12 @@ BOOST_AUTO_TEST_CASE(runs_on_a_store_opened_with_a_password_never_log_it) {
   auto leaky = cano::Workflow<State>{}
                  .with_name("pg-logged")
                  .with_checkpoint_store(*store)
-                 .register_task(State::Start, "Leaky",
-                                [&]() -> cano::expected<State> {
-                                  return cano::error::task_execution("could not use " + auth_dsn + " password=" + password);
-                                },
-                                cano::TaskConfig::minimal())
+                 .register_task(
+                   State::Start, "Leaky",
+                   [&]() -> cano::expected<State> {
+                     return cano::error::task_execution("could not use " + auth_dsn + " password=" + password);
+                   },
+                   cano::TaskConfig::minimal())
                  .add_exit_state(State::Done);
   BOOST_REQUIRE(!ts.rt->run(leaky, State::Start, {unique_id("leaky"), nullptr}).has_value());
   BOOST_TEST(sink->of("run_completed").size() == 1u);

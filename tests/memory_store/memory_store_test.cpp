@@ -78,8 +78,7 @@ BOOST_AUTO_TEST_CASE(get_as_another_type_is_type_mismatch) {
   BOOST_TEST_REQUIRE(!r.has_value());
   BOOST_TEST((r.error().type() == cano::StoreError::kind::type_mismatch));
   BOOST_TEST(r.error().message() == "Cannot downcast value for key 'text' to requested type");
-  BOOST_TEST(r.error().to_string() ==
-             "Type mismatch: Cannot downcast value for key 'text' to requested type");
+  BOOST_TEST(r.error().to_string() == "Type mismatch: Cannot downcast value for key 'text' to requested type");
   auto shared = store.get_shared<int>("text");
   BOOST_TEST_REQUIRE(!shared.has_value());
   BOOST_TEST((shared.error().type() == cano::StoreError::kind::type_mismatch));
@@ -126,8 +125,7 @@ BOOST_AUTO_TEST_CASE(append_to_a_non_vector_value_fails_and_keeps_the_value) {
   auto r = store.append<std::string>("test_append_error", "item");
   BOOST_TEST_REQUIRE(!r.has_value());
   BOOST_TEST((r.error().type() == cano::StoreError::kind::append_type_mismatch));
-  BOOST_TEST(r.error().message() ==
-             "Cannot append to key 'test_append_error': existing value is not a Vec<TState>");
+  BOOST_TEST(r.error().message() == "Cannot append to key 'test_append_error': existing value is not a Vec<TState>");
   BOOST_TEST(r.error().to_string() ==
              "Append type mismatch: Cannot append to key 'test_append_error': existing value is "
              "not a Vec<TState>");
@@ -291,8 +289,7 @@ BOOST_AUTO_TEST_CASE(store_error_display_prefixes_each_kind) {
   BOOST_TEST(cano::StoreError::generic("m").to_string() == "Store error: m");
   BOOST_TEST(cano::StoreError::append_type_mismatch("k").to_string() ==
              "Append type mismatch: Cannot append to key 'k': existing value is not a Vec<TState>");
-  BOOST_TEST(cano::StoreError::key_not_found("k").to_string() ==
-             "Key not found: Key 'k' not found in store");
+  BOOST_TEST(cano::StoreError::key_not_found("k").to_string() == "Key not found: Key 'k' not found in store");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -54,7 +54,9 @@ struct metered {
 class CompTask : public cano::CompensatableTask<State, std::uint32_t> {
 public:
   CompTask(std::uint32_t value, State next, std::shared_ptr<std::vector<std::uint32_t>> log)
-    : value_(value), next_(next), log_(std::move(log)) {}
+    : value_(value),
+      next_(next),
+      log_(std::move(log)) {}
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
   std::string name() const override { return "CompTask"; }
   cano::expected<std::pair<cano::TaskResult<State>, std::uint32_t>> run(cano::task_context&) override {
@@ -73,7 +75,8 @@ private:
 
 std::shared_ptr<cano::Task<State>> always_fail() {
   return cano::make_task<State>(
-    "AlwaysFailTask", []() -> cano::expected<State> { return cano::error::task_execution("intentional failure for saga test"); },
+    "AlwaysFailTask",
+    []() -> cano::expected<State> { return cano::error::task_execution("intentional failure for saga test"); },
     cano::TaskConfig::minimal());
 }
 
@@ -187,9 +190,10 @@ BOOST_AUTO_TEST_CASE(compensation_run_and_drain_counters_on_clean_rollback) {
 BOOST_AUTO_TEST_CASE(s32_a_task_failing_twice_then_ok_counts_two_failed_attempts_and_one_completed) {
   metered m;
   auto n = make_calls();
-  auto wf = cano::Workflow<State>{}
-              .register_task(State::Start, flaky_task(n, 2, State::Complete, cano::TaskConfig{}.with_fixed_retry(3, 1ms)))
-              .add_exit_state(State::Complete);
+  auto wf =
+    cano::Workflow<State>{}
+      .register_task(State::Start, flaky_task(n, 2, State::Complete, cano::TaskConfig{}.with_fixed_retry(3, 1ms)))
+      .add_exit_state(State::Complete);
   BOOST_REQUIRE(m.rt().run(wf, State::Start).has_value());
   auto s = m.now();
   BOOST_TEST(s.count("cano_task_attempts_total", {{"outcome", "failed"}}) == 2);
@@ -341,7 +345,8 @@ BOOST_AUTO_TEST_CASE(s156_a_poll_task_counts_pending_and_ready_iterations) {
 
 BOOST_AUTO_TEST_CASE(s161_a_batch_with_one_bad_item_counts_one_completed_run_two_ok_items_one_err) {
   metered m;
-  auto wf = cano::Workflow<State>{}.register_task(State::Start, std::make_shared<OneBadItem>()).add_exit_state(State::Complete);
+  auto wf =
+    cano::Workflow<State>{}.register_task(State::Start, std::make_shared<OneBadItem>()).add_exit_state(State::Complete);
   BOOST_REQUIRE(m.rt().run(wf, State::Start).has_value());
   auto s = m.now();
   BOOST_TEST(s.count("cano_batch_runs_total", {{"outcome", "completed"}}) == 1);
@@ -359,10 +364,11 @@ BOOST_AUTO_TEST_CASE(s167_the_metrics_observer_counts_states_task_runs_and_retri
               .with_observer(observer);
   BOOST_REQUIRE(m.rt().run(wf, State::Start).has_value());
   auto n = make_calls();
-  auto flaky = cano::Workflow<State>{}
-                 .register_task(State::Start, flaky_task(n, 2, State::Done, cano::TaskConfig{}.with_fixed_retry(3, 1ms)))
-                 .add_exit_state(State::Done)
-                 .with_observer(observer);
+  auto flaky =
+    cano::Workflow<State>{}
+      .register_task(State::Start, flaky_task(n, 2, State::Done, cano::TaskConfig{}.with_fixed_retry(3, 1ms)))
+      .add_exit_state(State::Done)
+      .with_observer(observer);
   BOOST_REQUIRE(m.rt().run(flaky, State::Start).has_value());
   auto s = m.now();
   BOOST_TEST(s.count("cano_state_enters_total", {{"state", "Start"}}) == 2); // one per workflow
@@ -377,7 +383,9 @@ BOOST_AUTO_TEST_CASE(s167_the_metrics_observer_counts_states_task_runs_and_retri
 
 BOOST_AUTO_TEST_CASE(a_stepped_task_counts_more_and_done_steps) {
   metered m;
-  auto wf = cano::Workflow<State>{}.register_stepped(State::Start, std::make_shared<ThreeSteps>()).add_exit_state(State::Complete);
+  auto wf = cano::Workflow<State>{}
+              .register_stepped(State::Start, std::make_shared<ThreeSteps>())
+              .add_exit_state(State::Complete);
   BOOST_REQUIRE(m.rt().run(wf, State::Start).has_value());
   auto s = m.now();
   BOOST_TEST(s.count("cano_step_iterations_total", {{"outcome", "more"}}) == 2);
@@ -410,9 +418,12 @@ BOOST_AUTO_TEST_CASE(a_run_past_its_workflow_timeout_counts_as_timeout) {
 BOOST_AUTO_TEST_CASE(a_manual_flow_counts_its_scheduled_run) {
   metered m;
   cano::Scheduler<State> sched;
-  BOOST_REQUIRE(sched.manual("flow_a", cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Done)).add_exit_state(State::Done),
-                             State::Start)
-                  .has_value());
+  BOOST_REQUIRE(
+    sched
+      .manual("flow_a",
+              cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Done)).add_exit_state(State::Done),
+              State::Start)
+      .has_value());
   auto running = sched.start(m.rt());
   BOOST_REQUIRE(running.has_value());
   BOOST_REQUIRE(running->trigger("flow_a").has_value());

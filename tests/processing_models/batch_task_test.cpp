@@ -37,9 +37,7 @@ public:
   std::size_t conc = 1;
   cano::RetryMode retry = cano::RetryMode::none();
   cano::TaskConfig cfg = cano::TaskConfig::minimal();
-  std::function<cano::expected<int>(int, int)> body = [](int item, int) -> cano::expected<int> {
-    return item;
-  };
+  std::function<cano::expected<int>(int, int)> body = [](int item, int) -> cano::expected<int> { return item; };
   bool load_fails = false;
   bool finish_fails = false;
 
@@ -127,8 +125,7 @@ private:
 struct DefaultBatch : cano::BatchTask<State, int, int> {
   cano::expected<std::vector<int>> load(cano::task_context&) override { return std::vector<int>{}; }
   cano::expected<int> process_item(const int& i) override { return i; }
-  cano::expected<cano::TaskResult<State>> finish(cano::task_context&,
-                                                 std::vector<cano::expected<int>>) override {
+  cano::expected<cano::TaskResult<State>> finish(cano::task_context&, std::vector<cano::expected<int>>) override {
     return State::Complete;
   }
 };
@@ -357,8 +354,7 @@ BOOST_AUTO_TEST_CASE(item_retry_in_a_workflow_turns_two_failures_into_ok_42_afte
       BOOST_TEST(b->calls_of(2) == 1);
       // O6: item retries fire no on_retry.
       auto ev = obs->events();
-      BOOST_TEST(std::none_of(ev.begin(), ev.end(),
-                              [](const std::string& e) { return e.rfind("retry:", 0) == 0; }));
+      BOOST_TEST(std::none_of(ev.begin(), ev.end(), [](const std::string& e) { return e.rfind("retry:", 0) == 0; }));
     }
   }
 }
@@ -404,8 +400,7 @@ BOOST_AUTO_TEST_CASE(the_task_retry_policy_reruns_load_after_a_load_failure) {
   auto r = ts.rt->run(batch_workflow(b), State::Start);
   BOOST_REQUIRE(!r);
   BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
-  BOOST_TEST(r.error().message() ==
-             "Task failed after 3 attempt(s): Task execution error: load failed");
+  BOOST_TEST(r.error().message() == "Task failed after 3 attempt(s): Task execution error: load failed");
   BOOST_TEST(b->load_calls.load() == 3);
   BOOST_TEST(b->finish_calls.load() == 0);
 }
@@ -434,8 +429,7 @@ BOOST_AUTO_TEST_CASE(the_task_retry_policy_reruns_the_whole_cycle_after_a_finish
   auto r = ts.rt->run(batch_workflow(b), State::Start);
   BOOST_REQUIRE(!r);
   BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
-  BOOST_TEST(r.error().message() ==
-             "Task failed after 2 attempt(s): Task execution error: finish failed");
+  BOOST_TEST(r.error().message() == "Task failed after 2 attempt(s): Task execution error: finish failed");
   BOOST_TEST(b->load_calls.load() == 2);
   BOOST_TEST(b->finish_calls.load() == 2);
   BOOST_TEST(b->calls_of(0) == 2);

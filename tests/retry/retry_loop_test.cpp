@@ -21,8 +21,8 @@ cano::expected<State> run_one(test_system& ts, std::shared_ptr<cano::Task<State>
 
 const bool both_paths[] = {true, false}; // blocking, inline
 
-std::shared_ptr<cano::Task<State>> sleeper(calls n, std::chrono::milliseconds first,
-                                           std::chrono::milliseconds later, cano::TaskConfig cfg) {
+std::shared_ptr<cano::Task<State>> sleeper(calls n, std::chrono::milliseconds first, std::chrono::milliseconds later,
+                                           cano::TaskConfig cfg) {
   return cano::make_task<State>(
     "Sleeper",
     [n, first, later] {
@@ -50,8 +50,8 @@ BOOST_AUTO_TEST_CASE(a_task_failing_twice_succeeds_on_the_third_call) {
   for (bool blocking : both_paths) {
     test_system ts;
     auto n = make_calls();
-    auto r = run_one(ts, flaky_task(n, 2, State::Complete,
-                                    cano::TaskConfig{}.with_fixed_retry(2, 1ms).with_blocking(blocking)));
+    auto r = run_one(
+      ts, flaky_task(n, 2, State::Complete, cano::TaskConfig{}.with_fixed_retry(2, 1ms).with_blocking(blocking)));
     BOOST_TEST(r.has_value());
     BOOST_TEST(n->load() == 3);
   }
@@ -61,13 +61,12 @@ BOOST_AUTO_TEST_CASE(exhausted_retries_report_the_attempt_count_and_last_error) 
   for (bool blocking : both_paths) {
     test_system ts;
     auto n = make_calls();
-    auto r = run_one(ts, flaky_task(n, 1000, State::Complete,
-                                    cano::TaskConfig{}.with_fixed_retry(2, 1ms).with_blocking(blocking)));
+    auto r = run_one(
+      ts, flaky_task(n, 1000, State::Complete, cano::TaskConfig{}.with_fixed_retry(2, 1ms).with_blocking(blocking)));
     BOOST_REQUIRE(!r);
     BOOST_TEST(n->load() == 3);
     BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
-    BOOST_TEST(r.error().message() ==
-               "Task failed after 3 attempt(s): Task execution error: immediate fail");
+    BOOST_TEST(r.error().message() == "Task failed after 3 attempt(s): Task execution error: immediate fail");
   }
 }
 
@@ -86,8 +85,8 @@ BOOST_AUTO_TEST_CASE(a_single_attempt_returns_the_raw_error) {
 BOOST_AUTO_TEST_CASE(every_attempt_timing_out_exhausts_the_retries_with_a_timeout_error) {
   test_system ts;
   auto n = make_calls();
-  auto r = run_one(ts, sleeper(n, 200ms, 200ms,
-                               cano::TaskConfig{}.with_fixed_retry(2, 1ms).with_attempt_timeout(20ms)));
+  auto r =
+    run_one(ts, sleeper(n, 200ms, 200ms, cano::TaskConfig{}.with_fixed_retry(2, 1ms).with_attempt_timeout(20ms)));
   BOOST_REQUIRE(!r);
   BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
   BOOST_TEST(r.error().to_string().find("Timeout error") != std::string::npos);
@@ -98,8 +97,7 @@ BOOST_AUTO_TEST_CASE(every_attempt_timing_out_exhausts_the_retries_with_a_timeou
 BOOST_AUTO_TEST_CASE(each_attempt_gets_a_fresh_deadline) {
   test_system ts;
   auto n = make_calls();
-  auto r = run_one(ts, sleeper(n, 200ms, 0ms,
-                               cano::TaskConfig{}.with_fixed_retry(1, 1ms).with_attempt_timeout(30ms)));
+  auto r = run_one(ts, sleeper(n, 200ms, 0ms, cano::TaskConfig{}.with_fixed_retry(1, 1ms).with_attempt_timeout(30ms)));
   BOOST_TEST(r.has_value());
   BOOST_TEST(n->load() == 2);
 }

@@ -61,8 +61,8 @@ struct held_workflow {
   }
 };
 
-#define FOR_EVERY_STORE(name)                                                           \
-  BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available())) \
+#define FOR_EVERY_STORE(name)                                                                                          \
+  BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))                                  \
   BOOST_AUTO_TEST_CASE_TEMPLATE(name, Kind, test::store_kinds)
 
 } // namespace
@@ -73,7 +73,9 @@ FOR_EVERY_STORE(a_second_start_of_a_live_id_is_refused_and_writes_nothing) {
   auto store = Kind::make();
   held_workflow a(store);
   test_system first, second; // two runtimes sharing one store (as two processes would)
-  auto running = std::async(std::launch::async, [&] { return first.rt->run(a.wf, State::Start, {"order-7", {{"who", "A"}}}); });
+  auto running = std::async(std::launch::async, [&] {
+    return first.rt->run(a.wf, State::Start, {"order-7", {{"who", "A"}}});
+  });
   BOOST_REQUIRE(a.entered->wait_for_at_least(1));
   auto rows_before = store->rows("order-7");
   for (auto* rt : {second.rt.get(), first.rt.get()}) { // another runtime, and the same one
@@ -130,14 +132,15 @@ FOR_EVERY_STORE(results_are_read_by_id_from_the_header_after_a_restart) {
   auto wf = cano::Workflow<State>{}
               .with_name("results")
               .register_with_compensation(State::Start, std::make_shared<undo>())
-              .register_task(State::Process, "process",
-                             [](cano::task_context& ctx) -> cano::expected<State> {
-                               if (ctx.input().is_object() && ctx.input().value("fail", false)) {
-                                 return cano::error::task_execution("no stock for " + ctx.workflow_id());
-                               }
-                               return State::Complete;
-                             },
-                             cano::TaskConfig::minimal())
+              .register_task(
+                State::Process, "process",
+                [](cano::task_context& ctx) -> cano::expected<State> {
+                  if (ctx.input().is_object() && ctx.input().value("fail", false)) {
+                    return cano::error::task_execution("no stock for " + ctx.workflow_id());
+                  }
+                  return State::Complete;
+                },
+                cano::TaskConfig::minimal())
               .register_task(
                 State::Mid, "mid",
                 [](cano::task_context&) -> cano::expected<State> { return cano::error::timeout("mid timed out"); },
@@ -190,7 +193,9 @@ FOR_EVERY_STORE(submit_starts_a_run_once_and_then_answers_from_its_header) {
   test_system ts;
   auto first = std::async(std::launch::async, [&] { return ts.rt->submit(a.wf, State::Start, {"sub-1", nullptr}); });
   BOOST_REQUIRE(a.entered->wait_for_at_least(1));
-  auto while_live = std::async(std::launch::async, [&] { return ts.rt->submit(a.wf, State::Start, {"sub-1", nullptr}); });
+  auto while_live = std::async(std::launch::async, [&] {
+    return ts.rt->submit(a.wf, State::Start, {"sub-1", nullptr});
+  });
   a.hold->open();
   BOOST_REQUIRE(first.get().has_value());
   BOOST_REQUIRE(while_live.get().has_value());
@@ -219,15 +224,16 @@ FOR_EVERY_STORE(idempotency_keys_name_a_step_across_retries_and_resumes) {
   };
   auto wf = cano::Workflow<State>{}
               .with_name("keys")
-              .register_task(State::Start, "start",
-                             [=](cano::task_context& ctx) -> cano::expected<State> {
-                               record(ctx);
-                               if ((*fail_first)-- > 0) {
-                                 return cano::error::task_execution("try again"); // retried
-                               }
-                               return State::Process;
-                             },
-                             cano::TaskConfig::minimal().with_fixed_retry(2, std::chrono::milliseconds(1)))
+              .register_task(
+                State::Start, "start",
+                [=](cano::task_context& ctx) -> cano::expected<State> {
+                  record(ctx);
+                  if ((*fail_first)-- > 0) {
+                    return cano::error::task_execution("try again"); // retried
+                  }
+                  return State::Process;
+                },
+                cano::TaskConfig::minimal().with_fixed_retry(2, std::chrono::milliseconds(1)))
               .register_task(State::Process, "process",
                              [=](cano::task_context& ctx) -> cano::expected<State> {
                                record(ctx);

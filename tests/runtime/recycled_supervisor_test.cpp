@@ -27,13 +27,14 @@ constexpr auto well_past_it = 10 * stale_delay;
 cano::Workflow<State> waiting_workflow(std::shared_ptr<counter> entered, std::shared_ptr<gate> g,
                                        cano::TaskConfig cfg = {}) {
   return cano::Workflow<State>{}
-    .register_task(State::Start, "Waits",
-                   [entered, g] {
-                     entered->arrive();
-                     g->wait();
-                     return State::Complete;
-                   },
-                   std::move(cfg))
+    .register_task(
+      State::Start, "Waits",
+      [entered, g] {
+        entered->arrive();
+        g->wait();
+        return State::Complete;
+      },
+      std::move(cfg))
     .add_exit_state(State::Complete);
 }
 
@@ -92,7 +93,8 @@ BOOST_AUTO_TEST_CASE(the_next_run_ignores_the_total_timeout_of_the_previous_one)
 BOOST_AUTO_TEST_CASE(the_next_run_ignores_an_attempt_timeout_of_the_previous_one) {
   test_system ts;
   auto quick = cano::Workflow<State>{}
-                 .register_task(State::Start, goto_task(State::Complete, cano::TaskConfig::minimal().with_attempt_timeout(stale_delay)))
+                 .register_task(State::Start, goto_task(State::Complete,
+                                                        cano::TaskConfig::minimal().with_attempt_timeout(stale_delay)))
                  .add_exit_state(State::Complete);
   BOOST_REQUIRE(ts.rt->run(quick, State::Start).has_value()); // its attempt timer is still pending
 
@@ -116,13 +118,14 @@ BOOST_AUTO_TEST_CASE(the_late_result_of_an_abandoned_body_never_reaches_the_next
   auto first_gate = std::make_shared<gate>();
   // Times out while its body still blocks: the body's result comes after the run ended.
   auto abandoned = cano::Workflow<State>{}
-                     .register_task(State::Start, "Abandoned",
-                                    [entered, first_gate] {
-                                      entered->arrive();
-                                      first_gate->wait();
-                                      return State::PathB; // would end the next run at PathB if it got there
-                                    },
-                                    cano::TaskConfig::minimal().with_attempt_timeout(stale_delay))
+                     .register_task(
+                       State::Start, "Abandoned",
+                       [entered, first_gate] {
+                         entered->arrive();
+                         first_gate->wait();
+                         return State::PathB; // would end the next run at PathB if it got there
+                       },
+                       cano::TaskConfig::minimal().with_attempt_timeout(stale_delay))
                      .add_exit_state(State::Complete)
                      .add_exit_state(State::PathB);
   auto first = ts.rt->run(abandoned, State::Start);

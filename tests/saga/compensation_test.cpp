@@ -30,8 +30,8 @@
 #include "cano/stepped_task.hpp"
 #include "cano/workflow.hpp"
 #include "support/states.hpp"
-#include "support/sync.hpp"
 #include "support/store_kinds.hpp"
+#include "support/sync.hpp"
 #include "support/test_system.hpp"
 
 using namespace test;
@@ -49,9 +49,7 @@ class SimpleTask : public cano::Task<State> {
 public:
   explicit SimpleTask(State next) : next_(next) {}
   std::string name() const override { return "SimpleTask"; }
-  cano::expected<cano::TaskResult<State>> run(cano::task_context&) override {
-    return cano::TaskResult<State>(next_);
-  }
+  cano::expected<cano::TaskResult<State>> run(cano::task_context&) override { return cano::TaskResult<State>(next_); }
 
 private:
   State next_;
@@ -244,7 +242,9 @@ private:
 class Step : public cano::CompensatableTask<std::uint32_t, std::uint32_t> {
 public:
   Step(std::uint32_t idx, std::uint32_t fail_at, std::shared_ptr<num_log> log)
-    : idx_(idx), fail_at_(fail_at), log_(std::move(log)) {}
+    : idx_(idx),
+      fail_at_(fail_at),
+      log_(std::move(log)) {}
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
   std::string name() const override { return "s" + std::to_string(idx_); }
   cano::expected<std::pair<cano::TaskResult<std::uint32_t>, std::uint32_t>> run(cano::task_context&) override {
@@ -292,14 +292,14 @@ BOOST_AUTO_TEST_SUITE(compensation_test)
 BOOST_AUTO_TEST_CASE(compensations_run_in_reverse_on_terminal_failure) {
   test_system ts;
   auto log = std::make_shared<comp_log>();
-  auto workflow = cano::Workflow<State>::bare()
-                    .register_with_compensation(State::Start, CompTask::ok("A", 1, State::Process, log))
-                    .register_with_compensation(State::Process, CompTask::ok("B", 2, State::Split, log))
-                    .register_with_compensation(State::Split, CompTask::ok("C", 3, State::Join, log))
-                    .register_with_compensation(
-                      State::Join, std::make_shared<CompTask>("D", 4, State::Complete, log, true, false))
-                    .add_exit_state(State::Complete)
-                    .with_timeout(bound);
+  auto workflow =
+    cano::Workflow<State>::bare()
+      .register_with_compensation(State::Start, CompTask::ok("A", 1, State::Process, log))
+      .register_with_compensation(State::Process, CompTask::ok("B", 2, State::Split, log))
+      .register_with_compensation(State::Split, CompTask::ok("C", 3, State::Join, log))
+      .register_with_compensation(State::Join, std::make_shared<CompTask>("D", 4, State::Complete, log, true, false))
+      .add_exit_state(State::Complete)
+      .with_timeout(bound);
 
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
@@ -316,15 +316,15 @@ BOOST_AUTO_TEST_CASE(compensations_run_in_reverse_on_terminal_failure) {
 BOOST_AUTO_TEST_CASE(only_compensatable_tasks_are_compensated) {
   test_system ts;
   auto log = std::make_shared<comp_log>();
-  auto workflow = cano::Workflow<State>::bare()
-                    .register_with_compensation(State::Start, CompTask::ok("A", 10, State::Process, log))
-                    // Plain task — produces no compensation-stack entry.
-                    .register_task(State::Process, simple(State::Split))
-                    .register_with_compensation(State::Split, CompTask::ok("C", 30, State::Join, log))
-                    .register_with_compensation(
-                      State::Join, std::make_shared<CompTask>("D", 40, State::Complete, log, true, false))
-                    .add_exit_state(State::Complete)
-                    .with_timeout(bound);
+  auto workflow =
+    cano::Workflow<State>::bare()
+      .register_with_compensation(State::Start, CompTask::ok("A", 10, State::Process, log))
+      // Plain task — produces no compensation-stack entry.
+      .register_task(State::Process, simple(State::Split))
+      .register_with_compensation(State::Split, CompTask::ok("C", 30, State::Join, log))
+      .register_with_compensation(State::Join, std::make_shared<CompTask>("D", 40, State::Complete, log, true, false))
+      .add_exit_state(State::Complete)
+      .with_timeout(bound);
 
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
@@ -337,16 +337,15 @@ BOOST_AUTO_TEST_CASE(only_compensatable_tasks_are_compensated) {
 BOOST_AUTO_TEST_CASE(compensation_failure_aggregates_errors_and_keeps_going) {
   test_system ts;
   auto log = std::make_shared<comp_log>();
-  auto workflow = cano::Workflow<State>::bare()
-                    .register_with_compensation(State::Start, CompTask::ok("A", 1, State::Process, log))
-                    .register_with_compensation(
-                      State::Process,
-                      std::make_shared<CompTask>("B", 2, State::Split, log, false, true)) // B's compensate errors
-                    .register_with_compensation(State::Split, CompTask::ok("C", 3, State::Join, log))
-                    .register_with_compensation(
-                      State::Join, std::make_shared<CompTask>("D", 4, State::Complete, log, true, false))
-                    .add_exit_state(State::Complete)
-                    .with_timeout(bound);
+  auto workflow =
+    cano::Workflow<State>::bare()
+      .register_with_compensation(State::Start, CompTask::ok("A", 1, State::Process, log))
+      .register_with_compensation(
+        State::Process, std::make_shared<CompTask>("B", 2, State::Split, log, false, true)) // B's compensate errors
+      .register_with_compensation(State::Split, CompTask::ok("C", 3, State::Join, log))
+      .register_with_compensation(State::Join, std::make_shared<CompTask>("D", 4, State::Complete, log, true, false))
+      .add_exit_state(State::Complete)
+      .with_timeout(bound);
 
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
@@ -381,9 +380,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_rehydrates_compensation_stack_and_rolls_bac
   auto workflow = cano::Workflow<State>::bare()
                     .register_with_compensation(State::Start, CompTask::ok("A", 7, State::Process, log))
                     .register_with_compensation(State::Process, CompTask::ok("B", 8, State::Split, log))
-                    .register_with_compensation(
-                      State::Split,
-                      std::make_shared<CompTask>("C", 9, State::Join, log, true, false)) // C fails when re-run
+                    .register_with_compensation(State::Split, std::make_shared<CompTask>("C", 9, State::Join, log, true,
+                                                                                         false)) // C fails when re-run
                     .add_exit_state(State::Complete)
                     .with_checkpoint_store(store)
                     .with_timeout(bound);
@@ -424,15 +422,15 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_step_cursor_row_is_not_added_to_compensatio
 
   // C (Split state) is the resume point; configure it to fail forward so the compensation
   // stack drains and we can inspect which entries were rehydrated.
-  auto workflow = cano::Workflow<State>::bare()
-                    .register_with_compensation(State::Start, CompTask::ok("A", 101, State::Process, log))
-                    .register_with_compensation(State::Process, CompTask::ok("B", 202, State::Split, log))
-                    .register_with_compensation(
-                      State::Split,
-                      std::make_shared<CompTask>("C", 999, State::Complete, log, true, false)) // C fails → rollback
-                    .add_exit_state(State::Complete)
-                    .with_checkpoint_store(store)
-                    .with_timeout(bound);
+  auto workflow =
+    cano::Workflow<State>::bare()
+      .register_with_compensation(State::Start, CompTask::ok("A", 101, State::Process, log))
+      .register_with_compensation(State::Process, CompTask::ok("B", 202, State::Split, log))
+      .register_with_compensation(
+        State::Split, std::make_shared<CompTask>("C", 999, State::Complete, log, true, false)) // C fails → rollback
+      .add_exit_state(State::Complete)
+      .with_checkpoint_store(store)
+      .with_timeout(bound);
 
   auto r = ts.rt->resume(workflow, "mixed-run");
   BOOST_REQUIRE_MESSAGE(!r.has_value(), show(r)); // extra
@@ -442,8 +440,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_step_cursor_row_is_not_added_to_compensatio
   // and turn the result into compensation_failed, whose message() is still the original's.
   BOOST_TEST(r.error().category() == std::string("task_execution"));
   // Only B and A were in the rehydrated stack (in LIFO order: B first, then A).
-  BOOST_TEST(log->str() == "(B,202) (A,101)",
-             "StepCursor and StateEntry rows must not become compensation entries");
+  BOOST_TEST(log->str() == "(B,202) (A,101)", "StepCursor and StateEntry rows must not become compensation entries");
 }
 
 // Rust asserts: 3; extra: 0.
@@ -474,10 +471,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(append_failure_mid_run_rolls_back_and_keeps_the_lo
   store->fail_row_append_after(2);
   auto workflow =
     cano::Workflow<State>::bare()
-      .register_with_compensation(
-        State::Start,
-        // A's compensate *also* fails → dirty rollback → log left for manual recovery.
-        std::make_shared<CompTask>("A", 1, State::Process, log, false, true))
+      .register_with_compensation(State::Start,
+                                  // A's compensate *also* fails → dirty rollback → log left for manual recovery.
+                                  std::make_shared<CompTask>("A", 1, State::Process, log, false, true))
       .register_with_compensation(State::Process, CompTask::ok("B", 2, State::Complete, log))
       .add_exit_state(State::Complete)
       .with_checkpoint_store(store)
@@ -509,10 +505,9 @@ BOOST_AUTO_TEST_CASE(panicking_compensator_is_caught_and_the_drain_continues) {
   auto workflow =
     cano::Workflow<State>::bare()
       .register_with_compensation(State::Start, CompTask::ok("A", 1, State::Process, log))
-      .register_with_compensation(
-        State::Process, std::make_shared<CompFault>("B", 2, State::Split, CompFaultKind::Panic, std::nullopt))
-      .register_with_compensation(State::Split,
-                                  std::make_shared<CompTask>("C", 3, State::Complete, log, true, false))
+      .register_with_compensation(State::Process,
+                                  std::make_shared<CompFault>("B", 2, State::Split, CompFaultKind::Panic, std::nullopt))
+      .register_with_compensation(State::Split, std::make_shared<CompTask>("C", 3, State::Complete, log, true, false))
       .add_exit_state(State::Complete)
       .with_timeout(bound);
 
@@ -543,8 +538,7 @@ BOOST_AUTO_TEST_CASE(hanging_compensator_is_bounded_by_attempt_timeout) {
       .register_with_compensation(State::Process,
                                   std::make_shared<CompFault>("H", 2, State::Split, CompFaultKind::Hang,
                                                               std::optional<cano::duration>(50ms), release))
-      .register_with_compensation(State::Split,
-                                  std::make_shared<CompTask>("C", 3, State::Complete, log, true, false))
+      .register_with_compensation(State::Split, std::make_shared<CompTask>("C", 3, State::Complete, log, true, false))
       .add_exit_state(State::Complete)
       .with_timeout(bound);
 
@@ -560,9 +554,9 @@ BOOST_AUTO_TEST_CASE(hanging_compensator_is_bounded_by_attempt_timeout) {
   const auto& errors = err.nested();
   BOOST_REQUIRE(!errors.empty()); // extra
   BOOST_TEST(errors[0].message() == "C forward failed");
-  BOOST_TEST(std::any_of(errors.begin() + 1, errors.end(),
-                         [](const cano::error& e) { return e.code() == cano::errc::timeout; }),
-             "H's compensate must time out: " << err);
+  BOOST_TEST(
+    std::any_of(errors.begin() + 1, errors.end(), [](const cano::error& e) { return e.code() == cano::errc::timeout; }),
+    "H's compensate must time out: " << err);
   // A (registered before H) was still compensated after H timed out.
   BOOST_TEST(log->str() == "(A,1)");
   // open_release_at_the_end: the abandoned compensate returns now; its result is ignored
@@ -582,14 +576,14 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(double_compensate_on_resume_is_avoided, Kind, test
   seed(*store, "crash-after-b", cano::CheckpointRow(2, "Process", "B"));
   seed(*store, "crash-after-b", cano::CheckpointRow(3, "Process", "B").with_output(json_blob(2)));
 
-  auto workflow = cano::Workflow<State>::bare()
-                    .register_with_compensation(State::Start, CompTask::ok("A", 1, State::Process, log))
-                    .register_with_compensation(State::Process, CompTask::ok("B", 2, State::Split, log))
-                    .register_with_compensation(State::Split,
-                                                std::make_shared<CompTask>("C", 3, State::Complete, log, true, false))
-                    .add_exit_state(State::Complete)
-                    .with_checkpoint_store(store)
-                    .with_timeout(bound);
+  auto workflow =
+    cano::Workflow<State>::bare()
+      .register_with_compensation(State::Start, CompTask::ok("A", 1, State::Process, log))
+      .register_with_compensation(State::Process, CompTask::ok("B", 2, State::Split, log))
+      .register_with_compensation(State::Split, std::make_shared<CompTask>("C", 3, State::Complete, log, true, false))
+      .add_exit_state(State::Complete)
+      .with_checkpoint_store(store)
+      .with_timeout(bound);
 
   auto r = ts.rt->resume(workflow, "crash-after-b");
   BOOST_REQUIRE(!r.has_value()); // extra
@@ -603,7 +597,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(double_compensate_on_resume_is_avoided, Kind, test
 class GatedCompTask : public cano::CompensatableTask<State, std::uint32_t> {
 public:
   GatedCompTask(std::shared_ptr<test::gate> g, std::shared_ptr<test::counter> entered, State next)
-    : g_(std::move(g)), entered_(std::move(entered)), next_(next) {}
+    : g_(std::move(g)),
+      entered_(std::move(entered)),
+      next_(next) {}
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
   std::string name() const override { return "C"; }
   cano::expected<std::pair<cano::TaskResult<State>, std::uint32_t>> run(cano::task_context&) override {
@@ -663,7 +659,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_second_resume_never_undoes_a_re_run_step_twice, 
 
 // Rust asserts: 3; extra: 1 (the resume is an error).
 BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
-BOOST_AUTO_TEST_CASE_TEMPLATE(resume_then_advance_then_fail_rolls_back_mixed_outputs_and_clears, Kind, test::store_kinds) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(resume_then_advance_then_fail_rolls_back_mixed_outputs_and_clears, Kind,
+                              test::store_kinds) {
   test_system ts;
   auto store = Kind::make();
   auto log = std::make_shared<comp_log>();
@@ -671,14 +668,14 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_then_advance_then_fail_rolls_back_mixed_out
   // Crash mid-A (entry written, no completion) — A is the resume point and re-runs.
   seed(*store, "mid-a", cano::CheckpointRow(0, "Start", "A"));
 
-  auto workflow = cano::Workflow<State>::bare()
-                    .register_with_compensation(State::Start, CompTask::ok("A", 11, State::Process, log))
-                    .register_with_compensation(State::Process, CompTask::ok("B", 22, State::Split, log))
-                    .register_with_compensation(State::Split,
-                                                std::make_shared<CompTask>("C", 33, State::Complete, log, true, false))
-                    .add_exit_state(State::Complete)
-                    .with_checkpoint_store(store)
-                    .with_timeout(bound);
+  auto workflow =
+    cano::Workflow<State>::bare()
+      .register_with_compensation(State::Start, CompTask::ok("A", 11, State::Process, log))
+      .register_with_compensation(State::Process, CompTask::ok("B", 22, State::Split, log))
+      .register_with_compensation(State::Split, std::make_shared<CompTask>("C", 33, State::Complete, log, true, false))
+      .add_exit_state(State::Complete)
+      .with_checkpoint_store(store)
+      .with_timeout(bound);
 
   auto r = ts.rt->resume(workflow, "mid-a");
   BOOST_REQUIRE(!r.has_value()); // extra
@@ -805,14 +802,14 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(cursor_rows_before_the_resume_point_never_become_c
   seed(*store, "cursors-behind", cano::CheckpointRow(3, "Process", "CountStepper").with_cursor(json_blob(1)));
   seed(*store, "cursors-behind", cano::CheckpointRow(4, "Process", "CountStepper").with_cursor(json_blob(2)));
   seed(*store, "cursors-behind", cano::CheckpointRow(5, "Split", "C")); // the resume point
-  auto workflow = cano::Workflow<State>::bare()
-                    .register_with_compensation(State::Start, CompTask::ok("A", 42, State::Process, log))
-                    .register_stepped(State::Process, std::make_shared<FailingStepper>())
-                    .register_with_compensation(
-                      State::Split, std::make_shared<CompTask>("C", 7, State::Complete, log, true, false))
-                    .add_exit_state(State::Complete)
-                    .with_checkpoint_store(store)
-                    .with_timeout(bound);
+  auto workflow =
+    cano::Workflow<State>::bare()
+      .register_with_compensation(State::Start, CompTask::ok("A", 42, State::Process, log))
+      .register_stepped(State::Process, std::make_shared<FailingStepper>())
+      .register_with_compensation(State::Split, std::make_shared<CompTask>("C", 7, State::Complete, log, true, false))
+      .add_exit_state(State::Complete)
+      .with_checkpoint_store(store)
+      .with_timeout(bound);
   auto r = ts.rt->resume(workflow, "cursors-behind");
   BOOST_REQUIRE(!r.has_value());
   BOOST_TEST(r.error().category() == std::string("task_execution"));

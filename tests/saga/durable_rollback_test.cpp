@@ -50,7 +50,11 @@ class step : public cano::CompensatableTask<State, std::uint32_t> {
 public:
   step(std::string name, std::uint32_t value, State next, std::shared_ptr<ledger> log, bool fail_forward = false,
        bool fail_undo = false)
-    : name_(std::move(name)), value_(value), next_(next), log_(std::move(log)), fail_forward_(fail_forward),
+    : name_(std::move(name)),
+      value_(value),
+      next_(next),
+      log_(std::move(log)),
+      fail_forward_(fail_forward),
       fail_undo_(fail_undo) {}
   std::function<void()> probe;
 
@@ -128,8 +132,8 @@ struct saga_workflow {
   }
 };
 
-#define FOR_EVERY_STORE(name)                                                             \
-  BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))   \
+#define FOR_EVERY_STORE(name)                                                                                          \
+  BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))                                  \
   BOOST_AUTO_TEST_CASE_TEMPLATE(name, Kind, test::store_kinds)
 
 } // namespace

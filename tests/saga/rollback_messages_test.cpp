@@ -17,7 +17,11 @@ namespace {
 class step : public cano::CompensatableTask<State, int> {
 public:
   step(std::string name, State next, std::shared_ptr<gate> hold, bool throws, cano::TaskConfig cfg)
-    : name_(std::move(name)), next_(next), hold_(std::move(hold)), throws_(throws), cfg_(std::move(cfg)) {}
+    : name_(std::move(name)),
+      next_(next),
+      hold_(std::move(hold)),
+      throws_(throws),
+      cfg_(std::move(cfg)) {}
   std::string name() const override { return name_; }
   cano::TaskConfig config() const override { return cfg_; }
   cano::expected<std::pair<cano::TaskResult<State>, int>> run(cano::task_context&) override {
@@ -45,8 +49,9 @@ cano::Workflow<State> failing_after(std::shared_ptr<step> a, std::shared_ptr<ste
   return cano::Workflow<State>{}
     .register_with_compensation(State::Start, std::move(a))
     .register_with_compensation(State::Process, std::move(b))
-    .register_task(State::Split, "C", []() -> cano::expected<State> { return cano::error::task_execution("C failed"); },
-                   cano::TaskConfig::minimal())
+    .register_task(
+      State::Split, "C", []() -> cano::expected<State> { return cano::error::task_execution("C failed"); },
+      cano::TaskConfig::minimal())
     .add_exit_state(State::Complete);
 }
 
@@ -83,7 +88,8 @@ BOOST_AUTO_TEST_CASE(a_saga_step_without_a_compensator_is_reported_and_the_drain
   auto store = std::make_shared<cano::MemoryCheckpointStore>();
   // A log written by a definition whose Start step was "Gone"; this one has no such compensator.
   BOOST_REQUIRE(store->append("orphan", cano::CheckpointRow(0, "Start", "Gone")).has_value());
-  BOOST_REQUIRE(store->append("orphan", cano::CheckpointRow(1, "Start", "Gone").with_output(cano::to_blob(5))).has_value());
+  BOOST_REQUIRE(
+    store->append("orphan", cano::CheckpointRow(1, "Start", "Gone").with_output(cano::to_blob(5))).has_value());
   BOOST_REQUIRE(store->append("orphan", cano::CheckpointRow(2, "Split", "C")).has_value());
   test_system ts;
   auto wf = failing_after(std::make_shared<step>("A", State::Process, nullptr, false, cano::TaskConfig::minimal()),
@@ -93,8 +99,7 @@ BOOST_AUTO_TEST_CASE(a_saga_step_without_a_compensator_is_reported_and_the_drain
   BOOST_REQUIRE(!r);
   BOOST_REQUIRE(r.error().nested().size() == 2u);
   BOOST_TEST(r.error().nested()[1].category() == std::string("workflow"));
-  BOOST_TEST(r.error().nested()[1].message() ==
-             "no compensator registered for task \"Gone\" — cannot roll it back");
+  BOOST_TEST(r.error().nested()[1].message() == "no compensator registered for task \"Gone\" — cannot roll it back");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

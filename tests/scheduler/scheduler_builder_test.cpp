@@ -7,8 +7,8 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "cano/scheduler.hpp"
 #include "cano/saga.hpp"
+#include "cano/scheduler.hpp"
 #include "scheduler/scheduler_support.hpp"
 #include "support/sync.hpp"
 #include "support/test_system.hpp"
@@ -38,9 +38,9 @@ private:
 class recording_resource : public cano::Resource {
 public:
   recording_resource(std::string name, std::shared_ptr<event_log> log, bool fail_setup = false)
-    : name_(std::move(name))
-    , log_(std::move(log))
-    , fail_setup_(fail_setup) {}
+    : name_(std::move(name)),
+      log_(std::move(log)),
+      fail_setup_(fail_setup) {}
   cano::expected<void> setup() override {
     log_->add("setup:" + name_);
     if (fail_setup_) {
@@ -65,8 +65,7 @@ private:
 /// A one-state workflow whose resources hold one recording resource named `name`; its task
 /// checks the resource is set up and counts its calls.
 cano::Workflow<State> resource_workflow(const std::string& name, std::shared_ptr<event_log> log,
-                                        std::shared_ptr<std::atomic<int>> calls,
-                                        bool fail_setup = false) {
+                                        std::shared_ptr<std::atomic<int>> calls, bool fail_setup = false) {
   cano::Resources res;
   res.insert("r", std::make_shared<recording_resource>(name, std::move(log), fail_setup));
   auto task = [calls](cano::task_context& ctx) -> cano::expected<State> {
@@ -78,8 +77,7 @@ cano::Workflow<State> resource_workflow(const std::string& name, std::shared_ptr
     return State::Complete;
   };
   return cano::Workflow<State>(std::move(res))
-    .register_task(State::Start, "UseResource", task,
-                   cano::TaskConfig::minimal().with_blocking(false))
+    .register_task(State::Start, "UseResource", task, cano::TaskConfig::minimal().with_blocking(false))
     .add_exit_state(State::Complete);
 }
 
@@ -123,9 +121,7 @@ bool run_until(virtual_system& vs, Pred pred) {
   return false;
 }
 
-std::vector<std::string> strings(std::initializer_list<const char*> xs) {
-  return {xs.begin(), xs.end()};
-}
+std::vector<std::string> strings(std::initializer_list<const char*> xs) { return {xs.begin(), xs.end()}; }
 
 } // namespace
 
@@ -184,16 +180,14 @@ BOOST_AUTO_TEST_CASE(start_refuses_a_workflow_without_exit_states_before_any_set
   virtual_system vs;
   auto events = std::make_shared<event_log>();
   auto calls = std::make_shared<std::atomic<int>>(0);
-  auto no_exit =
-    cano::Workflow<State>{}.register_task(State::Start, "T", [] { return State::Complete; });
+  auto no_exit = cano::Workflow<State>{}.register_task(State::Start, "T", [] { return State::Complete; });
   cano::Scheduler<State> s;
   BOOST_TEST(text(s.manual("good", resource_workflow("A", events, calls), State::Start)) == "ok");
   BOOST_TEST(text(s.every_seconds("bad", no_exit, State::Start, 60)) == "ok");
   auto started = s.start(*vs.rt);
   BOOST_TEST_REQUIRE(!started.has_value());
   BOOST_TEST(started.error().code() == cano::errc::configuration);
-  BOOST_TEST(started.error().message() ==
-             "Workflow has no exit states defined — orchestration may loop forever");
+  BOOST_TEST(started.error().message() == "Workflow has no exit states defined — orchestration may loop forever");
   BOOST_TEST(events->events().empty()); // validation comes first: nothing was set up
 }
 
@@ -205,8 +199,7 @@ BOOST_AUTO_TEST_CASE(start_refuses_an_initial_state_neither_registered_nor_exit)
   auto started = s.start(*vs.rt);
   BOOST_TEST_REQUIRE(!started.has_value());
   BOOST_TEST(started.error().code() == cano::errc::configuration);
-  BOOST_TEST(started.error().message() ==
-             "Initial state Process is neither registered nor an exit state");
+  BOOST_TEST(started.error().message() == "Initial state Process is neither registered nor an exit state");
 }
 
 BOOST_AUTO_TEST_CASE(resources_are_set_up_in_registration_order_and_torn_down_in_reverse_at_stop) {
@@ -220,8 +213,7 @@ BOOST_AUTO_TEST_CASE(resources_are_set_up_in_registration_order_and_torn_down_in
   auto running = s.start(*vs.rt);
   BOOST_TEST_REQUIRE(running.has_value());
   BOOST_TEST(s.is_empty()); // start took the flows
-  BOOST_TEST(events->events() == strings({"setup:A", "setup:B", "setup:C"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(events->events() == strings({"setup:A", "setup:B", "setup:C"}), boost::test_tools::per_element());
   for (const char* id : {"a", "b", "c"}) {
     BOOST_TEST(text(running->trigger(id)) == "ok");
   }
@@ -233,8 +225,7 @@ BOOST_AUTO_TEST_CASE(resources_are_set_up_in_registration_order_and_torn_down_in
   auto stopped = running->wait_for(10s);
   BOOST_TEST_REQUIRE(stopped.has_value());
   BOOST_TEST(text(*stopped) == "ok");
-  BOOST_TEST(events->events() ==
-               strings({"setup:A", "setup:B", "setup:C", "teardown:C", "teardown:B", "teardown:A"}),
+  BOOST_TEST(events->events() == strings({"setup:A", "setup:B", "setup:C", "teardown:C", "teardown:B", "teardown:A"}),
              boost::test_tools::per_element());
 }
 
@@ -245,14 +236,12 @@ BOOST_AUTO_TEST_CASE(a_failed_setup_tears_down_the_flows_already_set_up_in_rever
   cano::Scheduler<State> s;
   BOOST_TEST(text(s.manual("a", resource_workflow("A", events, calls), State::Start)) == "ok");
   BOOST_TEST(text(s.manual("b", resource_workflow("B", events, calls), State::Start)) == "ok");
-  BOOST_TEST(text(s.manual("c", resource_workflow("C", events, calls, true), State::Start)) ==
-             "ok");
+  BOOST_TEST(text(s.manual("c", resource_workflow("C", events, calls, true), State::Start)) == "ok");
   BOOST_TEST(text(s.manual("d", resource_workflow("D", events, calls), State::Start)) == "ok");
   auto running = s.start(*vs.rt);
   BOOST_TEST_REQUIRE(!running.has_value());
   BOOST_TEST(running.error().to_string() == "Task execution error: C setup failed");
-  BOOST_TEST(events->events() ==
-               strings({"setup:A", "setup:B", "setup:C", "teardown:B", "teardown:A"}),
+  BOOST_TEST(events->events() == strings({"setup:A", "setup:B", "setup:C", "teardown:B", "teardown:A"}),
              boost::test_tools::per_element());
 }
 
@@ -283,8 +272,7 @@ BOOST_AUTO_TEST_CASE(scheduled_runs_skip_per_run_setup_and_the_workflow_timeout)
   vs.run();
   vs.advance(100ms); // the run in flight ends
   BOOST_TEST_REQUIRE(running->wait_for(10s).has_value());
-  BOOST_TEST(events->events() == strings({"setup:A", "teardown:A"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(events->events() == strings({"setup:A", "teardown:A"}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(past_its_bound_stop_cancels_runs_and_tears_down_after_their_rollback) {
@@ -337,8 +325,7 @@ BOOST_AUTO_TEST_CASE(runs_started_elsewhere_share_the_schedulers_lease) {
   BOOST_TEST(calls->load() == 1);
   BOOST_TEST(events->events() == strings({"setup:A"}), boost::test_tools::per_element());
   BOOST_TEST(text(running->stop()) == "ok");
-  BOOST_TEST(events->events() == strings({"setup:A", "teardown:A"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(events->events() == strings({"setup:A", "teardown:A"}), boost::test_tools::per_element());
   // Without the scheduler, a run sets up and tears down by itself again (cano's per-run rule).
   BOOST_TEST(ts.rt->run(wf, State::Start).has_value());
   BOOST_TEST(events->events() == strings({"setup:A", "teardown:A", "setup:A", "teardown:A"}),
@@ -359,8 +346,7 @@ BOOST_AUTO_TEST_CASE(two_flows_of_one_workflow_set_it_up_once) {
   running->request_stop();
   vs.run();
   BOOST_TEST_REQUIRE(running->wait_for(10s).has_value());
-  BOOST_TEST(events->events() == strings({"setup:A", "teardown:A"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(events->events() == strings({"setup:A", "teardown:A"}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

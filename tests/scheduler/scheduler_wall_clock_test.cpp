@@ -25,7 +25,8 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 /// Polls `pred` until it holds or `bound` passes (the scheduler updates statuses on its own actor).
-template <class Pred> bool eventually(Pred pred, std::chrono::milliseconds bound = 60s) {
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds bound = 60s) {
   auto until = steady::now() + bound;
   while (!pred()) {
     if (steady::now() > until) {
@@ -170,8 +171,7 @@ BOOST_AUTO_TEST_CASE(cancel_flow_abandons_a_blocking_body_and_the_flow_goes_idle
   BOOST_TEST(text(running->trigger("held")) == "ok");
   BOOST_TEST_REQUIRE(entered.wait_for_at_least(1));
   BOOST_TEST(text(running->cancel_flow("held")) == "ok");
-  BOOST_TEST(
-    eventually([&] { return running->status("held")->status == cano::FlowStatus::idle(); }));
+  BOOST_TEST(eventually([&] { return running->status("held")->status == cano::FlowStatus::idle(); }));
   BOOST_TEST(running->status("held")->failure_streak == 0u);
   release.open(); // the abandoned body returns; its result is ignored
   BOOST_TEST(text(running->stop()) == "ok");
@@ -218,8 +218,7 @@ BOOST_AUTO_TEST_CASE(cancel_flow_lets_a_saga_step_in_flight_finish_then_undoes_i
   BOOST_TEST(text(running->trigger("saga")) == "ok");
   BOOST_TEST_REQUIRE(entered->wait_for_at_least(1));
   BOOST_TEST(text(running->cancel_flow("saga")) == "ok");
-  BOOST_TEST(
-    eventually([&] { return running->status("saga")->status == cano::FlowStatus::idle(); }));
+  BOOST_TEST(eventually([&] { return running->status("saga")->status == cano::FlowStatus::idle(); }));
   // It finished, its entry was pushed, and the rollback undid it; Ship never started.
   BOOST_TEST(j->entries() == std::vector<std::string>({"run:reserve (saw the cancel)", "rollback:slot-7"}),
              boost::test_tools::per_element());
@@ -234,28 +233,25 @@ BOOST_AUTO_TEST_CASE(scheduled_runs_are_ordinary_runs_with_observers_and_checkpo
   test_system ts;
   auto store = std::make_shared<cano::MemoryCheckpointStore>();
   auto observer = std::make_shared<cano::RecordingObserver>();
-  auto wf = cano::Workflow<State>{}
-              .register_task(
-                State::Start, "First", [] { return State::Process; },
-                cano::TaskConfig::minimal().with_blocking(false))
-              .register_task(
-                State::Process, "Second", [] { return State::Complete; },
-                cano::TaskConfig::minimal().with_blocking(false))
-              .add_exit_state(State::Complete)
-              .with_name("nightly")
-              .with_workflow_id("nightly-run")
-              .with_checkpoint_store(store)
-              .with_observer(observer);
+  auto wf =
+    cano::Workflow<State>{}
+      .register_task(
+        State::Start, "First", [] { return State::Process; }, cano::TaskConfig::minimal().with_blocking(false))
+      .register_task(
+        State::Process, "Second", [] { return State::Complete; }, cano::TaskConfig::minimal().with_blocking(false))
+      .add_exit_state(State::Complete)
+      .with_name("nightly")
+      .with_workflow_id("nightly-run")
+      .with_checkpoint_store(store)
+      .with_observer(observer);
   cano::Scheduler<State> s;
   BOOST_TEST(text(s.manual("nightly", wf, State::Start)) == "ok");
   auto running = s.start(*ts.rt);
   BOOST_TEST_REQUIRE(running.has_value());
   BOOST_TEST(text(running->trigger("nightly")) == "ok");
-  BOOST_TEST_REQUIRE(eventually(
-    [&] { return running->status("nightly")->status == cano::FlowStatus::completed(); }));
+  BOOST_TEST_REQUIRE(eventually([&] { return running->status("nightly")->status == cano::FlowStatus::completed(); }));
   BOOST_TEST(observer->events_with("state_enter:") ==
-               std::vector<std::string>(
-                 {"state_enter:Start", "state_enter:Process", "state_enter:Complete"}),
+               std::vector<std::string>({"state_enter:Start", "state_enter:Process", "state_enter:Complete"}),
              boost::test_tools::per_element());
   BOOST_TEST(store->audit_states("nightly-run").size() == 3u); // one entry row per state
   BOOST_TEST(store->rows("nightly-run").empty());              // a finished run clears its log
@@ -265,8 +261,8 @@ BOOST_AUTO_TEST_CASE(scheduled_runs_are_ordinary_runs_with_observers_and_checkpo
   BOOST_TEST(((*header)->status == cano::RunStatus::completed));
   // The next scheduled run of the same id starts afresh, as in cano (its log was cleared).
   BOOST_TEST(text(running->trigger("nightly")) == "ok");
-  BOOST_TEST_REQUIRE(eventually(
-    [&] { return running->status("nightly")->run_count == 2u && !running->has_running_flows(); }));
+  BOOST_TEST_REQUIRE(
+    eventually([&] { return running->status("nightly")->run_count == 2u && !running->has_running_flows(); }));
   BOOST_TEST(running->status("nightly")->status == cano::FlowStatus::completed());
   BOOST_TEST(store->audit_states("nightly-run").size() == 6u);
   BOOST_TEST(text(running->stop()) == "ok");

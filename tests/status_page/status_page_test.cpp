@@ -42,19 +42,21 @@ struct shop {
     wf = cano::Workflow<State>{}
            .with_name("shop")
            .with_checkpoint_store(store)
-           .register_task(State::Start, "take", [] { return State::Process; }, cano::TaskConfig::minimal())
-           .register_task(State::Process, "pack",
-                          [release = release, holding = holding](cano::task_context& ctx) -> cano::expected<State> {
-                            if (ctx.workflow_id() == "held-run") {
-                              holding->arrive();
-                              release->wait_for(120s);
-                            }
-                            if (ctx.input().is_object() && ctx.input().value("fail", false)) {
-                              return cano::error::task_execution("parcel too heavy").permanent();
-                            }
-                            return State::Done;
-                          },
-                          cano::TaskConfig::minimal())
+           .register_task(
+             State::Start, "take", [] { return State::Process; }, cano::TaskConfig::minimal())
+           .register_task(
+             State::Process, "pack",
+             [release = release, holding = holding](cano::task_context& ctx) -> cano::expected<State> {
+               if (ctx.workflow_id() == "held-run") {
+                 holding->arrive();
+                 release->wait_for(120s);
+               }
+               if (ctx.input().is_object() && ctx.input().value("fail", false)) {
+                 return cano::error::task_execution("parcel too heavy").permanent();
+               }
+               return State::Done;
+             },
+             cano::TaskConfig::minimal())
            .add_exit_state(State::Done)
            .with_transitions(State::Start, {State::Process})
            .with_transitions(State::Process, {State::Done});
@@ -143,7 +145,8 @@ BOOST_AUTO_TEST_CASE(a_browser_shows_the_run_in_flight_recent_runs_histories_and
   BOOST_TEST(occurrences(table_of(held_page, "history"), "<tr class=\"row\">") == s.log_rows("held-run"));
 
   auto hostile = browser_dom(home + "run?id=%3Cscript%3Ealert(1)%3C%2Fscript%3E").out;
-  BOOST_TEST(hostile.find("<code id=\"workflow-id\">&lt;script&gt;alert(1)&lt;/script&gt;</code>") != std::string::npos);
+  BOOST_TEST(hostile.find("<code id=\"workflow-id\">&lt;script&gt;alert(1)&lt;/script&gt;</code>") !=
+             std::string::npos);
   BOOST_TEST(hostile.find("<script") == std::string::npos);
 
   // Once the held run ends, the page says so: nothing in flight, the run completed.

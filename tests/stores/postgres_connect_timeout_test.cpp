@@ -42,7 +42,8 @@ BOOST_AUTO_TEST_CASE(a_store_on_a_silent_server_fails_after_the_default_connect_
   for (const auto& dsn : {"host=127.0.0.1 port=" + db.port_text() + " user=u dbname=d",
                           "postgresql://u@127.0.0.1:" + db.port_text() + "/d?sslmode=disable"}) {
     auto [text, took] = open_silent(dsn);
-    BOOST_CHECK_MESSAGE(took < 60s, dsn << " took " << std::chrono::duration_cast<std::chrono::seconds>(took).count() << "s");
+    BOOST_CHECK_MESSAGE(took < 60s,
+                        dsn << " took " << std::chrono::duration_cast<std::chrono::seconds>(took).count() << "s");
     BOOST_TEST(text.find("timeout expired") != std::string::npos, text);
   }
 }

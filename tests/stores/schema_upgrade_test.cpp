@@ -104,8 +104,9 @@ BOOST_AUTO_TEST_CASE(a_postgres_database_of_migration_2_opens_and_its_runs_resum
     tx.exec(migration("postgres", "0001_checkpoints_and_runs.sql"));
     tx.exec(migration("postgres", "0002_queue_vacuum.sql"));
     tx.exec("INSERT INTO cano_schema_migrations (version) VALUES (1), (2)");
-    tx.exec("INSERT INTO cano_checkpoints (workflow_id, sequence, state, task_id, kind, workflow_version, append_token) "
-            "VALUES ('old-1', 0, 'Start', 'start', 0, 0, 't0')");
+    tx.exec(
+      "INSERT INTO cano_checkpoints (workflow_id, sequence, state, task_id, kind, workflow_version, append_token) "
+      "VALUES ('old-1', 0, 'Start', 'start', 0, 0, 't0')");
     tx.exec("INSERT INTO cano_runs VALUES ('old-1', 'legacy', 0, '{\"sku\": \"KB-42\"}', 'running', now(), now())");
     tx.commit();
   }

@@ -19,7 +19,9 @@ namespace test {
 
 audited_store::audited_store(std::shared_ptr<cano::CheckpointStore> inner, std::string kind,
                              std::function<void()> cleanup)
-  : inner_(std::move(inner)), kind_(std::move(kind)), cleanup_(std::move(cleanup)) {}
+  : inner_(std::move(inner)),
+    kind_(std::move(kind)),
+    cleanup_(std::move(cleanup)) {}
 
 audited_store::~audited_store() {
   inner_.reset();

@@ -48,18 +48,14 @@ public:
   cano::expected<cano::RunListing> list_unfinished() override;
   cano::expected<void> acquire_driver() override { return inner_->acquire_driver(); }
   cano::expected<void> claim_run(const std::string& workflow_id) override { return inner_->claim_run(workflow_id); }
-  cano::expected<cano::RunPage> list_runs(const cano::RunQuery& query) override {
-    return inner_->list_runs(query);
-  }
+  cano::expected<cano::RunPage> list_runs(const cano::RunQuery& query) override { return inner_->list_runs(query); }
   cano::expected<std::vector<cano::RunLogEntry>> run_log(const std::string& workflow_id) override {
     return inner_->run_log(workflow_id);
   }
-  cano::expected<cano::PurgeCounts>
-  purge_runs(std::chrono::system_clock::time_point before) override {
+  cano::expected<cano::PurgeCounts> purge_runs(std::chrono::system_clock::time_point before) override {
     return inner_->purge_runs(before);
   }
-  cano::expected<std::uint64_t>
-  purge_history(std::chrono::system_clock::time_point before) override {
+  cano::expected<std::uint64_t> purge_history(std::chrono::system_clock::time_point before) override {
     return inner_->purge_history(before);
   }
   bool keeps_history() const override { return inner_->keeps_history(); }
@@ -121,10 +117,12 @@ struct postgres_store {
 // A store built without (CANO_ACTOR_WITH_SQLITE/POSTGRES=OFF) has no instances at all.
 using store_kinds = boost::mpl::list<memory_store
 #if CANO_TESTS_WITH_SQLITE
-                                     , sqlite_store
+                                     ,
+                                     sqlite_store
 #endif
 #if CANO_TESTS_WITH_POSTGRES
-                                     , postgres_store
+                                     ,
+                                     postgres_store
 #endif
                                      >;
 

@@ -137,11 +137,14 @@ BOOST_AUTO_TEST_CASE(other_control_characters_become_unicode_escapes_in_lowercas
 }
 
 BOOST_AUTO_TEST_CASE(invisible_separators_and_format_characters_are_escaped) {
-  BOOST_TEST(conflict("\xc2\xa0") == R"("\u{a0}")");           // no-break space
-  BOOST_TEST(conflict("a\xe2\x80\x8b" "b") == R"("a\u{200b}b")"); // zero-width space
-  BOOST_TEST(conflict("\xe2\x80\xae" "evil") == R"("\u{202e}evil")"); // right-to-left override
-  BOOST_TEST(conflict("\xe2\x80\xa8") == R"("\u{2028}")");     // line separator
-  BOOST_TEST(conflict("\xef\xbb\xbf" "id") == R"("\u{feff}id")"); // byte order mark
+  BOOST_TEST(conflict("\xc2\xa0") == R"("\u{a0}")"); // no-break space
+  BOOST_TEST(conflict("a\xe2\x80\x8b"
+                      "b") == R"("a\u{200b}b")"); // zero-width space
+  BOOST_TEST(conflict("\xe2\x80\xae"
+                      "evil") == R"("\u{202e}evil")");     // right-to-left override
+  BOOST_TEST(conflict("\xe2\x80\xa8") == R"("\u{2028}")"); // line separator
+  BOOST_TEST(conflict("\xef\xbb\xbf"
+                      "id") == R"("\u{feff}id")"); // byte order mark
 }
 
 BOOST_AUTO_TEST_CASE(printable_unicode_stays_as_it_is) {
@@ -150,10 +153,11 @@ BOOST_AUTO_TEST_CASE(printable_unicode_stays_as_it_is) {
 }
 
 BOOST_AUTO_TEST_CASE(bytes_that_are_not_utf8_become_hex_escapes) {
-  BOOST_TEST(conflict("a\xff" "b") == R"("a\xFFb")");
-  BOOST_TEST(conflict("\xe2\x80") == R"("\xE2\x80")");            // truncated sequence
-  BOOST_TEST(conflict("\xc0\xaf") == R"("\xC0\xAF")");            // overlong encoding
-  BOOST_TEST(conflict("\xed\xa0\x80") == R"("\xED\xA0\x80")");    // a surrogate
+  BOOST_TEST(conflict("a\xff"
+                      "b") == R"("a\xFFb")");
+  BOOST_TEST(conflict("\xe2\x80") == R"("\xE2\x80")");                 // truncated sequence
+  BOOST_TEST(conflict("\xc0\xaf") == R"("\xC0\xAF")");                 // overlong encoding
+  BOOST_TEST(conflict("\xed\xa0\x80") == R"("\xED\xA0\x80")");         // a surrogate
   BOOST_TEST(conflict("\xf4\x90\x80\x80") == R"("\xF4\x90\x80\x80")"); // past U+10FFFF
 }
 
@@ -185,7 +189,8 @@ BOOST_AUTO_TEST_CASE(resuming_an_unknown_hostile_id_escapes_it_in_the_error) {
     BOOST_TEST(r.error().message() == "no checkpoint rows for workflow id " + quoted);
   };
   test_system ts;
-  auto wf = cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Complete)).add_exit_state(State::Complete);
+  auto wf =
+    cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Complete)).add_exit_state(State::Complete);
   expect(ts.rt->resume(wf.with_checkpoint_store(std::make_shared<cano::MemoryCheckpointStore>()), hostile_id),
          hostile_quoted);
   sqlite_file f;
@@ -211,9 +216,8 @@ BOOST_AUTO_TEST_CASE(resuming_an_unknown_hostile_id_on_postgres_escapes_it_in_th
 BOOST_AUTO_TEST_CASE(a_log_line_escapes_control_characters_and_is_never_cut_at_a_nul) {
   test_system ts;
   auto store = std::make_shared<FailingFinalHeaders>();
-  auto fail = cano::make_task<State>("Fail", []() -> cano::expected<State> {
-    return cano::error::task_execution("no");
-  }, cano::TaskConfig::minimal());
+  auto fail = cano::make_task<State>(
+    "Fail", []() -> cano::expected<State> { return cano::error::task_execution("no"); }, cano::TaskConfig::minimal());
   auto wf = cano::Workflow<State>{}
               .register_task(State::Start, fail)
               .add_exit_state(State::Complete)

@@ -25,28 +25,24 @@ BOOST_AUTO_TEST_CASE(an_empty_workflow_has_no_registered_state_handlers) {
 BOOST_AUTO_TEST_CASE(a_workflow_without_exit_states_is_rejected) {
   auto r = cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Complete)).validate();
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error().message() ==
-             "Workflow has no exit states defined — orchestration may loop forever");
+  BOOST_TEST(r.error().message() == "Workflow has no exit states defined — orchestration may loop forever");
 }
 
 BOOST_AUTO_TEST_CASE(start_to_complete_with_an_exit_state_is_valid) {
-  auto wf = cano::Workflow<State>{}
-              .register_task(State::Start, goto_task(State::Complete))
-              .add_exit_state(State::Complete);
+  auto wf =
+    cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Complete)).add_exit_state(State::Complete);
   BOOST_TEST(wf.validate().has_value());
 }
 
 BOOST_AUTO_TEST_CASE(initial_state_must_be_registered_or_exit) {
-  auto wf = cano::Workflow<State>{}
-              .register_task(State::Start, goto_task(State::Complete))
-              .add_exit_state(State::Complete);
+  auto wf =
+    cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Complete)).add_exit_state(State::Complete);
   BOOST_TEST(wf.validate_initial_state(State::Start).has_value());
   BOOST_TEST(wf.validate_initial_state(State::Complete).has_value());
   auto r = wf.validate_initial_state(State::Process);
   BOOST_REQUIRE(!r);
   BOOST_TEST(r.error().category() == std::string("configuration"));
-  BOOST_TEST(r.error().message() ==
-             "Initial state Process is neither registered nor an exit state");
+  BOOST_TEST(r.error().message() == "Initial state Process is neither registered nor an exit state");
 }
 
 BOOST_AUTO_TEST_CASE(running_a_workflow_with_only_an_exit_state_fails_with_configuration) {
@@ -75,8 +71,7 @@ BOOST_AUTO_TEST_CASE(running_from_an_unknown_initial_state_fails_before_any_task
               .add_exit_state(State::Complete);
   auto r = ts.rt->run(wf, State::Process);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error().message() ==
-             "Initial state Process is neither registered nor an exit state");
+  BOOST_TEST(r.error().message() == "Initial state Process is neither registered nor an exit state");
   BOOST_TEST(n->load() == 0);
 }
 

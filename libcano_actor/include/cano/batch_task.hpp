@@ -41,8 +41,7 @@ public:
   virtual expected<Output> process_item(const Item& item) = 0;
   virtual expected<TaskResult<S>> finish(task_context& ctx, std::vector<expected<Output>> outputs) = 0;
 
-  std::unique_ptr<detail::attempt_program>
-  make_program(const std::shared_ptr<detail::program_task<S>>& self) override;
+  std::unique_ptr<detail::attempt_program> make_program(const std::shared_ptr<detail::program_task<S>>& self) override;
 };
 
 namespace detail {
@@ -128,8 +127,7 @@ public:
 
 private:
   call_request item_call(std::size_t index, duration delay) {
-    return {first_item_call + index, delay,
-            [task = task_, items = items_, index](task_context&) -> expected<std::any> {
+    return {first_item_call + index, delay, [task = task_, items = items_, index](task_context&) -> expected<std::any> {
               auto out = task->process_item((*items)[index]);
               if (!out) {
                 return out.error();

@@ -46,7 +46,9 @@ struct CheckpointRow {
 
   CheckpointRow() = default;
   CheckpointRow(std::uint64_t seq, std::string state_label, std::string task)
-    : sequence(seq), state(std::move(state_label)), task_id(std::move(task)) {}
+    : sequence(seq),
+      state(std::move(state_label)),
+      task_id(std::move(task)) {}
 
   /// A compensation completion row carrying `blob`.
   CheckpointRow with_output(std::vector<std::uint8_t> blob) const;
@@ -55,9 +57,8 @@ struct CheckpointRow {
   CheckpointRow with_workflow_version(std::uint32_t v) const;
 
   friend bool operator==(const CheckpointRow& a, const CheckpointRow& b) {
-    return a.sequence == b.sequence && a.state == b.state && a.task_id == b.task_id &&
-           a.output_blob == b.output_blob && a.kind == b.kind &&
-           a.workflow_version == b.workflow_version;
+    return a.sequence == b.sequence && a.state == b.state && a.task_id == b.task_id && a.output_blob == b.output_blob &&
+           a.kind == b.kind && a.workflow_version == b.workflow_version;
   }
 };
 
@@ -97,8 +98,8 @@ struct RollbackRecord {
       return a.task_id == b.task_id && a.output == b.output && a.sequence == b.sequence;
     }
   };
-  std::vector<Entry> stack; // bottom first; the drain undoes from the back
-  std::size_t undone = 0;   // entries undone (successfully or not), counted from the back
+  std::vector<Entry> stack;  // bottom first; the drain undoes from the back
+  std::size_t undone = 0;    // entries undone (successfully or not), counted from the back
   std::vector<error> errors; // errors[0]: the failure that started the rollback; then failed undos
 
   bool finished() const noexcept { return undone >= stack.size(); }
@@ -111,7 +112,7 @@ struct RollbackRecord {
 /// by id (D9).
 struct RunHeader {
   std::string workflow_id;
-  std::string definition;          // Workflow::with_name
+  std::string definition; // Workflow::with_name
   std::uint32_t workflow_version = 0;
   nlohmann::json input;
   RunStatus status = RunStatus::running;
@@ -214,8 +215,7 @@ struct PurgeCounts {
 
 /// The opaque cursor of a page that ended at (created_at, workflow_id): list_runs of the stores
 /// here use it; a store of your own may use any text.
-std::string run_cursor(std::chrono::system_clock::time_point created_at,
-                       const std::string& workflow_id);
+std::string run_cursor(std::chrono::system_clock::time_point created_at, const std::string& workflow_id);
 /// The position a run_cursor names, with created_at in microseconds since the epoch; an error
 /// naming the cursor when the text is not one.
 expected<std::pair<std::int64_t, std::string>> parse_run_cursor(const std::string& cursor);
@@ -317,8 +317,7 @@ public:
   virtual expected<PurgeCounts> purge_runs(std::chrono::system_clock::time_point finished_before);
   /// Removes history rows archived before `archived_before` (run headers stay); returns how many.
   /// The default has no history: 0.
-  virtual expected<std::uint64_t>
-  purge_history(std::chrono::system_clock::time_point archived_before);
+  virtual expected<std::uint64_t> purge_history(std::chrono::system_clock::time_point archived_before);
 
   /// True for stores that can keep history (with_history_retention).
   virtual bool keeps_history() const { return false; }

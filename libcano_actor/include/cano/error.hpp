@@ -79,12 +79,8 @@ public:
   static error checkpoint_store(std::string m) { return {errc::checkpoint_store, std::move(m)}; }
   static error generic(std::string m) { return {errc::generic, std::move(m)}; }
   static error resource_not_found(std::string m) { return {errc::resource_not_found, std::move(m)}; }
-  static error resource_type_mismatch(std::string m) {
-    return {errc::resource_type_mismatch, std::move(m)};
-  }
-  static error resource_duplicate_key(std::string m) {
-    return {errc::resource_duplicate_key, std::move(m)};
-  }
+  static error resource_type_mismatch(std::string m) { return {errc::resource_type_mismatch, std::move(m)}; }
+  static error resource_duplicate_key(std::string m) { return {errc::resource_duplicate_key, std::move(m)}; }
   /// errors[0] is the original failure, errors[1..] the compensation failures in drain order.
   static error compensation_failed(std::vector<error> errors);
   static error workflow_version_mismatch(std::uint32_t stored, std::uint32_t expected);
@@ -191,11 +187,9 @@ public:
   using value_type = T;
   using error_type = E;
 
-  template <class U = T,
-            class = std::enable_if_t<std::is_constructible_v<T, U&&> &&
-                                     !std::is_same_v<std::decay_t<U>, expected> &&
-                                     !std::is_same_v<std::decay_t<U>, cano::error> &&
-                                     !std::is_same_v<std::decay_t<U>, E>>>
+  template <class U = T, class = std::enable_if_t<
+                           std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, expected> &&
+                           !std::is_same_v<std::decay_t<U>, cano::error> && !std::is_same_v<std::decay_t<U>, E>>>
   expected(U&& value) : value_(std::forward<U>(value)) {}
   expected(E err) : error_(std::make_shared<const E>(std::move(err))) {}
 

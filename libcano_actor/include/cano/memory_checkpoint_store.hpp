@@ -50,8 +50,7 @@ public:
   expected<RunPage> list_runs(const RunQuery& query) override;
   expected<std::vector<RunLogEntry>> run_log(const std::string& workflow_id) override;
   expected<PurgeCounts> purge_runs(std::chrono::system_clock::time_point finished_before) override;
-  expected<std::uint64_t>
-  purge_history(std::chrono::system_clock::time_point archived_before) override;
+  expected<std::uint64_t> purge_history(std::chrono::system_clock::time_point archived_before) override;
   bool keeps_history() const override { return true; }
 
   /// Live rows of a run, ascending by sequence.

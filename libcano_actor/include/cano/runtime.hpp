@@ -137,16 +137,13 @@ public:
   /// Runs to completion and returns the final state or the run's error. Blocking.
   template <class S>
   expected<S> run(const Workflow<S>& wf, S initial, run_options options = {}) {
-    return run_erased(wf.definition_ptr(), detail::encode_state(initial), std::move(options))
-      .template get<S>();
+    return run_erased(wf.definition_ptr(), detail::encode_state(initial), std::move(options)).template get<S>();
   }
 
   /// Starts a run and returns its id at once; `reply_to` later receives a run_result.
   template <class S>
-  std::uint64_t start(const Workflow<S>& wf, S initial, run_options options,
-                      const caf::actor& reply_to) {
-    return start_erased(wf.definition_ptr(), detail::encode_state(initial), std::move(options),
-                        reply_to);
+  std::uint64_t start(const Workflow<S>& wf, S initial, run_options options, const caf::actor& reply_to) {
+    return start_erased(wf.definition_ptr(), detail::encode_state(initial), std::move(options), reply_to);
   }
 
   /// Starts a run from inside actor `self` (on its worker thread, the fastest way) and returns
@@ -263,14 +260,11 @@ public:
 
 private:
   friend struct detail::runtime_access;
-  run_result run_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
-                        run_options options);
-  std::uint64_t start_erased(std::shared_ptr<const detail::definition> def,
-                             detail::state_code initial, run_options options,
-                             const caf::actor& reply_to);
-  std::uint64_t start_erased(std::shared_ptr<const detail::definition> def,
-                             detail::state_code initial, run_options options,
-                             caf::local_actor* self);
+  run_result run_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial, run_options options);
+  std::uint64_t start_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
+                             run_options options, const caf::actor& reply_to);
+  std::uint64_t start_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
+                             run_options options, caf::local_actor* self);
   run_result resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
                            cancellation_token token);
   void resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id, const caf::actor& reply_to);
@@ -282,10 +276,8 @@ private:
   void submit_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial, run_options options,
                      const caf::actor& reply_to);
   run_result result_erased(std::shared_ptr<const detail::definition> def, const std::string& id);
-  void result_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
-                     const caf::actor& reply_to);
-  std::vector<run_result> resume_all_erased(
-    const std::vector<std::shared_ptr<const detail::definition>>& defs);
+  void result_erased(std::shared_ptr<const detail::definition> def, const std::string& id, const caf::actor& reply_to);
+  std::vector<run_result> resume_all_erased(const std::vector<std::shared_ptr<const detail::definition>>& defs);
   std::shared_ptr<detail::engine> engine_;
 };
 

@@ -80,9 +80,7 @@ struct BackoffPolicy {
   /// The same with the jitter draw given (`draw` in [−1, 1]), for deterministic callers.
   std::chrono::nanoseconds compute_delay(std::uint32_t streak, double draw) const;
   /// True when `streak` has reached the streak limit.
-  bool is_tripped(std::uint32_t streak) const noexcept {
-    return streak_limit.has_value() && streak >= *streak_limit;
-  }
+  bool is_tripped(std::uint32_t streak) const noexcept { return streak_limit.has_value() && streak >= *streak_limit; }
 };
 
 /// A flow's status (cano's scheduler::Status): Idle, Running, Completed, Backoff{until, streak,
@@ -111,8 +109,7 @@ public:
   const std::string& last_error() const noexcept { return last_error_; }
 
   friend bool operator==(const FlowStatus& a, const FlowStatus& b) {
-    return a.kind_ == b.kind_ && a.until_ == b.until_ && a.streak_ == b.streak_ &&
-           a.last_error_ == b.last_error_;
+    return a.kind_ == b.kind_ && a.until_ == b.until_ && a.streak_ == b.streak_ && a.last_error_ == b.last_error_;
   }
   friend bool operator!=(const FlowStatus& a, const FlowStatus& b) { return !(a == b); }
   /// Like cano's Debug: `Idle`, or
@@ -123,10 +120,10 @@ public:
 
 private:
   FlowStatus(kind k, time_point until, std::uint32_t streak, std::string last_error)
-    : kind_(k)
-    , until_(until)
-    , streak_(streak)
-    , last_error_(std::move(last_error)) {}
+    : kind_(k),
+      until_(until),
+      streak_(streak),
+      last_error_(std::move(last_error)) {}
   kind kind_;
   time_point until_;
   std::uint32_t streak_;
@@ -165,8 +162,7 @@ struct scheduler_settings {
   std::chrono::milliseconds stop_bound{30000};
 };
 
-expected<RunningScheduler> start_scheduler(runtime& rt, std::vector<scheduled_flow> flows,
-                                           scheduler_settings settings);
+expected<RunningScheduler> start_scheduler(runtime& rt, std::vector<scheduled_flow> flows, scheduler_settings settings);
 expected<void> check_interval(const std::string& id, std::chrono::nanoseconds interval);
 std::chrono::nanoseconds saturating_seconds(std::uint64_t count, std::uint64_t seconds_per_unit);
 } // namespace detail
@@ -214,57 +210,48 @@ public:
   expected<void> stop() const;
 
 private:
-  friend expected<RunningScheduler> detail::start_scheduler(runtime&,
-                                                            std::vector<detail::scheduled_flow>,
+  friend expected<RunningScheduler> detail::start_scheduler(runtime&, std::vector<detail::scheduled_flow>,
                                                             detail::scheduler_settings);
-  explicit RunningScheduler(std::shared_ptr<detail::scheduler_handle> core)
-    : core_(std::move(core)) {}
+  explicit RunningScheduler(std::shared_ptr<detail::scheduler_handle> core) : core_(std::move(core)) {}
   std::shared_ptr<detail::scheduler_handle> core_;
 };
 
 /// Registers flows, then starts them on a runtime (cano's Scheduler builder). Every flow of one
 /// scheduler has the same state type; use one scheduler per state type.
-template <class S> class Scheduler {
+template <class S>
+class Scheduler {
 public:
   using time_point = std::chrono::system_clock::time_point;
 
   /// A flow that runs at start and then `interval` after each run ends. Errors (Configuration):
   /// "Flow '<id>' already exists"; a negative interval.
-  expected<void> every(const std::string& id, Workflow<S> wf, S initial,
-                       std::chrono::nanoseconds interval) {
+  expected<void> every(const std::string& id, Workflow<S> wf, S initial, std::chrono::nanoseconds interval) {
     if (auto ok = detail::check_interval(id, interval); !ok) {
       return ok;
     }
-    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::every, interval,
-               std::nullopt);
+    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::every, interval, std::nullopt);
   }
-  expected<void> every_seconds(const std::string& id, Workflow<S> wf, S initial,
-                               std::uint64_t seconds) {
+  expected<void> every_seconds(const std::string& id, Workflow<S> wf, S initial, std::uint64_t seconds) {
     return every(id, std::move(wf), initial, detail::saturating_seconds(seconds, 1));
   }
-  expected<void> every_minutes(const std::string& id, Workflow<S> wf, S initial,
-                               std::uint64_t minutes) {
+  expected<void> every_minutes(const std::string& id, Workflow<S> wf, S initial, std::uint64_t minutes) {
     return every(id, std::move(wf), initial, detail::saturating_seconds(minutes, 60));
   }
-  expected<void> every_hours(const std::string& id, Workflow<S> wf, S initial,
-                             std::uint64_t hours) {
+  expected<void> every_hours(const std::string& id, Workflow<S> wf, S initial, std::uint64_t hours) {
     return every(id, std::move(wf), initial, detail::saturating_seconds(hours, 3600));
   }
   /// A flow that runs at the fire times of `expression` (see cano/cron.hpp), in UTC. Errors
   /// (Configuration): "Invalid cron expression: …", "Flow '<id>' already exists".
-  expected<void> cron(const std::string& id, Workflow<S> wf, S initial,
-                      const std::string& expression) {
+  expected<void> cron(const std::string& id, Workflow<S> wf, S initial, const std::string& expression) {
     auto parsed = CronSchedule::parse(expression);
     if (!parsed) {
       return parsed.error();
     }
-    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::cron, {},
-               std::move(*parsed));
+    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::cron, {}, std::move(*parsed));
   }
   /// A flow that runs only when triggered.
   expected<void> manual(const std::string& id, Workflow<S> wf, S initial) {
-    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::manual, {},
-               std::nullopt);
+    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::manual, {}, std::nullopt);
   }
   /// Replaces flow `id`'s policy (every flow starts with BackoffPolicy{}). Error
   /// (Configuration): "Flow '<id>' not found — cannot set backoff".
@@ -333,14 +320,12 @@ private:
     BackoffPolicy policy;
   };
 
-  expected<void> add(const std::string& id, Workflow<S> wf, S initial,
-                     detail::scheduled_flow::trigger kind, std::chrono::nanoseconds interval,
-                     std::optional<CronSchedule> cron) {
+  expected<void> add(const std::string& id, Workflow<S> wf, S initial, detail::scheduled_flow::trigger kind,
+                     std::chrono::nanoseconds interval, std::optional<CronSchedule> cron) {
     if (contains(id)) {
       return error::configuration("Flow '" + id + "' already exists");
     }
-    flows_.push_back(
-      flow{id, std::move(wf), initial, kind, interval, std::move(cron), BackoffPolicy{}});
+    flows_.push_back(flow{id, std::move(wf), initial, kind, interval, std::move(cron), BackoffPolicy{}});
     return {};
   }
 

@@ -32,9 +32,8 @@ class task_context {
 public:
   using step_id = task_step;
 
-  task_context(const std::string& workflow_id, const std::string& state_label,
-               std::uint32_t attempt, const nlohmann::json& input, Resources& resources,
-               const std::atomic<bool>* stop_flag, step_id step = {},
+  task_context(const std::string& workflow_id, const std::string& state_label, std::uint32_t attempt,
+               const nlohmann::json& input, Resources& resources, const std::atomic<bool>* stop_flag, step_id step = {},
                const std::atomic<bool>* cancel_flag = nullptr)
     : workflow_id_(workflow_id),
       state_label_(state_label),
@@ -56,9 +55,7 @@ public:
   Resources& resources() const noexcept { return resources_; }
   /// True once the engine has abandoned this attempt (timeout, workflow timeout, shutdown):
   /// long bodies should check it and return early; their result will be ignored.
-  bool stop_requested() const noexcept {
-    return stop_flag_ != nullptr && stop_flag_->load(std::memory_order_relaxed);
-  }
+  bool stop_requested() const noexcept { return stop_flag_ != nullptr && stop_flag_->load(std::memory_order_relaxed); }
   /// True once the run was asked to stop (cano 0.15 §4.3: its cancellation token,
   /// runtime::cancel, a durable CheckpointStore::request_cancel). A long body may wind up early;
   /// the engine abandons it anyway unless it is a saga step, which always finishes (its result

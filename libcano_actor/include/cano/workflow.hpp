@@ -91,8 +91,7 @@ public:
     return register_task(state, make_task<S>(std::move(name), std::move(fn), std::move(config)));
   }
   /// Registers a callable for `state`, named after the state's label.
-  template <class F, class = std::enable_if_t<std::is_invocable_v<F&, task_context&> ||
-                                              std::is_invocable_v<F&>>>
+  template <class F, class = std::enable_if_t<std::is_invocable_v<F&, task_context&> || std::is_invocable_v<F&>>>
   Workflow register_task(S state, F fn) const {
     return register_task(state, label_of(state), std::move(fn));
   }
@@ -108,14 +107,12 @@ public:
   }
   template <class F>
   Workflow register_router(S state, std::string name, F fn, TaskConfig config = {}) const {
-    return register_router(state,
-                           make_router<S>(std::move(name), std::move(fn), std::move(config)));
+    return register_router(state, make_router<S>(std::move(name), std::move(fn), std::move(config)));
   }
 
   /// Registers a split: every task runs (at most `bulkhead` at once) and the run moves to the
   /// join state when the strategy is satisfied. Branches may be of different types.
-  Workflow register_split(S state, std::vector<std::shared_ptr<Task<S>>> tasks,
-                          JoinConfig<S> join) const {
+  Workflow register_split(S state, std::vector<std::shared_ptr<Task<S>>> tasks, JoinConfig<S> join) const {
     auto entry = std::make_shared<detail::state_entry>();
     entry->type = detail::state_entry::kind::split;
     for (auto& t : tasks) {
@@ -129,8 +126,7 @@ public:
   }
 
   /// Registers a stepped task the engine drives step by step (cursors can be checkpointed).
-  template <class T, class = std::enable_if_t<
-                       std::is_base_of_v<SteppedTask<S, typename T::cursor_type>, T>>>
+  template <class T, class = std::enable_if_t<std::is_base_of_v<SteppedTask<S, typename T::cursor_type>, T>>>
   Workflow register_stepped(S state, std::shared_ptr<T> task) const {
     std::shared_ptr<SteppedTask<S, typename T::cursor_type>> base = task;
     detail::work_item w;
@@ -142,8 +138,7 @@ public:
   }
 
   /// Registers a saga step for `state`: on a later failure its compensate undoes it.
-  template <class T, class = std::enable_if_t<std::is_base_of_v<
-                       CompensatableTask<S, typename T::output_type>, T>>>
+  template <class T, class = std::enable_if_t<std::is_base_of_v<CompensatableTask<S, typename T::output_type>, T>>>
   Workflow register_with_compensation(S state, std::shared_ptr<T> task) const {
     std::shared_ptr<CompensatableTask<S, typename T::output_type>> base = task;
     detail::work_item w;
@@ -260,9 +255,7 @@ public:
     return def_->validate_initial_state(detail::encode_state(state));
   }
   /// True when a compensator is registered under this task name.
-  bool has_compensator(const std::string& task_name) const {
-    return def_->compensators.count(task_name) != 0;
-  }
+  bool has_compensator(const std::string& task_name) const { return def_->compensators.count(task_name) != 0; }
   bool has_state(S state) const { return def_->states.count(detail::encode_state(state)) != 0; }
   std::size_t state_count() const noexcept { return def_->states.size(); }
   const std::string& name() const noexcept { return def_->name; }
@@ -292,7 +285,7 @@ public:
   std::string to_mermaid() const { return detail::definition_to_mermaid(*def_); }
 
 private:
-  friend class runtime;                // runs the definition behind this handle
+  friend class runtime;                  // runs the definition behind this handle
   friend struct detail::workflow_access; // and so do the library's other entry points
   const std::shared_ptr<detail::definition>& definition_ptr() const noexcept { return def_; }
 

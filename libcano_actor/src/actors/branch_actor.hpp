@@ -33,17 +33,15 @@ struct split_control {
     if (stopped.load(std::memory_order_acquire)) {
       return false;
     }
-    return deadline == std::chrono::steady_clock::time_point::max() ||
-           std::chrono::steady_clock::now() < deadline;
+    return deadline == std::chrono::steady_clock::time_point::max() || std::chrono::steady_clock::now() < deadline;
   }
 };
 
 /// Spawns (lazily: it runs once `start_branch_actor` kicks it) the branch actor of branch
 /// `index`, reporting to `join` as (branch_done_atom, index, work_outcome_ptr, cost in ns).
 caf::actor spawn_branch_actor(caf::event_based_actor* join, std::shared_ptr<const run_context> ctx,
-                              std::shared_ptr<const state_entry> entry, std::uint32_t index,
-                              std::string label, std::string task_id,
-                              std::shared_ptr<blocking_pool> pool,
+                              std::shared_ptr<const state_entry> entry, std::uint32_t index, std::string label,
+                              std::string task_id, std::shared_ptr<blocking_pool> pool,
                               std::shared_ptr<const split_control> control);
 
 /// Starts a spawned branch actor through the scheduler: it lands on the next scheduler thread

@@ -26,15 +26,15 @@
 #include "../deadline.hpp"
 #include "../engine.hpp"
 #include "../format.hpp"
-#include "../resume_plan.hpp"
 #include "../internal_access.hpp"
+#include "../resume_plan.hpp"
 #include "../user_code.hpp"
 #include "checkpoint_writer.hpp"
 #include "join_actor.hpp"
 #include "messages.hpp"
 #include "run_context.hpp"
-#include "runner_handlers.hpp"
 #include "run_instruments.hpp"
+#include "runner_handlers.hpp"
 #include "saga_drain.hpp"
 
 namespace cano::detail {
@@ -128,9 +128,7 @@ public:
   bool quiet() const noexcept { return writer_.in_flight() == 0 && !drain_ && !total_timer_pending_; }
 
   /// The inline runner with this tag, or null (a stale message of an earlier runner).
-  attempt_runner* runner_for(std::uint32_t tag) noexcept {
-    return runner_ && runner_tag_ == tag ? &*runner_ : nullptr;
-  }
+  attempt_runner* runner_for(std::uint32_t tag) noexcept { return runner_ && runner_tag_ == tag ? &*runner_ : nullptr; }
   void on_runner_message() {
     if (phase_ == run_phase::forward && runner_progress()) {
       advance();
@@ -295,27 +293,27 @@ private:
           return error::checkpoint_store(std::string(what) + ": the store threw: " + text);
         };
       };
-      auto claimed = call_guarded([&]() -> expected<void> { return take_over ? store->claim_run(id) : store->adopt_run(id); },
-                                  [&](const std::string& t) -> expected<void> { return threw("claim run")(t); });
+      auto claimed =
+        call_guarded([&]() -> expected<void> { return take_over ? store->claim_run(id) : store->adopt_run(id); },
+                     [&](const std::string& t) -> expected<void> { return threw("claim run")(t); });
       if (!claimed) {
         data->rows = claimed.error();
         return data;
       }
-      data->rows = call_guarded([&] { return store->load_run(id); },
-                                [&](const std::string& t) -> expected<std::vector<CheckpointRow>> {
-                                  return threw("load_run")(t);
-                                });
-      data->header = call_guarded([&] { return store->run_header(id); },
-                                  [&](const std::string& t) -> expected<std::optional<RunHeader>> {
-                                    return threw("run_header")(t);
-                                  });
+      data->rows = call_guarded(
+        [&] { return store->load_run(id); },
+        [&](const std::string& t) -> expected<std::vector<CheckpointRow>> { return threw("load_run")(t); });
+      data->header = call_guarded(
+        [&] { return store->run_header(id); },
+        [&](const std::string& t) -> expected<std::optional<RunHeader>> { return threw("run_header")(t); });
       return data;
     };
     if (!def_->store->is_blocking()) {
       return resume_loaded(*load());
     }
     auto self = caf::actor_cast<caf::actor>(self_);
-    if (!eng_->pool()->try_post([load, self, run = run_id_] { caf::anon_send(self, loaded_atom::value, run, load()); })) {
+    if (!eng_->pool()->try_post(
+          [load, self, run = run_id_] { caf::anon_send(self, loaded_atom::value, run, load()); })) {
       finish(error::checkpoint_store("blocking pool exhausted: cannot load the checkpoint log"), RunStatus::failed,
              final_write::none);
     }
@@ -327,14 +325,14 @@ private:
     }
     const auto& id = ctx_->workflow_id;
     if (!data.rows) {
-      return finish(error::checkpoint_store("load checkpoint run " + debug_quote(id) + ": " +
-                                            data.rows.error().to_string()),
-                    RunStatus::failed, final_write::none);
+      return finish(
+        error::checkpoint_store("load checkpoint run " + debug_quote(id) + ": " + data.rows.error().to_string()),
+        RunStatus::failed, final_write::none);
     }
     if (!data.header) {
-      return finish(error::checkpoint_store("load checkpoint run " + debug_quote(id) + ": " +
-                                            data.header.error().to_string()),
-                    RunStatus::failed, final_write::none);
+      return finish(
+        error::checkpoint_store("load checkpoint run " + debug_quote(id) + ": " + data.header.error().to_string()),
+        RunStatus::failed, final_write::none);
     }
     auto start = decide_resume(*def_, id, *data.rows, std::move(*data.header),
                                start_if_empty_ ? std::optional<state_code>(current_) : std::nullopt);
@@ -353,9 +351,7 @@ private:
       case resume_start::path::close:
         owns_header_ = true;
         return finish(std::move(*start.failure), RunStatus::failed, final_write::header);
-      case resume_start::path::drain:
-        resumed_rollback_ = std::move(start.rollback);
-        break;
+      case resume_start::path::drain: resumed_rollback_ = std::move(start.rollback); break;
       case resume_start::path::forward:
         current_ = start.plan.state;
         if (!start.fresh) {
@@ -396,9 +392,9 @@ private:
     setup_in_flight_ = true;
     auto self = caf::actor_cast<caf::actor>(self_);
     bool posted = eng_->pool()->try_post([resources = def_->resources, self, run = run_id_] {
-      auto r = call_guarded([&] { return resources->acquire(); }, [](const std::string& text) -> expected<void> {
-        return error::generic("resource setup threw: " + text);
-      });
+      auto r = call_guarded(
+        [&] { return resources->acquire(); },
+        [](const std::string& text) -> expected<void> { return error::generic("resource setup threw: " + text); });
       caf::anon_send(self, resources_atom::value, run, std::make_shared<expected<void>>(std::move(r)));
     });
     if (!posted) {
@@ -514,7 +510,8 @@ private:
     const auto& facts = here();
     if (facts.exit) {
       // With a store, the exit row carried the clear and the final header (write_row).
-      finish(run_result_value{current_}, RunStatus::completed, final_in_exit_row_ ? final_write::none : final_write::header_and_clear);
+      finish(run_result_value{current_}, RunStatus::completed,
+             final_in_exit_row_ ? final_write::none : final_write::header_and_clear);
       return false;
     }
     if (cancel_requested()) {
@@ -628,7 +625,8 @@ private:
       return std::nullopt;
     };
     if (ctx_->workflow_id.empty()) {
-      return std::optional<error>{error::checkpoint_store("checkpointing requires a workflow id (call with_workflow_id)")};
+      return std::optional<error>{
+        error::checkpoint_store("checkpointing requires a workflow id (call with_workflow_id)")};
     }
     CheckpointRow row(seq_, def_->label(current_), entry_->work.task_name);
     row = row.with_cursor(to_blob(cursor));
@@ -847,9 +845,8 @@ private:
 
   void notify_timed_out(const error& err) {
     if (has_observers_) {
-      notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) {
-        o.on_workflow_timeout(run, err.elapsed(), err.limit());
-      });
+      notify(*ctx_,
+             [&](WorkflowObserver& o, const run_info& run) { o.on_workflow_timeout(run, err.elapsed(), err.limit()); });
     }
   }
 
@@ -920,11 +917,12 @@ private:
     if (auto budget = def_->compensation_budget()) {
       deadline = deadline_after<std::chrono::steady_clock>(self_->clock().now(), *budget);
     }
-    drain_.emplace(self_, ctx_, eng_->pool(), std::move(record), std::move(recorder),
-                   [this](RollbackRecord&& done, std::optional<error> stopped) {
-                     drain_finished(std::move(done), std::move(stopped));
-                   },
-                   deadline);
+    drain_.emplace(
+      self_, ctx_, eng_->pool(), std::move(record), std::move(recorder),
+      [this](RollbackRecord&& done, std::optional<error> stopped) {
+        drain_finished(std::move(done), std::move(stopped));
+      },
+      deadline);
     drain_->start(record_first);
   }
 
@@ -991,9 +989,7 @@ private:
     }
   }
 
-  void finish(error err, RunStatus status, final_write what) {
-    finish(run_result_value{std::move(err)}, status, what);
-  }
+  void finish(error err, RunStatus status, final_write what) { finish(run_result_value{std::move(err)}, status, what); }
 
   /// Once the final write is done and no setup is in flight: release resources, then report.
   void wrap_up() {
@@ -1042,7 +1038,7 @@ private:
     } else if (done_.callback) {
       done_.callback(std::move(r));
     }
-    done_ = completion{}; // a timer still pending for this actor must not keep the receiver alive
+    done_ = completion{};         // a timer still pending for this actor must not keep the receiver alive
     cancel_subscription_.reset(); // a token cancelled from now on reaches nothing of this run
   }
 
@@ -1052,7 +1048,7 @@ private:
   bool resume_;
   bool take_over_;      // a resume claims the run (else: adopts a run placed here)
   bool start_if_empty_; // a resume of a run with an empty log starts it from current_
-  bool scheduled_; // run_options::scheduled: no validation, resources or timeout of its own
+  bool scheduled_;      // run_options::scheduled: no validation, resources or timeout of its own
   completion done_;
   std::shared_ptr<run_context> mutable_ctx_; // only to set a resumed run's input before it runs
   // Runners keep a reference to this very pointer: it must be of the type they take.
@@ -1073,18 +1069,18 @@ private:
 
   // The FSM position
   state_code current_;
-  state_facts here_;        // of current_, when here_valid_
+  state_facts here_; // of current_, when here_valid_
   bool here_valid_ = false;
   bool entered_ = false; // the current state's entry row is written
   const state_entry* entry_ = nullptr;
-  task_context::step_id step_;             // the current state's step (idempotency keys)
-  std::uint64_t visits_ = 0;               // state visits, the steps of a run without a store
-  std::optional<std::uint64_t> resume_step_; // the step a resumed run's first state continues
-  std::optional<std::uint64_t> superseded_;  // the completion row the first state's re-run replaces
-  std::optional<attempt_runner> runner_;   // the current state's work (inline or on the pool)
-  std::uint32_t runner_tag_ = 0;           // its tag: messages of earlier runners carry another
-  caf::actor worker_;                      // the join actor of the current (split) state
-  std::vector<stacked_step> stack_;        // completed saga steps
+  task_context::step_id step_;                            // the current state's step (idempotency keys)
+  std::uint64_t visits_ = 0;                              // state visits, the steps of a run without a store
+  std::optional<std::uint64_t> resume_step_;              // the step a resumed run's first state continues
+  std::optional<std::uint64_t> superseded_;               // the completion row the first state's re-run replaces
+  std::optional<attempt_runner> runner_;                  // the current state's work (inline or on the pool)
+  std::uint32_t runner_tag_ = 0;                          // its tag: messages of earlier runners carry another
+  caf::actor worker_;                                     // the join actor of the current (split) state
+  std::vector<stacked_step> stack_;                       // completed saga steps
   std::unordered_map<std::string, saved_cursor> cursors_; // a resumed run's stepped cursors
 
   // Rollback
@@ -1140,9 +1136,7 @@ public:
         [this](comp_done_atom, std::uint64_t seq, void_result_ptr& r) {
           with_run([&](run_fsm& fsm) { fsm.on_compensate_done(seq, *r); });
         },
-        [this](comp_timeout_atom, std::uint64_t seq) {
-          with_run([&](run_fsm& r) { r.on_compensate_timeout(seq); });
-        },
+        [this](comp_timeout_atom, std::uint64_t seq) { with_run([&](run_fsm& r) { r.on_compensate_timeout(seq); }); },
         [this](resources_atom, std::uint64_t run, void_result_ptr& result) {
           with_run(run, [&](run_fsm& r) { r.on_resources(*result); });
         },

@@ -18,17 +18,17 @@ namespace {
 const std::string no_label;
 
 /// The context a compensate sees: the run, no state, attempt 1, and the key of its step.
-task_context undo_context(const run_context& ctx, const RollbackRecord::Entry& entry,
-                          const std::atomic<bool>* stop) {
+task_context undo_context(const run_context& ctx, const RollbackRecord::Entry& entry, const std::atomic<bool>* stop) {
   return make_task_context(ctx, no_label, 1, stop, task_context::step_id{entry.sequence, -1, true});
 }
 
 /// Runs one compensate; whatever it throws becomes cano's panic error for it.
 expected<void> compensate_guarded(const compensator& comp, task_context& tc, const std::string& task_id,
                                   const nlohmann::json& output) {
-  return call_guarded([&] { return comp.compensate(tc, output); }, [&](const std::string& text) -> expected<void> {
-    return error::task_execution("compensate for " + debug_quote(task_id) + " panicked: " + text);
-  });
+  return call_guarded([&] { return comp.compensate(tc, output); },
+                      [&](const std::string& text) -> expected<void> {
+                        return error::task_execution("compensate for " + debug_quote(task_id) + " panicked: " + text);
+                      });
 }
 
 } // namespace
@@ -95,9 +95,9 @@ void saga_drain::undo_top() {
   const auto& entry = record_.stack[record_.stack.size() - 1 - record_.undone];
   auto it = ctx_->def->compensators.find(entry.task_id);
   if (it == ctx_->def->compensators.end()) {
-    return undone(error::workflow("no compensator registered for task " + debug_quote(entry.task_id) +
-                                  " — cannot roll it back"),
-                  false);
+    return undone(
+      error::workflow("no compensator registered for task " + debug_quote(entry.task_id) + " — cannot roll it back"),
+      false);
   }
   nlohmann::json output;
   try {
@@ -115,16 +115,14 @@ void saga_drain::undo_top() {
     return undone(r ? std::nullopt : std::optional<error>(r.error()));
   }
   if (!post_compensate(comp, entry, std::move(output), cfg)) {
-    return undone(error::task_execution("blocking pool exhausted: cannot run compensate for " +
-                                        debug_quote(entry.task_id)),
-                  false);
+    return undone(
+      error::task_execution("blocking pool exhausted: cannot run compensate for " + debug_quote(entry.task_id)), false);
   }
   waiting_ = waiting::compensate;
 }
 
 bool saga_drain::past_deadline() const {
-  return deadline_ && *deadline_ != std::chrono::steady_clock::time_point::max() &&
-         host_->clock().now() >= *deadline_;
+  return deadline_ && *deadline_ != std::chrono::steady_clock::time_point::max() && host_->clock().now() >= *deadline_;
 }
 
 void saga_drain::orphan_the_rest() {
@@ -159,11 +157,13 @@ bool saga_drain::post_compensate(std::shared_ptr<const compensator> comp, const 
   auto stop = std::make_shared<std::atomic<bool>>(false);
   comp_stop_ = stop;
   auto self = caf::actor_cast<caf::actor>(host_);
-  bool posted = pool_->try_post([ctx = ctx_, comp, entry, output = std::move(output), stop, self, seq] {
-    auto tc = undo_context(*ctx, entry, stop.get());
-    auto r = compensate_guarded(*comp, tc, entry.task_id, output);
-    caf::anon_send(self, comp_done_atom::value, seq, std::make_shared<expected<void>>(std::move(r)));
-  }, stop); // metrics: the pool counts a thread whose compensate timed out as abandoned
+  bool posted = pool_->try_post(
+    [ctx = ctx_, comp, entry, output = std::move(output), stop, self, seq] {
+      auto tc = undo_context(*ctx, entry, stop.get());
+      auto r = compensate_guarded(*comp, tc, entry.task_id, output);
+      caf::anon_send(self, comp_done_atom::value, seq, std::make_shared<expected<void>>(std::move(r)));
+    },
+    stop); // metrics: the pool counts a thread whose compensate timed out as abandoned
   if (!posted) {
     return false;
   }

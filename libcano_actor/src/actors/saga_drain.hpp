@@ -38,8 +38,8 @@ public:
   /// Called once: the record when every entry was undone, or `stopped` when recording failed.
   using finished_fn = std::function<void(RollbackRecord&& record, std::optional<error> stopped)>;
 
-  saga_drain(caf::event_based_actor* host, std::shared_ptr<const run_context> ctx,
-             std::shared_ptr<blocking_pool> pool, RollbackRecord record, recorder rec, finished_fn done,
+  saga_drain(caf::event_based_actor* host, std::shared_ptr<const run_context> ctx, std::shared_ptr<blocking_pool> pool,
+             RollbackRecord record, recorder rec, finished_fn done,
              std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
   ~saga_drain(); // a compensate still running on the pool is told to stop
 

@@ -30,13 +30,13 @@ std::chrono::nanoseconds clamp_wait(std::chrono::nanoseconds d) {
 class scheduler_actor : public caf::event_based_actor {
 public:
   scheduler_actor(caf::actor_config& cfg, scheduler_plan plan)
-    : caf::event_based_actor(cfg)
-    , plan_(std::move(plan))
-    , board_(*plan_.board)
-    , loop_awaits_run_(plan_.flows.size(), false)
-    , current_run_(plan_.flows.size(), 0)
-    , last_fire_(plan_.flows.size())
-    , run_began_(plan_.flows.size()) {}
+    : caf::event_based_actor(cfg),
+      plan_(std::move(plan)),
+      board_(*plan_.board),
+      loop_awaits_run_(plan_.flows.size(), false),
+      current_run_(plan_.flows.size(), 0),
+      last_fire_(plan_.flows.size()),
+      run_began_(plan_.flows.size()) {}
 
   const char* name() const override { return "cano_scheduler"; }
 
@@ -46,16 +46,15 @@ public:
       std::lock_guard<std::mutex> guard(board->mutex);
       board->accepting = false;
       if (!board->teardown_pending) {
-        board->publish(error::workflow(
-          "Scheduler driver task terminated unexpectedly without publishing a result"));
+        board->publish(error::workflow("Scheduler driver task terminated unexpectedly without publishing a result"));
       }
     });
     // As cano's start: every-flows run at once, cron-flows wait for their first fire time.
     for (std::size_t i = 0; i < plan_.flows.size(); ++i) {
       switch (plan_.flows[i].kind) {
-      case scheduled_flow::trigger::every: fire_every(i); break;
-      case scheduled_flow::trigger::cron: arm_cron(i); break;
-      case scheduled_flow::trigger::manual: break;
+        case scheduled_flow::trigger::every: fire_every(i); break;
+        case scheduled_flow::trigger::cron: arm_cron(i); break;
+        case scheduled_flow::trigger::manual: break;
       }
     }
     return {
@@ -91,8 +90,7 @@ private:
       std::lock_guard<std::mutex> guard(board_.mutex);
       const auto& eligible = board_.flows[i].info.next_eligible;
       if (eligible && *eligible > now) {
-        wait =
-          std::max(wait, std::chrono::duration_cast<std::chrono::nanoseconds>(*eligible - now));
+        wait = std::max(wait, std::chrono::duration_cast<std::chrono::nanoseconds>(*eligible - now));
       }
     }
     delayed_send(this, clamp_wait(wait), tick_atom::value, std::uint64_t{i});
@@ -110,9 +108,8 @@ private:
       return;
     }
     last_fire_[i] = *next;
-    delayed_send(this,
-                 clamp_wait(std::chrono::duration_cast<std::chrono::nanoseconds>(*next - now)),
-                 tick_atom::value, std::uint64_t{i});
+    delayed_send(this, clamp_wait(std::chrono::duration_cast<std::chrono::nanoseconds>(*next - now)), tick_atom::value,
+                 std::uint64_t{i});
   }
 
   void on_tick(std::size_t i) {
@@ -260,7 +257,8 @@ private:
       board_.teardown_pending = true;
     }
     auto board = plan_.board;
-    auto teardown = [reverse = std::move(reverse), board, result = std::move(result), log = plan_.eng->log()]() mutable {
+    auto teardown = [reverse = std::move(reverse), board, result = std::move(result),
+                     log = plan_.eng->log()]() mutable {
       for (const auto& resources : reverse) {
         try {
           resources->release();
@@ -281,10 +279,10 @@ private:
 
   scheduler_plan plan_;
   flow_board& board_;
-  std::vector<bool> loop_awaits_run_;             // the flow's loop waits for its run's result
-  std::vector<std::uint64_t> current_run_;        // the flow's run in flight (0: none)
-  std::vector<flow_board::time_point> last_fire_; // cron: the fire time last armed
-  std::vector<flow_board::time_point> run_began_;  // the flow's run in flight began (metrics)
+  std::vector<bool> loop_awaits_run_;                   // the flow's loop waits for its run's result
+  std::vector<std::uint64_t> current_run_;              // the flow's run in flight (0: none)
+  std::vector<flow_board::time_point> last_fire_;       // cron: the fire time last armed
+  std::vector<flow_board::time_point> run_began_;       // the flow's run in flight began (metrics)
   std::unordered_map<std::uint64_t, std::size_t> runs_; // run id → flow
   bool stopping_ = false;
   bool cancelled_at_bound_ = false; // stop's bound passed: runs in flight were cancelled

@@ -46,8 +46,7 @@ bool is_final(RunStatus s) { return !is_unfinished(s); }
 
 /// The columns of a header as array parameters, in the order the statements below bind them.
 struct header_arrays {
-  array_literal ids, defs, versions, inputs, statuses, created, updated, final_states, attempts, failures,
-    rollbacks;
+  array_literal ids, defs, versions, inputs, statuses, created, updated, final_states, attempts, failures, rollbacks;
   void add(const RunHeader& h) {
     ids.add(h.workflow_id);
     defs.add(h.definition);
@@ -59,8 +58,7 @@ struct header_arrays {
     final_states.add(h.final_state);
     attempts.add(std::to_string(h.attempts));
     failures.add_optional(h.failure ? std::optional<std::string>(nlohmann::json(*h.failure).dump()) : std::nullopt);
-    rollbacks.add_optional(h.rollback ? std::optional<std::string>(nlohmann::json(*h.rollback).dump())
-                                      : std::nullopt);
+    rollbacks.add_optional(h.rollback ? std::optional<std::string>(nlohmann::json(*h.rollback).dump()) : std::nullopt);
   }
 };
 
@@ -91,7 +89,8 @@ const std::vector<std::pair<const char*, std::string>>& batch_statements() {
        header_update_set +
        ", created_at = EXCLUDED.created_at, owner = EXCLUDED.owner, fence = cano_runs.fence + 1, "
        "cancel_requested_at = NULL " // a new run of the id: the old run's cancel request is not its
-       "WHERE cano_runs.status IN " + postgres_final_statuses + " RETURNING workflow_id, fence"},
+       "WHERE cano_runs.status IN " +
+       postgres_final_statuses + " RETURNING workflow_id, fence"},
     {"cano_refused_status", "SELECT workflow_id, status FROM cano_runs WHERE workflow_id = ANY($1::text[])"},
     {"cano_fences", "SELECT workflow_id, owner, fence FROM cano_runs WHERE workflow_id = ANY($1::text[]) FOR SHARE"},
     // The fences a store holds, read when its epoch moved (no lock: the epoch row is held).

@@ -33,7 +33,6 @@ std::string PostgresCheckpointStore::impl::scrub(std::string message) const {
   return message;
 }
 
-
 namespace {
 
 std::chrono::system_clock::time_point from_epoch_seconds(double s) {
@@ -59,8 +58,8 @@ std::string postgres_header_columns(int schema_version) {
     "AND c.kind = 0 "
     "ORDER BY c.sequence DESC LIMIT 1), (extract(epoch from created_at) * 1000000)::bigint, ";
   // A reader of an older schema (read-only opens read one from migration 4 on) reads no request.
-  columns += schema_version >= cancel_requests_migration ? "extract(epoch from cancel_requested_at)::float8"
-                                                        : "NULL::float8";
+  columns +=
+    schema_version >= cancel_requests_migration ? "extract(epoch from cancel_requested_at)::float8" : "NULL::float8";
   return columns;
 }
 
@@ -99,8 +98,8 @@ expected<RunHeader> postgres_header_of(const pqxx::row& row) {
     }
     h.owner = row[11].as<std::string>();
     h.fence = row[12].as<std::uint64_t>();
-    h.last_state = detail::last_state_of(
-      h, row[14].is_null() ? std::string() : row[14].as<std::string>(), row[13].as<std::string>());
+    h.last_state = detail::last_state_of(h, row[14].is_null() ? std::string() : row[14].as<std::string>(),
+                                         row[13].as<std::string>());
     if (!row[16].is_null()) {
       h.cancel_requested_at = from_epoch_seconds(row[16].as<double>());
     }
@@ -322,8 +321,7 @@ expected<RunListing> PostgresCheckpointStore::list_unfinished() {
     pqxx::read_transaction tx(c);
     // Any status that is not final, known or not: an unknown one is reported, never skipped.
     return tx.exec(std::string("SELECT ") + postgres_header_columns(schema_version_) +
-                   " FROM cano_runs WHERE status NOT IN " + postgres_final_statuses +
-                   " ORDER BY created_at");
+                   " FROM cano_runs WHERE status NOT IN " + postgres_final_statuses + " ORDER BY created_at");
   });
   if (!read) {
     return read.error();
@@ -438,8 +436,8 @@ expected<void> PostgresCheckpointStore::claim_run(const std::string& workflow_id
 expected<void> PostgresCheckpointStore::adopt_run(const std::string& workflow_id) {
   auto& d = *impl_;
   std::lock_guard<std::mutex> guard(d.mutex);
-  auto held = d.with_retry<std::optional<std::pair<std::string, std::uint64_t>>>(
-    "adopt_run", retries_, [&](pqxx::connection& c) {
+  auto held =
+    d.with_retry<std::optional<std::pair<std::string, std::uint64_t>>>("adopt_run", retries_, [&](pqxx::connection& c) {
       pqxx::read_transaction tx(c);
       auto r = tx.exec_params("SELECT owner, fence FROM cano_runs WHERE workflow_id = $1", workflow_id);
       return r.empty() ? std::optional<std::pair<std::string, std::uint64_t>>{}

@@ -27,7 +27,7 @@ bool is_postgres_connection_failure(const std::exception& e);
 struct PostgresCheckpointStore::impl {
   PostgresOptions options;
   detail::dsn_secrets secrets; // the DSN's password, in every spelling (postgres_dsn.hpp)
-  std::mutex mutex; // one connection, used by one caller at a time; guards `fences` too
+  std::mutex mutex;            // one connection, used by one caller at a time; guards `fences` too
   std::unique_ptr<pqxx::connection> conn;
   /// The fence this store holds for each run it started or claimed (D8).
   std::unordered_map<std::string, std::uint64_t> fences;

@@ -124,10 +124,8 @@ bool transient(int rc) {
 class statement {
 public:
   statement() = default;
-  explicit statement(sqlite3_stmt* s)
-    : s_(s) {}
-  statement(statement&& other) noexcept
-    : s_(std::exchange(other.s_, nullptr)) {}
+  explicit statement(sqlite3_stmt* s) : s_(s) {}
+  statement(statement&& other) noexcept : s_(std::exchange(other.s_, nullptr)) {}
   statement& operator=(statement&& other) noexcept {
     if (this != &other) {
       sqlite3_finalize(s_);
@@ -148,8 +146,7 @@ private:
 /// and holds no read snapshot or pointer to the caller's data.
 class reset_on_exit {
 public:
-  explicit reset_on_exit(sqlite3_stmt* s)
-    : s_(s) {}
+  explicit reset_on_exit(sqlite3_stmt* s) : s_(s) {}
   reset_on_exit(const reset_on_exit&) = delete;
   reset_on_exit& operator=(const reset_on_exit&) = delete;
   ~reset_on_exit() {
@@ -178,8 +175,7 @@ std::chrono::system_clock::time_point from_unix_ms(std::int64_t ms) {
 /// The PRAGMA for a synchronous setting, or nullptr when it is not allowed (OFF never is).
 const char* synchronous_pragma(const std::string& value) {
   std::string v = value;
-  std::transform(v.begin(), v.end(), v.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   if (v == "NORMAL" || v == "1") {
     return "PRAGMA synchronous = NORMAL";
   }
@@ -301,8 +297,7 @@ struct SqliteCheckpointStore::impl {
       }
       auto e = failure(what, rc);
       int primary = rc & 0xFF;
-      if ((primary != SQLITE_BUSY && primary != SQLITE_LOCKED) ||
-          std::chrono::steady_clock::now() >= deadline) {
+      if ((primary != SQLITE_BUSY && primary != SQLITE_LOCKED) || std::chrono::steady_clock::now() >= deadline) {
         return e;
       }
       *wal = statement{};
@@ -336,8 +331,7 @@ struct SqliteCheckpointStore::impl {
   expected<bool> insert(const std::string& id, const CheckpointRow& row, bool& fatal) {
     const char* what = "append";
     if (row.sequence > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      return invalid(what, "sequence " + std::to_string(row.sequence) +
-                             " is out of SQLite's INTEGER range");
+      return invalid(what, "sequence " + std::to_string(row.sequence) + " is out of SQLite's INTEGER range");
     }
     std::string token = detail::random_token();
     auto* s = insert_row.get();
@@ -358,8 +352,7 @@ struct SqliteCheckpointStore::impl {
       } else if (row.output_blob->empty()) {
         rc = sqlite3_bind_zeroblob(s, 5, 0); // an empty blob, not NULL
       } else {
-        rc = sqlite3_bind_blob64(s, 5, row.output_blob->data(), row.output_blob->size(),
-                                 SQLITE_STATIC);
+        rc = sqlite3_bind_blob64(s, 5, row.output_blob->data(), row.output_blob->size(), SQLITE_STATIC);
       }
     }
     if (rc == SQLITE_OK) {
@@ -399,8 +392,7 @@ struct SqliteCheckpointStore::impl {
   /// Clears a run's rows. Unless it `completed` (its exit state says where it ended), the
   /// header notes its last state first; with `archive`, the rows move to the history of the run
   /// created at `run_created_ms` (nothing: the header's).
-  expected<void> delete_run(const std::string& id, bool& fatal, bool completed = false,
-                            bool archive = false,
+  expected<void> delete_run(const std::string& id, bool& fatal, bool completed = false, bool archive = false,
                             std::optional<std::int64_t> run_created_ms = std::nullopt) {
     auto run = [&](const statement& st, auto bind) -> expected<void> {
       auto* s = st.get();
@@ -551,24 +543,20 @@ struct SqliteCheckpointStore::impl {
 
   /// The row at the current row of a query selecting sequence, state, task_id, output_blob,
   /// kind and workflow_version as its first columns, or why it cannot be read.
-  expected<CheckpointRow> read_row(sqlite3_stmt* s, const char* what,
-                                   const std::string& workflow_id) const {
+  expected<CheckpointRow> read_row(sqlite3_stmt* s, const char* what, const std::string& workflow_id) const {
     auto sequence = sqlite3_column_int64(s, 0);
     if (sequence < 0) {
-      return invalid(what, "negative sequence " + std::to_string(sequence) + " in run \"" +
-                             workflow_id + "\"");
+      return invalid(what, "negative sequence " + std::to_string(sequence) + " in run \"" + workflow_id + "\"");
     }
     CheckpointRow row(static_cast<std::uint64_t>(sequence), column_text(s, 1), column_text(s, 2));
     if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
       const auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(s, 3));
       auto n = static_cast<std::size_t>(sqlite3_column_bytes(s, 3));
-      row.output_blob =
-        data == nullptr ? std::vector<std::uint8_t>{} : std::vector<std::uint8_t>(data, data + n);
+      row.output_blob = data == nullptr ? std::vector<std::uint8_t>{} : std::vector<std::uint8_t>(data, data + n);
     }
     row.kind = row_kind_from_code(sqlite3_column_int64(s, 4));
     auto version = sqlite3_column_int64(s, 5);
-    if (version < 0 ||
-        version > static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max())) {
+    if (version < 0 || version > static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max())) {
       return invalid(what, "workflow_version " + std::to_string(version) + " out of u32 range");
     }
     row.workflow_version = static_cast<std::uint32_t>(version);
@@ -627,9 +615,8 @@ struct SqliteCheckpointStore::impl {
     if (w.clear_run) {
       bool completed = w.header && w.header->status == RunStatus::completed;
       // A write that starts a run names the run its rows belong to; otherwise its header does.
-      auto run_created = w.create && w.header
-                           ? std::optional<std::int64_t>(unix_ms(w.header->created_at))
-                           : std::nullopt;
+      auto run_created =
+        w.create && w.header ? std::optional<std::int64_t>(unix_ms(w.header->created_at)) : std::nullopt;
       if (auto r = delete_run(w.workflow_id, fatal, completed, archive, run_created); !r) {
         return r;
       }
@@ -643,8 +630,7 @@ struct SqliteCheckpointStore::impl {
   bool archive = false; // history retention is on: set by append_batch and clear for their call
 };
 
-SqliteCheckpointStore::SqliteCheckpointStore(passkey, std::unique_ptr<impl> p)
-  : impl_(std::move(p)) {}
+SqliteCheckpointStore::SqliteCheckpointStore(passkey, std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 SqliteCheckpointStore::~SqliteCheckpointStore() {
   if (impl_ && impl_->lock_fd >= 0) {
@@ -652,9 +638,7 @@ SqliteCheckpointStore::~SqliteCheckpointStore() {
   }
 }
 
-const std::string& SqliteCheckpointStore::path() const noexcept {
-  return impl_->path;
-}
+const std::string& SqliteCheckpointStore::path() const noexcept { return impl_->path; }
 
 expected<void> SqliteCheckpointStore::impl::migrate() {
   // Migrations, in one write transaction: of several openers of a new file only the first
@@ -681,13 +665,12 @@ expected<void> SqliteCheckpointStore::impl::migrate() {
     if (all.size() != static_cast<std::size_t>(schema_version)) {
       rollback_if_open();
       return invalid("open", "this build has " + std::to_string(all.size()) + " migrations but schema_version " +
-                                  std::to_string(schema_version));
+                               std::to_string(schema_version));
     }
     if (version < 0 || version > schema_version) {
       rollback_if_open();
       return invalid("open", "schema version " + std::to_string(version) +
-                                  " is not one this build knows (it knows 0 to " +
-                                  std::to_string(schema_version) + ")");
+                               " is not one this build knows (it knows 0 to " + std::to_string(schema_version) + ")");
     }
     for (int v = version; v < schema_version; ++v) {
       auto what = "migrate schema to version " + std::to_string(v + 1);
@@ -733,14 +716,13 @@ expected<void> SqliteCheckpointStore::impl::check_schema() {
                              " is missing (any cano process that writes applies it when it opens the store)");
   }
   if (version > schema_version) {
-    return invalid("open", "schema version " + std::to_string(version) + " is not one this build knows (it knows 0 to " +
-                             std::to_string(schema_version) + ")");
+    return invalid("open", "schema version " + std::to_string(version) +
+                             " is not one this build knows (it knows 0 to " + std::to_string(schema_version) + ")");
   }
   return {};
 }
 
-expected<std::shared_ptr<SqliteCheckpointStore>>
-SqliteCheckpointStore::open(const std::string& path, Options opts) {
+expected<std::shared_ptr<SqliteCheckpointStore>> SqliteCheckpointStore::open(const std::string& path, Options opts) {
   auto p = std::make_unique<impl>();
   p->path = path;
   p->opts = opts;
@@ -776,8 +758,7 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
     }
   }
 
-  auto cache =
-    [&p](std::initializer_list<std::pair<statement*, const char*>> list) -> expected<void> {
+  auto cache = [&p](std::initializer_list<std::pair<statement*, const char*>> list) -> expected<void> {
     for (const auto& [slot, sql] : list) {
       auto st = p->prepare("prepare", sql);
       if (!st) {
@@ -787,9 +768,7 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
     }
     return {};
   };
-  if (auto r =
-        cache({{&p->begin, "BEGIN IMMEDIATE"}, {&p->commit, "COMMIT"}, {&p->rollback, "ROLLBACK"}});
-      !r) {
+  if (auto r = cache({{&p->begin, "BEGIN IMMEDIATE"}, {&p->commit, "COMMIT"}, {&p->rollback, "ROLLBACK"}}); !r) {
     return r.error();
   }
 
@@ -823,15 +802,13 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
   return std::make_shared<SqliteCheckpointStore>(passkey{}, std::move(p));
 }
 
-expected<void> SqliteCheckpointStore::append(const std::string& workflow_id,
-                                             const CheckpointRow& row) {
+expected<void> SqliteCheckpointStore::append(const std::string& workflow_id, const CheckpointRow& row) {
   std::lock_guard<std::mutex> guard(impl_->mutex);
   bool fatal = false;
   return impl_->append_row(workflow_id, row, fatal); // one statement: its own transaction
 }
 
-std::vector<expected<void>>
-SqliteCheckpointStore::append_batch(const std::vector<CheckpointWrite>& writes) {
+std::vector<expected<void>> SqliteCheckpointStore::append_batch(const std::vector<CheckpointWrite>& writes) {
   std::vector<expected<void>> out;
   if (writes.empty()) {
     return out;
@@ -874,8 +851,7 @@ SqliteCheckpointStore::append_batch(const std::vector<CheckpointWrite>& writes) 
   return out;
 }
 
-expected<std::vector<CheckpointRow>>
-SqliteCheckpointStore::load_run(const std::string& workflow_id) {
+expected<std::vector<CheckpointRow>> SqliteCheckpointStore::load_run(const std::string& workflow_id) {
   auto& d = *impl_;
   const char* what = "load_run";
   std::lock_guard<std::mutex> guard(d.mutex);
@@ -930,8 +906,7 @@ expected<void> SqliteCheckpointStore::put_run_header(const RunHeader& header) {
   return impl_->upsert(header, false, fatal);
 }
 
-expected<std::optional<RunHeader>>
-SqliteCheckpointStore::run_header(const std::string& workflow_id) {
+expected<std::optional<RunHeader>> SqliteCheckpointStore::run_header(const std::string& workflow_id) {
   auto& d = *impl_;
   const char* what = "run_header";
   std::lock_guard<std::mutex> guard(d.mutex);
@@ -1120,8 +1095,7 @@ expected<RunPage> SqliteCheckpointStore::list_runs(const RunQuery& query) {
     after_at = next;
     auto t = param();
     auto id = param();
-    where.push_back("(created_at < " + t + " OR (created_at = " + t + " AND workflow_id < " + id +
-                    "))");
+    where.push_back("(created_at < " + t + " OR (created_at = " + t + " AND workflow_id < " + id + "))");
   }
   for (std::size_t i = 0; i < where.size(); ++i) {
     sql += (i == 0 ? "WHERE " : " AND ") + where[i];
@@ -1205,8 +1179,8 @@ expected<std::vector<RunLogEntry>> SqliteCheckpointStore::run_log(const std::str
     if (!row) {
       return row.error();
     }
-    out.push_back(RunLogEntry{std::move(*row), from_unix_ms(sqlite3_column_int64(s, 6)),
-                              sqlite3_column_int64(s, 7) != 0});
+    out.push_back(
+      RunLogEntry{std::move(*row), from_unix_ms(sqlite3_column_int64(s, 6)), sqlite3_column_int64(s, 7) != 0});
   }
   if (rc != SQLITE_DONE) {
     return d.failure(what, rc);
@@ -1214,17 +1188,15 @@ expected<std::vector<RunLogEntry>> SqliteCheckpointStore::run_log(const std::str
   return out;
 }
 
-expected<PurgeCounts>
-SqliteCheckpointStore::purge_runs(std::chrono::system_clock::time_point finished_before) {
+expected<PurgeCounts> SqliteCheckpointStore::purge_runs(std::chrono::system_clock::time_point finished_before) {
   auto& d = *impl_;
   const char* what = "purge_runs";
-  const std::string old_runs = std::string("SELECT workflow_id FROM cano_runs WHERE status IN ") +
-                               final_statuses_sql + " AND updated_at < ?1";
+  const std::string old_runs =
+    std::string("SELECT workflow_id FROM cano_runs WHERE status IN ") + final_statuses_sql + " AND updated_at < ?1";
   const std::string steps[] = {
     "DELETE FROM cano_checkpoints WHERE workflow_id IN (" + old_runs + ")",
     "DELETE FROM cano_checkpoint_history WHERE workflow_id IN (" + old_runs + ")",
-    std::string("DELETE FROM cano_runs WHERE status IN ") + final_statuses_sql +
-      " AND updated_at < ?1",
+    std::string("DELETE FROM cano_runs WHERE status IN ") + final_statuses_sql + " AND updated_at < ?1",
     "DELETE FROM cano_checkpoint_history WHERE archived_at < ?1",
   };
   std::lock_guard<std::mutex> guard(d.mutex);
@@ -1262,8 +1234,7 @@ SqliteCheckpointStore::purge_runs(std::chrono::system_clock::time_point finished
   return out;
 }
 
-expected<std::uint64_t>
-SqliteCheckpointStore::purge_history(std::chrono::system_clock::time_point archived_before) {
+expected<std::uint64_t> SqliteCheckpointStore::purge_history(std::chrono::system_clock::time_point archived_before) {
   auto& d = *impl_;
   const char* what = "purge_history";
   std::lock_guard<std::mutex> guard(d.mutex);

@@ -39,8 +39,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cano/cluster_node.hpp"
 #include "cano/cluster_flow.hpp"
+#include "cano/cluster_node.hpp"
 #include "cano/error.hpp"
 #include "cano/postgres_checkpoint_store.hpp"
 #include "cano/runtime.hpp"
@@ -182,7 +182,7 @@ public:
   Workflow<S> serve(const Workflow<S>& wf) {
     auto bound = wf.with_checkpoint_store(store());
     add_definition(bound.name(), bound.workflow_version(), false,
-                   [this, bound](const std::string& id, bool take_over, std::function<void(run_result&&)> done) {
+                   [this, bound](const std::string& id, bool take_over, std::function<void(run_result &&)> done) {
                      run_options o{id, nullptr};
                      o.take_over = take_over;
                      runtime_.resume(bound, std::move(o), S{}, std::move(done));
@@ -194,14 +194,14 @@ public:
   template <class S>
   Workflow<S> serve(const Workflow<S>& wf, S initial) {
     auto bound = wf.with_checkpoint_store(store());
-    add_definition(bound.name(), bound.workflow_version(), true,
-                   [this, bound, initial](const std::string& id, bool take_over,
-                                          std::function<void(run_result&&)> done) {
-                     run_options o{id, nullptr};
-                     o.take_over = take_over;
-                     o.start_if_empty = true;
-                     runtime_.resume(bound, std::move(o), initial, std::move(done));
-                   });
+    add_definition(
+      bound.name(), bound.workflow_version(), true,
+      [this, bound, initial](const std::string& id, bool take_over, std::function<void(run_result &&)> done) {
+        run_options o{id, nullptr};
+        o.take_over = take_over;
+        o.start_if_empty = true;
+        runtime_.resume(bound, std::move(o), initial, std::move(done));
+      });
     return bound;
   }
 
@@ -258,8 +258,8 @@ public:
 
   /// Every node incarnation the cluster's database records (cano_nodes), by node id, newest
   /// incarnation first, with what is left of each lease by the database's clock and the
-  /// unfinished runs each owns: what a status page shows. One short connection of its own (`store.dsn`, or $CANO_PG_DSN). Errors:
-  /// checkpoint_store (the database, never the DSN's password).
+  /// unfinished runs each owns: what a status page shows. One short connection of its own (`store.dsn`, or
+  /// $CANO_PG_DSN). Errors: checkpoint_store (the database, never the DSN's password).
   static expected<std::vector<cluster_node>> members(const PostgresOptions& store);
 
   const std::string& id() const noexcept;

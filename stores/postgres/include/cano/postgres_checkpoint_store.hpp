@@ -90,8 +90,7 @@ public:
   expected<std::vector<RunLogEntry>> run_log(const std::string& workflow_id) override;
   /// One transaction; compares with the headers' updated_at (the clock of their writer).
   expected<PurgeCounts> purge_runs(std::chrono::system_clock::time_point finished_before) override;
-  expected<std::uint64_t>
-  purge_history(std::chrono::system_clock::time_point archived_before) override;
+  expected<std::uint64_t> purge_history(std::chrono::system_clock::time_point archived_before) override;
   /// History lives in the table cano_checkpoint_history; a cleared log moves there in the
   /// statement that deletes it.
   bool keeps_history() const override { return true; }

@@ -98,9 +98,9 @@ expected<std::string> cluster_client::impl::submit(const std::string& definition
       return id; // it exists: start-or-get
     }
     for (;;) {
-      bool accepted = local && target->owner == local.owner ? local.start(id)
-                                                            : deliver(sys, target->address, id, definition, version,
-                                                                      ack_timeout);
+      bool accepted = local && target->owner == local.owner
+                        ? local.start(id)
+                        : deliver(sys, target->address, id, definition, version, ack_timeout);
       if (accepted) {
         return id;
       }

@@ -22,18 +22,17 @@ namespace detail {
 
 std::vector<cluster_node> read_members(pqxx::connection& c, std::optional<std::chrono::seconds> dead_for) {
   pqxx::read_transaction tx(c);
-  auto rows = tx.exec(
-    std::string("SELECT node_id, incarnation, address, state, definitions::text,"
-                " (extract(epoch FROM started_at) * 1000000)::bigint,"
-                " (extract(epoch FROM lease_until) * 1000000)::bigint,"
-                " (extract(epoch FROM (lease_until - now())) * 1000)::bigint,"
-                " (SELECT count(*) FROM cano_runs r WHERE r.owner = n.node_id || '#' || n.incarnation"
-                "  AND r.status NOT IN ('completed', 'failed', 'rolled_back'))"
-                " FROM cano_nodes n") +
-    (dead_for ? " WHERE n.state <> 'dead' OR n.lease_until > now() - interval '" + std::to_string(dead_for->count()) +
-                  " seconds'"
-              : std::string()) +
-    " ORDER BY node_id, incarnation DESC");
+  auto rows = tx.exec(std::string("SELECT node_id, incarnation, address, state, definitions::text,"
+                                  " (extract(epoch FROM started_at) * 1000000)::bigint,"
+                                  " (extract(epoch FROM lease_until) * 1000000)::bigint,"
+                                  " (extract(epoch FROM (lease_until - now())) * 1000)::bigint,"
+                                  " (SELECT count(*) FROM cano_runs r WHERE r.owner = n.node_id || '#' || n.incarnation"
+                                  "  AND r.status NOT IN ('completed', 'failed', 'rolled_back'))"
+                                  " FROM cano_nodes n") +
+                      (dead_for ? " WHERE n.state <> 'dead' OR n.lease_until > now() - interval '" +
+                                    std::to_string(dead_for->count()) + " seconds'"
+                                : std::string()) +
+                      " ORDER BY node_id, incarnation DESC");
   std::vector<cluster_node> out;
   out.reserve(rows.size());
   for (const auto& r : rows) {

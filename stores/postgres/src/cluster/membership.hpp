@@ -103,8 +103,8 @@ private:
   std::chrono::milliseconds lease_;
   std::uint64_t incarnation_ = 0;
   std::unique_ptr<pqxx::connection> conn_;
-  bool lock_lost_ = false;         // the connection dropped: re-take the lock before renewing
-  std::string reconnected_at_;     // server time of this node's last reconnect ("" = never)
+  bool lock_lost_ = false;     // the connection dropped: re-take the lock before renewing
+  std::string reconnected_at_; // server time of this node's last reconnect ("" = never)
 };
 
 } // namespace cano::detail

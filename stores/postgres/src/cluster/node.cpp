@@ -622,8 +622,7 @@ bool node::drain(std::chrono::milliseconds deadline) {
     std::lock_guard<std::mutex> guard(n.client->impl_->mutex);
     try {
       pqxx::work tx(n.client->impl_->connection());
-      tx.exec_params("UPDATE cano_nodes SET state = 'draining' WHERE node_id || '#' || incarnation = $1",
-                     owner());
+      tx.exec_params("UPDATE cano_nodes SET state = 'draining' WHERE node_id || '#' || incarnation = $1", owner());
       tx.commit();
     } catch (const std::exception& e) {
       say("drain: " + detail::dsn_secrets::of(n.config.store.dsn).scrub(e.what()));
@@ -637,11 +636,10 @@ bool node::drain(std::chrono::milliseconds deadline) {
 expected<std::string> node::submit(const std::string& definition, std::uint32_t version, nlohmann::json input,
                                    std::string workflow_id) {
   auto& n = *impl_;
-  cluster_client::impl::local_start local{owner(), [&n, definition, version](const std::string& id) {
-                                            return n.start_placed(id, definition, version);
-                                          }};
-  return n.client->impl_->submit(definition, version, std::move(input), std::move(workflow_id),
-                                 std::chrono::seconds(2), local);
+  cluster_client::impl::local_start local{
+    owner(), [&n, definition, version](const std::string& id) { return n.start_placed(id, definition, version); }};
+  return n.client->impl_->submit(definition, version, std::move(input), std::move(workflow_id), std::chrono::seconds(2),
+                                 local);
 }
 
 void node::await_then(const std::string& workflow_id, std::chrono::milliseconds timeout, const caf::actor& reply_to,
@@ -665,7 +663,7 @@ expected<RunHeader> node::await_header(const std::string& workflow_id, std::chro
 
 expected<void> node::cancel(const std::string& workflow_id) {
   const bool here = runtime_.cancel(workflow_id).has_value(); // driven here: no need to wait for a poll
-  auto requested = impl_->client->cancel(workflow_id);      // durable, whoever drives it next
+  auto requested = impl_->client->cancel(workflow_id);        // durable, whoever drives it next
   if (!requested && here) {
     return {};
   }

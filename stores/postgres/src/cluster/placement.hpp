@@ -23,8 +23,8 @@ struct placement_target {
 
 /// The least loaded live (active, lease running) node serving `definition` at `version`, other
 /// than those in `excluded`; nothing when there is none.
-std::optional<placement_target> choose_owner(pqxx::connection& c, const std::string& definition,
-                                             std::uint32_t version, const std::vector<std::string>& excluded);
+std::optional<placement_target> choose_owner(pqxx::connection& c, const std::string& definition, std::uint32_t version,
+                                             const std::vector<std::string>& excluded);
 
 /// Writes the header of a new run placed on `owner`. False when the id exists already (in any
 /// status: start-or-get, D9).
@@ -45,6 +45,5 @@ struct stored_result {
   std::string failure;
 };
 std::optional<stored_result> read_result(pqxx::connection& c, const std::string& workflow_id);
-
 
 } // namespace cano::detail

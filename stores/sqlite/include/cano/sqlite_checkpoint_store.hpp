@@ -49,8 +49,7 @@ public:
 
   /// Opens (creating if needed) the database at `path` and brings its schema up to date.
   /// Errors are checkpoint_store("sqlite: <what> (<path>): <sqlite message>").
-  static expected<std::shared_ptr<SqliteCheckpointStore>> open(const std::string& path,
-                                                               Options opts = {});
+  static expected<std::shared_ptr<SqliteCheckpointStore>> open(const std::string& path, Options opts = {});
 
 private:
   struct impl;
@@ -102,8 +101,7 @@ public:
   expected<std::vector<RunLogEntry>> run_log(const std::string& workflow_id) override;
   /// One transaction; compares with the headers' updated_at (the clock of their writer).
   expected<PurgeCounts> purge_runs(std::chrono::system_clock::time_point finished_before) override;
-  expected<std::uint64_t>
-  purge_history(std::chrono::system_clock::time_point archived_before) override;
+  expected<std::uint64_t> purge_history(std::chrono::system_clock::time_point archived_before) override;
   /// History lives in the table cano_checkpoint_history of the same file.
   bool keeps_history() const override { return true; }
 
