@@ -563,6 +563,29 @@ struct SqliteCheckpointStore::impl {
     return row;
   }
 
+  /// Runs `s` (a query of one run's log rows, see read_row) for `workflow_id` bound to ?1 and
+  /// hands each row to `visit(row, s)`; the first unreadable row or step failure ends it. The
+  /// caller holds the mutex.
+  template <class Visit>
+  expected<void> visit_log_rows(sqlite3_stmt* s, const char* what, const std::string& workflow_id, Visit&& visit) {
+    reset_on_exit reset(s);
+    int rc = bind_text(s, 1, workflow_id);
+    if (rc != SQLITE_OK) {
+      return failure(what, rc);
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      auto row = read_row(s, what, workflow_id);
+      if (!row) {
+        return row.error();
+      }
+      visit(std::move(*row), s);
+    }
+    if (rc != SQLITE_DONE) {
+      return failure(what, rc);
+    }
+    return {};
+  }
+
   /// D9: a new run may not take the id of an unfinished run, or of one whose log is still there.
   expected<void> check_create(const std::string& id) {
     {
@@ -853,24 +876,12 @@ std::vector<expected<void>> SqliteCheckpointStore::append_batch(const std::vecto
 
 expected<std::vector<CheckpointRow>> SqliteCheckpointStore::load_run(const std::string& workflow_id) {
   auto& d = *impl_;
-  const char* what = "load_run";
   std::lock_guard<std::mutex> guard(d.mutex);
-  auto* s = d.select_rows.get();
-  reset_on_exit reset(s);
-  int rc = bind_text(s, 1, workflow_id);
-  if (rc != SQLITE_OK) {
-    return d.failure(what, rc);
-  }
   std::vector<CheckpointRow> rows;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    auto row = d.read_row(s, what, workflow_id);
-    if (!row) {
-      return row.error();
-    }
-    rows.push_back(std::move(*row));
-  }
-  if (rc != SQLITE_DONE) {
-    return d.failure(what, rc);
+  auto read = d.visit_log_rows(d.select_rows.get(), "load_run", workflow_id,
+                               [&](CheckpointRow&& row, sqlite3_stmt*) { rows.push_back(std::move(row)); });
+  if (!read) {
+    return read.error();
   }
   return rows;
 }
@@ -1165,25 +1176,15 @@ expected<RunPage> SqliteCheckpointStore::list_runs(const RunQuery& query) {
 
 expected<std::vector<RunLogEntry>> SqliteCheckpointStore::run_log(const std::string& workflow_id) {
   auto& d = *impl_;
-  const char* what = "run_log";
   std::lock_guard<std::mutex> guard(d.mutex);
-  auto* s = d.select_log.get();
-  reset_on_exit reset(s);
-  int rc = bind_text(s, 1, workflow_id);
-  if (rc != SQLITE_OK) {
-    return d.failure(what, rc);
-  }
   std::vector<RunLogEntry> out;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    auto row = d.read_row(s, what, workflow_id);
-    if (!row) {
-      return row.error();
-    }
+  auto read = d.visit_log_rows(d.select_log.get(), "run_log", workflow_id, [&](CheckpointRow&& row, sqlite3_stmt* s) {
+    // Past the row's columns: when it was written, and whether it lives in the history table.
     out.push_back(
-      RunLogEntry{std::move(*row), from_unix_ms(sqlite3_column_int64(s, 6)), sqlite3_column_int64(s, 7) != 0});
-  }
-  if (rc != SQLITE_DONE) {
-    return d.failure(what, rc);
+      RunLogEntry{std::move(row), from_unix_ms(sqlite3_column_int64(s, 6)), sqlite3_column_int64(s, 7) != 0});
+  });
+  if (!read) {
+    return read.error();
   }
   return out;
 }
