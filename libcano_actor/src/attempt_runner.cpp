@@ -63,6 +63,43 @@ bool attempt_runner::start() {
   return done();
 }
 
+attempt_outcome attempt_runner::first_plain_attempt(const run_context& ctx, const work_item& work,
+                                                    const std::string& label, const std::string& panic_prefix,
+                                                    task_context::step_id step, const nlohmann::json& cursor) {
+  auto tc = make_task_context(ctx, label, 1, nullptr, step); // inline: no stop flag, as in a runner
+  bool panicked = false;
+  auto value = call_guarded([&]() -> expected<step_result> { return work.body(tc, cursor); },
+                            [&](const std::string& text) -> expected<step_result> {
+                              panicked = true;
+                              return error::task_execution(panic_prefix + text);
+                            });
+  return {std::move(value), panicked};
+}
+
+bool attempt_runner::first_settles(const run_context& ctx, const work_item& work, const attempt_outcome& first) {
+  // What attempt_loop::finish decides for a first attempt that ends the loop, and what
+  // loop_finished() does with it; anything else (a retry, a next step) is the runner's.
+  const bool ok = first.value.has_value();
+  if (ok ? first.value->more
+         : !first.panicked && !first.value.error_value().is_permanent() && work.config.retry_mode.max_attempts() > 1) {
+    return false;
+  }
+  if (!first.panicked) {
+    measure(ctx.metrics, [ok](metrics_sink& m) { m.task_attempt(ok); });
+  }
+  return true;
+}
+
+bool attempt_runner::resume_after_first(attempt_outcome first) {
+  loop_.emplace(work_.config, *ctx_, task_id_);
+  loop_->begin(); // attempt 1 (no breaker: first_attempt_plain work)
+  ++seq_;
+  active_ = true;
+  attempt_finished(std::move(first.value), first.panicked);
+  pump();
+  return done();
+}
+
 void attempt_runner::pump() {
   if (pumping_) {
     return; // an outer pump() picks the work up: no recursion through inline calls

@@ -40,6 +40,9 @@ namespace {
 /// Steps taken inline before the supervisor yields its scheduler thread to other actors.
 constexpr int steps_per_message = 64;
 
+/// How the error of a state's throwing body begins (cano's panic rule, D3).
+const std::string panic_prefix_text = "panic: ";
+
 /// Where a run is in its life; each phase admits only its own messages.
 enum class run_phase : std::uint8_t {
   starting,     // validating; a resume loads the run's log and header on the pool
@@ -486,13 +489,27 @@ private:
       cursor = std::move(*c);
     }
     const bool pause_on_more = def_->store != nullptr;
+    // The fast path (D1): a plain inline body's first attempt is made here, without a runner;
+    // one is built only when that attempt leaves work (a retry, a stepped task's next step).
+    std::optional<attempt_outcome> first;
+    if (attempt_runner::first_attempt_plain(entry_->work)) {
+      first.emplace(attempt_runner::first_plain_attempt(*ctx_, entry_->work, current_label(), panic_prefix_text,
+                                                        step_, cursor));
+      if (attempt_runner::first_settles(*ctx_, entry_->work, *first)) {
+        return conclude(first->value);
+      }
+    }
     // The supervisor drives the state's attempts itself: inline for fast work (D1), otherwise on
     // the pool, whose results come straight back to this actor (no task actor per state).
     runner_tag_ = self_->next_runner_tag();
-    runner_.emplace(self_, runner_tag_, ctx_, entry_->work, current_label(), name, "panic: ", eng_->pool(),
+    runner_.emplace(self_, runner_tag_, ctx_, entry_->work, current_label(), name, panic_prefix_text, eng_->pool(),
                     std::move(cursor), pause_on_more);
     runner_->set_step(step_);
-    runner_->start();
+    if (first) {
+      runner_->resume_after_first(std::move(*first));
+    } else {
+      runner_->start();
+    }
     return runner_progress();
   }
 
