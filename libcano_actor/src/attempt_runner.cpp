@@ -1,5 +1,6 @@
 #include "attempt_runner.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -244,7 +245,7 @@ void attempt_runner::apply(program_action action) {
     if (call.delay.count() > 0) {
       auto id = call.id;
       delayed_self_send(host_, call.delay, call_due_atom::value, tag_, seq_, id); // never: parked
-      delayed_calls_.emplace(id, std::move(call));
+      delayed_calls_.push_back(std::move(call));
     } else {
       ready_calls_.push_back(std::move(call));
     }
@@ -295,9 +296,10 @@ void attempt_runner::call_done(std::uint64_t call_id, call_result& r) {
 
 bool attempt_runner::on_call_due(std::uint64_t seq, std::uint64_t call_id) {
   if (seq == seq_ && active_) {
-    auto it = delayed_calls_.find(call_id);
+    auto it = std::find_if(delayed_calls_.begin(), delayed_calls_.end(),
+                           [call_id](const call_request& c) { return c.id == call_id; });
     if (it != delayed_calls_.end()) {
-      ready_calls_.push_back(std::move(it->second));
+      ready_calls_.push_back(std::move(*it));
       delayed_calls_.erase(it);
       pump();
     }

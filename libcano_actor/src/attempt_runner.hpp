@@ -140,7 +140,9 @@ private:
   std::unique_ptr<attempt_program> program_;
   std::vector<call_request> ready_calls_; // FIFO from ready_head_ (no allocation until used)
   std::size_t ready_head_ = 0;
-  std::unordered_map<std::uint64_t, call_request> delayed_calls_;
+  // Calls waiting for their delay (a poll's next poll: rarely more than one), searched by id; a
+  // vector spares a parked run the hash table's buckets.
+  std::vector<call_request> delayed_calls_;
   const bool pause_on_more_;
   bool cursor_pending_ = false;
   bool begin_pending_ = false;

@@ -306,7 +306,7 @@ private:
         owns_header_ = true;
         return finish(std::move(*start.failure), RunStatus::failed, final_write::header);
       case resume_start::path::drain:
-        resumed_rollback_ = std::move(start.rollback);
+        resumed_rollback_ = std::make_unique<RollbackRecord>(std::move(start.rollback));
         break;
       case resume_start::path::forward:
         current_ = start.plan.state;
@@ -315,7 +315,9 @@ private:
           superseded_ = start.plan.superseded;
         }
         stack_ = std::move(start.plan.stack);
-        cursors_ = std::move(start.plan.cursors);
+        if (!start.plan.cursors.empty()) {
+          cursors_ = std::make_unique<std::unordered_map<std::string, saved_cursor>>(std::move(start.plan.cursors));
+        }
         break;
     }
     seq_ = start.fresh ? 0 : start.plan.last_sequence + 1;
@@ -515,12 +517,15 @@ private:
 
   /// The cursor a resumed stepped state starts from (consumed once), or null.
   expected<nlohmann::json> take_resume_cursor(const std::string& task_name) {
-    auto it = cursors_.find(def_->label(current_));
-    if (it == cursors_.end()) {
+    if (!cursors_) {
+      return nlohmann::json(nullptr);
+    }
+    auto it = cursors_->find(def_->label(current_));
+    if (it == cursors_->end()) {
       return nlohmann::json(nullptr);
     }
     auto saved = std::move(it->second);
-    cursors_.erase(it);
+    cursors_->erase(it);
     try {
       return from_blob(saved.blob);
     } catch (const std::exception& e) {
@@ -773,10 +778,10 @@ private:
         }
       };
     }
-    drain_.emplace(self_, ctx_, eng_->pool(), std::move(record), std::move(recorder),
-                   [this](RollbackRecord&& done, std::optional<error> stopped) {
-                     drain_finished(std::move(done), std::move(stopped));
-                   });
+    drain_ = std::make_unique<saga_drain>(self_, ctx_, eng_->pool(), std::move(record), std::move(recorder),
+                                          [this](RollbackRecord&& done, std::optional<error> stopped) {
+                                            drain_finished(std::move(done), std::move(stopped));
+                                          });
     drain_->start(record_first);
   }
 
@@ -784,7 +789,7 @@ private:
     if (stopped) {
       return finish(std::move(*stopped), RunStatus::compensating, final_write::none);
     }
-    rollback_ = std::move(record);
+    rollback_ = std::make_unique<RollbackRecord>(std::move(record));
     auto& errors = rollback_->errors;
     if (errors.size() == 1) {
       // A clean rollback: the original error, and no log left (cano §3).
@@ -827,7 +832,9 @@ private:
     } else {
       w.header->failure = result_.error_value();
     }
-    w.header->rollback = std::move(rollback_);
+    if (rollback_) {
+      w.header->rollback = std::move(*rollback_);
+    }
     // The final header is durable before the run reports.
     final_write_pending_ = true;
     auto after = [this](const expected<void>& r) {
@@ -935,12 +942,13 @@ private:
   std::uint32_t runner_tag_ = 0;           // its tag: messages of earlier runners carry another
   caf::actor worker_;                      // the join actor of the current (split) state
   std::vector<stacked_step> stack_;        // completed saga steps
-  std::unordered_map<std::string, saved_cursor> cursors_; // a resumed run's stepped cursors
+  // Rarely used state sits behind pointers (null until needed) to keep parked runs small.
+  std::unique_ptr<std::unordered_map<std::string, saved_cursor>> cursors_; // a resumed run's stepped cursors
 
   // Rollback
-  std::optional<RollbackRecord> resumed_rollback_; // a resumed drain, started after setup
-  std::optional<saga_drain> drain_;
-  std::optional<RollbackRecord> rollback_; // the finished drain, for the final header
+  std::unique_ptr<RollbackRecord> resumed_rollback_; // a resumed drain, started after setup
+  std::unique_ptr<saga_drain> drain_;
+  std::unique_ptr<RollbackRecord> rollback_; // the finished drain, for the final header
 
   bool setup_in_flight_ = false; // a setup job runs on the pool (the run may end meanwhile)
   bool final_write_pending_ = false;
