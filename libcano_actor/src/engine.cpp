@@ -147,13 +147,13 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
     // A supervisor whose last run ended takes this one (D1): no actor is spawned or ended.
     auto supervisor = std::move(idle_supervisors_.back());
     idle_supervisors_.pop_back();
-    live_.emplace(id, live_run{supervisor, spec.def->name});
+    add_live(id, supervisor, spec.def->name);
     lock.unlock();
     reuse_run_supervisor(supervisor, shared_from_this(), std::move(spec), spawner);
     return id;
   }
   // Registered before it can end, so run_ended never races ahead of the registration.
-  live_.emplace(id, live_run{caf::actor{}, spec.def->name});
+  add_live(id, caf::actor{}, spec.def->name);
   lock.unlock();
   auto handle = spawn_run_supervisor(shared_from_this(), std::move(spec), spawner);
   lock.lock();
@@ -161,6 +161,19 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
     it->second.handle = std::move(handle);
   }
   return id;
+}
+
+void engine::add_live(std::uint64_t id, caf::actor handle, const std::string& definition) {
+  if (spare_nodes_.empty()) {
+    live_.emplace(id, live_run{std::move(handle), definition});
+    return;
+  }
+  auto node = std::move(spare_nodes_.back());
+  spare_nodes_.pop_back();
+  node.key() = id;
+  node.mapped().handle = std::move(handle);
+  node.mapped().definition = definition; // reuses the string's room
+  live_.insert(std::move(node));
 }
 
 bool engine::cancel(std::uint64_t run_id) {
@@ -178,7 +191,12 @@ bool engine::run_ended(std::uint64_t run_id, const run_result& result, caf::acto
   bool recycled = false;
   {
     std::lock_guard<std::mutex> guard(mutex_);
-    live_.erase(run_id);
+    if (auto node = live_.extract(run_id)) {
+      if (spare_nodes_.size() < max_spare_nodes) {
+        node.mapped().handle = caf::actor{}; // a spare node must not keep an actor alive
+        spare_nodes_.push_back(std::move(node));
+      }
+    }
     if (reusable && admitting_ && idle_supervisors_.size() < max_idle_supervisors) {
       idle_supervisors_.push_back(std::move(reusable));
       recycled = true;
