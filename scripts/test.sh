@@ -10,6 +10,8 @@ source scripts/lib/build.sh
 source scripts/lib/pg_cluster.sh
 
 cano_install_packages
+# The tree's formatting is part of the build's contract (.clang-format; --fix to apply).
+./scripts/check-format.sh
 # Our own code must build without warnings here (consumers get warnings, never errors).
 cano_build build -DCANO_ACTOR_WARNINGS_AS_ERRORS=ON
 

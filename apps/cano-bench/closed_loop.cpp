@@ -100,15 +100,14 @@ struct driver_state {
 };
 
 caf::behavior driver(caf::stateful_actor<driver_state>* self, std::size_t in_flight,
-                     std::function<std::uint64_t(caf::local_actor*)> start_one, double warmup,
-                     double seconds, std::promise<loop_figures>* done) {
+                     std::function<std::uint64_t(caf::local_actor*)> start_one, double warmup, double seconds,
+                     std::promise<loop_figures>* done) {
   auto& st = self->state;
   st.start_one = std::move(start_one);
   st.done = done;
   auto now = clock::now();
   st.window_start = now + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(warmup));
-  st.window_end = st.window_start +
-                  std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(seconds));
+  st.window_end = st.window_start + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(seconds));
   for (std::size_t i = 0; i < in_flight; ++i) {
     st.start(self);
   }
@@ -139,8 +138,7 @@ caf::behavior driver(caf::stateful_actor<driver_state>* self, std::size_t in_fli
         s.figures.p99_run_latency_us = s.latencies.quantile_us(0.99);
       }
       if (s.outstanding == 0) {
-        s.figures.seconds =
-          std::chrono::duration<double>(s.window_end - s.window_start).count();
+        s.figures.seconds = std::chrono::duration<double>(s.window_end - s.window_start).count();
         s.done->set_value(s.figures);
         self->quit();
       }
@@ -156,8 +154,8 @@ double process_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
-loop_figures run_closed_loop(caf::actor_system& sys, std::size_t in_flight, double warmup_seconds,
-                             double seconds, std::function<std::uint64_t(caf::local_actor*)> start_one) {
+loop_figures run_closed_loop(caf::actor_system& sys, std::size_t in_flight, double warmup_seconds, double seconds,
+                             std::function<std::uint64_t(caf::local_actor*)> start_one) {
   std::promise<loop_figures> done;
   auto result = done.get_future();
   sys.spawn(driver, in_flight, std::move(start_one), warmup_seconds, seconds, &done);

@@ -27,8 +27,8 @@ struct loop_figures {
 
 /// `start_one(self)` starts one run from the driver actor `self`, which receives its result,
 /// and returns the run's id (runtime::start), by which the driver times the run.
-loop_figures run_closed_loop(caf::actor_system& sys, std::size_t in_flight, double warmup_seconds,
-                             double seconds, std::function<std::uint64_t(caf::local_actor*)> start_one);
+loop_figures run_closed_loop(caf::actor_system& sys, std::size_t in_flight, double warmup_seconds, double seconds,
+                             std::function<std::uint64_t(caf::local_actor*)> start_one);
 
 /// Seconds of CPU time this process has used so far (all threads, user + system).
 double process_cpu_seconds();

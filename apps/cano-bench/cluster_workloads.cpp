@@ -92,7 +92,7 @@ int run_node_role(const std::string& role, const std::string& node_id, const std
   nc.renew_every = std::chrono::milliseconds(std::max(20, lease_ms / 10));
   auto n = cano::node::open(sys, rt, nc);
   if (!n) {
-    std::cerr << n.error_value() << "\n";
+    std::cerr << n.error() << "\n";
     return 3;
   }
   auto clock = std::make_shared<takeover_clock>();
@@ -136,8 +136,19 @@ namespace {
 
 std::vector<std::string> node_args(const std::string& role, const std::string& id, const std::string& definition,
                                    int lease_ms, int load, double seconds) {
-  return {"/proc/self/exe", "--node-role", role, "--node-id", id, "--definition", definition,
-          "--lease-ms", std::to_string(lease_ms), "--load", std::to_string(load), "--seconds", std::to_string(std::max(seconds, 1.0))};
+  return {"/proc/self/exe",
+          "--node-role",
+          role,
+          "--node-id",
+          id,
+          "--definition",
+          definition,
+          "--lease-ms",
+          std::to_string(lease_ms),
+          "--load",
+          std::to_string(load),
+          "--seconds",
+          std::to_string(std::max(seconds, 1.0))};
 }
 
 double quantile(std::vector<double> v, double q) {
@@ -179,8 +190,12 @@ nlohmann::json measure_failover(const std::string& name, int signal, int lease_m
   }
   ::kill(survivor.pid(), SIGTERM);
   survivor.wait_exit();
-  return {{"workload", name},       {"kills", ms.size()},           {"lease_ms", lease_ms},
-          {"p50_ms", quantile(ms, 0.5)}, {"p99_ms", quantile(ms, 0.99)}, {"max_ms", quantile(ms, 1.0)}};
+  return {{"workload", name},
+          {"kills", ms.size()},
+          {"lease_ms", lease_ms},
+          {"p50_ms", quantile(ms, 0.5)},
+          {"p99_ms", quantile(ms, 0.99)},
+          {"max_ms", quantile(ms, 1.0)}};
 }
 
 nlohmann::json cluster_throughput(double seconds) {

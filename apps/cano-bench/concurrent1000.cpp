@@ -4,6 +4,5 @@
 
 namespace {
 bench::register_workload concurrent1000{
-  "concurrent1000",
-  [](double seconds) { return bench::measure_linear("concurrent1000", false, 1000, seconds); }};
+  "concurrent1000", [](double seconds) { return bench::measure_linear("concurrent1000", false, 1000, seconds); }};
 }

@@ -1,8 +1,8 @@
 #include "durable.hpp"
 
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -90,8 +90,11 @@ nlohmann::json pg_raw_ceiling(double seconds) {
     tx.exec("DELETE FROM cano_checkpoints WHERE workflow_id LIKE 'raw-ceiling-%'");
     tx.commit();
   }
-  return {{"workload", "pg_raw_ceiling"}, {"rows_per_sec", static_cast<double>(rows) / elapsed},
-          {"rows_per_commit", rows_per_txn}, {"seconds", elapsed}, {"fsync", fsync},
+  return {{"workload", "pg_raw_ceiling"},
+          {"rows_per_sec", static_cast<double>(rows) / elapsed},
+          {"rows_per_commit", rows_per_txn},
+          {"seconds", elapsed},
+          {"fsync", fsync},
           {"synchronous_commit", sync_commit}};
 }
 
@@ -108,12 +111,14 @@ nlohmann::json sqlite_raw_ceiling(const std::string& path, double seconds) {
   };
   check(sqlite3_open(path.c_str(), &db), "open");
   check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", nullptr, nullptr, nullptr), "pragmas");
-  check(sqlite3_exec(db,
-               "CREATE TABLE IF NOT EXISTS raw_rows (workflow_id TEXT NOT NULL, sequence INTEGER NOT NULL, state TEXT "
-               "NOT NULL, task_id TEXT NOT NULL, output_blob BLOB, kind INTEGER NOT NULL, workflow_version INTEGER NOT "
-               "NULL, created_at INTEGER NOT NULL, append_token TEXT NOT NULL, PRIMARY KEY (workflow_id, sequence)) "
-               "WITHOUT ROWID",
-               nullptr, nullptr, nullptr), "create table");
+  check(sqlite3_exec(
+          db,
+          "CREATE TABLE IF NOT EXISTS raw_rows (workflow_id TEXT NOT NULL, sequence INTEGER NOT NULL, state TEXT "
+          "NOT NULL, task_id TEXT NOT NULL, output_blob BLOB, kind INTEGER NOT NULL, workflow_version INTEGER NOT "
+          "NULL, created_at INTEGER NOT NULL, append_token TEXT NOT NULL, PRIMARY KEY (workflow_id, sequence)) "
+          "WITHOUT ROWID",
+          nullptr, nullptr, nullptr),
+        "create table");
   std::string sql = "INSERT INTO raw_rows VALUES ";
   for (int i = 0; i < rows_per_txn; ++i) {
     sql += (i == 0 ? "" : ",") + std::string("(?,0,'3','step3',NULL,0,0,0,?)");
@@ -147,8 +152,11 @@ nlohmann::json sqlite_raw_ceiling(const std::string& path, double seconds) {
   double elapsed = std::chrono::duration<double>(clock::now() - start).count();
   sqlite3_finalize(stmt);
   sqlite3_close(db);
-  return {{"workload", "sqlite_raw_ceiling"}, {"rows_per_sec", static_cast<double>(rows) / elapsed},
-          {"rows_per_commit", rows_per_txn}, {"seconds", elapsed}, {"synchronous", "FULL"}};
+  return {{"workload", "sqlite_raw_ceiling"},
+          {"rows_per_sec", static_cast<double>(rows) / elapsed},
+          {"rows_per_commit", rows_per_txn},
+          {"seconds", elapsed},
+          {"synchronous", "FULL"}};
 }
 
 nlohmann::json measure_durable(const std::string& name, std::shared_ptr<cano::CheckpointStore> store,
@@ -181,7 +189,8 @@ nlohmann::json measure_durable(const std::string& name, std::shared_ptr<cano::Ch
     {"runs_per_sec", runs / figures.seconds},
     {"rows_per_sec", rows / figures.seconds},
     {"rows_per_commit", stats.batches > 0 ? static_cast<double>(stats.rows) / static_cast<double>(stats.batches) : 0.0},
-    {"writes_per_commit", stats.batches > 0 ? static_cast<double>(stats.writes) / static_cast<double>(stats.batches) : 0.0},
+    {"writes_per_commit",
+     stats.batches > 0 ? static_cast<double>(stats.writes) / static_cast<double>(stats.batches) : 0.0},
     {"p50_append_ms", stats.p50_append_ms},
     {"p99_append_ms", stats.p99_append_ms},
   };

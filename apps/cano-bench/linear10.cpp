@@ -3,7 +3,6 @@
 #include "workload.hpp"
 
 namespace {
-bench::register_workload linear10{"linear10", [](double seconds) {
-                                    return bench::measure_linear("linear10", false, 1, seconds);
-                                  }};
+bench::register_workload linear10{"linear10",
+                                  [](double seconds) { return bench::measure_linear("linear10", false, 1, seconds); }};
 }

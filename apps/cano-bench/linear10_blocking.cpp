@@ -4,6 +4,5 @@
 
 namespace {
 bench::register_workload linear10_blocking{
-  "linear10_blocking",
-  [](double seconds) { return bench::measure_linear("linear10_blocking", true, 1, seconds); }};
+  "linear10_blocking", [](double seconds) { return bench::measure_linear("linear10_blocking", true, 1, seconds); }};
 }

@@ -13,13 +13,13 @@ cano::Workflow<int> linear_workflow(bool blocking) {
   auto config = blocking ? cano::TaskConfig{} : cano::TaskConfig{}.with_blocking(false);
   cano::Workflow<int> wf;
   for (int s = 0; s < linear_states; ++s) {
-    wf = wf.register_task(s, "step" + std::to_string(s), [s] { return s + 1; }, config);
+    wf = wf.register_task(
+      s, "step" + std::to_string(s), [s] { return s + 1; }, config);
   }
   return wf.add_exit_state(linear_states);
 }
 
-nlohmann::json measure_linear(const std::string& name, bool blocking, std::size_t in_flight,
-                              double seconds) {
+nlohmann::json measure_linear(const std::string& name, bool blocking, std::size_t in_flight, double seconds) {
   auto baseline = rss_bytes();
   caf::actor_system_config cfg;
   cano::apply_scheduler_defaults(cfg); // as a user gets it: one CAF worker per hardware thread

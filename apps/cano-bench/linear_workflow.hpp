@@ -15,7 +15,6 @@ constexpr int linear_states = 10;
 cano::Workflow<int> linear_workflow(bool blocking);
 
 /// Runs the linear workflow with `in_flight` concurrent runs and reports the figures.
-nlohmann::json measure_linear(const std::string& name, bool blocking, std::size_t in_flight,
-                              double seconds);
+nlohmann::json measure_linear(const std::string& name, bool blocking, std::size_t in_flight, double seconds);
 
 } // namespace bench

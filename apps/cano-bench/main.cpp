@@ -102,10 +102,11 @@ int main(int argc, char** argv) {
   app.add_option("--definition", definition, "internal")->group("");
   app.add_option("--lease-ms", lease_ms, "internal")->group("");
   app.add_option("--load", load, "internal")->group("");
-  cano_apps::add_version_and_exit_codes(app, "cano-bench",
-                                        {{0, "every workload printed its figures"},
-                                         {1, "a workload failed: it printed {\"workload\", \"error\"} in place of its figures"},
-                                         {2, "bad arguments, or an unknown workload"}});
+  cano_apps::add_version_and_exit_codes(
+    app, "cano-bench",
+    {{0, "every workload printed its figures"},
+     {1, "a workload failed: it printed {\"workload\", \"error\"} in place of its figures"},
+     {2, "bad arguments, or an unknown workload"}});
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

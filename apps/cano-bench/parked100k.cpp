@@ -25,7 +25,9 @@ constexpr std::size_t parked_runs = 100000;
 class park_once : public cano::PollTask<int> {
 public:
   park_once(std::atomic<std::size_t>& parked, std::atomic<bool>& released)
-    : parked_(parked), released_(released), seen_(parked_runs) {}
+    : parked_(parked),
+      released_(released),
+      seen_(parked_runs) {}
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal().with_blocking(false); }
   cano::expected<cano::PollOutcome<int>> poll(cano::task_context& ctx) override {
     if (released_.load()) {

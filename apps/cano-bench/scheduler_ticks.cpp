@@ -48,10 +48,10 @@ nlohmann::json measure(double seconds) {
   caf::actor_system sys{cfg};
   cano::runtime rt{sys};
   auto slots = std::make_shared<std::vector<flow_slot>>(flows);
-  const auto window_start = clock::now() + std::chrono::duration_cast<clock::duration>(
-                                             std::chrono::duration<double>(warmup_seconds));
-  const auto window_end = window_start + std::chrono::duration_cast<clock::duration>(
-                                           std::chrono::duration<double>(seconds));
+  const auto window_start =
+    clock::now() + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(warmup_seconds));
+  const auto window_end =
+    window_start + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(seconds));
 
   cano::Scheduler<int> scheduler;
   for (std::size_t f = 0; f < flows; ++f) {
@@ -73,7 +73,7 @@ nlohmann::json measure(double seconds) {
   }
   auto running = scheduler.start(rt);
   if (!running) {
-    return {{"workload", "scheduler_ticks"}, {"error", running.error_value().to_string()}};
+    return {{"workload", "scheduler_ticks"}, {"error", running.error().to_string()}};
   }
   std::this_thread::sleep_until(window_end);
   auto rss = bench::rss_bytes();
@@ -100,13 +100,12 @@ nlohmann::json measure(double seconds) {
     {"seconds", seconds},
     {"ticks", ticks},
     {"ticks_per_s", static_cast<double>(ticks) / seconds},
-    {"ideal_ticks_per_s",
-     static_cast<double>(flows) * 1000.0 / static_cast<double>(interval.count())},
+    {"ideal_ticks_per_s", static_cast<double>(flows) * 1000.0 / static_cast<double>(interval.count())},
     {"lateness_p50_ms", p50},
     {"lateness_p99_ms", p99},
     {"lateness_max_ms", max_late},
     {"failing_flows", failing},
-    {"stop", stopped ? "ok" : stopped.error_value().to_string()},
+    {"stop", stopped ? "ok" : stopped.error().to_string()},
     {"threads", threads},
     {"rss_bytes", rss > baseline ? rss - baseline : 0},
   };

@@ -3,7 +3,6 @@
 #include "workload.hpp"
 
 namespace {
-bench::register_workload split10000{"split10000", [](double seconds) {
-                                      return bench::measure_split("split10000", 10000, seconds, 0.2);
-                                    }};
+bench::register_workload split10000{
+  "split10000", [](double seconds) { return bench::measure_split("split10000", 10000, seconds, 0.2); }};
 }

@@ -3,7 +3,6 @@
 #include "workload.hpp"
 
 namespace {
-bench::register_workload split100_all{"split100_all", [](double seconds) {
-                                        return bench::measure_split("split100_all", 100, seconds, 0.5);
-                                      }};
+bench::register_workload split100_all{
+  "split100_all", [](double seconds) { return bench::measure_split("split100_all", 100, seconds, 0.5); }};
 }

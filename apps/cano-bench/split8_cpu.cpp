@@ -5,8 +5,7 @@
 #include "workload.hpp"
 
 namespace {
-bench::register_workload split8_cpu{"split8_cpu", [](double seconds) {
-                                      return bench::measure_split_cpu("split8_cpu", 8, std::chrono::microseconds(1000),
-                                                                      seconds);
-                                    }};
+bench::register_workload split8_cpu{
+  "split8_cpu",
+  [](double seconds) { return bench::measure_split_cpu("split8_cpu", 8, std::chrono::microseconds(1000), seconds); }};
 } // namespace

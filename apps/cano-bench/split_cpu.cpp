@@ -62,18 +62,22 @@ pass_figures run_pass(std::size_t branches, std::uint64_t rounds, double seconds
   caf::actor_system sys{cfg};
   cano::runtime rt{sys};
   auto threads = std::make_shared<std::pair<std::mutex, std::set<std::thread::id>>>();
-  auto branch = cano::make_task<int>("cpu", [rounds, threads] {
-    volatile std::uint64_t sink = spin(rounds);
-    (void)sink;
-    std::lock_guard<std::mutex> guard(threads->first);
-    threads->second.insert(std::this_thread::get_id());
-    return 1;
-  }, cano::TaskConfig::minimal().with_blocking(false));
+  auto branch = cano::make_task<int>(
+    "cpu",
+    [rounds, threads] {
+      volatile std::uint64_t sink = spin(rounds);
+      (void)sink;
+      std::lock_guard<std::mutex> guard(threads->first);
+      threads->second.insert(std::this_thread::get_id());
+      return 1;
+    },
+    cano::TaskConfig::minimal().with_blocking(false));
   std::vector<std::shared_ptr<cano::Task<int>>> tasks(branches, branch);
   auto wf = cano::Workflow<int>{}
               .register_split(0, tasks, cano::JoinConfig<int>{cano::JoinStrategy::all(), 1})
               .add_exit_state(1);
-  auto figures = run_closed_loop(sys, 1, 0.5, seconds, [&](caf::local_actor* self) { return rt.start(wf, 0, {}, self); });
+  auto figures =
+    run_closed_loop(sys, 1, 0.5, seconds, [&](caf::local_actor* self) { return rt.start(wf, 0, {}, self); });
   pass_figures out;
   out.runs = figures.runs;
   out.failures = figures.failures;
@@ -86,8 +90,8 @@ pass_figures run_pass(std::size_t branches, std::uint64_t rounds, double seconds
 
 } // namespace
 
-nlohmann::json measure_split_cpu(const std::string& name, std::size_t branches,
-                                 std::chrono::microseconds work, double seconds) {
+nlohmann::json measure_split_cpu(const std::string& name, std::size_t branches, std::chrono::microseconds work,
+                                 double seconds) {
   auto rounds = calibrate(work);
   auto t0 = clock::now();
   volatile std::uint64_t sink = spin(rounds);

@@ -13,7 +13,7 @@ namespace bench {
 
 /// Runs the split for `seconds` on each scheduler configuration; every branch does the same
 /// number of loop iterations, calibrated once to take about `work` on this machine.
-nlohmann::json measure_split_cpu(const std::string& name, std::size_t branches,
-                                 std::chrono::microseconds work, double seconds);
+nlohmann::json measure_split_cpu(const std::string& name, std::size_t branches, std::chrono::microseconds work,
+                                 double seconds);
 
 } // namespace bench

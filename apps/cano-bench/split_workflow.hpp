@@ -10,7 +10,6 @@
 namespace bench {
 
 /// Runs the split workflow one run at a time for `seconds` (at least `min_runs` runs).
-nlohmann::json measure_split(const std::string& name, std::size_t branches, double seconds,
-                             double warmup_seconds);
+nlohmann::json measure_split(const std::string& name, std::size_t branches, double seconds, double warmup_seconds);
 
 } // namespace bench

@@ -101,7 +101,7 @@ cano::Workflow<demo::Order> make_workflow(std::shared_ptr<cano::CheckpointStore>
 std::shared_ptr<cano::SqliteCheckpointStore> open_store(const std::string& path) {
   auto store = cano::SqliteCheckpointStore::open(path);
   if (!store) {
-    std::cerr << "cano-demo: " << store.error_value() << "\n";
+    std::cerr << "cano-demo: " << store.error() << "\n";
     std::exit(2);
   }
   // Finished orders keep their rows a week in the store's history (`cano runs show` prints them).
@@ -117,11 +117,10 @@ int worker(const std::string& db, const std::string& order, const std::string& m
   cano::apply_scheduler_defaults(cfg);
   caf::actor_system sys{cfg};
   cano::runtime rt{sys};
-  auto end = mode == "resume"
-               ? rt.resume(wf, order)
-               : rt.run(wf, demo::Order::Validate,
-                        {order, {{"sku", "KB-42"}, {"amount", 42.0}, {"address", "5 Elm Rd"}}});
-  say(end ? "RESULT " + demo::to_string(*end) : "RESULT error: " + end.error_value().to_string());
+  auto end = mode == "resume" ? rt.resume(wf, order)
+                              : rt.run(wf, demo::Order::Validate,
+                                       {order, {{"sku", "KB-42"}, {"amount", 42.0}, {"address", "5 Elm Rd"}}});
+  say(end ? "RESULT " + demo::to_string(*end) : "RESULT error: " + end.error().to_string());
   return end ? 0 : 1;
 }
 
@@ -149,7 +148,7 @@ int in_process_orders(const std::string& db) {
     say("== " + o.id + " " + o.input.dump() + " (" + o.expect + ")");
     auto end = rt.run(wf, demo::Order::Validate, {o.id, o.input});
     say("  trail: " + obs->take_trail());
-    say(end ? "  result: " + demo::to_string(*end) : "  result: error: " + end.error_value().to_string());
+    say(end ? "  result: " + demo::to_string(*end) : "  result: error: " + end.error().to_string());
     unexpected += end.has_value() == o.should_succeed ? 0 : 1;
     say("");
   }

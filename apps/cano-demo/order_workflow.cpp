@@ -69,8 +69,7 @@ public:
     {
       std::lock_guard<std::mutex> guard(mutex_);
       if (attempts_[ctx.workflow_id()]++ < failures_) {
-        return cano::error::task_execution("payment gateway timed out (attempt " +
-                                           std::to_string(ctx.attempt()) + ")");
+        return cano::error::task_execution("payment gateway timed out (attempt " + std::to_string(ctx.attempt()) + ")");
       }
     }
     double amount = ctx.input().value("amount", 0.0);
@@ -96,40 +95,43 @@ cano::Workflow<Order> order_workflow(int flaky_failures, journal log,
   auto fast = cano::TaskConfig::minimal().with_blocking(false);
   return cano::Workflow<Order>{}
     .with_name("orders")
-    .register_task(Order::Validate, "validate",
-                   [](cano::task_context& ctx) -> cano::expected<Order> {
-                     const auto& in = ctx.input();
-                     if (!in.contains("amount") || !in["amount"].is_number() || in["amount"].get<double>() <= 0) {
-                       return cano::error::task_execution("order has no positive amount").permanent();
-                     }
-                     return Order::Route;
-                   },
-                   fast)
-    .register_router(Order::Route, "route",
-                     [](cano::task_context& ctx) {
-                       return ctx.input()["amount"].get<double>() > 1000 ? Order::Rejected : Order::Allocate;
-                     },
-                     fast)
+    .register_task(
+      Order::Validate, "validate",
+      [](cano::task_context& ctx) -> cano::expected<Order> {
+        const auto& in = ctx.input();
+        if (!in.contains("amount") || !in["amount"].is_number() || in["amount"].get<double>() <= 0) {
+          return cano::error::task_execution("order has no positive amount").permanent();
+        }
+        return Order::Route;
+      },
+      fast)
+    .register_router(
+      Order::Route, "route",
+      [](cano::task_context& ctx) {
+        return ctx.input()["amount"].get<double>() > 1000 ? Order::Rejected : Order::Allocate;
+      },
+      fast)
     .register_split(Order::Allocate,
                     {ask_warehouse("east", true), ask_warehouse("west", true), ask_warehouse("north", false)},
                     cano::JoinConfig<Order>{cano::JoinStrategy::quorum(2), Order::Reserve}.with_timeout(2s))
     .register_with_compensation(Order::Reserve, std::make_shared<Reserve>(log))
     .register_with_compensation(Order::Charge, std::make_shared<Charge>(flaky_failures, log))
-    .register_task(Order::Ship, "ship",
-                   [log, ship_hook](cano::task_context& ctx) -> cano::expected<Order> {
-                     if (ship_hook) {
-                       ship_hook(ctx.workflow_id());
-                     }
-                     if (ctx.stop_requested()) { // this attempt was abandoned: do nothing
-                       return cano::error::task_execution("abandoned");
-                     }
-                     if (ctx.input().value("address", std::string()).empty()) {
-                       return cano::error::task_execution("no shipping address").permanent();
-                     }
-                     log("shipped to " + ctx.input()["address"].get<std::string>());
-                     return Order::Done;
-                   },
-                   cano::TaskConfig::minimal())
+    .register_task(
+      Order::Ship, "ship",
+      [log, ship_hook](cano::task_context& ctx) -> cano::expected<Order> {
+        if (ship_hook) {
+          ship_hook(ctx.workflow_id());
+        }
+        if (ctx.stop_requested()) { // this attempt was abandoned: do nothing
+          return cano::error::task_execution("abandoned");
+        }
+        if (ctx.input().value("address", std::string()).empty()) {
+          return cano::error::task_execution("no shipping address").permanent();
+        }
+        log("shipped to " + ctx.input()["address"].get<std::string>());
+        return Order::Done;
+      },
+      cano::TaskConfig::minimal())
     .add_exit_states({Order::Done, Order::Rejected})
     // Where each task may go, for `cano graph orders` (the engine does not check it).
     .with_transitions(Order::Validate, {Order::Route})

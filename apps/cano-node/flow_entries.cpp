@@ -12,9 +12,9 @@ namespace cano_node {
 
 namespace {
 
-const std::vector<std::string> known_keys = {"id",          "workflow",        "version",        "every",
-                                             "cron",        "manual",          "input",          "backoff-initial",
-                                             "backoff-max", "backoff-multiplier", "backoff-jitter", "trip-after"};
+const std::vector<std::string> known_keys = {
+  "id",          "workflow",           "version",        "every",     "cron", "manual", "input", "backoff-initial",
+  "backoff-max", "backoff-multiplier", "backoff-jitter", "trip-after"};
 
 std::string keys_text() {
   std::string out;
@@ -128,12 +128,12 @@ cano::expected<cano::cluster_flow> read_entry(const entry_reader& e, const std::
   cano::cluster_flow f;
   auto id = e.text("id", true);
   if (!id) {
-    return id.error_value();
+    return id.error();
   }
   f.id = *id;
   auto workflow = e.text("workflow", true);
   if (!workflow) {
-    return workflow.error_value();
+    return workflow.error();
   }
   f.definition = *workflow;
   // The workflow: one this node serves, at the version given or the one it serves.
@@ -141,7 +141,7 @@ cano::expected<cano::cluster_flow> read_entry(const entry_reader& e, const std::
   const served_definition* match = nullptr;
   auto version = e.count("version");
   if (!version) {
-    return version.error_value();
+    return version.error();
   }
   for (const auto& d : served) {
     names += (names.empty() ? "\"" : ", \"") + d.name + "\" version " + std::to_string(d.version);
@@ -164,7 +164,7 @@ cano::expected<cano::cluster_flow> read_entry(const entry_reader& e, const std::
   if (e.find("every")) {
     auto every = e.duration("every");
     if (!every) {
-      return every.error_value();
+      return every.error();
     }
     f.trigger = cano::flow_trigger::every;
     f.interval = std::chrono::duration_cast<std::chrono::milliseconds>(**every);
@@ -174,7 +174,7 @@ cano::expected<cano::cluster_flow> read_entry(const entry_reader& e, const std::
   } else if (e.find("cron")) {
     auto cron = e.text("cron", true);
     if (!cron) {
-      return cron.error_value();
+      return cron.error();
     }
     f.trigger = cano::flow_trigger::cron;
     f.cron = *cron;
@@ -187,7 +187,7 @@ cano::expected<cano::cluster_flow> read_entry(const entry_reader& e, const std::
   }
   auto input = e.text("input", false);
   if (!input) {
-    return input.error_value();
+    return input.error();
   }
   if (!input->empty()) {
     f.input = nlohmann::json::parse(*input, nullptr, false);
@@ -199,7 +199,7 @@ cano::expected<cano::cluster_flow> read_entry(const entry_reader& e, const std::
   auto initial = e.duration("backoff-initial");
   auto max = e.duration("backoff-max");
   if (!initial || !max) {
-    return (!initial ? initial : max).error_value();
+    return (!initial ? initial : max).error();
   }
   for (const auto& [key, d] : {std::make_pair("backoff-initial", *initial), std::make_pair("backoff-max", *max)}) {
     if (d && *d < caf::timespan::zero()) {
@@ -214,7 +214,7 @@ cano::expected<cano::cluster_flow> read_entry(const entry_reader& e, const std::
   }
   auto multiplier = e.number("backoff-multiplier");
   if (!multiplier) {
-    return multiplier.error_value();
+    return multiplier.error();
   }
   if (*multiplier) {
     if (!std::isfinite(**multiplier) || **multiplier < 1.0) {
@@ -224,7 +224,7 @@ cano::expected<cano::cluster_flow> read_entry(const entry_reader& e, const std::
   }
   auto jitter = e.number("backoff-jitter");
   if (!jitter) {
-    return jitter.error_value();
+    return jitter.error();
   }
   if (*jitter) {
     if (!(**jitter >= 0.0 && **jitter <= 1.0)) {
@@ -234,7 +234,7 @@ cano::expected<cano::cluster_flow> read_entry(const entry_reader& e, const std::
   }
   auto trip = e.count("trip-after");
   if (!trip) {
-    return trip.error_value();
+    return trip.error();
   }
   if (*trip) {
     if (**trip < 0 || **trip > std::numeric_limits<std::uint32_t>::max()) {
@@ -243,7 +243,7 @@ cano::expected<cano::cluster_flow> read_entry(const entry_reader& e, const std::
     f.backoff.streak_limit = static_cast<std::uint32_t>(**trip);
   }
   if (auto ok = cano::check_flow(f); !ok) {
-    return e.fail(ok.error_value().message());
+    return e.fail(ok.error().message());
   }
   return f;
 }
@@ -274,7 +274,7 @@ cano::expected<std::vector<cano::cluster_flow>> read_flows(const caf::settings& 
     entry_reader e(i + 1, *fields);
     auto f = read_entry(e, served);
     if (!f) {
-      return f.error_value();
+      return f.error();
     }
     if (auto [at, fresh] = seen.emplace(f->id, i + 1); !fresh) {
       return e.fail("Flow '" + f->id + "' already exists (entry " + std::to_string(at->second) + ")");

@@ -18,8 +18,8 @@
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
-#include <sstream>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -41,7 +41,7 @@
 namespace {
 
 constexpr int exit_ok = 0;
-constexpr int exit_run_failed = 1;  // submit --wait: the run failed or was rolled back
+constexpr int exit_run_failed = 1; // submit --wait: the run failed or was rolled back
 constexpr int exit_bad_arguments = 2;
 constexpr int exit_unavailable = 3; // the database, the port, a node to run it on
 constexpr int exit_refused = 4;     // trigger: the flow is running or tripped
@@ -57,6 +57,7 @@ struct node_config : caf::actor_system_config {
   std::uint16_t port = 0;
   caf::timespan lease = std::chrono::seconds(3);
   caf::timespan renew_every = std::chrono::milliseconds(500);
+  caf::timespan resume_stalled_every = std::chrono::seconds(30);
   caf::timespan drain_deadline = std::chrono::seconds(10);
   std::string dsn;
   // "on" or "off": CAF 0.17 takes a bool on the command line only as a flag that turns it on.
@@ -75,9 +76,12 @@ struct node_config : caf::actor_system_config {
       .add(port, "port", "its port (0: any, printed)")
       .add(lease, "lease", "how long a silent node lives before it is declared dead")
       .add(renew_every, "renew-every", "how often a lease is renewed")
+      .add(resume_stalled_every, "resume-stalled-every",
+           "how often the node resumes its own runs that nothing drives (0: never)")
       .add(drain_deadline, "drain-deadline", "on SIGTERM, how long runs may take to finish")
       .add(dsn, "dsn", "the cluster's PostgreSQL (default: $CANO_PG_DSN)")
-      .add(metrics, "metrics", "on (default): serve Prometheus metrics at http://metrics-host:metrics-port/metrics; off")
+      .add(metrics, "metrics",
+           "on (default): serve Prometheus metrics at http://metrics-host:metrics-port/metrics; off")
       .add(metrics_host, "metrics-host", "the metrics endpoint's address (default 127.0.0.1)")
       .add(metrics_port, "metrics-port", "its port (0: any, printed)")
       .add(status_page, "status-page", "on (default): serve the read-only status page; off")
@@ -119,10 +123,10 @@ std::string bad_option_text(const std::vector<std::string>& args, const std::str
       return fallback;
     }
     std::string type = std::string(opt->type_name().data(), opt->type_name().size());
-    std::string expected = type == "timespan" ? "a duration such as 500ms, 3s or 1min"
+    std::string expected = type == "timespan"                      ? "a duration such as 500ms, 3s or 1min"
                            : type.find("int") != std::string::npos ? "a whole number"
-                           : type == "boolean" ? "true or false"
-                                              : "a value of type " + type;
+                           : type == "boolean"                     ? "true or false"
+                                                                   : "a value of type " + type;
     return "--" + name + "=" + arg.substr(eq + 1) + ": not a valid value (" + expected + ")";
   }
   return fallback;
@@ -150,7 +154,7 @@ bool configure(node_config& cfg, const std::vector<std::string>& caf_args) {
     return false;
   }
   if (auto tls = cano::node::configure_tls(cfg); !tls) {
-    std::cerr << "cano-node: " << tls.error_value().message() << "\n";
+    std::cerr << "cano-node: " << tls.error().message() << "\n";
     return false;
   }
   return true;
@@ -187,11 +191,11 @@ std::optional<bool> switch_of(const std::string& text) {
 void print_flow_event(const cano::flow_event& e) {
   using kind = cano::flow_event::kind;
   switch (e.what) {
-  case kind::lead: say("LEAD " + e.flow_id + " fence=" + std::to_string(e.fence)); break;
-  case kind::lost: say("LOST " + e.flow_id + " to " + (e.detail.empty() ? std::string("nobody") : e.detail)); break;
-  case kind::fire: say("FIRE " + e.run_id + (e.detail.empty() ? "" : " (" + e.detail + ")")); break;
-  case kind::outcome: say("OUTCOME " + e.run_id + " " + e.detail); break;
-  case kind::skip: say("SKIP " + e.run_id + ": " + e.detail); break;
+    case kind::lead: say("LEAD " + e.flow_id + " fence=" + std::to_string(e.fence)); break;
+    case kind::lost: say("LOST " + e.flow_id + " to " + (e.detail.empty() ? std::string("nobody") : e.detail)); break;
+    case kind::fire: say("FIRE " + e.run_id + (e.detail.empty() ? "" : " (" + e.detail + ")")); break;
+    case kind::outcome: say("OUTCOME " + e.run_id + " " + e.detail); break;
+    case kind::skip: say("SKIP " + e.run_id + ": " + e.detail); break;
   }
 }
 
@@ -225,7 +229,7 @@ int serve(node_config& cfg) {
   if (*serve_metrics) {
     auto made = cano::prometheus_metrics::make({nullptr, true, cfg.metrics_host, cfg.metrics_port});
     if (!made) {
-      std::cerr << "cano-node: " << made.error_value().message() << "\n"; // "metrics: cannot serve on …"
+      std::cerr << "cano-node: " << made.error().message() << "\n"; // "metrics: cannot serve on …"
       return exit_unavailable;
     }
     metrics = *made;
@@ -247,7 +251,7 @@ int serve(node_config& cfg) {
 #endif
   auto flows = cano_node::read_flows(cfg.content, {{orders.name(), orders.workflow_version()}});
   if (!flows) {
-    std::cerr << "cano-node: " << flows.error_value().message() << "\n";
+    std::cerr << "cano-node: " << flows.error().message() << "\n";
     return exit_bad_arguments;
   }
   caf::actor_system sys{cfg};
@@ -258,12 +262,13 @@ int serve(node_config& cfg) {
   nc.port = cfg.port;
   nc.lease = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.lease);
   nc.renew_every = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.renew_every);
+  nc.resume_stalled_every = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.resume_stalled_every);
   nc.store = store_options(cfg);
   nc.on_flow_event = print_flow_event;
   auto n = cano::node::open(sys, rt, nc);
   if (!n) {
-    std::cerr << "cano-node: " << n.error_value().to_string() << "\n";
-    return n.error_value().code() == cano::errc::configuration ? exit_bad_arguments : exit_unavailable;
+    std::cerr << "cano-node: " << n.error().to_string() << "\n";
+    return n.error().code() == cano::errc::configuration ? exit_bad_arguments : exit_unavailable;
   }
   if (cfg.history_retention.count() > 0) { // the status page and `cano runs show` see finished runs' rows
     (*n)->store()->with_history_retention(std::chrono::duration_cast<std::chrono::milliseconds>(cfg.history_retention));
@@ -275,7 +280,7 @@ int serve(node_config& cfg) {
     // A store of its own (its own connection): reading pages never waits for the node's commits.
     auto reader = cano::PostgresCheckpointStore::open(store_options(cfg));
     if (!reader) {
-      std::cerr << "cano-node: status page: " << reader.error_value().to_string() << "\n";
+      std::cerr << "cano-node: status page: " << reader.error().to_string() << "\n";
       return exit_unavailable;
     }
     cano::status_page_options po;
@@ -284,7 +289,7 @@ int serve(node_config& cfg) {
     po.title = "cano-node " + (*n)->owner();
     auto started = cano::status_page::start(*reader, po);
     if (!started) {
-      std::cerr << "cano-node: " << started.error_value().message() << "\n"; // "status_page: cannot listen on …"
+      std::cerr << "cano-node: " << started.error().message() << "\n"; // "status_page: cannot listen on …"
       return exit_unavailable;
     }
     page = std::move(*started);
@@ -306,7 +311,7 @@ int serve(node_config& cfg) {
     }
     auto text = f.id + " (" + cano::to_string(f.trigger) + schedule + ")";
     if (auto added = (*n)->add_flow(std::move(f)); !added) {
-      std::cerr << "cano-node: " << added.error_value().message() << "\n";
+      std::cerr << "cano-node: " << added.error().message() << "\n";
       return exit_bad_arguments;
     }
     declared += (declared.empty() ? "" : ", ") + text;
@@ -315,7 +320,7 @@ int serve(node_config& cfg) {
   std::signal(SIGTERM, [](int) { terminate_requested = 1; });
   std::signal(SIGINT, [](int) { terminate_requested = 1; });
   if (auto started = (*n)->start(); !started) {
-    std::cerr << "cano-node: " << started.error_value().to_string() << "\n";
+    std::cerr << "cano-node: " << started.error().to_string() << "\n";
     return exit_unavailable;
   }
 #if CANO_NODE_WITH_STATUS_PAGE
@@ -329,8 +334,7 @@ int serve(node_config& cfg) {
   }
 #endif
   say("NODE " + (*n)->owner() + " listening on " + cfg.host + ":" + std::to_string((*n)->port()) +
-      " heartbeat-interval=" +
-      duration_text(caf::get_or(cfg, "middleman.heartbeat-interval", caf::timespan{0})) +
+      " heartbeat-interval=" + duration_text(caf::get_or(cfg, "middleman.heartbeat-interval", caf::timespan{0})) +
       " lease=" + duration_text(cfg.lease) + (cfg.openssl_certificate.empty() ? "" : " tls"));
   if (!declared.empty()) {
     say("FLOWS " + declared);
@@ -371,24 +375,24 @@ int submit(node_config& cfg, const std::string& definition, std::uint32_t versio
   caf::actor_system sys{cfg};
   auto client = cano::cluster_client::open(sys, store_options(cfg));
   if (!client) {
-    std::cerr << "cano-node: " << client.error_value().to_string() << "\n";
+    std::cerr << "cano-node: " << client.error().to_string() << "\n";
     return exit_unavailable;
   }
   auto placed = (*client)->submit(definition, version, input, id);
   if (!placed) {
-    std::cerr << "cano-node: " << placed.error_value().to_string() << "\n";
+    std::cerr << "cano-node: " << placed.error().to_string() << "\n";
     // A configuration error is the input's (one the store cannot keep): bad input, not a failure.
-    return placed.error_value().code() == cano::errc::configuration ? exit_bad_arguments : exit_unavailable;
+    return placed.error().code() == cano::errc::configuration ? exit_bad_arguments : exit_unavailable;
   }
   if (!wait) {
     say(*placed);
     return exit_ok;
   }
-  auto header = (*client)->await_header(
-    *placed, std::chrono::milliseconds(static_cast<long long>(timeout_seconds * 1000)));
+  auto header =
+    (*client)->await_header(*placed, std::chrono::milliseconds(static_cast<long long>(timeout_seconds * 1000)));
   if (!header) {
-    std::cerr << "cano-node: " << header.error_value().to_string() << "\n";
-    return header.error_value().code() == cano::errc::timeout ? exit_timeout : exit_unavailable;
+    std::cerr << "cano-node: " << header.error().to_string() << "\n";
+    return header.error().code() == cano::errc::timeout ? exit_timeout : exit_unavailable;
   }
   say(json_of(*header));
   return header->status == cano::RunStatus::completed ? exit_ok : exit_run_failed;
@@ -461,13 +465,13 @@ int status(node_config& cfg, bool json, bool all) {
   caf::actor_system sys{cfg};
   auto client = cano::cluster_client::open(sys, store_options(cfg));
   if (!client) {
-    std::cerr << "cano-node: " << client.error_value().to_string() << "\n";
+    std::cerr << "cano-node: " << client.error().to_string() << "\n";
     return exit_unavailable;
   }
   // Dead incarnations for an hour after their lease ended, unless --all.
   auto nodes = (*client)->status(all ? std::nullopt : std::optional<std::chrono::seconds>(std::chrono::hours(1)));
   if (!nodes) {
-    std::cerr << "cano-node: " << nodes.error_value().to_string() << "\n";
+    std::cerr << "cano-node: " << nodes.error().to_string() << "\n";
     return exit_unavailable;
   }
   if (!json) {
@@ -476,12 +480,13 @@ int status(node_config& cfg, bool json, bool all) {
   for (const auto& n : *nodes) {
     auto who = n.node_id + "#" + std::to_string(n.incarnation);
     if (json) {
-      say(nlohmann::json{{"node_id", n.node_id},
-                         {"incarnation", n.incarnation},
-                         {"state", n.state},
-                         {"address", n.address},
-                         {"lease_left_seconds", n.state == "dead" ? nlohmann::json() : nlohmann::json(n.lease_left_seconds)},
-                         {"owned_unfinished", n.owned_unfinished}}
+      say(nlohmann::json{
+        {"node_id", n.node_id},
+        {"incarnation", n.incarnation},
+        {"state", n.state},
+        {"address", n.address},
+        {"lease_left_seconds", n.state == "dead" ? nlohmann::json() : nlohmann::json(n.lease_left_seconds)},
+        {"owned_unfinished", n.owned_unfinished}}
             .dump());
       continue;
     }
@@ -494,7 +499,7 @@ int status(node_config& cfg, bool json, bool all) {
   }
   auto flows = (*client)->flows();
   if (!flows) {
-    std::cerr << "cano-node: " << flows.error_value().to_string() << "\n";
+    std::cerr << "cano-node: " << flows.error().to_string() << "\n";
     return exit_unavailable;
   }
   print_flows(*flows, json);
@@ -506,7 +511,7 @@ int flow_command(node_config& cfg, const std::string& what, const std::string& f
   caf::actor_system sys{cfg};
   auto client = cano::cluster_client::open(sys, store_options(cfg));
   if (!client) {
-    std::cerr << "cano-node: " << client.error_value().to_string() << "\n";
+    std::cerr << "cano-node: " << client.error().to_string() << "\n";
     return exit_unavailable;
   }
   auto failed = [](const cano::error& e) {
@@ -519,13 +524,13 @@ int flow_command(node_config& cfg, const std::string& what, const std::string& f
   if (what == "trigger") {
     auto run = (*client)->trigger_flow(flow_id);
     if (!run) {
-      return failed(run.error_value());
+      return failed(run.error());
     }
     say(*run);
     return exit_ok;
   }
   if (auto done = (*client)->reset_flow(flow_id); !done) {
-    return failed(done.error_value());
+    return failed(done.error());
   }
   return exit_ok;
 }
@@ -537,13 +542,14 @@ int main(int argc, char** argv) {
                "configuration), and commands to use one"};
   app.require_subcommand(1);
   app.allow_extras(false);
-  cano_apps::add_version_and_exit_codes(app, "cano-node",
-                                        {{exit_ok, "done (serve: drained after SIGTERM)"},
-                                         {exit_run_failed, "submit --wait: the run failed or was rolled back"},
-                                         {exit_bad_arguments, "bad arguments or configuration"},
-                                         {exit_unavailable, "the database, the port, or a node to run it on"},
-                                         {exit_refused, "trigger: the flow is already running or tripped"},
-                                         {exit_timeout, "submit --wait: no result within --timeout (the run goes on)"}});
+  cano_apps::add_version_and_exit_codes(
+    app, "cano-node",
+    {{exit_ok, "done (serve: drained after SIGTERM)"},
+     {exit_run_failed, "submit --wait: the run failed or was rolled back"},
+     {exit_bad_arguments, "bad arguments or configuration"},
+     {exit_unavailable, "the database, the port, or a node to run it on"},
+     {exit_refused, "trigger: the flow is already running or tripped"},
+     {exit_timeout, "submit --wait: no result within --timeout (the run goes on)"}});
   auto* serve_cmd = app.add_subcommand("serve", "join the cluster, serve and lead the flows of its configuration until "
                                                 "SIGTERM (then drain)");
   serve_cmd->allow_extras(true);
@@ -564,8 +570,9 @@ int main(int argc, char** argv) {
       [](std::string& text) {
         double v = 0;
         bool number = CLI::detail::lexical_cast(text, v);
-        return number && v > 0 && v <= 31536000 ? std::string()
-                                                : "--timeout " + text + ": a number of seconds above 0 and at most 31536000 (a year)";
+        return number && v > 0 && v <= 31536000
+                 ? std::string()
+                 : "--timeout " + text + ": a number of seconds above 0 and at most 31536000 (a year)";
       },
       "SECONDS"));
   submit_cmd->allow_extras(true);

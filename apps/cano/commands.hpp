@@ -36,6 +36,10 @@ int runs_show(const context& ctx, const std::string& id);
 /// `cano runs resume ID`: drives the run on with a definition compiled in. `force` allows a
 /// PostgreSQL run whose header says running (its driver may be alive).
 int runs_resume(const context& ctx, const std::string& id, bool force);
+/// `cano runs cancel ID`: a durable cancel request in the run's header, which the run's driver
+/// (any process, any node) picks up within about a second, or a resume honours. With a `wait`
+/// (a duration; empty: none), waits until the run has ended and prints how.
+int runs_cancel(const context& ctx, const std::string& id, const std::string& wait);
 /// `cano runs purge --older-than D`: removes finished runs last written more than D ago.
 int runs_purge(const context& ctx, const std::string& older_than);
 

@@ -14,8 +14,7 @@ int graph(std::ostream& out, std::ostream& err, const std::string& name, const s
           const std::string& output) {
   const auto* def = find_definition(name);
   if (def == nullptr) {
-    err << "cano: no definition \"" << name << "\" in this binary; it has "
-        << known_definition_names() << "\n";
+    err << "cano: no definition \"" << name << "\" in this binary; it has " << known_definition_names() << "\n";
     return exit_not_found;
   }
   std::string text;
@@ -26,7 +25,7 @@ int graph(std::ostream& out, std::ostream& err, const std::string& name, const s
   } else {
     auto svg = render_svg(def->dot());
     if (!svg) {
-      err << "cano: " << svg.error_value().message() << "\n";
+      err << "cano: " << svg.error().message() << "\n";
       return exit_failed;
     }
     text = std::move(*svg);

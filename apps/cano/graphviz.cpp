@@ -21,8 +21,7 @@ class temp_file {
 public:
   explicit temp_file(const std::string& text) {
     const char* dir = std::getenv("TMPDIR");
-    std::string pattern =
-      std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/cano-graph-XXXXXX";
+    std::string pattern = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/cano-graph-XXXXXX";
     path_.assign(pattern.begin(), pattern.end());
     path_.push_back('\0');
     int fd = mkstemp(path_.data());
@@ -67,8 +66,7 @@ std::string find_on_path(const std::string& program) {
     auto dir = dirs.substr(start, end == std::string::npos ? std::string::npos : end - start);
     auto candidate = (dir.empty() ? std::string(".") : dir) + "/" + program;
     struct stat st {};
-    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        ::access(candidate.c_str(), X_OK) == 0) {
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0) {
       return candidate;
     }
     if (end == std::string::npos) {
@@ -88,8 +86,7 @@ cano::expected<std::string> render_svg(const std::string& dot_text) {
   }
   temp_file input(dot_text);
   if (!input.ok()) {
-    return cano::error::generic(std::string("cannot write the graph to a temporary file: ") +
-                                std::strerror(errno));
+    return cano::error::generic(std::string("cannot write the graph to a temporary file: ") + std::strerror(errno));
   }
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0) {
@@ -120,8 +117,7 @@ cano::expected<std::string> render_svg(const std::string& dot_text) {
   pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
   int open_fds = 2;
   while (open_fds > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       ::kill(pid, SIGKILL);

@@ -18,8 +18,8 @@ known_definition orders() {
   d.about = "the demo's order saga (apps/cano-demo)";
   d.dot = [drawing] { return drawing.to_dot(); };
   d.mermaid = [drawing] { return drawing.to_mermaid(); };
-  d.resume = [](cano::runtime& rt, std::shared_ptr<cano::CheckpointStore> store,
-                const std::string& id, std::ostream& journal) -> cano::expected<std::string> {
+  d.resume = [](cano::runtime& rt, std::shared_ptr<cano::CheckpointStore> store, const std::string& id,
+                std::ostream& journal) -> cano::expected<std::string> {
     // No flaky charges on a resume: the gateway the demo simulates has recovered. Tasks may run
     // on pool threads: one line at a time.
     auto guard = std::make_shared<std::mutex>();
@@ -30,7 +30,7 @@ known_definition orders() {
     auto wf = demo::order_workflow(0, log, nullptr).with_checkpoint_store(std::move(store));
     auto end = rt.resume(wf, id);
     if (!end) {
-      return end.error_value();
+      return end.error();
     }
     return demo::to_string(*end);
   };

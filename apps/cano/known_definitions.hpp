@@ -23,8 +23,7 @@ struct known_definition {
   std::function<std::string()> mermaid;
   /// Resumes run `id` of `store` on `rt` (blocking); what its tasks report goes to `journal`.
   /// Returns the exit state's label, or the run's error.
-  std::function<cano::expected<std::string>(cano::runtime& rt,
-                                            std::shared_ptr<cano::CheckpointStore> store,
+  std::function<cano::expected<std::string>(cano::runtime& rt, std::shared_ptr<cano::CheckpointStore> store,
                                             const std::string& id, std::ostream& journal)>
     resume;
 };

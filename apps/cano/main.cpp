@@ -1,12 +1,14 @@
 // cano: a command line over any cano-actor checkpoint store (issue 15). Lists and shows runs,
-// resumes runs of the definitions compiled in, purges old runs, draws workflow graphs.
+// resumes runs of the definitions compiled in, asks drivers to cancel runs, purges old runs,
+// draws workflow graphs.
 //
 //   cano --store sqlite:/var/lib/app/checkpoints.db runs list --status unfinished
 //   CANO_STORE='postgres:host=db dbname=app' cano runs show order-42
 //   cano graph orders --format svg > orders.svg
 //
-// Reading commands (list, show) never take the SQLite driver lock (ARCHITECTURE D8): they work
-// while a runtime drives runs. No message ever repeats a connection string's password.
+// Reading commands (list, show) and cancel requests never take the SQLite driver lock
+// (ARCHITECTURE D8): they work while a runtime drives runs. No message ever repeats a
+// connection string's password.
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -19,10 +21,10 @@
 using namespace cano_cli;
 
 int main(int argc, char** argv) {
-  CLI::App app{
-    "cano: inspect, resume and purge the runs of a cano-actor checkpoint store; draw workflow "
-    "graphs.\n"
-    "Reading commands never take the SQLite driver lock: they work while a runtime drives runs."};
+  CLI::App app{"cano: inspect, resume, cancel and purge the runs of a cano-actor checkpoint store; draw "
+               "workflow graphs.\n"
+               "Reading commands and cancel requests never take the SQLite driver lock: they work while a "
+               "runtime drives runs."};
   cano_apps::add_version_and_exit_codes(app, "cano", exit_code_descriptions());
   // Subcommands are checked after parsing: an unknown option is then named in the error.
   app.require_subcommand(0, 1);
@@ -36,32 +38,25 @@ int main(int argc, char** argv) {
                 "sqlite:PATH or postgres:DSN (key/value or postgres:// URI); default: $CANO_STORE")
     ->envname("CANO_STORE");
   app.add_flag("--json", json, "print one JSON object per line instead of tables");
-  app
-    .add_option("--width", width,
-                "fit tables to this many columns (default: the terminal's, else 80)")
+  app.add_option("--width", width, "fit tables to this many columns (default: the terminal's, else 80)")
     ->check(CLI::Range(20, 1000));
 
-  auto* runs = app.add_subcommand("runs", "list, show, resume and purge runs of the store");
+  auto* runs = app.add_subcommand("runs", "list, show, resume, cancel and purge runs of the store");
   runs->require_subcommand(0, 1);
   runs->fallthrough();
 
   list_args list;
-  auto* list_cmd =
-    runs->add_subcommand("list", "runs newest first (the next page's cursor goes to stderr)");
+  auto* list_cmd = runs->add_subcommand("list", "runs newest first (the next page's cursor goes to stderr)");
   list_cmd->fallthrough();
-  list_cmd->add_option(
-    "--status", list.statuses,
-    "only these statuses (repeat or comma-separate): running, completed, failed, rolled_back, "
-    "interrupted, compensating; unfinished, finished");
-  list_cmd->add_option("--definition", list.definition,
-                       "only runs of this definition (Workflow::with_name)");
-  list_cmd->add_option(
-    "--since", list.since,
-    "only runs started at or after T: a UTC date or date-time (2024-05-01T12:00Z) or a "
-    "duration ago (2h, 7d)");
+  list_cmd->add_option("--status", list.statuses,
+                       "only these statuses (repeat or comma-separate): running, completed, failed, rolled_back, "
+                       "interrupted, compensating; unfinished, finished");
+  list_cmd->add_option("--definition", list.definition, "only runs of this definition (Workflow::with_name)");
+  list_cmd->add_option("--since", list.since,
+                       "only runs started at or after T: a UTC date or date-time (2024-05-01T12:00Z) or a "
+                       "duration ago (2h, 7d)");
   list_cmd->add_option("--until", list.until, "only runs started before T (same forms as --since)");
-  list_cmd->add_option("--limit", list.limit, "at most N runs (default 20)")
-    ->check(CLI::Range(1, 10000));
+  list_cmd->add_option("--limit", list.limit, "at most N runs (default 20)")->check(CLI::Range(1, 10000));
   list_cmd->add_option("--cursor", list.cursor, "continue after the page that printed this cursor");
 
   std::string show_id;
@@ -72,23 +67,33 @@ int main(int argc, char** argv) {
   std::string resume_id;
   bool force = false;
   auto* resume_cmd = runs->add_subcommand(
-    "resume", "drive an unfinished or failed run on in this process (definitions compiled in: " +
-                known_definition_names() + ")");
+    "resume",
+    "drive an unfinished or failed run on in this process (definitions compiled in: " + known_definition_names() + ")");
   resume_cmd->fallthrough();
   resume_cmd->add_option("id", resume_id, "workflow id")->required();
-  resume_cmd->add_flag(
-    "--force", force,
-    "PostgreSQL: resume a run whose header says running (claiming it from its driver)");
+  resume_cmd->add_flag("--force", force,
+                       "PostgreSQL: resume a run whose header says running (claiming it from its driver)");
+
+  std::string cancel_id, cancel_wait;
+  auto* cancel_cmd = runs->add_subcommand(
+    "cancel", "ask whoever drives a run (any process, any node) to cancel it: it stops within about "
+              "a second and its saga steps are undone; a run nobody drives is cancelled when "
+              "resumed");
+  cancel_cmd->fallthrough();
+  cancel_cmd->add_option("id", cancel_id, "workflow id")->required();
+  cancel_cmd->add_option("--wait", cancel_wait,
+                         "then wait up to this long (30s, 5m, ...) for the run to end, and print "
+                         "how it ended");
 
   std::string older_than;
-  auto* purge_cmd = runs->add_subcommand(
-    "purge", "remove finished runs (headers, kept logs, history) last written before a time");
+  auto* purge_cmd =
+    runs->add_subcommand("purge", "remove finished runs (headers, kept logs, history) last written before a time");
   purge_cmd->fallthrough();
   purge_cmd->add_option("--older-than", older_than, "a duration: 30d, 12h, 1h30m, ...")->required();
 
   std::string graph_name, format = "dot", output;
-  auto* graph_cmd = app.add_subcommand("graph", "draw a definition compiled into this binary (" +
-                                                  known_definition_names() + ")");
+  auto* graph_cmd =
+    app.add_subcommand("graph", "draw a definition compiled into this binary (" + known_definition_names() + ")");
   graph_cmd->fallthrough();
   graph_cmd->add_option("definition", graph_name, "the definition's name")->required();
   graph_cmd->add_option("--format", format, "dot (default), mermaid, or svg (needs Graphviz's dot)")
@@ -105,19 +110,17 @@ int main(int argc, char** argv) {
     return graph(std::cout, std::cerr, graph_name, format, output);
   }
   if (!*runs || runs->get_subcommands().empty()) {
-    std::cerr << "cano: name a command: "
-              << (*runs ? "runs list, show, resume or purge" : "runs or graph")
+    std::cerr << "cano: name a command: " << (*runs ? "runs list, show, resume, cancel or purge" : "runs or graph")
               << "\nRun with --help for more information.\n";
     return exit_bad_arguments;
   }
   if (store_text.empty()) {
-    std::cerr
-      << "cano: no store: pass --store sqlite:PATH or --store postgres:DSN, or set CANO_STORE\n";
+    std::cerr << "cano: no store: pass --store sqlite:PATH or --store postgres:DSN, or set CANO_STORE\n";
     return exit_bad_arguments;
   }
   auto spec = parse_store_spec(store_text);
   if (!spec) {
-    std::cerr << "cano: " << spec.error_value().message() << "\n";
+    std::cerr << "cano: " << spec.error().message() << "\n";
     return exit_bad_arguments;
   }
   context ctx{*spec, json, width, std::cout, std::cerr};
@@ -129,6 +132,9 @@ int main(int argc, char** argv) {
   }
   if (*resume_cmd) {
     return runs_resume(ctx, resume_id, force);
+  }
+  if (*cancel_cmd) {
+    return runs_cancel(ctx, cancel_id, cancel_wait);
   }
   return runs_purge(ctx, older_than);
 }

@@ -39,17 +39,18 @@ nlohmann::json header_json(const cano::RunHeader& h) {
   if (h.rollback) {
     auto stack = nlohmann::json::array();
     for (const auto& e : h.rollback->stack) {
-      stack.push_back(
-        {{"task_id", e.task_id}, {"sequence", e.sequence}, {"output", blob_json(e.output)}});
+      stack.push_back({{"task_id", e.task_id}, {"sequence", e.sequence}, {"output", blob_json(e.output)}});
     }
-    j["rollback"] = {
-      {"stack", stack}, {"undone", h.rollback->undone}, {"errors", h.rollback->errors}};
+    j["rollback"] = {{"stack", stack}, {"undone", h.rollback->undone}, {"errors", h.rollback->errors}};
   } else {
     j["rollback"] = nullptr;
   }
   if (!h.owner.empty()) {
     j["owner"] = h.owner;
     j["fence"] = h.fence;
+  }
+  if (h.cancel_requested_at) {
+    j["cancel_requested_at"] = format_iso(*h.cancel_requested_at);
   }
   return j;
 }
@@ -61,18 +62,17 @@ nlohmann::json log_entry_json(const cano::RunLogEntry& e) {
                    {"task_id", e.row.task_id},
                    {"workflow_version", e.row.workflow_version},
                    {"archived", e.archived}};
-  j["written_at"] = e.written_at == std::chrono::system_clock::time_point{}
-                      ? nlohmann::json(nullptr)
-                      : nlohmann::json(format_iso(e.written_at));
+  j["written_at"] = e.written_at == std::chrono::system_clock::time_point{} ? nlohmann::json(nullptr)
+                                                                            : nlohmann::json(format_iso(e.written_at));
   j["blob"] = e.row.output_blob ? blob_json(*e.row.output_blob) : nlohmann::json(nullptr);
   return j;
 }
 
 const char* kind_name(cano::RowKind kind) {
   switch (kind) {
-  case cano::RowKind::state_entry: return "entry";
-  case cano::RowKind::compensation_completion: return "output";
-  case cano::RowKind::step_cursor: return "cursor";
+    case cano::RowKind::state_entry: return "entry";
+    case cano::RowKind::compensation_completion: return "output";
+    case cano::RowKind::step_cursor: return "cursor";
   }
   return "entry";
 }

@@ -12,7 +12,7 @@
 namespace cano_cli {
 
 /// A header as one JSON object: ids, status, last state, attempts, times (ISO 8601, UTC),
-/// input, failure and rollback as stored.
+/// input, failure and rollback as stored, and when a cancel was requested (if one was).
 nlohmann::json header_json(const cano::RunHeader& h);
 /// A log row as one JSON object; its blob as JSON when it parses, else as {"hex": "..."}.
 nlohmann::json log_entry_json(const cano::RunLogEntry& e);

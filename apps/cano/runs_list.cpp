@@ -47,10 +47,9 @@ cano::expected<std::vector<cano::RunStatus>> statuses_of(const std::vector<std::
       } else if (auto s = cano::run_status_from_string(name)) {
         add(*s);
       } else {
-        return cano::error::configuration(
-          "--status: \"" + name +
-          "\" is not a status; use running, completed, failed, rolled_back, "
-          "interrupted, compensating, unfinished or finished");
+        return cano::error::configuration("--status: \"" + name +
+                                          "\" is not a status; use running, completed, failed, rolled_back, "
+                                          "interrupted, compensating, unfinished or finished");
       }
       if (end == std::string::npos) {
         break;
@@ -76,7 +75,7 @@ int runs_list(const context& ctx, const list_args& args) {
   cano::RunQuery q;
   auto statuses = statuses_of(args.statuses);
   if (!statuses) {
-    ctx.err << "cano: " << statuses.error_value().message() << "\n";
+    ctx.err << "cano: " << statuses.error().message() << "\n";
     return exit_bad_arguments;
   }
   q.statuses = std::move(*statuses);
@@ -89,7 +88,7 @@ int runs_list(const context& ctx, const list_args& args) {
     }
     auto t = parse_time(*text, now);
     if (!t) {
-      ctx.err << "cano: " << flag << ": " << t.error_value().message() << "\n";
+      ctx.err << "cano: " << flag << ": " << t.error().message() << "\n";
       return exit_bad_arguments;
     }
     *slot = *t;
@@ -99,19 +98,18 @@ int runs_list(const context& ctx, const list_args& args) {
 
   auto store = open_store(ctx.store, store_access::read);
   if (!store) {
-    ctx.err << "cano: " << store.error_value().message() << "\n";
+    ctx.err << "cano: " << store.error().message() << "\n";
     return exit_failed;
   }
   auto page = (*store)->list_runs(q);
   if (!page) {
-    const auto& e = page.error_value();
+    const auto& e = page.error();
     ctx.err << "cano: " << scrub(e.message(), ctx.store) << "\n";
     return e.code() == cano::errc::configuration ? exit_bad_arguments : exit_failed;
   }
   if (ctx.json) {
     for (const auto& u : page->unreadable) {
-      ctx.out << nlohmann::json{{"workflow_id", u.workflow_id}, {"unreadable", u.reason}}.dump()
-              << "\n";
+      ctx.out << nlohmann::json{{"workflow_id", u.workflow_id}, {"unreadable", u.reason}}.dump() << "\n";
     }
     for (const auto& h : page->runs) {
       ctx.out << header_json(h).dump() << "\n";

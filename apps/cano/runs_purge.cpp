@@ -13,18 +13,18 @@ namespace cano_cli {
 int runs_purge(const context& ctx, const std::string& older_than) {
   auto age = parse_duration(older_than);
   if (!age) {
-    ctx.err << "cano: --older-than: " << age.error_value().message() << "\n";
+    ctx.err << "cano: --older-than: " << age.error().message() << "\n";
     return exit_bad_arguments;
   }
   auto store = open_store(ctx.store, store_access::write);
   if (!store) {
-    ctx.err << "cano: " << store.error_value().message() << "\n";
+    ctx.err << "cano: " << store.error().message() << "\n";
     return exit_failed;
   }
   auto before = clock::now() - *age;
   auto purged = (*store)->purge_runs(before);
   if (!purged) {
-    ctx.err << "cano: " << scrub(purged.error_value().message(), ctx.store) << "\n";
+    ctx.err << "cano: " << scrub(purged.error().message(), ctx.store) << "\n";
     return exit_failed;
   }
   if (ctx.json) {
@@ -34,9 +34,8 @@ int runs_purge(const context& ctx, const std::string& older_than) {
                  .dump()
             << "\n";
   } else {
-    ctx.out << "Purged " << purged->runs << (purged->runs == 1 ? " run" : " runs") << " ("
-            << purged->rows << (purged->rows == 1 ? " row" : " rows") << ") finished before "
-            << format_millis(before) << ".\n";
+    ctx.out << "Purged " << purged->runs << (purged->runs == 1 ? " run" : " runs") << " (" << purged->rows
+            << (purged->rows == 1 ? " row" : " rows") << ") finished before " << format_millis(before) << ".\n";
   }
   return exit_ok;
 }

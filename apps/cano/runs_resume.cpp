@@ -18,12 +18,12 @@ namespace cano_cli {
 int runs_resume(const context& ctx, const std::string& id, bool force) {
   auto store = open_store(ctx.store, store_access::write);
   if (!store) {
-    ctx.err << "cano: " << store.error_value().message() << "\n";
+    ctx.err << "cano: " << store.error().message() << "\n";
     return exit_failed;
   }
   auto header = (*store)->run_header(id);
   if (!header) {
-    ctx.err << "cano: " << scrub(header.error_value().message(), ctx.store) << "\n";
+    ctx.err << "cano: " << scrub(header.error().message(), ctx.store) << "\n";
     return exit_failed;
   }
   const auto quoted = "\"" + printable(id) + "\"";
@@ -34,16 +34,14 @@ int runs_resume(const context& ctx, const std::string& id, bool force) {
   const auto& h = **header;
   const auto* def = find_definition(h.definition);
   if (def == nullptr) {
-    ctx.err
-      << "cano: run " << quoted << " is of definition \"" << printable(h.definition)
-      << "\" (version " << h.workflow_version << "), which this binary does not have (it has "
-      << known_definition_names()
-      << "); resume it from the application that defines it (runtime::resume or resume_all)\n";
+    ctx.err << "cano: run " << quoted << " is of definition \"" << printable(h.definition) << "\" (version "
+            << h.workflow_version << "), which this binary does not have (it has " << known_definition_names()
+            << "); resume it from the application that defines it (runtime::resume or resume_all)\n";
     return exit_cannot_resume;
   }
   if (def->version != h.workflow_version) {
-    ctx.err << "cano: run " << quoted << " was written by version " << h.workflow_version
-            << " of \"" << def->name << "\"; this binary has version " << def->version << "\n";
+    ctx.err << "cano: run " << quoted << " was written by version " << h.workflow_version << " of \"" << def->name
+            << "\"; this binary has version " << def->version << "\n";
     return exit_cannot_resume;
   }
   if (h.status == cano::RunStatus::completed) {
@@ -56,10 +54,8 @@ int runs_resume(const context& ctx, const std::string& id, bool force) {
             << " was rolled back (its compensations ran); a rolled-back run is never resumed\n";
     return exit_cannot_resume;
   }
-  if (h.status == cano::RunStatus::running && ctx.store.type == store_spec::kind::postgres &&
-      !force) {
-    ctx.err << "cano: run " << quoted << " is running"
-            << (h.owner.empty() ? "" : " (owner " + printable(h.owner) + ")")
+  if (h.status == cano::RunStatus::running && ctx.store.type == store_spec::kind::postgres && !force) {
+    ctx.err << "cano: run " << quoted << " is running" << (h.owner.empty() ? "" : " (owner " + printable(h.owner) + ")")
             << ": its driver may still be alive. When it is gone, resume with --force (the claim's "
                "fence then "
                "refuses the old driver's writes)\n";
@@ -79,19 +75,16 @@ int runs_resume(const context& ctx, const std::string& id, bool force) {
   auto status = after && *after ? cano::to_string((*after)->status) : "unknown";
   if (end) {
     if (ctx.json) {
-      ctx.out
-        << nlohmann::json{{"workflow_id", id}, {"status", status}, {"final_state", *end}}.dump()
-        << "\n";
+      ctx.out << nlohmann::json{{"workflow_id", id}, {"status", status}, {"final_state", *end}}.dump() << "\n";
     } else {
       ctx.out << "Run " << quoted << " completed in state " << *end << ".\n";
     }
     return exit_ok;
   }
-  const auto& e = end.error_value();
+  const auto& e = end.error();
   bool ended = after && *after && !cano::is_unfinished((*after)->status);
   if (ctx.json) {
-    ctx.out << nlohmann::json{{"workflow_id", id}, {"status", status}, {"failure", e}}.dump()
-            << "\n";
+    ctx.out << nlohmann::json{{"workflow_id", id}, {"status", status}, {"failure", e}}.dump() << "\n";
   }
   if (ended) {
     ctx.err << "cano: run " << quoted << " ended " << status << ":\n";
@@ -100,8 +93,7 @@ int runs_resume(const context& ctx, const std::string& id, bool force) {
     }
     return exit_run_failed;
   }
-  ctx.err << "cano: cannot resume run " << quoted << ": "
-          << printable(scrub(e.message(), ctx.store)) << "\n";
+  ctx.err << "cano: cannot resume run " << quoted << ": " << printable(scrub(e.message(), ctx.store)) << "\n";
   return exit_failed;
 }
 

@@ -16,8 +16,7 @@ constexpr std::size_t label_width = 12;
 constexpr std::size_t max_blob_lines = 12;
 
 /// "Label       value" lines; continuation lines indented under the value; cut to `width`.
-void field(std::ostream& out, std::size_t width, const std::string& label,
-           const std::vector<std::string>& lines) {
+void field(std::ostream& out, std::size_t width, const std::string& label, const std::vector<std::string>& lines) {
   for (std::size_t i = 0; i < lines.size(); ++i) {
     std::string head = i == 0 ? label : "";
     head.resize(label_width, ' ');
@@ -27,14 +26,12 @@ void field(std::ostream& out, std::size_t width, const std::string& label,
 }
 
 std::string rollback_text(const cano::RollbackRecord& r) {
-  std::string out =
-    std::to_string(r.undone) + " of " + std::to_string(r.stack.size()) + " steps undone";
+  std::string out = std::to_string(r.undone) + " of " + std::to_string(r.stack.size()) + " steps undone";
   std::string undone;
   // Undone from the top of the stack (the back) down.
   for (std::size_t k = 0; k < r.undone && k < r.stack.size(); ++k) {
     const auto& e = r.stack[r.stack.size() - 1 - k];
-    undone +=
-      (undone.empty() ? "" : ", ") + e.task_id + " (row " + std::to_string(e.sequence) + ")";
+    undone += (undone.empty() ? "" : ", ") + e.task_id + " (row " + std::to_string(e.sequence) + ")";
   }
   if (!undone.empty()) {
     out += ": " + undone;
@@ -57,8 +54,8 @@ std::string history_title(const std::vector<cano::RunLogEntry>& log) {
   if (archived == log.size()) {
     return "History: " + rows + " (moved to the store's history when the run finished)";
   }
-  return "History: " + rows + " (" + std::to_string(log.size() - archived) + " live, " +
-         std::to_string(archived) + " from the store's history)";
+  return "History: " + rows + " (" + std::to_string(log.size() - archived) + " live, " + std::to_string(archived) +
+         " from the store's history)";
 }
 
 } // namespace
@@ -66,27 +63,25 @@ std::string history_title(const std::vector<cano::RunLogEntry>& log) {
 int runs_show(const context& ctx, const std::string& id) {
   auto store = open_store(ctx.store, store_access::read);
   if (!store) {
-    ctx.err << "cano: " << store.error_value().message() << "\n";
+    ctx.err << "cano: " << store.error().message() << "\n";
     return exit_failed;
   }
   auto header = (*store)->run_header(id);
   if (!header) {
-    ctx.err << "cano: " << scrub(header.error_value().message(), ctx.store) << "\n";
+    ctx.err << "cano: " << scrub(header.error().message(), ctx.store) << "\n";
     return exit_failed;
   }
   auto log = (*store)->run_log(id);
   if (!log) {
-    ctx.err << "cano: " << scrub(log.error_value().message(), ctx.store) << "\n";
+    ctx.err << "cano: " << scrub(log.error().message(), ctx.store) << "\n";
     return exit_failed;
   }
   if (!*header && log->empty()) {
-    ctx.err << "cano: no run with workflow id \"" << printable(id) << "\" in " << ctx.store.shown
-            << "\n";
+    ctx.err << "cano: no run with workflow id \"" << printable(id) << "\" in " << ctx.store.shown << "\n";
     return exit_not_found;
   }
   if (ctx.json) {
-    auto j =
-      *header ? header_json(**header) : nlohmann::json{{"workflow_id", id}, {"header", nullptr}};
+    auto j = *header ? header_json(**header) : nlohmann::json{{"workflow_id", id}, {"header", nullptr}};
     auto rows = nlohmann::json::array();
     for (const auto& e : *log) {
       rows.push_back(log_entry_json(e));
@@ -99,13 +94,11 @@ int runs_show(const context& ctx, const std::string& id) {
   auto& out = ctx.out;
   if (!*header) {
     field(out, width, "Run", {id});
-    field(out, width, "Header",
-          {"none (rows without a header: written by hand or by an older version)"});
+    field(out, width, "Header", {"none (rows without a header: written by hand or by an older version)"});
   } else {
     const auto& h = **header;
     field(out, width, "Run", {h.workflow_id});
-    field(out, width, "Definition",
-          {h.definition + " (version " + std::to_string(h.workflow_version) + ")"});
+    field(out, width, "Definition", {h.definition + " (version " + std::to_string(h.workflow_version) + ")"});
     field(out, width, "Status", {cano::to_string(h.status)});
     field(out, width, "Last state", {h.last_state.empty() ? "-" : h.last_state});
     if (h.status == cano::RunStatus::completed) {
@@ -116,6 +109,9 @@ int runs_show(const context& ctx, const std::string& id) {
     field(out, width, "Updated", {format_millis(h.updated_at)});
     if (!h.owner.empty()) {
       field(out, width, "Owner", {h.owner + " (fence " + std::to_string(h.fence) + ")"});
+    }
+    if (h.cancel_requested_at) {
+      field(out, width, "Cancel", {"requested " + format_millis(*h.cancel_requested_at)});
     }
     field(out, width, "Input", {h.input.dump()});
     if (h.failure) {
@@ -141,25 +137,18 @@ int runs_show(const context& ctx, const std::string& id) {
     return exit_ok;
   }
   out << cut_to(history_title(*log), width) << "\n";
-  text_table table({{"SEQ", 3, true},
-                    {"KIND", 6},
-                    {"STATE", 6},
-                    {"TASK", 6},
-                    {"VER", 3, true},
-                    {"TIME (UTC)", 12},
-                    {"BLOB", 8}});
+  text_table table(
+    {{"SEQ", 3, true}, {"KIND", 6}, {"STATE", 6}, {"TASK", 6}, {"VER", 3, true}, {"TIME (UTC)", 12}, {"BLOB", 8}});
   for (const auto& e : *log) {
-    auto time = e.written_at == std::chrono::system_clock::time_point{}
-                  ? std::string("-")
-                  : format_time_of_day(e.written_at);
+    auto time =
+      e.written_at == std::chrono::system_clock::time_point{} ? std::string("-") : format_time_of_day(e.written_at);
     table.add({{std::to_string(e.row.sequence)},
                {kind_name(e.row.kind)},
                {e.row.state},
                {e.row.task_id.empty() ? "-" : e.row.task_id},
                {std::to_string(e.row.workflow_version)},
                {time},
-               e.row.output_blob ? blob_lines(*e.row.output_blob, max_blob_lines)
-                                 : std::vector<std::string>{""}});
+               e.row.output_blob ? blob_lines(*e.row.output_blob, max_blob_lines) : std::vector<std::string>{""}});
   }
   out << table.render(width);
   return exit_ok;

@@ -7,9 +7,7 @@ namespace cano_cli {
 
 namespace {
 
-bool starts_with(const std::string& s, const std::string& prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
 } // namespace
 
@@ -26,8 +24,7 @@ cano::expected<store_spec> parse_store_spec(const std::string& text) {
     spec.type = store_spec::kind::sqlite;
     spec.target = text.substr(7);
     if (spec.target.empty()) {
-      return cano::error::configuration(
-        "--store sqlite: needs the path of a checkpoint file (sqlite:PATH)");
+      return cano::error::configuration("--store sqlite: needs the path of a checkpoint file (sqlite:PATH)");
     }
     spec.shown = "sqlite:" + spec.target;
     return spec;
@@ -42,14 +39,12 @@ cano::expected<store_spec> parse_store_spec(const std::string& text) {
     auto colon = text.find(':');
     auto scheme = colon == std::string::npos ? std::string() : text.substr(0, colon);
     // Only the scheme is repeated: the rest may hold a password.
-    return cano::error::configuration(
-      (scheme.empty() ? std::string("--store needs a kind of store")
-                      : "--store names an unknown kind of store \"" + scheme + "\"") +
-      ": use sqlite:PATH or postgres:DSN (key/value or postgres:// URI)");
+    return cano::error::configuration((scheme.empty() ? std::string("--store needs a kind of store")
+                                                      : "--store names an unknown kind of store \"" + scheme + "\"") +
+                                      ": use sqlite:PATH or postgres:DSN (key/value or postgres:// URI)");
   }
   if (spec.target.empty()) {
-    return cano::error::configuration(
-      "--store postgres: needs a connection string (postgres:host=... dbname=...)");
+    return cano::error::configuration("--store postgres: needs a connection string (postgres:host=... dbname=...)");
   }
   spec.shown = scrub(spec.target, spec);
   if (!starts_with(spec.target, "postgres")) {
@@ -60,8 +55,7 @@ cano::expected<store_spec> parse_store_spec(const std::string& text) {
 
 cano::expected<std::shared_ptr<cano::CheckpointStore>> open_store(const store_spec& spec, store_access access) {
   auto fail = [&spec](const cano::error& e) {
-    return cano::error::checkpoint_store("cannot open the store " + spec.shown + ": " +
-                                         scrub(e.message(), spec));
+    return cano::error::checkpoint_store("cannot open the store " + spec.shown + ": " + scrub(e.message(), spec));
   };
   if (spec.type == store_spec::kind::sqlite) {
     cano::SqliteCheckpointStore::Options opts;
@@ -69,7 +63,7 @@ cano::expected<std::shared_ptr<cano::CheckpointStore>> open_store(const store_sp
     opts.read_only = access == store_access::read;
     auto store = cano::SqliteCheckpointStore::open(spec.target, opts);
     if (!store) {
-      return fail(store.error_value());
+      return fail(store.error());
     }
     return std::shared_ptr<cano::CheckpointStore>(*store);
   }
@@ -79,7 +73,7 @@ cano::expected<std::shared_ptr<cano::CheckpointStore>> open_store(const store_sp
   opts.read_only = access == store_access::read;
   auto store = cano::PostgresCheckpointStore::open(opts);
   if (!store) {
-    return fail(store.error_value());
+    return fail(store.error());
   }
   return std::shared_ptr<cano::CheckpointStore>(*store);
 }

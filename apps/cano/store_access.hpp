@@ -16,8 +16,8 @@ namespace cano_cli {
 struct store_spec {
   enum class kind { sqlite, postgres };
   kind type = kind::sqlite;
-  std::string target;   // the SQLite path, or the libpq connection string (key/value or URI)
-  std::string shown;    // how messages name the store: the password replaced by ***
+  std::string target; // the SQLite path, or the libpq connection string (key/value or URI)
+  std::string shown;  // how messages name the store: the password replaced by ***
 };
 
 /// `sqlite:PATH`, `postgres:DSN`, or a libpq URI (postgres://... / postgresql://...). Errors name

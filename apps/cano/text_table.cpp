@@ -14,9 +14,7 @@ namespace {
 constexpr const char* ellipsis = "\xE2\x80\xA6"; // U+2026, one column
 constexpr std::size_t gap = 2;                   // spaces between columns
 
-bool continuation_byte(char c) {
-  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
-}
+bool continuation_byte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
 std::string pad(const std::string& text, std::size_t width, bool right) {
   auto w = display_width(text);
@@ -84,8 +82,7 @@ std::size_t output_width(std::size_t requested) {
   return 80;
 }
 
-text_table::text_table(std::vector<column> columns)
-  : columns_(std::move(columns)) {}
+text_table::text_table(std::vector<column> columns) : columns_(std::move(columns)) {}
 
 void text_table::add(std::vector<cell> row) {
   row.resize(columns_.size());
@@ -109,11 +106,8 @@ std::string text_table::render(std::size_t width) const {
     }
     floors[c] = columns_[c].whole ? widths[c] : std::min(widths[c], std::max(columns_[c].min_width, std::size_t{1}));
   }
-  const bool any_whole =
-    std::any_of(columns_.begin(), columns_.end(), [](const column& c) { return c.whole; });
-  auto total = [&] {
-    return std::accumulate(widths.begin(), widths.end(), std::size_t{0}) + gap * (n - 1);
-  };
+  const bool any_whole = std::any_of(columns_.begin(), columns_.end(), [](const column& c) { return c.whole; });
+  auto total = [&] { return std::accumulate(widths.begin(), widths.end(), std::size_t{0}) + gap * (n - 1); };
   // Shrink the widest column that can still shrink, one column of text at a time.
   while (n > 0 && total() > width) {
     std::size_t widest = n;
@@ -132,9 +126,7 @@ std::string text_table::render(std::size_t width) const {
     std::string line;
     for (std::size_t c = 0; c < n; ++c) {
       auto text = cut_to(cells[c], widths[c]);
-      line += c + 1 == n && !columns_[c].right_aligned
-                ? text
-                : pad(text, widths[c], columns_[c].right_aligned);
+      line += c + 1 == n && !columns_[c].right_aligned ? text : pad(text, widths[c], columns_[c].right_aligned);
       if (c + 1 < n) {
         line += std::string(gap, ' ');
       }

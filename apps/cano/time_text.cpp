@@ -10,8 +10,7 @@ namespace cano_cli {
 namespace {
 
 std::string bad_duration(const std::string& text) {
-  return "\"" + text +
-         "\" is not a duration: write numbers with units ms, s, m, h, d or w (e.g. 90s, 1h30m, 7d)";
+  return "\"" + text + "\" is not a duration: write numbers with units ms, s, m, h, d or w (e.g. 90s, 1h30m, 7d)";
 }
 
 struct civil {
@@ -72,8 +71,7 @@ cano::expected<std::chrono::milliseconds> parse_duration(const std::string& text
   std::size_t i = 0;
   while (i < text.size()) {
     auto start = i;
-    while (i < text.size() &&
-           (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
       ++i;
     }
     if (i == start) {
@@ -110,21 +108,18 @@ cano::expected<std::chrono::milliseconds> parse_duration(const std::string& text
   }
   // Up to about 100 years: enough for any retention, far from overflowing a time_point.
   if (total_ms > 3.2e12L) {
-    return cano::error::configuration("\"" + text +
-                                      "\" is longer than any duration cano works with (100 years)");
+    return cano::error::configuration("\"" + text + "\" is longer than any duration cano works with (100 years)");
   }
   return std::chrono::milliseconds(static_cast<long long>(total_ms));
 }
 
 cano::expected<clock::time_point> parse_time(const std::string& text, clock::time_point now) {
   auto bad = [&] {
-    return cano::error::configuration(
-      "\"" + text +
-      "\" is not a time: write a UTC date or date-time (2024-05-01, "
-      "2024-05-01T12:00:00Z, 2024-05-01 12:00+02:00) or a duration ago (2h, 7d)");
+    return cano::error::configuration("\"" + text +
+                                      "\" is not a time: write a UTC date or date-time (2024-05-01, "
+                                      "2024-05-01T12:00:00Z, 2024-05-01 12:00+02:00) or a duration ago (2h, 7d)");
   };
-  if (!text.empty() && std::isdigit(static_cast<unsigned char>(text[0])) &&
-      text.find('-') == std::string::npos) {
+  if (!text.empty() && std::isdigit(static_cast<unsigned char>(text[0])) && text.find('-') == std::string::npos) {
     auto d = parse_duration(text);
     if (!d) {
       return bad();
@@ -133,9 +128,8 @@ cano::expected<clock::time_point> parse_time(const std::string& text, clock::tim
   }
   civil c;
   std::size_t i = 0;
-  if (!digits(text, i, 4, c.year) || i >= text.size() || text[i++] != '-' ||
-      !digits(text, i, 2, c.month) || i >= text.size() || text[i++] != '-' ||
-      !digits(text, i, 2, c.day)) {
+  if (!digits(text, i, 4, c.year) || i >= text.size() || text[i++] != '-' || !digits(text, i, 2, c.month) ||
+      i >= text.size() || text[i++] != '-' || !digits(text, i, 2, c.day)) {
     return bad();
   }
   int offset_minutes = 0;
@@ -144,8 +138,7 @@ cano::expected<clock::time_point> parse_time(const std::string& text, clock::tim
       return bad();
     }
     ++i;
-    if (!digits(text, i, 2, c.hour) || i >= text.size() || text[i++] != ':' ||
-        !digits(text, i, 2, c.minute)) {
+    if (!digits(text, i, 2, c.hour) || i >= text.size() || text[i++] != ':' || !digits(text, i, 2, c.minute)) {
       return bad();
     }
     if (i < text.size() && text[i] == ':') {
@@ -172,8 +165,7 @@ cano::expected<clock::time_point> parse_time(const std::string& text, clock::tim
     } else if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
       int sign = text[i++] == '-' ? -1 : 1;
       int oh = 0, om = 0;
-      if (!digits(text, i, 2, oh) || i >= text.size() || text[i++] != ':' ||
-          !digits(text, i, 2, om)) {
+      if (!digits(text, i, 2, oh) || i >= text.size() || text[i++] != ':' || !digits(text, i, 2, om)) {
         return bad();
       }
       offset_minutes = sign * (oh * 60 + om);
@@ -182,49 +174,45 @@ cano::expected<clock::time_point> parse_time(const std::string& text, clock::tim
       return bad();
     }
   }
-  if (c.month < 1 || c.month > 12 || c.day < 1 || c.day > 31 || c.hour > 23 || c.minute > 59 ||
-      c.second > 60) {
+  if (c.month < 1 || c.month > 12 || c.day < 1 || c.day > 31 || c.hour > 23 || c.minute > 59 || c.second > 60) {
     return bad();
   }
   if (c.year < 1971 || c.year > 2261) { // system_clock (nanoseconds) ends in 2262
-    return cano::error::configuration(
-      "\"" + text + "\" is out of the range of times cano records (1971 to 2261)");
+    return cano::error::configuration("\"" + text + "\" is out of the range of times cano records (1971 to 2261)");
   }
   auto days = days_from_civil(c.year, c.month, c.day);
   long long secs = days * 86400 + c.hour * 3600 + c.minute * 60 + c.second - offset_minutes * 60;
-  return clock::time_point(std::chrono::duration_cast<clock::duration>(
-    std::chrono::seconds(secs) + std::chrono::microseconds(c.micros)));
+  return clock::time_point(
+    std::chrono::duration_cast<clock::duration>(std::chrono::seconds(secs) + std::chrono::microseconds(c.micros)));
 }
 
 std::string format_seconds(clock::time_point t) {
   auto c = to_civil(t);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", c.year, c.month, c.day, c.hour,
-                c.minute, c.second);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", c.year, c.month, c.day, c.hour, c.minute, c.second);
   return buf;
 }
 
 std::string format_millis(clock::time_point t) {
   auto c = to_civil(t);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%03lld UTC", c.year, c.month, c.day,
-                c.hour, c.minute, c.second, c.micros / 1000);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%03lld UTC", c.year, c.month, c.day, c.hour, c.minute,
+                c.second, c.micros / 1000);
   return buf;
 }
 
 std::string format_time_of_day(clock::time_point t) {
   auto c = to_civil(t);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%03lld", c.hour, c.minute, c.second,
-                c.micros / 1000);
+  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%03lld", c.hour, c.minute, c.second, c.micros / 1000);
   return buf;
 }
 
 std::string format_iso(clock::time_point t) {
   auto c = to_civil(t);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", c.year, c.month, c.day,
-                c.hour, c.minute, c.second, c.micros / 1000);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", c.year, c.month, c.day, c.hour, c.minute,
+                c.second, c.micros / 1000);
   return buf;
 }
 

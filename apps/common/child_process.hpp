@@ -3,8 +3,8 @@
 // workload) and the multi-process tests.
 #pragma once
 
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <optional>
 #include <string>

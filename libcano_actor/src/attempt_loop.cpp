@@ -11,8 +11,8 @@ std::optional<error> attempt_loop::begin() {
     if (!permit) {
       measure(ctx_.metrics, [](metrics_sink& m) { m.circuit_rejected(); });
       notify(ctx_, [this](WorkflowObserver& o, const run_info& run) { o.on_circuit_open(run, task_id_); });
-      result_.emplace(permit.error_value());
-      return permit.error_value();
+      result_.emplace(permit.error());
+      return permit.error();
     }
     permit_.emplace(std::move(*permit));
   }
@@ -33,7 +33,7 @@ attempt_loop::decision attempt_loop::finish(attempt_outcome outcome) {
     }
     permit_.reset();
   }
-  if (ok || outcome.panicked || outcome.value.error_value().is_permanent()) {
+  if (ok || outcome.panicked || outcome.value.error().is_permanent()) {
     result_.emplace(std::move(outcome.value));
     return {};
   }
@@ -43,8 +43,7 @@ attempt_loop::decision attempt_loop::finish(attempt_outcome outcome) {
       result_.emplace(std::move(outcome.value));
     } else {
       result_.emplace(error::retry_exhausted("Task failed after " + std::to_string(attempt_) +
-                                             " attempt(s): " +
-                                             outcome.value.error_value().to_string()));
+                                             " attempt(s): " + outcome.value.error().to_string()));
     }
     return {};
   }

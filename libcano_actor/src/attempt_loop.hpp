@@ -23,7 +23,9 @@ class attempt_loop {
 public:
   /// `ctx`: the run (its observers, metrics sink and logger); it outlives the loop.
   attempt_loop(const TaskConfig& config, const run_context& ctx, const std::string& task_id)
-    : config_(config), ctx_(ctx), task_id_(task_id) {}
+    : config_(config),
+      ctx_(ctx),
+      task_id_(task_id) {}
 
   /// Starts the next attempt: takes a breaker permit. On rejection fires on_circuit_open and
   /// returns the raw circuit_open error, which ends the loop.

@@ -15,11 +15,9 @@
 namespace cano::detail {
 
 attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
-                               const std::shared_ptr<const run_context>& ctx,
-                               const work_item& work, const std::string& label,
-                               std::string task_id, std::string panic_prefix,
-                               const std::shared_ptr<blocking_pool>& pool, nlohmann::json cursor,
-                               bool pause_on_more)
+                               const std::shared_ptr<const run_context>& ctx, const work_item& work,
+                               const std::string& label, std::string task_id, std::string panic_prefix,
+                               const std::shared_ptr<blocking_pool>& pool, nlohmann::json cursor, bool pause_on_more)
   : host_(host),
     tag_(tag),
     ctx_(ctx),
@@ -33,9 +31,8 @@ attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
     pause_on_more_(pause_on_more) {}
 
 attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
-                               const std::shared_ptr<const run_context>& ctx,
-                               const work_item& work, const std::string& label,
-                               std::string task_id, std::size_t branch,
+                               const std::shared_ptr<const run_context>& ctx, const work_item& work,
+                               const std::string& label, std::string task_id, std::size_t branch,
                                const std::shared_ptr<blocking_pool>& pool)
   : attempt_runner(host, tag, ctx, work, label, std::move(task_id), std::string(), pool) {
   branch_ = branch;
@@ -53,9 +50,7 @@ std::string attempt_runner::panic_prefix() const {
   return branch_ ? "panic in split task " + std::to_string(*branch_) + ": " : panic_prefix_;
 }
 
-error attempt_runner::panic_error(const char* what) const {
-  return error::task_execution(panic_prefix() + what);
-}
+error attempt_runner::panic_error(const char* what) const { return error::task_execution(panic_prefix() + what); }
 
 bool attempt_runner::start() {
   loop_.emplace(work_.config, *ctx_, task_id_);
@@ -82,7 +77,7 @@ bool attempt_runner::first_settles(const run_context& ctx, const work_item& work
   // loop_finished() does with it; anything else (a retry, a next step) is the runner's.
   const bool ok = first.value.has_value();
   if (ok ? first.value->more
-         : !first.panicked && !first.value.error_value().is_permanent() && work.config.retry_mode.max_attempts() > 1) {
+         : !first.panicked && !first.value.error().is_permanent() && work.config.retry_mode.max_attempts() > 1) {
     return false;
   }
   if (!first.panicked) {
@@ -164,7 +159,7 @@ void attempt_runner::issue_body_call() {
   post(0, [body = work_.body, cursor = cursor_](task_context& tc) -> expected<std::any> {
     auto r = body(tc, cursor);
     if (!r) {
-      return r.error_value();
+      return r.error();
     }
     return std::any(std::move(*r));
   });
@@ -197,17 +192,17 @@ bool await_in_place(call_result& r) {
 
 } // namespace
 
-void attempt_runner::post(std::uint64_t call_id,
-                          std::function<expected<std::any>(task_context&)> fn) {
+void attempt_runner::post(std::uint64_t call_id, std::function<expected<std::any>(task_context&)> fn) {
   auto result = std::make_shared<call_result>();
   auto job = [ctx = ctx_, label = label_, attempt = loop_->attempt(), stop = stop_, step = step_,
               prefix = panic_prefix(), fn = std::move(fn), tag = tag_, seq = seq_, call_id,
               self = caf::actor_cast<caf::actor>(host_), result] {
     auto tc = make_task_context(*ctx, label, attempt, stop.get(), step);
-    result->value = call_guarded([&] { return fn(tc); }, [&](const std::string& text) -> expected<std::any> {
-      result->panicked = true;
-      return error::task_execution(prefix + text);
-    });
+    result->value = call_guarded([&] { return fn(tc); },
+                                 [&](const std::string& text) -> expected<std::any> {
+                                   result->panicked = true;
+                                   return error::task_execution(prefix + text);
+                                 });
     auto expected = static_cast<std::uint8_t>(call_result::pending);
     if (result->handoff.compare_exchange_strong(expected, call_result::in_place, std::memory_order_acq_rel)) {
       return; // the host is waiting for it
@@ -217,8 +212,7 @@ void attempt_runner::post(std::uint64_t call_id,
   bool taken_now = false;
   // metrics: the pool counts abandoned threads by stop_
   if (!pool_->try_post(std::move(job), stop_, &taken_now)) {
-    attempt_finished(error::task_execution("blocking pool exhausted: all " +
-                                           std::to_string(pool_->max_threads()) +
+    attempt_finished(error::task_execution("blocking pool exhausted: all " + std::to_string(pool_->max_threads()) +
                                            " threads are busy (runtime_config::max_blocking_threads)"),
                      false);
     return;
@@ -256,16 +250,23 @@ void attempt_runner::run_call(call_request call) {
   if (!active_ || !program_) {
     return;
   }
+  if (ctx_->cancelled.load(std::memory_order_relaxed)) {
+    // Cancelled between two calls of a poll loop or a batch (cano 0.15 §4.3): no more calls. A
+    // permanent error: the loop ends without a retry.
+    attempt_finished(error::cancelled().permanent(), false);
+    return;
+  }
   if (!inline_) {
     post(call.id, std::move(call.fn));
     return;
   }
   auto tc = make_task_context(*ctx_, label_, loop_->attempt(), stop_.get(), step_);
   std::optional<std::string> panic;
-  auto value = call_guarded([&] { return call.fn(tc); }, [&](const std::string& text) -> expected<std::any> {
-    panic = text;
-    return error::generic(text);
-  });
+  auto value = call_guarded([&] { return call.fn(tc); },
+                            [&](const std::string& text) -> expected<std::any> {
+                              panic = text;
+                              return error::generic(text);
+                            });
   if (panic) {
     attempt_finished(panic_error(panic->c_str()), true);
     return;
@@ -284,11 +285,11 @@ bool attempt_runner::on_call_done(std::uint64_t seq, std::uint64_t call_id, call
 
 void attempt_runner::call_done(std::uint64_t call_id, call_result& r) {
   if (r.panicked) {
-    attempt_finished(r.value.error_value(), true);
+    attempt_finished(r.value.error(), true);
   } else if (program_) {
     apply(program_->on_call_done(call_id, std::move(r.value)));
   } else if (!r.value) {
-    attempt_finished(r.value.error_value(), false);
+    attempt_finished(r.value.error(), false);
   } else {
     attempt_finished(std::any_cast<step_result>(std::move(*r.value)), false);
   }
@@ -359,6 +360,10 @@ void attempt_runner::loop_finished() {
 }
 
 void attempt_runner::next_step() {
+  if (ctx_->cancelled.load(std::memory_order_relaxed)) {
+    result_.emplace(error::cancelled()); // cancelled between two steps: no next step
+    return;
+  }
   // Each step of a stepped task is its own retry loop, starting from the latest cursor.
   loop_.emplace(work_.config, *ctx_, task_id_);
   begin_pending_ = true;

@@ -10,17 +10,17 @@
 
 #include <atomic>
 #include <cstdint>
-#include <vector>
 #include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/fwd.hpp>
 
+#include "actors/run_context.hpp"
 #include "attempt_loop.hpp"
 #include "blocking_pool.hpp"
-#include "actors/run_context.hpp"
 
 namespace cano::detail {
 
@@ -41,16 +41,14 @@ public:
   /// `panic_prefix` starts the error of a throwing body ("panic: ", "panic in split task 3: ").
   /// `ctx` and `pool` are the host's own and must outlive the runner (they are copied only
   /// into pool jobs, which may outlive both).
-  attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
-                 const std::shared_ptr<const run_context>& ctx, const work_item& work,
-                 const std::string& label, std::string task_id, std::string panic_prefix,
+  attempt_runner(caf::event_based_actor* host, std::uint32_t tag, const std::shared_ptr<const run_context>& ctx,
+                 const work_item& work, const std::string& label, std::string task_id, std::string panic_prefix,
                  const std::shared_ptr<blocking_pool>& pool, nlohmann::json cursor = nullptr,
                  bool pause_on_more = false);
   /// Split branch `branch` (a throwing body ends as "panic in split task <branch>: ..."; the
   /// text is built only then). `task_id` may be empty when the run has no observers.
-  attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
-                 const std::shared_ptr<const run_context>& ctx, const work_item& work,
-                 const std::string& label, std::string task_id, std::size_t branch,
+  attempt_runner(caf::event_based_actor* host, std::uint32_t tag, const std::shared_ptr<const run_context>& ctx,
+                 const work_item& work, const std::string& label, std::string task_id, std::size_t branch,
                  const std::shared_ptr<blocking_pool>& pool);
   ~attempt_runner(); // abandons an attempt in progress: its body sees stop_requested()
   /// Tells a body still running that its attempt is abandoned (stop_requested() turns true).
@@ -62,9 +60,7 @@ public:
   attempt_runner& operator=(const attempt_runner&) = delete;
 
   /// Runs where the configuration says: inline for non-blocking work without attempt timeout.
-  static bool runs_inline(const TaskConfig& config) {
-    return !config.blocking && !config.attempt_timeout;
-  }
+  static bool runs_inline(const TaskConfig& config) { return !config.blocking && !config.attempt_timeout; }
 
   /// Work whose first attempt needs no runner: a plain body (no poll or batch program) that
   /// runs inline and takes no circuit-breaker permit. A runner is built only if that attempt
@@ -134,7 +130,7 @@ private:
   task_context::step_id step_;
   std::optional<attempt_loop> loop_;
   nlohmann::json cursor_;
-  std::uint64_t seq_ = 0;       // the attempt in progress (stale messages carry another)
+  std::uint64_t seq_ = 0; // the attempt in progress (stale messages carry another)
   bool active_ = false;
   std::shared_ptr<std::atomic<bool>> stop_; // pool attempts only: inline bodies return first
   std::unique_ptr<attempt_program> program_;

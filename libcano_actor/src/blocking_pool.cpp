@@ -127,8 +127,7 @@ void blocking_pool::worker_loop() {
     worked = false;
     if (queue_.empty()) {
       ++idle_;
-      bool woke = wait_up_to(work_ready_, lock, config_.idle_timeout,
-                             [this] { return !queue_.empty() || stopped_; });
+      bool woke = wait_up_to(work_ready_, lock, config_.idle_timeout, [this] { return !queue_.empty() || stopped_; });
       --idle_;
       if (!woke || queue_.empty()) {
         --threads_;
@@ -169,8 +168,8 @@ void blocking_pool::injector_loop() {
       return;
     }
     wait_up_to(injector_wake_, lock, config_.injection_delay);
-    bool starved = !queue_.empty() && idle_ < queue_.size() &&
-                   clock::now() - queue_.front().since >= config_.injection_delay;
+    bool starved =
+      !queue_.empty() && idle_ < queue_.size() && clock::now() - queue_.front().since >= config_.injection_delay;
     if (starved && threads_ < config_.max_threads) {
       start_thread_locked();
     }

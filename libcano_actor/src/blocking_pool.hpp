@@ -44,7 +44,7 @@ struct pool_config {
 /// The pool's threads right now (for the runtime's gauges).
 struct pool_counts {
   std::size_t busy = 0;
-  std::size_t idle = 0; // asleep or lingering for the next job
+  std::size_t idle = 0;      // asleep or lingering for the next job
   std::size_t abandoned = 0; // busy with a call whose stop flag is set (its attempt was given up)
 };
 

@@ -106,7 +106,7 @@ std::vector<std::uint8_t> from_hex(const std::string& text) {
 }
 
 errc errc_from_string(const std::string& text) {
-  for (int c = 0; c <= static_cast<int>(errc::fenced); ++c) {
+  for (int c = 0; c <= static_cast<int>(last_errc); ++c) {
     auto code = static_cast<errc>(c);
     if (text == to_string(code)) {
       return code;
@@ -123,7 +123,14 @@ void error_to_json(nlohmann::json& j, const error& e) {
     j["stored"] = e.stored_version();
     j["expected"] = e.expected_version();
   } else {
-    j["message"] = e.message();
+    j["message"] = e.message(); // for the new categories a text for people: their fields follow
+  }
+  if (e.code() == errc::workflow_timeout) {
+    j["elapsed_ns"] = e.elapsed().count();
+    j["limit_ns"] = e.limit().count();
+  } else if (e.code() == errc::orphaned_compensation) {
+    j["task_id"] = e.task_id();
+    j["output_blob"] = to_hex(e.output_blob());
   }
   if (e.is_permanent()) {
     j["permanent"] = true;
@@ -139,8 +146,15 @@ error error_from_json(const nlohmann::json& j) {
   if (code == errc::compensation_failed) {
     e = error::compensation_failed(j.at("nested").get<std::vector<error>>());
   } else if (code == errc::workflow_version_mismatch) {
-    e = error::workflow_version_mismatch(j.at("stored").get<std::uint32_t>(),
-                                         j.at("expected").get<std::uint32_t>());
+    e = error::workflow_version_mismatch(j.at("stored").get<std::uint32_t>(), j.at("expected").get<std::uint32_t>());
+  } else if (code == errc::cancelled) {
+    e = error::cancelled();
+  } else if (code == errc::workflow_timeout) {
+    e = error::workflow_timeout(std::chrono::nanoseconds(j.at("elapsed_ns").get<std::int64_t>()),
+                                std::chrono::nanoseconds(j.at("limit_ns").get<std::int64_t>()));
+  } else if (code == errc::orphaned_compensation) {
+    e = error::orphaned_compensation(j.at("task_id").get<std::string>(),
+                                     from_hex(j.at("output_blob").get<std::string>()));
   } else {
     e = error(code, j.at("message").get<std::string>());
   }
@@ -178,9 +192,8 @@ void from_json(const nlohmann::json& j, RollbackRecord& r) {
 }
 
 std::string checkpoint_conflict_message(const std::string& workflow_id, std::uint64_t sequence) {
-  return "checkpoint conflict: workflow " + detail::debug_quote(workflow_id) +
-         " already has a row at sequence " + std::to_string(sequence) +
-         "; resume the existing run or clear it first";
+  return "checkpoint conflict: workflow " + detail::debug_quote(workflow_id) + " already has a row at sequence " +
+         std::to_string(sequence) + "; resume the existing run or clear it first";
 }
 
 std::string run_conflict_message(const std::string& workflow_id, RunStatus status) {
@@ -198,7 +211,7 @@ expected<void> apply_write(CheckpointStore& store, const CheckpointWrite& w) {
     // D9: a start may not take the id of a run that is unfinished or still has rows.
     auto header = store.run_header(w.workflow_id);
     if (!header) {
-      return header.error_value();
+      return header.error();
     }
     if (*header && is_unfinished((*header)->status)) {
       return error::checkpoint_store(run_conflict_message(w.workflow_id, (*header)->status));
@@ -206,7 +219,7 @@ expected<void> apply_write(CheckpointStore& store, const CheckpointWrite& w) {
     if (!w.row) { // a row at sequence 0 conflicts by itself when rows exist
       auto rows = store.load_run(w.workflow_id);
       if (!rows) {
-        return rows.error_value();
+        return rows.error();
       }
       if (!rows->empty()) {
         return error::checkpoint_store(checkpoint_conflict_message(w.workflow_id, rows->front().sequence));
@@ -245,7 +258,7 @@ expected<void> CheckpointStore::check_input(const nlohmann::json&) const { retur
 expected<RunListing> CheckpointStore::list_unfinished() {
   auto runs = unfinished_runs();
   if (!runs) {
-    return runs.error_value();
+    return runs.error();
   }
   return RunListing{std::move(*runs), {}};
 }
@@ -260,8 +273,7 @@ std::int64_t unix_micros(std::chrono::system_clock::time_point t) noexcept {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 
-std::string run_cursor(std::chrono::system_clock::time_point created_at,
-                       const std::string& workflow_id) {
+std::string run_cursor(std::chrono::system_clock::time_point created_at, const std::string& workflow_id) {
   return "v1:" + std::to_string(unix_micros(created_at)) + ":" + workflow_id;
 }
 
@@ -298,7 +310,7 @@ expected<checked_run_query> check_run_query(const RunQuery& query) {
   if (!query.cursor.empty()) {
     auto after = parse_run_cursor(query.cursor);
     if (!after) {
-      return after.error_value();
+      return after.error();
     }
     out.after = std::move(*after);
   }
@@ -317,11 +329,11 @@ std::string last_state_of(const RunHeader& header, const std::string& newest_liv
   return is_unfinished(header.status) ? std::string() : noted_at_clear;
 }
 
-expected<RunPage> page_of_runs(std::vector<RunHeader> headers,
-                               std::vector<UnreadableRun> unreadable, const RunQuery& query) {
+expected<RunPage> page_of_runs(std::vector<RunHeader> headers, std::vector<UnreadableRun> unreadable,
+                               const RunQuery& query) {
   auto checked = check_run_query(query);
   if (!checked) {
-    return checked.error_value();
+    return checked.error();
   }
   auto matches = [&](const RunHeader& h) {
     if (!query.statuses.empty() &&
@@ -344,9 +356,8 @@ expected<RunPage> page_of_runs(std::vector<RunHeader> headers,
     }
     return true;
   };
-  headers.erase(
-    std::remove_if(headers.begin(), headers.end(), [&](const RunHeader& h) { return !matches(h); }),
-    headers.end());
+  headers.erase(std::remove_if(headers.begin(), headers.end(), [&](const RunHeader& h) { return !matches(h); }),
+                headers.end());
   std::sort(headers.begin(), headers.end(), [](const RunHeader& a, const RunHeader& b) {
     auto ta = unix_micros(a.created_at);
     auto tb = unix_micros(b.created_at);
@@ -356,8 +367,7 @@ expected<RunPage> page_of_runs(std::vector<RunHeader> headers,
   if (!checked->after) {
     page.unreadable = std::move(unreadable);
   }
-  std::size_t room =
-    checked->limit > page.unreadable.size() ? checked->limit - page.unreadable.size() : 0;
+  std::size_t room = checked->limit > page.unreadable.size() ? checked->limit - page.unreadable.size() : 0;
   if (page.unreadable.size() > checked->limit) {
     page.unreadable.resize(checked->limit);
   }
@@ -365,9 +375,8 @@ expected<RunPage> page_of_runs(std::vector<RunHeader> headers,
     if (page.runs.size() == room) {
       // The next page starts after the last run shown; when unreadable headers filled this one,
       // at the newest run.
-      page.next_cursor = page.runs.empty()
-                           ? "v1:" + std::to_string(std::numeric_limits<std::int64_t>::max()) + ":"
-                           : run_cursor(page.runs.back().created_at, page.runs.back().workflow_id);
+      page.next_cursor = page.runs.empty() ? "v1:" + std::to_string(std::numeric_limits<std::int64_t>::max()) + ":"
+                                           : run_cursor(page.runs.back().created_at, page.runs.back().workflow_id);
       break;
     }
     page.runs.push_back(std::move(h));
@@ -380,11 +389,11 @@ expected<RunPage> page_of_runs(std::vector<RunHeader> headers,
 expected<RunPage> CheckpointStore::list_runs(const RunQuery& query) {
   auto checked = detail::check_run_query(query);
   if (!checked) {
-    return checked.error_value();
+    return checked.error();
   }
   auto listing = list_unfinished();
   if (!listing) {
-    return listing.error_value();
+    return listing.error();
   }
   return detail::page_of_runs(std::move(listing->runs), std::move(listing->unreadable), query);
 }
@@ -392,7 +401,7 @@ expected<RunPage> CheckpointStore::list_runs(const RunQuery& query) {
 expected<std::vector<RunLogEntry>> CheckpointStore::run_log(const std::string& workflow_id) {
   auto rows = load_run(workflow_id);
   if (!rows) {
-    return rows.error_value();
+    return rows.error();
   }
   std::vector<RunLogEntry> out;
   out.reserve(rows->size());
@@ -403,8 +412,7 @@ expected<std::vector<RunLogEntry>> CheckpointStore::run_log(const std::string& w
 }
 
 expected<PurgeCounts> CheckpointStore::purge_runs(std::chrono::system_clock::time_point) {
-  return error::configuration(
-    "this checkpoint store cannot purge runs (it does not implement purge_runs)");
+  return error::configuration("this checkpoint store cannot purge runs (it does not implement purge_runs)");
 }
 
 expected<std::uint64_t> CheckpointStore::purge_history(std::chrono::system_clock::time_point) {
@@ -437,9 +445,8 @@ bool CheckpointStore::history_purge_due() noexcept {
   if (retention <= 0) {
     return false;
   }
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-               .count();
+  auto now =
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
   auto due = next_history_purge_ms_.load(std::memory_order_relaxed);
   if (now < due) {
     return false;
@@ -447,6 +454,21 @@ bool CheckpointStore::history_purge_due() noexcept {
   // Once a minute, or once per retention when that is shorter; one caller wins the slot.
   auto next = now + std::min<std::int64_t>(retention, 60000);
   return next_history_purge_ms_.compare_exchange_strong(due, next);
+}
+
+expected<void> CheckpointStore::request_cancel(const std::string&) {
+  return error::configuration("this checkpoint store does not support cancel requests");
+}
+
+expected<std::vector<std::string>> CheckpointStore::cancel_requests() { return std::vector<std::string>{}; }
+
+error no_run_to_cancel(const std::string& workflow_id) {
+  return error::workflow("no run with workflow id " + detail::debug_quote(workflow_id));
+}
+
+error run_already_ended(const std::string& workflow_id, RunStatus status) {
+  return error::workflow("run " + detail::debug_quote(workflow_id) + " already ended (status " + to_string(status) +
+                         "); there is nothing to cancel");
 }
 
 } // namespace cano

@@ -17,8 +17,7 @@ std::string CircuitState::to_string() const {
     case kind::closed: return "Closed";
     case kind::half_open: return "HalfOpen";
     case kind::open: {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        until - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
       return "Open { until: now + " + std::to_string(left.count()) + "ms }";
     }
   }
@@ -33,8 +32,7 @@ CircuitBreaker::CircuitBreaker(CircuitPolicy policy) : policy_(policy) {
     throw std::invalid_argument("CircuitPolicy::half_open_max_calls must be >= 1");
   }
   if (policy.half_open_max_calls > max_half_open_calls) {
-    throw std::invalid_argument("CircuitPolicy::half_open_max_calls must be <= " +
-                                std::to_string(max_half_open_calls));
+    throw std::invalid_argument("CircuitPolicy::half_open_max_calls must be <= " + std::to_string(max_half_open_calls));
   }
 }
 
@@ -55,7 +53,7 @@ void CircuitBreaker::transition(CircuitState::kind to, std::chrono::steady_clock
   using kind = CircuitState::kind;
   const auto from = state_.state;
   if (auto sink = sink_locked()) {
-    auto t = from == kind::closed  ? circuit_transition::closed_to_open
+    auto t = from == kind::closed ? circuit_transition::closed_to_open
              : from == kind::open ? circuit_transition::open_to_halfopen
              : to == kind::closed ? circuit_transition::halfopen_to_closed
                                   : circuit_transition::halfopen_to_open;
@@ -85,8 +83,7 @@ expected<Permit> CircuitBreaker::try_acquire() {
 expected<Permit> CircuitBreaker::acquire_locked() {
   switch (state_.state) {
     case CircuitState::kind::closed: return Permit(shared_from_this(), false, epoch_);
-    case CircuitState::kind::open:
-      return error::circuit_open("circuit breaker open: rejecting call");
+    case CircuitState::kind::open: return error::circuit_open("circuit breaker open: rejecting call");
     case CircuitState::kind::half_open:
       if (half_open_in_flight_ >= policy_.half_open_max_calls) {
         return error::circuit_open("circuit breaker half-open: trial slot exhausted");
@@ -154,7 +151,9 @@ CircuitState CircuitBreaker::state() const {
 }
 
 Permit::Permit(Permit&& other) noexcept
-  : breaker_(std::move(other.breaker_)), half_open_(other.half_open_), epoch_(other.epoch_) {}
+  : breaker_(std::move(other.breaker_)),
+    half_open_(other.half_open_),
+    epoch_(other.epoch_) {}
 
 Permit& Permit::operator=(Permit&& other) noexcept {
   if (this != &other) {

@@ -34,8 +34,7 @@ std::chrono::milliseconds timer_delay(std::chrono::milliseconds d) noexcept;
 
 /// `now + d` on `Clock`, saturated: the clock's maximum when `d` is never, `now` when `d` < 0.
 template <class Clock, class Rep, class Period>
-typename Clock::time_point deadline_after(typename Clock::time_point now,
-                                          std::chrono::duration<Rep, Period> d) {
+typename Clock::time_point deadline_after(typename Clock::time_point now, std::chrono::duration<Rep, Period> d) {
   if (is_never(d)) {
     return Clock::time_point::max();
   }
@@ -62,20 +61,18 @@ bool delayed_self_send(caf::event_based_actor* self, std::chrono::milliseconds d
 
 /// `cv.wait_for(lock, d, pred)` where a never `d` waits for `pred` alone. Returns `pred()`.
 template <class Rep, class Period, class Pred>
-bool wait_up_to(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                std::chrono::duration<Rep, Period> d, Pred pred) {
+bool wait_up_to(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, std::chrono::duration<Rep, Period> d,
+                Pred pred) {
   if (is_never(d)) {
     cv.wait(lock, pred);
     return true;
   }
-  return cv.wait_until(lock, deadline_after<std::chrono::steady_clock>(std::chrono::steady_clock::now(), d),
-                       pred);
+  return cv.wait_until(lock, deadline_after<std::chrono::steady_clock>(std::chrono::steady_clock::now(), d), pred);
 }
 
 /// `cv.wait_for(lock, d)` where a never `d` waits for a notification alone.
 template <class Rep, class Period>
-void wait_up_to(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                std::chrono::duration<Rep, Period> d) {
+void wait_up_to(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, std::chrono::duration<Rep, Period> d) {
   if (is_never(d)) {
     cv.wait(lock);
     return;

@@ -67,8 +67,7 @@ expected<void> definition::validate() const {
         return;
       }
       if (states.count(join.join_state) == 0 && exit_set.count(join.join_state) == 0) {
-        return fail("Split join_state " + label(join.join_state) +
-                    " is neither registered nor an exit state");
+        return fail("Split join_state " + label(join.join_state) + " is neither registered nor an exit state");
       }
     }
     // Ours (D4): labels and task names are checkpoint keys, so they must be unique / non-empty.
@@ -112,10 +111,19 @@ expected<void> definition::validate() const {
 
 expected<void> definition::validate_initial_state(state_code initial) const {
   if (states.count(initial) == 0 && exit_set.count(initial) == 0) {
-    return error::configuration("Initial state " + label(initial) +
-                                " is neither registered nor an exit state");
+    return error::configuration("Initial state " + label(initial) + " is neither registered nor an exit state");
   }
   return {};
+}
+
+std::optional<duration> definition::compensation_budget() const {
+  if (!total_timeout) {
+    return std::nullopt; // cano bounds drains only when the run has a total budget
+  }
+  if (compensation_timeout) {
+    return compensation_timeout;
+  }
+  return std::min<duration>(*total_timeout / 2, std::chrono::seconds(30));
 }
 
 } // namespace cano::detail

@@ -1,6 +1,5 @@
 #include "engine.hpp"
 
-
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
@@ -50,7 +49,17 @@ engine::engine(caf::actor_system& sys, runtime_config config)
       pc.log = log_; // the pool's own diagnostics go through the runtime's logger
       return pc;
     }())),
-    checkpoint_queue_bound_(config.checkpoint_queue_bound) {}
+    checkpoint_queue_bound_(config.checkpoint_queue_bound),
+    poller_(
+      config.cancel_poll_interval, [this] { return durable_stores(); },
+      [this](const CheckpointStore& store, const std::string& id) { cancel_requested(store, id); }, log_) {}
+
+void signal_cancel(const run_context& ctx, const caf::actor& supervisor) {
+  ctx.cancelled.store(true, std::memory_order_release);
+  if (supervisor) {
+    caf::anon_send(supervisor, cancel_atom::value, ctx.run_id);
+  }
+}
 
 void engine::watch_gauges() {
   if (metrics_ && !gauge_source_) {
@@ -65,7 +74,7 @@ runtime_gauges engine::gauges() const {
     std::lock_guard<std::mutex> guard(mutex_);
     std::unordered_map<std::string, std::size_t> by_definition;
     for (const auto& kv : live_) {
-      ++by_definition[kv.second.definition];
+      ++by_definition[kv.second.ctx->def->name];
     }
     g.runs_in_flight.assign(by_definition.begin(), by_definition.end());
   }
@@ -82,8 +91,7 @@ runtime_gauges engine::gauges() const {
   return g;
 }
 
-std::shared_ptr<checkpoint_channel>
-engine::checkpoint_channel_for(const std::shared_ptr<CheckpointStore>& store) {
+std::shared_ptr<checkpoint_channel> engine::checkpoint_channel_for(const std::shared_ptr<CheckpointStore>& store) {
   std::lock_guard<std::mutex> guard(channels_mutex_);
   auto& slot = channels_[store.get()];
   if (!slot) {
@@ -100,22 +108,28 @@ void engine::report(completion& done, run_result r) {
   }
 }
 
-std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code initial,
-                            run_options options, completion done,
-                            caf::local_actor* spawner, bool resume) {
+std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code initial, run_options options,
+                            completion done, caf::local_actor* spawner, bool resume) {
   auto id = next_run_id_.fetch_add(1, std::memory_order_relaxed);
-  run_spec spec{id, resume, std::move(def), initial, std::move(options.workflow_id),
-                std::move(options.input), std::move(done)};
+  auto ctx = std::make_shared<run_context>();
+  ctx->workflow_id = options.workflow_id.empty() ? def->workflow_id : std::move(options.workflow_id);
+  ctx->input = std::move(options.input);
+  ctx->def = std::move(def);
+  ctx->run_id = id; // observers and log lines name the run
+  ctx->metrics = metrics_;
+  ctx->log = log_;
+  run_spec spec{id, resume, ctx, initial, std::move(done)};
   spec.scheduled = options.scheduled;
   spec.take_over = options.take_over;
   spec.start_if_empty = options.start_if_empty;
-  const std::string& durable_id = spec.workflow_id.empty() ? spec.def->workflow_id : spec.workflow_id;
-  const bool durable = spec.def->store != nullptr && !durable_id.empty();
+  spec.cancellation = std::move(options.cancellation);
+  const std::string& durable_id = ctx->workflow_id;
+  const bool durable = ctx->def->store != nullptr && !durable_id.empty();
   std::optional<error> refused;
   if (durable && !resume) {
     // An input the store cannot keep fails the start before anything is written.
-    if (auto ok = spec.def->store->check_input(spec.input); !ok) {
-      refused = ok.error_value();
+    if (auto ok = ctx->def->store->check_input(ctx->input); !ok) {
+      refused = ok.error();
     }
   }
   std::unique_lock<std::mutex> lock(mutex_);
@@ -147,43 +161,109 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
     // A supervisor whose last run ended takes this one (D1): no actor is spawned or ended.
     auto supervisor = std::move(idle_supervisors_.back());
     idle_supervisors_.pop_back();
-    add_live(id, supervisor, spec.def->name);
+    add_live(id, supervisor, ctx);
     lock.unlock();
+    if (durable) {
+      poller_.ensure_started(); // durable cancel requests from other processes
+    }
+    // A cancel from now on reaches this supervisor with this run's id; one before its start
+    // message is read sets the flag that its first state checks.
     reuse_run_supervisor(supervisor, shared_from_this(), std::move(spec), spawner);
     return id;
   }
   // Registered before it can end, so run_ended never races ahead of the registration.
-  add_live(id, caf::actor{}, spec.def->name);
+  add_live(id, caf::actor{}, ctx);
   lock.unlock();
+  if (durable) {
+    poller_.ensure_started(); // durable cancel requests from other processes
+  }
   auto handle = spawn_run_supervisor(shared_from_this(), std::move(spec), spawner);
   lock.lock();
   if (auto it = live_.find(id); it != live_.end()) {
     it->second.handle = std::move(handle);
+    if (it->second.ctx->cancelled.load(std::memory_order_acquire)) {
+      // Cancelled while being spawned; the flag alone would stop it at its first state, the
+      // message also reaches a task already in flight.
+      caf::anon_send(it->second.handle, cancel_atom::value, id);
+    }
   }
   return id;
 }
 
-void engine::add_live(std::uint64_t id, caf::actor handle, const std::string& definition) {
+void engine::add_live(std::uint64_t id, caf::actor handle, std::shared_ptr<run_context> ctx) {
   if (spare_nodes_.empty()) {
-    live_.emplace(id, live_run{std::move(handle), definition});
+    live_.emplace(id, live_run{std::move(handle), std::move(ctx)});
     return;
   }
   auto node = std::move(spare_nodes_.back());
   spare_nodes_.pop_back();
   node.key() = id;
   node.mapped().handle = std::move(handle);
-  node.mapped().definition = definition; // reuses the string's room
+  node.mapped().ctx = std::move(ctx);
   live_.insert(std::move(node));
 }
 
 bool engine::cancel(std::uint64_t run_id) {
   std::lock_guard<std::mutex> guard(mutex_);
   auto it = live_.find(run_id);
-  if (it == live_.end() || !it->second.handle) {
+  if (it == live_.end()) {
     return false;
   }
-  caf::anon_send(it->second.handle, cancel_atom::value, run_id);
+  signal_cancel(*it->second.ctx, it->second.handle);
   return true;
+}
+
+caf::actor engine::supervisor_of(std::uint64_t run_id) const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto it = live_.find(run_id);
+  return it == live_.end() ? caf::actor{} : it->second.handle;
+}
+
+std::size_t engine::cancel_workflow(const std::string& workflow_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (auto d = live_ids_.find(workflow_id); d != live_ids_.end()) {
+    if (auto it = live_.find(d->second.run_id); it != live_.end()) {
+      signal_cancel(*it->second.ctx, it->second.handle);
+      return 1; // one driver per durable id (D8)
+    }
+  }
+  std::size_t n = 0; // runs without a store may share an id: every one of them
+  for (auto& kv : live_) {
+    if (kv.second.ctx->workflow_id == workflow_id) {
+      signal_cancel(*kv.second.ctx, kv.second.handle);
+      ++n;
+    }
+  }
+  return n;
+}
+
+void engine::cancel_requested(const CheckpointStore& store, const std::string& workflow_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto d = live_ids_.find(workflow_id);
+  if (d == live_ids_.end()) {
+    return; // not driven here (another process, or nobody: a resume will honour it)
+  }
+  auto it = live_.find(d->second.run_id);
+  if (it != live_.end() && it->second.ctx->def->store.get() == &store &&
+      !it->second.ctx->cancelled.load(std::memory_order_acquire)) {
+    signal_cancel(*it->second.ctx, it->second.handle);
+  }
+}
+
+std::vector<std::shared_ptr<CheckpointStore>> engine::durable_stores() const {
+  std::vector<std::shared_ptr<CheckpointStore>> out;
+  std::lock_guard<std::mutex> guard(mutex_);
+  for (const auto& kv : live_ids_) {
+    auto it = live_.find(kv.second.run_id);
+    if (it == live_.end()) {
+      continue;
+    }
+    const auto& store = it->second.ctx->def->store;
+    if (std::find(out.begin(), out.end(), store) == out.end()) {
+      out.push_back(store);
+    }
+  }
+  return out;
 }
 
 bool engine::run_ended(std::uint64_t run_id, const run_result& result, caf::actor reusable) {
@@ -193,7 +273,8 @@ bool engine::run_ended(std::uint64_t run_id, const run_result& result, caf::acto
     std::lock_guard<std::mutex> guard(mutex_);
     if (auto node = live_.extract(run_id)) {
       if (spare_nodes_.size() < max_spare_nodes) {
-        node.mapped().handle = caf::actor{}; // a spare node must not keep an actor alive
+        node.mapped().handle = caf::actor{}; // a spare node keeps neither an actor nor a run alive
+        node.mapped().ctx.reset();
         spare_nodes_.push_back(std::move(node));
       }
     }
@@ -284,6 +365,7 @@ checkpoint_stats engine::checkpoint_statistics(bool reset) {
 }
 
 void engine::stop_workers() {
+  poller_.stop();
   std::vector<caf::actor> idle;
   {
     std::lock_guard<std::mutex> guard(mutex_);

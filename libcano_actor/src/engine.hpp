@@ -14,7 +14,9 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/run_context.hpp"
 #include "blocking_pool.hpp"
+#include "cancel_poller.hpp"
 #include "cano/detail/definition.hpp"
 #include "cano/runtime.hpp"
 #include "logger.hpp"
@@ -41,16 +43,21 @@ struct completion {
 /// Everything a run supervisor needs to execute one run.
 struct run_spec {
   std::uint64_t run_id = 0;
-  bool resume = false; // continue `workflow_id` from its checkpoint log
-  std::shared_ptr<const definition> def;
+  bool resume = false; // continue the context's workflow id from its checkpoint log
+  /// The definition, the run's workflow id (the definition's when none was given) and input, and
+  /// its cancel flag, which the engine shares (cancel) before the supervisor exists.
+  std::shared_ptr<run_context> ctx;
   state_code initial = 0;
-  std::string workflow_id;
-  nlohmann::json input;
   completion done;
-  bool scheduled = false;      // run_options::scheduled
-  bool take_over = true;       // run_options::take_over
-  bool start_if_empty = false; // run_options::start_if_empty (from `initial`)
+  bool scheduled = false;            // run_options::scheduled
+  bool take_over = true;             // run_options::take_over
+  bool start_if_empty = false;       // run_options::start_if_empty (from `initial`)
+  cancellation_token cancellation{}; // run_options::cancellation
 };
+
+/// Marks the run cancelled (its context's flag, for loops running inline) and tells its
+/// supervisor (which may be unset while it is being spawned: it reads the flag at its first state).
+void signal_cancel(const run_context& ctx, const caf::actor& supervisor);
 
 /// True while an engine actor's handler runs on this thread (runtime::run refuses to block it).
 bool inside_engine_actor() noexcept;
@@ -77,12 +84,23 @@ public:
 
   /// Spawns a run supervisor, from `spawner`'s worker thread when given (no cross-thread
   /// wake-up). When the runtime no longer admits runs, `done` gets the error at once.
-  std::uint64_t start(std::shared_ptr<const definition> def, state_code initial,
-                      run_options options, completion done, caf::local_actor* spawner = nullptr,
-                      bool resume = false);
-  /// Asks run `run_id` to end as cancelled (the scheduler's cancel_flow); false when it is not
+  std::uint64_t start(std::shared_ptr<const definition> def, state_code initial, run_options options, completion done,
+                      caf::local_actor* spawner = nullptr, bool resume = false);
+  /// Cancels run `run_id` (cano 0.15 §4.3; the scheduler's cancel_flow); false when it is not
   /// in flight.
   bool cancel(std::uint64_t run_id);
+  /// Cancels every run of this workflow id in flight here; returns how many.
+  std::size_t cancel_workflow(const std::string& workflow_id);
+  /// A durable cancel request was found in `store` for `workflow_id`: cancels the run of that id
+  /// this runtime drives on that store, if any.
+  void cancel_requested(const CheckpointStore& store, const std::string& workflow_id);
+  /// The stores with durable runs in flight here, each once.
+  std::vector<std::shared_ptr<CheckpointStore>> durable_stores() const;
+  /// The supervisor driving run `run_id`; unset when the run is not in flight (or its actor is
+  /// still being spawned). For white-box tests of recycled supervisors.
+  caf::actor supervisor_of(std::uint64_t run_id) const;
+  /// Queries the poller of durable cancel requests made so far.
+  std::uint64_t cancel_queries() const { return poller_.queries(); }
   /// The channel to the checkpoint actor of a blocking store (spawned on first use).
   std::shared_ptr<checkpoint_channel> checkpoint_channel_for(const std::shared_ptr<CheckpointStore>& store);
   /// Called by a supervisor as its run ends, with what it reports. With `reusable` (the
@@ -122,18 +140,19 @@ private:
   std::atomic<std::uint64_t> next_run_id_{1};
   mutable std::mutex mutex_;
   std::condition_variable all_ended_;
-  /// Runs in flight: their supervisor (once spawned) and their definition's name (for gauges).
+  /// Runs in flight: their supervisor (unset while it is being spawned) and their context (its
+  /// cancel flag; its definition's name for the gauges).
   struct live_run {
     caf::actor handle;
-    std::string definition;
+    std::shared_ptr<run_context> ctx;
   };
   std::unordered_map<std::uint64_t, live_run> live_;
   /// Nodes of live_ whose runs ended, kept for the next runs: a start and an end then allocate
-  /// and free nothing while holding mutex_ (at most max_spare_nodes; handles already reset).
+  /// and free nothing while holding mutex_ (at most max_spare_nodes; handle and context reset).
   std::vector<std::unordered_map<std::uint64_t, live_run>::node_type> spare_nodes_;
   static constexpr std::size_t max_spare_nodes = 4096;
   /// Registers run `id` in live_ (under mutex_).
-  void add_live(std::uint64_t id, caf::actor handle, const std::string& definition);
+  void add_live(std::uint64_t id, caf::actor handle, std::shared_ptr<run_context> ctx);
   /// Durable runs (with a store and an id) of this runtime by workflow id (D8, D9), with
   /// whoever waits for their result.
   struct live_id {
@@ -148,11 +167,11 @@ private:
   std::size_t checkpoint_queue_bound_;
   mutable std::mutex channels_mutex_;
   std::unordered_map<const CheckpointStore*, std::shared_ptr<checkpoint_channel>> channels_;
+  cancel_poller poller_; // durable cancel requests; started with the first durable run
 };
 
 /// Spawns the supervisor actor of one run (src/actors/run_supervisor.cpp).
-caf::actor spawn_run_supervisor(const std::shared_ptr<engine>& eng, run_spec spec,
-                                caf::local_actor* spawner);
+caf::actor spawn_run_supervisor(const std::shared_ptr<engine>& eng, run_spec spec, caf::local_actor* spawner);
 /// Hands run `spec` to an idle supervisor, from `sender`'s worker thread when given.
 void reuse_run_supervisor(const caf::actor& supervisor, const std::shared_ptr<engine>& eng, run_spec spec,
                           caf::local_actor* sender);

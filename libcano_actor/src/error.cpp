@@ -23,6 +23,9 @@ const char* to_string(errc code) noexcept {
     case errc::resource_duplicate_key: return "resource_duplicate_key";
     case errc::workflow_version_mismatch: return "workflow_version_mismatch";
     case errc::fenced: return "fenced";
+    case errc::cancelled: return "cancelled";
+    case errc::workflow_timeout: return "workflow_timeout";
+    case errc::orphaned_compensation: return "orphaned_compensation";
   }
   return "generic";
 }
@@ -40,11 +43,36 @@ error error::workflow_version_mismatch(std::uint32_t stored, std::uint32_t expec
   return e;
 }
 
+error error::cancelled() { return {errc::cancelled, {}}; }
+
+error error::workflow_timeout(std::chrono::nanoseconds elapsed, std::chrono::nanoseconds limit) {
+  error e{errc::workflow_timeout, {}};
+  e.elapsed_ = elapsed;
+  e.limit_ = limit;
+  return e;
+}
+
+error error::orphaned_compensation(std::string task_id, std::vector<std::uint8_t> output_blob) {
+  error e{errc::orphaned_compensation, std::move(task_id)};
+  e.blob_ = std::move(output_blob);
+  return e;
+}
+
+const std::string& error::task_id() const noexcept {
+  static const std::string none;
+  return code_ == errc::orphaned_compensation ? message_ : none;
+}
+
 std::string error::message() const {
-  if (code_ == errc::compensation_failed) {
-    return nested_.empty() ? std::string("compensation failed") : nested_.front().message();
+  switch (code_) {
+    case errc::compensation_failed:
+      return nested_.empty() ? std::string("compensation failed") : nested_.front().message();
+    // cano 0.15's fixed messages: the details are in the Display text.
+    case errc::cancelled: return "workflow cancelled";
+    case errc::workflow_timeout: return "workflow total timeout exceeded";
+    case errc::orphaned_compensation: return "compensation entry has no registered compensator";
+    default: return message_;
   }
-  return message_;
 }
 
 std::string error::to_string() const {
@@ -62,9 +90,15 @@ std::string error::to_string() const {
     case errc::resource_type_mismatch: return "Resource type mismatch: " + message_;
     case errc::resource_duplicate_key: return "Resource duplicate key: " + message_;
     case errc::fenced: return "Fenced: " + message_;
+    case errc::cancelled: return "Workflow cancelled";
+    case errc::workflow_timeout:
+      return "Workflow total timeout exceeded: elapsed=" + detail::debug_duration(elapsed_) +
+             " limit=" + detail::debug_duration(limit_);
+    case errc::orphaned_compensation:
+      return "No compensator registered for task " + detail::debug_quote(message_) + " — output_blob (" +
+             std::to_string(blob_.size()) + " bytes) was kept for manual recovery";
     case errc::workflow_version_mismatch:
-      return "Workflow version mismatch: stored=" + std::to_string(stored_) +
-             ", expected=" + std::to_string(expected_);
+      return "Workflow version mismatch: stored=" + std::to_string(stored_) + ", expected=" + std::to_string(expected_);
     case errc::compensation_failed: {
       std::string out = "Compensation failed (" + std::to_string(nested_.size()) + " error(s))";
       for (std::size_t i = 0; i < nested_.size(); ++i) {
@@ -78,12 +112,13 @@ std::string error::to_string() const {
 }
 
 bool operator==(const error& a, const error& b) {
-  return a.code_ == b.code_ && a.message_ == b.message_ && a.nested_ == b.nested_ &&
-         a.stored_ == b.stored_ && a.expected_ == b.expected_;
+  return a.code_ == b.code_ && a.message_ == b.message_ && a.nested_ == b.nested_ && a.stored_ == b.stored_ &&
+         a.expected_ == b.expected_ && a.elapsed_ == b.elapsed_ && a.limit_ == b.limit_ && a.blob_ == b.blob_;
 }
 
 bad_expected_access::bad_expected_access(cano::error err)
-  : error_(std::move(err)), what_("cano::expected holds an error: " + error_.to_string()) {}
+  : error_(std::move(err)),
+    what_("cano::expected holds an error: " + error_.to_string()) {}
 
 namespace detail {
 

@@ -53,8 +53,7 @@ std::optional<error> check_join_config(const split_info& join) {
   if (join.strategy.type() == JoinStrategy::kind::percentage) {
     double p = join.strategy.fraction();
     if (!std::isfinite(p) || p <= 0.0 || p > 1.0) {
-      return error::configuration("Percentage strategy requires a finite value in (0.0, 1.0], got " +
-                                  display_float(p));
+      return error::configuration("Percentage strategy requires a finite value in (0.0, 1.0], got " + display_float(p));
     }
   }
   if (join.bulkhead && *join.bulkhead == 0) {

@@ -16,9 +16,7 @@ public:
   /// Buckets grow by 2^(1/8) (about 9%) from 1 µs; the last one takes everything from ~18 min up.
   static constexpr std::size_t bucket_count = 240;
 
-  void record(std::chrono::nanoseconds d) noexcept {
-    counts_[bucket_of(d)].fetch_add(1, std::memory_order_relaxed);
-  }
+  void record(std::chrono::nanoseconds d) noexcept { counts_[bucket_of(d)].fetch_add(1, std::memory_order_relaxed); }
 
   using counts = std::array<std::uint64_t, bucket_count>;
 

@@ -5,7 +5,9 @@
 namespace cano::detail {
 
 logger::logger(std::shared_ptr<log_sink> sink, log_level level, std::string node)
-  : sink_(sink ? std::move(sink) : stderr_log_sink()), level_(level), node_(node.empty() ? host_name() : std::move(node)) {}
+  : sink_(sink ? std::move(sink) : stderr_log_sink()),
+    level_(level),
+    node_(node.empty() ? host_name() : std::move(node)) {}
 
 void logger::write(log_record record) const {
   if (!enabled(record.level)) {

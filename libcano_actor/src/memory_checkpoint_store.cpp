@@ -6,8 +6,7 @@
 
 namespace cano {
 
-expected<void> MemoryCheckpointStore::append(const std::string& workflow_id,
-                                             const CheckpointRow& row) {
+expected<void> MemoryCheckpointStore::append(const std::string& workflow_id, const CheckpointRow& row) {
   std::lock_guard<std::mutex> guard(mutex_);
   ++calls_;
   return append_locked(workflow_id, row);
@@ -46,9 +45,8 @@ expected<void> MemoryCheckpointStore::apply(const CheckpointWrite& w) {
     bool completed = w.header && w.header->status == RunStatus::completed;
     // A write that starts a run names the run its rows belong to; otherwise the header does.
     clear_locked(w.workflow_id, completed,
-                 w.create && w.header
-                   ? std::optional<std::chrono::system_clock::time_point>(w.header->created_at)
-                   : std::nullopt);
+                 w.create && w.header ? std::optional<std::chrono::system_clock::time_point>(w.header->created_at)
+                                      : std::nullopt);
   }
   if (w.header) {
     put_header_locked(*w.header, w.create);
@@ -59,9 +57,8 @@ expected<void> MemoryCheckpointStore::apply(const CheckpointWrite& w) {
   return {};
 }
 
-void MemoryCheckpointStore::clear_locked(
-  const std::string& workflow_id, bool completed,
-  std::optional<std::chrono::system_clock::time_point> run_at) {
+void MemoryCheckpointStore::clear_locked(const std::string& workflow_id, bool completed,
+                                         std::optional<std::chrono::system_clock::time_point> run_at) {
   auto it = live_.find(workflow_id);
   if (it == live_.end()) {
     return;
@@ -88,8 +85,7 @@ void MemoryCheckpointStore::clear_locked(
   live_.erase(it);
 }
 
-expected<void> MemoryCheckpointStore::append_locked(const std::string& workflow_id,
-                                                    const CheckpointRow& row) {
+expected<void> MemoryCheckpointStore::append_locked(const std::string& workflow_id, const CheckpointRow& row) {
   auto& rows = live_[workflow_id];
   if (rows.count(row.sequence) != 0) {
     return error::checkpoint_store(checkpoint_conflict_message(workflow_id, row.sequence));
@@ -119,6 +115,11 @@ expected<void> MemoryCheckpointStore::put_run_header(const RunHeader& header) {
 }
 
 void MemoryCheckpointStore::put_header_locked(const RunHeader& header, bool replace) {
+  if (replace || !is_unfinished(header.status)) {
+    cancel_requested_.erase(header.workflow_id); // nothing left to cancel, or a new run of the id
+  } else if (header.cancel_requested_at) {
+    cancel_requested_.insert(header.workflow_id);
+  }
   bool finished = header.status == RunStatus::completed || header.status == RunStatus::rolled_back;
   if (finished && !opts_.keep_finished_headers) {
     headers_.erase(header.workflow_id);
@@ -130,11 +131,36 @@ void MemoryCheckpointStore::put_header_locked(const RunHeader& header, bool repl
   }
   auto& slot = headers_[header.workflow_id];
   auto created = slot.created_at;
+  auto cancel_requested = slot.cancel_requested_at;
   slot = header;
   slot.last_state.clear(); // the store's to say (filled_locked)
   if (!replace && created != std::chrono::system_clock::time_point{}) {
     slot.created_at = created; // a header keeps the time its run was first recorded
   }
+  if (!replace && !slot.cancel_requested_at) {
+    slot.cancel_requested_at = cancel_requested; // and a cancel request, until a new run of the id
+  }
+}
+
+expected<void> MemoryCheckpointStore::request_cancel(const std::string& workflow_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto it = headers_.find(workflow_id);
+  if (it == headers_.end()) {
+    return no_run_to_cancel(workflow_id);
+  }
+  if (!is_unfinished(it->second.status)) {
+    return run_already_ended(workflow_id, it->second.status);
+  }
+  if (!it->second.cancel_requested_at) {
+    it->second.cancel_requested_at = std::chrono::system_clock::now();
+  }
+  cancel_requested_.insert(workflow_id);
+  return {};
+}
+
+expected<std::vector<std::string>> MemoryCheckpointStore::cancel_requests() {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return std::vector<std::string>(cancel_requested_.begin(), cancel_requested_.end());
 }
 
 RunHeader MemoryCheckpointStore::filled_locked(RunHeader h) const {
@@ -148,8 +174,7 @@ RunHeader MemoryCheckpointStore::filled_locked(RunHeader h) const {
     }
   }
   auto noted = noted_last_state_.find(h.workflow_id);
-  h.last_state = detail::last_state_of(
-    h, live, noted == noted_last_state_.end() ? std::string() : noted->second);
+  h.last_state = detail::last_state_of(h, live, noted == noted_last_state_.end() ? std::string() : noted->second);
   return h;
 }
 
@@ -182,21 +207,18 @@ expected<std::vector<RunLogEntry>> MemoryCheckpointStore::run_log(const std::str
       out.push_back(RunLogEntry{kv.second, {}, false});
     }
   }
-  std::stable_sort(out.begin(), out.end(), [](const RunLogEntry& a, const RunLogEntry& b) {
-    return a.row.sequence < b.row.sequence;
-  });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const RunLogEntry& a, const RunLogEntry& b) { return a.row.sequence < b.row.sequence; });
   return out;
 }
 
-std::uint64_t
-MemoryCheckpointStore::purge_history_locked(std::chrono::system_clock::time_point archived_before) {
+std::uint64_t MemoryCheckpointStore::purge_history_locked(std::chrono::system_clock::time_point archived_before) {
   std::uint64_t n = 0;
   for (auto it = history_.begin(); it != history_.end();) {
     auto& rows = it->second;
     auto old_end = rows.end();
-    auto kept = std::remove_if(rows.begin(), rows.end(), [&](const archived_row& a) {
-      return a.archived_at < archived_before;
-    });
+    auto kept =
+      std::remove_if(rows.begin(), rows.end(), [&](const archived_row& a) { return a.archived_at < archived_before; });
     n += static_cast<std::uint64_t>(old_end - kept);
     rows.erase(kept, old_end);
     it = rows.empty() ? history_.erase(it) : std::next(it);
@@ -204,14 +226,12 @@ MemoryCheckpointStore::purge_history_locked(std::chrono::system_clock::time_poin
   return n;
 }
 
-expected<std::uint64_t>
-MemoryCheckpointStore::purge_history(std::chrono::system_clock::time_point archived_before) {
+expected<std::uint64_t> MemoryCheckpointStore::purge_history(std::chrono::system_clock::time_point archived_before) {
   std::lock_guard<std::mutex> guard(mutex_);
   return purge_history_locked(archived_before);
 }
 
-expected<PurgeCounts>
-MemoryCheckpointStore::purge_runs(std::chrono::system_clock::time_point finished_before) {
+expected<PurgeCounts> MemoryCheckpointStore::purge_runs(std::chrono::system_clock::time_point finished_before) {
   std::lock_guard<std::mutex> guard(mutex_);
   PurgeCounts out;
   for (auto it = headers_.begin(); it != headers_.end();) {

@@ -20,9 +20,10 @@ template <class F>
 void notify(const run_context& ctx, F&& hook) {
   const auto run = ctx.info();
   for (const auto& o : ctx.def->observers) {
-    call_guarded([&] { hook(*o, run); }, [&](const std::string& text) {
-      ctx.log->diagnostic(log_level::error, "observer hook threw (ignored): " + text);
-    });
+    call_guarded([&] { hook(*o, run); },
+                 [&](const std::string& text) {
+                   ctx.log->diagnostic(log_level::error, "observer hook threw (ignored): " + text);
+                 });
   }
 }
 

@@ -25,9 +25,9 @@ void Resources::throw_duplicate() {
 expected<void> Resources::setup_all() {
   for (std::size_t i = 0; i < order_.size(); ++i) {
     // A setup that throws fails like one that returns an error: what was set up is torn down.
-    auto r = detail::call_guarded([&] { return order_[i]->setup(); }, [](const std::string& text) -> expected<void> {
-      return error::generic("resource setup threw: " + text);
-    });
+    auto r = detail::call_guarded(
+      [&] { return order_[i]->setup(); },
+      [](const std::string& text) -> expected<void> { return error::generic("resource setup threw: " + text); });
     if (!r) {
       teardown_range(i); // roll back what was set up, newest first; i itself is not torn down
       return r;
@@ -38,12 +38,11 @@ expected<void> Resources::setup_all() {
 
 void Resources::teardown_range(std::size_t end) {
   for (std::size_t i = end; i > 0; --i) {
-    auto r = detail::call_guarded([&] { return order_[i - 1]->teardown(); },
-                                  [](const std::string& text) -> expected<void> {
-                                    return error::generic("teardown threw: " + text);
-                                  });
+    auto r = detail::call_guarded(
+      [&] { return order_[i - 1]->teardown(); },
+      [](const std::string& text) -> expected<void> { return error::generic("teardown threw: " + text); });
     if (!r) {
-      detail::log_error("resource teardown error: " + r.error_value().to_string());
+      detail::log_error("resource teardown error: " + r.error().to_string());
     }
   }
 }

@@ -122,7 +122,7 @@ resume_start decide_resume(const definition& def, const std::string& workflow_id
     if (rows.empty() && is_unfinished(h.status) && start_if_empty) {
       // Placed and not started yet (or its start never wrote a row): start it.
       if (auto valid = def.validate_initial_state(*start_if_empty); !valid) {
-        return refuse(valid.error_value());
+        return refuse(valid.error());
       }
       out.plan.state = *start_if_empty;
       out.plan.resume_step = 0;
@@ -142,7 +142,7 @@ resume_start decide_resume(const definition& def, const std::string& workflow_id
   }
   auto plan = plan_resume(def, workflow_id, rows);
   if (!plan) {
-    return refuse(plan.error_value());
+    return refuse(plan.error());
   }
   out.plan = std::move(*plan);
   return out;

@@ -55,10 +55,10 @@ struct resume_start {
     close,   // an unfinished header without rows (left by an older version): end it as failed
   };
   path how = path::forward;
-  resume_plan plan;              // forward; `last_sequence` also for drain
-  RollbackRecord rollback;       // drain
-  std::optional<error> failure;  // refuse, close
-  bool fresh = false;            // forward from a placed run's first state: sequences start at 0
+  resume_plan plan;             // forward; `last_sequence` also for drain
+  RollbackRecord rollback;      // drain
+  std::optional<error> failure; // refuse, close
+  bool fresh = false;           // forward from a placed run's first state: sequences start at 0
   std::optional<RunHeader> header;
 };
 /// `start_if_empty`: where a run with an unfinished header and no rows yet starts (a run placed

@@ -14,8 +14,8 @@ RetryMode RetryMode::fixed(std::size_t retries, duration delay) {
   return m;
 }
 
-RetryMode RetryMode::exponential_raw(std::size_t max_retries, duration base, double multiplier,
-                                     duration max_delay, double jitter) {
+RetryMode RetryMode::exponential_raw(std::size_t max_retries, duration base, double multiplier, duration max_delay,
+                                     double jitter) {
   RetryMode m = none();
   m.kind_ = kind::exponential;
   m.retries_ = max_retries;
@@ -30,8 +30,8 @@ RetryMode RetryMode::exponential(std::size_t max_retries) {
   return exponential_raw(max_retries, duration{100}, 2.0, duration{30000}, 0.1);
 }
 
-RetryMode RetryMode::exponential_custom(std::size_t max_retries, duration base, double multiplier,
-                                        duration max_delay, double jitter) {
+RetryMode RetryMode::exponential_custom(std::size_t max_retries, duration base, double multiplier, duration max_delay,
+                                        double jitter) {
   // Rust's f64::clamp keeps NaN; the delay computation then treats it as no jitter.
   double clamped = std::isnan(jitter) ? jitter : std::fmin(std::fmax(jitter, 0.0), 1.0);
   return exponential_raw(max_retries, base, multiplier, max_delay, clamped);

@@ -52,8 +52,8 @@ template <class Job>
 void off_thread(engine& eng, completion& done, const std::string& id, Job job) {
   auto shared_done = std::make_shared<completion>(std::move(done));
   if (!eng.pool()->try_post([job, shared_done]() mutable { job(*shared_done); })) {
-    engine::report(*shared_done, failed(id, error::checkpoint_store("blocking pool exhausted: cannot read run " +
-                                                                    debug_quote(id))));
+    engine::report(*shared_done,
+                   failed(id, error::checkpoint_store("blocking pool exhausted: cannot read run " + debug_quote(id))));
   }
 }
 
@@ -71,7 +71,7 @@ void engine::lookup(std::shared_ptr<const definition> def, std::string id, compl
   off_thread(*this, done, id, [self, def, id](completion& d) {
     auto header = read_header(*def->store, id);
     if (!header) {
-      return report(d, failed(id, header.error_value()));
+      return report(d, failed(id, header.error()));
     }
     if (!*header) {
       return report(d, failed(id, error::workflow("no run with workflow id " + debug_quote(id))));
@@ -103,7 +103,7 @@ void engine::submit(std::shared_ptr<const definition> def, state_code initial, r
   off_thread(*this, done, id, [self, def, initial, options, id](completion& d) {
     auto header = read_header(*def->store, id);
     if (!header) {
-      return report(d, failed(id, header.error_value()));
+      return report(d, failed(id, header.error()));
     }
     if (*header) {
       if (auto r = result_from_header(*def, **header)) {
@@ -111,7 +111,9 @@ void engine::submit(std::shared_ptr<const definition> def, state_code initial, r
       }
       // Unfinished and not ours: take it over and drive it to its end (D8: the claim fences
       // any previous driver).
-      return void(self->start(def, 0, run_options{id, nullptr}, std::move(d), nullptr, true));
+      run_options resume{id, nullptr};
+      resume.cancellation = options.cancellation;
+      return void(self->start(def, 0, std::move(resume), std::move(d), nullptr, true));
     }
     // A new id. Should another start win the race for it, the refusal says so; the caller can
     // submit again to get that run.

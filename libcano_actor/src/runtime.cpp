@@ -14,6 +14,7 @@
 
 #include "actors/messages.hpp"
 #include "engine.hpp"
+#include "format.hpp"
 #include "user_code.hpp"
 
 namespace cano {
@@ -53,27 +54,27 @@ run_result wait_for_run(detail::engine& eng, const char* verb, std::shared_ptr<c
 
 } // namespace
 
-run_result runtime::run_erased(std::shared_ptr<const detail::definition> def,
-                               detail::state_code initial, run_options options) {
+run_result runtime::run_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
+                               run_options options) {
   return wait_for_run(*engine_, "run", std::move(def), initial, std::move(options), false);
 }
 
-std::uint64_t runtime::start_erased(std::shared_ptr<const detail::definition> def,
-                                    detail::state_code initial, run_options options,
-                                    const caf::actor& reply_to) {
+std::uint64_t runtime::start_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
+                                    run_options options, const caf::actor& reply_to) {
   return engine_->start(std::move(def), initial, std::move(options), detail::completion{reply_to, {}});
 }
 
-std::uint64_t runtime::start_erased(std::shared_ptr<const detail::definition> def,
-                                    detail::state_code initial, run_options options,
-                                    caf::local_actor* self) {
+std::uint64_t runtime::start_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
+                                    run_options options, caf::local_actor* self) {
   return engine_->start(std::move(def), initial, std::move(options),
                         detail::completion{caf::actor_cast<caf::actor>(self), {}, true}, self);
 }
 
-run_result runtime::resume_erased(std::shared_ptr<const detail::definition> def,
-                                  const std::string& id) {
-  return wait_for_run(*engine_, "resume", std::move(def), 0, run_options{id, nullptr}, true);
+run_result runtime::resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
+                                  cancellation_token token) {
+  run_options options{id, nullptr};
+  options.cancellation = std::move(token);
+  return wait_for_run(*engine_, "resume", std::move(def), 0, std::move(options), true);
 }
 
 void runtime::resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
@@ -86,8 +87,31 @@ void runtime::resume_erased(std::shared_ptr<const detail::definition> def, run_o
   engine_->start(std::move(def), initial, std::move(options), detail::completion{{}, std::move(done)}, nullptr, true);
 }
 
-std::vector<run_result>
-runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::definition>>& defs) {
+expected<void> runtime::cancel(const std::string& workflow_id) {
+  if (engine_->cancel_workflow(workflow_id) == 0) {
+    return error::workflow("no run with workflow id " + detail::debug_quote(workflow_id) +
+                           " is in flight in this runtime");
+  }
+  return {};
+}
+
+expected<void> runtime::cancel_erased(std::shared_ptr<const detail::definition> def, const std::string& id) {
+  if (engine_->cancel_workflow(id) > 0) {
+    return {};
+  }
+  if (!def->store) {
+    return error::configuration("a cancel request for a run not driven by this runtime needs the workflow's "
+                                "checkpoint store (call with_checkpoint_store)");
+  }
+  return detail::call_guarded([&] { return def->store->request_cancel(id); },
+                              [](const std::string& text) -> expected<void> {
+                                return error::checkpoint_store("request_cancel: the store threw: " + text);
+                              });
+}
+
+bool runtime::cancel_run(std::uint64_t run_id) { return engine_->cancel(run_id); }
+
+std::vector<run_result> runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::definition>>& defs) {
   // Every store once; every unfinished run whose definition name and version we know.
   std::vector<std::pair<std::shared_ptr<const detail::definition>, std::string>> to_resume;
   std::vector<run_result> unreadable;
@@ -103,7 +127,7 @@ runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::defin
                                         });
     if (!listing) {
       run_result r;
-      r.failure = error::checkpoint_store("list unfinished runs: " + listing.error_value().to_string());
+      r.failure = error::checkpoint_store("list unfinished runs: " + listing.error().to_string());
       return {r};
     }
     for (const auto& bad : listing->unreadable) {
@@ -127,8 +151,7 @@ runtime::resume_all_erased(const std::vector<std::shared_ptr<const detail::defin
   for (std::size_t i = 0; i < to_resume.size(); ++i) {
     auto* p = &promises[i];
     engine_->start(to_resume[i].first, 0, run_options{to_resume[i].second, nullptr},
-                   detail::completion{{}, [p](run_result&& r) { p->set_value(std::move(r)); }},
-                   nullptr, true);
+                   detail::completion{{}, [p](run_result&& r) { p->set_value(std::move(r)); }}, nullptr, true);
   }
   std::vector<run_result> out;
   for (auto& p : promises) {
@@ -153,7 +176,8 @@ void runtime::submit_erased(std::shared_ptr<const detail::definition> def, detai
 }
 
 run_result runtime::result_erased(std::shared_ptr<const detail::definition> def, const std::string& id) {
-  return wait_for("result", "runtime::result with a reply_to actor", [&](detail::completion done) { engine_->lookup(std::move(def), id, std::move(done)); });
+  return wait_for("result", "runtime::result with a reply_to actor",
+                  [&](detail::completion done) { engine_->lookup(std::move(def), id, std::move(done)); });
 }
 
 void runtime::result_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
@@ -206,7 +230,7 @@ runtime& default_runtime() {
 
 namespace cano {
 caf::error to_caf_error(const error& e) {
-  return caf::error(static_cast<std::uint8_t>(static_cast<std::uint8_t>(e.code()) + 1),
-                    caf::atom("cano"), caf::make_message(e.to_string()));
+  return caf::error(static_cast<std::uint8_t>(static_cast<std::uint8_t>(e.code()) + 1), caf::atom("cano"),
+                    caf::make_message(e.to_string()));
 }
 } // namespace cano

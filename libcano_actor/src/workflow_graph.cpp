@@ -80,31 +80,31 @@ graph model_of(const definition& def) {
     } else {
       const auto& e = *entry->second;
       switch (e.type) {
-      case state_entry::kind::single:
-        n.type = graph_node::kind::task;
-        n.lines.push_back("task " + e.work.task_name);
-        break;
-      case state_entry::kind::router:
-        n.type = graph_node::kind::router;
-        n.lines.push_back("router " + e.work.task_name);
-        break;
-      case state_entry::kind::stepped:
-        n.type = graph_node::kind::stepped;
-        n.lines.push_back("stepped " + e.work.task_name);
-        break;
-      case state_entry::kind::compensatable:
-        n.type = graph_node::kind::compensatable;
-        n.lines.push_back("task " + e.work.task_name);
-        n.lines.push_back("compensatable");
-        break;
-      case state_entry::kind::split: {
-        n.type = graph_node::kind::split;
-        n.lines.push_back("split into " + std::to_string(e.branches.size()) + ":");
-        for (const auto& b : e.branches) {
-          n.lines.push_back(b.task_name);
+        case state_entry::kind::single:
+          n.type = graph_node::kind::task;
+          n.lines.push_back("task " + e.work.task_name);
+          break;
+        case state_entry::kind::router:
+          n.type = graph_node::kind::router;
+          n.lines.push_back("router " + e.work.task_name);
+          break;
+        case state_entry::kind::stepped:
+          n.type = graph_node::kind::stepped;
+          n.lines.push_back("stepped " + e.work.task_name);
+          break;
+        case state_entry::kind::compensatable:
+          n.type = graph_node::kind::compensatable;
+          n.lines.push_back("task " + e.work.task_name);
+          n.lines.push_back("compensatable");
+          break;
+        case state_entry::kind::split: {
+          n.type = graph_node::kind::split;
+          n.lines.push_back("split into " + std::to_string(e.branches.size()) + ":");
+          for (const auto& b : e.branches) {
+            n.lines.push_back(b.task_name);
+          }
+          break;
         }
-        break;
-      }
       }
     }
     g.nodes.push_back(std::move(n));
@@ -117,8 +117,7 @@ graph model_of(const definition& def) {
     auto from = index[code];
     const auto& e = *entry->second;
     if (e.type == state_entry::kind::split) {
-      g.edges.push_back({from, index[e.join.join_state], graph_edge::kind::join,
-                         join_text(e.join, e.branches.size())});
+      g.edges.push_back({from, index[e.join.join_state], graph_edge::kind::join, join_text(e.join, e.branches.size())});
       continue;
     }
     auto declared = def.transitions.find(code);
@@ -141,11 +140,11 @@ std::string dot_quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\n': out += "\\n"; break;
-    case '\r': break;
-    default: out.push_back(c);
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': break;
+      default: out.push_back(c);
     }
   }
   return out + "\"";
@@ -156,13 +155,13 @@ std::string mermaid_quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-    case '"': out += "#quot;"; break;
-    case '<': out += "#lt;"; break;
-    case '>': out += "#gt;"; break;
-    case '#': out += "#35;"; break;
-    case '\n': out += "<br/>"; break;
-    case '\r': break;
-    default: out.push_back(c);
+      case '"': out += "#quot;"; break;
+      case '<': out += "#lt;"; break;
+      case '>': out += "#gt;"; break;
+      case '#': out += "#35;"; break;
+      case '\n': out += "<br/>"; break;
+      case '\r': break;
+      default: out.push_back(c);
     }
   }
   return out + "\"";
@@ -189,31 +188,29 @@ std::string definition_to_dot(const definition& def) {
     const auto& n = g.nodes[i];
     out << "  n" << i << " [label=" << dot_quote(node_text(n));
     switch (n.type) {
-    case graph_node::kind::router: out << ", shape=diamond, style=solid"; break;
-    case graph_node::kind::split: out << ", shape=box3d, style=solid"; break;
-    case graph_node::kind::compensatable:
-      out << ", style=\"rounded,filled\", fillcolor=\"#fde2c4\", peripheries=2";
-      break;
-    case graph_node::kind::exit: out << ", shape=doublecircle, style=solid"; break;
-    case graph_node::kind::unregistered: out << ", style=\"rounded,dashed\""; break;
-    case graph_node::kind::stepped: out << ", style=\"rounded,bold\""; break;
-    case graph_node::kind::task: break;
+      case graph_node::kind::router: out << ", shape=diamond, style=solid"; break;
+      case graph_node::kind::split: out << ", shape=box3d, style=solid"; break;
+      case graph_node::kind::compensatable:
+        out << ", style=\"rounded,filled\", fillcolor=\"#fde2c4\", peripheries=2";
+        break;
+      case graph_node::kind::exit: out << ", shape=doublecircle, style=solid"; break;
+      case graph_node::kind::unregistered: out << ", style=\"rounded,dashed\""; break;
+      case graph_node::kind::stepped: out << ", style=\"rounded,bold\""; break;
+      case graph_node::kind::task: break;
     }
     out << "];\n";
   }
   for (const auto& e : g.edges) {
     switch (e.type) {
-    case graph_edge::kind::declared: out << "  n" << e.from << " -> n" << e.to << ";\n"; break;
-    case graph_edge::kind::join:
-      out << "  n" << e.from << " -> n" << e.to << " [label=" << dot_quote(e.text)
-          << ", style=bold];\n";
-      break;
-    case graph_edge::kind::run_time:
-      out << "  r" << e.from
-          << " [label=\"?\", shape=circle, style=dashed, color=gray50, fontcolor=gray50];\n"
-          << "  n" << e.from << " -> r" << e.from << " [label=" << dot_quote(e.text)
-          << ", style=dashed, color=gray50, fontcolor=gray50];\n";
-      break;
+      case graph_edge::kind::declared: out << "  n" << e.from << " -> n" << e.to << ";\n"; break;
+      case graph_edge::kind::join:
+        out << "  n" << e.from << " -> n" << e.to << " [label=" << dot_quote(e.text) << ", style=bold];\n";
+        break;
+      case graph_edge::kind::run_time:
+        out << "  r" << e.from << " [label=\"?\", shape=circle, style=dashed, color=gray50, fontcolor=gray50];\n"
+            << "  n" << e.from << " -> r" << e.from << " [label=" << dot_quote(e.text)
+            << ", style=dashed, color=gray50, fontcolor=gray50];\n";
+        break;
     }
   }
   out << "}\n";
@@ -229,26 +226,25 @@ std::string definition_to_mermaid(const definition& def) {
     auto text = mermaid_quote(node_text(n));
     out << "  n" << i;
     switch (n.type) {
-    case graph_node::kind::router: out << "{" << text << "}"; break;
-    case graph_node::kind::split: out << "[[" << text << "]]"; break;
-    case graph_node::kind::exit: out << "((" << text << "))"; break;
-    case graph_node::kind::compensatable: out << "[" << text << "]:::compensatable"; break;
-    case graph_node::kind::unregistered: out << "[" << text << "]:::unregistered"; break;
-    case graph_node::kind::task:
-    case graph_node::kind::stepped: out << "(" << text << ")"; break;
+      case graph_node::kind::router: out << "{" << text << "}"; break;
+      case graph_node::kind::split: out << "[[" << text << "]]"; break;
+      case graph_node::kind::exit: out << "((" << text << "))"; break;
+      case graph_node::kind::compensatable: out << "[" << text << "]:::compensatable"; break;
+      case graph_node::kind::unregistered: out << "[" << text << "]:::unregistered"; break;
+      case graph_node::kind::task:
+      case graph_node::kind::stepped: out << "(" << text << ")"; break;
     }
     out << "\n";
   }
   for (const auto& e : g.edges) {
     switch (e.type) {
-    case graph_edge::kind::declared: out << "  n" << e.from << " --> n" << e.to << "\n"; break;
-    case graph_edge::kind::join:
-      out << "  n" << e.from << " ==>|" << mermaid_quote(e.text) << "| n" << e.to << "\n";
-      break;
-    case graph_edge::kind::run_time:
-      out << "  n" << e.from << " -.->|" << mermaid_quote(e.text) << "| r" << e.from
-          << "((\"?\")):::runtime\n";
-      break;
+      case graph_edge::kind::declared: out << "  n" << e.from << " --> n" << e.to << "\n"; break;
+      case graph_edge::kind::join:
+        out << "  n" << e.from << " ==>|" << mermaid_quote(e.text) << "| n" << e.to << "\n";
+        break;
+      case graph_edge::kind::run_time:
+        out << "  n" << e.from << " -.->|" << mermaid_quote(e.text) << "| r" << e.from << "((\"?\")):::runtime\n";
+        break;
     }
   }
   out << "  classDef compensatable fill:#fde2c4,stroke:#b5651d,stroke-width:2px\n"

@@ -9,6 +9,7 @@ CANO_PACKAGES=(
   prometheus-cpp-dev libcpp-httplib-dev libspdlog-dev # the metrics, status page and spdlog components
   chromium # the status page's tests load it in headless Chromium
   postgresql-15 postgresql-client-15 openssl
+  clang-format # scripts/check-format.sh, run by test.sh
 )
 
 cano_install_packages() {

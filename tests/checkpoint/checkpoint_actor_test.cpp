@@ -9,8 +9,8 @@
 #include "cano/actor_api.hpp"
 #include "cano/memory_checkpoint_store.hpp"
 #include "cano/workflow.hpp"
-#include "support/run_results.hpp"
 #include "support/recording_observer.hpp"
+#include "support/run_results.hpp"
 #include "support/states.hpp"
 #include "support/sync.hpp"
 #include "support/tasks.hpp"
@@ -53,17 +53,19 @@ cano::Workflow<State> three_states(std::shared_ptr<cano::CheckpointStore> store,
                                    std::shared_ptr<std::atomic<int>> started = nullptr) {
   return cano::Workflow<State>{}
     .with_name("three")
-    .register_task(State::Start, "T1", [started] {
-      if (started) {
-        ++*started;
-      }
-      return State::Process;
-    }, cano::TaskConfig::minimal().with_blocking(false))
+    .register_task(
+      State::Start, "T1",
+      [started] {
+        if (started) {
+          ++*started;
+        }
+        return State::Process;
+      },
+      cano::TaskConfig::minimal().with_blocking(false))
     .register_task(State::Process, goto_task(State::Complete, cano::TaskConfig::minimal(), "T2"))
     .add_exit_state(State::Complete)
     .with_checkpoint_store(std::move(store));
 }
-
 
 /// Waits (bounded) until `pred` holds, yielding meanwhile.
 template <class Pred>
@@ -154,7 +156,7 @@ BOOST_AUTO_TEST_CASE(a_thousand_runs_sharing_a_checkpoint_actor_get_their_own_de
     BOOST_TEST((states == expected));
   }
   BOOST_TEST(ok == 999u);
-  BOOST_TEST(store->rows("run-7").size() == 1u); // the existing log is left intact
+  BOOST_TEST(store->rows("run-7").size() == 1u);   // the existing log is left intact
   BOOST_TEST(store->batch_sizes().size() < 3000u); // rows of many runs shared store calls
 }
 
@@ -208,9 +210,10 @@ BOOST_AUTO_TEST_CASE(a_corrupt_cursor_on_resume_names_the_run_and_row) {
   auto store = std::make_shared<cano::MemoryCheckpointStore>();
   BOOST_REQUIRE(store->append("bad-cursor", cano::CheckpointRow(0, "Start", "Stepper")).has_value());
   std::string garbage = "{not json";
-  BOOST_REQUIRE(store->append("bad-cursor", cano::CheckpointRow(1, "Start", "Stepper")
-                                              .with_cursor({garbage.begin(), garbage.end()}))
-                  .has_value());
+  BOOST_REQUIRE(
+    store
+      ->append("bad-cursor", cano::CheckpointRow(1, "Start", "Stepper").with_cursor({garbage.begin(), garbage.end()}))
+      .has_value());
   test_system ts;
   auto wf = cano::Workflow<State>{}
               .register_stepped(State::Start, std::make_shared<stepper>())
@@ -218,9 +221,9 @@ BOOST_AUTO_TEST_CASE(a_corrupt_cursor_on_resume_names_the_run_and_row) {
               .with_checkpoint_store(store);
   auto r = ts.rt->resume(wf, "bad-cursor");
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message().find("deserialize cursor for `Stepper`: ") == 0);
-  BOOST_TEST(r.error_value().message().find("(workflow_id=\"bad-cursor\", sequence=1)") != std::string::npos);
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message().find("deserialize cursor for `Stepper`: ") == 0);
+  BOOST_TEST(r.error().message().find("(workflow_id=\"bad-cursor\", sequence=1)") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_corrupt_saga_output_on_resume_names_the_run_and_row) {
@@ -234,23 +237,24 @@ BOOST_AUTO_TEST_CASE(a_corrupt_saga_output_on_resume_names_the_run_and_row) {
   auto store = std::make_shared<cano::MemoryCheckpointStore>();
   std::string garbage = "[1,";
   BOOST_REQUIRE(store->append("bad-blob", cano::CheckpointRow(0, "Start", "A")).has_value());
-  BOOST_REQUIRE(store->append("bad-blob", cano::CheckpointRow(1, "Start", "A").with_output({garbage.begin(), garbage.end()}))
-                  .has_value());
+  BOOST_REQUIRE(
+    store->append("bad-blob", cano::CheckpointRow(1, "Start", "A").with_output({garbage.begin(), garbage.end()}))
+      .has_value());
   BOOST_REQUIRE(store->append("bad-blob", cano::CheckpointRow(2, "Process", "C")).has_value());
   test_system ts;
   auto wf = cano::Workflow<State>{}
               .register_with_compensation(State::Start, std::make_shared<step>())
-              .register_task(State::Process, "C", []() -> cano::expected<State> {
-                return cano::error::task_execution("C failed");
-              }, cano::TaskConfig::minimal())
+              .register_task(
+                State::Process, "C", []() -> cano::expected<State> { return cano::error::task_execution("C failed"); },
+                cano::TaskConfig::minimal())
               .add_exit_state(State::Complete)
               .with_checkpoint_store(store);
   auto r = ts.rt->resume(wf, "bad-blob");
   BOOST_REQUIRE(!r);
-  BOOST_TEST((r.error_value().code() == cano::errc::compensation_failed));
-  BOOST_REQUIRE(r.error_value().nested().size() == 2u);
-  BOOST_TEST(r.error_value().nested()[0].message() == "C failed");
-  const auto& bad = r.error_value().nested()[1];
+  BOOST_TEST((r.error().code() == cano::errc::compensation_failed));
+  BOOST_REQUIRE(r.error().nested().size() == 2u);
+  BOOST_TEST(r.error().nested()[0].message() == "C failed");
+  const auto& bad = r.error().nested()[1];
   BOOST_TEST(bad.category() == std::string("generic"));
   BOOST_TEST(bad.message().find("deserialize compensation output for `A`: ") == 0);
   BOOST_TEST(bad.message().find("(workflow_id=\"bad-blob\", sequence=1)") != std::string::npos);
@@ -266,18 +270,21 @@ BOOST_AUTO_TEST_CASE(the_run_input_survives_a_resume_in_a_new_runtime) {
   auto wf = cano::Workflow<State>{}
               .with_name("orders")
               .register_task(State::Start, goto_task(State::Process, cano::TaskConfig::minimal(), "T1"))
-              .register_task(State::Process, "T2", [=](cano::task_context& ctx) -> cano::expected<State> {
-                {
-                  std::lock_guard<std::mutex> l(*seen_mutex);
-                  seen->push_back(ctx.input().at("sku").get<std::string>());
-                }
-                entered->arrive();
-                if (entered->value() == 1) {
-                  g->wait(); // the first process "crashes" here
-                  return cano::error::task_execution("crashed");
-                }
-                return State::Complete;
-              }, cano::TaskConfig::minimal())
+              .register_task(
+                State::Process, "T2",
+                [=](cano::task_context& ctx) -> cano::expected<State> {
+                  {
+                    std::lock_guard<std::mutex> l(*seen_mutex);
+                    seen->push_back(ctx.input().at("sku").get<std::string>());
+                  }
+                  entered->arrive();
+                  if (entered->value() == 1) {
+                    g->wait(); // the first process "crashes" here
+                    return cano::error::task_execution("crashed");
+                  }
+                  return State::Complete;
+                },
+                cano::TaskConfig::minimal())
               .add_exit_state(State::Complete)
               .with_checkpoint_store(store);
   {
@@ -305,7 +312,8 @@ BOOST_AUTO_TEST_CASE(the_run_input_survives_a_resume_in_a_new_runtime) {
   BOOST_REQUIRE(seen->size() == 2u);
   BOOST_TEST((*seen)[1] == "KB-42"); // the resumed process saw the original input
   auto states = store->audit_states("in-1");
-  std::vector<std::pair<std::uint64_t, std::string>> expected{{0, "Start"}, {1, "Process"}, {2, "Process"}, {3, "Complete"}};
+  std::vector<std::pair<std::uint64_t, std::string>> expected{
+    {0, "Start"}, {1, "Process"}, {2, "Process"}, {3, "Complete"}};
   BOOST_TEST((states == expected));
   auto done = store->run_header("in-1");
   BOOST_TEST(((*done)->status == cano::RunStatus::completed));
@@ -349,20 +357,19 @@ BOOST_AUTO_TEST_CASE(a_rolled_back_run_is_never_resumed_forward) {
   auto store = std::make_shared<cano::MemoryCheckpointStore>();
   auto wf = cano::Workflow<State>{}
               .register_with_compensation(State::Start, std::make_shared<step>())
-              .register_task(State::Process, "C", []() -> cano::expected<State> {
-                return cano::error::task_execution("C failed");
-              }, cano::TaskConfig::minimal())
+              .register_task(
+                State::Process, "C", []() -> cano::expected<State> { return cano::error::task_execution("C failed"); },
+                cano::TaskConfig::minimal())
               .add_exit_state(State::Complete)
               .with_checkpoint_store(store);
   test_system ts;
   auto first = ts.rt->run(wf, State::Start, {"rb", nullptr});
   BOOST_REQUIRE(!first);
-  BOOST_TEST((first.error_value().code() == cano::errc::compensation_failed));
+  BOOST_TEST((first.error().code() == cano::errc::compensation_failed));
   BOOST_TEST(!store->rows("rb").empty()); // a dirty rollback keeps its log ...
   auto again = ts.rt->resume(wf, "rb");
-  BOOST_REQUIRE(!again);                  // ... but never resumes forward
-  BOOST_TEST(again.error_value().message() ==
-             "run \"rb\" was rolled back (its compensations ran); it cannot be resumed");
+  BOOST_REQUIRE(!again); // ... but never resumes forward
+  BOOST_TEST(again.error().message() == "run \"rb\" was rolled back (its compensations ran); it cannot be resumed");
   BOOST_TEST(ts.rt->resume_all(std::vector<cano::Workflow<State>>{wf}).empty());
 }
 
@@ -371,8 +378,8 @@ BOOST_AUTO_TEST_CASE(entry_rows_come_before_the_task_starts) {
   auto obs = std::make_shared<recording_observer>();
   test_system ts;
   BOOST_REQUIRE(ts.rt->run(three_states(store).with_observer(obs), State::Start, {"order", nullptr}).has_value());
-  std::vector<std::string> expected{"state_enter:Start", "checkpoint:order:0", "task_start:T1", "task_success:T1",
-                                    "state_enter:Process", "checkpoint:order:1", "task_start:T2", "task_success:T2",
+  std::vector<std::string> expected{"state_enter:Start",    "checkpoint:order:0", "task_start:T1", "task_success:T1",
+                                    "state_enter:Process",  "checkpoint:order:1", "task_start:T2", "task_success:T2",
                                     "state_enter:Complete", "checkpoint:order:2"};
   BOOST_TEST(obs->events() == expected, boost::test_tools::per_element());
 }

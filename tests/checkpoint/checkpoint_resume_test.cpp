@@ -81,7 +81,7 @@ struct RouteToWork : cano::RouterTask<State> {
 void seed(Store& store, const std::string& id, const cano::CheckpointRow& row) {
   auto r = store.append(id, row);
   if (!r) {
-    throw std::runtime_error("seeding the checkpoint store failed: " + r.error_value().to_string());
+    throw std::runtime_error("seeding the checkpoint store failed: " + r.error().to_string());
   }
 }
 
@@ -91,7 +91,7 @@ std::vector<std::uint8_t> json_blob(std::uint32_t v) { return cano::to_blob(nloh
 /// A run's outcome as text: the final state's label, or "error: <Display>".
 template <class S>
 std::string show(const cano::expected<S>& r) {
-  return r.has_value() ? cano::label_of(*r) : "error: " + r.error_value().to_string();
+  return r.has_value() ? cano::label_of(*r) : "error: " + r.error().to_string();
 }
 
 /// `audit_states` as text: "(0,Start) (1,Process)".
@@ -135,7 +135,6 @@ std::vector<std::string> ckpt_events(const cano::RecordingObserver& o) {
   }
   return out;
 }
-
 
 /// The Rust helper `three_state_checkpointed(store, id)`.
 cano::Workflow<State> three_state_checkpointed(std::shared_ptr<Store> store, std::string id) {
@@ -219,8 +218,8 @@ struct TourBatch : cano::BatchTask<TourStage, std::uint32_t, std::uint32_t> {
     return std::vector<std::uint32_t>{1, 2, 3};
   }
   cano::expected<std::uint32_t> process_item(const std::uint32_t& item) override { return item * item; }
-  cano::expected<cano::TaskResult<TourStage>> finish(
-    cano::task_context&, std::vector<cano::expected<std::uint32_t>> outputs) override {
+  cano::expected<cano::TaskResult<TourStage>> finish(cano::task_context&,
+                                                     std::vector<cano::expected<std::uint32_t>> outputs) override {
     std::uint32_t sum = 0;
     for (auto& o : outputs) {
       if (o) {
@@ -238,8 +237,8 @@ struct TourBatch : cano::BatchTask<TourStage, std::uint32_t, std::uint32_t> {
 struct TourStepper : cano::SteppedTask<TourStage, std::uint32_t> {
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
   std::string name() const override { return "TourStepper"; }
-  cano::expected<cano::StepOutcome<TourStage, std::uint32_t>> step(
-    cano::task_context&, std::optional<std::uint32_t> cursor) override {
+  cano::expected<cano::StepOutcome<TourStage, std::uint32_t>> step(cano::task_context&,
+                                                                   std::optional<std::uint32_t> cursor) override {
     auto n = cursor.value_or(0);
     if (n >= 3) {
       return cano::StepOutcome<TourStage, std::uint32_t>::done(TourStage::Done);
@@ -270,8 +269,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(checkpoint_row_written_for_each_state_entered, Kin
   // One row per state entered, in order — including the terminal exit state.
   BOOST_REQUIRE(show(store->audit_states("run-1")) == "(0,Start) (1,Process) (2,Complete)");
   auto rows = store->audit_rows("run-1");
-  BOOST_TEST((!rows[0].task_id.empty() && !rows[1].task_id.empty()),
-             "rows for registered states carry the task name");
+  BOOST_TEST((!rows[0].task_id.empty() && !rows[1].task_id.empty()), "rows for registered states carry the task name");
   BOOST_TEST(rows[2].task_id.empty(), "the exit state has no task, so its row's task_id is empty");
   // A successful run clears its live log.
   BOOST_TEST(store->rows("run-1").empty());
@@ -287,7 +285,7 @@ BOOST_AUTO_TEST_CASE(no_checkpoint_store_means_no_rows_and_resume_is_rejected) {
   BOOST_TEST(show(ts.rt->run(workflow, State::Start)) == "Complete");
   auto r = ts.rt->resume(workflow, "whatever");
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_TEST(err.category() == std::string("configuration"));
   BOOST_TEST(err.message().find("checkpoint store") != std::string::npos);
 }
@@ -319,7 +317,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_continues_from_last_checkpointed_state, Kin
   // Continuation appended rows from sequence 2 onward (re-entering `Process`, then `Complete`).
   BOOST_TEST(show(store->audit_states("run-2")) == "(0,Start) (1,Process) (2,Process) (3,Complete)");
   BOOST_TEST(ckpt_events(*observer) ==
-               (std::vector<std::string>{"resume:run-2:1", "checkpoint:run-2:2", "checkpoint:run-2:3"}));
+             (std::vector<std::string>{"resume:run-2:1", "checkpoint:run-2:2", "checkpoint:run-2:3"}));
 }
 
 // Rust asserts: 2; extra: 0.
@@ -361,7 +359,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(split_state_writes_a_single_checkpoint_row, Kind, 
 
   // The 5-way split is one state ⇒ one entry row, not five.
   auto rows = store->audit_rows("split-run");
-  BOOST_TEST(std::count_if(rows.begin(), rows.end(), [](const cano::CheckpointRow& r) { return r.state == "Start"; }) == 1,
+  BOOST_TEST(std::count_if(rows.begin(), rows.end(), [](const cano::CheckpointRow& r) { return r.state == "Start"; }) ==
+               1,
              "the split state is checkpointed exactly once");
   BOOST_REQUIRE(show(store->audit_states("split-run")) == "(0,Start) (1,Complete)");
   BOOST_TEST(rows[0].task_id.empty(), "a split state's checkpoint row has no single task id");
@@ -380,7 +379,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(checkpoint_requires_workflow_id_on_orchestrate, Ki
                     .with_timeout(bound);
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_TEST(err.category() == std::string("checkpoint_store"));
   BOOST_TEST(err.message().find("workflow id") != std::string::npos);
 }
@@ -397,7 +396,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_unknown_workflow_id_errors, Kind, test::sto
                     .with_timeout(bound);
   auto r = ts.rt->resume(workflow, "never-ran");
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_TEST(err.category() == std::string("checkpoint_store"));
   BOOST_TEST(err.message().find("no checkpoint rows") != std::string::npos);
 }
@@ -415,7 +414,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_with_unrecognized_state_label_errors, Kind,
                     .with_timeout(bound);
   auto r = ts.rt->resume(workflow, "wrong-defn");
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_TEST(err.category() == std::string("workflow"));
   BOOST_TEST(err.message().find("is not a registered or exit state") != std::string::npos);
 }
@@ -424,7 +423,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_with_unrecognized_state_label_errors, Kind,
 
 // Rust asserts: 4; extra: 0.
 BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
-BOOST_AUTO_TEST_CASE_TEMPLATE(router_state_produces_no_checkpoint_row_and_sequences_are_dense, Kind, test::store_kinds) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(router_state_produces_no_checkpoint_row_and_sequences_are_dense, Kind,
+                              test::store_kinds) {
   test_system ts;
   auto store = Kind::make();
   // Observe on_state_enter and on_checkpoint to verify the router fires the former but NOT the latter.
@@ -454,8 +454,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(router_state_produces_no_checkpoint_row_and_sequen
              "router state leaves no checkpoint row; sequences are dense from 0");
 
   // `on_checkpoint` must not have fired for the Start/router state.
-  BOOST_TEST(ckpt_events(*ckpt_obs) ==
-               (std::vector<std::string>{"checkpoint:router-run:0", "checkpoint:router-run:1"}),
+  BOOST_TEST(ckpt_events(*ckpt_obs) == (std::vector<std::string>{"checkpoint:router-run:0", "checkpoint:router-run:1"}),
              "on_checkpoint fires only for non-router states");
 }
 
@@ -530,8 +529,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(racing_runs_of_one_id_never_corrupt_and_at_least_o
       ++completed;
     } else {
       // The loser of the seq-0 race fails fast with a conflict, not corruption.
-      BOOST_TEST(r.error_value().category() == std::string("checkpoint_store"),
-                 "unexpected error: " << r.error_value());
+      BOOST_TEST(r.error().category() == std::string("checkpoint_store"), "unexpected error: " << r.error());
     }
   }
   BOOST_TEST(completed >= 1, "whichever run wins sequence 0 must run to completion");
@@ -548,7 +546,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(fresh_run_over_an_uncleared_log_is_rejected, Kind,
 
   auto r = ts.rt->run(three_state_checkpointed(store, "run"), State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_TEST(err.category() == std::string("checkpoint_store"));
   BOOST_TEST(err.message().find("conflict") != std::string::npos, "got: " << err);
   // The leftover log is intact — the run can still be resumed.
@@ -605,10 +603,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(cross_model_chain_router_poll_batch_stepped_intero
              "StateEntry rows must cover all non-router states in order");
 
   // (4) At least one StepCursor row exists for Grind.
-  BOOST_TEST(std::any_of(audit.begin(), audit.end(),
-                         [](const cano::CheckpointRow& r) {
-                           return r.kind == cano::RowKind::step_cursor && r.state == "Grind";
-                         }),
+  BOOST_TEST(std::any_of(
+               audit.begin(), audit.end(),
+               [](const cano::CheckpointRow& r) { return r.kind == cano::RowKind::step_cursor && r.state == "Grind"; }),
              "Grind stepped task must produce at least one StepCursor row");
 }
 
@@ -765,7 +762,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(workflow_version_is_stamped_on_every_appended_row,
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE_MESSAGE(r.has_value(), show(r)); // extra
   auto rows = store->audit_rows("ver-run");
-  BOOST_TEST(std::all_of(rows.begin(), rows.end(), [](const cano::CheckpointRow& row) { return row.workflow_version == 7u; }));
+  BOOST_TEST(
+    std::all_of(rows.begin(), rows.end(), [](const cano::CheckpointRow& row) { return row.workflow_version == 7u; }));
   BOOST_TEST(!rows.empty(), "expected at least one appended row");
 }
 
@@ -783,7 +781,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_from_rejects_workflow_version_mismatch, Kin
                     .with_timeout(bound);
   auto r = ts.rt->resume(workflow, "ver-mismatch");
   BOOST_REQUIRE(!r.has_value()); // extra
-  BOOST_TEST(r.error_value() == cano::error::workflow_version_mismatch(1, 2));
+  BOOST_TEST(r.error() == cano::error::workflow_version_mismatch(1, 2));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

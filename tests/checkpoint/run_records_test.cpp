@@ -35,9 +35,9 @@ namespace {
 class saga_step : public cano::CompensatableTask<State, int> {
 public:
   saga_step(std::string name, State next, bool undo_fails)
-    : name_(std::move(name))
-    , next_(next)
-    , undo_fails_(undo_fails) {}
+    : name_(std::move(name)),
+      next_(next),
+      undo_fails_(undo_fails) {}
   std::string name() const override { return name_; }
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
   cano::expected<std::pair<cano::TaskResult<State>, int>> run(cano::task_context&) override {
@@ -73,15 +73,14 @@ cano::Workflow<State> completing(std::shared_ptr<cano::CheckpointStore> store) {
 }
 
 /// Start (a saga step, or a plain task without `saga`) → Process, which fails.
-cano::Workflow<State> failing(std::shared_ptr<cano::CheckpointStore> store, std::string name,
-                              bool saga, bool undo_fails) {
+cano::Workflow<State> failing(std::shared_ptr<cano::CheckpointStore> store, std::string name, bool saga,
+                              bool undo_fails) {
   auto wf = cano::Workflow<State>{}.with_name(std::move(name));
   if (saga) {
-    wf = wf.register_with_compensation(
-      State::Start, std::make_shared<saga_step>("reserve", State::Process, undo_fails));
+    wf =
+      wf.register_with_compensation(State::Start, std::make_shared<saga_step>("reserve", State::Process, undo_fails));
   } else {
-    wf = wf.register_task(State::Start,
-                          goto_task(State::Process, cano::TaskConfig::minimal(), "begin"));
+    wf = wf.register_task(State::Start, goto_task(State::Process, cano::TaskConfig::minimal(), "begin"));
   }
   return wf.register_task(State::Process, failing_task("the carrier refused"))
     .add_exit_state(State::Complete)
@@ -94,28 +93,24 @@ cano::Workflow<State> failing(std::shared_ptr<cano::CheckpointStore> store, std:
 void fill(const std::shared_ptr<audited_store>& store) {
   test_system ts;
   BOOST_REQUIRE(ts.rt->run(completing(store), State::Start, {"rr-1", {{"n", 1}}}).has_value());
-  BOOST_REQUIRE(
-    !ts.rt->run(failing(store, "fails", false, false), State::Start, {"rr-2", {}}).has_value());
-  BOOST_REQUIRE(
-    !ts.rt->run(failing(store, "clean", true, false), State::Start, {"rr-3", {}}).has_value());
-  BOOST_REQUIRE(
-    !ts.rt->run(failing(store, "dirty", true, true), State::Start, {"rr-4", {}}).has_value());
+  BOOST_REQUIRE(!ts.rt->run(failing(store, "fails", false, false), State::Start, {"rr-2", {}}).has_value());
+  BOOST_REQUIRE(!ts.rt->run(failing(store, "clean", true, false), State::Start, {"rr-3", {}}).has_value());
+  BOOST_REQUIRE(!ts.rt->run(failing(store, "dirty", true, true), State::Start, {"rr-4", {}}).has_value());
   auto entered = std::make_shared<counter>();
   auto release = std::make_shared<gate>();
-  auto hangs =
-    cano::Workflow<State>{}
-      .with_name("hangs")
-      .register_task(State::Start, goto_task(State::Process, cano::TaskConfig::minimal(), "begin"))
-      .register_task(
-        State::Process, "wait",
-        [entered, release]() -> cano::expected<State> {
-          entered->arrive();
-          release->wait();
-          return State::Complete;
-        },
-        cano::TaskConfig::minimal())
-      .add_exit_state(State::Complete)
-      .with_checkpoint_store(store);
+  auto hangs = cano::Workflow<State>{}
+                 .with_name("hangs")
+                 .register_task(State::Start, goto_task(State::Process, cano::TaskConfig::minimal(), "begin"))
+                 .register_task(
+                   State::Process, "wait",
+                   [entered, release]() -> cano::expected<State> {
+                     entered->arrive();
+                     release->wait();
+                     return State::Complete;
+                   },
+                   cano::TaskConfig::minimal())
+                 .add_exit_state(State::Complete)
+                 .with_checkpoint_store(store);
   {
     test_system other;
     caf::scoped_actor self{*other.sys};
@@ -137,7 +132,7 @@ std::vector<std::string> ids_of(const std::vector<cano::RunHeader>& runs) {
 
 cano::RunPage page(cano::CheckpointStore& store, cano::RunQuery q) {
   auto p = store.list_runs(q);
-  BOOST_REQUIRE_MESSAGE(p.has_value(), (p ? "" : p.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(p.has_value(), (p ? "" : p.error().to_string()));
   BOOST_TEST(p->unreadable.empty());
   return std::move(*p);
 }
@@ -145,14 +140,13 @@ cano::RunPage page(cano::CheckpointStore& store, cano::RunQuery q) {
 std::vector<std::string> states_of(const std::vector<cano::RunLogEntry>& log) {
   std::vector<std::string> out;
   for (const auto& e : log) {
-    out.push_back(std::to_string(e.row.sequence) + ":" + e.row.state +
-                  (e.archived ? "" : " (live)"));
+    out.push_back(std::to_string(e.row.sequence) + ":" + e.row.state + (e.archived ? "" : " (live)"));
   }
   return out;
 }
 
-#define FOR_EVERY_STORE(name)                                                                      \
-  BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))              \
+#define FOR_EVERY_STORE(name)                                                                                          \
+  BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))                                  \
   BOOST_AUTO_TEST_CASE_TEMPLATE(name, Kind, test::store_kinds)
 
 } // namespace
@@ -168,13 +162,12 @@ FOR_EVERY_STORE(every_run_is_listed_newest_first_with_its_status_last_state_and_
   BOOST_TEST(all.next_cursor.empty());
   std::vector<std::string> seen;
   for (const auto& h : all.runs) {
-    seen.push_back(h.workflow_id + " " + h.definition + " " + to_string(h.status) + " " +
-                   h.last_state + " " + std::to_string(h.attempts));
+    seen.push_back(h.workflow_id + " " + h.definition + " " + to_string(h.status) + " " + h.last_state + " " +
+                   std::to_string(h.attempts));
   }
-  BOOST_TEST(seen == (std::vector<std::string>{
-                       "rr-5 hangs interrupted Process 1", "rr-4 dirty rolled_back Process 1",
-                       "rr-3 clean rolled_back Process 1", "rr-2 fails failed Process 1",
-                       "rr-1 completes completed Complete 1"}),
+  BOOST_TEST(seen == (std::vector<std::string>{"rr-5 hangs interrupted Process 1", "rr-4 dirty rolled_back Process 1",
+                                               "rr-3 clean rolled_back Process 1", "rr-2 fails failed Process 1",
+                                               "rr-1 completes completed Complete 1"}),
              boost::test_tools::per_element());
   BOOST_REQUIRE(all.runs[1].failure.has_value());
   BOOST_TEST(all.runs[1].failure->category() == std::string("compensation_failed"));
@@ -212,8 +205,7 @@ FOR_EVERY_STORE(runs_are_filtered_by_status_definition_and_creation_time) {
              boost::test_tools::per_element());
   q = {};
   q.definition = "clean";
-  BOOST_TEST(ids_of(page(*store, q).runs) == (std::vector<std::string>{"rr-3"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(ids_of(page(*store, q).runs) == (std::vector<std::string>{"rr-3"}), boost::test_tools::per_element());
   q.definition = "nobody";
   BOOST_TEST(page(*store, q).runs.empty());
 
@@ -239,13 +231,13 @@ FOR_EVERY_STORE(a_query_with_a_zero_limit_or_a_cursor_that_is_not_one_is_refused
   q.limit = 0;
   auto zero = store->list_runs(q);
   BOOST_REQUIRE(!zero.has_value());
-  BOOST_TEST(zero.error_value().category() == std::string("configuration"));
-  BOOST_TEST(zero.error_value().message().find("limit of 0") != std::string::npos);
+  BOOST_TEST(zero.error().category() == std::string("configuration"));
+  BOOST_TEST(zero.error().message().find("limit of 0") != std::string::npos);
   q = {};
   q.cursor = "page-2";
   auto bad = store->list_runs(q);
   BOOST_REQUIRE(!bad.has_value());
-  BOOST_TEST(bad.error_value().message().find("\"page-2\" is not a cursor") != std::string::npos);
+  BOOST_TEST(bad.error().message().find("\"page-2\" is not a cursor") != std::string::npos);
 }
 
 FOR_EVERY_STORE(a_finished_runs_rows_stay_readable_in_its_history_while_its_live_log_is_cleared) {
@@ -268,8 +260,7 @@ FOR_EVERY_STORE(a_finished_runs_rows_stay_readable_in_its_history_while_its_live
   // A failed run and a dirty rollback keep their live log: shown as live.
   auto dirty = store->run_log("rr-4");
   BOOST_REQUIRE(dirty.has_value());
-  BOOST_TEST(states_of(*dirty) ==
-               (std::vector<std::string>{"0:Start (live)", "1:Start (live)", "2:Process (live)"}),
+  BOOST_TEST(states_of(*dirty) == (std::vector<std::string>{"0:Start (live)", "1:Start (live)", "2:Process (live)"}),
              boost::test_tools::per_element());
   BOOST_TEST(store->run_log("no-such-run")->empty());
   if (store->kind() != "memory") { // the memory store keeps no write times
@@ -310,12 +301,11 @@ FOR_EVERY_STORE(purge_runs_removes_old_finished_runs_and_never_an_unfinished_one
   BOOST_TEST(page(*store, {}).runs.size() == 5u);
 
   auto purged = store->purge_runs(std::chrono::system_clock::now() + std::chrono::hours(1));
-  BOOST_REQUIRE_MESSAGE(purged.has_value(), (purged ? "" : purged.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(purged.has_value(), (purged ? "" : purged.error().to_string()));
   BOOST_TEST(purged->runs == 4u);
   // rr-1 and rr-3 (history: 3 rows each), rr-2 (live: Start, Process), rr-4 (live: 3 rows).
   BOOST_TEST(purged->rows == 11u);
-  BOOST_TEST(ids_of(page(*store, {}).runs) == (std::vector<std::string>{"rr-5"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(ids_of(page(*store, {}).runs) == (std::vector<std::string>{"rr-5"}), boost::test_tools::per_element());
   BOOST_TEST(store->run_log("rr-1")->empty());
   BOOST_TEST(store->rows("rr-4").empty());
   BOOST_TEST(store->rows("rr-5").size() == 2u); // the interrupted run keeps its log
@@ -347,8 +337,7 @@ FOR_EVERY_STORE(history_past_its_retention_is_purged_by_a_later_write) {
   BOOST_REQUIRE(ts.rt->run(completing(store), State::Start, {"ret-1", {}}).has_value());
   BOOST_TEST(store->run_log("ret-1")->size() == 3u);
   auto finished = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() <
-         finished + 60ms) { // past the retention, and past the next purge slot
+  while (std::chrono::steady_clock::now() < finished + 60ms) { // past the retention, and past the next purge slot
     std::this_thread::sleep_for(5ms);
   }
   BOOST_REQUIRE(ts.rt->run(completing(store), State::Start, {"ret-2", {}}).has_value());
@@ -365,9 +354,7 @@ FOR_EVERY_STORE(clearing_a_log_by_hand_notes_its_last_state) {
   BOOST_REQUIRE(store->append("by-hand", cano::CheckpointRow(0, "Start", "begin")).has_value());
   BOOST_REQUIRE(store->append("by-hand", cano::CheckpointRow(1, "Process", "work")).has_value());
   BOOST_REQUIRE(
-    store
-      ->append("by-hand", cano::CheckpointRow(2, "Process", "work").with_cursor(cano::to_blob(1)))
-      .has_value());
+    store->append("by-hand", cano::CheckpointRow(2, "Process", "work").with_cursor(cano::to_blob(1))).has_value());
   cano::RunHeader h;
   h.workflow_id = "by-hand";
   h.definition = "manual";
@@ -388,9 +375,7 @@ namespace {
 class minimal_store : public cano::CheckpointStore {
 public:
   bool is_blocking() const override { return false; }
-  cano::expected<void> append(const std::string&, const cano::CheckpointRow&) override {
-    return {};
-  }
+  cano::expected<void> append(const std::string&, const cano::CheckpointRow&) override { return {}; }
   cano::expected<std::vector<cano::CheckpointRow>> load_run(const std::string&) override {
     return std::vector<cano::CheckpointRow>{cano::CheckpointRow(0, "Start", "begin")};
   }
@@ -418,18 +403,15 @@ BOOST_AUTO_TEST_CASE(a_store_of_ones_own_lists_its_unfinished_runs_and_refuses_h
   q.limit = 2;
   auto first = store.list_runs(q);
   BOOST_REQUIRE(first.has_value());
-  BOOST_TEST(ids_of(first->runs) == (std::vector<std::string>{"u2", "u1"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(ids_of(first->runs) == (std::vector<std::string>{"u2", "u1"}), boost::test_tools::per_element());
   q.cursor = first->next_cursor;
   auto second = store.list_runs(q);
   BOOST_REQUIRE(second.has_value());
-  BOOST_TEST(ids_of(second->runs) == (std::vector<std::string>{"u0"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(ids_of(second->runs) == (std::vector<std::string>{"u0"}), boost::test_tools::per_element());
   BOOST_TEST(second->next_cursor.empty());
   q = {};
   q.statuses = {cano::RunStatus::interrupted};
-  BOOST_TEST(ids_of(store.list_runs(q)->runs) == (std::vector<std::string>{"u1"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(ids_of(store.list_runs(q)->runs) == (std::vector<std::string>{"u1"}), boost::test_tools::per_element());
 
   auto log = store.run_log("u0");
   BOOST_REQUIRE(log.has_value());
@@ -441,14 +423,13 @@ BOOST_AUTO_TEST_CASE(a_store_of_ones_own_lists_its_unfinished_runs_and_refuses_h
   BOOST_CHECK_NO_THROW(store.with_history_retention(std::chrono::milliseconds(0)));
   auto purge = store.purge_runs(std::chrono::system_clock::now());
   BOOST_REQUIRE(!purge.has_value());
-  BOOST_TEST(purge.error_value().message().find("cannot purge runs") != std::string::npos);
+  BOOST_TEST(purge.error().message().find("cannot purge runs") != std::string::npos);
   BOOST_TEST(*store.purge_history(std::chrono::system_clock::now()) == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_negative_retention_is_refused) {
   cano::MemoryCheckpointStore store;
-  BOOST_CHECK_THROW(store.with_history_retention(std::chrono::milliseconds(-1)),
-                    std::invalid_argument);
+  BOOST_CHECK_THROW(store.with_history_retention(std::chrono::milliseconds(-1)), std::invalid_argument);
   BOOST_TEST(!store.history_retention().has_value());
 }
 

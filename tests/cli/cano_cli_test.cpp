@@ -3,7 +3,8 @@
 // completed, routed to review, failed, rolled back cleanly (its rows kept in history), rolled
 // back with a failed undo, interrupted. Checks output shape (tables within 80 columns, one JSON
 // object per line), exit codes, errors, that reading works while another process drives the
-// runs (ARCHITECTURE D8), resume, purge, graphs, and that a DSN's password is never printed.
+// runs (ARCHITECTURE D8), resume, cancel requests, purge, graphs, and that a DSN's password is
+// never printed.
 #include <algorithm>
 #include <fstream>
 #include <functional>
@@ -63,14 +64,11 @@ std::vector<std::string> lines_of(const std::string& text) {
 }
 
 std::size_t columns(const std::string& line) {
-  return static_cast<std::size_t>(std::count_if(line.begin(), line.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
+  return static_cast<std::size_t>(
+    std::count_if(line.begin(), line.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 /// Every line of `text` fits `width` columns.
 void fits(const std::string& text, std::size_t width = 80) {
@@ -96,19 +94,16 @@ class booking : public cano::CompensatableTask<State, nlohmann::json> {
 public:
   std::string name() const override { return "book-seats"; }
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
-  cano::expected<std::pair<cano::TaskResult<State>, nlohmann::json>>
-  run(cano::task_context&) override {
-    return std::make_pair(
-      cano::TaskResult<State>(State::Process),
-      nlohmann::json{{"booking", "b-17"}, {"seats", {12, 13}}, {"note", "aisle"}});
+  cano::expected<std::pair<cano::TaskResult<State>, nlohmann::json>> run(cano::task_context&) override {
+    return std::make_pair(cano::TaskResult<State>(State::Process),
+                          nlohmann::json{{"booking", "b-17"}, {"seats", {12, 13}}, {"note", "aisle"}});
   }
   cano::expected<void> compensate(cano::task_context&, nlohmann::json) override {
     return cano::error::generic("the airline refused the cancellation");
   }
 };
 
-cano::Workflow<demo::Order> orders(std::shared_ptr<cano::CheckpointStore> store,
-                                   std::shared_ptr<counter> entered,
+cano::Workflow<demo::Order> orders(std::shared_ptr<cano::CheckpointStore> store, std::shared_ptr<counter> entered,
                                    std::shared_ptr<gate> release) {
   return demo::order_workflow(
            0, [](const std::string&) {},
@@ -126,8 +121,7 @@ cano::Workflow<State> dirty_saga(std::shared_ptr<cano::CheckpointStore> store) {
     .with_name("dirty-saga")
     .register_with_compensation(State::Start, std::make_shared<booking>())
     .register_task(
-      State::Process, "pay",
-      []() -> cano::expected<State> { return cano::error::task_execution("card declined"); },
+      State::Process, "pay", []() -> cano::expected<State> { return cano::error::task_execution("card declined"); },
       cano::TaskConfig::minimal())
     .add_exit_state(State::Done)
     .with_checkpoint_store(std::move(store));
@@ -146,8 +140,7 @@ void next_tick() {
 
 /// Fills `store` with one run of each kind; `hung` runs are left interrupted.
 /// `while_driving` runs while the hung runs wait in Ship, their runtime alive.
-void fill(const std::shared_ptr<cano::CheckpointStore>& store,
-          const std::vector<std::string>& hung = {"order-hang"},
+void fill(const std::shared_ptr<cano::CheckpointStore>& store, const std::vector<std::string>& hung = {"order-hang"},
           const std::function<void()>& while_driving = {}) {
   auto entered = std::make_shared<counter>();
   auto release = std::make_shared<gate>();
@@ -156,17 +149,14 @@ void fill(const std::shared_ptr<cano::CheckpointStore>& store,
     test_system ts;
     BOOST_REQUIRE(ts.rt->run(wf, demo::Order::Validate, {"order-ok", full_order}).has_value());
     next_tick();
-    auto review = ts.rt->run(
-      wf, demo::Order::Validate,
-      {"order-review", {{"sku", "TV-88"}, {"amount", 2499.0}, {"address", "2 Oak Ave"}}});
+    auto review = ts.rt->run(wf, demo::Order::Validate,
+                             {"order-review", {{"sku", "TV-88"}, {"amount", 2499.0}, {"address", "2 Oak Ave"}}});
     BOOST_REQUIRE(review.has_value());
     next_tick();
-    BOOST_REQUIRE(
-      !ts.rt->run(wf, demo::Order::Validate, {"order-invalid", {{"sku", "??"}}}).has_value());
+    BOOST_REQUIRE(!ts.rt->run(wf, demo::Order::Validate, {"order-invalid", {{"sku", "??"}}}).has_value());
     next_tick();
     BOOST_REQUIRE(
-      !ts.rt->run(wf, demo::Order::Validate, {"order-noaddr", {{"sku", "MS-7"}, {"amount", 19.5}}})
-         .has_value());
+      !ts.rt->run(wf, demo::Order::Validate, {"order-noaddr", {{"sku", "MS-7"}, {"amount", 19.5}}}).has_value());
     next_tick();
     BOOST_REQUIRE(!ts.rt->run(dirty_saga(store), State::Start, {"saga-dirty", {}}).has_value());
     next_tick();
@@ -223,7 +213,7 @@ struct postgres_target {
     cano::PostgresOptions options;
     options.dsn = dsn;
     auto s = cano::PostgresCheckpointStore::open(options);
-    BOOST_REQUIRE_MESSAGE(s.has_value(), (s ? "" : s.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(s.has_value(), (s ? "" : s.error().to_string()));
     (*s)->with_history_retention(std::chrono::hours(1));
     store = *s;
   }
@@ -256,8 +246,8 @@ struct target_available {
 
 using targets = boost::mpl::list<sqlite_target, postgres_target>;
 
-#define FOR_EVERY_TARGET(name)                                                                     \
-  BOOST_TEST_DECORATOR(*boost::unit_test::precondition(target_available()))                        \
+#define FOR_EVERY_TARGET(name)                                                                                         \
+  BOOST_TEST_DECORATOR(*boost::unit_test::precondition(target_available()))                                            \
   BOOST_AUTO_TEST_CASE_TEMPLATE(name, Target, targets)
 
 } // namespace
@@ -288,9 +278,8 @@ FOR_EVERY_TARGET(runs_list_shows_every_run_newest_first_in_80_columns_while_the_
   BOOST_TEST(lines[0] == "WORKFLOW ID    DEFINITION  STATUS       LAST STATE  ATT  STARTED (UTC)");
   // Newest first: the interrupted order was started last.
   BOOST_TEST(lines[1].rfind("order-hang ", 0) == 0);
-  auto expect_row = [&](const std::string& id, const std::string& definition,
-                        const std::string& status, const std::string& last,
-                        const std::string& attempts) {
+  auto expect_row = [&](const std::string& id, const std::string& definition, const std::string& status,
+                        const std::string& last, const std::string& attempts) {
     auto row = row_of(r.out, id);
     BOOST_TEST_REQUIRE(!row.empty(), id << " is not listed:\n" << r.out);
     std::istringstream cells(row);
@@ -318,27 +307,24 @@ FOR_EVERY_TARGET(runs_list_shows_every_run_newest_first_in_80_columns_while_the_
     auto obj = nlohmann::json::parse(l);
     BOOST_REQUIRE(obj.is_object());
     ids.push_back(obj.at("workflow_id").template get<std::string>());
-    for (const char* key : {"definition", "status", "last_state", "attempts", "created_at",
-                            "updated_at", "input", "failure", "rollback"}) {
+    for (const char* key : {"definition", "status", "last_state", "attempts", "created_at", "updated_at", "input",
+                            "failure", "rollback"}) {
       BOOST_TEST(obj.contains(key), key << " missing in " << l);
     }
   }
-  BOOST_TEST(ids == (std::vector<std::string>{"order-hang", "saga-dirty", "order-noaddr",
-                                              "order-invalid", "order-review", "order-ok"}),
+  BOOST_TEST(ids == (std::vector<std::string>{"order-hang", "saga-dirty", "order-noaddr", "order-invalid",
+                                              "order-review", "order-ok"}),
              boost::test_tools::per_element());
   auto dirty = nlohmann::json::parse(json_lines[1]);
   BOOST_TEST(dirty.at("failure").at("category") == "compensation_failed");
 
   // Filters, and a limit with its cursor on stderr.
-  auto rolled = run_cano(
-    {"--store", t.spec(), "--json", "runs", "list", "--status", "rolled_back,interrupted"});
+  auto rolled = run_cano({"--store", t.spec(), "--json", "runs", "list", "--status", "rolled_back,interrupted"});
   BOOST_TEST_REQUIRE(rolled.exit_code == 0, rolled.err);
   BOOST_TEST(lines_of(rolled.out).size() == 3u);
-  auto unfinished =
-    run_cano({"--store", t.spec(), "--json", "runs", "list", "--status", "unfinished"});
+  auto unfinished = run_cano({"--store", t.spec(), "--json", "runs", "list", "--status", "unfinished"});
   BOOST_TEST(lines_of(unfinished.out).size() == 1u);
-  auto by_def =
-    run_cano({"--store", t.spec(), "--json", "runs", "list", "--definition", "dirty-saga"});
+  auto by_def = run_cano({"--store", t.spec(), "--json", "runs", "list", "--definition", "dirty-saga"});
   BOOST_TEST(lines_of(by_def.out).size() == 1u);
   auto recent = run_cano({"--store", t.spec(), "--json", "runs", "list", "--since", "1h"});
   BOOST_TEST(lines_of(recent.out).size() == 6u);
@@ -352,8 +338,7 @@ FOR_EVERY_TARGET(runs_list_shows_every_run_newest_first_in_80_columns_while_the_
   BOOST_REQUIRE_MESSAGE(hint != std::string::npos, "no cursor hint: " << page.err);
   auto start = hint + 10;
   auto cursor = page.err.substr(start, page.err.find('\'', start) - start);
-  auto rest =
-    run_cano({"--store", t.spec(), "--json", "runs", "list", "--limit", "4", "--cursor", cursor});
+  auto rest = run_cano({"--store", t.spec(), "--json", "runs", "list", "--limit", "4", "--cursor", cursor});
   BOOST_TEST_REQUIRE(rest.exit_code == 0, rest.err);
   BOOST_TEST(lines_of(rest.out).size() == 2u);
   BOOST_TEST(!contains(rest.err, "--cursor"));
@@ -369,8 +354,7 @@ FOR_EVERY_TARGET(runs_show_prints_the_header_failure_rollback_and_history) {
   BOOST_TEST(contains(ok.out, "Run         order-ok\n"));
   BOOST_TEST(contains(ok.out, "Status      completed\n"));
   BOOST_TEST(contains(ok.out, "Final state Done\n"));
-  BOOST_TEST(
-    contains(ok.out, "History: 8 rows (moved to the store's history when the run finished)"));
+  BOOST_TEST(contains(ok.out, "History: 8 rows (moved to the store's history when the run finished)"));
   BOOST_TEST(contains(ok.out, "SEQ  KIND    STATE     TASK      VER  TIME (UTC)    BLOB\n"));
   auto reserve = row_of(ok.out, "  3");
   BOOST_TEST(contains(reserve, "output  Reserve   reserve     0"));
@@ -382,10 +366,9 @@ FOR_EVERY_TARGET(runs_show_prints_the_header_failure_rollback_and_history) {
   auto dirty = run_cano({"--store", t.spec(), "runs", "show", "saga-dirty"});
   BOOST_TEST_REQUIRE(dirty.exit_code == 0, dirty.err);
   fits(dirty.out);
-  BOOST_TEST(contains(dirty.out,
-                      "Failure     compensation_failed: 1 undo failed\n"
-                      "              - task_execution: card declined (started the rollback)\n"
-                      "              - generic: the airline refused the cancellation\n"));
+  BOOST_TEST(contains(dirty.out, "Failure     compensation_failed: 1 undo failed\n"
+                                 "              - task_execution: card declined (started the rollback)\n"
+                                 "              - generic: the airline refused the cancellation\n"));
   BOOST_TEST(contains(dirty.out, "Rollback    1 of 1 steps undone: book-seats (row 1)\n"));
   BOOST_TEST(contains(dirty.out, "undo failed: generic: the airline refused the cancellation"));
   BOOST_TEST(contains(dirty.out, "History: 3 rows (live log)"));
@@ -436,8 +419,7 @@ FOR_EVERY_TARGET(runs_resume_drives_an_interrupted_order_and_refuses_what_it_can
   BOOST_TEST(contains(rolled.err, "was rolled back"));
   auto foreign = resume("saga-dirty");
   BOOST_TEST(foreign.exit_code == 4);
-  BOOST_TEST(contains(
-    foreign.err, "is of definition \"dirty-saga\" (version 0), which this binary does not have"));
+  BOOST_TEST(contains(foreign.err, "is of definition \"dirty-saga\" (version 0), which this binary does not have"));
   BOOST_TEST(contains(foreign.err, "orders (version 0)"));
   auto unknown = resume("order-nope");
   BOOST_TEST(unknown.exit_code == 3);
@@ -468,6 +450,77 @@ FOR_EVERY_TARGET(runs_resume_drives_an_interrupted_order_and_refuses_what_it_can
   BOOST_TEST(contains(again.err, "order has no positive amount"));
   auto failed = nlohmann::json::parse(again.out);
   BOOST_TEST(failed.at("failure").at("message") == "order has no positive amount");
+}
+
+FOR_EVERY_TARGET(runs_cancel_asks_the_driver_of_a_live_run_and_a_resume_honours_it) {
+  Target t;
+  fill(t.store); // order-hang is left interrupted, the other runs have ended
+  auto cancel = [&](const std::string& id, std::vector<std::string> more = {}) {
+    std::vector<std::string> args{"--store", t.spec(), "runs", "cancel", id};
+    args.insert(args.end(), more.begin(), more.end());
+    return run_cano(args);
+  };
+  auto ended = cancel("order-ok");
+  BOOST_TEST(ended.exit_code == 6);
+  BOOST_TEST(contains(ended.err, "run \"order-ok\" already ended (status completed); there is "
+                                 "nothing to cancel"),
+             ended.err);
+  auto unknown = cancel("order-nope");
+  BOOST_TEST(unknown.exit_code == 3);
+  BOOST_TEST(contains(unknown.err, "no run with workflow id \"order-nope\""), unknown.err);
+  auto bad = cancel("order-hang", {"--wait", "soon"});
+  BOOST_TEST(bad.exit_code == 2);
+  BOOST_TEST(contains(bad.err, "--wait: \"soon\" is not a duration"), bad.err);
+
+  // A run this process drives, held in Ship: the tool asks from another process, through the
+  // store only; the driver picks the request up, drops Ship (a plain task) and undoes Charge and
+  // Reserve. The tool waits for the end and says how the run ended.
+  {
+    auto entered = std::make_shared<counter>();
+    auto release = std::make_shared<gate>();
+    auto wf = orders(t.store, entered, release);
+    test_system ts;
+    caf::scoped_actor self{*ts.sys};
+    ts.rt->start(wf, demo::Order::Validate, {"order-hang-live", full_order}, caf::actor_cast<caf::actor>(self));
+    BOOST_REQUIRE(entered->wait_for_at_least(1));
+    auto asked = cancel("order-hang-live", {"--wait", "2m"});
+    BOOST_TEST_REQUIRE(asked.exit_code == 0, asked.out << asked.err);
+    BOOST_TEST(contains(asked.out, "Run \"order-hang-live\" ended rolled_back:\n"
+                                   "  cancelled: workflow cancelled\n"),
+               asked.out);
+    auto results = receive_results(self, 1);
+    BOOST_REQUIRE(results.size() == 1u);
+    BOOST_REQUIRE(results[0].failure.has_value());
+    BOOST_TEST(results[0].failure->to_string() == "Workflow cancelled");
+    release->open();
+  }
+  auto live = nlohmann::json::parse(run_cano({"--store", t.spec(), "--json", "runs", "show", "order-hang-live"}).out);
+  BOOST_TEST(live.at("status") == "rolled_back");
+  BOOST_TEST(live.contains("cancel_requested_at"));
+  BOOST_TEST(live.at("rollback").at("undone") == 2);
+
+  // A run nobody drives: the request waits in its header, and the next resume cancels it at its
+  // first state (Ship does not run again).
+  if (std::string(Target::name) == "sqlite") {
+    t.release(); // this process drove the file's runs: let the tool's resume drive them
+  }
+  auto idle = cancel("order-hang", {});
+  BOOST_TEST_REQUIRE(idle.exit_code == 0, idle.err);
+  BOOST_TEST(contains(idle.out, "(status interrupted): nobody drives it now"), idle.out);
+  auto again = run_cano({"--store", t.spec(), "--json", "runs", "cancel", "order-hang"});
+  BOOST_TEST(again.exit_code == 0); // idempotent: the first request's time stays
+  auto requested = nlohmann::json::parse(again.out);
+  BOOST_TEST(requested.at("status") == "interrupted");
+  auto shown = run_cano({"--store", t.spec(), "runs", "show", "order-hang"});
+  BOOST_TEST(contains(shown.out, "Cancel      requested "), shown.out);
+  BOOST_TEST(contains(shown.out, requested.at("cancel_requested_at").template get<std::string>().substr(0, 10)));
+  auto resumed = run_cano({"--store", t.spec(), "runs", "resume", "order-hang"});
+  BOOST_TEST(resumed.exit_code == 5, resumed.out << resumed.err);
+  BOOST_TEST(contains(resumed.err, "ended rolled_back"), resumed.err);
+  BOOST_TEST(contains(resumed.err, "cancelled: workflow cancelled"), resumed.err);
+  BOOST_TEST(!contains(resumed.out, "shipped to"));
+  auto late = cancel("order-hang", {"--wait", "1s"});
+  BOOST_TEST(late.exit_code == 6);
 }
 
 FOR_EVERY_TARGET(runs_purge_removes_old_finished_runs_and_keeps_unfinished_ones) {
@@ -502,7 +555,7 @@ FOR_EVERY_TARGET(bad_arguments_exit_2_with_a_message_naming_them) {
   BOOST_TEST(contains(far.err, "--until: \"2999-01-01\" is out of the range"));
   auto no_command = run_cano({"--store", t.spec(), "runs"});
   BOOST_TEST(no_command.exit_code == 2);
-  BOOST_TEST(contains(no_command.err, "name a command: runs list, show, resume or purge"));
+  BOOST_TEST(contains(no_command.err, "name a command: runs list, show, resume, cancel or purge"));
   auto cursor = run_cano({"--store", t.spec(), "runs", "list", "--cursor", "page-2"});
   BOOST_TEST(cursor.exit_code == 2);
   BOOST_TEST(contains(cursor.err, "\"page-2\" is not a cursor"));
@@ -525,10 +578,8 @@ BOOST_AUTO_TEST_CASE(an_unreadable_header_is_listed_by_id_with_why_and_left_alon
   {
     sqlite3* db = nullptr;
     BOOST_REQUIRE(sqlite3_open(t.path.c_str(), &db) == SQLITE_OK);
-    BOOST_REQUIRE(
-      sqlite3_exec(db,
-                   "UPDATE cano_runs SET status = 'sideways' WHERE workflow_id = 'order-review'",
-                   nullptr, nullptr, nullptr) == SQLITE_OK);
+    BOOST_REQUIRE(sqlite3_exec(db, "UPDATE cano_runs SET status = 'sideways' WHERE workflow_id = 'order-review'",
+                               nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
   }
   auto r = run_cano({"--store", t.spec(), "runs", "list"});
@@ -576,9 +627,8 @@ BOOST_TEST_DECORATOR(*boost::unit_test::precondition(target_available()) *
 BOOST_AUTO_TEST_CASE(a_postgres_password_is_never_printed) {
   const std::string password = env_or_empty("CANO_PG_AUTH_PASSWORD");
   const std::string auth_dsn = env_or_empty("CANO_PG_AUTH_DSN");
-  BOOST_REQUIRE_MESSAGE(
-    !password.empty() && !auth_dsn.empty(),
-    "CANO_PG_AUTH_DSN / CANO_PG_AUTH_PASSWORD are not set (scripts/test.sh sets them)");
+  BOOST_REQUIRE_MESSAGE(!password.empty() && !auth_dsn.empty(),
+                        "CANO_PG_AUTH_DSN / CANO_PG_AUTH_PASSWORD are not set (scripts/test.sh sets them)");
   auto never = [&](const command_result& r, const std::string& what) {
     BOOST_TEST(!contains(r.out, password), what << " printed the password on stdout");
     BOOST_TEST(!contains(r.err, password), what << " printed the password on stderr: " << r.err);
@@ -588,35 +638,31 @@ BOOST_AUTO_TEST_CASE(a_postgres_password_is_never_printed) {
     cano::PostgresOptions options;
     options.dsn = auth_dsn + " password=" + password;
     auto writer = cano::PostgresCheckpointStore::open(options);
-    BOOST_REQUIRE_MESSAGE(writer.has_value(), (writer ? "" : writer.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(writer.has_value(), (writer ? "" : writer.error().to_string()));
   }
   // The right password: it works, and says nothing of it.
   auto ok = run_cano({"--store", "postgres:" + auth_dsn + " password=" + password, "runs", "list"});
   BOOST_TEST(ok.exit_code == 0, ok.err);
   never(ok, "a listing");
-  auto show =
-    run_cano({"--store", "postgres:" + auth_dsn + " password=" + password, "runs", "show", "nope"});
+  auto show = run_cano({"--store", "postgres:" + auth_dsn + " password=" + password, "runs", "show", "nope"});
   BOOST_TEST(show.exit_code == 3);
   BOOST_TEST(contains(show.err, "password=***"));
   never(show, "an unknown id");
   // A wrong password, an unreachable server (key/value and URI forms), a quoted password.
-  auto wrong = run_cano(
-    {"--store", "postgres:" + auth_dsn + " password=" + password + "-wrong", "runs", "list"});
+  auto wrong = run_cano({"--store", "postgres:" + auth_dsn + " password=" + password + "-wrong", "runs", "list"});
   BOOST_TEST(wrong.exit_code == 1);
   BOOST_TEST(contains(wrong.err, "cannot open the store"));
   never(wrong, "a wrong password");
   auto closed =
-    run_cano({"--store", "postgres:host=127.0.0.1 port=1 user=cano_auth password=" + password,
-              "runs", "list"});
+    run_cano({"--store", "postgres:host=127.0.0.1 port=1 user=cano_auth password=" + password, "runs", "list"});
   BOOST_TEST(closed.exit_code == 1);
   BOOST_TEST(contains(closed.err, "password=***"));
   never(closed, "an unreachable server");
-  auto uri = run_cano(
-    {"--store", "postgresql://cano_auth:" + password + "@127.0.0.1:1/cano_auth", "runs", "list"});
+  auto uri = run_cano({"--store", "postgresql://cano_auth:" + password + "@127.0.0.1:1/cano_auth", "runs", "list"});
   BOOST_TEST(uri.exit_code == 1);
   never(uri, "a URI");
-  auto quoted = run_cano(
-    {"--store", "postgres:host=127.0.0.1 port=1 password='" + password + "'", "runs", "show", "x"});
+  auto quoted =
+    run_cano({"--store", "postgres:host=127.0.0.1 port=1 password='" + password + "'", "runs", "show", "x"});
   BOOST_TEST(quoted.exit_code == 1);
   never(quoted, "a quoted password");
 }
@@ -642,22 +688,21 @@ BOOST_AUTO_TEST_CASE(listed_ids_are_never_cut_and_control_characters_are_quoted)
 BOOST_TEST_DECORATOR(*boost::unit_test::precondition(target_available()))
 BOOST_AUTO_TEST_CASE(the_store_address_in_an_error_hides_every_spelling_of_the_password) {
   // Nothing listens on port 1: each open fails and the message names the store.
-  auto escaped = run_cano(
-    {"--store", "postgres:host=127.0.0.1 port=1 user=u dbname=d password='SECRET\\'Q5'", "runs", "list"});
+  auto escaped =
+    run_cano({"--store", "postgres:host=127.0.0.1 port=1 user=u dbname=d password='SECRET\\'Q5'", "runs", "list"});
   BOOST_TEST(escaped.exit_code == 1);
   BOOST_TEST(contains(escaped.err, "cannot open the store postgres:host=127.0.0.1 port=1"), escaped.err);
   BOOST_TEST(contains(escaped.err, "password=***"), escaped.err);
   BOOST_TEST(!contains(escaped.err, "SECRET"), escaped.err);
   BOOST_TEST(!contains(escaped.err, "Q5"), escaped.err);
-  auto query = run_cano(
-    {"--store", "postgres://u:SECRETQ7@127.0.0.1:1/d?password=SECRETQ8&sslmode=disable", "runs", "list"});
+  auto query =
+    run_cano({"--store", "postgres://u:SECRETQ7@127.0.0.1:1/d?password=SECRETQ8&sslmode=disable", "runs", "list"});
   BOOST_TEST(query.exit_code == 1);
   BOOST_TEST(contains(query.err, "cannot open the store postgres://u:***@127.0.0.1:1/d?password=***&sslmode=disable"),
              query.err);
   BOOST_TEST(!contains(query.err, "SECRETQ"), query.err);
   // An unknown option is named; only the password is hidden.
-  auto bogus = run_cano(
-    {"--store", "postgres:host=127.0.0.1 port=1 bogusopt=1 password=SECRETQ9", "runs", "list"});
+  auto bogus = run_cano({"--store", "postgres:host=127.0.0.1 port=1 bogusopt=1 password=SECRETQ9", "runs", "list"});
   BOOST_TEST(bogus.exit_code == 1);
   BOOST_TEST(contains(bogus.err, "invalid connection option \"bogusopt\""), bogus.err);
   BOOST_TEST(!contains(bogus.err, "SECRETQ9"), bogus.err);
@@ -668,8 +713,7 @@ BOOST_AUTO_TEST_CASE(a_database_that_never_answers_fails_the_command_instead_of_
   silent_listener db;
   BOOST_REQUIRE(db.port() != 0);
   auto start = std::chrono::steady_clock::now();
-  auto r = run_cano({"--store", "postgres:host=127.0.0.1 port=" + db.port_text() + " user=u dbname=d", "runs",
-                     "list"});
+  auto r = run_cano({"--store", "postgres:host=127.0.0.1 port=" + db.port_text() + " user=u dbname=d", "runs", "list"});
   BOOST_TEST(r.exit_code == 1);
   BOOST_TEST(contains(r.err, "timeout expired"), r.err);
   BOOST_CHECK(std::chrono::steady_clock::now() - start < 90s);
@@ -711,8 +755,10 @@ BOOST_AUTO_TEST_CASE(reading_a_postgres_store_needs_only_select_rights_and_creat
   BOOST_TEST(sql("SELECT count(*) FROM pg_tables WHERE schemaname = '" + empty + "'")[0][0].as<int>() == 0);
 
   // An older schema is read when it has what reading uses (migrations 5 and 6 only add the cluster's
-  // tables); one older still names the migration it lacks.
+  // tables, 7 the cancel requests' column, read as none without it); one older still names the
+  // migration it lacks.
   sql("DELETE FROM " + t.schema + ".cano_schema_migrations WHERE version >= 5");
+  sql("ALTER TABLE " + t.schema + ".cano_runs DROP COLUMN cancel_requested_at");
   auto older = run_cano({"--store", as_reader, "runs", "show", "order-ok"});
   BOOST_TEST(older.exit_code == 0, older.err);
   sql("DELETE FROM " + t.schema + ".cano_schema_migrations WHERE version >= 4");
@@ -797,8 +843,7 @@ BOOST_AUTO_TEST_CASE(graph_prints_the_demo_workflow_as_dot_mermaid_and_svg) {
   BOOST_TEST(no_dot.out.empty());
   auto unknown = run_cano({"graph", "invoices"});
   BOOST_TEST(unknown.exit_code == 3);
-  BOOST_TEST(
-    contains(unknown.err, "no definition \"invoices\" in this binary; it has orders (version 0)"));
+  BOOST_TEST(contains(unknown.err, "no definition \"invoices\" in this binary; it has orders (version 0)"));
   auto format = run_cano({"graph", "orders", "--format", "png"});
   BOOST_TEST(format.exit_code == 2);
   BOOST_TEST(contains(format.err, "png"));

@@ -31,10 +31,13 @@ constexpr auto forever = std::chrono::milliseconds::max();
 
 /// A task that sleeps a little (so a timer firing at once would win), then goes to `next`.
 std::shared_ptr<cano::Task<State>> napping_task(State next, cano::TaskConfig cfg) {
-  return cano::make_task<State>("Nap", [next] {
-    std::this_thread::sleep_for(30ms);
-    return next;
-  }, cfg);
+  return cano::make_task<State>(
+    "Nap",
+    [next] {
+      std::this_thread::sleep_for(30ms);
+      return next;
+    },
+    cfg);
 }
 
 /// Polls Pending(delay) once, then Ready(Complete).
@@ -84,10 +87,11 @@ BOOST_AUTO_TEST_CASE(an_attempt_timeout_of_the_maximum_never_fires) {
   for (bool blocking : {true, false}) {
     test_system ts;
     auto cfg = cano::TaskConfig::minimal().with_attempt_timeout(forever).with_blocking(blocking);
-    auto wf = cano::Workflow<State>{}.register_task(State::Start, napping_task(State::Complete, cfg))
+    auto wf = cano::Workflow<State>{}
+                .register_task(State::Start, napping_task(State::Complete, cfg))
                 .add_exit_state(State::Complete);
     auto r = ts.rt->run(wf, State::Start);
-    BOOST_TEST(r.has_value(), (r ? std::string() : r.error_value().to_string()));
+    BOOST_TEST(r.has_value(), (r ? std::string() : r.error().to_string()));
   }
 }
 
@@ -98,7 +102,7 @@ BOOST_AUTO_TEST_CASE(a_workflow_timeout_of_the_maximum_never_fires) {
               .add_exit_state(State::Complete)
               .with_timeout(forever);
   auto r = ts.rt->run(wf, State::Start);
-  BOOST_TEST(r.has_value(), (r ? std::string() : r.error_value().to_string()));
+  BOOST_TEST(r.has_value(), (r ? std::string() : r.error().to_string()));
 }
 
 BOOST_AUTO_TEST_CASE(a_retry_delay_of_the_maximum_waits_until_the_workflow_timeout) {
@@ -112,7 +116,7 @@ BOOST_AUTO_TEST_CASE(a_retry_delay_of_the_maximum_waits_until_the_workflow_timeo
                 .with_timeout(300ms);
     auto r = ts.rt->run(wf, State::Start);
     BOOST_REQUIRE(!r.has_value());
-    BOOST_TEST(r.error_value().message() == "Workflow timeout exceeded");
+    BOOST_TEST(r.error().message() == "Workflow timeout exceeded");
     BOOST_TEST(n->load() == 1); // the retry never came
   }
 }
@@ -128,7 +132,7 @@ BOOST_AUTO_TEST_CASE(an_exponential_backoff_past_the_maximum_saturates_instead_o
               .with_timeout(300ms);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().message() == "Workflow timeout exceeded");
+  BOOST_TEST(r.error().message() == "Workflow timeout exceeded");
   BOOST_TEST(n->load() == 1);
 }
 
@@ -141,16 +145,16 @@ BOOST_AUTO_TEST_CASE(a_join_timeout_of_the_maximum_never_fires) {
                                 cano::JoinConfig<State>{cano::JoinStrategy::all(), State::Join}.with_timeout(forever))
                 .add_exit_state(State::Join);
     auto r = ts.rt->run(wf, State::Start);
-    BOOST_TEST(r.has_value(), (r ? std::string() : r.error_value().to_string()));
+    BOOST_TEST(r.has_value(), (r ? std::string() : r.error().to_string()));
   }
 }
 
 BOOST_AUTO_TEST_CASE(a_compensation_timeout_of_the_maximum_never_fires) {
   test_system ts;
   auto step = std::make_shared<SlowUndo>(cano::TaskConfig::minimal().with_attempt_timeout(forever));
-  auto fail = cano::make_task<State>("Fail", []() -> cano::expected<State> {
-    return cano::error::task_execution("later step failed");
-  }, cano::TaskConfig::minimal());
+  auto fail = cano::make_task<State>(
+    "Fail", []() -> cano::expected<State> { return cano::error::task_execution("later step failed"); },
+    cano::TaskConfig::minimal());
   auto wf = cano::Workflow<State>{}
               .register_with_compensation(State::Start, step)
               .register_task(State::Process, fail)
@@ -158,7 +162,7 @@ BOOST_AUTO_TEST_CASE(a_compensation_timeout_of_the_maximum_never_fires) {
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r.has_value());
   // A clean rollback returns the original error: the compensate finished, nothing timed out.
-  BOOST_TEST(r.error_value().to_string() == "Task execution error: later step failed");
+  BOOST_TEST(r.error().to_string() == "Task execution error: later step failed");
   BOOST_TEST(step->undone.load() == 1);
 }
 
@@ -169,13 +173,11 @@ BOOST_AUTO_TEST_CASE(a_poll_delay_past_the_maximum_parks_until_the_workflow_time
     for (bool blocking : {true, false}) {
       test_system ts;
       auto poller = std::make_shared<PendingOnce>(delay, blocking);
-      auto wf = cano::Workflow<State>{}
-                  .register_task(State::Start, poller)
-                  .add_exit_state(State::Complete)
-                  .with_timeout(300ms);
+      auto wf =
+        cano::Workflow<State>{}.register_task(State::Start, poller).add_exit_state(State::Complete).with_timeout(300ms);
       auto r = ts.rt->run(wf, State::Start);
       BOOST_REQUIRE(!r.has_value());
-      BOOST_TEST(r.error_value().message() == "Workflow timeout exceeded");
+      BOOST_TEST(r.error().message() == "Workflow timeout exceeded");
       BOOST_TEST(poller->polls.load() == 1);
     }
   }

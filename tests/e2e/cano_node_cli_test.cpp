@@ -4,10 +4,10 @@
 // entry stops the node before it joins, naming the entry; trigger and reset give cano's texts.
 #include <csignal>
 #include <fstream>
-#include <sstream>
-#include <thread>
 #include <map>
 #include <optional>
+#include <sstream>
+#include <thread>
 
 // boost::function (behind Boost.Test preconditions) trips a false -Wuninitialized in GCC 12.
 #pragma GCC diagnostic ignored "-Wuninitialized"

@@ -188,7 +188,7 @@ BOOST_AUTO_TEST_CASE(bad_options_and_taken_ports_exit_with_a_message_naming_them
   auto level = cano_node({"serve", "--cano.node-id=x", "--cano.log-level=loud"});
   BOOST_TEST(level.exit_code == 2);
   BOOST_TEST(level.err.find("cano.log-level must be trace, debug, info, warn, error or off, not \"loud\"") !=
-                 std::string::npos,
+               std::string::npos,
              level.err);
   auto toggle = cano_node({"serve", "--cano.node-id=x", "--cano.metrics=maybe"});
   BOOST_TEST(toggle.exit_code == 2);
@@ -213,8 +213,8 @@ BOOST_AUTO_TEST_CASE(bad_options_and_taken_ports_exit_with_a_message_naming_them
   BOOST_TEST(metrics.err.find("metrics: cannot serve on 127.0.0.1:" + taken) != std::string::npos, metrics.err);
   ::close(fd);
   // Both turned off: the node serves neither and says nothing of them.
-  child_process quiet({CANO_NODE, "serve", "--cano.node-id=" + unique_id("quiet"), "--cano.metrics=off",
-                       "--cano.status-page=off"});
+  child_process quiet(
+    {CANO_NODE, "serve", "--cano.node-id=" + unique_id("quiet"), "--cano.metrics=off", "--cano.status-page=off"});
   BOOST_REQUIRE(quiet.read_until([](const std::string& l) { return l.rfind("NODE ", 0) == 0; }, 60s).has_value());
   BOOST_TEST(after(quiet.lines(), "STATUS").empty());
   BOOST_TEST(after(quiet.lines(), "METRICS").empty());

@@ -65,8 +65,9 @@ BOOST_AUTO_TEST_CASE(a_sigkilled_nodes_runs_finish_once_on_the_survivors) {
   auto all = "FROM cano_runs WHERE definition = '" + definition + "'";
   // Every run that started ended completed or (every third) rolled back cleanly; no log left.
   BOOST_TEST(count_of(tx, "SELECT count(*) " + all + " AND status NOT IN ('completed', 'rolled_back')") == 0);
-  BOOST_TEST(count_of(tx, "SELECT count(*) " + all + " AND status = 'rolled_back' AND failure->>'category' <> "
-                          "'task_execution'") == 0);
+  BOOST_TEST(count_of(tx, "SELECT count(*) " + all +
+                            " AND status = 'rolled_back' AND failure->>'category' <> "
+                            "'task_execution'") == 0);
   BOOST_TEST(count_of(tx, "SELECT count(*) FROM cano_checkpoints WHERE workflow_id LIKE '" + prefix + "-%'") == 0);
   BOOST_TEST(count_of(tx, "SELECT count(*) " + all + " AND workflow_id LIKE '" + prefix + "-b-%'") == 100);
   BOOST_TEST(count_of(tx, "SELECT count(*) " + all + " AND workflow_id LIKE '" + prefix + "-c-%'") == 100);
@@ -74,8 +75,8 @@ BOOST_AUTO_TEST_CASE(a_sigkilled_nodes_runs_finish_once_on_the_survivors) {
   auto taken = count_of(tx, "SELECT count(*) " + all + " AND workflow_id LIKE '" + prefix + "-a-%' AND owner <> '" +
                               nodes[0].owner + "' AND fence > 1");
   BOOST_TEST(taken >= 1);
-  BOOST_TEST(count_of(tx, "SELECT count(*) FROM cano_nodes WHERE node_id = 'a' AND definitions::text LIKE '%" +
-                            prefix + "%' AND state = 'dead'") == 1);
+  BOOST_TEST(count_of(tx, "SELECT count(*) FROM cano_nodes WHERE node_id = 'a' AND definitions::text LIKE '%" + prefix +
+                            "%' AND state = 'dead'") == 1);
   check_saga_ledger(ledger);
   for (int i = 1; i < 3; ++i) {
     nodes[i].proc->sigkill();
@@ -98,10 +99,11 @@ BOOST_AUTO_TEST_CASE(a_sigstopped_node_is_fenced_then_rejoins_and_takes_new_work
   std::string taken_at;
   BOOST_REQUIRE_MESSAGE(eventually(pg_dsn(),
                                    [&](pqxx::transaction_base& tx) {
-                                     auto r = tx.exec("SELECT now()::text FROM cano_nodes WHERE node_id = 'a' AND "
-                                                      "incarnation = " + a.owner.substr(a.owner.find('#') + 1) +
-                                                      " AND definitions::text LIKE '%" + prefix +
-                                                      "%' AND state = 'dead'");
+                                     auto r =
+                                       tx.exec("SELECT now()::text FROM cano_nodes WHERE node_id = 'a' AND "
+                                               "incarnation = " +
+                                               a.owner.substr(a.owner.find('#') + 1) +
+                                               " AND definitions::text LIKE '%" + prefix + "%' AND state = 'dead'");
                                      if (!r.empty()) {
                                        taken_at = r[0][0].as<std::string>();
                                      }
@@ -125,8 +127,9 @@ BOOST_AUTO_TEST_CASE(a_sigstopped_node_is_fenced_then_rejoins_and_takes_new_work
   // Not one row written by the old incarnation after the takeover.
   BOOST_TEST(count_of(tx, "SELECT count(*) FROM cano_checkpoints WHERE append_token LIKE '" + a.owner +
                             "/%' AND created_at > '" + taken_at + "'::timestamptz") == 0);
-  BOOST_TEST(count_of(tx, "SELECT count(*) FROM cano_runs WHERE workflow_id LIKE '" + prefix + "-a-after1-%' AND owner = '" +
-                            new_owner + "' AND status IN ('completed', 'rolled_back')") == 30);
+  BOOST_TEST(count_of(tx, "SELECT count(*) FROM cano_runs WHERE workflow_id LIKE '" + prefix +
+                            "-a-after1-%' AND owner = '" + new_owner +
+                            "' AND status IN ('completed', 'rolled_back')") == 30);
   BOOST_REQUIRE(eventually(pg_dsn(), [&](pqxx::transaction_base& t) {
     return count_of(t, "SELECT count(*) FROM cano_runs WHERE workflow_id LIKE '" + prefix +
                          "-%' AND status NOT IN ('completed', 'failed', 'rolled_back')") == 0;

@@ -58,7 +58,9 @@ struct flow_node {
     return true;
   }
   /// Reads what is left of its output once it has exited.
-  void drain() { proc->read_until([](const std::string&) { return false; }, 10s); }
+  void drain() {
+    proc->read_until([](const std::string&) { return false; }, 10s);
+  }
 };
 
 struct flows_fixture {
@@ -85,9 +87,9 @@ struct flows_fixture {
 
   flow_node& start(const std::string& id) {
     flow_node n;
-    n.proc = std::make_unique<child_process>(std::vector<std::string>{
-      CANO_NODE, "serve", "--cano.node-id=" + prefix + "-" + id, "--config-file=" + ini, "--cano.lease=2s",
-      "--cano.renew-every=200ms"});
+    n.proc = std::make_unique<child_process>(
+      std::vector<std::string>{CANO_NODE, "serve", "--cano.node-id=" + prefix + "-" + id, "--config-file=" + ini,
+                               "--cano.lease=2s", "--cano.renew-every=200ms"});
     auto hello = n.proc->read_until([](const std::string& l) { return l.rfind("NODE ", 0) == 0; }, 60s);
     BOOST_REQUIRE_MESSAGE(hello.has_value(), "node " << id << " did not start");
     n.owner = hello->substr(5, hello->find(' ', 5) - 5);
@@ -253,9 +255,8 @@ BOOST_AUTO_TEST_CASE(a_sigkilled_leader_is_replaced_and_no_tick_is_lost_or_doubl
   BOOST_REQUIRE_MESSAGE(b.wait_count("LEAD " + f.every_id, "", 1, 60s), "b never took the every-flow over");
   auto took_over = std::chrono::steady_clock::now() - killed;
   BOOST_REQUIRE(b.wait_count("LEAD " + f.cron_id, "", 1, 60s));
-  BOOST_TEST_MESSAGE("flows taken over "
-                     << std::chrono::duration_cast<std::chrono::milliseconds>(took_over).count()
-                     << " ms after the leader's SIGKILL (lease 2 s, renew every 200 ms)");
+  BOOST_TEST_MESSAGE("flows taken over " << std::chrono::duration_cast<std::chrono::milliseconds>(took_over).count()
+                                         << " ms after the leader's SIGKILL (lease 2 s, renew every 200 ms)");
   BOOST_TEST((took_over < 30s)); // bounded: CAF's down message and a free lock, else a lease
   BOOST_REQUIRE(b.wait_count("FIRE " + f.every_id, "", 3));
   BOOST_REQUIRE(b.wait_count("FIRE " + f.cron_id, "", 2));

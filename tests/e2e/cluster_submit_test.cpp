@@ -3,8 +3,8 @@
 // them. Real node processes on 127.0.0.1 (tests/e2e/saga_worker.cpp in `node` mode); this
 // process submits and awaits through a cano::cluster_client of its own.
 #include <algorithm>
-#include <deque>
 #include <csignal>
+#include <deque>
 #include <future>
 #include <map>
 
@@ -52,7 +52,7 @@ struct client_side {
     BOOST_REQUIRE(cano::node::configure_tls(cfg).has_value());
     sys = std::make_unique<caf::actor_system>(cfg);
     auto c = cano::cluster_client::open(*sys, cano::PostgresOptions{});
-    BOOST_REQUIRE_MESSAGE(c.has_value(), (c ? "" : c.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(c.has_value(), (c ? "" : c.error().to_string()));
     client = std::move(*c);
   }
   ~client_side() {
@@ -101,12 +101,12 @@ BOOST_AUTO_TEST_CASE(three_hundred_submissions_are_spread_evenly_and_each_runs_o
   std::vector<std::string> ids;
   for (int i = 0; i < 300; ++i) {
     auto id = c.client->submit(f.definition, 0, {{"i", i}}, f.prefix + "-run-" + std::to_string(i));
-    BOOST_REQUIRE_MESSAGE(id.has_value(), (id ? "" : id.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(id.has_value(), (id ? "" : id.error().to_string()));
     ids.push_back(*id);
   }
   for (const auto& id : ids) {
     auto h = c.client->await_header(id, 120s);
-    BOOST_REQUIRE_MESSAGE(h.has_value(), (h ? "" : h.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(h.has_value(), (h ? "" : h.error().to_string()));
     auto n = std::stoi(id.substr(id.rfind('-') + 1));
     BOOST_TEST(to_string(h->status) == std::string(n % 3 == 0 ? "rolled_back" : "completed"), id);
   }
@@ -136,8 +136,8 @@ BOOST_AUTO_TEST_CASE(three_hundred_submissions_are_spread_evenly_and_each_runs_o
     BOOST_REQUIRE(c.client->await_header(f.prefix + "-late-" + std::to_string(i), 120s).has_value());
   }
   pqxx::read_transaction later(conn);
-  BOOST_TEST(count_of(later, "SELECT count(*) " + f.where() + " AND workflow_id LIKE '" + f.prefix + "-late-%' AND owner = '" +
-                               d.owner + "'") >= 1);
+  BOOST_TEST(count_of(later, "SELECT count(*) " + f.where() + " AND workflow_id LIKE '" + f.prefix +
+                               "-late-%' AND owner = '" + d.owner + "'") >= 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_run_placed_on_a_stopped_node_is_placed_again_and_runs_once) {
@@ -215,7 +215,8 @@ BOOST_AUTO_TEST_CASE(an_await_elsewhere_outlives_the_node_that_ran_the_run) {
     auto id = f.prefix + "-await-" + std::to_string(i);
     BOOST_REQUIRE(c.client->submit(f.definition, 0, nullptr, id).has_value());
     pqxx::read_transaction tx(conn);
-    if (count_of(tx, "SELECT count(*) " + f.where() + " AND workflow_id = '" + id + "' AND owner = '" + a.owner + "'")) {
+    if (count_of(tx,
+                 "SELECT count(*) " + f.where() + " AND workflow_id = '" + id + "' AND owner = '" + a.owner + "'")) {
       on_a = id;
     }
   }
@@ -225,7 +226,7 @@ BOOST_AUTO_TEST_CASE(an_await_elsewhere_outlives_the_node_that_ran_the_run) {
   a.proc->sigkill();
   a.proc->wait_exit();
   auto h = waiting.get();
-  BOOST_REQUIRE_MESSAGE(h.has_value(), (h ? "" : h.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(h.has_value(), (h ? "" : h.error().to_string()));
   BOOST_TEST(to_string(h->status) == std::string("completed"));
   BOOST_TEST(h->owner == f.nodes[1].owner); // finished by b, after a takeover
   BOOST_TEST(h->fence > 1u);
@@ -243,7 +244,8 @@ BOOST_AUTO_TEST_CASE(a_drained_node_hands_its_runs_over_without_a_lease_wait) {
     auto id = f.prefix + "-drain-" + std::to_string(i);
     BOOST_REQUIRE(c.client->submit(f.definition, 0, nullptr, id).has_value());
     pqxx::read_transaction tx(conn);
-    if (count_of(tx, "SELECT count(*) " + f.where() + " AND workflow_id = '" + id + "' AND owner = '" + a.owner + "'")) {
+    if (count_of(tx,
+                 "SELECT count(*) " + f.where() + " AND workflow_id = '" + id + "' AND owner = '" + a.owner + "'")) {
       on_a.push_back(id);
     }
   }
@@ -259,10 +261,11 @@ BOOST_AUTO_TEST_CASE(a_drained_node_hands_its_runs_over_without_a_lease_wait) {
   }
   auto took = std::chrono::steady_clock::now() - start;
   BOOST_TEST((took < 10s), "the handover took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
-                                              << " ms (lease: 20 s)");
+                                                << " ms (lease: 20 s)");
   BOOST_REQUIRE(b.wait_for("STATS claimed="));
   pqxx::read_transaction tx(conn);
-  BOOST_TEST(count_of(tx, "SELECT count(*) FROM cano_nodes WHERE node_id = '" + a.node_id + "' AND state = 'dead'") == 1);
+  BOOST_TEST(count_of(tx, "SELECT count(*) FROM cano_nodes WHERE node_id = '" + a.node_id + "' AND state = 'dead'") ==
+             1);
 }
 
 BOOST_AUTO_TEST_CASE(an_actor_awaits_a_result_from_a_node_that_did_not_run_it) {
@@ -287,7 +290,7 @@ BOOST_AUTO_TEST_CASE(an_actor_awaits_a_result_from_a_node_that_did_not_run_it) {
   cano::node_config nc;
   nc.node_id = f.prefix + "-observer";
   auto n = cano::node::open(*c.sys, rt, nc);
-  BOOST_REQUIRE_MESSAGE(n.has_value(), (n ? "" : n.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(n.has_value(), (n ? "" : n.error().to_string()));
   BOOST_REQUIRE((*n)->start().has_value());
   auto wf = cano::Workflow<int>{}
               .with_name(f.definition)

@@ -34,9 +34,9 @@ struct node_process {
     }
     node_process n;
     n.node_id = node_id;
-    n.proc = std::make_unique<cano_apps::child_process>(std::vector<std::string>{
-      worker, "postgres", "-", ledger, "node", node_id, prefix, std::to_string(runs), std::to_string(in_flight),
-      std::to_string(lease_ms)});
+    n.proc = std::make_unique<cano_apps::child_process>(
+      std::vector<std::string>{worker, "postgres", "-", ledger, "node", node_id, prefix, std::to_string(runs),
+                               std::to_string(in_flight), std::to_string(lease_ms)});
     for (const auto& [k, v] : saved) {
       if (v) {
         setenv(k.c_str(), v->c_str(), 1);
@@ -44,8 +44,8 @@ struct node_process {
         unsetenv(k.c_str());
       }
     }
-    auto hello = n.proc->read_until([](const std::string& l) { return l.rfind("NODE ", 0) == 0; },
-                                    std::chrono::seconds(60));
+    auto hello =
+      n.proc->read_until([](const std::string& l) { return l.rfind("NODE ", 0) == 0; }, std::chrono::seconds(60));
     if (hello) {
       auto rest = hello->substr(5);
       n.owner = rest.substr(0, rest.find(' '));
@@ -54,7 +54,8 @@ struct node_process {
   }
 
   /// Reads output until a line starting with `prefix` (bounded); that line, or nothing.
-  std::optional<std::string> wait_for(const std::string& prefix, std::chrono::seconds bound = std::chrono::seconds(120)) {
+  std::optional<std::string> wait_for(const std::string& prefix,
+                                      std::chrono::seconds bound = std::chrono::seconds(120)) {
     return proc->read_until([&](const std::string& l) { return l.rfind(prefix, 0) == 0; }, bound);
   }
   int results_seen() const {

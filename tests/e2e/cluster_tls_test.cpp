@@ -26,8 +26,9 @@ bool run(const std::string& command) { return std::system((command + " >/dev/nul
 /// A CA, and certificates it signed, in `dir`: <name>.pem / <name>.key.
 struct certificates {
   explicit certificates(const temp_dir& d) : dir(d) {
-    ok = run("cd " + dir.path() + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
-                                  "-subj /CN=cano-test-ca");
+    ok = run("cd " + dir.path() +
+             " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+             "-subj /CN=cano-test-ca");
   }
   bool sign(const std::string& name) {
     return run("cd " + dir.path() + " && openssl req -newkey rsa:2048 -nodes -keyout " + name + ".key -out " + name +
@@ -87,11 +88,11 @@ BOOST_AUTO_TEST_CASE(nodes_of_one_ca_serve_over_tls_and_a_self_signed_node_is_le
     auto definition = "order-saga/" + prefix;
     for (int i = 1; i <= 12; ++i) {
       auto id = (*client)->submit(definition, 0, nullptr, prefix + "-run-" + std::to_string(i), 1s);
-      BOOST_REQUIRE_MESSAGE(id.has_value(), (id ? "" : id.error_value().to_string()));
+      BOOST_REQUIRE_MESSAGE(id.has_value(), (id ? "" : id.error().to_string()));
     }
     for (int i = 1; i <= 12; ++i) {
       auto h = (*client)->await_header(prefix + "-run-" + std::to_string(i), 120s);
-      BOOST_REQUIRE_MESSAGE(h.has_value(), (h ? "" : h.error_value().to_string()));
+      BOOST_REQUIRE_MESSAGE(h.has_value(), (h ? "" : h.error().to_string()));
       BOOST_TEST(h->owner != nodes[2].owner, "a run ended on the self-signed node");
     }
     pqxx::connection conn(pg_dsn());
@@ -107,8 +108,8 @@ BOOST_AUTO_TEST_CASE(nodes_of_one_ca_serve_over_tls_and_a_self_signed_node_is_le
   half.openssl_cafile = dir.file("ca.pem");
   auto refused = cano::node::configure_tls(half);
   BOOST_REQUIRE(!refused.has_value());
-  BOOST_TEST(refused.error_value().category() == std::string("configuration"));
-  BOOST_TEST(refused.error_value().message().find("openssl.certificate and openssl.key") != std::string::npos);
+  BOOST_TEST(refused.error().category() == std::string("configuration"));
+  BOOST_TEST(refused.error().message().find("openssl.certificate and openssl.key") != std::string::npos);
   for (auto& n : nodes) {
     n.proc->sigkill();
     n.proc->wait_exit();

@@ -28,7 +28,8 @@ namespace {
 int eight_openers(const std::string& kind, const std::string& where) {
   std::vector<std::unique_ptr<child_process>> children;
   for (int i = 0; i < 8; ++i) {
-    children.push_back(std::make_unique<child_process>(std::vector<std::string>{CANO_CRASH_WORKER, kind, where, "open"}));
+    children.push_back(
+      std::make_unique<child_process>(std::vector<std::string>{CANO_CRASH_WORKER, kind, where, "open"}));
   }
   int ok = 0;
   for (auto& c : children) {

@@ -40,7 +40,7 @@ std::vector<std::string> history(const std::vector<cano::CheckpointRow>& rows) {
   for (const auto& r : rows) {
     const char* kind = r.kind == cano::RowKind::state_entry               ? "entry"
                        : r.kind == cano::RowKind::compensation_completion ? "output"
-                                                                         : "cursor";
+                                                                          : "cursor";
     out.push_back(std::to_string(r.sequence) + " " + r.state + " " + kind);
   }
   return out;
@@ -76,7 +76,8 @@ void crash_then_resume(const std::string& kind, const std::string& file,
 
   child_process resumer({CANO_CRASH_WORKER, kind, file, id, "resume", fx});
   BOOST_REQUIRE(resumer.started());
-  auto done = resumer.read_until([](const std::string& l) { return l.rfind("DONE", 0) == 0 || l.rfind("FAILED", 0) == 0; }, 120s);
+  auto done =
+    resumer.read_until([](const std::string& l) { return l.rfind("DONE", 0) == 0 || l.rfind("FAILED", 0) == 0; }, 120s);
   auto status = resumer.wait_exit();
   BOOST_REQUIRE(done.has_value());
   BOOST_TEST(*done == "DONE Done");

@@ -149,26 +149,27 @@ int main(int argc, char** argv) {
   if (kind == "sqlite") {
     auto s = cano::SqliteCheckpointStore::open(file);
     if (!s) {
-      std::cerr << s.error_value() << "\n";
+      std::cerr << s.error() << "\n";
       return 3;
     }
     store = *s;
   } else {
     auto s = cano::PostgresCheckpointStore::open();
     if (!s) {
-      std::cerr << s.error_value() << "\n";
+      std::cerr << s.error() << "\n";
       return 3;
     }
     store = *s;
   }
   auto wf = cano::Workflow<Stage>{}
               .with_name("crash-e2e")
-              .register_task(Stage::Start, "start",
-                             [fx] {
-                               fx->record("Start");
-                               return Stage::Reserve;
-                             },
-                             cano::TaskConfig::minimal())
+              .register_task(
+                Stage::Start, "start",
+                [fx] {
+                  fx->record("Start");
+                  return Stage::Reserve;
+                },
+                cano::TaskConfig::minimal())
               .register_with_compensation(Stage::Reserve, std::make_shared<reserve>(fx))
               .register_stepped(Stage::Crunch, std::make_shared<crunch>(fx, mode == "resume"))
               .add_exit_state(Stage::Done)
@@ -179,7 +180,7 @@ int main(int argc, char** argv) {
   cano::runtime rt{sys};
   auto end = mode == "resume" ? rt.resume(wf, id) : rt.run(wf, Stage::Start, {id, {{"order", id}}});
   if (!end) {
-    line("FAILED " + end.error_value().to_string());
+    line("FAILED " + end.error().to_string());
     return 1;
   }
   line("DONE " + to_string(*end));

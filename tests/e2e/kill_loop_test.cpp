@@ -82,7 +82,7 @@ void kill_loop(const std::string& kind, const std::string& file, const std::shar
     BOOST_TEST(store->load_run(id)->empty(), id);
     (*h)->status == cano::RunStatus::completed     ? ++completed
     : (*h)->status == cano::RunStatus::rolled_back ? ++rolled_back
-                                                     : ++other;
+                                                   : ++other;
   }
   auto verdict = check_ledger(read_ledger(ledger), [&](const std::string& run) {
     auto n = std::stoi(run.substr(run.rfind('-') + 1));
@@ -94,8 +94,7 @@ void kill_loop(const std::string& kind, const std::string& file, const std::shar
   // The figures the closing note of the issue asks for.
   std::cout << "kill loop (" << kind << "): runs " << runs << ", workers " << workers << ", kills " << kills
             << ", runs resumed " << resumed << ", completed " << completed << ", rolled back " << rolled_back
-            << ", other " << other << ", undos " << verdict.undos << ", violations " << verdict.total()
-            << std::endl;
+            << ", other " << other << ", undos " << verdict.undos << ", violations " << verdict.total() << std::endl;
   BOOST_TEST(kills > 0); // the loop did kill workers mid-way
 }
 

@@ -79,9 +79,8 @@ void check_once_each(const std::string& ledger, const std::string& id) {
     BOOST_TEST(n == 0, kind << ": " << verdict.examples[kind]);
   }
   auto entries = read_ledger(ledger);
-  auto undos = std::count_if(entries.begin(), entries.end(), [&](const ledger_entry& e) {
-    return e.run == id && e.kind == "UNDO";
-  });
+  auto undos = std::count_if(entries.begin(), entries.end(),
+                             [&](const ledger_entry& e) { return e.run == id && e.kind == "UNDO"; });
   BOOST_TEST(undos == 2);
 }
 
@@ -94,8 +93,8 @@ void expect_rolled_back(const target& t, const std::string& id) {
   BOOST_TEST(h->failure->message() == "the carrier refused " + id);
   BOOST_TEST(store->load_run(id)->empty());
   auto unfinished = *store->unfinished_runs();
-  BOOST_TEST(std::none_of(unfinished.begin(), unfinished.end(),
-                          [&](const cano::RunHeader& u) { return u.workflow_id == id; }));
+  BOOST_TEST(
+    std::none_of(unfinished.begin(), unfinished.end(), [&](const cano::RunHeader& u) { return u.workflow_id == id; }));
 }
 
 void killed_after_the_first_of_two_undos(const target& t, const temp_dir& dir) {

@@ -1,11 +1,14 @@
-// The child process of the rollback crash tests (ARCHITECTURE D7) and the kill loop: an order
-// saga — Reserve ⇄ Release, Charge ⇄ Refund, Ship (fails for the runs told to), Done — on a
+// The child process of the rollback crash tests (ARCHITECTURE D7), the kill loop and the cancel
+// tests: an order saga — Reserve ⇄ Release, Charge ⇄ Refund, Ship (fails for the runs told to,
+// waits to be cancelled for others), Done — on a
 // SQLite file or PostgreSQL, with every effect appended to a ledger file as
 // "<FWD|UNDO> <run> <step> <pid>", so a test can check, across SIGKILLs, that no forward step
 // ran after a rollback began and that each undo was done once (or twice when a kill cut the
 // first one short).
 //
-//   saga_worker <sqlite|postgres> <file|-> <ledger> run <id>      (ids starting "fail" fail at Ship)
+//   saga_worker <sqlite|postgres> <file|-> <ledger> run <id>      (ids starting "fail" fail at Ship;
+//                                                                  ids starting "hold" wait in Ship
+//                                                                  until the run is cancelled)
 //   saga_worker <sqlite|postgres> <file|-> <ledger> resume <id>
 //   saga_worker <sqlite|postgres> <file|-> <ledger> loop <prefix> <runs> <in flight>
 //   saga_worker postgres - <ledger> node <node id> <prefix> <runs> <in flight> <lease ms>
@@ -15,9 +18,10 @@
 // 20–60 ms (CANO_TEST_STEP_MS=<n>: n ms). `node` joins a cluster as a cano::node serving the saga
 // (definition "order-saga/<prefix>"), prints "NODE <owner> <port>", runs <prefix>-<node id>-0 …
 // on itself, prints "LOCAL-DONE", then keeps serving (taking over orphans and runs submitted to
-// it) until killed (SIGTERM: it drains for 200 ms, then hands the rest over); after a rejoin it starts as many runs again, named …-after-<n>, and prints
-// "STATS claimed=<n> rejoins=<n>" whenever those figures change. Output lines (flushed):
-// "RESULT <id> <DONE state|FAILED error>", "RESUMED <n>", "ALL-DONE". Environment, for crash
+// it) until killed (SIGTERM: it drains for 200 ms, then hands the rest over); after a rejoin it starts as many runs
+// again, named …-after-<n>, and prints "STATS claimed=<n> rejoins=<n>" whenever those figures change. Output lines
+// (flushed): "RESULT <id> <DONE state|FAILED error>", "RESUMED <n>", "ALL-DONE", "SHIP-WAITING <id>" (a "hold" run is
+// in Ship, in any mode; a cancel drops it — the Ship body sees stop_requested() and ends). Environment, for crash
 // points:
 //   CANO_TEST_BLOCK_UNDO=<step>  the undo of that step prints "UNDO-BLOCKED <step>" and hangs
 //                                before its effect (the test kills the process then);
@@ -94,7 +98,10 @@ bool fails(const std::string& id) {
 
 class saga_step : public cano::CompensatableTask<Order, std::string> {
 public:
-  saga_step(std::string name, Order next, std::shared_ptr<ledger> fx) : name_(std::move(name)), next_(next), fx_(std::move(fx)) {}
+  saga_step(std::string name, Order next, std::shared_ptr<ledger> fx)
+    : name_(std::move(name)),
+      next_(next),
+      fx_(std::move(fx)) {}
   std::string name() const override { return name_; }
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
   cano::expected<std::pair<cano::TaskResult<Order>, std::string>> run(cano::task_context& ctx) override {
@@ -157,6 +164,8 @@ public:
   cano::expected<cano::RunListing> list_unfinished() override { return inner_->list_unfinished(); }
   cano::expected<void> acquire_driver() override { return inner_->acquire_driver(); }
   cano::expected<void> claim_run(const std::string& id) override { return inner_->claim_run(id); }
+  cano::expected<void> request_cancel(const std::string& id) override { return inner_->request_cancel(id); }
+  cano::expected<std::vector<std::string>> cancel_requests() override { return inner_->cancel_requests(); }
 
 private:
   std::shared_ptr<cano::CheckpointStore> inner_;
@@ -164,7 +173,7 @@ private:
 };
 
 std::string outcome(const cano::expected<Order>& r) {
-  return r ? "DONE " + to_string(*r) : "FAILED " + r.error_value().to_string();
+  return r ? "DONE " + to_string(*r) : "FAILED " + r.error().to_string();
 }
 
 struct ship : cano::Task<Order> {
@@ -173,6 +182,14 @@ struct ship : cano::Task<Order> {
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
   cano::expected<cano::TaskResult<Order>> run(cano::task_context& ctx) override {
     fx->record("FWD", ctx.workflow_id(), "Ship");
+    if (ctx.workflow_id().rfind("hold", 0) == 0) {
+      line("SHIP-WAITING " + ctx.workflow_id());
+      auto until = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+      while (!ctx.stop_requested() && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      return cano::error::task_execution("ship of " + ctx.workflow_id() + " was never cancelled");
+    }
     pause_a_little();
     if (fails(ctx.workflow_id())) {
       return cano::error::task_execution("the carrier refused " + ctx.workflow_id());
@@ -228,7 +245,7 @@ int node_mode(const std::shared_ptr<ledger>& fx, const std::string& node_id, con
     cfg.openssl_cafile = std::getenv("CANO_TEST_TLS_CA") ? std::getenv("CANO_TEST_TLS_CA") : "";
   }
   if (auto tls = cano::node::configure_tls(cfg); !tls) {
-    std::cerr << tls.error_value() << "\n";
+    std::cerr << tls.error() << "\n";
     return 2;
   }
   caf::actor_system sys{cfg};
@@ -239,12 +256,12 @@ int node_mode(const std::shared_ptr<ledger>& fx, const std::string& node_id, con
   config.renew_every = std::chrono::milliseconds(std::max(lease_ms / 5, 20));
   auto n = cano::node::open(sys, rt, config);
   if (!n) {
-    std::cerr << n.error_value() << "\n";
+    std::cerr << n.error() << "\n";
     return 3;
   }
   auto wf = (*n)->serve(order_saga("order-saga/" + prefix, fx), Order::Reserve); // submittable
   if (auto started = (*n)->start(); !started) {
-    std::cerr << started.error_value() << "\n";
+    std::cerr << started.error() << "\n";
     return 3;
   }
   line("NODE " + (*n)->owner() + " " + std::to_string((*n)->port()));
@@ -261,8 +278,8 @@ int node_mode(const std::shared_ptr<ledger>& fx, const std::string& node_id, con
   while (!terminated) {
     auto s = (*n)->stats();
     if (s.claimed != last.claimed || s.rejoins != last.rejoins) {
-      line("STATS claimed=" + std::to_string(s.claimed) + " rejoins=" + std::to_string(s.rejoins) + " owner=" +
-           (*n)->owner());
+      line("STATS claimed=" + std::to_string(s.claimed) + " rejoins=" + std::to_string(s.rejoins) +
+           " owner=" + (*n)->owner());
       last = s;
     }
     if (s.rejoins > rejoins_served) {
@@ -299,14 +316,14 @@ int main(int argc, char** argv) {
   if (kind == "sqlite") {
     auto s = cano::SqliteCheckpointStore::open(file);
     if (!s) {
-      std::cerr << s.error_value() << "\n";
+      std::cerr << s.error() << "\n";
       return 3;
     }
     store = *s;
   } else {
     auto s = cano::PostgresCheckpointStore::open();
     if (!s) {
-      std::cerr << s.error_value() << "\n";
+      std::cerr << s.error() << "\n";
       return 3;
     }
     store = *s;

@@ -88,18 +88,14 @@ BOOST_AUTO_TEST_CASE(resource_errors_have_their_categories_and_displays) {
   BOOST_TEST(category_of(mismatch) == "resource_type_mismatch");
   BOOST_TEST(mismatch.to_string() == "Resource type mismatch: wrong type");
 
-  BOOST_TEST(cano::error::resource_not_found("same") !=
-             cano::error::resource_type_mismatch("same"));
+  BOOST_TEST(cano::error::resource_not_found("same") != cano::error::resource_type_mismatch("same"));
 }
 
 // §5.1 #7
 BOOST_AUTO_TEST_CASE(timeout_circuit_open_and_checkpoint_store_errors_have_their_displays) {
-  BOOST_TEST(cano::error::timeout("attempt deadline reached").to_string() ==
-             "Timeout error: attempt deadline reached");
-  BOOST_TEST(cano::error::circuit_open("breaker tripped").to_string() ==
-             "Circuit open: breaker tripped");
-  BOOST_TEST(cano::error::checkpoint_store("disk full").to_string() ==
-             "Checkpoint store error: disk full");
+  BOOST_TEST(cano::error::timeout("attempt deadline reached").to_string() == "Timeout error: attempt deadline reached");
+  BOOST_TEST(cano::error::circuit_open("breaker tripped").to_string() == "Circuit open: breaker tripped");
+  BOOST_TEST(cano::error::checkpoint_store("disk full").to_string() == "Checkpoint store error: disk full");
 }
 
 // §5.1 #8
@@ -151,10 +147,8 @@ BOOST_AUTO_TEST_CASE(workflow_version_mismatch_reports_stored_and_expected_versi
 
 // §5.1 #10
 BOOST_AUTO_TEST_CASE(workflow_version_mismatch_equality_compares_both_versions) {
-  BOOST_TEST(cano::error::workflow_version_mismatch(0, 1) ==
-             cano::error::workflow_version_mismatch(0, 1));
-  BOOST_TEST(cano::error::workflow_version_mismatch(0, 1) !=
-             cano::error::workflow_version_mismatch(1, 2));
+  BOOST_TEST(cano::error::workflow_version_mismatch(0, 1) == cano::error::workflow_version_mismatch(0, 1));
+  BOOST_TEST(cano::error::workflow_version_mismatch(0, 1) != cano::error::workflow_version_mismatch(1, 2));
 }
 
 // §1.2 table: every string-carrying variant's category, message and Display prefix.
@@ -175,10 +169,8 @@ BOOST_AUTO_TEST_CASE(every_string_variant_has_the_category_and_display_of_the_ta
     {cano::error::checkpoint_store("m"), "checkpoint_store", "Checkpoint store error: m"},
     {cano::error::generic("m"), "generic", "Error: m"},
     {cano::error::resource_not_found("m"), "resource_not_found", "Resource not found: m"},
-    {cano::error::resource_type_mismatch("m"), "resource_type_mismatch",
-     "Resource type mismatch: m"},
-    {cano::error::resource_duplicate_key("m"), "resource_duplicate_key",
-     "Resource duplicate key: m"},
+    {cano::error::resource_type_mismatch("m"), "resource_type_mismatch", "Resource type mismatch: m"},
+    {cano::error::resource_duplicate_key("m"), "resource_duplicate_key", "Resource duplicate key: m"},
   };
   for (const auto& r : rows) {
     BOOST_TEST(category_of(r.e) == std::string(r.category));

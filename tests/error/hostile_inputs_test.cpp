@@ -63,7 +63,9 @@ template <class Thrown>
 class throwing_store : public cano::CheckpointStore {
 public:
   throwing_store(std::shared_ptr<cano::CheckpointStore> inner, std::string where, Thrown what)
-    : inner_(std::move(inner)), where_(std::move(where)), what_(std::move(what)) {}
+    : inner_(std::move(inner)),
+      where_(std::move(where)),
+      what_(std::move(what)) {}
   std::atomic<bool> armed{true};
 
   bool is_blocking() const override { return inner_->is_blocking(); }
@@ -131,7 +133,7 @@ BOOST_AUTO_TEST_CASE(a_resource_setup_throwing_a_non_exception_fails_the_run_ins
   auto wf = two_steps(cano::Resources{}.insert("r", r));
   auto end = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!end.has_value());
-  BOOST_TEST(end.error_value().message() == "resource setup threw: <non-string panic payload>");
+  BOOST_TEST(end.error().message() == "resource setup threw: <non-string panic payload>");
 }
 
 BOOST_AUTO_TEST_CASE(a_resource_teardown_throwing_anything_never_stops_the_run_from_reporting) {
@@ -150,8 +152,8 @@ BOOST_AUTO_TEST_CASE(a_store_throwing_a_non_exception_is_a_checkpoint_store_erro
   auto store = throwing(std::make_shared<cano::MemoryCheckpointStore>(), "append", 42);
   auto end = ts.rt->run(checkpointed(store), State::Start, {"throw-42", nullptr});
   BOOST_REQUIRE(!end.has_value());
-  BOOST_TEST(end.error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(end.error_value().message().find("the store threw: <non-string panic payload>") != std::string::npos);
+  BOOST_TEST(end.error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(end.error().message().find("the store threw: <non-string panic payload>") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(append_batch_throwing_keeps_its_text_and_the_checkpoint_actor_serves_the_next_run) {
@@ -162,16 +164,16 @@ BOOST_AUTO_TEST_CASE(append_batch_throwing_keeps_its_text_and_the_checkpoint_act
   auto wf = checkpointed(store);
   auto end = ts.rt->run(wf, State::Start, {"disk-1", nullptr});
   BOOST_REQUIRE(!end.has_value());
-  BOOST_TEST(end.error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(end.error_value().message().find("disk on fire") != std::string::npos, end.error_value().message());
+  BOOST_TEST(end.error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(end.error().message().find("disk on fire") != std::string::npos, end.error().message());
   // A non-exception next time: the actor survives that as well, then a healthy run goes through.
   auto store42 = throwing(sqlite, "append_batch", 42);
   auto end42 = ts.rt->run(checkpointed(store42), State::Start, {"disk-2", nullptr});
   BOOST_REQUIRE(!end42.has_value());
-  BOOST_TEST(end42.error_value().message().find("<non-string panic payload>") != std::string::npos);
+  BOOST_TEST(end42.error().message().find("<non-string panic payload>") != std::string::npos);
   store->armed = false;
   auto healthy = ts.rt->run(wf, State::Start, {"disk-3", nullptr});
-  BOOST_REQUIRE_MESSAGE(healthy.has_value(), (healthy ? "" : healthy.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(healthy.has_value(), (healthy ? "" : healthy.error().to_string()));
   BOOST_TEST(*healthy == State::Complete);
 }
 
@@ -182,13 +184,13 @@ BOOST_AUTO_TEST_CASE(stores_throwing_while_a_run_is_resumed_or_listed_give_error
   for (const char* where : {"load_run", "run_header"}) {
     auto end = ts.rt->resume(checkpointed(throwing(inner, where, 7)), "r1");
     BOOST_REQUIRE(!end.has_value());
-    BOOST_TEST(end.error_value().message().find(std::string(where) + ": the store threw") != std::string::npos,
-               end.error_value().message());
+    BOOST_TEST(end.error().message().find(std::string(where) + ": the store threw") != std::string::npos,
+               end.error().message());
   }
   auto listed = ts.rt->resume_all(std::vector<cano::Workflow<State>>{
     checkpointed(throwing(inner, "list_unfinished", std::logic_error("listing broke")))});
   BOOST_REQUIRE(listed.size() == 1u);
-  BOOST_TEST(listed[0].second.error_value().message().find("listing broke") != std::string::npos);
+  BOOST_TEST(listed[0].second.error().message().find("listing broke") != std::string::npos);
 }
 
 // --- setup rollback ----------------------------------------------------------------------------
@@ -198,9 +200,7 @@ BOOST_AUTO_TEST_CASE(a_setup_failing_half_way_tears_down_what_was_set_up_however
   auto first = std::make_shared<fragile>();
   auto second = std::make_shared<fragile>();
   int n = 0;
-  second->on_setup = [&n] {
-    ++n % 2 == 0 ? throw std::runtime_error("second setup failed") : throw 23;
-  };
+  second->on_setup = [&n] { ++n % 2 == 0 ? throw std::runtime_error("second setup failed") : throw 23; };
   auto wf = two_steps(cano::Resources{}.insert("first", first).insert("second", second));
   for (int i = 0; i < 23; ++i) {
     auto end = ts.rt->run(wf, State::Start);
@@ -224,14 +224,15 @@ BOOST_AUTO_TEST_CASE(sqlite_headers_that_cannot_be_read_are_reported_and_the_oth
   }
   sqlite3* db = nullptr;
   BOOST_REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  BOOST_REQUIRE(sqlite3_exec(db, "UPDATE cano_runs SET input = '{not json' WHERE workflow_id = 'bad-input';"
-                                 "UPDATE cano_runs SET workflow_version = 4294967296 WHERE workflow_id = 'bad-version';",
+  BOOST_REQUIRE(sqlite3_exec(db,
+                             "UPDATE cano_runs SET input = '{not json' WHERE workflow_id = 'bad-input';"
+                             "UPDATE cano_runs SET workflow_version = 4294967296 WHERE workflow_id = 'bad-version';",
                              nullptr, nullptr, nullptr) == SQLITE_OK);
   test_system ts;
   auto results = ts.rt->resume_all(std::vector<cano::Workflow<State>>{wf});
   std::map<std::string, std::string> by_id;
   for (const auto& [id, r] : results) {
-    by_id[id] = r ? std::string("completed") : r.error_value().message();
+    by_id[id] = r ? std::string("completed") : r.error().message();
   }
   BOOST_TEST(by_id["healthy"] == "completed");
   BOOST_TEST(by_id["bad-input"].find("decode its input") != std::string::npos, by_id["bad-input"]);
@@ -272,14 +273,14 @@ BOOST_AUTO_TEST_CASE(postgres_headers_that_cannot_be_read_are_reported_and_the_o
   auto results = ts.rt->resume_all(std::vector<cano::Workflow<State>>{wf});
   std::map<std::string, std::string> by_id;
   for (const auto& [id, r] : results) {
-    by_id[id] = r ? std::string("completed") : r.error_value().message();
+    by_id[id] = r ? std::string("completed") : r.error().message();
   }
   BOOST_TEST(by_id["healthy"] == "completed");
   BOOST_TEST(by_id["bad-status"].find("unknown status \"paused-by-hand\"") != std::string::npos, by_id["bad-status"]);
   BOOST_TEST(by_id["bad-version"].find("4294967296 out of u32 range") != std::string::npos, by_id["bad-version"]);
   auto single = store->run_header("bad-status");
   BOOST_REQUIRE(!single.has_value()); // read alone, it is an error too, never "running"
-  BOOST_TEST(single.error_value().message().find("unknown status") != std::string::npos);
+  BOOST_TEST(single.error().message().find("unknown status") != std::string::npos);
   auto kept = exec("SELECT status FROM cano_runs WHERE workflow_id = 'bad-status'");
   BOOST_TEST(kept[0][0].as<std::string>() == "paused-by-hand");
   auto version = exec("SELECT workflow_version FROM cano_runs WHERE workflow_id = 'bad-version'");
@@ -294,9 +295,9 @@ BOOST_AUTO_TEST_CASE(a_postgres_run_whose_input_holds_a_nul_character_is_refused
   auto input = nlohmann::json::parse(R"({"order":{"note":"a\u0000b"}})");
   auto r = ts.rt->run(wf, State::Start, {"nul-input", input});
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().category() == std::string("configuration"));
-  BOOST_TEST(r.error_value().message().find("/order/note holds the character U+0000") != std::string::npos,
-             r.error_value().message());
+  BOOST_TEST(r.error().category() == std::string("configuration"));
+  BOOST_TEST(r.error().message().find("/order/note holds the character U+0000") != std::string::npos,
+             r.error().message());
   auto header = store->run_header("nul-input");
   BOOST_REQUIRE(header.has_value());
   BOOST_TEST(!header->has_value()); // nothing was written

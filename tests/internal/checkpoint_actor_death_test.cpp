@@ -42,8 +42,12 @@ public:
     }
     return inner_->append_batch(w);
   }
-  cano::expected<void> append(const std::string& id, const cano::CheckpointRow& r) override { return inner_->append(id, r); }
-  cano::expected<std::vector<cano::CheckpointRow>> load_run(const std::string& id) override { return inner_->load_run(id); }
+  cano::expected<void> append(const std::string& id, const cano::CheckpointRow& r) override {
+    return inner_->append(id, r);
+  }
+  cano::expected<std::vector<cano::CheckpointRow>> load_run(const std::string& id) override {
+    return inner_->load_run(id);
+  }
   cano::expected<void> clear(const std::string& id) override { return inner_->clear(id); }
   cano::expected<void> put_run_header(const cano::RunHeader& h) override { return inner_->put_run_header(h); }
   cano::expected<std::optional<cano::RunHeader>> run_header(const std::string& id) override {
@@ -64,8 +68,10 @@ BOOST_AUTO_TEST_CASE(runs_waiting_on_a_dead_checkpoint_actor_are_interrupted_and
   auto store = std::make_shared<gated_store>(*cano::SqliteCheckpointStore::open(dir.file("ckpt.db")));
   auto wf = cano::Workflow<State>{}
               .with_name("death")
-              .register_task(State::Start, "start", [] { return State::Process; }, cano::TaskConfig::minimal())
-              .register_task(State::Process, "process", [] { return State::Complete; }, cano::TaskConfig::minimal())
+              .register_task(
+                State::Start, "start", [] { return State::Process; }, cano::TaskConfig::minimal())
+              .register_task(
+                State::Process, "process", [] { return State::Complete; }, cano::TaskConfig::minimal())
               .add_exit_state(State::Complete)
               .with_checkpoint_store(store)
               .with_timeout(std::chrono::seconds(60));
@@ -78,7 +84,7 @@ BOOST_AUTO_TEST_CASE(runs_waiting_on_a_dead_checkpoint_actor_are_interrupted_and
   auto channel = eng.checkpoint_channel_for(store);
   auto dying = channel->actor();
   caf::anon_send_exit(dying, caf::exit_reason::kill); // it will see this after the batch in hand
-  for (int i = 2; i <= 4; ++i) { // these wait in its mailbox behind the exit
+  for (int i = 2; i <= 4; ++i) {                      // these wait in its mailbox behind the exit
     ts.rt->start(wf, State::Start, {"held-" + std::to_string(i), nullptr}, caf::actor_cast<caf::actor>(self));
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -102,7 +108,7 @@ BOOST_AUTO_TEST_CASE(runs_waiting_on_a_dead_checkpoint_actor_are_interrupted_and
   BOOST_TEST(interrupted >= 3); // the writes that waited in the mailbox
   // A new actor serves the next write.
   auto next = ts.rt->run(wf, State::Start, {"after", nullptr});
-  BOOST_REQUIRE_MESSAGE(next.has_value(), (next ? "" : next.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(next.has_value(), (next ? "" : next.error().to_string()));
   BOOST_TEST((channel->actor() != dying));
   BOOST_TEST(channel->restarts.load() == 1u);
   // The interrupted runs lost their very first write with the actor: nothing of them is in the

@@ -23,7 +23,7 @@ flow_time at(int h, int m, int s, int ms = 0) {
 cano::detail::flow_plan plan(cano::cluster_flow f) {
   f.definition = "orders";
   auto p = cano::detail::flow_plan::of(std::move(f));
-  BOOST_REQUIRE_MESSAGE(p.has_value(), (p ? "" : p.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(p.has_value(), (p ? "" : p.error().to_string()));
   return *p;
 }
 
@@ -88,17 +88,17 @@ BOOST_AUTO_TEST_CASE(bad_flows_are_refused_with_cano_texts_where_cano_has_them) 
   f.interval = -1000ms;
   auto negative = cano::check_flow(f);
   BOOST_REQUIRE(!negative);
-  BOOST_TEST(negative.error_value().message() == "Flow 'sweep' has a negative interval (-1000000000ns)");
+  BOOST_TEST(negative.error().message() == "Flow 'sweep' has a negative interval (-1000000000ns)");
   f.interval = 0ms;
   auto zero = cano::check_flow(f);
   BOOST_REQUIRE(!zero);
-  BOOST_TEST(zero.error_value().message().find("needs a positive interval") != std::string::npos);
+  BOOST_TEST(zero.error().message().find("needs a positive interval") != std::string::npos);
   f.trigger = cano::flow_trigger::cron;
   f.cron = "0 0 25 * * *";
   auto bad_cron = cano::check_flow(f);
   BOOST_REQUIRE(!bad_cron);
-  BOOST_TEST(bad_cron.error_value().code() == cano::errc::configuration);
-  BOOST_TEST(bad_cron.error_value().message().find("Invalid cron expression:") != std::string::npos);
+  BOOST_TEST(bad_cron.error().code() == cano::errc::configuration);
+  BOOST_TEST(bad_cron.error().message().find("Invalid cron expression:") != std::string::npos);
   f.cron = "0 0 2 * * *";
   f.id = "";
   BOOST_TEST(!cano::check_flow(f));
@@ -151,6 +151,25 @@ BOOST_AUTO_TEST_CASE(a_failing_every_flow_waits_the_longer_of_interval_and_backo
   r = after_run(p, r, at(9, 1, 0));
   BOOST_TEST((r.status == kind::completed && r.streak == 0u && !r.next_eligible));
   BOOST_TEST((r.next_tick == at(9, 1, 1)));
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_run_leaves_the_flow_idle_with_its_streak_and_window) {
+  auto p = every(1s, exact(4s, 2u));
+  auto err = cano::error::task_execution("supplier offline");
+  auto r = after_run(p, idle_row(at(9, 0, 0)), at(9, 0, 0, 100), err);
+  BOOST_REQUIRE((r.status == kind::backoff && r.streak == 1u));
+  // cano 0.15: a run cancelled (cluster_client::cancel, cano runs cancel) is no failure of the flow —
+  // not a second one in the streak (which would trip it), and not a success that clears it.
+  r = after_run(p, r, at(9, 0, 5), cano::error::cancelled());
+  BOOST_TEST((r.status == kind::idle));
+  BOOST_TEST(r.streak == 1u);
+  BOOST_TEST((r.next_eligible == at(9, 0, 4, 100)));
+  BOOST_TEST(r.last_error == err.to_string());
+  BOOST_TEST((r.next_tick == at(9, 0, 6))); // the schedule goes on: the interval after its end
+  // A failed undo after a cancel is a failure like any other.
+  r = after_run(p, r, at(9, 0, 7), cano::error::compensation_failed({cano::error::cancelled(), err}));
+  BOOST_TEST((r.status == kind::tripped));
+  BOOST_TEST(r.streak == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(a_triggered_run_takes_the_every_tick_it_overlaps_and_leaves_the_schedule_alone) {

@@ -58,8 +58,8 @@ BOOST_AUTO_TEST_CASE(a_join_state_that_is_neither_registered_nor_exit_is_rejecte
               .add_exit_state(State::Complete);
   auto r = wf.validate();
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("configuration"));
-  BOOST_TEST(r.error_value().message() == "Split join_state Process is neither registered nor an exit state");
+  BOOST_TEST(r.error().category() == std::string("configuration"));
+  BOOST_TEST(r.error().message() == "Split join_state Process is neither registered nor an exit state");
 }
 
 BOOST_AUTO_TEST_CASE(an_exit_state_is_a_valid_join_state) {
@@ -73,18 +73,18 @@ BOOST_AUTO_TEST_CASE(an_exit_state_is_a_valid_join_state) {
 BOOST_AUTO_TEST_CASE(partial_timeout_without_a_timeout_is_rejected) {
   auto r = split_workflow({JoinStrategy::partial_timeout(), State::Process}).validate();
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("configuration"));
-  BOOST_TEST(r.error_value().message() == "PartialTimeout strategy requires a timeout to be configured");
+  BOOST_TEST(r.error().category() == std::string("configuration"));
+  BOOST_TEST(r.error().message() == "PartialTimeout strategy requires a timeout to be configured");
 }
 
 BOOST_AUTO_TEST_CASE(a_percentage_outside_zero_to_one_is_rejected) {
-  const std::pair<double, const char*> cases[] = {{0.0, "0"}, {1.5, "1.5"}, {std::nan(""), "NaN"},
-                                                  {-0.5, "-0.5"}, {INFINITY, "inf"}};
+  const std::pair<double, const char*> cases[] = {
+    {0.0, "0"}, {1.5, "1.5"}, {std::nan(""), "NaN"}, {-0.5, "-0.5"}, {INFINITY, "inf"}};
   for (const auto& [p, shown] : cases) {
     auto r = split_workflow({JoinStrategy::percentage(p), State::Process}).validate();
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().category() == std::string("configuration"));
-    BOOST_TEST(r.error_value().message() ==
+    BOOST_TEST(r.error().category() == std::string("configuration"));
+    BOOST_TEST(r.error().message() ==
                std::string("Percentage strategy requires a finite value in (0.0, 1.0], got ") + shown);
   }
   BOOST_TEST(split_workflow({JoinStrategy::percentage(1.0), State::Process}).validate().has_value());
@@ -93,8 +93,8 @@ BOOST_AUTO_TEST_CASE(a_percentage_outside_zero_to_one_is_rejected) {
 BOOST_AUTO_TEST_CASE(a_bulkhead_of_zero_is_rejected) {
   auto r = split_workflow(cano::JoinConfig<State>{JoinStrategy::all(), State::Process}.with_bulkhead(0)).validate();
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("configuration"));
-  BOOST_TEST(r.error_value().message() == "bulkhead requires a positive permit count, got 0");
+  BOOST_TEST(r.error().category() == std::string("configuration"));
+  BOOST_TEST(r.error().message() == "bulkhead requires a positive permit count, got 0");
 }
 
 BOOST_AUTO_TEST_CASE(an_empty_branch_name_is_a_configuration_error) {
@@ -104,7 +104,7 @@ BOOST_AUTO_TEST_CASE(an_empty_branch_name_is_a_configuration_error) {
               .add_exit_state(State::Complete);
   auto r = wf.validate();
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().message().find("empty name") != std::string::npos);
+  BOOST_TEST(r.error().message().find("empty name") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

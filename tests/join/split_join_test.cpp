@@ -37,40 +37,44 @@ cano::TaskConfig branch_config(bool blocking) { return cano::TaskConfig::minimal
 std::shared_ptr<cano::Task<State>> ok_task(bool blocking) { return goto_task(State::Join, branch_config(blocking)); }
 
 std::shared_ptr<cano::Task<State>> fail_task(bool blocking) {
-  return cano::make_task<State>("Fail", []() -> cano::expected<State> {
-    return cano::error::task_execution("branch failed");
-  }, branch_config(blocking));
+  return cano::make_task<State>(
+    "Fail", []() -> cano::expected<State> { return cano::error::task_execution("branch failed"); },
+    branch_config(blocking));
 }
 
 std::shared_ptr<cano::Task<State>> sleep_task(bool blocking, std::chrono::milliseconds d, bool ok = true) {
-  return cano::make_task<State>("Sleep", [d, ok]() -> cano::expected<State> {
-    std::this_thread::sleep_for(d);
-    if (!ok) {
-      return cano::error::task_execution("slow failure");
-    }
-    return State::Join;
-  }, branch_config(blocking));
+  return cano::make_task<State>(
+    "Sleep",
+    [d, ok]() -> cano::expected<State> {
+      std::this_thread::sleep_for(d);
+      if (!ok) {
+        return cano::error::task_execution("slow failure");
+      }
+      return State::Join;
+    },
+    branch_config(blocking));
 }
 
 /// A branch that announces itself, then waits for the gate (a bounded time if non-blocking).
 std::shared_ptr<cano::Task<State>> gated_task(bool blocking, std::shared_ptr<counter> entered,
                                               std::shared_ptr<gate> g) {
-  return cano::make_task<State>("Gated", [blocking, entered, g] {
-    entered->arrive();
-    if (blocking) {
-      g->wait();
-    } else {
-      g->wait_for(bounded_wait);
-    }
-    return State::Join;
-  }, branch_config(blocking));
+  return cano::make_task<State>(
+    "Gated",
+    [blocking, entered, g] {
+      entered->arrive();
+      if (blocking) {
+        g->wait();
+      } else {
+        g->wait_for(bounded_wait);
+      }
+      return State::Join;
+    },
+    branch_config(blocking));
 }
 
 cano::expected<State> run_split(test_system& ts, branches tasks, JoinConfig<State> join,
                                 std::shared_ptr<cano::WorkflowObserver> obs = nullptr) {
-  auto wf = cano::Workflow<State>{}
-              .register_split(State::Start, std::move(tasks), join)
-              .add_exit_state(State::Join);
+  auto wf = cano::Workflow<State>{}.register_split(State::Start, std::move(tasks), join).add_exit_state(State::Join);
   if (obs) {
     wf = wf.with_observer(obs);
   }
@@ -79,13 +83,16 @@ cano::expected<State> run_split(test_system& ts, branches tasks, JoinConfig<Stat
 
 struct DataTask : cano::Task<State> {
   DataTask(std::string k, std::string v, State next, bool blocking = true)
-    : key(std::move(k)), value(std::move(v)), next_state(next), blocking_(blocking) {}
+    : key(std::move(k)),
+      value(std::move(v)),
+      next_state(next),
+      blocking_(blocking) {}
   std::string name() const override { return "DataTask"; }
   cano::TaskConfig config() const override { return cano::TaskConfig{}.with_blocking(blocking_); }
   cano::expected<cano::TaskResult<State>> run(cano::task_context& ctx) override {
     auto store = ctx.resources().get<cano::MemoryStore>("store");
     if (!store) {
-      return store.error_value();
+      return store.error();
     }
     (*store)->put(key, value);
     return next_state;
@@ -103,8 +110,10 @@ BOOST_AUTO_TEST_CASE(all_any_quorum_and_percentage_proceed_to_the_join_state) {
   for (bool b : modes) {
     BOOST_TEST_CONTEXT("blocking " << b) {
       test_system ts;
-      BOOST_TEST(*run_split(ts, {ok_task(b), ok_task(b), ok_task(b)}, {JoinStrategy::all(), State::Join}) == State::Join);
-      BOOST_TEST(*run_split(ts, {ok_task(b), ok_task(b), ok_task(b)}, {JoinStrategy::any(), State::Join}) == State::Join);
+      BOOST_TEST(*run_split(ts, {ok_task(b), ok_task(b), ok_task(b)}, {JoinStrategy::all(), State::Join}) ==
+                 State::Join);
+      BOOST_TEST(*run_split(ts, {ok_task(b), ok_task(b), ok_task(b)}, {JoinStrategy::any(), State::Join}) ==
+                 State::Join);
       BOOST_TEST(*run_split(ts, {ok_task(b), ok_task(b), ok_task(b), ok_task(b)},
                             {JoinStrategy::quorum(3), State::Join}) == State::Join);
       BOOST_TEST(*run_split(ts, {ok_task(b), ok_task(b), ok_task(b), ok_task(b)},
@@ -117,10 +126,11 @@ BOOST_AUTO_TEST_CASE(the_split_moves_on_to_a_registered_join_state) {
   for (bool b : modes) {
     BOOST_TEST_CONTEXT("blocking " << b) {
       test_system ts;
-      auto wf = cano::Workflow<State>{}
-                  .register_split(State::Start, {ok_task(b), ok_task(b), ok_task(b)}, {JoinStrategy::all(), State::Join})
-                  .register_task(State::Join, goto_task(State::Complete))
-                  .add_exit_state(State::Complete);
+      auto wf =
+        cano::Workflow<State>{}
+          .register_split(State::Start, {ok_task(b), ok_task(b), ok_task(b)}, {JoinStrategy::all(), State::Join})
+          .register_task(State::Join, goto_task(State::Complete))
+          .add_exit_state(State::Complete);
       auto r = ts.rt->run(wf, State::Start);
       BOOST_REQUIRE(r.has_value());
       BOOST_TEST(*r == State::Complete);
@@ -134,8 +144,8 @@ BOOST_AUTO_TEST_CASE(one_failure_fails_all_with_a_summary_of_the_errors) {
       test_system ts;
       auto r = run_split(ts, {ok_task(b), fail_task(b), ok_task(b)}, {JoinStrategy::all(), State::Join});
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("workflow"));
-      BOOST_TEST(r.error_value().message() ==
+      BOOST_TEST(r.error().category() == std::string("workflow"));
+      BOOST_TEST(r.error().message() ==
                  "Join condition not met: 2 of 3 tasks completed successfully, strategy: All; errors: task 1: "
                  "Task execution error: branch failed");
     }
@@ -159,7 +169,7 @@ BOOST_AUTO_TEST_CASE(a_join_timeout_is_an_error_for_all) {
       auto r = run_split(ts, {sleep_task(b, 200ms), sleep_task(b, 200ms)},
                          JoinConfig<State>{JoinStrategy::all(), State::Join}.with_timeout(50ms));
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().message() == "Split task timeout exceeded");
+      BOOST_TEST(r.error().message() == "Split task timeout exceeded");
     }
   }
 }
@@ -174,7 +184,7 @@ BOOST_AUTO_TEST_CASE(a_join_timeout_fails_even_a_strategy_already_satisfied) {
                          JoinConfig<State>{JoinStrategy::quorum(1), State::Join}.with_timeout(50ms));
       g->open();
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().message() == "Split task timeout exceeded");
+      BOOST_TEST(r.error().message() == "Split task timeout exceeded");
     }
   }
 }
@@ -208,10 +218,9 @@ BOOST_AUTO_TEST_CASE(partial_results_proceeds_once_enough_branches_succeeded) {
       test_system ts;
       BOOST_TEST(*run_split(ts, {sleep_task(b, 50ms), sleep_task(b, 100ms), sleep_task(b, 500ms), sleep_task(b, 600ms)},
                             {JoinStrategy::partial_results(2), State::Join}) == State::Join);
-      BOOST_TEST(*run_split(ts,
-                            {sleep_task(b, 50ms), sleep_task(b, 100ms, false), sleep_task(b, 500ms),
-                             sleep_task(b, 600ms)},
-                            {JoinStrategy::partial_results(2), State::Join}) == State::Join);
+      BOOST_TEST(
+        *run_split(ts, {sleep_task(b, 50ms), sleep_task(b, 100ms, false), sleep_task(b, 500ms), sleep_task(b, 600ms)},
+                   {JoinStrategy::partial_results(2), State::Join}) == State::Join);
     }
   }
 }
@@ -223,7 +232,7 @@ BOOST_AUTO_TEST_CASE(partial_results_times_out_like_any_other_strategy) {
       auto r = run_split(ts, {sleep_task(b, 500ms), sleep_task(b, 500ms), sleep_task(b, 500ms)},
                          JoinConfig<State>{JoinStrategy::partial_results(3), State::Join}.with_timeout(100ms));
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().message() == "Split task timeout exceeded");
+      BOOST_TEST(r.error().message() == "Split task timeout exceeded");
     }
   }
 }
@@ -234,8 +243,8 @@ BOOST_AUTO_TEST_CASE(partial_results_not_met_reports_successes_and_errors) {
       test_system ts;
       auto r = run_split(ts, {fail_task(b), ok_task(b), fail_task(b)}, {JoinStrategy::partial_results(2), State::Join});
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().message().find("Partial results condition not met: 1 completed successfully, 2 "
-                                                "required; errors: task ") == 0);
+      BOOST_TEST(r.error().message().find("Partial results condition not met: 1 completed successfully, 2 "
+                                          "required; errors: task ") == 0);
     }
   }
 }
@@ -268,7 +277,7 @@ BOOST_AUTO_TEST_CASE(partial_timeout_with_nothing_finished_fails) {
                          JoinConfig<State>{JoinStrategy::partial_timeout(), State::Join}.with_timeout(50ms));
       g->open();
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().message() == "PartialTimeout: No tasks completed before timeout");
+      BOOST_TEST(r.error().message() == "PartialTimeout: No tasks completed before timeout");
     }
   }
 }
@@ -279,8 +288,8 @@ BOOST_AUTO_TEST_CASE(partial_timeout_without_timeout_fails_the_run_with_configur
       test_system ts;
       auto r = run_split(ts, {ok_task(b)}, {JoinStrategy::partial_timeout(), State::Join});
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("configuration"));
-      BOOST_TEST(r.error_value().message().find("requires a timeout") != std::string::npos);
+      BOOST_TEST(r.error().category() == std::string("configuration"));
+      BOOST_TEST(r.error().message().find("requires a timeout") != std::string::npos);
     }
   }
 }
@@ -290,8 +299,7 @@ BOOST_AUTO_TEST_CASE(an_empty_split_satisfies_all_but_not_any) {
   BOOST_TEST(*run_split(ts, {}, {JoinStrategy::all(), State::Join}) == State::Join);
   auto r = run_split(ts, {}, {JoinStrategy::any(), State::Join});
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().message() ==
-             "Join condition not met: 0 of 0 tasks completed successfully, strategy: Any");
+  BOOST_TEST(r.error().message() == "Join condition not met: 0 of 0 tasks completed successfully, strategy: Any");
 }
 
 BOOST_AUTO_TEST_CASE(percentage_edges) {
@@ -300,14 +308,14 @@ BOOST_AUTO_TEST_CASE(percentage_edges) {
       test_system ts;
       auto zero = run_split(ts, {fail_task(b), fail_task(b)}, {JoinStrategy::percentage(0.0), State::Join});
       BOOST_REQUIRE(!zero);
-      BOOST_TEST(zero.error_value().category() == std::string("configuration"));
+      BOOST_TEST(zero.error().category() == std::string("configuration"));
       BOOST_TEST(*run_split(ts, {ok_task(b), ok_task(b)}, {JoinStrategy::percentage(1.0), State::Join}) == State::Join);
       auto one_failed = run_split(ts, {ok_task(b), fail_task(b)}, {JoinStrategy::percentage(1.0), State::Join});
       BOOST_REQUIRE(!one_failed);
-      BOOST_TEST(one_failed.error_value().message().find("strategy: Percentage(1.0)") != std::string::npos);
+      BOOST_TEST(one_failed.error().message().find("strategy: Percentage(1.0)") != std::string::npos);
       auto too_big = run_split(ts, {ok_task(b)}, {JoinStrategy::percentage(1.5), State::Join});
       BOOST_REQUIRE(!too_big);
-      BOOST_TEST(too_big.error_value().category() == std::string("configuration"));
+      BOOST_TEST(too_big.error().category() == std::string("configuration"));
     }
   }
 }
@@ -335,8 +343,9 @@ BOOST_AUTO_TEST_CASE(each_branch_retries_with_its_own_policy) {
     BOOST_TEST_CONTEXT("blocking " << b) {
       test_system ts;
       auto n = make_calls();
-      auto r = run_split(ts, {flaky_task(n, 2, State::Join, cano::TaskConfig{}.with_fixed_retry(4, 1ms).with_blocking(b))},
-                         {JoinStrategy::all(), State::Join});
+      auto r =
+        run_split(ts, {flaky_task(n, 2, State::Join, cano::TaskConfig{}.with_fixed_retry(4, 1ms).with_blocking(b))},
+                  {JoinStrategy::all(), State::Join});
       BOOST_TEST(r.has_value());
       BOOST_TEST(n->load() == 3);
     }
@@ -346,11 +355,11 @@ BOOST_AUTO_TEST_CASE(each_branch_retries_with_its_own_policy) {
 BOOST_AUTO_TEST_CASE(a_throwing_branch_is_reported_with_its_index) {
   for (bool blocking : modes) {
     test_system ts;
-    auto boom = cano::make_task<State>("Boom", []() -> State { throw std::runtime_error("boom"); },
-                                       cano::TaskConfig::minimal().with_blocking(blocking));
+    auto boom = cano::make_task<State>(
+      "Boom", []() -> State { throw std::runtime_error("boom"); }, cano::TaskConfig::minimal().with_blocking(blocking));
     auto r = run_split(ts, {boom}, {JoinStrategy::all(), State::Join});
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().message() ==
+    BOOST_TEST(r.error().message() ==
                "Join condition not met: 0 of 1 tasks completed successfully, strategy: All; errors: task 0: "
                "Task execution error: panic in split task 0: boom");
   }
@@ -362,14 +371,13 @@ BOOST_AUTO_TEST_CASE(the_error_summary_lists_three_errors_and_counts_the_rest) {
       test_system ts;
       branches all_fail;
       for (int i = 0; i < 5; ++i) {
-        all_fail.push_back(cano::make_task<State>("F", []() -> cano::expected<State> {
-          return cano::error::task_execution("no");
-        }, branch_config(b)));
+        all_fail.push_back(cano::make_task<State>(
+          "F", []() -> cano::expected<State> { return cano::error::task_execution("no"); }, branch_config(b)));
       }
       auto r = run_split(ts, all_fail, {JoinStrategy::all(), State::Join});
       BOOST_REQUIRE(!r);
       if (!b) { // cheap non-blocking branches run inline, in index order
-        BOOST_TEST(r.error_value().message() ==
+        BOOST_TEST(r.error().message() ==
                    "Join condition not met: 0 of 5 tasks completed successfully, strategy: All; errors: task 0: Task "
                    "execution error: no; task 1: Task execution error: no; task 2: Task execution error: no; ... and 2 "
                    "more error(s)");
@@ -379,7 +387,7 @@ BOOST_AUTO_TEST_CASE(the_error_summary_lists_three_errors_and_counts_the_rest) {
           "task ([0-4]): Task execution error: no; task ([0-4]): Task execution error: no; "
           "task ([0-4]): Task execution error: no; \\.\\.\\. and 2 more error\\(s\\)");
         std::smatch m;
-        auto text = r.error_value().message();
+        auto text = r.error().message();
         BOOST_REQUIRE_MESSAGE(std::regex_match(text, m, summary), text);
         BOOST_TEST((m[1] != m[2] && m[2] != m[3] && m[1] != m[3])); // three different branches
       }
@@ -395,15 +403,18 @@ BOOST_AUTO_TEST_CASE(a_bulkhead_bounds_the_branches_in_flight) {
       auto max_seen = std::make_shared<std::atomic<int>>(0);
       branches tasks;
       for (int i = 0; i < 10; ++i) {
-        tasks.push_back(cano::make_task<State>("Tracked", [in_flight, max_seen] {
-          int now = ++*in_flight;
-          int prev = max_seen->load();
-          while (now > prev && !max_seen->compare_exchange_weak(prev, now)) {
-          }
-          std::this_thread::sleep_for(50ms);
-          --*in_flight;
-          return State::Join;
-        }, branch_config(b)));
+        tasks.push_back(cano::make_task<State>(
+          "Tracked",
+          [in_flight, max_seen] {
+            int now = ++*in_flight;
+            int prev = max_seen->load();
+            while (now > prev && !max_seen->compare_exchange_weak(prev, now)) {
+            }
+            std::this_thread::sleep_for(50ms);
+            --*in_flight;
+            return State::Join;
+          },
+          branch_config(b)));
       }
       auto r = run_split(ts, tasks, JoinConfig<State>{JoinStrategy::all(), State::Join}.with_bulkhead(2));
       BOOST_TEST(r.has_value());
@@ -419,7 +430,7 @@ BOOST_AUTO_TEST_CASE(a_bulkhead_of_zero_fails_the_run_with_configuration) {
       test_system ts;
       auto r = run_split(ts, {ok_task(b)}, JoinConfig<State>{JoinStrategy::all(), State::Join}.with_bulkhead(0));
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("configuration"));
+      BOOST_TEST(r.error().category() == std::string("configuration"));
     }
   }
 }
@@ -432,9 +443,8 @@ BOOST_AUTO_TEST_CASE(failing_branches_sharing_a_breaker_open_it) {
       auto cfg = branch_config(b).with_circuit_breaker(breaker);
       branches tasks;
       for (int i = 0; i < 4; ++i) {
-        tasks.push_back(cano::make_task<State>("F", []() -> cano::expected<State> {
-          return cano::error::task_execution("down");
-        }, cfg));
+        tasks.push_back(cano::make_task<State>(
+          "F", []() -> cano::expected<State> { return cano::error::task_execution("down"); }, cfg));
       }
       BOOST_TEST(!run_split(ts, tasks, {JoinStrategy::all(), State::Join}).has_value());
       BOOST_TEST(breaker->state().is_open());
@@ -460,26 +470,32 @@ int max_in_flight_with(bool blocking, std::optional<std::size_t> bulkhead, int o
   branches tasks;
   for (int i = 0; i < 1000; ++i) {
     if (blocking) {
-      tasks.push_back(cano::make_task<State>("Latched", [=]() -> cano::expected<State> {
-        if (enter() >= open_at) {
-          g->open();
-        }
-        bool opened = g->wait_for(60s);
-        --*in_flight;
-        if (!opened) {
-          return cano::error::task_execution("gate never opened");
-        }
-        return State::Join;
-      }, cano::TaskConfig::minimal()));
+      tasks.push_back(cano::make_task<State>(
+        "Latched",
+        [=]() -> cano::expected<State> {
+          if (enter() >= open_at) {
+            g->open();
+          }
+          bool opened = g->wait_for(60s);
+          --*in_flight;
+          if (!opened) {
+            return cano::error::task_execution("gate never opened");
+          }
+          return State::Join;
+        },
+        cano::TaskConfig::minimal()));
     } else {
-      tasks.push_back(cano::make_task<State>("Latched", [=](cano::task_context& ctx) -> cano::expected<State> {
-        if (ctx.attempt() == 1) {
-          enter();
-          return cano::error::task_execution("held in flight until the retry");
-        }
-        --*in_flight;
-        return State::Join;
-      }, cano::TaskConfig::minimal().with_fixed_retry(1, 20ms).with_blocking(false)));
+      tasks.push_back(cano::make_task<State>(
+        "Latched",
+        [=](cano::task_context& ctx) -> cano::expected<State> {
+          if (ctx.attempt() == 1) {
+            enter();
+            return cano::error::task_execution("held in flight until the retry");
+          }
+          --*in_flight;
+          return State::Join;
+        },
+        cano::TaskConfig::minimal().with_fixed_retry(1, 20ms).with_blocking(false)));
     }
   }
   JoinConfig<State> join{JoinStrategy::all(), State::Join};
@@ -494,17 +510,13 @@ int max_in_flight_with(bool blocking, std::optional<std::size_t> bulkhead, int o
 
 BOOST_AUTO_TEST_CASE(a_thousand_latched_branches_respect_the_bulkhead_exactly) {
   for (bool b : modes) {
-    BOOST_TEST_CONTEXT("blocking " << b) {
-      BOOST_TEST(max_in_flight_with(b, std::size_t{8}, 8) == 8);
-    }
+    BOOST_TEST_CONTEXT("blocking " << b) { BOOST_TEST(max_in_flight_with(b, std::size_t{8}, 8) == 8); }
   }
 }
 
 BOOST_AUTO_TEST_CASE(without_a_bulkhead_more_branches_run_at_once) {
   for (bool b : modes) {
-    BOOST_TEST_CONTEXT("blocking " << b) {
-      BOOST_TEST(max_in_flight_with(b, std::nullopt, 9) > 8);
-    }
+    BOOST_TEST_CONTEXT("blocking " << b) { BOOST_TEST(max_in_flight_with(b, std::nullopt, 9) > 8); }
   }
 }
 
@@ -518,27 +530,36 @@ BOOST_AUTO_TEST_CASE(an_early_exit_stops_running_losers_and_never_starts_the_res
   auto loser_cfg = cano::TaskConfig::minimal().with_circuit_breaker(breaker);
   branches tasks;
   for (int i = 0; i < 3; ++i) { // running losers
-    tasks.push_back(cano::make_task<State>("Loser", [=](cano::task_context& ctx) {
-      entered->arrive();
-      g->wait();
-      if (!ctx.stop_requested()) {
-        ++*side_effects;
-      }
-      left->arrive();
-      return State::Join;
-    }, loser_cfg));
+    tasks.push_back(cano::make_task<State>(
+      "Loser",
+      [=](cano::task_context& ctx) {
+        entered->arrive();
+        g->wait();
+        if (!ctx.stop_requested()) {
+          ++*side_effects;
+        }
+        left->arrive();
+        return State::Join;
+      },
+      loser_cfg));
   }
-  tasks.push_back(cano::make_task<State>("Winner", [=]() -> cano::expected<State> {
-    if (!entered->wait_for_at_least(3)) {
-      return cano::error::task_execution("losers never started");
-    }
-    return State::Join;
-  }, cano::TaskConfig::minimal()));
-  for (int i = 0; i < 6; ++i) { // beyond the bulkhead: never started
-    tasks.push_back(cano::make_task<State>("Late", [=] {
-      ++*late_starts;
+  tasks.push_back(cano::make_task<State>(
+    "Winner",
+    [=]() -> cano::expected<State> {
+      if (!entered->wait_for_at_least(3)) {
+        return cano::error::task_execution("losers never started");
+      }
       return State::Join;
-    }, cano::TaskConfig::minimal()));
+    },
+    cano::TaskConfig::minimal()));
+  for (int i = 0; i < 6; ++i) { // beyond the bulkhead: never started
+    tasks.push_back(cano::make_task<State>(
+      "Late",
+      [=] {
+        ++*late_starts;
+        return State::Join;
+      },
+      cano::TaskConfig::minimal()));
   }
   {
     test_system ts;
@@ -546,14 +567,14 @@ BOOST_AUTO_TEST_CASE(an_early_exit_stops_running_losers_and_never_starts_the_res
     auto r = run_split(ts, tasks, JoinConfig<State>{JoinStrategy::any(), State::Join}.with_bulkhead(4), obs);
     BOOST_REQUIRE(r.has_value());
     BOOST_TEST(*r == State::Join);
-    BOOST_TEST(entered->value() == 3u);              // the losers were running at the decision
-    BOOST_TEST(breaker->state().is_open());          // their dropped permits counted as failures
+    BOOST_TEST(entered->value() == 3u);     // the losers were running at the decision
+    BOOST_TEST(breaker->state().is_open()); // their dropped permits counted as failures
     BOOST_TEST(obs->contains("task_success:Winner[3]"));
     BOOST_TEST(!obs->contains("task_success:Loser[0]"));
     g->open();
     BOOST_REQUIRE(left->wait_for_at_least(3));
-    BOOST_TEST(side_effects->load() == 0);           // abandoned losers saw stop_requested()
-    BOOST_TEST(late_starts->load() == 0);            // branches beyond the bulkhead never ran
+    BOOST_TEST(side_effects->load() == 0); // abandoned losers saw stop_requested()
+    BOOST_TEST(late_starts->load() == 0);  // branches beyond the bulkhead never ran
   }
 }
 
@@ -566,26 +587,35 @@ BOOST_AUTO_TEST_CASE(an_early_exit_abandons_non_blocking_losers_and_never_starts
   auto nb = cano::TaskConfig::minimal().with_blocking(false);
   branches tasks;
   for (int i = 0; i < 3; ++i) {
-    tasks.push_back(cano::make_task<State>("Loser", [=](cano::task_context& ctx) -> cano::expected<State> {
-      if (ctx.attempt() == 1) {
-        entered->arrive();
-        return cano::error::task_execution("held in flight until the retry");
-      }
-      ++*retried;
-      return State::Join;
-    }, nb.with_fixed_retry(1, 60s)));
+    tasks.push_back(cano::make_task<State>(
+      "Loser",
+      [=](cano::task_context& ctx) -> cano::expected<State> {
+        if (ctx.attempt() == 1) {
+          entered->arrive();
+          return cano::error::task_execution("held in flight until the retry");
+        }
+        ++*retried;
+        return State::Join;
+      },
+      nb.with_fixed_retry(1, 60s)));
   }
-  tasks.push_back(cano::make_task<State>("Winner", [=]() -> cano::expected<State> {
-    if (entered->value() < 3) {
-      return cano::error::task_execution("losers not in flight yet");
-    }
-    return State::Join;
-  }, nb.with_fixed_retry(1000, 5ms)));
-  for (int i = 0; i < 6; ++i) {
-    tasks.push_back(cano::make_task<State>("Late", [=] {
-      ++*late_starts;
+  tasks.push_back(cano::make_task<State>(
+    "Winner",
+    [=]() -> cano::expected<State> {
+      if (entered->value() < 3) {
+        return cano::error::task_execution("losers not in flight yet");
+      }
       return State::Join;
-    }, nb));
+    },
+    nb.with_fixed_retry(1000, 5ms)));
+  for (int i = 0; i < 6; ++i) {
+    tasks.push_back(cano::make_task<State>(
+      "Late",
+      [=] {
+        ++*late_starts;
+        return State::Join;
+      },
+      nb));
   }
   test_system ts;
   auto obs = std::make_shared<recording_observer>();
@@ -607,9 +637,9 @@ BOOST_AUTO_TEST_CASE(branch_events_start_in_index_order_and_complete_after_the_j
       auto wf = cano::Workflow<State>{}
                   .register_split(State::Start,
                                   {goto_task(State::Join, branch_config(b), "A"),
-                                   cano::make_task<State>("B", []() -> cano::expected<State> {
-                                     return cano::error::task_execution("b");
-                                   }, branch_config(b)),
+                                   cano::make_task<State>(
+                                     "B", []() -> cano::expected<State> { return cano::error::task_execution("b"); },
+                                     branch_config(b)),
                                    goto_task(State::Join, branch_config(b), "C")},
                                   {JoinStrategy::quorum(2), State::Join})
                   .add_exit_state(State::Join)

@@ -24,7 +24,7 @@ BOOST_AUTO_TEST_CASE(runs_on_a_store_opened_with_a_password_never_log_it) {
   BOOST_REQUIRE_MESSAGE(!auth_dsn.empty() && !password.empty(),
                         "CANO_PG_AUTH_DSN and CANO_PG_AUTH_PASSWORD are not set (scripts/test.sh sets them)");
   auto store = cano::PostgresCheckpointStore::open({auth_dsn + " password=" + password});
-  BOOST_REQUIRE_MESSAGE(store.has_value(), (store ? std::string() : store.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(store.has_value(), (store ? std::string() : store.error().to_string()));
   auto sink = std::make_shared<recording_log_sink>();
   cano::runtime_config cfg;
   cfg.log = sink;
@@ -42,11 +42,12 @@ BOOST_AUTO_TEST_CASE(runs_on_a_store_opened_with_a_password_never_log_it) {
   auto leaky = cano::Workflow<State>{}
                  .with_name("pg-logged")
                  .with_checkpoint_store(*store)
-                 .register_task(State::Start, "Leaky",
-                                [&]() -> cano::expected<State> {
-                                  return cano::error::task_execution("could not use " + auth_dsn + " password=" + password);
-                                },
-                                cano::TaskConfig::minimal())
+                 .register_task(
+                   State::Start, "Leaky",
+                   [&]() -> cano::expected<State> {
+                     return cano::error::task_execution("could not use " + auth_dsn + " password=" + password);
+                   },
+                   cano::TaskConfig::minimal())
                  .add_exit_state(State::Done);
   BOOST_REQUIRE(!ts.rt->run(leaky, State::Start, {unique_id("leaky"), nullptr}).has_value());
   BOOST_TEST(sink->of("run_completed").size() == 1u);

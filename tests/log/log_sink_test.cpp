@@ -107,7 +107,8 @@ BOOST_AUTO_TEST_CASE(a_rolled_back_run_logs_its_rollback_and_error_but_never_its
   BOOST_TEST(recording_log_sink::field(compensating[0], "error") ==
              "task_execution: Task execution error: card declined");
   BOOST_TEST(recording_log_sink::field(rolled_back[0], "status") == "rolled_back");
-  BOOST_TEST(recording_log_sink::field(rolled_back[0], "error") == "task_execution: Task execution error: card declined");
+  BOOST_TEST(recording_log_sink::field(rolled_back[0], "error") ==
+             "task_execution: Task execution error: card declined");
   BOOST_TEST(!l.sink->mentions("OUTPUT-BLOB-4711"));
 }
 
@@ -158,9 +159,8 @@ BOOST_AUTO_TEST_CASE(the_default_level_writes_no_lifecycle_lines_and_debug_adds_
 BOOST_AUTO_TEST_CASE(passwords_in_error_texts_are_masked_and_long_errors_cut) {
   logged l;
   auto wf = cano::Workflow<State>{}
-              .register_task(State::Start,
-                             failing("cannot reach postgresql://app:hunter2-pw@db.internal/orders "
-                                     "(host=db port=5432 password=hunter2-pw sslmode=require)"))
+              .register_task(State::Start, failing("cannot reach postgresql://app:hunter2-pw@db.internal/orders "
+                                                   "(host=db port=5432 password=hunter2-pw sslmode=require)"))
               .add_exit_state(State::Done);
   BOOST_REQUIRE(!l.rt().run(wf, State::Start).has_value());
   BOOST_TEST(!l.sink->mentions("hunter2-pw"));
@@ -169,7 +169,8 @@ BOOST_AUTO_TEST_CASE(passwords_in_error_texts_are_masked_and_long_errors_cut) {
   BOOST_TEST(err.find("password=***") != std::string::npos, err);
 
   logged big;
-  auto huge = cano::Workflow<State>{}.register_task(State::Start, failing(std::string(100000, 'x'))).add_exit_state(State::Done);
+  auto huge =
+    cano::Workflow<State>{}.register_task(State::Start, failing(std::string(100000, 'x'))).add_exit_state(State::Done);
   BOOST_REQUIRE(!big.rt().run(huge, State::Start).has_value());
   auto cut = recording_log_sink::field(big.sink->of("run_failed").at(0), "error");
   BOOST_TEST(cut.size() <= 512u + 3u); // 512 bytes and "…"

@@ -65,9 +65,9 @@ BOOST_AUTO_TEST_CASE(get_of_a_missing_key_is_key_not_found) {
   cano::MemoryStore store;
   auto r = store.get<std::string>("nonexistent");
   BOOST_TEST_REQUIRE(!r.has_value());
-  BOOST_TEST((r.error_value().type() == cano::StoreError::kind::key_not_found));
-  BOOST_TEST(r.error_value().message() == "Key 'nonexistent' not found in store");
-  BOOST_TEST(r.error_value().to_string() == "Key not found: Key 'nonexistent' not found in store");
+  BOOST_TEST((r.error().type() == cano::StoreError::kind::key_not_found));
+  BOOST_TEST(r.error().message() == "Key 'nonexistent' not found in store");
+  BOOST_TEST(r.error().to_string() == "Key not found: Key 'nonexistent' not found in store");
 }
 
 // §5.10 #144
@@ -76,13 +76,12 @@ BOOST_AUTO_TEST_CASE(get_as_another_type_is_type_mismatch) {
   store.put("text", std::string("not a number"));
   auto r = store.get<int>("text");
   BOOST_TEST_REQUIRE(!r.has_value());
-  BOOST_TEST((r.error_value().type() == cano::StoreError::kind::type_mismatch));
-  BOOST_TEST(r.error_value().message() == "Cannot downcast value for key 'text' to requested type");
-  BOOST_TEST(r.error_value().to_string() ==
-             "Type mismatch: Cannot downcast value for key 'text' to requested type");
+  BOOST_TEST((r.error().type() == cano::StoreError::kind::type_mismatch));
+  BOOST_TEST(r.error().message() == "Cannot downcast value for key 'text' to requested type");
+  BOOST_TEST(r.error().to_string() == "Type mismatch: Cannot downcast value for key 'text' to requested type");
   auto shared = store.get_shared<int>("text");
   BOOST_TEST_REQUIRE(!shared.has_value());
-  BOOST_TEST((shared.error_value().type() == cano::StoreError::kind::type_mismatch));
+  BOOST_TEST((shared.error().type() == cano::StoreError::kind::type_mismatch));
 }
 
 // §5.10 #145
@@ -92,7 +91,7 @@ BOOST_AUTO_TEST_CASE(remove_deletes_a_key_and_ignores_a_missing_one) {
   store.remove("k");
   auto r = store.get<int>("k");
   BOOST_TEST_REQUIRE(!r.has_value());
-  BOOST_TEST((r.error_value().type() == cano::StoreError::kind::key_not_found));
+  BOOST_TEST((r.error().type() == cano::StoreError::kind::key_not_found));
   BOOST_CHECK_NO_THROW(store.remove("never_there"));
   BOOST_TEST(store.is_empty());
 }
@@ -125,10 +124,9 @@ BOOST_AUTO_TEST_CASE(append_to_a_non_vector_value_fails_and_keeps_the_value) {
   store.put("test_append_error", std::string("not a vec"));
   auto r = store.append<std::string>("test_append_error", "item");
   BOOST_TEST_REQUIRE(!r.has_value());
-  BOOST_TEST((r.error_value().type() == cano::StoreError::kind::append_type_mismatch));
-  BOOST_TEST(r.error_value().message() ==
-             "Cannot append to key 'test_append_error': existing value is not a Vec<TState>");
-  BOOST_TEST(r.error_value().to_string() ==
+  BOOST_TEST((r.error().type() == cano::StoreError::kind::append_type_mismatch));
+  BOOST_TEST(r.error().message() == "Cannot append to key 'test_append_error': existing value is not a Vec<TState>");
+  BOOST_TEST(r.error().to_string() ==
              "Append type mismatch: Cannot append to key 'test_append_error': existing value is "
              "not a Vec<TState>");
   auto original = store.get<std::string>("test_append_error");
@@ -264,7 +262,7 @@ BOOST_AUTO_TEST_CASE(get_shared_returns_the_same_stored_object) {
   BOOST_TEST(first.value()->size() == 1000u);
   auto missing = store.get_shared<int>("absent");
   BOOST_TEST_REQUIRE(!missing.has_value());
-  BOOST_TEST((missing.error_value().type() == cano::StoreError::kind::key_not_found));
+  BOOST_TEST((missing.error().type() == cano::StoreError::kind::key_not_found));
 }
 
 // §5.10 #150
@@ -291,8 +289,7 @@ BOOST_AUTO_TEST_CASE(store_error_display_prefixes_each_kind) {
   BOOST_TEST(cano::StoreError::generic("m").to_string() == "Store error: m");
   BOOST_TEST(cano::StoreError::append_type_mismatch("k").to_string() ==
              "Append type mismatch: Cannot append to key 'k': existing value is not a Vec<TState>");
-  BOOST_TEST(cano::StoreError::key_not_found("k").to_string() ==
-             "Key not found: Key 'k' not found in store");
+  BOOST_TEST(cano::StoreError::key_not_found("k").to_string() == "Key not found: Key 'k' not found in store");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

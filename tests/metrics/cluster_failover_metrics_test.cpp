@@ -49,11 +49,13 @@ struct scratch_database {
       pqxx::read_transaction tx(c);
       for (const auto& r : tx.exec("SELECT node_id || '#' || incarnation, state, (lease_until - now())::text "
                                    "FROM cano_nodes ORDER BY 1")) {
-        out += "\n  node " + r[0].as<std::string>() + " " + r[1].as<std::string>() + " lease left " + r[2].as<std::string>();
+        out +=
+          "\n  node " + r[0].as<std::string>() + " " + r[1].as<std::string>() + " lease left " + r[2].as<std::string>();
       }
-      for (const auto& r : tx.exec("SELECT application_name, state || ' for ' || (now() - state_change)::text, "
-                                   "coalesce(wait_event, '-'), left(query, 120) "
-                                   "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")) {
+      for (const auto& r :
+           tx.exec("SELECT application_name, state || ' for ' || (now() - state_change)::text, "
+                   "coalesce(wait_event, '-'), left(query, 120) "
+                   "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")) {
         out += "\n  session " + r[0].as<std::string>() + " " + r[1].as<std::string>() + " " + r[2].as<std::string>() +
                " " + r[3].as<std::string>();
       }
@@ -73,9 +75,17 @@ struct metered_node {
   /// Its stderr (log lines at `log_level`) comes with its stdout; `more` are further options.
   metered_node(const std::string& dsn, const std::string& id, const std::string& log_level = "warn",
                const std::vector<std::string>& more = {}) {
-    std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", CANO_NODE, "serve",
-                                  "--cano.node-id=" + id, "--cano.dsn=" + dsn, "--cano.lease=1s",
-                                  "--cano.renew-every=200ms", "--cano.status-page=off", "--cano.drain-deadline=5s",
+    std::vector<std::string> argv{"/bin/sh",
+                                  "-c",
+                                  "exec \"$0\" \"$@\" 2>&1",
+                                  CANO_NODE,
+                                  "serve",
+                                  "--cano.node-id=" + id,
+                                  "--cano.dsn=" + dsn,
+                                  "--cano.lease=1s",
+                                  "--cano.renew-every=200ms",
+                                  "--cano.status-page=off",
+                                  "--cano.drain-deadline=5s",
                                   "--cano.log-level=" + log_level};
     argv.insert(argv.end(), more.begin(), more.end());
     proc = std::make_unique<child_process>(argv);
@@ -92,7 +102,8 @@ struct metered_node {
   /// Waits for a line of the node that starts with `start` and contains `text`.
   bool says(const std::string& start, const std::string& text) {
     return proc
-      ->read_until([&](const std::string& l) { return l.rfind(start, 0) == 0 && l.find(text) != std::string::npos; }, 60s)
+      ->read_until([&](const std::string& l) { return l.rfind(start, 0) == 0 && l.find(text) != std::string::npos; },
+                   60s)
       .has_value();
   }
   void stop() {

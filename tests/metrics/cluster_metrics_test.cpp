@@ -76,7 +76,7 @@ BOOST_AUTO_TEST_CASE(a_node_counts_the_orphaned_run_it_claims_and_lists_itself_a
     nc.node_id = node_id;
     nc.store.dsn = pg_dsn();
     auto n = cano::node::open(sys, rt, nc);
-    BOOST_REQUIRE_MESSAGE(n.has_value(), (n ? std::string() : n.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(n.has_value(), (n ? std::string() : n.error().to_string()));
     auto bound = (*n)->serve(wf);
     BOOST_REQUIRE((*n)->start().has_value());
 
@@ -101,7 +101,7 @@ BOOST_AUTO_TEST_CASE(a_node_counts_the_orphaned_run_it_claims_and_lists_itself_a
 
     // The membership table as tools read it: this node, active, its lease running, what it serves.
     auto members = cano::node::members(nc.store);
-    BOOST_REQUIRE_MESSAGE(members.has_value(), (members ? std::string() : members.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(members.has_value(), (members ? std::string() : members.error().to_string()));
     const cano::cluster_node* me = nullptr;
     for (const auto& m : *members) {
       if (m.node_id == node_id) {
@@ -124,8 +124,8 @@ BOOST_AUTO_TEST_CASE(members_of_an_unreachable_database_is_an_error_without_its_
   bad.dsn = "host=127.0.0.1 port=1 user=nobody password=members-secret-pw connect_timeout=5";
   auto members = cano::node::members(bad);
   BOOST_REQUIRE(!members.has_value());
-  BOOST_TEST(members.error_value().code() == cano::errc::checkpoint_store);
-  BOOST_TEST(members.error_value().message().find("members-secret-pw") == std::string::npos);
+  BOOST_TEST(members.error().code() == cano::errc::checkpoint_store);
+  BOOST_TEST(members.error().message().find("members-secret-pw") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -38,7 +38,7 @@ struct metered {
 
   metered() {
     auto made = cano::prometheus_metrics::make({nullptr, true, "127.0.0.1", 0});
-    BOOST_REQUIRE_MESSAGE(made.has_value(), (made ? std::string() : made.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(made.has_value(), (made ? std::string() : made.error().to_string()));
     metrics = *made;
     cano::runtime_config cfg;
     cfg.metrics = metrics;
@@ -54,7 +54,9 @@ struct metered {
 class CompTask : public cano::CompensatableTask<State, std::uint32_t> {
 public:
   CompTask(std::uint32_t value, State next, std::shared_ptr<std::vector<std::uint32_t>> log)
-    : value_(value), next_(next), log_(std::move(log)) {}
+    : value_(value),
+      next_(next),
+      log_(std::move(log)) {}
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
   std::string name() const override { return "CompTask"; }
   cano::expected<std::pair<cano::TaskResult<State>, std::uint32_t>> run(cano::task_context&) override {
@@ -73,7 +75,8 @@ private:
 
 std::shared_ptr<cano::Task<State>> always_fail() {
   return cano::make_task<State>(
-    "AlwaysFailTask", []() -> cano::expected<State> { return cano::error::task_execution("intentional failure for saga test"); },
+    "AlwaysFailTask",
+    []() -> cano::expected<State> { return cano::error::task_execution("intentional failure for saga test"); },
     cano::TaskConfig::minimal());
 }
 
@@ -174,7 +177,7 @@ BOOST_AUTO_TEST_CASE(compensation_run_and_drain_counters_on_clean_rollback) {
   auto r = m.rt().run(wf, State::Start);
   // Clean rollback: the original error is returned (not compensation_failed).
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().code() == cano::errc::task_execution);
+  BOOST_TEST(r.error().code() == cano::errc::task_execution);
   BOOST_TEST(*log == std::vector<std::uint32_t>{42});
   auto s = m.now();
   BOOST_TEST(s.count("cano_compensations_run_total", {{"result", "ok"}}) == 1);
@@ -187,9 +190,10 @@ BOOST_AUTO_TEST_CASE(compensation_run_and_drain_counters_on_clean_rollback) {
 BOOST_AUTO_TEST_CASE(s32_a_task_failing_twice_then_ok_counts_two_failed_attempts_and_one_completed) {
   metered m;
   auto n = make_calls();
-  auto wf = cano::Workflow<State>{}
-              .register_task(State::Start, flaky_task(n, 2, State::Complete, cano::TaskConfig{}.with_fixed_retry(3, 1ms)))
-              .add_exit_state(State::Complete);
+  auto wf =
+    cano::Workflow<State>{}
+      .register_task(State::Start, flaky_task(n, 2, State::Complete, cano::TaskConfig{}.with_fixed_retry(3, 1ms)))
+      .add_exit_state(State::Complete);
   BOOST_REQUIRE(m.rt().run(wf, State::Start).has_value());
   auto s = m.now();
   BOOST_TEST(s.count("cano_task_attempts_total", {{"outcome", "failed"}}) == 2);
@@ -246,7 +250,7 @@ BOOST_AUTO_TEST_CASE(s33_a_pre_tripped_breaker_counts_one_rejection_and_no_compl
               .add_exit_state(State::Complete);
   auto r = m.rt().run(wf, State::Start);
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().code() == cano::errc::circuit_open);
+  BOOST_TEST(r.error().code() == cano::errc::circuit_open);
   auto s = m.now();
   BOOST_TEST(s.count("cano_circuit_rejections_total") == 1);
   BOOST_TEST(s.count("cano_task_attempts_total", {{"outcome", "completed"}}) == 0);
@@ -379,7 +383,8 @@ BOOST_AUTO_TEST_CASE(s156_a_poll_task_counts_pending_and_ready_iterations) {
 
 BOOST_AUTO_TEST_CASE(s161_a_batch_with_one_bad_item_counts_one_completed_run_two_ok_items_one_err) {
   metered m;
-  auto wf = cano::Workflow<State>{}.register_task(State::Start, std::make_shared<OneBadItem>()).add_exit_state(State::Complete);
+  auto wf =
+    cano::Workflow<State>{}.register_task(State::Start, std::make_shared<OneBadItem>()).add_exit_state(State::Complete);
   BOOST_REQUIRE(m.rt().run(wf, State::Start).has_value());
   auto s = m.now();
   BOOST_TEST(s.count("cano_batch_runs_total", {{"outcome", "completed"}}) == 1);
@@ -397,10 +402,11 @@ BOOST_AUTO_TEST_CASE(s167_the_metrics_observer_counts_states_task_runs_and_retri
               .with_observer(observer);
   BOOST_REQUIRE(m.rt().run(wf, State::Start).has_value());
   auto n = make_calls();
-  auto flaky = cano::Workflow<State>{}
-                 .register_task(State::Start, flaky_task(n, 2, State::Done, cano::TaskConfig{}.with_fixed_retry(3, 1ms)))
-                 .add_exit_state(State::Done)
-                 .with_observer(observer);
+  auto flaky =
+    cano::Workflow<State>{}
+      .register_task(State::Start, flaky_task(n, 2, State::Done, cano::TaskConfig{}.with_fixed_retry(3, 1ms)))
+      .add_exit_state(State::Done)
+      .with_observer(observer);
   BOOST_REQUIRE(m.rt().run(flaky, State::Start).has_value());
   auto s = m.now();
   BOOST_TEST(s.count("cano_state_enters_total", {{"state", "Start"}}) == 2); // one per workflow
@@ -415,7 +421,9 @@ BOOST_AUTO_TEST_CASE(s167_the_metrics_observer_counts_states_task_runs_and_retri
 
 BOOST_AUTO_TEST_CASE(a_stepped_task_counts_more_and_done_steps) {
   metered m;
-  auto wf = cano::Workflow<State>{}.register_stepped(State::Start, std::make_shared<ThreeSteps>()).add_exit_state(State::Complete);
+  auto wf = cano::Workflow<State>{}
+              .register_stepped(State::Start, std::make_shared<ThreeSteps>())
+              .add_exit_state(State::Complete);
   BOOST_REQUIRE(m.rt().run(wf, State::Start).has_value());
   auto s = m.now();
   BOOST_TEST(s.count("cano_step_iterations_total", {{"outcome", "more"}}) == 2);
@@ -448,9 +456,12 @@ BOOST_AUTO_TEST_CASE(a_run_past_its_workflow_timeout_counts_as_timeout) {
 BOOST_AUTO_TEST_CASE(a_manual_flow_counts_its_scheduled_run) {
   metered m;
   cano::Scheduler<State> sched;
-  BOOST_REQUIRE(sched.manual("flow_a", cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Done)).add_exit_state(State::Done),
-                             State::Start)
-                  .has_value());
+  BOOST_REQUIRE(
+    sched
+      .manual("flow_a",
+              cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Done)).add_exit_state(State::Done),
+              State::Start)
+      .has_value());
   auto running = sched.start(m.rt());
   BOOST_REQUIRE(running.has_value());
   BOOST_REQUIRE(running->trigger("flow_a").has_value());
@@ -480,9 +491,9 @@ BOOST_AUTO_TEST_CASE(the_endpoint_is_off_unless_asked_for_and_binds_loopback) {
   // A second endpoint on the same port is refused with an error that names the address.
   auto clash = cano::prometheus_metrics::make({nullptr, true, "127.0.0.1", m.metrics->port()});
   BOOST_REQUIRE(!clash.has_value());
-  BOOST_TEST(clash.error_value().code() == cano::errc::configuration);
-  BOOST_TEST(clash.error_value().message().find("127.0.0.1:" + std::to_string(m.metrics->port())) != std::string::npos,
-             clash.error_value().message());
+  BOOST_TEST(clash.error().code() == cano::errc::configuration);
+  BOOST_TEST(clash.error().message().find("127.0.0.1:" + std::to_string(m.metrics->port())) != std::string::npos,
+             clash.error().message());
 }
 
 BOOST_AUTO_TEST_CASE(an_application_registry_serves_cano_metrics_next_to_its_own) {
@@ -509,7 +520,7 @@ BOOST_AUTO_TEST_CASE(a_registry_holding_another_type_under_a_cano_name_is_refuse
   prometheus::BuildGauge().Name("cano_workflow_runs_total").Help("not a counter").Register(*registry);
   auto made = cano::prometheus_metrics::make({registry});
   BOOST_REQUIRE(!made.has_value());
-  BOOST_TEST(made.error_value().code() == cano::errc::configuration);
+  BOOST_TEST(made.error().code() == cano::errc::configuration);
 }
 
 BOOST_AUTO_TEST_CASE(the_default_sink_measures_breakers_and_runtimes_built_after_it_is_set) {

@@ -86,7 +86,9 @@ public:
     }
     return inner_.append(id, row);
   }
-  cano::expected<std::vector<cano::CheckpointRow>> load_run(const std::string& id) override { return inner_.load_run(id); }
+  cano::expected<std::vector<cano::CheckpointRow>> load_run(const std::string& id) override {
+    return inner_.load_run(id);
+  }
   cano::expected<void> clear(const std::string& id) override { return inner_.clear(id); }
   cano::expected<void> put_run_header(const cano::RunHeader& h) override { return inner_.put_run_header(h); }
   cano::expected<std::optional<cano::RunHeader>> run_header(const std::string& id) override {
@@ -163,22 +165,25 @@ BOOST_AUTO_TEST_CASE(a_thread_whose_attempt_timed_out_counts_as_abandoned_until_
   metered m;
   auto g = std::make_shared<gate>();
   auto wf = cano::Workflow<State>{}
-              .register_task(State::Start, "Hung",
-                             [g]() -> cano::expected<State> {
-                               g->wait();
-                               return State::Done;
-                             },
-                             cano::TaskConfig::minimal().with_attempt_timeout(50ms))
+              .register_task(
+                State::Start, "Hung",
+                [g]() -> cano::expected<State> {
+                  g->wait();
+                  return State::Done;
+                },
+                cano::TaskConfig::minimal().with_attempt_timeout(50ms))
               .add_exit_state(State::Done);
   auto r = m.rt().run(wf, State::Start);
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().code() == cano::errc::timeout);
+  BOOST_TEST(r.error().code() == cano::errc::timeout);
   auto hung = m.now();
   BOOST_TEST(hung.count("cano_blocking_pool_threads", {{"state", "abandoned"}}) == 1);
   BOOST_TEST(hung.count("cano_blocking_pool_threads", {{"state", "busy"}}) >= 1);
   BOOST_TEST(hung.count("cano_task_attempts_total", {{"outcome", "failed"}}) == 1);
   g->release();
-  auto freed = m.until([](const scrape& s) { return s.count("cano_blocking_pool_threads", {{"state", "abandoned"}}) == 0; });
+  auto freed = m.until([](const scrape& s) {
+    return s.count("cano_blocking_pool_threads", {{"state", "abandoned"}}) == 0;
+  });
   BOOST_TEST(freed.count("cano_blocking_pool_threads", {{"state", "abandoned"}}) == 0);
   BOOST_TEST(freed.count("cano_blocking_pool_threads", {{"state", "idle"}}) >= 1);
 }
@@ -188,11 +193,12 @@ BOOST_AUTO_TEST_CASE(a_blocking_store_reports_batches_commit_times_and_write_lat
   auto store = cano::SqliteCheckpointStore::open(dir.file("ck.db"));
   BOOST_REQUIRE(store.has_value());
   metered m;
-  auto wf = cano::Workflow<State>{}
-              .with_checkpoint_store(*store)
-              .register_task(State::Start, goto_task(State::Process, cano::TaskConfig::minimal().with_blocking(false)))
-              .register_task(State::Process, goto_task(State::Complete, cano::TaskConfig::minimal().with_blocking(false)))
-              .add_exit_state(State::Complete);
+  auto wf =
+    cano::Workflow<State>{}
+      .with_checkpoint_store(*store)
+      .register_task(State::Start, goto_task(State::Process, cano::TaskConfig::minimal().with_blocking(false)))
+      .register_task(State::Process, goto_task(State::Complete, cano::TaskConfig::minimal().with_blocking(false)))
+      .add_exit_state(State::Complete);
   constexpr int runs = 5;
   for (int i = 0; i < runs; ++i) {
     BOOST_REQUIRE(m.rt().run(wf, State::Start, {"batched-" + std::to_string(i), nullptr}).has_value());
@@ -228,7 +234,7 @@ BOOST_AUTO_TEST_CASE(a_fenced_write_is_counted_and_the_run_ends_interrupted) {
               .add_exit_state(State::Complete);
   auto r = m.rt().run(wf, State::Start, {"fenced-run", nullptr});
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().code() == cano::errc::fenced);
+  BOOST_TEST(r.error().code() == cano::errc::fenced);
   auto s = m.now();
   BOOST_TEST(s.count("cano_fenced_writes_total") == 1);
   BOOST_TEST(s.count("cano_checkpoint_appends_total", {{"result", "err"}}) == 1);

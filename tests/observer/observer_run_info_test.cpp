@@ -89,8 +89,8 @@ BOOST_AUTO_TEST_CASE(concurrent_runs_are_told_apart_by_workflow_id_and_run_id) {
   a.join();
   b.join();
   BOOST_REQUIRE(obs->runs.size() == 2u);
-  std::vector<std::string> canonical{"state_enter:Start", "checkpoint:0", "task_start:Meet", "task_success:Meet",
-                                     "state_enter:Done", "checkpoint:1"};
+  std::vector<std::string> canonical{"state_enter:Start", "checkpoint:0",     "task_start:Meet",
+                                     "task_success:Meet", "state_enter:Done", "checkpoint:1"};
   std::set<std::string> ids;
   for (const auto& [run_id, seen] : obs->runs) {
     BOOST_TEST(run_id != 0u);
@@ -141,7 +141,7 @@ BOOST_AUTO_TEST_CASE(an_observer_with_canos_signatures_still_gets_every_hook) {
               .add_exit_state(State::Done)
               .with_observer(old_style);
   BOOST_REQUIRE(ts.rt->run(wf, State::Start, {"old-style", nullptr}).has_value());
-  std::vector<std::string> expected{"state_enter:Start",   "checkpoint:old-style:0", "task_start:GoTo",
+  std::vector<std::string> expected{"state_enter:Start", "checkpoint:old-style:0", "task_start:GoTo",
                                     "task_success:GoTo", "state_enter:Done",       "checkpoint:old-style:1"};
   BOOST_TEST(old_style->events() == expected, boost::test_tools::per_element());
 }

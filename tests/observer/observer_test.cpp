@@ -28,8 +28,7 @@ struct throwing_observer : cano::WorkflowObserver {
   void on_retry(const std::string&, std::uint32_t) override { throw std::runtime_error("retry"); }
 };
 
-std::vector<std::string> subsequence(const std::vector<std::string>& events,
-                                     const std::vector<std::string>& wanted) {
+std::vector<std::string> subsequence(const std::vector<std::string>& events, const std::vector<std::string>& wanted) {
   std::vector<std::string> found;
   std::size_t i = 0;
   for (const auto& e : events) {
@@ -50,8 +49,9 @@ BOOST_AUTO_TEST_CASE(a_successful_task_fires_enter_start_success_enter_in_order)
     test_system ts;
     auto obs = std::make_shared<recording_observer>();
     auto wf = cano::Workflow<State>{}
-                .register_task(State::Start, cano::make_task<State>("OkTask", [] { return State::Done; },
-                                                                  cano::TaskConfig{}.with_blocking(blocking)))
+                .register_task(State::Start,
+                               cano::make_task<State>(
+                                 "OkTask", [] { return State::Done; }, cano::TaskConfig{}.with_blocking(blocking)))
                 .add_exit_state(State::Done)
                 .with_observer(obs);
     BOOST_REQUIRE(ts.rt->run(wf, State::Start).has_value());
@@ -64,10 +64,10 @@ BOOST_AUTO_TEST_CASE(a_successful_task_fires_enter_start_success_enter_in_order)
 BOOST_AUTO_TEST_CASE(a_task_class_reports_its_own_name) {
   test_system ts;
   auto obs = std::make_shared<recording_observer>();
-  auto wf = cano::Workflow<State>{}.register_task(State::Start, OkTask{}).add_exit_state(State::Done).with_observer(obs);
+  auto wf =
+    cano::Workflow<State>{}.register_task(State::Start, OkTask{}).add_exit_state(State::Done).with_observer(obs);
   BOOST_REQUIRE(ts.rt->run(wf, State::Start).has_value());
-  std::vector<std::string> wanted{"state_enter:Start", "task_start:OkTask", "task_success:OkTask",
-                                  "state_enter:Done"};
+  std::vector<std::string> wanted{"state_enter:Start", "task_start:OkTask", "task_success:OkTask", "state_enter:Done"};
   BOOST_TEST(subsequence(obs->events(), wanted) == wanted, boost::test_tools::per_element());
 }
 
@@ -76,13 +76,13 @@ BOOST_AUTO_TEST_CASE(a_failing_task_fires_retries_then_failure_and_no_success) {
     test_system ts;
     auto obs = std::make_shared<recording_observer>();
     auto n = make_calls();
-    auto wf = cano::Workflow<State>{}
-                .register_task(State::Start,
-                               flaky_task(n, 1000, State::Done,
-                                          cano::TaskConfig{}.with_fixed_retry(2, 1ms).with_blocking(blocking),
-                                          "FailTask"))
-                .add_exit_state(State::Done)
-                .with_observer(obs);
+    auto wf =
+      cano::Workflow<State>{}
+        .register_task(State::Start,
+                       flaky_task(n, 1000, State::Done,
+                                  cano::TaskConfig{}.with_fixed_retry(2, 1ms).with_blocking(blocking), "FailTask"))
+        .add_exit_state(State::Done)
+        .with_observer(obs);
     BOOST_REQUIRE(!ts.rt->run(wf, State::Start).has_value());
     std::vector<std::string> wanted{"task_start:FailTask", "retry:FailTask:1", "retry:FailTask:2",
                                     "task_failure:FailTask"};
@@ -98,16 +98,15 @@ BOOST_AUTO_TEST_CASE(a_rejected_call_fires_circuit_open_then_failure) {
   BOOST_REQUIRE(breaker->state().is_open());
   auto obs = std::make_shared<recording_observer>();
   auto n = make_calls();
-  auto wf = cano::Workflow<State>{}
-              .register_task(State::Start,
-                             flaky_task(n, 0, State::Done,
-                                        cano::TaskConfig::minimal().with_circuit_breaker(breaker),
-                                        "CircuitTask"))
-              .add_exit_state(State::Done)
-              .with_observer(obs);
+  auto wf =
+    cano::Workflow<State>{}
+      .register_task(State::Start, flaky_task(n, 0, State::Done,
+                                              cano::TaskConfig::minimal().with_circuit_breaker(breaker), "CircuitTask"))
+      .add_exit_state(State::Done)
+      .with_observer(obs);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("circuit_open"));
+  BOOST_TEST(r.error().category() == std::string("circuit_open"));
   std::vector<std::string> wanted{"circuit_open:CircuitTask", "task_failure:CircuitTask"};
   BOOST_TEST(subsequence(obs->events(), wanted) == wanted, boost::test_tools::per_element());
   BOOST_TEST(n->load() == 0);
@@ -142,13 +141,13 @@ BOOST_AUTO_TEST_CASE(an_observer_that_throws_does_not_break_the_run) {
     test_system ts;
     auto rec = std::make_shared<recording_observer>();
     auto n = make_calls();
-    auto wf = cano::Workflow<State>{}
-                .register_task(State::Start,
-                               flaky_task(n, 1, State::Done,
-                                          cano::TaskConfig{}.with_fixed_retry(1, 1ms).with_blocking(blocking)))
-                .add_exit_state(State::Done)
-                .with_observer(std::make_shared<throwing_observer>())
-                .with_observer(rec);
+    auto wf =
+      cano::Workflow<State>{}
+        .register_task(State::Start, flaky_task(n, 1, State::Done,
+                                                cano::TaskConfig{}.with_fixed_retry(1, 1ms).with_blocking(blocking)))
+        .add_exit_state(State::Done)
+        .with_observer(std::make_shared<throwing_observer>())
+        .with_observer(rec);
     auto r = ts.rt->run(wf, State::Start);
     BOOST_REQUIRE(r.has_value());
     BOOST_TEST(*r == State::Done);

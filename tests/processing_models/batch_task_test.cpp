@@ -37,9 +37,7 @@ public:
   std::size_t conc = 1;
   cano::RetryMode retry = cano::RetryMode::none();
   cano::TaskConfig cfg = cano::TaskConfig::minimal();
-  std::function<cano::expected<int>(int, int)> body = [](int item, int) -> cano::expected<int> {
-    return item;
-  };
+  std::function<cano::expected<int>(int, int)> body = [](int item, int) -> cano::expected<int> { return item; };
   bool load_fails = false;
   bool finish_fails = false;
 
@@ -93,7 +91,7 @@ public:
       if (o) {
         os << "ok:" << *o;
       } else {
-        os << "err:" << o.error_value().category() << ":" << o.error_value().message();
+        os << "err:" << o.error().category() << ":" << o.error().message();
       }
     }
     return os.str();
@@ -127,8 +125,7 @@ private:
 struct DefaultBatch : cano::BatchTask<State, int, int> {
   cano::expected<std::vector<int>> load(cano::task_context&) override { return std::vector<int>{}; }
   cano::expected<int> process_item(const int& i) override { return i; }
-  cano::expected<cano::TaskResult<State>> finish(cano::task_context&,
-                                                 std::vector<cano::expected<int>>) override {
+  cano::expected<cano::TaskResult<State>> finish(cano::task_context&, std::vector<cano::expected<int>>) override {
     return State::Complete;
   }
 };
@@ -253,8 +250,8 @@ BOOST_AUTO_TEST_CASE(run_batch_load_failure_is_returned_and_finish_is_never_call
   direct_ctx d;
   auto r = cano::run_batch(*b, d.ctx);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message() == "load failed");
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message() == "load failed");
   BOOST_TEST(b->finish_calls.load() == 0);
   BOOST_TEST(b->total_item_calls() == 0);
 }
@@ -265,8 +262,8 @@ BOOST_AUTO_TEST_CASE(run_batch_finish_failure_is_returned) {
   direct_ctx d;
   auto r = cano::run_batch(*b, d.ctx);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message() == "finish failed");
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message() == "finish failed");
   BOOST_TEST(b->finish_saw() == "ok:0 ok:1 ok:2");
 }
 
@@ -357,8 +354,7 @@ BOOST_AUTO_TEST_CASE(item_retry_in_a_workflow_turns_two_failures_into_ok_42_afte
       BOOST_TEST(b->calls_of(2) == 1);
       // O6: item retries fire no on_retry.
       auto ev = obs->events();
-      BOOST_TEST(std::none_of(ev.begin(), ev.end(),
-                              [](const std::string& e) { return e.rfind("retry:", 0) == 0; }));
+      BOOST_TEST(std::none_of(ev.begin(), ev.end(), [](const std::string& e) { return e.rfind("retry:", 0) == 0; }));
     }
   }
 }
@@ -387,8 +383,8 @@ BOOST_AUTO_TEST_CASE(a_load_failure_in_a_workflow_is_the_raw_error_and_finish_is
       b->load_fails = true;
       auto r = ts.rt->run(batch_workflow(b), State::Start);
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-      BOOST_TEST(r.error_value().message() == "load failed");
+      BOOST_TEST(r.error().category() == std::string("task_execution"));
+      BOOST_TEST(r.error().message() == "load failed");
       BOOST_TEST(b->load_calls.load() == 1);
       BOOST_TEST(b->finish_calls.load() == 0);
       BOOST_TEST(b->total_item_calls() == 0);
@@ -403,9 +399,8 @@ BOOST_AUTO_TEST_CASE(the_task_retry_policy_reruns_load_after_a_load_failure) {
   b->load_fails = true;
   auto r = ts.rt->run(batch_workflow(b), State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("retry_exhausted"));
-  BOOST_TEST(r.error_value().message() ==
-             "Task failed after 3 attempt(s): Task execution error: load failed");
+  BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
+  BOOST_TEST(r.error().message() == "Task failed after 3 attempt(s): Task execution error: load failed");
   BOOST_TEST(b->load_calls.load() == 3);
   BOOST_TEST(b->finish_calls.load() == 0);
 }
@@ -418,8 +413,8 @@ BOOST_AUTO_TEST_CASE(a_finish_failure_in_a_workflow_is_the_run_error) {
       b->finish_fails = true;
       auto r = ts.rt->run(batch_workflow(b), State::Start);
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-      BOOST_TEST(r.error_value().message() == "finish failed");
+      BOOST_TEST(r.error().category() == std::string("task_execution"));
+      BOOST_TEST(r.error().message() == "finish failed");
       BOOST_TEST(b->finish_calls.load() == 1);
       BOOST_TEST(b->finish_saw() == "ok:0 ok:1 ok:2");
     }
@@ -433,9 +428,8 @@ BOOST_AUTO_TEST_CASE(the_task_retry_policy_reruns_the_whole_cycle_after_a_finish
   b->finish_fails = true;
   auto r = ts.rt->run(batch_workflow(b), State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("retry_exhausted"));
-  BOOST_TEST(r.error_value().message() ==
-             "Task failed after 2 attempt(s): Task execution error: finish failed");
+  BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
+  BOOST_TEST(r.error().message() == "Task failed after 2 attempt(s): Task execution error: finish failed");
   BOOST_TEST(b->load_calls.load() == 2);
   BOOST_TEST(b->finish_calls.load() == 2);
   BOOST_TEST(b->calls_of(0) == 2);

@@ -87,8 +87,8 @@ BOOST_AUTO_TEST_CASE(router_poll_batch_and_stepped_tasks_chain_to_the_exit) {
     auto c = std::make_shared<counts>();
     auto obs = std::make_shared<recording_observer>();
     auto wf = cano::Workflow<Flow>{}
-                .register_router(Flow::Route, "route", [] { return Flow::Await; },
-                                 cano::TaskConfig::minimal().with_blocking(blocking))
+                .register_router(
+                  Flow::Route, "route", [] { return Flow::Await; }, cano::TaskConfig::minimal().with_blocking(blocking))
                 .register_task(Flow::Await, std::make_shared<await_ready>(c))
                 .register_task(Flow::Process, std::make_shared<process_items>(c))
                 .register_stepped(Flow::Import, std::make_shared<import_pages>(c))

@@ -10,10 +10,10 @@
 
 #include "cano/actor_api.hpp"
 #include "cano/workflow.hpp"
+#include "process_stats.hpp"
 #include "support/states.hpp"
 #include "support/sync.hpp"
 #include "support/test_system.hpp"
-#include "process_stats.hpp"
 
 using namespace test;
 using namespace std::chrono_literals;
@@ -59,7 +59,8 @@ struct count_items : cano::BatchTask<State, int, int> {
     max_threads_seen = std::max(max_threads_seen.load(), cano_apps::thread_count());
     return item * 2;
   }
-  cano::expected<cano::TaskResult<State>> finish(cano::task_context&, std::vector<cano::expected<int>> outputs) override {
+  cano::expected<cano::TaskResult<State>> finish(cano::task_context&,
+                                                 std::vector<cano::expected<int>> outputs) override {
     std::size_t ok = 0;
     for (std::size_t i = 0; i < outputs.size(); ++i) {
       ok += outputs[i] && *outputs[i] == static_cast<int>(2 * i) ? 1 : 0;
@@ -87,11 +88,12 @@ void ten_thousand_parked_runs(bool blocking_polls) {
   std::size_t ok = 0;
   for (std::size_t i = 0; i < runs; ++i) {
     bool got = false;
-    self->receive([&](cano::run_result& r) {
-      ok += r.ok() ? 1 : 0;
-      got = true;
-    },
-                  caf::after(std::chrono::seconds(120)) >> [] {});
+    self->receive(
+      [&](cano::run_result& r) {
+        ok += r.ok() ? 1 : 0;
+        got = true;
+      },
+      caf::after(std::chrono::seconds(120)) >> [] {});
     BOOST_REQUIRE(got);
   }
   BOOST_TEST(ok == runs);

@@ -39,7 +39,9 @@ class ScriptedPoller : public cano::PollTask<State> {
 public:
   ScriptedPoller(std::vector<poll_step> script, cano::PollErrorPolicy policy,
                  cano::TaskConfig cfg = cano::TaskConfig::minimal())
-    : script_(std::move(script)), policy_(policy), cfg_(std::move(cfg)) {}
+    : script_(std::move(script)),
+      policy_(policy),
+      cfg_(std::move(cfg)) {}
 
   cano::TaskConfig config() const override { return cfg_; }
   cano::PollErrorPolicy on_poll_error() const override { return policy_; }
@@ -50,8 +52,7 @@ public:
     switch (s.what) {
       case poll_step::kind::ready: return cano::PollOutcome<State>::ready(State::Complete);
       case poll_step::kind::ready_split:
-        return cano::PollOutcome<State>::ready(
-          cano::TaskResult<State>::split({State::PathA, State::PathB}));
+        return cano::PollOutcome<State>::ready(cano::TaskResult<State>::split({State::PathA, State::PathB}));
       case poll_step::kind::pending: return cano::PollOutcome<State>::pending(s.delay_ms);
       case poll_step::kind::fail: break;
     }
@@ -72,8 +73,7 @@ std::shared_ptr<ScriptedPoller> counting_poller(int n, std::uint64_t delay,
                                                 cano::TaskConfig cfg = cano::TaskConfig::minimal()) {
   std::vector<poll_step> script(static_cast<std::size_t>(n - 1), poll_step::pending(delay));
   script.push_back(poll_step::ready());
-  return std::make_shared<ScriptedPoller>(std::move(script), cano::PollErrorPolicy::fail_fast(),
-                                          std::move(cfg));
+  return std::make_shared<ScriptedPoller>(std::move(script), cano::PollErrorPolicy::fail_fast(), std::move(cfg));
 }
 
 /// A poller with every default (config, policy, name).
@@ -141,8 +141,8 @@ BOOST_AUTO_TEST_CASE(run_poll_loop_fails_fast_on_the_first_poll_error_by_default
   direct_ctx d;
   auto r = cano::run_poll_loop(p, d.ctx);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message() == "poll failed");
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message() == "poll failed");
   BOOST_TEST(p.polls() == 1);
 }
 
@@ -172,8 +172,8 @@ BOOST_AUTO_TEST_CASE(run_poll_loop_retry_on_error_2_fails_on_the_third_consecuti
   direct_ctx d;
   auto r = cano::run_poll_loop(p, d.ctx);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message() == "poll failed");
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message() == "poll failed");
   BOOST_TEST(p.polls() == 3);
 }
 
@@ -213,9 +213,9 @@ BOOST_AUTO_TEST_CASE(an_immediately_ready_poll_task_moves_the_run_after_one_poll
   for (bool blocking : blocking_modes) {
     BOOST_TEST_CONTEXT("blocking " << blocking) {
       test_system ts;
-      auto p = std::make_shared<ScriptedPoller>(
-        std::vector<poll_step>{poll_step::ready()}, cano::PollErrorPolicy::fail_fast(),
-        cano::TaskConfig::minimal().with_blocking(blocking));
+      auto p =
+        std::make_shared<ScriptedPoller>(std::vector<poll_step>{poll_step::ready()}, cano::PollErrorPolicy::fail_fast(),
+                                         cano::TaskConfig::minimal().with_blocking(blocking));
       auto r = ts.rt->run(poll_workflow(p), State::Start);
       BOOST_REQUIRE(r.has_value());
       BOOST_TEST(*r == State::Complete);
@@ -243,13 +243,13 @@ BOOST_AUTO_TEST_CASE(a_fail_fast_poll_error_in_a_workflow_is_the_raw_task_execut
   for (bool blocking : blocking_modes) {
     BOOST_TEST_CONTEXT("blocking " << blocking) {
       test_system ts;
-      auto p = std::make_shared<ScriptedPoller>(
-        std::vector<poll_step>{poll_step::fail(), poll_step::ready()},
-        cano::PollErrorPolicy::fail_fast(), cano::TaskConfig::minimal().with_blocking(blocking));
+      auto p = std::make_shared<ScriptedPoller>(std::vector<poll_step>{poll_step::fail(), poll_step::ready()},
+                                                cano::PollErrorPolicy::fail_fast(),
+                                                cano::TaskConfig::minimal().with_blocking(blocking));
       auto r = ts.rt->run(poll_workflow(p), State::Start);
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-      BOOST_TEST(r.error_value().message() == "poll failed");
+      BOOST_TEST(r.error().category() == std::string("task_execution"));
+      BOOST_TEST(r.error().message() == "poll failed");
       BOOST_TEST(p->polls() == 1);
     }
   }
@@ -279,8 +279,8 @@ BOOST_AUTO_TEST_CASE(retry_on_error_2_in_a_workflow_fails_after_exactly_three_co
         cano::PollErrorPolicy::retry_on_error(2), cano::TaskConfig::minimal().with_blocking(blocking));
       auto r = ts.rt->run(poll_workflow(p), State::Start);
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-      BOOST_TEST(r.error_value().message() == "poll failed");
+      BOOST_TEST(r.error().category() == std::string("task_execution"));
+      BOOST_TEST(r.error().message() == "poll failed");
       BOOST_TEST(p->polls() == 3);
     }
   }
@@ -291,8 +291,7 @@ BOOST_AUTO_TEST_CASE(a_pending_in_a_workflow_resets_the_consecutive_error_count)
     BOOST_TEST_CONTEXT("blocking " << blocking) {
       test_system ts;
       auto p = std::make_shared<ScriptedPoller>(
-        std::vector<poll_step>{poll_step::fail(), poll_step::pending(0), poll_step::fail(),
-                               poll_step::ready()},
+        std::vector<poll_step>{poll_step::fail(), poll_step::pending(0), poll_step::fail(), poll_step::ready()},
         cano::PollErrorPolicy::retry_on_error(1), cano::TaskConfig::minimal().with_blocking(blocking));
       auto r = ts.rt->run(poll_workflow(p), State::Start);
       BOOST_REQUIRE(r.has_value());
@@ -307,14 +306,13 @@ BOOST_AUTO_TEST_CASE(the_task_retry_policy_reruns_the_whole_poll_loop_as_one_att
   for (bool blocking : blocking_modes) {
     BOOST_TEST_CONTEXT("blocking " << blocking) {
       test_system ts;
-      auto p = std::make_shared<ScriptedPoller>(
-        std::vector<poll_step>{poll_step::fail()}, cano::PollErrorPolicy::retry_on_error(1),
-        cano::TaskConfig{}.with_fixed_retry(1, 1ms).with_blocking(blocking));
+      auto p = std::make_shared<ScriptedPoller>(std::vector<poll_step>{poll_step::fail()},
+                                                cano::PollErrorPolicy::retry_on_error(1),
+                                                cano::TaskConfig{}.with_fixed_retry(1, 1ms).with_blocking(blocking));
       auto r = ts.rt->run(poll_workflow(p), State::Start);
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("retry_exhausted"));
-      BOOST_TEST(r.error_value().message() ==
-                 "Task failed after 2 attempt(s): Task execution error: poll failed");
+      BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
+      BOOST_TEST(r.error().message() == "Task failed after 2 attempt(s): Task execution error: poll failed");
       BOOST_TEST(p->polls() == 4);
     }
   }
@@ -332,8 +330,8 @@ BOOST_AUTO_TEST_CASE(an_always_pending_poll_task_hits_its_attempt_timeout_as_a_r
       auto r = ts.rt->run(poll_workflow(p), State::Start);
       auto elapsed = std::chrono::steady_clock::now() - started;
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("timeout"));
-      BOOST_TEST(r.error_value().message() == "task attempt exceeded attempt_timeout");
+      BOOST_TEST(r.error().category() == std::string("timeout"));
+      BOOST_TEST(r.error().message() == "task attempt exceeded attempt_timeout");
       BOOST_TEST(p->polls() >= 1);
       BOOST_TEST((elapsed < 5s));
     }
@@ -344,15 +342,14 @@ BOOST_AUTO_TEST_CASE(a_split_ready_from_a_poll_task_in_a_workflow_points_to_regi
   for (bool blocking : blocking_modes) {
     BOOST_TEST_CONTEXT("blocking " << blocking) {
       test_system ts;
-      auto p = std::make_shared<ScriptedPoller>(
-        std::vector<poll_step>{poll_step::split()}, cano::PollErrorPolicy::fail_fast(),
-        cano::TaskConfig::minimal().with_blocking(blocking));
+      auto p =
+        std::make_shared<ScriptedPoller>(std::vector<poll_step>{poll_step::split()}, cano::PollErrorPolicy::fail_fast(),
+                                         cano::TaskConfig::minimal().with_blocking(blocking));
       auto wf = poll_workflow(p).add_exit_state(State::PathA).add_exit_state(State::PathB);
       auto r = ts.rt->run(wf, State::Start);
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("workflow"));
-      BOOST_TEST(r.error_value().message() ==
-                 "Single task returned split result - use register_split() for split tasks");
+      BOOST_TEST(r.error().category() == std::string("workflow"));
+      BOOST_TEST(r.error().message() == "Single task returned split result - use register_split() for split tasks");
       BOOST_TEST(p->polls() == 1);
     }
   }

@@ -61,18 +61,19 @@ public:
   using hook_fn = std::function<cano::expected<void>(const std::optional<int>&, int call_no)>;
 
   explicit CountingStepper(int n, cano::TaskConfig cfg = cano::TaskConfig{}, hook_fn hook = {})
-    : n_(n), cfg_(std::move(cfg)), hook_(std::move(hook)) {}
+    : n_(n),
+      cfg_(std::move(cfg)),
+      hook_(std::move(hook)) {}
 
   cano::TaskConfig config() const override { return cfg_; }
 
-  cano::expected<cano::StepOutcome<State, int>> step(cano::task_context&,
-                                                     std::optional<int> cursor) override {
+  cano::expected<cano::StepOutcome<State, int>> step(cano::task_context&, std::optional<int> cursor) override {
     int call_no = ++calls_;
     log.add(show(cursor));
     if (hook_) {
       auto h = hook_(cursor, call_no);
       if (!h) {
-        return h.error_value();
+        return h.error();
       }
     }
     int next = cursor.value_or(0) + 1;
@@ -94,8 +95,7 @@ private:
 
 /// A stepper with every default (config, name, cursor type).
 struct DefaultStepper : cano::SteppedTask<State> {
-  cano::expected<cano::StepOutcome<State>> step(cano::task_context&,
-                                                std::optional<nlohmann::json>) override {
+  cano::expected<cano::StepOutcome<State>> step(cano::task_context&, std::optional<nlohmann::json>) override {
     return cano::StepOutcome<State>::done(State::Complete);
   }
 };
@@ -106,8 +106,7 @@ struct SplitStepper : cano::SteppedTask<State, int> {
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal().with_blocking(blocking_); }
   bool blocking_ = true;
   cano::expected<cano::StepOutcome<State, int>> step(cano::task_context&, std::optional<int>) override {
-    return cano::StepOutcome<State, int>::done(
-      cano::TaskResult<State>::split({State::PathA, State::PathB}));
+    return cano::StepOutcome<State, int>::done(cano::TaskResult<State>::split({State::PathA, State::PathB}));
   }
 };
 
@@ -128,8 +127,7 @@ void from_json(const nlohmann::json& j, Page& p) {
 
 /// Pages through 3 pages with a Page cursor, recording each cursor it receives.
 struct PagingStepper : cano::SteppedTask<State, Page> {
-  cano::expected<cano::StepOutcome<State, Page>> step(cano::task_context&,
-                                                      std::optional<Page> cursor) override {
+  cano::expected<cano::StepOutcome<State, Page>> step(cano::task_context&, std::optional<Page> cursor) override {
     if (!cursor) {
       log.add("none");
       return cano::StepOutcome<State, Page>::more(Page{1, "tok-1", {10}});
@@ -214,8 +212,8 @@ BOOST_AUTO_TEST_CASE(run_stepped_returns_a_step_error_at_once) {
   direct_ctx d;
   auto r = cano::run_stepped(s, d.ctx);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message() == "step failed");
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message() == "step failed");
   BOOST_TEST(s.log.str() == "none 1");
 }
 
@@ -267,12 +265,12 @@ BOOST_AUTO_TEST_CASE(a_step_error_in_a_workflow_is_the_run_error) {
   for (bool blocking : blocking_modes) {
     BOOST_TEST_CONTEXT("blocking " << blocking) {
       test_system ts;
-      auto s = std::make_shared<CountingStepper>(
-        3, cano::TaskConfig::minimal().with_blocking(blocking), fail_at_cursor_1);
+      auto s =
+        std::make_shared<CountingStepper>(3, cano::TaskConfig::minimal().with_blocking(blocking), fail_at_cursor_1);
       auto r = ts.rt->run(stepped_workflow(s), State::Start);
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-      BOOST_TEST(r.error_value().message() == "step failed");
+      BOOST_TEST(r.error().category() == std::string("task_execution"));
+      BOOST_TEST(r.error().message() == "step failed");
       BOOST_TEST(s->log.str() == "none 1");
     }
   }
@@ -280,13 +278,11 @@ BOOST_AUTO_TEST_CASE(a_step_error_in_a_workflow_is_the_run_error) {
 
 BOOST_AUTO_TEST_CASE(a_failing_step_exhausts_its_own_retries_with_the_same_cursor) {
   test_system ts;
-  auto s = std::make_shared<CountingStepper>(3, cano::TaskConfig{}.with_fixed_retry(2, 1ms),
-                                             fail_at_cursor_1);
+  auto s = std::make_shared<CountingStepper>(3, cano::TaskConfig{}.with_fixed_retry(2, 1ms), fail_at_cursor_1);
   auto r = ts.rt->run(stepped_workflow(s), State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("retry_exhausted"));
-  BOOST_TEST(r.error_value().message() ==
-             "Task failed after 3 attempt(s): Task execution error: step failed");
+  BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
+  BOOST_TEST(r.error().message() == "Task failed after 3 attempt(s): Task execution error: step failed");
   BOOST_TEST(s->log.str() == "none 1 1 1");
 }
 
@@ -294,14 +290,13 @@ BOOST_AUTO_TEST_CASE(a_step_that_fails_once_is_retried_with_the_same_cursor) {
   for (bool blocking : blocking_modes) {
     BOOST_TEST_CONTEXT("blocking " << blocking) {
       test_system ts;
-      auto s = std::make_shared<CountingStepper>(
-        3, cano::TaskConfig{}.with_fixed_retry(2, 1ms).with_blocking(blocking),
-        [](const std::optional<int>& c, int call_no) -> cano::expected<void> {
-          if (c == 1 && call_no == 2) { // the first step with cursor 1
-            return cano::error::task_execution("step failed");
-          }
-          return {};
-        });
+      auto s = std::make_shared<CountingStepper>(3, cano::TaskConfig{}.with_fixed_retry(2, 1ms).with_blocking(blocking),
+                                                 [](const std::optional<int>& c, int call_no) -> cano::expected<void> {
+                                                   if (c == 1 && call_no == 2) { // the first step with cursor 1
+                                                     return cano::error::task_execution("step failed");
+                                                   }
+                                                   return {};
+                                                 });
       auto r = ts.rt->run(stepped_workflow(s), State::Start);
       BOOST_REQUIRE(r.has_value());
       BOOST_TEST(*r == State::Complete);
@@ -313,14 +308,13 @@ BOOST_AUTO_TEST_CASE(a_step_that_fails_once_is_retried_with_the_same_cursor) {
 BOOST_AUTO_TEST_CASE(every_step_gets_a_fresh_retry_budget) {
   // fixed(1): two attempts per step. Each step fails once, and the run still succeeds.
   test_system ts;
-  auto s = std::make_shared<CountingStepper>(
-    3, cano::TaskConfig{}.with_fixed_retry(1, 1ms),
-    [](const std::optional<int>&, int call_no) -> cano::expected<void> {
-      if (call_no % 2 == 1) { // calls 1, 3, 5: the first attempt of every step
-        return cano::error::task_execution("step failed");
-      }
-      return {};
-    });
+  auto s = std::make_shared<CountingStepper>(3, cano::TaskConfig{}.with_fixed_retry(1, 1ms),
+                                             [](const std::optional<int>&, int call_no) -> cano::expected<void> {
+                                               if (call_no % 2 == 1) { // calls 1, 3, 5: the first attempt of every step
+                                                 return cano::error::task_execution("step failed");
+                                               }
+                                               return {};
+                                             });
   auto r = ts.rt->run(stepped_workflow(s), State::Start);
   BOOST_REQUIRE(r.has_value());
   BOOST_TEST(*r == State::Complete);
@@ -346,8 +340,8 @@ BOOST_AUTO_TEST_CASE(a_step_blocked_past_its_attempt_timeout_times_out_that_step
       BOOST_TEST(entered->value() == 1u);
       g->open();
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("timeout"));
-      BOOST_TEST(r.error_value().message() == "task attempt exceeded attempt_timeout");
+      BOOST_TEST(r.error().category() == std::string("timeout"));
+      BOOST_TEST(r.error().message() == "task attempt exceeded attempt_timeout");
       BOOST_TEST(s->log.str() == "none 1");
     }
   }
@@ -356,14 +350,14 @@ BOOST_AUTO_TEST_CASE(a_step_blocked_past_its_attempt_timeout_times_out_that_step
 BOOST_AUTO_TEST_CASE(a_timed_out_step_is_retried_with_the_same_cursor) {
   auto g = std::make_shared<gate>();
   test_system ts;
-  auto s = std::make_shared<CountingStepper>(
-    3, cano::TaskConfig{}.with_fixed_retry(1, 1ms).with_attempt_timeout(100ms),
-    [g](const std::optional<int>& c, int call_no) -> cano::expected<void> {
-      if (c == 1 && call_no == 2) { // the first attempt of the step with cursor 1 blocks
-        g->wait_for(10s);
-      }
-      return {};
-    });
+  auto s = std::make_shared<CountingStepper>(3, cano::TaskConfig{}.with_fixed_retry(1, 1ms).with_attempt_timeout(100ms),
+                                             [g](const std::optional<int>& c, int call_no) -> cano::expected<void> {
+                                               if (c == 1 &&
+                                                   call_no == 2) { // the first attempt of the step with cursor 1 blocks
+                                                 g->wait_for(10s);
+                                               }
+                                               return {};
+                                             });
   auto r = ts.rt->run(stepped_workflow(s), State::Start);
   auto log = s->log.str();
   g->open();
@@ -375,12 +369,11 @@ BOOST_AUTO_TEST_CASE(a_timed_out_step_is_retried_with_the_same_cursor) {
 BOOST_AUTO_TEST_CASE(attempt_timeout_bounds_each_step_not_the_whole_stepped_task) {
   // 3 steps of 200 ms each: together longer than the 500 ms timeout, each well inside it.
   test_system ts;
-  auto s = std::make_shared<CountingStepper>(
-    3, cano::TaskConfig::minimal().with_attempt_timeout(500ms),
-    [](const std::optional<int>&, int) -> cano::expected<void> {
-      std::this_thread::sleep_for(200ms);
-      return {};
-    });
+  auto s = std::make_shared<CountingStepper>(3, cano::TaskConfig::minimal().with_attempt_timeout(500ms),
+                                             [](const std::optional<int>&, int) -> cano::expected<void> {
+                                               std::this_thread::sleep_for(200ms);
+                                               return {};
+                                             });
   auto r = ts.rt->run(stepped_workflow(s), State::Start);
   BOOST_REQUIRE(r.has_value());
   BOOST_TEST(*r == State::Complete);
@@ -399,8 +392,8 @@ BOOST_AUTO_TEST_CASE(a_split_done_from_a_registered_stepper_is_a_workflow_error)
                   .with_timeout(bound);
       auto r = ts.rt->run(wf, State::Start);
       BOOST_REQUIRE(!r);
-      BOOST_TEST(r.error_value().category() == std::string("workflow"));
-      BOOST_TEST(r.error_value().message() ==
+      BOOST_TEST(r.error().category() == std::string("workflow"));
+      BOOST_TEST(r.error().message() ==
                  "Stepped task returned split result — split is not supported for Stepped states");
     }
   }

@@ -45,7 +45,9 @@ class recording_resource : public cano::Resource {
 public:
   recording_resource(std::string name, std::shared_ptr<event_log> log, bool fail_setup = false,
                      bool fail_teardown = false)
-    : name_(std::move(name)), log_(std::move(log)), fail_setup_(fail_setup),
+    : name_(std::move(name)),
+      log_(std::move(log)),
+      fail_setup_(fail_setup),
       fail_teardown_(fail_teardown) {}
 
   cano::expected<void> setup() override {
@@ -83,8 +85,7 @@ private:
 /// Fails its setup the first `failures` times, then succeeds.
 class flaky_setup_resource : public cano::Resource {
 public:
-  flaky_setup_resource(std::shared_ptr<event_log> log, int failures)
-    : log_(std::move(log)), failures_left_(failures) {}
+  flaky_setup_resource(std::shared_ptr<event_log> log, int failures) : log_(std::move(log)), failures_left_(failures) {}
   cano::expected<void> setup() override {
     log_->add("setup:flaky");
     if (failures_left_ > 0) {
@@ -139,9 +140,9 @@ BOOST_AUTO_TEST_CASE(get_of_a_missing_key_is_resource_not_found) {
   res.insert("a", std::make_shared<TypeA>());
   auto missing = res.get<TypeA>("missing");
   BOOST_TEST_REQUIRE(!missing.has_value());
-  BOOST_TEST(std::string(missing.error_value().category()) == "resource_not_found");
-  BOOST_TEST((missing.error_value().code() == cano::errc::resource_not_found));
-  auto message = missing.error_value().message();
+  BOOST_TEST(std::string(missing.error().category()) == "resource_not_found");
+  BOOST_TEST((missing.error().code() == cano::errc::resource_not_found));
+  auto message = missing.error().message();
   BOOST_TEST(message.rfind("no resource found for the given key (requested type: ", 0) == 0u);
   BOOST_TEST(contains(message, "TypeA"));
 }
@@ -152,8 +153,8 @@ BOOST_AUTO_TEST_CASE(get_with_another_type_is_resource_type_mismatch) {
   res.insert("a", std::make_shared<TypeA>());
   auto wrong = res.get<TypeB>("a");
   BOOST_TEST_REQUIRE(!wrong.has_value());
-  BOOST_TEST(std::string(wrong.error_value().category()) == "resource_type_mismatch");
-  auto message = wrong.error_value().message();
+  BOOST_TEST(std::string(wrong.error().category()) == "resource_type_mismatch");
+  auto message = wrong.error().message();
   BOOST_TEST(message.rfind("resource found but the requested type ", 0) == 0u);
   BOOST_TEST(contains(message, "TypeB"));
   BOOST_TEST(contains(message, " does not match the stored type"));
@@ -180,8 +181,7 @@ BOOST_AUTO_TEST_CASE(setup_runs_in_insertion_order_and_teardown_in_reverse) {
   BOOST_TEST(res.setup_all().has_value());
   BOOST_TEST(log->events() == (events{"setup:A", "setup:B", "setup:C"}));
   res.teardown_all();
-  BOOST_TEST(log->events() == (events{"setup:A", "setup:B", "setup:C", "teardown:C", "teardown:B",
-                                      "teardown:A"}));
+  BOOST_TEST(log->events() == (events{"setup:A", "setup:B", "setup:C", "teardown:C", "teardown:B", "teardown:A"}));
 }
 
 // §5.9 #139
@@ -194,9 +194,8 @@ BOOST_AUTO_TEST_CASE(failed_setup_tears_down_only_the_resources_already_set_up) 
   res.insert("r3", std::make_shared<recording_resource>("R3", log));
   auto r = res.setup_all();
   BOOST_TEST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value() == cano::error::task_execution("R2 setup failed"));
-  BOOST_TEST(log->events() ==
-             (events{"setup:R0", "setup:R1", "setup:R2", "teardown:R1", "teardown:R0"}));
+  BOOST_TEST(r.error() == cano::error::task_execution("R2 setup failed"));
+  BOOST_TEST(log->events() == (events{"setup:R0", "setup:R1", "setup:R2", "teardown:R1", "teardown:R0"}));
 }
 
 // §5.9 #140
@@ -216,11 +215,9 @@ BOOST_AUTO_TEST_CASE(insert_of_a_duplicate_key_throws) {
   res.insert("a", std::make_shared<TypeA>());
   BOOST_CHECK_EXCEPTION(res.insert("a", std::make_shared<TypeB>()), std::invalid_argument,
                         [](const std::invalid_argument& e) {
-                          return contains(e.what(),
-                                          "duplicate resource key inserted into Resources") &&
-                                 std::string(e.what()) ==
-                                   "duplicate resource key inserted into Resources; use "
-                                   "try_insert to handle duplicates as Result";
+                          return contains(e.what(), "duplicate resource key inserted into Resources") &&
+                                 std::string(e.what()) == "duplicate resource key inserted into Resources; use "
+                                                          "try_insert to handle duplicates as Result";
                         });
 }
 
@@ -231,10 +228,9 @@ BOOST_AUTO_TEST_CASE(try_insert_of_a_duplicate_key_is_resource_duplicate_key) {
   BOOST_TEST(res.try_insert("a", original).has_value());
   auto dup = res.try_insert("a", std::make_shared<TypeA>());
   BOOST_TEST_REQUIRE(!dup.has_value());
-  BOOST_TEST(std::string(dup.error_value().category()) == "resource_duplicate_key");
-  BOOST_TEST(contains(dup.error_value().message(), "duplicate"));
-  BOOST_TEST(dup.error_value() ==
-             cano::error::resource_duplicate_key("duplicate resource key inserted into Resources"));
+  BOOST_TEST(std::string(dup.error().category()) == "resource_duplicate_key");
+  BOOST_TEST(contains(dup.error().message(), "duplicate"));
+  BOOST_TEST(dup.error() == cano::error::resource_duplicate_key("duplicate resource key inserted into Resources"));
   BOOST_TEST(res.size() == 1u);
   auto kept = res.get<TypeA>("a");
   BOOST_TEST_REQUIRE(kept.has_value());
@@ -265,10 +261,8 @@ BOOST_AUTO_TEST_CASE(default_health_is_healthy) {
 BOOST_AUTO_TEST_CASE(check_all_health_reports_each_resource_status_by_key) {
   cano::Resources res;
   res.insert("ok", std::make_shared<health_resource>(cano::HealthStatus::healthy()));
-  res.insert("replica",
-             std::make_shared<health_resource>(cano::HealthStatus::degraded("replica lag")));
-  res.insert("db", std::make_shared<health_resource>(
-                     cano::HealthStatus::unhealthy("connection refused")));
+  res.insert("replica", std::make_shared<health_resource>(cano::HealthStatus::degraded("replica lag")));
+  res.insert("db", std::make_shared<health_resource>(cano::HealthStatus::unhealthy("connection refused")));
   auto all = res.check_all_health();
   BOOST_TEST(all.size() == 3u);
   BOOST_TEST(all.at("ok") == cano::HealthStatus::healthy());
@@ -280,16 +274,13 @@ BOOST_AUTO_TEST_CASE(check_all_health_reports_each_resource_status_by_key) {
 BOOST_AUTO_TEST_CASE(aggregate_health_is_the_worst_status) {
   cano::Resources degraded;
   degraded.insert("ok", std::make_shared<health_resource>(cano::HealthStatus::healthy()));
-  degraded.insert("replica",
-                  std::make_shared<health_resource>(cano::HealthStatus::degraded("replica lag")));
+  degraded.insert("replica", std::make_shared<health_resource>(cano::HealthStatus::degraded("replica lag")));
   BOOST_TEST(degraded.aggregate_health() == cano::HealthStatus::degraded("replica lag"));
 
   cano::Resources unhealthy;
   unhealthy.insert("ok", std::make_shared<health_resource>(cano::HealthStatus::healthy()));
-  unhealthy.insert("replica",
-                   std::make_shared<health_resource>(cano::HealthStatus::degraded("replica lag")));
-  unhealthy.insert("db", std::make_shared<health_resource>(
-                           cano::HealthStatus::unhealthy("connection refused")));
+  unhealthy.insert("replica", std::make_shared<health_resource>(cano::HealthStatus::degraded("replica lag")));
+  unhealthy.insert("db", std::make_shared<health_resource>(cano::HealthStatus::unhealthy("connection refused")));
   BOOST_TEST(unhealthy.aggregate_health() == cano::HealthStatus::unhealthy("connection refused"));
 }
 
@@ -313,10 +304,8 @@ BOOST_AUTO_TEST_CASE(only_healthy_status_is_healthy) {
   BOOST_TEST(cano::HealthStatus::healthy().is_healthy());
   BOOST_TEST(!cano::HealthStatus::degraded("replica lag").is_healthy());
   BOOST_TEST(!cano::HealthStatus::unhealthy("connection refused").is_healthy());
-  BOOST_TEST(cano::HealthStatus::healthy().severity() <
-             cano::HealthStatus::degraded("x").severity());
-  BOOST_TEST(cano::HealthStatus::degraded("x").severity() <
-             cano::HealthStatus::unhealthy("x").severity());
+  BOOST_TEST(cano::HealthStatus::healthy().severity() < cano::HealthStatus::degraded("x").severity());
+  BOOST_TEST(cano::HealthStatus::degraded("x").severity() < cano::HealthStatus::unhealthy("x").severity());
 }
 
 // D5: the first acquirer sets up, the last releaser tears down.
@@ -358,17 +347,16 @@ BOOST_AUTO_TEST_CASE(failed_setup_in_acquire_leaves_resources_unacquired) {
 
   auto first = res.acquire();
   BOOST_TEST_REQUIRE(!first.has_value());
-  BOOST_TEST(first.error_value() == cano::error::task_execution("flaky setup failed"));
+  BOOST_TEST(first.error() == cano::error::task_execution("flaky setup failed"));
   BOOST_TEST(log->events() == (events{"setup:A", "setup:flaky", "teardown:A"}));
 
   auto second = res.acquire();
   BOOST_TEST(second.has_value());
-  BOOST_TEST(log->events() ==
-             (events{"setup:A", "setup:flaky", "teardown:A", "setup:A", "setup:flaky"}));
+  BOOST_TEST(log->events() == (events{"setup:A", "setup:flaky", "teardown:A", "setup:A", "setup:flaky"}));
 
   res.release();
-  BOOST_TEST(log->events() == (events{"setup:A", "setup:flaky", "teardown:A", "setup:A",
-                                      "setup:flaky", "teardown:flaky", "teardown:A"}));
+  BOOST_TEST(log->events() == (events{"setup:A", "setup:flaky", "teardown:A", "setup:A", "setup:flaky",
+                                      "teardown:flaky", "teardown:A"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

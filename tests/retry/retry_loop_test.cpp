@@ -21,8 +21,8 @@ cano::expected<State> run_one(test_system& ts, std::shared_ptr<cano::Task<State>
 
 const bool both_paths[] = {true, false}; // blocking, inline
 
-std::shared_ptr<cano::Task<State>> sleeper(calls n, std::chrono::milliseconds first,
-                                           std::chrono::milliseconds later, cano::TaskConfig cfg) {
+std::shared_ptr<cano::Task<State>> sleeper(calls n, std::chrono::milliseconds first, std::chrono::milliseconds later,
+                                           cano::TaskConfig cfg) {
   return cano::make_task<State>(
     "Sleeper",
     [n, first, later] {
@@ -50,8 +50,8 @@ BOOST_AUTO_TEST_CASE(a_task_failing_twice_succeeds_on_the_third_call) {
   for (bool blocking : both_paths) {
     test_system ts;
     auto n = make_calls();
-    auto r = run_one(ts, flaky_task(n, 2, State::Complete,
-                                    cano::TaskConfig{}.with_fixed_retry(2, 1ms).with_blocking(blocking)));
+    auto r = run_one(
+      ts, flaky_task(n, 2, State::Complete, cano::TaskConfig{}.with_fixed_retry(2, 1ms).with_blocking(blocking)));
     BOOST_TEST(r.has_value());
     BOOST_TEST(n->load() == 3);
   }
@@ -61,13 +61,12 @@ BOOST_AUTO_TEST_CASE(exhausted_retries_report_the_attempt_count_and_last_error) 
   for (bool blocking : both_paths) {
     test_system ts;
     auto n = make_calls();
-    auto r = run_one(ts, flaky_task(n, 1000, State::Complete,
-                                    cano::TaskConfig{}.with_fixed_retry(2, 1ms).with_blocking(blocking)));
+    auto r = run_one(
+      ts, flaky_task(n, 1000, State::Complete, cano::TaskConfig{}.with_fixed_retry(2, 1ms).with_blocking(blocking)));
     BOOST_REQUIRE(!r);
     BOOST_TEST(n->load() == 3);
-    BOOST_TEST(r.error_value().category() == std::string("retry_exhausted"));
-    BOOST_TEST(r.error_value().message() ==
-               "Task failed after 3 attempt(s): Task execution error: immediate fail");
+    BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
+    BOOST_TEST(r.error().message() == "Task failed after 3 attempt(s): Task execution error: immediate fail");
   }
 }
 
@@ -78,28 +77,27 @@ BOOST_AUTO_TEST_CASE(a_single_attempt_returns_the_raw_error) {
     auto r = run_one(ts, flaky_task(n, 1000, State::Complete, cano::TaskConfig::minimal().with_blocking(blocking)));
     BOOST_REQUIRE(!r);
     BOOST_TEST(n->load() == 1);
-    BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-    BOOST_TEST(r.error_value().message() == "immediate fail");
+    BOOST_TEST(r.error().category() == std::string("task_execution"));
+    BOOST_TEST(r.error().message() == "immediate fail");
   }
 }
 
 BOOST_AUTO_TEST_CASE(every_attempt_timing_out_exhausts_the_retries_with_a_timeout_error) {
   test_system ts;
   auto n = make_calls();
-  auto r = run_one(ts, sleeper(n, 200ms, 200ms,
-                               cano::TaskConfig{}.with_fixed_retry(2, 1ms).with_attempt_timeout(20ms)));
+  auto r =
+    run_one(ts, sleeper(n, 200ms, 200ms, cano::TaskConfig{}.with_fixed_retry(2, 1ms).with_attempt_timeout(20ms)));
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("retry_exhausted"));
-  BOOST_TEST(r.error_value().to_string().find("Timeout error") != std::string::npos);
-  BOOST_TEST(r.error_value().to_string().find("attempt_timeout") != std::string::npos);
+  BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
+  BOOST_TEST(r.error().to_string().find("Timeout error") != std::string::npos);
+  BOOST_TEST(r.error().to_string().find("attempt_timeout") != std::string::npos);
   BOOST_TEST(n->load() == 3);
 }
 
 BOOST_AUTO_TEST_CASE(each_attempt_gets_a_fresh_deadline) {
   test_system ts;
   auto n = make_calls();
-  auto r = run_one(ts, sleeper(n, 200ms, 0ms,
-                               cano::TaskConfig{}.with_fixed_retry(1, 1ms).with_attempt_timeout(30ms)));
+  auto r = run_one(ts, sleeper(n, 200ms, 0ms, cano::TaskConfig{}.with_fixed_retry(1, 1ms).with_attempt_timeout(30ms)));
   BOOST_TEST(r.has_value());
   BOOST_TEST(n->load() == 2);
 }
@@ -124,8 +122,8 @@ BOOST_AUTO_TEST_CASE(an_open_breaker_rejects_without_invoking_the_body) {
     BOOST_TEST(breaker->state().is_open());
     auto r = run_one(ts, flaky_task(n, 1000, State::Complete, cfg));
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().category() == std::string("circuit_open"));
-    BOOST_TEST(r.error_value().message() == "circuit breaker open: rejecting call");
+    BOOST_TEST(r.error().category() == std::string("circuit_open"));
+    BOOST_TEST(r.error().message() == "circuit breaker open: rejecting call");
     BOOST_TEST(n->load() == 3);
   }
 }
@@ -137,11 +135,11 @@ BOOST_AUTO_TEST_CASE(a_breaker_tripping_mid_loop_ends_it_with_the_raw_circuit_er
   auto n = make_calls();
   auto first = run_one(ts, flaky_task(n, 1000, State::Complete, cfg));
   BOOST_REQUIRE(!first);
-  BOOST_TEST(first.error_value().category() == std::string("circuit_open"));
+  BOOST_TEST(first.error().category() == std::string("circuit_open"));
   BOOST_TEST(n->load() == 1);
   auto second = run_one(ts, flaky_task(n, 1000, State::Complete, cfg));
   BOOST_REQUIRE(!second);
-  BOOST_TEST(second.error_value().category() == std::string("circuit_open"));
+  BOOST_TEST(second.error().category() == std::string("circuit_open"));
   BOOST_TEST(n->load() == 1);
 }
 
@@ -152,7 +150,7 @@ BOOST_AUTO_TEST_CASE(a_threshold_of_two_allows_exactly_two_invocations) {
   auto r = run_one(ts, flaky_task(n, 1000, State::Complete,
                                   cano::TaskConfig{}.with_fixed_retry(5, 1ms).with_circuit_breaker(breaker)));
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("circuit_open"));
+  BOOST_TEST(r.error().category() == std::string("circuit_open"));
   BOOST_TEST(n->load() == 2);
   BOOST_TEST(breaker->state().is_open());
 }
@@ -185,7 +183,7 @@ BOOST_AUTO_TEST_CASE(tasks_sharing_a_breaker_share_its_state) {
   BOOST_TEST(breaker->state().is_open());
   auto r = run_one(ts, flaky_task(b, 0, State::Complete, cfg, "B"));
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("circuit_open"));
+  BOOST_TEST(r.error().category() == std::string("circuit_open"));
   BOOST_TEST(b->load() == 0);
 }
 
@@ -197,14 +195,14 @@ BOOST_AUTO_TEST_CASE(attempt_timeouts_count_as_breaker_failures) {
   for (int i = 0; i < 2; ++i) {
     auto r = run_one(ts, sleeper(n, 100ms, 100ms, cfg));
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().category() == std::string("timeout"));
-    BOOST_TEST(r.error_value().message() == "task attempt exceeded attempt_timeout");
+    BOOST_TEST(r.error().category() == std::string("timeout"));
+    BOOST_TEST(r.error().message() == "task attempt exceeded attempt_timeout");
   }
   BOOST_TEST(n->load() == 2);
   BOOST_TEST(breaker->state().is_open());
   auto r = run_one(ts, sleeper(n, 100ms, 100ms, cfg));
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("circuit_open"));
+  BOOST_TEST(r.error().category() == std::string("circuit_open"));
   BOOST_TEST(n->load() == 2);
 }
 
@@ -221,8 +219,8 @@ BOOST_AUTO_TEST_CASE(an_exception_is_not_retried) {
       cano::TaskConfig{}.with_fixed_retry(3, 1ms).with_blocking(blocking));
     auto r = run_one(ts, task);
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-    BOOST_TEST(r.error_value().message() == "panic: kaput");
+    BOOST_TEST(r.error().category() == std::string("task_execution"));
+    BOOST_TEST(r.error().message() == "panic: kaput");
     BOOST_TEST(n->load() == 1);
   }
 }
@@ -244,8 +242,8 @@ BOOST_AUTO_TEST_CASE(an_exception_on_a_retry_is_not_retried_either) {
       cano::TaskConfig{}.with_fixed_retry(3, 1ms).with_blocking(blocking));
     auto r = run_one(ts, task);
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-    BOOST_TEST(r.error_value().message() == "panic: kaput on retry");
+    BOOST_TEST(r.error().category() == std::string("task_execution"));
+    BOOST_TEST(r.error().message() == "panic: kaput on retry");
     BOOST_TEST(n->load() == 2);
   }
 }
@@ -263,8 +261,8 @@ BOOST_AUTO_TEST_CASE(a_permanent_error_skips_the_remaining_retries) {
       cano::TaskConfig{}.with_fixed_retry(3, 1ms).with_blocking(blocking));
     auto r = run_one(ts, task);
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-    BOOST_TEST(r.error_value().message() == "card declined");
+    BOOST_TEST(r.error().category() == std::string("task_execution"));
+    BOOST_TEST(r.error().message() == "card declined");
     BOOST_TEST(n->load() == 1);
   }
 }

@@ -61,8 +61,8 @@ struct held_workflow {
   }
 };
 
-#define FOR_EVERY_STORE(name)                                                           \
-  BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available())) \
+#define FOR_EVERY_STORE(name)                                                                                          \
+  BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))                                  \
   BOOST_AUTO_TEST_CASE_TEMPLATE(name, Kind, test::store_kinds)
 
 } // namespace
@@ -73,14 +73,16 @@ FOR_EVERY_STORE(a_second_start_of_a_live_id_is_refused_and_writes_nothing) {
   auto store = Kind::make();
   held_workflow a(store);
   test_system first, second; // two runtimes sharing one store (as two processes would)
-  auto running = std::async(std::launch::async, [&] { return first.rt->run(a.wf, State::Start, {"order-7", {{"who", "A"}}}); });
+  auto running = std::async(std::launch::async, [&] {
+    return first.rt->run(a.wf, State::Start, {"order-7", {{"who", "A"}}});
+  });
   BOOST_REQUIRE(a.entered->wait_for_at_least(1));
   auto rows_before = store->rows("order-7");
   for (auto* rt : {second.rt.get(), first.rt.get()}) { // another runtime, and the same one
     auto dup = rt->run(a.wf, State::Start, {"order-7", {{"who", "B"}}});
     BOOST_REQUIRE(!dup.has_value());
-    BOOST_TEST(dup.error_value().category() == std::string("checkpoint_store"));
-    BOOST_TEST(dup.error_value().message().find("checkpoint conflict") != std::string::npos, dup.error_value().message());
+    BOOST_TEST(dup.error().category() == std::string("checkpoint_store"));
+    BOOST_TEST(dup.error().message().find("checkpoint conflict") != std::string::npos, dup.error().message());
   }
   // A's header and rows are as A left them.
   auto h = store->header("order-7");
@@ -108,10 +110,10 @@ FOR_EVERY_STORE(resume_and_resume_all_never_drive_a_run_this_runtime_drives) {
   BOOST_REQUIRE(all.size() == 1u);
   BOOST_TEST(all[0].first == "live-1");
   BOOST_REQUIRE(!all[0].second.has_value());
-  BOOST_TEST(all[0].second.error_value().message() == "run \"live-1\" is already running in this runtime");
+  BOOST_TEST(all[0].second.error().message() == "run \"live-1\" is already running in this runtime");
   auto one = ts.rt->resume(a.wf, "live-1");
   BOOST_REQUIRE(!one.has_value());
-  BOOST_TEST(one.error_value().message().find("already running") != std::string::npos);
+  BOOST_TEST(one.error().message().find("already running") != std::string::npos);
   a.hold->open();
   BOOST_REQUIRE(running.get().has_value());
   BOOST_TEST(a.bodies->load() == 1); // the body ran once
@@ -130,14 +132,15 @@ FOR_EVERY_STORE(results_are_read_by_id_from_the_header_after_a_restart) {
   auto wf = cano::Workflow<State>{}
               .with_name("results")
               .register_with_compensation(State::Start, std::make_shared<undo>())
-              .register_task(State::Process, "process",
-                             [](cano::task_context& ctx) -> cano::expected<State> {
-                               if (ctx.input().is_object() && ctx.input().value("fail", false)) {
-                                 return cano::error::task_execution("no stock for " + ctx.workflow_id());
-                               }
-                               return State::Complete;
-                             },
-                             cano::TaskConfig::minimal())
+              .register_task(
+                State::Process, "process",
+                [](cano::task_context& ctx) -> cano::expected<State> {
+                  if (ctx.input().is_object() && ctx.input().value("fail", false)) {
+                    return cano::error::task_execution("no stock for " + ctx.workflow_id());
+                  }
+                  return State::Complete;
+                },
+                cano::TaskConfig::minimal())
               .register_task(
                 State::Mid, "mid",
                 [](cano::task_context&) -> cano::expected<State> { return cano::error::timeout("mid timed out"); },
@@ -148,7 +151,7 @@ FOR_EVERY_STORE(results_are_read_by_id_from_the_header_after_a_restart) {
   {
     test_system before;
     auto done_first = before.rt->run(wf, State::Start, {"r-done", nullptr});
-    BOOST_REQUIRE_MESSAGE(done_first.has_value(), (done_first ? "" : done_first.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(done_first.has_value(), (done_first ? "" : done_first.error().to_string()));
     BOOST_REQUIRE(!before.rt->run(wf, State::Start, {"r-rolled", {{"fail", true}}}).has_value());
     BOOST_REQUIRE(!before.rt->run(wf, State::Mid, {"r-failed", nullptr}).has_value());
   }
@@ -158,15 +161,15 @@ FOR_EVERY_STORE(results_are_read_by_id_from_the_header_after_a_restart) {
   BOOST_TEST(*done == State::Complete);
   auto rolled = after.rt->result(wf, "r-rolled");
   BOOST_REQUIRE(!rolled.has_value());
-  BOOST_TEST(rolled.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(rolled.error_value().message() == "no stock for r-rolled");
+  BOOST_TEST(rolled.error().category() == std::string("task_execution"));
+  BOOST_TEST(rolled.error().message() == "no stock for r-rolled");
   auto failed = after.rt->result(wf, "r-failed");
   BOOST_REQUIRE(!failed.has_value());
-  BOOST_TEST(failed.error_value().category() == std::string("timeout"));
-  BOOST_TEST(failed.error_value().message() == "mid timed out");
+  BOOST_TEST(failed.error().category() == std::string("timeout"));
+  BOOST_TEST(failed.error().message() == "mid timed out");
   auto unknown = after.rt->result(wf, "r-never");
   BOOST_REQUIRE(!unknown.has_value());
-  BOOST_TEST(unknown.error_value().message() == "no run with workflow id \"r-never\"");
+  BOOST_TEST(unknown.error().message() == "no run with workflow id \"r-never\"");
 }
 
 FOR_EVERY_STORE(result_of_a_live_run_waits_for_its_end) {
@@ -190,7 +193,9 @@ FOR_EVERY_STORE(submit_starts_a_run_once_and_then_answers_from_its_header) {
   test_system ts;
   auto first = std::async(std::launch::async, [&] { return ts.rt->submit(a.wf, State::Start, {"sub-1", nullptr}); });
   BOOST_REQUIRE(a.entered->wait_for_at_least(1));
-  auto while_live = std::async(std::launch::async, [&] { return ts.rt->submit(a.wf, State::Start, {"sub-1", nullptr}); });
+  auto while_live = std::async(std::launch::async, [&] {
+    return ts.rt->submit(a.wf, State::Start, {"sub-1", nullptr});
+  });
   a.hold->open();
   BOOST_REQUIRE(first.get().has_value());
   BOOST_REQUIRE(while_live.get().has_value());
@@ -204,7 +209,7 @@ FOR_EVERY_STORE(submit_starts_a_run_once_and_then_answers_from_its_header) {
                                      .add_exit_state(State::Complete),
                                    State::Start, {"x", nullptr});
   BOOST_REQUIRE(!no_store.has_value());
-  BOOST_TEST(no_store.error_value().category() == std::string("configuration"));
+  BOOST_TEST(no_store.error().category() == std::string("configuration"));
 }
 
 FOR_EVERY_STORE(idempotency_keys_name_a_step_across_retries_and_resumes) {
@@ -219,15 +224,16 @@ FOR_EVERY_STORE(idempotency_keys_name_a_step_across_retries_and_resumes) {
   };
   auto wf = cano::Workflow<State>{}
               .with_name("keys")
-              .register_task(State::Start, "start",
-                             [=](cano::task_context& ctx) -> cano::expected<State> {
-                               record(ctx);
-                               if ((*fail_first)-- > 0) {
-                                 return cano::error::task_execution("try again"); // retried
-                               }
-                               return State::Process;
-                             },
-                             cano::TaskConfig::minimal().with_fixed_retry(2, std::chrono::milliseconds(1)))
+              .register_task(
+                State::Start, "start",
+                [=](cano::task_context& ctx) -> cano::expected<State> {
+                  record(ctx);
+                  if ((*fail_first)-- > 0) {
+                    return cano::error::task_execution("try again"); // retried
+                  }
+                  return State::Process;
+                },
+                cano::TaskConfig::minimal().with_fixed_retry(2, std::chrono::milliseconds(1)))
               .register_task(State::Process, "process",
                              [=](cano::task_context& ctx) -> cano::expected<State> {
                                record(ctx);
@@ -309,8 +315,8 @@ BOOST_AUTO_TEST_CASE(a_claim_fences_the_previous_owner_even_with_a_batch_in_flig
       if (r) {
         last_landed = seq;
       } else {
-        refusal = r.error_value().to_string();
-        fenced = r.error_value().code() == cano::errc::fenced;
+        refusal = r.error().to_string();
+        fenced = r.error().code() == cano::errc::fenced;
         break;
       }
     }
@@ -331,6 +337,104 @@ BOOST_AUTO_TEST_CASE(a_claim_fences_the_previous_owner_even_with_a_batch_in_flig
   BOOST_TEST(h->fence == 2u);
   // The successor writes on.
   BOOST_TEST(successor->append(id, cano::CheckpointRow(rows_at_claim, "Start", "t")).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_run_left_from_a_previous_owner_name_is_fenced_after_the_store_is_renamed,
+                     *boost::unit_test::precondition(postgres_configured())) {
+  // A node declared dead rejoins under a new owner name (set_owner) while runs of its old name
+  // still drive in the process: once another node claimed such a run, its writes must be refused
+  // even though the new name's epoch never moved (the rejoin left the old name's fences behind).
+  auto node = *cano::PostgresCheckpointStore::open();
+  auto survivor = *cano::PostgresCheckpointStore::open();
+  auto create = [&](const std::string& id) {
+    cano::CheckpointWrite w;
+    w.workflow_id = id;
+    w.create = true;
+    w.row = cano::CheckpointRow(0, "Start", "t");
+    w.header = make_header(id, "rejoin", 0, nullptr, cano::RunStatus::running);
+    return node->append_batch({w}).front();
+  };
+  auto left_over = unique_id("left-over");
+  BOOST_REQUIRE(create(left_over).has_value());
+  BOOST_REQUIRE(node->set_owner(unique_id("node-next-incarnation")).has_value());
+  BOOST_REQUIRE(survivor->claim_run(left_over).has_value());
+  // A run of the new name settles this name's epoch as checked …
+  BOOST_REQUIRE(create(unique_id("fresh")).has_value());
+  // … and the left-over driver's next row is refused all the same; the survivor's log is intact.
+  auto r = node->append(left_over, cano::CheckpointRow(1, "Start", "t"));
+  BOOST_REQUIRE(!r.has_value());
+  BOOST_TEST(r.error().code() == cano::errc::fenced, r.error().to_string());
+  BOOST_TEST(survivor->load_run(left_over)->size() == 1u);
+  auto header_write = cano::CheckpointWrite{};
+  header_write.workflow_id = left_over;
+  header_write.clear_run = true;
+  header_write.header = make_header(left_over, "rejoin", 0, nullptr, cano::RunStatus::completed);
+  auto cleared = node->append_batch({header_write}).front();
+  BOOST_TEST(!cleared.has_value());
+  BOOST_TEST(survivor->load_run(left_over)->size() == 1u);
+  BOOST_TEST(cano::to_string((*survivor->run_header(left_over))->status) == std::string("running"));
+  BOOST_TEST(survivor->append(left_over, cano::CheckpointRow(1, "Start", "t")).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_driver_once_fenced_stays_fenced_on_every_later_write,
+                     *boost::unit_test::precondition(postgres_configured())) {
+  // The first write after a claim finds the run taken over; later batches see no new epoch and
+  // must not take the fence the store once held as still good (a woken node's drain once
+  // overwrote its successor's final header that way).
+  auto zombie = *cano::PostgresCheckpointStore::open();
+  auto successor = *cano::PostgresCheckpointStore::open();
+  auto id = unique_id("fenced-twice");
+  cano::CheckpointWrite create;
+  create.workflow_id = id;
+  create.create = true;
+  create.row = cano::CheckpointRow(0, "Start", "t");
+  create.header = make_header(id, "fence", 0, nullptr, cano::RunStatus::running);
+  BOOST_REQUIRE(zombie->append_batch({create}).front().has_value());
+  BOOST_REQUIRE(successor->claim_run(id).has_value());
+  auto first = zombie->append(id, cano::CheckpointRow(1, "Start", "t"));
+  BOOST_REQUIRE(!first.has_value());
+  BOOST_TEST(first.error().code() == cano::errc::fenced, first.error().to_string());
+  // The successor ends the run; the zombie's late header must not undo that.
+  cano::CheckpointWrite end;
+  end.workflow_id = id;
+  end.clear_run = true;
+  end.header = make_header(id, "fence", 0, nullptr, cano::RunStatus::completed);
+  BOOST_REQUIRE(successor->append_batch({end}).front().has_value());
+  cano::CheckpointWrite late;
+  late.workflow_id = id;
+  late.header = make_header(id, "fence", 0, nullptr, cano::RunStatus::compensating);
+  auto second = zombie->append_batch({late}).front();
+  BOOST_REQUIRE(!second.has_value());
+  BOOST_TEST(second.error().code() == cano::errc::fenced, second.error().to_string());
+  BOOST_TEST(cano::to_string((*successor->run_header(id))->status) == std::string("completed"));
+}
+
+BOOST_AUTO_TEST_CASE(a_claim_fences_its_run_even_when_the_next_batch_holds_only_other_runs,
+                     *boost::unit_test::precondition(postgres_configured())) {
+  // The batch that first sees the moved epoch writes another run of the same store: the claimed
+  // run must still be fenced in every later batch (a woken node's drain once overwrote its
+  // successor's final header that way).
+  auto zombie = *cano::PostgresCheckpointStore::open();
+  auto successor = *cano::PostgresCheckpointStore::open();
+  auto create = [&](const std::string& id) {
+    cano::CheckpointWrite w;
+    w.workflow_id = id;
+    w.create = true;
+    w.row = cano::CheckpointRow(0, "Start", "t");
+    w.header = make_header(id, "fence", 0, nullptr, cano::RunStatus::running);
+    return zombie->append_batch({w}).front();
+  };
+  auto claimed = unique_id("claimed");
+  auto kept = unique_id("kept");
+  BOOST_REQUIRE(create(claimed).has_value());
+  BOOST_REQUIRE(create(kept).has_value());
+  BOOST_REQUIRE(successor->claim_run(claimed).has_value());
+  BOOST_REQUIRE(zombie->append(kept, cano::CheckpointRow(1, "Start", "t")).has_value()); // still ours
+  auto late = zombie->append(claimed, cano::CheckpointRow(1, "Start", "t"));
+  BOOST_REQUIRE(!late.has_value());
+  BOOST_TEST(late.error().code() == cano::errc::fenced, late.error().to_string());
+  BOOST_TEST(successor->load_run(claimed)->size() == 1u);
+  BOOST_TEST(zombie->append(kept, cano::CheckpointRow(2, "Start", "t")).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,7 +1,8 @@
 // Recycled run supervisors (ARCHITECTURE D1): a supervisor whose run ended takes the engine's
 // next run, so everything an earlier run left on its way to that actor — a workflow timeout, an
 // attempt timeout, the late result of an abandoned body — must never touch the run it drives
-// now. Runs here are sequential (rt.run), so the second run is driven by the first run's actor.
+// now. Runs here are sequential (rt.run), so the second run is driven by the first run's actor
+// (but after a run whose total-timeout timer is still pending, which ends its actor instead).
 // The stale timers are given ten times their delay to arrive while the second run waits on a
 // gate; nothing is asserted about how long anything takes.
 #include <boost/test/unit_test.hpp>
@@ -26,13 +27,14 @@ constexpr auto well_past_it = 10 * stale_delay;
 cano::Workflow<State> waiting_workflow(std::shared_ptr<counter> entered, std::shared_ptr<gate> g,
                                        cano::TaskConfig cfg = {}) {
   return cano::Workflow<State>{}
-    .register_task(State::Start, "Waits",
-                   [entered, g] {
-                     entered->arrive();
-                     g->wait();
-                     return State::Complete;
-                   },
-                   std::move(cfg))
+    .register_task(
+      State::Start, "Waits",
+      [entered, g] {
+        entered->arrive();
+        g->wait();
+        return State::Complete;
+      },
+      std::move(cfg))
     .add_exit_state(State::Complete);
 }
 
@@ -67,10 +69,32 @@ BOOST_AUTO_TEST_CASE(the_next_run_ignores_the_workflow_timeout_of_the_previous_o
   BOOST_TEST((*r == State::Complete));
 }
 
+BOOST_AUTO_TEST_CASE(the_next_run_ignores_the_total_timeout_of_the_previous_one) {
+  test_system ts;
+  auto quick = cano::Workflow<State>{}
+                 .register_task(State::Start, goto_task(State::Complete, cano::TaskConfig{}.with_blocking(false)))
+                 .add_exit_state(State::Complete)
+                 .with_total_timeout(stale_delay);
+  BOOST_REQUIRE(ts.rt->run(quick, State::Start).has_value()); // its total-timeout timer is still pending
+
+  auto entered = std::make_shared<counter>();
+  auto g = std::make_shared<gate>();
+  std::thread opener([&] {
+    entered->wait_for_at_least(1);
+    pause_for(well_past_it); // the first run's timer fires meanwhile
+    g->open();
+  });
+  auto r = ts.rt->run(waiting_workflow(entered, g), State::Start);
+  opener.join();
+  BOOST_REQUIRE_MESSAGE(r.has_value(), (r ? "" : r.error().to_string()));
+  BOOST_TEST((*r == State::Complete));
+}
+
 BOOST_AUTO_TEST_CASE(the_next_run_ignores_an_attempt_timeout_of_the_previous_one) {
   test_system ts;
   auto quick = cano::Workflow<State>{}
-                 .register_task(State::Start, goto_task(State::Complete, cano::TaskConfig::minimal().with_attempt_timeout(stale_delay)))
+                 .register_task(State::Start, goto_task(State::Complete,
+                                                        cano::TaskConfig::minimal().with_attempt_timeout(stale_delay)))
                  .add_exit_state(State::Complete);
   BOOST_REQUIRE(ts.rt->run(quick, State::Start).has_value()); // its attempt timer is still pending
 
@@ -94,18 +118,19 @@ BOOST_AUTO_TEST_CASE(the_late_result_of_an_abandoned_body_never_reaches_the_next
   auto first_gate = std::make_shared<gate>();
   // Times out while its body still blocks: the body's result comes after the run ended.
   auto abandoned = cano::Workflow<State>{}
-                     .register_task(State::Start, "Abandoned",
-                                    [entered, first_gate] {
-                                      entered->arrive();
-                                      first_gate->wait();
-                                      return State::PathB; // would end the next run at PathB if it got there
-                                    },
-                                    cano::TaskConfig::minimal().with_attempt_timeout(stale_delay))
+                     .register_task(
+                       State::Start, "Abandoned",
+                       [entered, first_gate] {
+                         entered->arrive();
+                         first_gate->wait();
+                         return State::PathB; // would end the next run at PathB if it got there
+                       },
+                       cano::TaskConfig::minimal().with_attempt_timeout(stale_delay))
                      .add_exit_state(State::Complete)
                      .add_exit_state(State::PathB);
   auto first = ts.rt->run(abandoned, State::Start);
   BOOST_REQUIRE(!first);
-  BOOST_TEST(first.error_value().category() == std::string("timeout"));
+  BOOST_TEST(first.error().category() == std::string("timeout"));
 
   auto second_entered = std::make_shared<counter>();
   auto second_gate = std::make_shared<gate>();

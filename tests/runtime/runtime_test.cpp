@@ -25,25 +25,24 @@ namespace {
 
 /// A workflow whose blocking Start task announces itself on `entered`, then waits for `gate`.
 cano::Workflow<State> gated_workflow(std::shared_ptr<counter> entered, std::shared_ptr<gate> g,
-                                     cano::TaskConfig cfg = {},
-                                     std::shared_ptr<counter> left = nullptr) {
+                                     cano::TaskConfig cfg = {}, std::shared_ptr<counter> left = nullptr) {
   return cano::Workflow<State>{}
-    .register_task(State::Start, "Gated",
-                   [entered, g, left](cano::task_context& ctx) -> cano::expected<State> {
-                     entered->arrive();
-                     g->wait();
-                     if (left) {
-                       left->arrive();
-                     }
-                     if (ctx.stop_requested()) {
-                       return cano::error::task_execution("stopped");
-                     }
-                     return State::Complete;
-                   },
-                   cfg)
+    .register_task(
+      State::Start, "Gated",
+      [entered, g, left](cano::task_context& ctx) -> cano::expected<State> {
+        entered->arrive();
+        g->wait();
+        if (left) {
+          left->arrive();
+        }
+        if (ctx.stop_requested()) {
+          return cano::error::task_execution("stopped");
+        }
+        return State::Complete;
+      },
+      cfg)
     .add_exit_state(State::Complete);
 }
-
 
 struct counting_resource : cano::Resource {
   std::atomic<int> setups{0};
@@ -72,7 +71,8 @@ BOOST_AUTO_TEST_CASE(runs_blocked_in_blocking_bodies_do_not_stop_another_run) {
     ts.rt->start(blocked, State::Start, {}, caf::actor_cast<caf::actor>(self));
   }
   BOOST_REQUIRE(entered->wait_for_at_least(4));
-  auto quick = cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Complete)).add_exit_state(State::Complete);
+  auto quick =
+    cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Complete)).add_exit_state(State::Complete);
   auto r = ts.rt->run(quick, State::Start);
   BOOST_TEST(r.has_value());
   BOOST_TEST(ts.rt->runs_in_flight() == 4u); // the four are still blocked
@@ -90,12 +90,11 @@ BOOST_AUTO_TEST_CASE(an_attempt_timeout_fires_while_the_body_is_still_blocked) {
   auto g = std::make_shared<gate>();
   {
     test_system ts;
-    auto wf = gated_workflow(entered, g, cano::TaskConfig{}.with_fixed_retry(1, 1ms).with_attempt_timeout(50ms),
-                             left);
+    auto wf = gated_workflow(entered, g, cano::TaskConfig{}.with_fixed_retry(1, 1ms).with_attempt_timeout(50ms), left);
     auto r = ts.rt->run(wf, State::Start);
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().category() == std::string("retry_exhausted"));
-    BOOST_TEST(r.error_value().message() ==
+    BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
+    BOOST_TEST(r.error().message() ==
                "Task failed after 2 attempt(s): Timeout error: task attempt exceeded attempt_timeout");
     // The second attempt started while the first was still blocked, and both still block.
     BOOST_TEST(entered->value() == 2u);
@@ -110,11 +109,11 @@ BOOST_AUTO_TEST_CASE(a_single_attempt_timeout_is_a_raw_timeout_error) {
   auto g = std::make_shared<gate>();
   {
     test_system ts;
-    auto r = ts.rt->run(gated_workflow(entered, g, cano::TaskConfig::minimal().with_attempt_timeout(30ms)),
-                        State::Start);
+    auto r =
+      ts.rt->run(gated_workflow(entered, g, cano::TaskConfig::minimal().with_attempt_timeout(30ms)), State::Start);
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().category() == std::string("timeout"));
-    BOOST_TEST(r.error_value().message() == "task attempt exceeded attempt_timeout");
+    BOOST_TEST(r.error().category() == std::string("timeout"));
+    BOOST_TEST(r.error().message() == "task attempt exceeded attempt_timeout");
   }
   g->open();
 }
@@ -126,16 +125,17 @@ BOOST_AUTO_TEST_CASE(an_abandoned_body_sees_stop_requested) {
   {
     test_system ts;
     auto wf = cano::Workflow<State>{}
-                .register_task(State::Start, "Watcher",
-                               [entered, g, stopped](cano::task_context& ctx) {
-                                 entered->arrive();
-                                 g->wait();
-                                 if (ctx.stop_requested()) {
-                                   stopped->arrive();
-                                 }
-                                 return State::Complete;
-                               },
-                               cano::TaskConfig::minimal().with_attempt_timeout(30ms))
+                .register_task(
+                  State::Start, "Watcher",
+                  [entered, g, stopped](cano::task_context& ctx) {
+                    entered->arrive();
+                    g->wait();
+                    if (ctx.stop_requested()) {
+                      stopped->arrive();
+                    }
+                    return State::Complete;
+                  },
+                  cano::TaskConfig::minimal().with_attempt_timeout(30ms))
                 .add_exit_state(State::Complete);
     BOOST_REQUIRE(!ts.rt->run(wf, State::Start));
   }
@@ -150,7 +150,7 @@ BOOST_AUTO_TEST_CASE(a_workflow_timeout_ends_a_run_blocked_in_its_body) {
     test_system ts;
     auto r = ts.rt->run(gated_workflow(entered, g).with_timeout(50ms), State::Start);
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().message() == "Workflow timeout exceeded");
+    BOOST_TEST(r.error().message() == "Workflow timeout exceeded");
     BOOST_TEST(entered->value() == 1u);
   }
   g->open();
@@ -163,21 +163,22 @@ BOOST_AUTO_TEST_CASE(a_body_abandoned_by_a_workflow_timeout_sees_stop_requested)
   {
     test_system ts;
     auto wf = cano::Workflow<State>{}
-                .register_task(State::Start, "Watcher",
-                               [entered, g, stopped](cano::task_context& ctx) {
-                                 entered->arrive();
-                                 g->wait();
-                                 if (ctx.stop_requested()) {
-                                   stopped->arrive();
-                                 }
-                                 return State::Complete;
-                               },
-                               cano::TaskConfig::minimal())
+                .register_task(
+                  State::Start, "Watcher",
+                  [entered, g, stopped](cano::task_context& ctx) {
+                    entered->arrive();
+                    g->wait();
+                    if (ctx.stop_requested()) {
+                      stopped->arrive();
+                    }
+                    return State::Complete;
+                  },
+                  cano::TaskConfig::minimal())
                 .add_exit_state(State::Complete)
                 .with_timeout(50ms);
     auto r = ts.rt->run(wf, State::Start);
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().message() == "Workflow timeout exceeded");
+    BOOST_TEST(r.error().message() == "Workflow timeout exceeded");
   }
   g->open();
   BOOST_TEST(stopped->wait_for_at_least(1));
@@ -188,14 +189,15 @@ BOOST_AUTO_TEST_CASE(a_thousand_runs_meeting_at_a_barrier_all_complete) {
   constexpr std::size_t runs = 1000;
   auto meet = std::make_shared<barrier>(runs);
   auto wf = cano::Workflow<State>{}
-              .register_task(State::Start, "Meet",
-                             [meet]() -> cano::expected<State> {
-                               if (!meet->arrive_and_wait()) {
-                                 return cano::error::task_execution("barrier did not fill");
-                               }
-                               return State::Process;
-                             },
-                             cano::TaskConfig::minimal())
+              .register_task(
+                State::Start, "Meet",
+                [meet]() -> cano::expected<State> {
+                  if (!meet->arrive_and_wait()) {
+                    return cano::error::task_execution("barrier did not fill");
+                  }
+                  return State::Process;
+                },
+                cano::TaskConfig::minimal())
               .register_task(State::Process, goto_task(State::Complete, cano::TaskConfig{}.with_blocking(false)))
               .add_exit_state(State::Complete);
   caf::scoped_actor self{*ts.sys};
@@ -225,8 +227,8 @@ BOOST_AUTO_TEST_CASE(past_the_thread_cap_a_blocking_attempt_fails_clearly) {
     BOOST_REQUIRE(entered->wait_for_at_least(2));
     auto r = ts.rt->run(wf, State::Start);
     BOOST_REQUIRE(!r);
-    BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-    BOOST_TEST(r.error_value().message() ==
+    BOOST_TEST(r.error().category() == std::string("task_execution"));
+    BOOST_TEST(r.error().message() ==
                "blocking pool exhausted: all 2 threads are busy (runtime_config::max_blocking_threads)");
     g->open();
     auto results = receive_results(self, 2);
@@ -237,7 +239,8 @@ BOOST_AUTO_TEST_CASE(past_the_thread_cap_a_blocking_attempt_fails_clearly) {
 BOOST_AUTO_TEST_CASE(start_sends_the_result_with_its_run_id_and_workflow_id) {
   test_system ts;
   caf::scoped_actor self{*ts.sys};
-  auto wf = cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Complete)).add_exit_state(State::Complete);
+  auto wf =
+    cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Complete)).add_exit_state(State::Complete);
   auto id = ts.rt->start(wf, State::Start, {"wf-9", nullptr}, caf::actor_cast<caf::actor>(self));
   auto results = receive_results(self, 1);
   BOOST_REQUIRE(results.size() == 1u);
@@ -249,7 +252,8 @@ BOOST_AUTO_TEST_CASE(start_sends_the_result_with_its_run_id_and_workflow_id) {
 BOOST_AUTO_TEST_CASE(an_actor_starting_a_run_from_itself_receives_the_result) {
   test_system ts;
   caf::scoped_actor probe{*ts.sys};
-  auto wf = cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Complete)).add_exit_state(State::Complete);
+  auto wf =
+    cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Complete)).add_exit_state(State::Complete);
   cano::runtime* rt = ts.rt.get();
   auto forward_to = caf::actor_cast<caf::actor>(probe);
   ts.sys->spawn([rt, wf, forward_to](caf::event_based_actor* self) -> caf::behavior {
@@ -270,10 +274,11 @@ BOOST_AUTO_TEST_CASE(the_per_run_workflow_id_wins_over_the_workflow_default) {
   auto seen = std::make_shared<std::string>();
   auto wf = cano::Workflow<State>{}
               .with_workflow_id("default-id")
-              .register_task(State::Start, "Id", [seen](cano::task_context& c) {
-                *seen = c.workflow_id();
-                return State::Complete;
-              })
+              .register_task(State::Start, "Id",
+                             [seen](cano::task_context& c) {
+                               *seen = c.workflow_id();
+                               return State::Complete;
+                             })
               .add_exit_state(State::Complete);
   BOOST_REQUIRE(ts.rt->run(wf, State::Start));
   BOOST_TEST(*seen == "default-id");
@@ -283,21 +288,22 @@ BOOST_AUTO_TEST_CASE(the_per_run_workflow_id_wins_over_the_workflow_default) {
 
 BOOST_AUTO_TEST_CASE(run_called_from_an_inline_body_is_refused_not_deadlocked) {
   test_system ts;
-  auto inner = cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Complete)).add_exit_state(State::Complete);
+  auto inner =
+    cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Complete)).add_exit_state(State::Complete);
   auto message = std::make_shared<std::string>();
   cano::runtime* rt = ts.rt.get();
   auto outer = cano::Workflow<State>{}
-                 .register_task(State::Start, "Nested",
-                                [rt, inner, message] {
-                                  auto r = rt->run(inner, State::Start);
-                                  *message = r ? "ran" : r.error_value().message();
-                                  return State::Complete;
-                                },
-                                cano::TaskConfig{}.with_blocking(false))
+                 .register_task(
+                   State::Start, "Nested",
+                   [rt, inner, message] {
+                     auto r = rt->run(inner, State::Start);
+                     *message = r ? "ran" : r.error().message();
+                     return State::Complete;
+                   },
+                   cano::TaskConfig{}.with_blocking(false))
                  .add_exit_state(State::Complete);
   BOOST_REQUIRE(ts.rt->run(outer, State::Start));
-  BOOST_TEST(*message ==
-             "runtime::run blocks and was called from inside an engine actor; use runtime::start");
+  BOOST_TEST(*message == "runtime::run blocks and was called from inside an engine actor; use runtime::start");
 }
 
 BOOST_AUTO_TEST_CASE(shutdown_drops_runs_still_blocked_at_the_deadline_and_refuses_new_ones) {
@@ -312,11 +318,10 @@ BOOST_AUTO_TEST_CASE(shutdown_drops_runs_still_blocked_at_the_deadline_and_refus
     BOOST_TEST(!ts.rt->shutdown(50ms));
     auto results = receive_results(self, 1);
     BOOST_REQUIRE(results.size() == 1u);
-    BOOST_TEST(results[0].failure->message() ==
-               "run dropped: the runtime shut down before the run finished");
+    BOOST_TEST(results[0].failure->message() == "run dropped: the runtime shut down before the run finished");
     auto late = ts.rt->run(wf, State::Start);
     BOOST_REQUIRE(!late);
-    BOOST_TEST(late.error_value().message() == "runtime is shutting down: no new runs are admitted");
+    BOOST_TEST(late.error().message() == "runtime is shutting down: no new runs are admitted");
   }
   g->open();
 }
@@ -360,7 +365,7 @@ BOOST_AUTO_TEST_CASE(a_failing_resource_setup_fails_the_run_before_any_task) {
               .add_exit_state(State::Complete);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().message() == "connection refused");
+  BOOST_TEST(r.error().message() == "connection refused");
   BOOST_TEST(n->load() == 0);
 }
 

@@ -30,8 +30,8 @@
 #include "cano/stepped_task.hpp"
 #include "cano/workflow.hpp"
 #include "support/states.hpp"
-#include "support/sync.hpp"
 #include "support/store_kinds.hpp"
+#include "support/sync.hpp"
 #include "support/test_system.hpp"
 
 using namespace test;
@@ -49,9 +49,7 @@ class SimpleTask : public cano::Task<State> {
 public:
   explicit SimpleTask(State next) : next_(next) {}
   std::string name() const override { return "SimpleTask"; }
-  cano::expected<cano::TaskResult<State>> run(cano::task_context&) override {
-    return cano::TaskResult<State>(next_);
-  }
+  cano::expected<cano::TaskResult<State>> run(cano::task_context&) override { return cano::TaskResult<State>(next_); }
 
 private:
   State next_;
@@ -129,7 +127,7 @@ private:
 void seed(Store& store, const std::string& id, const cano::CheckpointRow& row) {
   auto r = store.append(id, row);
   if (!r) {
-    throw std::runtime_error("seeding the checkpoint store failed: " + r.error_value().to_string());
+    throw std::runtime_error("seeding the checkpoint store failed: " + r.error().to_string());
   }
 }
 
@@ -139,7 +137,7 @@ std::vector<std::uint8_t> json_blob(std::uint32_t v) { return cano::to_blob(nloh
 /// A run's outcome as text: the final state's label, or "error: <Display>".
 template <class S>
 std::string show(const cano::expected<S>& r) {
-  return r.has_value() ? cano::label_of(*r) : "error: " + r.error_value().to_string();
+  return r.has_value() ? cano::label_of(*r) : "error: " + r.error().to_string();
 }
 
 std::string kind_name(cano::RowKind k) {
@@ -244,7 +242,9 @@ private:
 class Step : public cano::CompensatableTask<std::uint32_t, std::uint32_t> {
 public:
   Step(std::uint32_t idx, std::uint32_t fail_at, std::shared_ptr<num_log> log)
-    : idx_(idx), fail_at_(fail_at), log_(std::move(log)) {}
+    : idx_(idx),
+      fail_at_(fail_at),
+      log_(std::move(log)) {}
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
   std::string name() const override { return "s" + std::to_string(idx_); }
   cano::expected<std::pair<cano::TaskResult<std::uint32_t>, std::uint32_t>> run(cano::task_context&) override {
@@ -292,18 +292,18 @@ BOOST_AUTO_TEST_SUITE(compensation_test)
 BOOST_AUTO_TEST_CASE(compensations_run_in_reverse_on_terminal_failure) {
   test_system ts;
   auto log = std::make_shared<comp_log>();
-  auto workflow = cano::Workflow<State>::bare()
-                    .register_with_compensation(State::Start, CompTask::ok("A", 1, State::Process, log))
-                    .register_with_compensation(State::Process, CompTask::ok("B", 2, State::Split, log))
-                    .register_with_compensation(State::Split, CompTask::ok("C", 3, State::Join, log))
-                    .register_with_compensation(
-                      State::Join, std::make_shared<CompTask>("D", 4, State::Complete, log, true, false))
-                    .add_exit_state(State::Complete)
-                    .with_timeout(bound);
+  auto workflow =
+    cano::Workflow<State>::bare()
+      .register_with_compensation(State::Start, CompTask::ok("A", 1, State::Process, log))
+      .register_with_compensation(State::Process, CompTask::ok("B", 2, State::Split, log))
+      .register_with_compensation(State::Split, CompTask::ok("C", 3, State::Join, log))
+      .register_with_compensation(State::Join, std::make_shared<CompTask>("D", 4, State::Complete, log, true, false))
+      .add_exit_state(State::Complete)
+      .with_timeout(bound);
 
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   // Clean rollback → the original failure is surfaced unchanged.
   BOOST_TEST(err.category() == std::string("task_execution"));
   BOOST_TEST(err.message() == "D forward failed");
@@ -316,19 +316,19 @@ BOOST_AUTO_TEST_CASE(compensations_run_in_reverse_on_terminal_failure) {
 BOOST_AUTO_TEST_CASE(only_compensatable_tasks_are_compensated) {
   test_system ts;
   auto log = std::make_shared<comp_log>();
-  auto workflow = cano::Workflow<State>::bare()
-                    .register_with_compensation(State::Start, CompTask::ok("A", 10, State::Process, log))
-                    // Plain task — produces no compensation-stack entry.
-                    .register_task(State::Process, simple(State::Split))
-                    .register_with_compensation(State::Split, CompTask::ok("C", 30, State::Join, log))
-                    .register_with_compensation(
-                      State::Join, std::make_shared<CompTask>("D", 40, State::Complete, log, true, false))
-                    .add_exit_state(State::Complete)
-                    .with_timeout(bound);
+  auto workflow =
+    cano::Workflow<State>::bare()
+      .register_with_compensation(State::Start, CompTask::ok("A", 10, State::Process, log))
+      // Plain task — produces no compensation-stack entry.
+      .register_task(State::Process, simple(State::Split))
+      .register_with_compensation(State::Split, CompTask::ok("C", 30, State::Join, log))
+      .register_with_compensation(State::Join, std::make_shared<CompTask>("D", 40, State::Complete, log, true, false))
+      .add_exit_state(State::Complete)
+      .with_timeout(bound);
 
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
-  BOOST_TEST(r.error_value().message() == "D forward failed");
+  BOOST_TEST(r.error().message() == "D forward failed");
   // Only the two compensatable tasks rolled back — the plain `Process` task didn't.
   BOOST_TEST(log->str() == "(C,30) (A,10)");
 }
@@ -337,20 +337,19 @@ BOOST_AUTO_TEST_CASE(only_compensatable_tasks_are_compensated) {
 BOOST_AUTO_TEST_CASE(compensation_failure_aggregates_errors_and_keeps_going) {
   test_system ts;
   auto log = std::make_shared<comp_log>();
-  auto workflow = cano::Workflow<State>::bare()
-                    .register_with_compensation(State::Start, CompTask::ok("A", 1, State::Process, log))
-                    .register_with_compensation(
-                      State::Process,
-                      std::make_shared<CompTask>("B", 2, State::Split, log, false, true)) // B's compensate errors
-                    .register_with_compensation(State::Split, CompTask::ok("C", 3, State::Join, log))
-                    .register_with_compensation(
-                      State::Join, std::make_shared<CompTask>("D", 4, State::Complete, log, true, false))
-                    .add_exit_state(State::Complete)
-                    .with_timeout(bound);
+  auto workflow =
+    cano::Workflow<State>::bare()
+      .register_with_compensation(State::Start, CompTask::ok("A", 1, State::Process, log))
+      .register_with_compensation(
+        State::Process, std::make_shared<CompTask>("B", 2, State::Split, log, false, true)) // B's compensate errors
+      .register_with_compensation(State::Split, CompTask::ok("C", 3, State::Join, log))
+      .register_with_compensation(State::Join, std::make_shared<CompTask>("D", 4, State::Complete, log, true, false))
+      .add_exit_state(State::Complete)
+      .with_timeout(bound);
 
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_REQUIRE_MESSAGE(err.code() == cano::errc::compensation_failed,
                         "expected CompensationFailed, got " << err); // extra
   const auto& errors = err.nested();
@@ -381,16 +380,15 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_rehydrates_compensation_stack_and_rolls_bac
   auto workflow = cano::Workflow<State>::bare()
                     .register_with_compensation(State::Start, CompTask::ok("A", 7, State::Process, log))
                     .register_with_compensation(State::Process, CompTask::ok("B", 8, State::Split, log))
-                    .register_with_compensation(
-                      State::Split,
-                      std::make_shared<CompTask>("C", 9, State::Join, log, true, false)) // C fails when re-run
+                    .register_with_compensation(State::Split, std::make_shared<CompTask>("C", 9, State::Join, log, true,
+                                                                                         false)) // C fails when re-run
                     .add_exit_state(State::Complete)
                     .with_checkpoint_store(store)
                     .with_timeout(bound);
 
   auto r = ts.rt->resume(workflow, "saga-run");
   BOOST_REQUIRE(!r.has_value()); // extra
-  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(r.error().message() == "C forward failed");
   // The rehydrated stack [A=7, B=8] drains in reverse, using the outputs persisted
   // before the crash. C never produced an output (it failed forward).
   BOOST_TEST(log->str() == "(B,8) (A,7)");
@@ -424,26 +422,25 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_step_cursor_row_is_not_added_to_compensatio
 
   // C (Split state) is the resume point; configure it to fail forward so the compensation
   // stack drains and we can inspect which entries were rehydrated.
-  auto workflow = cano::Workflow<State>::bare()
-                    .register_with_compensation(State::Start, CompTask::ok("A", 101, State::Process, log))
-                    .register_with_compensation(State::Process, CompTask::ok("B", 202, State::Split, log))
-                    .register_with_compensation(
-                      State::Split,
-                      std::make_shared<CompTask>("C", 999, State::Complete, log, true, false)) // C fails → rollback
-                    .add_exit_state(State::Complete)
-                    .with_checkpoint_store(store)
-                    .with_timeout(bound);
+  auto workflow =
+    cano::Workflow<State>::bare()
+      .register_with_compensation(State::Start, CompTask::ok("A", 101, State::Process, log))
+      .register_with_compensation(State::Process, CompTask::ok("B", 202, State::Split, log))
+      .register_with_compensation(
+        State::Split, std::make_shared<CompTask>("C", 999, State::Complete, log, true, false)) // C fails → rollback
+      .add_exit_state(State::Complete)
+      .with_checkpoint_store(store)
+      .with_timeout(bound);
 
   auto r = ts.rt->resume(workflow, "mixed-run");
   BOOST_REQUIRE_MESSAGE(!r.has_value(), show(r)); // extra
   // C failed forward (original error is "C forward failed").
-  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(r.error().message() == "C forward failed");
   // extra: a cursor row wrongly on the stack would fail its undo (a cursor is no saga output)
   // and turn the result into compensation_failed, whose message() is still the original's.
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
   // Only B and A were in the rehydrated stack (in LIFO order: B first, then A).
-  BOOST_TEST(log->str() == "(B,202) (A,101)",
-             "StepCursor and StateEntry rows must not become compensation entries");
+  BOOST_TEST(log->str() == "(B,202) (A,101)", "StepCursor and StateEntry rows must not become compensation entries");
 }
 
 // Rust asserts: 3; extra: 0.
@@ -474,10 +471,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(append_failure_mid_run_rolls_back_and_keeps_the_lo
   store->fail_row_append_after(2);
   auto workflow =
     cano::Workflow<State>::bare()
-      .register_with_compensation(
-        State::Start,
-        // A's compensate *also* fails → dirty rollback → log left for manual recovery.
-        std::make_shared<CompTask>("A", 1, State::Process, log, false, true))
+      .register_with_compensation(State::Start,
+                                  // A's compensate *also* fails → dirty rollback → log left for manual recovery.
+                                  std::make_shared<CompTask>("A", 1, State::Process, log, false, true))
       .register_with_compensation(State::Process, CompTask::ok("B", 2, State::Complete, log))
       .add_exit_state(State::Complete)
       .with_checkpoint_store(store)
@@ -486,7 +482,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(append_failure_mid_run_rolls_back_and_keeps_the_lo
 
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_REQUIRE_MESSAGE(err.code() == cano::errc::compensation_failed,
                         "expected CompensationFailed, got " << err); // extra
   const auto& errors = err.nested();
@@ -509,16 +505,15 @@ BOOST_AUTO_TEST_CASE(panicking_compensator_is_caught_and_the_drain_continues) {
   auto workflow =
     cano::Workflow<State>::bare()
       .register_with_compensation(State::Start, CompTask::ok("A", 1, State::Process, log))
-      .register_with_compensation(
-        State::Process, std::make_shared<CompFault>("B", 2, State::Split, CompFaultKind::Panic, std::nullopt))
-      .register_with_compensation(State::Split,
-                                  std::make_shared<CompTask>("C", 3, State::Complete, log, true, false))
+      .register_with_compensation(State::Process,
+                                  std::make_shared<CompFault>("B", 2, State::Split, CompFaultKind::Panic, std::nullopt))
+      .register_with_compensation(State::Split, std::make_shared<CompTask>("C", 3, State::Complete, log, true, false))
       .add_exit_state(State::Complete)
       .with_timeout(bound);
 
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_REQUIRE_MESSAGE(err.code() == cano::errc::compensation_failed,
                         "expected CompensationFailed, got " << err); // extra
   const auto& errors = err.nested();
@@ -543,8 +538,7 @@ BOOST_AUTO_TEST_CASE(hanging_compensator_is_bounded_by_attempt_timeout) {
       .register_with_compensation(State::Process,
                                   std::make_shared<CompFault>("H", 2, State::Split, CompFaultKind::Hang,
                                                               std::optional<cano::duration>(50ms), release))
-      .register_with_compensation(State::Split,
-                                  std::make_shared<CompTask>("C", 3, State::Complete, log, true, false))
+      .register_with_compensation(State::Split, std::make_shared<CompTask>("C", 3, State::Complete, log, true, false))
       .add_exit_state(State::Complete)
       .with_timeout(bound);
 
@@ -554,15 +548,15 @@ BOOST_AUTO_TEST_CASE(hanging_compensator_is_bounded_by_attempt_timeout) {
     std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   BOOST_TEST(elapsed_ms < 5000, "a hanging compensator must be bounded, not block the drain forever");
   BOOST_REQUIRE(!r.has_value()); // extra
-  const auto& err = r.error_value();
+  const auto& err = r.error();
   BOOST_REQUIRE_MESSAGE(err.code() == cano::errc::compensation_failed,
                         "expected CompensationFailed, got " << err); // extra
   const auto& errors = err.nested();
   BOOST_REQUIRE(!errors.empty()); // extra
   BOOST_TEST(errors[0].message() == "C forward failed");
-  BOOST_TEST(std::any_of(errors.begin() + 1, errors.end(),
-                         [](const cano::error& e) { return e.code() == cano::errc::timeout; }),
-             "H's compensate must time out: " << err);
+  BOOST_TEST(
+    std::any_of(errors.begin() + 1, errors.end(), [](const cano::error& e) { return e.code() == cano::errc::timeout; }),
+    "H's compensate must time out: " << err);
   // A (registered before H) was still compensated after H timed out.
   BOOST_TEST(log->str() == "(A,1)");
   // open_release_at_the_end: the abandoned compensate returns now; its result is ignored
@@ -582,18 +576,18 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(double_compensate_on_resume_is_avoided, Kind, test
   seed(*store, "crash-after-b", cano::CheckpointRow(2, "Process", "B"));
   seed(*store, "crash-after-b", cano::CheckpointRow(3, "Process", "B").with_output(json_blob(2)));
 
-  auto workflow = cano::Workflow<State>::bare()
-                    .register_with_compensation(State::Start, CompTask::ok("A", 1, State::Process, log))
-                    .register_with_compensation(State::Process, CompTask::ok("B", 2, State::Split, log))
-                    .register_with_compensation(State::Split,
-                                                std::make_shared<CompTask>("C", 3, State::Complete, log, true, false))
-                    .add_exit_state(State::Complete)
-                    .with_checkpoint_store(store)
-                    .with_timeout(bound);
+  auto workflow =
+    cano::Workflow<State>::bare()
+      .register_with_compensation(State::Start, CompTask::ok("A", 1, State::Process, log))
+      .register_with_compensation(State::Process, CompTask::ok("B", 2, State::Split, log))
+      .register_with_compensation(State::Split, std::make_shared<CompTask>("C", 3, State::Complete, log, true, false))
+      .add_exit_state(State::Complete)
+      .with_checkpoint_store(store)
+      .with_timeout(bound);
 
   auto r = ts.rt->resume(workflow, "crash-after-b");
   BOOST_REQUIRE(!r.has_value()); // extra
-  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(r.error().message() == "C forward failed");
   // B re-ran on resume and re-pushed its entry; the persisted B-completion row at the
   // resume point must NOT be replayed too, or B would compensate twice.
   BOOST_TEST(log->str() == "(B,2) (A,1)", "B compensated exactly once");
@@ -603,7 +597,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(double_compensate_on_resume_is_avoided, Kind, test
 class GatedCompTask : public cano::CompensatableTask<State, std::uint32_t> {
 public:
   GatedCompTask(std::shared_ptr<test::gate> g, std::shared_ptr<test::counter> entered, State next)
-    : g_(std::move(g)), entered_(std::move(entered)), next_(next) {}
+    : g_(std::move(g)),
+      entered_(std::move(entered)),
+      next_(next) {}
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
   std::string name() const override { return "C"; }
   cano::expected<std::pair<cano::TaskResult<State>, std::uint32_t>> run(cano::task_context&) override {
@@ -657,13 +653,14 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_second_resume_never_undoes_a_re_run_step_twice, 
   auto second = with_split(std::make_shared<CompTask>("C", 3, State::Complete, log, true, false));
   auto r = ts.rt->resume(second, "rerun-b-crashed");
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(r.error().message() == "C forward failed");
   BOOST_TEST(log->str() == "(B,2) (A,1)", "B undone exactly once");
 }
 
 // Rust asserts: 3; extra: 1 (the resume is an error).
 BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))
-BOOST_AUTO_TEST_CASE_TEMPLATE(resume_then_advance_then_fail_rolls_back_mixed_outputs_and_clears, Kind, test::store_kinds) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(resume_then_advance_then_fail_rolls_back_mixed_outputs_and_clears, Kind,
+                              test::store_kinds) {
   test_system ts;
   auto store = Kind::make();
   auto log = std::make_shared<comp_log>();
@@ -671,18 +668,18 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(resume_then_advance_then_fail_rolls_back_mixed_out
   // Crash mid-A (entry written, no completion) — A is the resume point and re-runs.
   seed(*store, "mid-a", cano::CheckpointRow(0, "Start", "A"));
 
-  auto workflow = cano::Workflow<State>::bare()
-                    .register_with_compensation(State::Start, CompTask::ok("A", 11, State::Process, log))
-                    .register_with_compensation(State::Process, CompTask::ok("B", 22, State::Split, log))
-                    .register_with_compensation(State::Split,
-                                                std::make_shared<CompTask>("C", 33, State::Complete, log, true, false))
-                    .add_exit_state(State::Complete)
-                    .with_checkpoint_store(store)
-                    .with_timeout(bound);
+  auto workflow =
+    cano::Workflow<State>::bare()
+      .register_with_compensation(State::Start, CompTask::ok("A", 11, State::Process, log))
+      .register_with_compensation(State::Process, CompTask::ok("B", 22, State::Split, log))
+      .register_with_compensation(State::Split, std::make_shared<CompTask>("C", 33, State::Complete, log, true, false))
+      .add_exit_state(State::Complete)
+      .with_checkpoint_store(store)
+      .with_timeout(bound);
 
   auto r = ts.rt->resume(workflow, "mid-a");
   BOOST_REQUIRE(!r.has_value()); // extra
-  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(r.error().message() == "C forward failed");
   // A re-ran (fresh output 11), B ran (22), C failed → drain B then A.
   BOOST_TEST(log->str() == "(B,22) (A,11)");
   // Clean rollback ⇒ the recovery log is cleared.
@@ -702,7 +699,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(empty_compensation_stack_failure_keeps_the_log_for
                     .with_timeout(bound);
   auto r = ts.rt->run(workflow, State::Start);
   BOOST_REQUIRE(!r.has_value()); // extra
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
   // The Start checkpoint row is kept (empty stack ⇒ original error, no `clear`) —
   // so the run can still be resumed.
   BOOST_TEST(store->rows("nope").size() == 1u);
@@ -721,7 +718,7 @@ BOOST_AUTO_TEST_CASE(deep_compensation_stack_drains_all_in_reverse) {
 
   auto r = ts.rt->run(workflow, std::uint32_t{0});
   BOOST_REQUIRE(!r.has_value()); // extra
-  BOOST_TEST(r.error_value().message() == "n" + std::to_string(N - 1) + " failed");
+  BOOST_TEST(r.error().message() == "n" + std::to_string(N - 1) + " failed");
   // States 0..N-1 succeeded forward (the last one failed), so 0..N-1 compensate in reverse.
   std::vector<std::uint32_t> expected;
   for (std::uint32_t i = N - 1; i-- > 0;) {
@@ -750,7 +747,7 @@ BOOST_AUTO_TEST_CASE(failure_at_every_step_compensates_exactly_the_completed_pre
       BOOST_TEST(log->values().empty(), "completed run compensates nothing");
     } else {
       BOOST_REQUIRE(!result.has_value()); // extra
-      BOOST_TEST(result.error_value().message() == "s" + std::to_string(fail_at) + " failed");
+      BOOST_TEST(result.error().message() == "s" + std::to_string(fail_at) + " failed");
       std::vector<std::uint32_t> expected;
       for (std::uint32_t i = fail_at; i-- > 0;) {
         expected.push_back(i);
@@ -785,8 +782,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(stepped_cursor_rows_do_not_become_compensation_ent
 
   auto r = ts.rt->resume(workflow, "mixed-stepped");
   BOOST_REQUIRE(!r.has_value()); // extra
-  BOOST_TEST(r.error_value().message() == "stepper failed");
-  BOOST_TEST(r.error_value().category() == std::string("task_execution")); // extra: see above
+  BOOST_TEST(r.error().message() == "stepper failed");
+  BOOST_TEST(r.error().category() == std::string("task_execution")); // extra: see above
   // A must have been compensated with value 42 from the rehydrated stack.
   BOOST_TEST(log->str() == "(A,42)", "StepCursor row must not become a compensation entry");
 }
@@ -805,18 +802,18 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(cursor_rows_before_the_resume_point_never_become_c
   seed(*store, "cursors-behind", cano::CheckpointRow(3, "Process", "CountStepper").with_cursor(json_blob(1)));
   seed(*store, "cursors-behind", cano::CheckpointRow(4, "Process", "CountStepper").with_cursor(json_blob(2)));
   seed(*store, "cursors-behind", cano::CheckpointRow(5, "Split", "C")); // the resume point
-  auto workflow = cano::Workflow<State>::bare()
-                    .register_with_compensation(State::Start, CompTask::ok("A", 42, State::Process, log))
-                    .register_stepped(State::Process, std::make_shared<FailingStepper>())
-                    .register_with_compensation(
-                      State::Split, std::make_shared<CompTask>("C", 7, State::Complete, log, true, false))
-                    .add_exit_state(State::Complete)
-                    .with_checkpoint_store(store)
-                    .with_timeout(bound);
+  auto workflow =
+    cano::Workflow<State>::bare()
+      .register_with_compensation(State::Start, CompTask::ok("A", 42, State::Process, log))
+      .register_stepped(State::Process, std::make_shared<FailingStepper>())
+      .register_with_compensation(State::Split, std::make_shared<CompTask>("C", 7, State::Complete, log, true, false))
+      .add_exit_state(State::Complete)
+      .with_checkpoint_store(store)
+      .with_timeout(bound);
   auto r = ts.rt->resume(workflow, "cursors-behind");
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message() == "C forward failed");
   BOOST_TEST(log->str() == "(A,42)");
   BOOST_TEST(store->rows("cursors-behind").empty()); // a clean rollback clears the log
 }

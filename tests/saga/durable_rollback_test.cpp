@@ -50,7 +50,11 @@ class step : public cano::CompensatableTask<State, std::uint32_t> {
 public:
   step(std::string name, std::uint32_t value, State next, std::shared_ptr<ledger> log, bool fail_forward = false,
        bool fail_undo = false)
-    : name_(std::move(name)), value_(value), next_(next), log_(std::move(log)), fail_forward_(fail_forward),
+    : name_(std::move(name)),
+      value_(value),
+      next_(next),
+      log_(std::move(log)),
+      fail_forward_(fail_forward),
       fail_undo_(fail_undo) {}
   std::function<void()> probe;
 
@@ -128,8 +132,8 @@ struct saga_workflow {
   }
 };
 
-#define FOR_EVERY_STORE(name)                                                             \
-  BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))   \
+#define FOR_EVERY_STORE(name)                                                                                          \
+  BOOST_TEST_DECORATOR(*boost::unit_test::precondition(test::store_kind_available()))                                  \
   BOOST_AUTO_TEST_CASE_TEMPLATE(name, Kind, test::store_kinds)
 
 } // namespace
@@ -145,7 +149,7 @@ FOR_EVERY_STORE(the_rollback_is_durable_before_the_first_undo_and_after_each_one
   s.a->probe = [&] { at_second_undo = store->header("d7-1"); };
   auto r = ts.rt->run(s.wf, State::Start, {"d7-1", {{"order", 1}}});
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(r.error().message() == "C forward failed");
   BOOST_TEST(s.log->str() == "run A, run B, run C, undo B 202, undo A 101");
   // Before the first undo: compensating, with the whole stack and nothing undone.
   BOOST_REQUIRE(at_first_undo.has_value());
@@ -186,8 +190,8 @@ FOR_EVERY_STORE(a_resumed_compensating_run_continues_its_drain_and_never_goes_fo
   auto r = ts.rt->resume(s.wf, "d7-2");
   BOOST_REQUIRE(!r.has_value());
   // The original error, as recorded; only A (B's undo is recorded) is undone; nothing forward.
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message() == "C forward failed");
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message() == "C forward failed");
   BOOST_TEST(s.log->str() == "undo A 101");
   auto end = store->header("d7-2");
   BOOST_REQUIRE(end.has_value());
@@ -205,8 +209,8 @@ FOR_EVERY_STORE(a_resumed_drain_keeps_the_undo_failures_recorded_before_the_cras
   saga_workflow s(store);
   auto r = ts.rt->resume(s.wf, "d7-3");
   BOOST_REQUIRE(!r.has_value());
-  BOOST_REQUIRE(r.error_value().code() == cano::errc::compensation_failed);
-  const auto& errors = r.error_value().nested();
+  BOOST_REQUIRE(r.error().code() == cano::errc::compensation_failed);
+  const auto& errors = r.error().nested();
   BOOST_REQUIRE(errors.size() == 2u);
   BOOST_TEST(errors[0].message() == "C forward failed");
   BOOST_TEST(errors[1].message() == "B undo failed");
@@ -221,7 +225,7 @@ FOR_EVERY_STORE(a_resumed_drain_keeps_the_undo_failures_recorded_before_the_cras
   BOOST_TEST(ts.rt->resume_all(std::vector<cano::Workflow<State>>{s.wf}).empty());
   auto again = ts.rt->resume(s.wf, "d7-3");
   BOOST_REQUIRE(!again.has_value());
-  BOOST_TEST(again.error_value().message().find("was rolled back") != std::string::npos);
+  BOOST_TEST(again.error().message().find("was rolled back") != std::string::npos);
   BOOST_TEST(s.log->str() == "undo A 101");
 }
 
@@ -235,7 +239,7 @@ FOR_EVERY_STORE(resume_all_continues_every_compensating_run) {
   BOOST_REQUIRE(results.size() == 2u);
   for (const auto& [id, r] : results) {
     BOOST_REQUIRE(!r.has_value());
-    BOOST_TEST(r.error_value().message() == "C forward failed");
+    BOOST_TEST(r.error().message() == "C forward failed");
     BOOST_TEST(to_string(store->header(id)->status) == std::string("rolled_back"));
   }
   // d7-4a undoes both, d7-4b nothing more (both were recorded): each entry exactly once.
@@ -256,7 +260,7 @@ FOR_EVERY_STORE(an_unfinished_header_without_rows_is_closed_instead_of_failing_f
   BOOST_REQUIRE(results.size() == 1u);
   BOOST_TEST(results[0].first == "d7-5");
   BOOST_REQUIRE(!results[0].second.has_value());
-  BOOST_TEST(results[0].second.error_value().message().find("no checkpoint rows") != std::string::npos);
+  BOOST_TEST(results[0].second.error().message().find("no checkpoint rows") != std::string::npos);
   auto closed = store->header("d7-5");
   BOOST_REQUIRE(closed.has_value());
   BOOST_TEST(to_string(closed->status) == std::string("failed"));

@@ -17,7 +17,11 @@ namespace {
 class step : public cano::CompensatableTask<State, int> {
 public:
   step(std::string name, State next, std::shared_ptr<gate> hold, bool throws, cano::TaskConfig cfg)
-    : name_(std::move(name)), next_(next), hold_(std::move(hold)), throws_(throws), cfg_(std::move(cfg)) {}
+    : name_(std::move(name)),
+      next_(next),
+      hold_(std::move(hold)),
+      throws_(throws),
+      cfg_(std::move(cfg)) {}
   std::string name() const override { return name_; }
   cano::TaskConfig config() const override { return cfg_; }
   cano::expected<std::pair<cano::TaskResult<State>, int>> run(cano::task_context&) override {
@@ -45,8 +49,9 @@ cano::Workflow<State> failing_after(std::shared_ptr<step> a, std::shared_ptr<ste
   return cano::Workflow<State>{}
     .register_with_compensation(State::Start, std::move(a))
     .register_with_compensation(State::Process, std::move(b))
-    .register_task(State::Split, "C", []() -> cano::expected<State> { return cano::error::task_execution("C failed"); },
-                   cano::TaskConfig::minimal())
+    .register_task(
+      State::Split, "C", []() -> cano::expected<State> { return cano::error::task_execution("C failed"); },
+      cano::TaskConfig::minimal())
     .add_exit_state(State::Complete);
 }
 
@@ -63,15 +68,15 @@ BOOST_AUTO_TEST_CASE(a_compensate_past_its_attempt_timeout_and_a_throwing_one_ar
       std::make_shared<step>("B", State::Split, hold, false, cano::TaskConfig::minimal().with_attempt_timeout(50ms)));
     auto r = ts.rt->run(wf, State::Start);
     BOOST_REQUIRE(!r);
-    BOOST_TEST((r.error_value().code() == cano::errc::compensation_failed));
-    const auto& errors = r.error_value().nested();
+    BOOST_TEST((r.error().code() == cano::errc::compensation_failed));
+    const auto& errors = r.error().nested();
     BOOST_REQUIRE(errors.size() == 3u);
     BOOST_TEST(errors[0].message() == "C failed");
     BOOST_TEST(errors[1].category() == std::string("timeout"));
     BOOST_TEST(errors[1].message() == "compensate for \"B\" exceeded attempt_timeout 50ms");
     BOOST_TEST(errors[2].category() == std::string("task_execution"));
     BOOST_TEST(errors[2].message() == "compensate for \"A\" panicked: refund service crashed");
-    BOOST_TEST(r.error_value().to_string() ==
+    BOOST_TEST(r.error().to_string() ==
                "Compensation failed (3 error(s)); original: Task execution error: C failed; compensation #1: Timeout "
                "error: compensate for \"B\" exceeded attempt_timeout 50ms; compensation #2: Task execution error: "
                "compensate for \"A\" panicked: refund service crashed");
@@ -83,7 +88,8 @@ BOOST_AUTO_TEST_CASE(a_saga_step_without_a_compensator_is_reported_and_the_drain
   auto store = std::make_shared<cano::MemoryCheckpointStore>();
   // A log written by a definition whose Start step was "Gone"; this one has no such compensator.
   BOOST_REQUIRE(store->append("orphan", cano::CheckpointRow(0, "Start", "Gone")).has_value());
-  BOOST_REQUIRE(store->append("orphan", cano::CheckpointRow(1, "Start", "Gone").with_output(cano::to_blob(5))).has_value());
+  BOOST_REQUIRE(
+    store->append("orphan", cano::CheckpointRow(1, "Start", "Gone").with_output(cano::to_blob(5))).has_value());
   BOOST_REQUIRE(store->append("orphan", cano::CheckpointRow(2, "Split", "C")).has_value());
   test_system ts;
   auto wf = failing_after(std::make_shared<step>("A", State::Process, nullptr, false, cano::TaskConfig::minimal()),
@@ -91,10 +97,9 @@ BOOST_AUTO_TEST_CASE(a_saga_step_without_a_compensator_is_reported_and_the_drain
               .with_checkpoint_store(store);
   auto r = ts.rt->resume(wf, "orphan");
   BOOST_REQUIRE(!r);
-  BOOST_REQUIRE(r.error_value().nested().size() == 2u);
-  BOOST_TEST(r.error_value().nested()[1].category() == std::string("workflow"));
-  BOOST_TEST(r.error_value().nested()[1].message() ==
-             "no compensator registered for task \"Gone\" — cannot roll it back");
+  BOOST_REQUIRE(r.error().nested().size() == 2u);
+  BOOST_TEST(r.error().nested()[1].category() == std::string("workflow"));
+  BOOST_TEST(r.error().nested()[1].message() == "no compensator registered for task \"Gone\" — cannot roll it back");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -76,21 +76,22 @@ BOOST_AUTO_TEST_CASE(concurrent_sagas_on_a_shared_ledger_complete_or_roll_back_c
   std::size_t rolled_back = 0;
   for (int i = 0; i < 40; ++i) {
     bool got = false;
-    self->receive([&](cano::run_result& r) {
-      got = true;
-      if (r.ok()) {
-        ++completed;
-        BOOST_TEST(book->of(r.workflow_id) == 300);
-      } else {
-        ++rolled_back;
-        BOOST_TEST(r.failure->category() == std::string("task_execution"));
-        BOOST_TEST(book->of(r.workflow_id) == 0);
-      }
-      // Success and a clean rollback clear the log; a failure with nothing to undo keeps it.
-      bool nothing_to_undo = !r.ok() && r.failure->message() == "step 0 declined";
-      BOOST_TEST(store->rows(r.workflow_id).empty() == !nothing_to_undo);
-    },
-                  caf::after(std::chrono::seconds(120)) >> [] {});
+    self->receive(
+      [&](cano::run_result& r) {
+        got = true;
+        if (r.ok()) {
+          ++completed;
+          BOOST_TEST(book->of(r.workflow_id) == 300);
+        } else {
+          ++rolled_back;
+          BOOST_TEST(r.failure->category() == std::string("task_execution"));
+          BOOST_TEST(book->of(r.workflow_id) == 0);
+        }
+        // Success and a clean rollback clear the log; a failure with nothing to undo keeps it.
+        bool nothing_to_undo = !r.ok() && r.failure->message() == "step 0 declined";
+        BOOST_TEST(store->rows(r.workflow_id).empty() == !nothing_to_undo);
+      },
+      caf::after(std::chrono::seconds(120)) >> [] {});
     BOOST_REQUIRE(got);
   }
   BOOST_TEST(completed == 10u);

@@ -10,9 +10,8 @@
 using namespace std::chrono_literals;
 
 namespace {
-cano::BackoffPolicy policy(std::chrono::nanoseconds initial, double multiplier,
-                           std::chrono::nanoseconds cap, double jitter,
-                           std::optional<std::uint32_t> limit = std::nullopt) {
+cano::BackoffPolicy policy(std::chrono::nanoseconds initial, double multiplier, std::chrono::nanoseconds cap,
+                           double jitter, std::optional<std::uint32_t> limit = std::nullopt) {
   return cano::BackoffPolicy{initial, multiplier, cap, jitter, limit};
 }
 } // namespace
@@ -66,11 +65,9 @@ BOOST_AUTO_TEST_CASE(delays_keep_sub_millisecond_precision) {
 BOOST_AUTO_TEST_CASE(nan_operands_act_as_cano_min_and_max_do) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   // multiplier NaN: base is NaN, min(NaN, cap) = cap (f64::min ignores NaN).
-  BOOST_TEST(policy(100ms, nan, 5s, 0.0).compute_delay(3).count() ==
-             std::chrono::nanoseconds(5s).count());
+  BOOST_TEST(policy(100ms, nan, 5s, 0.0).compute_delay(3).count() == std::chrono::nanoseconds(5s).count());
   // jitter NaN: `jitter > 0` is false, no jitter.
-  BOOST_TEST(policy(100ms, 2.0, 5s, nan).compute_delay(2).count() ==
-             std::chrono::nanoseconds(200ms).count());
+  BOOST_TEST(policy(100ms, 2.0, 5s, nan).compute_delay(2).count() == std::chrono::nanoseconds(200ms).count());
   // a negative multiplier at an odd power floors at zero.
   BOOST_TEST(policy(100ms, -2.0, 5s, 0.0).compute_delay(2).count() == 0);
 }

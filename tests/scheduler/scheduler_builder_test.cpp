@@ -3,11 +3,14 @@
 // start and torn down in reverse at stop, never per run (and how that meets ARCHITECTURE D5).
 #include <atomic>
 #include <mutex>
+#include <thread>
 
 #include <boost/test/unit_test.hpp>
 
+#include "cano/saga.hpp"
 #include "cano/scheduler.hpp"
 #include "scheduler/scheduler_support.hpp"
+#include "support/sync.hpp"
 #include "support/test_system.hpp"
 #include "support/virtual_time.hpp"
 
@@ -35,9 +38,9 @@ private:
 class recording_resource : public cano::Resource {
 public:
   recording_resource(std::string name, std::shared_ptr<event_log> log, bool fail_setup = false)
-    : name_(std::move(name))
-    , log_(std::move(log))
-    , fail_setup_(fail_setup) {}
+    : name_(std::move(name)),
+      log_(std::move(log)),
+      fail_setup_(fail_setup) {}
   cano::expected<void> setup() override {
     log_->add("setup:" + name_);
     if (fail_setup_) {
@@ -62,8 +65,7 @@ private:
 /// A one-state workflow whose resources hold one recording resource named `name`; its task
 /// checks the resource is set up and counts its calls.
 cano::Workflow<State> resource_workflow(const std::string& name, std::shared_ptr<event_log> log,
-                                        std::shared_ptr<std::atomic<int>> calls,
-                                        bool fail_setup = false) {
+                                        std::shared_ptr<std::atomic<int>> calls, bool fail_setup = false) {
   cano::Resources res;
   res.insert("r", std::make_shared<recording_resource>(name, std::move(log), fail_setup));
   auto task = [calls](cano::task_context& ctx) -> cano::expected<State> {
@@ -75,14 +77,51 @@ cano::Workflow<State> resource_workflow(const std::string& name, std::shared_ptr
     return State::Complete;
   };
   return cano::Workflow<State>(std::move(res))
-    .register_task(State::Start, "UseResource", task,
-                   cano::TaskConfig::minimal().with_blocking(false))
+    .register_task(State::Start, "UseResource", task, cano::TaskConfig::minimal().with_blocking(false))
     .add_exit_state(State::Complete);
 }
 
-std::vector<std::string> strings(std::initializer_list<const char*> xs) {
-  return {xs.begin(), xs.end()};
+/// A blocking saga step (its undo runs on the pool) whose undo logs "undo:<name>", waits for
+/// `release`, then logs "undone:<name>".
+class held_undo : public cano::CompensatableTask<State, int> {
+public:
+  held_undo(std::string name, std::shared_ptr<event_log> log) : name_(std::move(name)), log_(std::move(log)) {}
+  std::string name() const override { return name_; }
+  cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
+  cano::expected<std::pair<cano::TaskResult<State>, int>> run(cano::task_context&) override {
+    return std::make_pair(cano::TaskResult<State>(State::Process), 1);
+  }
+  cano::expected<void> compensate(cano::task_context&, int) override {
+    log_->add("undo:" + name_);
+    undoing->arrive();
+    release->wait_for(std::chrono::seconds(60));
+    log_->add("undone:" + name_);
+    return {};
+  }
+  std::shared_ptr<test::counter> undoing = std::make_shared<test::counter>();
+  std::shared_ptr<test::gate> release = std::make_shared<test::gate>();
+
+private:
+  std::string name_;
+  std::shared_ptr<event_log> log_;
+};
+
+/// Runs the virtual system until `pred` holds: work on the pool's real threads arrives on its own
+/// time. Bounded.
+template <class Pred>
+bool run_until(virtual_system& vs, Pred pred) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < until) {
+    vs.run();
+    if (pred()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
 }
+
+std::vector<std::string> strings(std::initializer_list<const char*> xs) { return {xs.begin(), xs.end()}; }
 
 } // namespace
 
@@ -115,25 +154,25 @@ BOOST_AUTO_TEST_CASE(builder_errors_carry_canos_texts) {
   cano::Scheduler<State> s;
   auto bad = s.cron("c", wf, State::Start, "invalid cron");
   BOOST_TEST_REQUIRE(!bad.has_value());
-  BOOST_TEST(bad.error_value().code() == cano::errc::configuration);
-  BOOST_TEST(bad.error_value().message().rfind("Invalid cron expression: ", 0) == 0u);
+  BOOST_TEST(bad.error().code() == cano::errc::configuration);
+  BOOST_TEST(bad.error().message().rfind("Invalid cron expression: ", 0) == 0u);
   BOOST_TEST(!s.contains("c"));
 
   BOOST_TEST(text(s.manual("a", wf, State::Start)) == "ok");
   auto dup = s.every("a", wf, State::Start, 1s);
   BOOST_TEST_REQUIRE(!dup.has_value());
-  BOOST_TEST(dup.error_value().code() == cano::errc::configuration);
-  BOOST_TEST(dup.error_value().message() == "Flow 'a' already exists");
+  BOOST_TEST(dup.error().code() == cano::errc::configuration);
+  BOOST_TEST(dup.error().message() == "Flow 'a' already exists");
 
   auto unknown = s.set_backoff("zzz", cano::BackoffPolicy{});
   BOOST_TEST_REQUIRE(!unknown.has_value());
-  BOOST_TEST(unknown.error_value().code() == cano::errc::configuration);
-  BOOST_TEST(unknown.error_value().message() == "Flow 'zzz' not found — cannot set backoff");
+  BOOST_TEST(unknown.error().code() == cano::errc::configuration);
+  BOOST_TEST(unknown.error().message() == "Flow 'zzz' not found — cannot set backoff");
   BOOST_TEST(text(s.set_backoff("a", cano::BackoffPolicy::with_trip(2))) == "ok");
 
   auto negative = s.every("n", wf, State::Start, -5ms);
   BOOST_TEST_REQUIRE(!negative.has_value());
-  BOOST_TEST(negative.error_value().message() == "Flow 'n' has a negative interval (-5000000ns)");
+  BOOST_TEST(negative.error().message() == "Flow 'n' has a negative interval (-5000000ns)");
   BOOST_TEST(s.len() == 1u);
 }
 
@@ -141,16 +180,14 @@ BOOST_AUTO_TEST_CASE(start_refuses_a_workflow_without_exit_states_before_any_set
   virtual_system vs;
   auto events = std::make_shared<event_log>();
   auto calls = std::make_shared<std::atomic<int>>(0);
-  auto no_exit =
-    cano::Workflow<State>{}.register_task(State::Start, "T", [] { return State::Complete; });
+  auto no_exit = cano::Workflow<State>{}.register_task(State::Start, "T", [] { return State::Complete; });
   cano::Scheduler<State> s;
   BOOST_TEST(text(s.manual("good", resource_workflow("A", events, calls), State::Start)) == "ok");
   BOOST_TEST(text(s.every_seconds("bad", no_exit, State::Start, 60)) == "ok");
   auto started = s.start(*vs.rt);
   BOOST_TEST_REQUIRE(!started.has_value());
-  BOOST_TEST(started.error_value().code() == cano::errc::configuration);
-  BOOST_TEST(started.error_value().message() ==
-             "Workflow has no exit states defined — orchestration may loop forever");
+  BOOST_TEST(started.error().code() == cano::errc::configuration);
+  BOOST_TEST(started.error().message() == "Workflow has no exit states defined — orchestration may loop forever");
   BOOST_TEST(events->events().empty()); // validation comes first: nothing was set up
 }
 
@@ -161,9 +198,8 @@ BOOST_AUTO_TEST_CASE(start_refuses_an_initial_state_neither_registered_nor_exit)
   BOOST_TEST(text(s.every_seconds("bad_init", wf, State::Process, 60)) == "ok");
   auto started = s.start(*vs.rt);
   BOOST_TEST_REQUIRE(!started.has_value());
-  BOOST_TEST(started.error_value().code() == cano::errc::configuration);
-  BOOST_TEST(started.error_value().message() ==
-             "Initial state Process is neither registered nor an exit state");
+  BOOST_TEST(started.error().code() == cano::errc::configuration);
+  BOOST_TEST(started.error().message() == "Initial state Process is neither registered nor an exit state");
 }
 
 BOOST_AUTO_TEST_CASE(resources_are_set_up_in_registration_order_and_torn_down_in_reverse_at_stop) {
@@ -177,8 +213,7 @@ BOOST_AUTO_TEST_CASE(resources_are_set_up_in_registration_order_and_torn_down_in
   auto running = s.start(*vs.rt);
   BOOST_TEST_REQUIRE(running.has_value());
   BOOST_TEST(s.is_empty()); // start took the flows
-  BOOST_TEST(events->events() == strings({"setup:A", "setup:B", "setup:C"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(events->events() == strings({"setup:A", "setup:B", "setup:C"}), boost::test_tools::per_element());
   for (const char* id : {"a", "b", "c"}) {
     BOOST_TEST(text(running->trigger(id)) == "ok");
   }
@@ -190,8 +225,7 @@ BOOST_AUTO_TEST_CASE(resources_are_set_up_in_registration_order_and_torn_down_in
   auto stopped = running->wait_for(10s);
   BOOST_TEST_REQUIRE(stopped.has_value());
   BOOST_TEST(text(*stopped) == "ok");
-  BOOST_TEST(events->events() ==
-               strings({"setup:A", "setup:B", "setup:C", "teardown:C", "teardown:B", "teardown:A"}),
+  BOOST_TEST(events->events() == strings({"setup:A", "setup:B", "setup:C", "teardown:C", "teardown:B", "teardown:A"}),
              boost::test_tools::per_element());
 }
 
@@ -202,14 +236,12 @@ BOOST_AUTO_TEST_CASE(a_failed_setup_tears_down_the_flows_already_set_up_in_rever
   cano::Scheduler<State> s;
   BOOST_TEST(text(s.manual("a", resource_workflow("A", events, calls), State::Start)) == "ok");
   BOOST_TEST(text(s.manual("b", resource_workflow("B", events, calls), State::Start)) == "ok");
-  BOOST_TEST(text(s.manual("c", resource_workflow("C", events, calls, true), State::Start)) ==
-             "ok");
+  BOOST_TEST(text(s.manual("c", resource_workflow("C", events, calls, true), State::Start)) == "ok");
   BOOST_TEST(text(s.manual("d", resource_workflow("D", events, calls), State::Start)) == "ok");
   auto running = s.start(*vs.rt);
   BOOST_TEST_REQUIRE(!running.has_value());
-  BOOST_TEST(running.error_value().to_string() == "Task execution error: C setup failed");
-  BOOST_TEST(events->events() ==
-               strings({"setup:A", "setup:B", "setup:C", "teardown:B", "teardown:A"}),
+  BOOST_TEST(running.error().to_string() == "Task execution error: C setup failed");
+  BOOST_TEST(events->events() == strings({"setup:A", "setup:B", "setup:C", "teardown:B", "teardown:A"}),
              boost::test_tools::per_element());
 }
 
@@ -240,8 +272,41 @@ BOOST_AUTO_TEST_CASE(scheduled_runs_skip_per_run_setup_and_the_workflow_timeout)
   vs.run();
   vs.advance(100ms); // the run in flight ends
   BOOST_TEST_REQUIRE(running->wait_for(10s).has_value());
-  BOOST_TEST(events->events() == strings({"setup:A", "teardown:A"}),
+  BOOST_TEST(events->events() == strings({"setup:A", "teardown:A"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(past_its_bound_stop_cancels_runs_and_tears_down_after_their_rollback) {
+  // cano 0.15: stop cancels the runs still in flight, then lets them drain; their undos may
+  // still use the resources, so the teardown comes after them.
+  virtual_system vs;
+  auto events = std::make_shared<event_log>();
+  cano::Resources res;
+  res.insert("r", std::make_shared<recording_resource>("A", events));
+  auto step = std::make_shared<held_undo>("reserve", events);
+  auto calls = std::make_shared<call_log>();
+  auto wf = cano::Workflow<State>(std::move(res))
+              .register_with_compensation(State::Start, step)
+              .register_task(State::Process, std::make_shared<slow_poll>(*vs.sys, calls, 1h))
+              .add_exit_state(State::Complete);
+  cano::Scheduler<State> s;
+  BOOST_TEST(text(s.manual("saga", wf, State::Start)) == "ok");
+  s.with_stop_bound(100ms);
+  auto running = s.start(*vs.rt);
+  BOOST_TEST_REQUIRE(running.has_value());
+  BOOST_TEST(text(running->trigger("saga")) == "ok");
+  BOOST_REQUIRE(run_until(vs, [&] { return calls->count() == 1u; })); // in Process, for an hour
+  running->request_stop();
+  vs.run();
+  vs.advance(100ms); // the bound: the run is cancelled and its undo begins (held)
+  BOOST_REQUIRE(run_until(vs, [&] { return step->undoing->value() >= 1; }));
+  BOOST_TEST(!running->wait_for(0ms).has_value());
+  BOOST_TEST(events->events() == strings({"setup:A", "undo:reserve"}), boost::test_tools::per_element());
+  step->release->open();
+  BOOST_REQUIRE(run_until(vs, [&] { return running->wait_for(0ms).has_value(); }));
+  BOOST_TEST(text(*running->wait_for(0ms)) == "Workflow error: Timeout waiting for workflows to complete");
+  BOOST_TEST(events->events() == strings({"setup:A", "undo:reserve", "undone:reserve", "teardown:A"}),
              boost::test_tools::per_element());
+  BOOST_TEST(vs.rt->runs_in_flight() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(runs_started_elsewhere_share_the_schedulers_lease) {
@@ -260,8 +325,7 @@ BOOST_AUTO_TEST_CASE(runs_started_elsewhere_share_the_schedulers_lease) {
   BOOST_TEST(calls->load() == 1);
   BOOST_TEST(events->events() == strings({"setup:A"}), boost::test_tools::per_element());
   BOOST_TEST(text(running->stop()) == "ok");
-  BOOST_TEST(events->events() == strings({"setup:A", "teardown:A"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(events->events() == strings({"setup:A", "teardown:A"}), boost::test_tools::per_element());
   // Without the scheduler, a run sets up and tears down by itself again (cano's per-run rule).
   BOOST_TEST(ts.rt->run(wf, State::Start).has_value());
   BOOST_TEST(events->events() == strings({"setup:A", "teardown:A", "setup:A", "teardown:A"}),
@@ -282,8 +346,7 @@ BOOST_AUTO_TEST_CASE(two_flows_of_one_workflow_set_it_up_once) {
   running->request_stop();
   vs.run();
   BOOST_TEST_REQUIRE(running->wait_for(10s).has_value());
-  BOOST_TEST(events->events() == strings({"setup:A", "teardown:A"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(events->events() == strings({"setup:A", "teardown:A"}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

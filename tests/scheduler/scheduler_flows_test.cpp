@@ -23,7 +23,7 @@ struct fixture {
   cano::RunningScheduler start(cano::Scheduler<State>& s, utc_time origin = utc_origin()) {
     s.with_utc_origin(origin);
     auto r = s.start(*vs.rt);
-    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error_value().to_string()));
+    BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().to_string()));
     vs.run();
     return *r;
   }
@@ -43,9 +43,7 @@ struct fixture {
   }
 };
 
-std::vector<long> ms(std::initializer_list<long> xs) {
-  return {xs.begin(), xs.end()};
-}
+std::vector<long> ms(std::initializer_list<long> xs) { return {xs.begin(), xs.end()}; }
 
 const std::string flaky_error = "Task execution error: flaky";
 
@@ -78,8 +76,7 @@ BOOST_AUTO_TEST_CASE(a_manual_flow_starts_idle_and_counts_triggered_runs) {
   BOOST_TEST(after.status == cano::FlowStatus::completed());
   BOOST_TEST((after.last_run == std::optional<utc_time>(utc_origin(10s))));
   BOOST_TEST(!running.status("nonexistent").has_value());
-  BOOST_TEST(text(running.trigger("missing")) ==
-             "Workflow error: No workflow registered with id 'missing'");
+  BOOST_TEST(text(running.trigger("missing")) == "Workflow error: No workflow registered with id 'missing'");
   stop(running);
 }
 
@@ -139,13 +136,11 @@ BOOST_AUTO_TEST_CASE(a_tripped_manual_flow_refuses_triggers_until_reset) {
   auto running = start(s);
   BOOST_TEST(text(running.trigger("m")) == "ok");
   vs.run();
-  BOOST_TEST(info(running, "m").status ==
-             cano::FlowStatus::backoff(utc_origin(10ms), 1, flaky_error));
+  BOOST_TEST(info(running, "m").status == cano::FlowStatus::backoff(utc_origin(10ms), 1, flaky_error));
   BOOST_TEST(text(running.trigger("m")) == "ok");
   vs.run();
   BOOST_TEST(info(running, "m").status == cano::FlowStatus::tripped(2, flaky_error));
-  BOOST_TEST(text(running.trigger("m")) ==
-             "Workflow error: Flow 'm' is tripped — call reset_flow before triggering");
+  BOOST_TEST(text(running.trigger("m")) == "Workflow error: Flow 'm' is tripped — call reset_flow before triggering");
   BOOST_TEST(text(running.reset_flow("m")) == "ok");
   BOOST_TEST(text(running.trigger("m")) == "ok");
   vs.run();
@@ -160,10 +155,8 @@ BOOST_AUTO_TEST_CASE(unknown_flows_are_refused_by_reset_and_cancel) {
   cano::Scheduler<State> s;
   BOOST_TEST(text(s.manual("known", ok_workflow(*vs.sys, log), State::Start)) == "ok");
   auto running = start(s);
-  BOOST_TEST(text(running.reset_flow("missing")) ==
-             "Workflow error: No workflow registered with id 'missing'");
-  BOOST_TEST(text(running.cancel_flow("nope")) ==
-             "Workflow error: No workflow registered with id 'nope'");
+  BOOST_TEST(text(running.reset_flow("missing")) == "Workflow error: No workflow registered with id 'missing'");
+  BOOST_TEST(text(running.cancel_flow("nope")) == "Workflow error: No workflow registered with id 'nope'");
   stop(running);
 }
 
@@ -220,8 +213,7 @@ BOOST_AUTO_TEST_CASE(every_runs_at_start_then_interval_after_each_run_ends) {
   BOOST_TEST(text(s.every("flow", slow_workflow(*vs.sys, log, 30ms), State::Start, 100ms)) == "ok");
   auto running = start(s);
   vs.advance(1s);
-  BOOST_TEST(times(*log) == ms({0, 130, 260, 390, 520, 650, 780, 910}),
-             boost::test_tools::per_element());
+  BOOST_TEST(times(*log) == ms({0, 130, 260, 390, 520, 650, 780, 910}), boost::test_tools::per_element());
   // A triggered run between two loop runs leaves the loop's rhythm alone; a trigger while a
   // run is in flight is refused.
   vs.advance(5ms); // 1005: the run of 910 ended at 940, the loop's next is due at 1040
@@ -273,8 +265,7 @@ BOOST_AUTO_TEST_CASE(a_flow_trips_at_its_streak_limit_and_stops_dispatching) {
 BOOST_AUTO_TEST_CASE(reset_clears_a_trip_and_the_loop_dispatches_again) {
   auto log = std::make_shared<call_log>();
   cano::Scheduler<State> s;
-  BOOST_TEST(text(s.every("reset_me", flaky_workflow(*vs.sys, log, 5), State::Start, 40ms)) ==
-             "ok");
+  BOOST_TEST(text(s.every("reset_me", flaky_workflow(*vs.sys, log, 5), State::Start, 40ms)) == "ok");
   BOOST_TEST(text(s.set_backoff("reset_me", no_jitter(20ms, 1.0, 20ms, 2u))) == "ok");
   auto running = start(s);
   vs.advance(300ms);
@@ -355,8 +346,8 @@ BOOST_AUTO_TEST_CASE(stop_does_not_wait_for_an_interval_a_cron_fire_time_or_a_ba
   cano::Scheduler<State> s;
   BOOST_TEST(text(s.every_hours("long", ok_workflow(*vs.sys, log), State::Start, 1)) == "ok");
   BOOST_TEST(text(s.cron("daily", ok_workflow(*vs.sys, log), State::Start, "0 0 0 * * *")) == "ok");
-  BOOST_TEST(text(s.every("long_backoff", flaky_workflow(*vs.sys, std::make_shared<call_log>()),
-                          State::Start, 20ms)) == "ok");
+  BOOST_TEST(text(s.every("long_backoff", flaky_workflow(*vs.sys, std::make_shared<call_log>()), State::Start, 20ms)) ==
+             "ok");
   BOOST_TEST(text(s.set_backoff("long_backoff", no_jitter(60s, 1.0, 60s))) == "ok");
   auto running = start(s, utc_origin(1h));
   vs.advance(150ms);
@@ -387,8 +378,7 @@ BOOST_AUTO_TEST_CASE(dropping_every_handle_without_stop_freezes_the_flows) {
 BOOST_AUTO_TEST_CASE(a_cron_flow_waits_for_its_first_fire_time) {
   auto log = std::make_shared<call_log>();
   cano::Scheduler<State> s;
-  BOOST_TEST(text(s.cron("five", ok_workflow(*vs.sys, log), State::Start, "0 */5 * * * *")) ==
-             "ok");
+  BOOST_TEST(text(s.cron("five", ok_workflow(*vs.sys, log), State::Start, "0 */5 * * * *")) == "ok");
   auto running = start(s, utc_origin(3min + 17s));
   BOOST_TEST(log->count() == 0u);
   vs.advance(102s); // 00:04:59
@@ -405,8 +395,7 @@ BOOST_AUTO_TEST_CASE(a_cron_flow_waits_for_its_first_fire_time) {
 BOOST_AUTO_TEST_CASE(a_cron_flow_never_catches_up_fire_times_missed_while_it_ran) {
   auto log = std::make_shared<call_log>();
   cano::Scheduler<State> s;
-  BOOST_TEST(text(s.cron("every_second", slow_workflow(*vs.sys, log, 2500ms), State::Start,
-                         "* * * * * *")) == "ok");
+  BOOST_TEST(text(s.cron("every_second", slow_workflow(*vs.sys, log, 2500ms), State::Start, "* * * * * *")) == "ok");
   auto running = start(s);
   vs.advance(8s);
   BOOST_TEST(times(*log) == ms({1000, 4000, 7000}), boost::test_tools::per_element());
@@ -419,8 +408,7 @@ BOOST_AUTO_TEST_CASE(a_cron_flow_never_catches_up_fire_times_missed_while_it_ran
 BOOST_AUTO_TEST_CASE(cron_fire_times_inside_the_backoff_window_are_skipped) {
   auto log = std::make_shared<call_log>();
   cano::Scheduler<State> s;
-  BOOST_TEST(text(s.cron("flow", flaky_workflow(*vs.sys, log), State::Start, "* * * * * *")) ==
-             "ok");
+  BOOST_TEST(text(s.cron("flow", flaky_workflow(*vs.sys, log), State::Start, "* * * * * *")) == "ok");
   BOOST_TEST(text(s.set_backoff("flow", no_jitter(60s, 1.0, 60s))) == "ok");
   auto running = start(s, utc_origin(250ms));
   vs.advance(750ms); // 00:00:01
@@ -506,8 +494,7 @@ BOOST_AUTO_TEST_CASE(runs_refused_by_a_runtime_that_shut_down_are_failures_and_s
   BOOST_TEST(log->count() == 1u);
   BOOST_TEST(i.run_count == 2u);
   BOOST_TEST(i.status == cano::FlowStatus::backoff(
-                           utc_origin(110ms), 1,
-                           "Workflow error: runtime is shutting down: no new runs are admitted"));
+                           utc_origin(110ms), 1, "Workflow error: runtime is shutting down: no new runs are admitted"));
   stop(running); // the runtime's pool is gone: the teardown runs on the scheduler's own thread
 }
 
@@ -516,8 +503,7 @@ BOOST_AUTO_TEST_CASE(runs_refused_by_a_runtime_that_shut_down_are_failures_and_s
 BOOST_AUTO_TEST_CASE(cancel_flow_ends_the_run_in_flight_and_returns_the_flow_to_idle) {
   auto log = std::make_shared<call_log>();
   auto slow = std::make_shared<slow_poll>(*vs.sys, log, 300ms);
-  auto wf =
-    cano::Workflow<State>{}.register_task(State::Start, slow).add_exit_state(State::Complete);
+  auto wf = cano::Workflow<State>{}.register_task(State::Start, slow).add_exit_state(State::Complete);
   cano::Scheduler<State> s;
   BOOST_TEST(text(s.manual("slow", wf, State::Start)) == "ok");
   auto running = start(s);
@@ -537,6 +523,27 @@ BOOST_AUTO_TEST_CASE(cancel_flow_ends_the_run_in_flight_and_returns_the_flow_to_
   BOOST_TEST(text(running.trigger("slow")) == "ok");
   vs.advance(300ms);
   BOOST_TEST(info(running, "slow").status == cano::FlowStatus::completed());
+  stop(running);
+}
+
+BOOST_AUTO_TEST_CASE(a_run_cancelled_from_outside_the_scheduler_returns_the_flow_to_idle) {
+  // runtime::cancel (or a durable request, `cano runs cancel`) rather than cancel_flow: the run
+  // ends with category cancelled, which is no failure of the flow (cano 0.15's apply_outcome).
+  auto log = std::make_shared<call_log>();
+  auto wf = slow_workflow(*vs.sys, log, 1h).with_workflow_id("nightly-1");
+  cano::Scheduler<State> s;
+  BOOST_TEST(text(s.manual("nightly", wf, State::Start)) == "ok");
+  auto running = start(s);
+  BOOST_TEST(text(running.trigger("nightly")) == "ok");
+  vs.run();
+  BOOST_TEST(running.has_running_flows());
+  BOOST_TEST(text(vs.rt->cancel("nightly-1")) == "ok");
+  vs.run();
+  auto i = info(running, "nightly");
+  BOOST_TEST(i.status == cano::FlowStatus::idle());
+  BOOST_TEST(i.failure_streak == 0u);
+  BOOST_TEST(!i.next_eligible.has_value());
+  BOOST_TEST(vs.rt->runs_in_flight() == 0u);
   stop(running);
 }
 
@@ -581,11 +588,8 @@ namespace {
 /// A saga step that records its effect and its undo.
 class reserve_step : public cano::CompensatableTask<State, int> {
 public:
-  explicit reserve_step(std::shared_ptr<std::vector<std::string>> journal)
-    : journal_(std::move(journal)) {}
-  cano::TaskConfig config() const override {
-    return cano::TaskConfig::minimal().with_blocking(false);
-  }
+  explicit reserve_step(std::shared_ptr<std::vector<std::string>> journal) : journal_(std::move(journal)) {}
+  cano::TaskConfig config() const override { return cano::TaskConfig::minimal().with_blocking(false); }
   std::string name() const override { return "reserve"; }
   cano::expected<std::pair<cano::TaskResult<State>, int>> run(cano::task_context&) override {
     journal_->push_back("reserve");
@@ -616,8 +620,7 @@ BOOST_AUTO_TEST_CASE(a_cancelled_run_undoes_its_saga_steps) {
   BOOST_TEST(*journal == std::vector<std::string>({"reserve"}), boost::test_tools::per_element());
   BOOST_TEST(text(running.cancel_flow("saga")) == "ok");
   vs.run();
-  BOOST_TEST(*journal == std::vector<std::string>({"reserve", "release 7"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(*journal == std::vector<std::string>({"reserve", "release 7"}), boost::test_tools::per_element());
   BOOST_TEST(info(running, "saga").status == cano::FlowStatus::idle());
   stop(running);
 }

@@ -41,8 +41,7 @@ struct call_log {
     std::lock_guard<std::mutex> g(mutex);
     std::vector<long> out;
     for (auto t : at) {
-      out.push_back(
-        static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(t - zero).count()));
+      out.push_back(static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(t - zero).count()));
     }
     return out;
   }
@@ -78,12 +77,10 @@ inline cano::Workflow<State> ok_workflow(caf::actor_system& sys, std::shared_ptr
 class slow_poll : public cano::PollTask<State> {
 public:
   slow_poll(caf::actor_system& sys, std::shared_ptr<call_log> log, std::chrono::milliseconds length)
-    : sys_(sys)
-    , log_(std::move(log))
-    , length_(length) {}
-  cano::TaskConfig config() const override {
-    return cano::TaskConfig::minimal().with_blocking(false);
-  }
+    : sys_(sys),
+      log_(std::move(log)),
+      length_(length) {}
+  cano::TaskConfig config() const override { return cano::TaskConfig::minimal().with_blocking(false); }
   cano::expected<cano::PollOutcome<State>> poll(cano::task_context&) override {
     std::lock_guard<std::mutex> g(log_->mutex);
     waiting_ = !waiting_;
@@ -120,8 +117,6 @@ inline cano::BackoffPolicy no_jitter(std::chrono::milliseconds initial, double m
 }
 
 /// The error text of a failed call, or "ok".
-inline std::string text(const cano::expected<void>& r) {
-  return r ? "ok" : r.error_value().to_string();
-}
+inline std::string text(const cano::expected<void>& r) { return r ? "ok" : r.error().to_string(); }
 
 } // namespace test

@@ -36,25 +36,27 @@ struct shop {
 
   shop() {
     auto opened = cano::SqliteCheckpointStore::open(dir.file("runs.db"));
-    BOOST_REQUIRE_MESSAGE(opened.has_value(), (opened ? std::string() : opened.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(opened.has_value(), (opened ? std::string() : opened.error().to_string()));
     store = *opened;
     store->with_history_retention(1h);
     wf = cano::Workflow<State>{}
            .with_name("shop")
            .with_checkpoint_store(store)
-           .register_task(State::Start, "take", [] { return State::Process; }, cano::TaskConfig::minimal())
-           .register_task(State::Process, "pack",
-                          [release = release, holding = holding](cano::task_context& ctx) -> cano::expected<State> {
-                            if (ctx.workflow_id() == "held-run") {
-                              holding->arrive();
-                              release->wait_for(120s);
-                            }
-                            if (ctx.input().is_object() && ctx.input().value("fail", false)) {
-                              return cano::error::task_execution("parcel too heavy").permanent();
-                            }
-                            return State::Done;
-                          },
-                          cano::TaskConfig::minimal())
+           .register_task(
+             State::Start, "take", [] { return State::Process; }, cano::TaskConfig::minimal())
+           .register_task(
+             State::Process, "pack",
+             [release = release, holding = holding](cano::task_context& ctx) -> cano::expected<State> {
+               if (ctx.workflow_id() == "held-run") {
+                 holding->arrive();
+                 release->wait_for(120s);
+               }
+               if (ctx.input().is_object() && ctx.input().value("fail", false)) {
+                 return cano::error::task_execution("parcel too heavy").permanent();
+               }
+               return State::Done;
+             },
+             cano::TaskConfig::minimal())
            .add_exit_state(State::Done)
            .with_transitions(State::Start, {State::Process})
            .with_transitions(State::Process, {State::Done});
@@ -91,7 +93,7 @@ BOOST_AUTO_TEST_CASE(a_browser_shows_the_run_in_flight_recent_runs_histories_and
   BOOST_REQUIRE(s.holding->wait_for_at_least(1, 60s));
 
   auto page = cano::status_page::start(s.store);
-  BOOST_REQUIRE_MESSAGE(page.has_value(), (page ? std::string() : page.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(page.has_value(), (page ? std::string() : page.error().to_string()));
   (*page)->add_workflow(s.wf);
   auto home = (*page)->url();
   BOOST_TEST(home.rfind("http://127.0.0.1:", 0) == 0, home);
@@ -143,7 +145,8 @@ BOOST_AUTO_TEST_CASE(a_browser_shows_the_run_in_flight_recent_runs_histories_and
   BOOST_TEST(occurrences(table_of(held_page, "history"), "<tr class=\"row\">") == s.log_rows("held-run"));
 
   auto hostile = browser_dom(home + "run?id=%3Cscript%3Ealert(1)%3C%2Fscript%3E").out;
-  BOOST_TEST(hostile.find("<code id=\"workflow-id\">&lt;script&gt;alert(1)&lt;/script&gt;</code>") != std::string::npos);
+  BOOST_TEST(hostile.find("<code id=\"workflow-id\">&lt;script&gt;alert(1)&lt;/script&gt;</code>") !=
+             std::string::npos);
   BOOST_TEST(hostile.find("<script") == std::string::npos);
 
   // Once the held run ends, the page says so: nothing in flight, the run completed.
@@ -246,19 +249,19 @@ BOOST_AUTO_TEST_CASE(start_refuses_no_store_a_page_size_of_zero_and_an_address_i
   shop s;
   auto none = cano::status_page::start(nullptr);
   BOOST_REQUIRE(!none.has_value());
-  BOOST_TEST(none.error_value().code() == cano::errc::configuration);
+  BOOST_TEST(none.error().code() == cano::errc::configuration);
   cano::status_page_options zero;
   zero.page_size = 0;
   auto z = cano::status_page::start(s.store, zero);
   BOOST_REQUIRE(!z.has_value());
-  BOOST_TEST(z.error_value().message().find("page_size") != std::string::npos);
+  BOOST_TEST(z.error().message().find("page_size") != std::string::npos);
   auto first = cano::status_page::start(s.store);
   BOOST_REQUIRE(first.has_value());
   cano::status_page_options same;
   same.port = (*first)->port();
   auto taken = cano::status_page::start(s.store, same);
   BOOST_REQUIRE(!taken.has_value());
-  BOOST_TEST(taken.error_value().message().find("cannot listen on 127.0.0.1:" + std::to_string(same.port)) !=
+  BOOST_TEST(taken.error().message().find("cannot listen on 127.0.0.1:" + std::to_string(same.port)) !=
              std::string::npos);
   (*first)->stop();
   (*first)->stop(); // idempotent

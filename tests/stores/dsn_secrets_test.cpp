@@ -25,8 +25,8 @@ std::string open_error(const std::string& dsn) {
   options.dsn = dsn;
   auto r = cano::PostgresCheckpointStore::open(options);
   BOOST_REQUIRE_MESSAGE(!r.has_value(), "opening " << dsn << " succeeded");
-  BOOST_TEST(r.error_value().category() == std::string("checkpoint_store"));
-  return r.error_value().to_string();
+  BOOST_TEST(r.error().category() == std::string("checkpoint_store"));
+  return r.error().to_string();
 }
 
 /// No piece of the password (any of `pieces`) is in `text`, and `text` says `what`.
@@ -62,8 +62,7 @@ BOOST_AUTO_TEST_CASE(an_unparseable_key_value_dsn_hides_every_piece_of_its_passw
   check_hidden(open_error("host=127.0.0.1 port=1 password='Hunter2 Secret"), {"Hunter2", "Secret"},
                "unterminated quoted string");
   // Unquoted, the space ends the password and libpq quotes the rest as a keyword.
-  check_hidden(open_error("host=127.0.0.1 port=1 password=Hunter2 Secret"), {"Hunter2", "Secret"},
-               "missing \"=\"");
+  check_hidden(open_error("host=127.0.0.1 port=1 password=Hunter2 Secret"), {"Hunter2", "Secret"}, "missing \"=\"");
 }
 
 BOOST_AUTO_TEST_CASE(a_uri_password_holding_a_slash_or_an_at_sign_is_hidden) {

@@ -2,9 +2,9 @@
 // (retrying with backoff) until the server is back, then finish — no row lost or written twice,
 // no side effect repeated. Holds the ctest resource lock `postgres` (it stops the server).
 #include <cstdlib>
-#include <thread>
 #include <map>
 #include <mutex>
+#include <thread>
 
 // boost::function (behind Boost.Test preconditions) trips a false -Wuninitialized in GCC 12.
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -63,7 +63,7 @@ BOOST_AUTO_TEST_CASE(runs_wait_out_a_server_restart_and_finish_exactly_once) {
   opts.dsn = pg_fault_dsn();
   opts.retry_deadline = std::chrono::seconds(120);
   auto opened = cano::PostgresCheckpointStore::open(opts);
-  BOOST_REQUIRE_MESSAGE(opened.has_value(), (opened ? "" : opened.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(opened.has_value(), (opened ? "" : opened.error().to_string()));
   auto store = *opened;
 
   constexpr int runs = 8;
@@ -78,16 +78,18 @@ BOOST_AUTO_TEST_CASE(runs_wait_out_a_server_restart_and_finish_exactly_once) {
   auto obs = std::make_shared<cano::RecordingObserver>();
   auto wf = cano::Workflow<State>{}
               .with_name("restart")
-              .register_task(State::Start, "Start", [=](cano::task_context& ctx) {
-                record(ctx.workflow_id(), "Start");
-                entered->arrive();
-                g->wait();
-                return State::Process;
-              })
-              .register_task(State::Process, "Work", [=](cano::task_context& ctx) {
-                record(ctx.workflow_id(), "Work");
-                return State::Done;
-              })
+              .register_task(State::Start, "Start",
+                             [=](cano::task_context& ctx) {
+                               record(ctx.workflow_id(), "Start");
+                               entered->arrive();
+                               g->wait();
+                               return State::Process;
+                             })
+              .register_task(State::Process, "Work",
+                             [=](cano::task_context& ctx) {
+                               record(ctx.workflow_id(), "Work");
+                               return State::Done;
+                             })
               .add_exit_state(State::Done)
               .with_checkpoint_store(store)
               .with_observer(obs);
@@ -107,12 +109,13 @@ BOOST_AUTO_TEST_CASE(runs_wait_out_a_server_restart_and_finish_exactly_once) {
   std::size_t ok = 0;
   for (int i = 0; i < runs; ++i) {
     bool got = false;
-    self->receive([&](cano::run_result& r) {
-      got = true;
-      BOOST_TEST(r.ok(), (r.ok() ? "" : r.failure->to_string()));
-      ok += r.ok() ? 1 : 0;
-    },
-                  caf::after(std::chrono::seconds(180)) >> [] {});
+    self->receive(
+      [&](cano::run_result& r) {
+        got = true;
+        BOOST_TEST(r.ok(), (r.ok() ? "" : r.failure->to_string()));
+        ok += r.ok() ? 1 : 0;
+      },
+      caf::after(std::chrono::seconds(180)) >> [] {});
     BOOST_REQUIRE(got);
   }
   BOOST_TEST(ok == static_cast<std::size_t>(runs));

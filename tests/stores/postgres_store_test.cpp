@@ -28,7 +28,7 @@ namespace {
 
 std::shared_ptr<cano::PostgresCheckpointStore> open_store() {
   auto s = cano::PostgresCheckpointStore::open();
-  BOOST_REQUIRE_MESSAGE(s.has_value(), (s ? "" : s.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(s.has_value(), (s ? "" : s.error().to_string()));
   return *s;
 }
 
@@ -103,9 +103,9 @@ BOOST_AUTO_TEST_CASE(a_duplicate_sequence_is_rejected_with_the_conflict_text) {
   BOOST_REQUIRE(store->append(id, CheckpointRow(0, "First", "t")).has_value());
   auto r = store->append(id, CheckpointRow(0, "Second", "t"));
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(r.error_value().message() == "checkpoint conflict: workflow \"" + id +
-                                            "\" already has a row at sequence 0; resume the existing run or clear it first");
+  BOOST_TEST(r.error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(r.error().message() == "checkpoint conflict: workflow \"" + id +
+                                      "\" already has a row at sequence 0; resume the existing run or clear it first");
   BOOST_TEST(store->load_run(id)->front().state == "First");
   BOOST_TEST(store->append(id, CheckpointRow(1, "Next", "t")).has_value());
   BOOST_TEST(store->append(unique_id("other"), CheckpointRow(0, "S", "t")).has_value());
@@ -124,8 +124,8 @@ BOOST_AUTO_TEST_CASE(a_batch_reports_each_rows_own_outcome) {
   writes[2].workflow_id = a;
   writes[2].row = CheckpointRow(0, "Twice", "t"); // the same key twice in one batch: first wins
   writes[3].workflow_id = a;
-  writes[3].header = test::make_header(a, "def", 1, {{"k", 1}}, cano::RunStatus::running, std::chrono::system_clock::now(),
-                                     std::chrono::system_clock::now());
+  writes[3].header = test::make_header(a, "def", 1, {{"k", 1}}, cano::RunStatus::running,
+                                       std::chrono::system_clock::now(), std::chrono::system_clock::now());
   writes[4].workflow_id = a;
   writes[4].row = CheckpointRow(1, "S2", "t");
   auto out = store->append_batch(writes);
@@ -135,7 +135,7 @@ BOOST_AUTO_TEST_CASE(a_batch_reports_each_rows_own_outcome) {
   BOOST_TEST(!out[2].has_value());
   BOOST_TEST(out[3].has_value());
   BOOST_TEST(out[4].has_value());
-  BOOST_TEST(out[1].error_value().message().find("checkpoint conflict: workflow \"" + b + "\"") == 0);
+  BOOST_TEST(out[1].error().message().find("checkpoint conflict: workflow \"" + b + "\"") == 0);
   auto rows = *store->load_run(a);
   BOOST_REQUIRE(rows.size() == 2u);
   BOOST_TEST(rows[0].state == "S");
@@ -156,7 +156,7 @@ BOOST_AUTO_TEST_CASE(sixteen_concurrent_runs_of_twelve_rows_stay_isolated) {
       for (std::uint64_t s = 0; s < 12; ++s) {
         auto r = store->append(prefix + "-" + std::to_string(run), CheckpointRow(s, "R" + std::to_string(run), "t"));
         if (!r) {
-          throw std::runtime_error(r.error_value().to_string());
+          throw std::runtime_error(r.error().to_string());
         }
       }
     });
@@ -208,8 +208,10 @@ BOOST_AUTO_TEST_CASE(every_row_kind_and_the_version_round_trip) {
   auto store = open_store();
   auto id = unique_id("kinds");
   BOOST_REQUIRE(store->append(id, CheckpointRow(0, "A", "t").with_workflow_version(7)).has_value());
-  BOOST_REQUIRE(store->append(id, CheckpointRow(1, "A", "t").with_output(bytes("7")).with_workflow_version(7)).has_value());
-  BOOST_REQUIRE(store->append(id, CheckpointRow(2, "B", "t").with_cursor(bytes("[1,2]")).with_workflow_version(7)).has_value());
+  BOOST_REQUIRE(
+    store->append(id, CheckpointRow(1, "A", "t").with_output(bytes("7")).with_workflow_version(7)).has_value());
+  BOOST_REQUIRE(
+    store->append(id, CheckpointRow(2, "B", "t").with_cursor(bytes("[1,2]")).with_workflow_version(7)).has_value());
   auto rows = *store->load_run(id);
   BOOST_REQUIRE(rows.size() == 3u);
   BOOST_TEST((rows[0].kind == RowKind::state_entry));
@@ -226,12 +228,16 @@ BOOST_AUTO_TEST_CASE(run_headers_keep_their_creation_time_and_list_unfinished_ru
   auto running = unique_id("running");
   auto done = unique_id("done");
   auto t0 = std::chrono::system_clock::now() - std::chrono::hours(1);
-  BOOST_REQUIRE(store->put_run_header(test::make_header(running, "orders", 2, {{"sku", "A"}}, cano::RunStatus::running, t0, t0)).has_value());
-  BOOST_REQUIRE(store->put_run_header(test::make_header(done, "orders", 2, nullptr, cano::RunStatus::running, t0, t0)).has_value());
-  BOOST_REQUIRE(store->put_run_header(test::make_header(done, "orders", 2, nullptr, cano::RunStatus::completed,
-                                                         std::chrono::system_clock::now(),
-                                                         std::chrono::system_clock::now()))
-                  .has_value());
+  BOOST_REQUIRE(
+    store->put_run_header(test::make_header(running, "orders", 2, {{"sku", "A"}}, cano::RunStatus::running, t0, t0))
+      .has_value());
+  BOOST_REQUIRE(
+    store->put_run_header(test::make_header(done, "orders", 2, nullptr, cano::RunStatus::running, t0, t0)).has_value());
+  BOOST_REQUIRE(
+    store
+      ->put_run_header(test::make_header(done, "orders", 2, nullptr, cano::RunStatus::completed,
+                                         std::chrono::system_clock::now(), std::chrono::system_clock::now()))
+      .has_value());
   auto h = *store->run_header(done);
   BOOST_REQUIRE(h.has_value());
   BOOST_TEST((h->status == cano::RunStatus::completed));
@@ -269,7 +275,7 @@ BOOST_AUTO_TEST_CASE(eight_processes_migrating_one_new_database_apply_each_migra
       together.arrive_and_wait();
       auto s = cano::PostgresCheckpointStore::open({dsn});
       if (!s) {
-        failures[static_cast<std::size_t>(i)] = s.error_value().to_string();
+        failures[static_cast<std::size_t>(i)] = s.error().to_string();
       }
     });
   }
@@ -298,12 +304,12 @@ BOOST_AUTO_TEST_CASE(a_wrong_password_is_a_clear_error_that_hides_the_password) 
   const std::string wrong = "not-the-Secret-42";
   auto bad = cano::PostgresCheckpointStore::open({auth_dsn + " password=" + wrong});
   BOOST_REQUIRE(!bad);
-  auto text = bad.error_value().to_string();
-  BOOST_TEST(bad.error_value().category() == std::string("checkpoint_store"));
+  auto text = bad.error().to_string();
+  BOOST_TEST(bad.error().category() == std::string("checkpoint_store"));
   BOOST_TEST(text.find("password authentication failed") != std::string::npos, text);
   BOOST_TEST(text.find(wrong) == std::string::npos, text);
   auto good = cano::PostgresCheckpointStore::open({auth_dsn + " password=" + env_or_empty("CANO_PG_AUTH_PASSWORD")});
-  BOOST_TEST(good.has_value(), (good ? "" : good.error_value().to_string()));
+  BOOST_TEST(good.has_value(), (good ? "" : good.error().to_string()));
 }
 
 BOOST_AUTO_TEST_CASE(no_connection_string_is_a_configuration_error) {
@@ -312,7 +318,7 @@ BOOST_AUTO_TEST_CASE(no_connection_string_is_a_configuration_error) {
   auto r = cano::PostgresCheckpointStore::open({""});
   setenv("CANO_PG_DSN", saved.c_str(), 1);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("configuration"));
+  BOOST_TEST(r.error().category() == std::string("configuration"));
 }
 
 BOOST_AUTO_TEST_CASE(twelve_concurrent_runs_complete_and_leave_no_log) {
@@ -327,14 +333,16 @@ BOOST_AUTO_TEST_CASE(twelve_concurrent_runs_complete_and_leave_no_log) {
   };
   auto wf = cano::Workflow<State>{}
               .with_name("pg-e2e")
-              .register_task(State::Start, "Start", [record](cano::task_context& c) {
-                record(c, "Start");
-                return State::Process;
-              })
-              .register_task(State::Process, "Work", [record](cano::task_context& c) {
-                record(c, "Work");
-                return State::Done;
-              })
+              .register_task(State::Start, "Start",
+                             [record](cano::task_context& c) {
+                               record(c, "Start");
+                               return State::Process;
+                             })
+              .register_task(State::Process, "Work",
+                             [record](cano::task_context& c) {
+                               record(c, "Work");
+                               return State::Done;
+                             })
               .add_exit_state(State::Done)
               .with_checkpoint_store(store);
   caf::scoped_actor self{*ts.sys};
@@ -343,13 +351,14 @@ BOOST_AUTO_TEST_CASE(twelve_concurrent_runs_complete_and_leave_no_log) {
   }
   for (int i = 0; i < 12; ++i) {
     bool got = false;
-    self->receive([&](cano::run_result& r) {
-      got = true;
-      BOOST_TEST(r.ok(), (r.ok() ? "" : r.failure->to_string()));
-      BOOST_TEST(store->load_run(r.workflow_id)->empty());
-      BOOST_TEST(((*store->run_header(r.workflow_id))->status == cano::RunStatus::completed));
-    },
-                  caf::after(std::chrono::seconds(120)) >> [] {});
+    self->receive(
+      [&](cano::run_result& r) {
+        got = true;
+        BOOST_TEST(r.ok(), (r.ok() ? "" : r.failure->to_string()));
+        BOOST_TEST(store->load_run(r.workflow_id)->empty());
+        BOOST_TEST(((*store->run_header(r.workflow_id))->status == cano::RunStatus::completed));
+      },
+      caf::after(std::chrono::seconds(120)) >> [] {});
     BOOST_REQUIRE(got);
   }
   BOOST_TEST(effects->size() == 24u);
@@ -369,14 +378,15 @@ BOOST_AUTO_TEST_CASE(racing_runs_of_one_id_never_corrupt_the_log) {
   ts.rt->start(wf, State::Start, {id, nullptr}, caf::actor_cast<caf::actor>(self));
   std::size_t done = 0;
   for (int i = 0; i < 2; ++i) {
-    self->receive([&](cano::run_result& r) {
-      if (r.ok()) {
-        ++done;
-      } else {
-        BOOST_TEST(r.failure->category() == std::string("checkpoint_store"));
-      }
-    },
-                  caf::after(std::chrono::seconds(120)) >> [] {});
+    self->receive(
+      [&](cano::run_result& r) {
+        if (r.ok()) {
+          ++done;
+        } else {
+          BOOST_TEST(r.failure->category() == std::string("checkpoint_store"));
+        }
+      },
+      caf::after(std::chrono::seconds(120)) >> [] {});
   }
   BOOST_TEST(done >= 1u);
 }
@@ -388,11 +398,10 @@ BOOST_AUTO_TEST_CASE(list_runs_reports_an_unreadable_header_by_id_in_its_place) 
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) {
     ids.push_back(unique_id("lr"));
-    BOOST_REQUIRE(
-      store
-        ->put_run_header(make_header(ids.back(), def, 0, {}, cano::RunStatus::completed,
-                                     t0 + std::chrono::seconds(i), t0 + std::chrono::seconds(i)))
-        .has_value());
+    BOOST_REQUIRE(store
+                    ->put_run_header(make_header(ids.back(), def, 0, {}, cano::RunStatus::completed,
+                                                 t0 + std::chrono::seconds(i), t0 + std::chrono::seconds(i)))
+                    .has_value());
   }
   {
     pqxx::connection c(pg_dsn());
@@ -404,7 +413,7 @@ BOOST_AUTO_TEST_CASE(list_runs_reports_an_unreadable_header_by_id_in_its_place) 
   q.definition = def;
   q.limit = 2;
   auto first = store->list_runs(q);
-  BOOST_REQUIRE_MESSAGE(first.has_value(), (first ? "" : first.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(first.has_value(), (first ? "" : first.error().to_string()));
   BOOST_REQUIRE(first->runs.size() == 1u);
   BOOST_TEST(first->runs[0].workflow_id == ids[2]);
   BOOST_REQUIRE(first->unreadable.size() == 1u);
@@ -421,12 +430,11 @@ BOOST_AUTO_TEST_CASE(list_runs_reports_an_unreadable_header_by_id_in_its_place) 
 BOOST_AUTO_TEST_CASE(a_cleared_log_moves_to_history_in_one_statement_only_with_retention) {
   auto store = open_store();
   auto id = unique_id("hist");
-  auto h = make_header(id, "hist", 0, {}, cano::RunStatus::running,
-                       std::chrono::system_clock::now(), std::chrono::system_clock::now());
+  auto h = make_header(id, "hist", 0, {}, cano::RunStatus::running, std::chrono::system_clock::now(),
+                       std::chrono::system_clock::now());
   BOOST_REQUIRE(store->put_run_header(h).has_value());
   BOOST_REQUIRE(store->append(id, CheckpointRow(0, "A", "t0")).has_value());
-  BOOST_REQUIRE(
-    store->append(id, CheckpointRow(1, "B", "t1").with_output(bytes("{}"))).has_value());
+  BOOST_REQUIRE(store->append(id, CheckpointRow(1, "B", "t1").with_output(bytes("{}"))).has_value());
   BOOST_REQUIRE(store->clear(id).has_value()); // retention off: deleted
   BOOST_TEST(store->run_log(id)->empty());
   BOOST_TEST(store->run_header(id)->has_value()); // the header stays

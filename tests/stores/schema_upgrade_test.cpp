@@ -51,7 +51,7 @@ void resumes_to_its_end(const std::shared_ptr<cano::CheckpointStore>& store, con
   BOOST_REQUIRE(results.size() == 1u);
   BOOST_TEST(results[0].first == id);
   BOOST_REQUIRE_MESSAGE(results[0].second.has_value(),
-                        (results[0].second ? "" : results[0].second.error_value().to_string()));
+                        (results[0].second ? "" : results[0].second.error().to_string()));
   BOOST_TEST(*results[0].second == State::Complete);
   auto h = store->run_header(id);
   BOOST_REQUIRE(h.has_value() && h->has_value());
@@ -82,7 +82,7 @@ BOOST_AUTO_TEST_CASE(a_sqlite_file_of_schema_version_1_opens_and_its_runs_resume
     sqlite3_close(db);
   }
   auto store = cano::SqliteCheckpointStore::open(path);
-  BOOST_REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().to_string()));
   resumes_to_its_end(*store, "old-1");
 }
 
@@ -104,8 +104,9 @@ BOOST_AUTO_TEST_CASE(a_postgres_database_of_migration_2_opens_and_its_runs_resum
     tx.exec(migration("postgres", "0001_checkpoints_and_runs.sql"));
     tx.exec(migration("postgres", "0002_queue_vacuum.sql"));
     tx.exec("INSERT INTO cano_schema_migrations (version) VALUES (1), (2)");
-    tx.exec("INSERT INTO cano_checkpoints (workflow_id, sequence, state, task_id, kind, workflow_version, append_token) "
-            "VALUES ('old-1', 0, 'Start', 'start', 0, 0, 't0')");
+    tx.exec(
+      "INSERT INTO cano_checkpoints (workflow_id, sequence, state, task_id, kind, workflow_version, append_token) "
+      "VALUES ('old-1', 0, 'Start', 'start', 0, 0, 't0')");
     tx.exec("INSERT INTO cano_runs VALUES ('old-1', 'legacy', 0, '{\"sku\": \"KB-42\"}', 'running', now(), now())");
     tx.commit();
   }
@@ -113,7 +114,7 @@ BOOST_AUTO_TEST_CASE(a_postgres_database_of_migration_2_opens_and_its_runs_resum
     cano::PostgresOptions options;
     options.dsn = dsn;
     auto store = cano::PostgresCheckpointStore::open(options);
-    BOOST_REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error_value().to_string()));
+    BOOST_REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().to_string()));
     BOOST_TEST((*store)->schema_version() >= 3);
     resumes_to_its_end(*store, "old-1");
   }

@@ -35,10 +35,10 @@
 #include "cano/sqlite_checkpoint_store.hpp"
 #include "cano/workflow.hpp"
 #include "support/headers.hpp"
-#include "support/temp_dir.hpp"
 #include "support/run_results.hpp"
 #include "support/states.hpp"
 #include "support/sync.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_system.hpp"
 
 using namespace std::chrono_literals;
@@ -56,7 +56,7 @@ using Rows = std::vector<cano::CheckpointRow>;
 std::shared_ptr<Store> open_store(const std::string& path, Store::Options opts = {}) {
   auto s = Store::open(path, opts);
   if (!s) {
-    throw std::runtime_error("opening the SQLite store failed: " + s.error_value().to_string());
+    throw std::runtime_error("opening the SQLite store failed: " + s.error().to_string());
   }
   return *s;
 }
@@ -65,7 +65,7 @@ std::shared_ptr<Store> open_store(const std::string& path, Store::Options opts =
 void seed(cano::CheckpointStore& store, const std::string& id, const cano::CheckpointRow& row) {
   auto r = store.append(id, row);
   if (!r) {
-    throw std::runtime_error("seeding the checkpoint store failed: " + r.error_value().to_string());
+    throw std::runtime_error("seeding the checkpoint store failed: " + r.error().to_string());
   }
 }
 
@@ -73,14 +73,15 @@ void seed(cano::CheckpointStore& store, const std::string& id, const cano::Check
 Rows load(cano::CheckpointStore& store, const std::string& id) {
   auto r = store.load_run(id);
   if (!r) {
-    throw std::runtime_error("load_run failed: " + r.error_value().to_string());
+    throw std::runtime_error("load_run failed: " + r.error().to_string());
   }
   return *r;
 }
 
 /// "ok", or the error's Display text (safe to build for a message whatever the outcome).
-template <class T> std::string outcome(const cano::expected<T>& r) {
-  return r.has_value() ? "ok" : r.error_value().to_string();
+template <class T>
+std::string outcome(const cano::expected<T>& r) {
+  return r.has_value() ? "ok" : r.error().to_string();
 }
 
 std::vector<std::uint64_t> sequences(const Rows& rows) {
@@ -91,9 +92,7 @@ std::vector<std::uint64_t> sequences(const Rows& rows) {
   return out;
 }
 
-std::vector<std::uint8_t> json_blob(std::uint32_t v) {
-  return cano::to_blob(nlohmann::json(v));
-}
+std::vector<std::uint8_t> json_blob(std::uint32_t v) { return cano::to_blob(nlohmann::json(v)); }
 
 /// A second, raw SQLite connection to the same file: what another process would see.
 class raw_db {
@@ -172,8 +171,8 @@ cano::RunHeader header(const std::string& id, cano::RunStatus status, std::int64
 }
 
 std::string conflict_text(const std::string& id, std::uint64_t seq) {
-  return "checkpoint conflict: workflow \"" + id + "\" already has a row at sequence " +
-         std::to_string(seq) + "; resume the existing run or clear it first";
+  return "checkpoint conflict: workflow \"" + id + "\" already has a row at sequence " + std::to_string(seq) +
+         "; resume the existing run or clear it first";
 }
 
 // --- engine scenarios ---------------------------------------------------------------------------
@@ -231,31 +230,24 @@ cano::Workflow<Step> start_work_done(std::shared_ptr<cano::CheckpointStore> stor
     .with_timeout(bound);
 }
 
-
 /// Forwards every call to a SqliteCheckpointStore.
 class forwarding_store : public cano::CheckpointStore {
 public:
-  explicit forwarding_store(std::shared_ptr<Store> inner)
-    : inner_(std::move(inner)) {}
+  explicit forwarding_store(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
   bool is_blocking() const override { return inner_->is_blocking(); }
   cano::expected<void> append(const std::string& id, const cano::CheckpointRow& row) override {
     return inner_->append(id, row);
   }
   cano::expected<Rows> load_run(const std::string& id) override { return inner_->load_run(id); }
   cano::expected<void> clear(const std::string& id) override { return inner_->clear(id); }
-  std::vector<cano::expected<void>>
-  append_batch(const std::vector<cano::CheckpointWrite>& writes) override {
+  std::vector<cano::expected<void>> append_batch(const std::vector<cano::CheckpointWrite>& writes) override {
     return inner_->append_batch(writes);
   }
-  cano::expected<void> put_run_header(const cano::RunHeader& h) override {
-    return inner_->put_run_header(h);
-  }
+  cano::expected<void> put_run_header(const cano::RunHeader& h) override { return inner_->put_run_header(h); }
   cano::expected<std::optional<cano::RunHeader>> run_header(const std::string& id) override {
     return inner_->run_header(id);
   }
-  cano::expected<std::vector<cano::RunHeader>> unfinished_runs() override {
-    return inner_->unfinished_runs();
-  }
+  cano::expected<std::vector<cano::RunHeader>> unfinished_runs() override { return inner_->unfinished_runs(); }
 
 protected:
   std::shared_ptr<Store> inner_;
@@ -265,8 +257,8 @@ protected:
 class failing_after_store : public forwarding_store {
 public:
   failing_after_store(std::shared_ptr<Store> inner, std::size_t allowed)
-    : forwarding_store(std::move(inner))
-    , allowed_(allowed) {}
+    : forwarding_store(std::move(inner)),
+      allowed_(allowed) {}
 
   cano::expected<void> append(const std::string& id, const cano::CheckpointRow& row) override {
     if (!take_row()) {
@@ -274,8 +266,7 @@ public:
     }
     return forwarding_store::append(id, row);
   }
-  std::vector<cano::expected<void>>
-  append_batch(const std::vector<cano::CheckpointWrite>& writes) override {
+  std::vector<cano::expected<void>> append_batch(const std::vector<cano::CheckpointWrite>& writes) override {
     std::vector<cano::CheckpointWrite> passed;
     std::vector<std::optional<cano::expected<void>>> out(writes.size());
     std::vector<std::size_t> where;
@@ -293,8 +284,7 @@ public:
     }
     std::vector<cano::expected<void>> result;
     for (auto& o : out) {
-      result.push_back(o ? *o
-                         : cano::expected<void>{cano::error::checkpoint_store("missing outcome")});
+      result.push_back(o ? *o : cano::expected<void>{cano::error::checkpoint_store("missing outcome")});
     }
     return result;
   }
@@ -332,10 +322,10 @@ private:
 class comp_step : public cano::CompensatableTask<test::State, int> {
 public:
   comp_step(std::string name, int value, test::State next, std::shared_ptr<comp_log> log)
-    : name_(std::move(name))
-    , value_(value)
-    , next_(next)
-    , log_(std::move(log)) {}
+    : name_(std::move(name)),
+      value_(value),
+      next_(next),
+      log_(std::move(log)) {}
   cano::TaskConfig config() const override { return cano::TaskConfig::minimal(); }
   std::string name() const override { return name_; }
   cano::expected<std::pair<cano::TaskResult<test::State>, int>> run(cano::task_context&) override {
@@ -370,8 +360,7 @@ BOOST_AUTO_TEST_CASE(fields_round_trip_and_clear_removes_a_run) {
   }
   auto loaded = store->load_run("run");
   BOOST_REQUIRE(loaded.has_value());
-  BOOST_TEST(sequences(*loaded) == (std::vector<std::uint64_t>{0, 1, 2}),
-             boost::test_tools::per_element());
+  BOOST_TEST(sequences(*loaded) == (std::vector<std::uint64_t>{0, 1, 2}), boost::test_tools::per_element());
   BOOST_TEST((*loaded == rows));
   BOOST_TEST(!(*loaded)[0].output_blob.has_value());
   BOOST_TEST((*(*loaded)[2].output_blob == std::vector<std::uint8_t>{7, 8, 9}));
@@ -399,12 +388,10 @@ BOOST_AUTO_TEST_CASE(out_of_order_appends_load_in_sequence_order) {
   temp_dir dir;
   auto store = open_store(dir.file("ckpt.db"));
   for (std::uint64_t seq : {5, 1, 9, 0, 3}) {
-    BOOST_REQUIRE(
-      store->append("run", cano::CheckpointRow(seq, "S" + std::to_string(seq), "t")).has_value());
+    BOOST_REQUIRE(store->append("run", cano::CheckpointRow(seq, "S" + std::to_string(seq), "t")).has_value());
   }
   auto rows = load(*store, "run");
-  BOOST_TEST(sequences(rows) == (std::vector<std::uint64_t>{0, 1, 3, 5, 9}),
-             boost::test_tools::per_element());
+  BOOST_TEST(sequences(rows) == (std::vector<std::uint64_t>{0, 1, 3, 5, 9}), boost::test_tools::per_element());
   for (const auto& r : rows) {
     BOOST_TEST(r.state == "S" + std::to_string(r.sequence));
   }
@@ -414,9 +401,8 @@ BOOST_AUTO_TEST_CASE(out_of_order_appends_load_in_sequence_order) {
 BOOST_AUTO_TEST_CASE(rows_survive_closing_and_reopening_the_file) {
   temp_dir dir;
   auto path = dir.file("ckpt.db");
-  Rows rows{
-    cano::CheckpointRow(0, "Start", "T1"),
-    cano::CheckpointRow(1, "Start", "T1").with_output(json_blob(7)).with_workflow_version(2)};
+  Rows rows{cano::CheckpointRow(0, "Start", "T1"),
+            cano::CheckpointRow(1, "Start", "T1").with_output(json_blob(7)).with_workflow_version(2)};
   {
     auto store = open_store(path);
     for (const auto& r : rows) {
@@ -454,19 +440,16 @@ BOOST_AUTO_TEST_CASE(a_duplicate_row_is_a_conflict_and_keeps_the_original) {
   BOOST_REQUIRE(store->append("run", original).has_value());
   auto dup = store->append("run", cano::CheckpointRow(0, "Other", "T2").with_output({1}));
   BOOST_REQUIRE(!dup.has_value());
-  BOOST_TEST(dup.error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(
-    dup.error_value().message() ==
-    "checkpoint conflict: workflow \"run\" already has a row at sequence 0; resume the existing "
-    "run or clear it first");
-  BOOST_TEST(!dup.error_value().is_store_unavailable());
+  BOOST_TEST(dup.error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(dup.error().message() ==
+             "checkpoint conflict: workflow \"run\" already has a row at sequence 0; resume the existing "
+             "run or clear it first");
+  BOOST_TEST(!dup.error().is_store_unavailable());
   BOOST_TEST((load(*store, "run") == Rows{original}));
   BOOST_TEST(store->append("run", cano::CheckpointRow(1, "Process", "T2")).has_value());
   BOOST_TEST(store->append("other", cano::CheckpointRow(0, "Start", "T1")).has_value());
-  BOOST_TEST(sequences(load(*store, "run")) == (std::vector<std::uint64_t>{0, 1}),
-             boost::test_tools::per_element());
-  BOOST_TEST(sequences(load(*store, "other")) == (std::vector<std::uint64_t>{0}),
-             boost::test_tools::per_element());
+  BOOST_TEST(sequences(load(*store, "run")) == (std::vector<std::uint64_t>{0, 1}), boost::test_tools::per_element());
+  BOOST_TEST(sequences(load(*store, "other")) == (std::vector<std::uint64_t>{0}), boost::test_tools::per_element());
 }
 
 // §5.14 #198 (first half)
@@ -499,8 +482,7 @@ BOOST_AUTO_TEST_CASE(sixteen_runs_appending_concurrently_stay_isolated) {
     BOOST_REQUIRE(rows.size() == static_cast<std::size_t>(per_run));
     for (int s = 0; s < per_run; ++s) {
       BOOST_TEST(rows[static_cast<std::size_t>(s)].sequence == static_cast<std::uint64_t>(s));
-      BOOST_TEST(rows[static_cast<std::size_t>(s)].state ==
-                 "r" + std::to_string(r) + "-s" + std::to_string(s));
+      BOOST_TEST(rows[static_cast<std::size_t>(s)].state == "r" + std::to_string(r) + "-s" + std::to_string(s));
     }
   }
 }
@@ -542,8 +524,7 @@ BOOST_AUTO_TEST_CASE(a_five_mib_blob_round_trips) {
   }
   {
     auto store = open_store(path);
-    BOOST_REQUIRE(
-      store->append("big", cano::CheckpointRow(0, "Start", "T").with_output(blob)).has_value());
+    BOOST_REQUIRE(store->append("big", cano::CheckpointRow(0, "Start", "T").with_output(blob)).has_value());
   }
   auto rows = load(*open_store(path), "big");
   BOOST_REQUIRE(rows.size() == 1u);
@@ -556,10 +537,9 @@ BOOST_AUTO_TEST_CASE(a_five_mib_blob_round_trips) {
 BOOST_AUTO_TEST_CASE(all_row_kinds_and_the_workflow_version_round_trip) {
   temp_dir dir;
   auto store = open_store(dir.file("ckpt.db"));
-  Rows rows{
-    cano::CheckpointRow(0, "Start", "A").with_workflow_version(7),
-    cano::CheckpointRow(1, "Start", "A").with_output(json_blob(42)).with_workflow_version(7),
-    cano::CheckpointRow(2, "Grind", "G").with_cursor(json_blob(3)).with_workflow_version(7)};
+  Rows rows{cano::CheckpointRow(0, "Start", "A").with_workflow_version(7),
+            cano::CheckpointRow(1, "Start", "A").with_output(json_blob(42)).with_workflow_version(7),
+            cano::CheckpointRow(2, "Grind", "G").with_cursor(json_blob(3)).with_workflow_version(7)};
   for (const auto& r : rows) {
     BOOST_REQUIRE(store->append("kinds", r).has_value());
   }
@@ -589,20 +569,17 @@ BOOST_AUTO_TEST_CASE(every_row_records_when_it_was_appended_and_a_random_token) 
   temp_dir dir;
   auto path = dir.file("ckpt.db");
   auto store = open_store(path);
-  auto before = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
+  auto before =
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   for (std::uint64_t s = 0; s < 50; ++s) {
     seed(*store, "tok", cano::CheckpointRow(s, "S", "T"));
   }
-  auto after = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
+  auto after =
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   raw_db db(path);
-  auto stats =
-    db.first_row("SELECT COUNT(*), COUNT(DISTINCT append_token), MIN(length(append_token)), "
-                 "MAX(length(append_token)), SUM(append_token GLOB '*[^0-9a-f]*'), "
-                 "MIN(created_at), MAX(created_at) FROM cano_checkpoints");
+  auto stats = db.first_row("SELECT COUNT(*), COUNT(DISTINCT append_token), MIN(length(append_token)), "
+                            "MAX(length(append_token)), SUM(append_token GLOB '*[^0-9a-f]*'), "
+                            "MIN(created_at), MAX(created_at) FROM cano_checkpoints");
   BOOST_REQUIRE(stats.size() == 7u);
   BOOST_TEST(stats[0] == "50");
   BOOST_TEST(stats[1] == "50"); // one token per row, all different
@@ -620,24 +597,21 @@ BOOST_AUTO_TEST_CASE(a_conflicting_row_fails_only_its_own_write_in_a_batch) {
   auto store = open_store(dir.file("ckpt.db"));
   cano::CheckpointRow original(1, "Original", "T");
   seed(*store, "b", original);
-  std::vector<cano::CheckpointWrite> writes{row_write("b", cano::CheckpointRow(0, "Start", "T")),
-                                            row_write("c", cano::CheckpointRow(0, "Start", "T")),
-                                            row_write("b", cano::CheckpointRow(1, "Process", "T")),
-                                            row_write("b", cano::CheckpointRow(2, "Complete", ""))};
+  std::vector<cano::CheckpointWrite> writes{
+    row_write("b", cano::CheckpointRow(0, "Start", "T")), row_write("c", cano::CheckpointRow(0, "Start", "T")),
+    row_write("b", cano::CheckpointRow(1, "Process", "T")), row_write("b", cano::CheckpointRow(2, "Complete", ""))};
   auto out = store->append_batch(writes);
   BOOST_REQUIRE(out.size() == 4u);
   BOOST_TEST(out[0].has_value());
   BOOST_TEST(out[1].has_value());
   BOOST_REQUIRE(!out[2].has_value());
-  BOOST_TEST(out[2].error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(out[2].error_value().message() == conflict_text("b", 1));
-  BOOST_TEST(!out[2].error_value().is_store_unavailable());
+  BOOST_TEST(out[2].error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(out[2].error().message() == conflict_text("b", 1));
+  BOOST_TEST(!out[2].error().is_store_unavailable());
   BOOST_TEST(out[3].has_value());
   auto rows = load(*store, "b");
-  BOOST_TEST((rows == Rows{cano::CheckpointRow(0, "Start", "T"), original,
-                           cano::CheckpointRow(2, "Complete", "")}));
-  BOOST_TEST(sequences(load(*store, "c")) == (std::vector<std::uint64_t>{0}),
-             boost::test_tools::per_element());
+  BOOST_TEST((rows == Rows{cano::CheckpointRow(0, "Start", "T"), original, cano::CheckpointRow(2, "Complete", "")}));
+  BOOST_TEST(sequences(load(*store, "c")) == (std::vector<std::uint64_t>{0}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(a_row_twice_in_one_batch_keeps_the_first) {
@@ -649,8 +623,8 @@ BOOST_AUTO_TEST_CASE(a_row_twice_in_one_batch_keeps_the_first) {
   BOOST_REQUIRE(out.size() == 2u);
   BOOST_TEST(out[0].has_value());
   BOOST_REQUIRE(!out[1].has_value());
-  BOOST_TEST(out[1].error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(out[1].error_value().message() == conflict_text("d", 0));
+  BOOST_TEST(out[1].error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(out[1].error().message() == conflict_text("d", 0));
   BOOST_TEST((load(*store, "d") == Rows{cano::CheckpointRow(0, "First", "T")}));
 }
 
@@ -658,19 +632,17 @@ BOOST_AUTO_TEST_CASE(a_row_the_store_cannot_hold_fails_alone_in_a_batch) {
   temp_dir dir;
   auto path = dir.file("ckpt.db");
   auto store = open_store(path);
-  std::vector<cano::CheckpointWrite> writes{
-    row_write("big-seq", cano::CheckpointRow(0, "Start", "T")),
-    row_write("big-seq", cano::CheckpointRow(UINT64_MAX, "Far", "T")),
-    row_write("big-seq", cano::CheckpointRow(1, "Process", "T"))};
+  std::vector<cano::CheckpointWrite> writes{row_write("big-seq", cano::CheckpointRow(0, "Start", "T")),
+                                            row_write("big-seq", cano::CheckpointRow(UINT64_MAX, "Far", "T")),
+                                            row_write("big-seq", cano::CheckpointRow(1, "Process", "T"))};
   auto out = store->append_batch(writes);
   BOOST_REQUIRE(out.size() == 3u);
   BOOST_TEST(out[0].has_value());
   BOOST_REQUIRE(!out[1].has_value());
-  BOOST_TEST(out[1].error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(out[1].error_value().message() ==
-             "sqlite: append (" + path +
-               "): sequence 18446744073709551615 is out of SQLite's INTEGER range");
-  BOOST_TEST(!out[1].error_value().is_store_unavailable());
+  BOOST_TEST(out[1].error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(out[1].error().message() ==
+             "sqlite: append (" + path + "): sequence 18446744073709551615 is out of SQLite's INTEGER range");
+  BOOST_TEST(!out[1].error().is_store_unavailable());
   BOOST_TEST(out[2].has_value());
   BOOST_TEST(sequences(load(*store, "big-seq")) == (std::vector<std::uint64_t>{0, 1}),
              boost::test_tools::per_element());
@@ -697,8 +669,7 @@ BOOST_AUTO_TEST_CASE(headers_rows_and_clears_share_one_batch_in_order) {
     BOOST_TEST(out[i].has_value(), "write " << i);
   }
   BOOST_TEST(load(*store, "h").empty());
-  BOOST_TEST(sequences(load(*store, "h2")) == (std::vector<std::uint64_t>{0}),
-             boost::test_tools::per_element());
+  BOOST_TEST(sequences(load(*store, "h2")) == (std::vector<std::uint64_t>{0}), boost::test_tools::per_element());
   BOOST_TEST(load(*store, "h3").empty()); // cleared after its row, in the same transaction
   auto h = store->run_header("h");
   BOOST_REQUIRE(h.has_value());
@@ -731,11 +702,10 @@ BOOST_AUTO_TEST_CASE(a_write_applies_its_row_then_clear_then_header_and_stops_at
   BOOST_REQUIRE(out.size() == 3u);
   BOOST_TEST(out[0].has_value());
   BOOST_REQUIRE(!out[1].has_value());
-  BOOST_TEST(out[1].error_value().message() == conflict_text("x", 0));
+  BOOST_TEST(out[1].error().message() == conflict_text("x", 0));
   BOOST_TEST(out[2].has_value());
   // the duplicate's clear and header were skipped
-  BOOST_TEST(sequences(load(*store, "x")) == (std::vector<std::uint64_t>{0, 1}),
-             boost::test_tools::per_element());
+  BOOST_TEST(sequences(load(*store, "x")) == (std::vector<std::uint64_t>{0, 1}), boost::test_tools::per_element());
   auto running = store->run_header("x");
   BOOST_REQUIRE(running.has_value());
   BOOST_REQUIRE(running->has_value());
@@ -762,29 +732,26 @@ BOOST_AUTO_TEST_CASE(a_locked_database_fails_every_write_of_a_batch_as_unavailab
   auto store = open_store(path, opts);
   raw_db other(path);
   other.first_row("BEGIN IMMEDIATE"); // another process holds the write lock
-  std::vector<cano::CheckpointWrite> writes{
-    row_write("l", cano::CheckpointRow(0, "Start", "T")),
-    header_write(header("l", cano::RunStatus::running, 1, 1))};
+  std::vector<cano::CheckpointWrite> writes{row_write("l", cano::CheckpointRow(0, "Start", "T")),
+                                            header_write(header("l", cano::RunStatus::running, 1, 1))};
   auto out = store->append_batch(writes);
   BOOST_REQUIRE(out.size() == 2u);
   for (const auto& o : out) {
     BOOST_REQUIRE(!o.has_value());
-    BOOST_TEST(o.error_value().category() == std::string("checkpoint_store"));
-    BOOST_TEST(o.error_value().is_store_unavailable());
-    BOOST_TEST(o.error_value().message() ==
-               "sqlite: begin append_batch (" + path + "): database is locked");
+    BOOST_TEST(o.error().category() == std::string("checkpoint_store"));
+    BOOST_TEST(o.error().is_store_unavailable());
+    BOOST_TEST(o.error().message() == "sqlite: begin append_batch (" + path + "): database is locked");
   }
   auto single = store->append("l", cano::CheckpointRow(0, "Start", "T"));
   BOOST_REQUIRE(!single.has_value());
-  BOOST_TEST(single.error_value().is_store_unavailable());
-  BOOST_TEST(single.error_value().message() == "sqlite: append (" + path + "): database is locked");
+  BOOST_TEST(single.error().is_store_unavailable());
+  BOOST_TEST(single.error().message() == "sqlite: append (" + path + "): database is locked");
   other.first_row("ROLLBACK");
   out = store->append_batch(writes); // the store is back: the same writes go through
   BOOST_REQUIRE(out.size() == 2u);
   BOOST_TEST(out[0].has_value());
   BOOST_TEST(out[1].has_value());
-  BOOST_TEST(sequences(load(*store, "l")) == (std::vector<std::uint64_t>{0}),
-             boost::test_tools::per_element());
+  BOOST_TEST(sequences(load(*store, "l")) == (std::vector<std::uint64_t>{0}), boost::test_tools::per_element());
 }
 
 // --- run headers --------------------------------------------------------------------------------
@@ -797,8 +764,7 @@ BOOST_AUTO_TEST_CASE(a_run_header_round_trips_and_keeps_its_first_created_at) {
   BOOST_REQUIRE(none.has_value());
   BOOST_TEST(!none->has_value());
   BOOST_REQUIRE(
-    store->put_run_header(header("order-1", cano::RunStatus::running, 1700000000123, 1700000000123))
-      .has_value());
+    store->put_run_header(header("order-1", cano::RunStatus::running, 1700000000123, 1700000000123)).has_value());
   auto got = store->run_header("order-1");
   BOOST_REQUIRE(got.has_value());
   BOOST_REQUIRE(got->has_value());
@@ -837,20 +803,13 @@ BOOST_AUTO_TEST_CASE(a_run_header_round_trips_and_keeps_its_first_created_at) {
 BOOST_AUTO_TEST_CASE(unfinished_runs_lists_only_running_and_interrupted_runs) {
   temp_dir dir;
   auto store = open_store(dir.file("ckpt.db"));
-  BOOST_REQUIRE(
-    store->put_run_header(header("e-completed", cano::RunStatus::completed, 1, 1)).has_value());
-  BOOST_REQUIRE(
-    store->put_run_header(header("d-running", cano::RunStatus::running, 1, 1)).has_value());
-  BOOST_REQUIRE(
-    store->put_run_header(header("c-failed", cano::RunStatus::failed, 1, 1)).has_value());
-  BOOST_REQUIRE(
-    store->put_run_header(header("b-interrupted", cano::RunStatus::interrupted, 1, 1)).has_value());
-  BOOST_REQUIRE(
-    store->put_run_header(header("a-rolled-back", cano::RunStatus::rolled_back, 1, 1)).has_value());
-  BOOST_REQUIRE(
-    store->put_run_header(header("f-done-later", cano::RunStatus::running, 1, 1)).has_value());
-  BOOST_REQUIRE(
-    store->put_run_header(header("f-done-later", cano::RunStatus::completed, 1, 2)).has_value());
+  BOOST_REQUIRE(store->put_run_header(header("e-completed", cano::RunStatus::completed, 1, 1)).has_value());
+  BOOST_REQUIRE(store->put_run_header(header("d-running", cano::RunStatus::running, 1, 1)).has_value());
+  BOOST_REQUIRE(store->put_run_header(header("c-failed", cano::RunStatus::failed, 1, 1)).has_value());
+  BOOST_REQUIRE(store->put_run_header(header("b-interrupted", cano::RunStatus::interrupted, 1, 1)).has_value());
+  BOOST_REQUIRE(store->put_run_header(header("a-rolled-back", cano::RunStatus::rolled_back, 1, 1)).has_value());
+  BOOST_REQUIRE(store->put_run_header(header("f-done-later", cano::RunStatus::running, 1, 1)).has_value());
+  BOOST_REQUIRE(store->put_run_header(header("f-done-later", cano::RunStatus::completed, 1, 2)).has_value());
   auto runs = store->unfinished_runs();
   BOOST_REQUIRE(runs.has_value());
   std::vector<std::string> ids;
@@ -891,18 +850,13 @@ BOOST_AUTO_TEST_CASE(eight_openers_of_one_new_file_migrate_it_exactly_once) {
     raw_db db(path);
     BOOST_TEST(db.value("PRAGMA user_version") == std::to_string(Store::schema_version));
     BOOST_TEST(db.value("PRAGMA journal_mode") == "wal");
-    BOOST_TEST(
-      db.value(
-        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'cano_checkpoints'") ==
-      "1");
-    BOOST_TEST(
-      db.value("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'cano_runs'") ==
-      "1");
+    BOOST_TEST(db.value("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'cano_checkpoints'") ==
+               "1");
+    BOOST_TEST(db.value("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'cano_runs'") == "1");
     BOOST_TEST(db.value("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = "
                         "'cano_checkpoint_history'") == "1");
     BOOST_TEST(db.value("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'") == "3");
-    BOOST_TEST(db.value("SELECT COUNT(*) FROM cano_checkpoints WHERE workflow_id = 'shared'") ==
-               "8");
+    BOOST_TEST(db.value("SELECT COUNT(*) FROM cano_checkpoints WHERE workflow_id = 'shared'") == "8");
   }
 }
 
@@ -911,9 +865,8 @@ BOOST_AUTO_TEST_CASE(a_path_in_a_missing_directory_is_an_error_naming_the_path) 
   auto path = dir.file("no-such-dir/ckpt.db");
   auto store = Store::open(path);
   BOOST_REQUIRE(!store.has_value());
-  BOOST_TEST(store.error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(store.error_value().message() ==
-             "sqlite: open (" + path + "): unable to open database file");
+  BOOST_TEST(store.error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(store.error().message() == "sqlite: open (" + path + "): unable to open database file");
   BOOST_TEST(!std::filesystem::exists(dir.file("no-such-dir")));
 }
 
@@ -926,9 +879,8 @@ BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_database_is_an_error_not_a_crash) {
   }
   auto store = Store::open(path);
   BOOST_REQUIRE(!store.has_value());
-  BOOST_TEST(store.error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(store.error_value().message() ==
-             "sqlite: set journal_mode=WAL (" + path + "): file is not a database");
+  BOOST_TEST(store.error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(store.error().message() == "sqlite: set journal_mode=WAL (" + path + "): file is not a database");
 }
 
 BOOST_AUTO_TEST_CASE(synchronous_off_is_refused_and_the_safe_settings_are_taken) {
@@ -938,11 +890,11 @@ BOOST_AUTO_TEST_CASE(synchronous_off_is_refused_and_the_safe_settings_are_taken)
   off.synchronous = "OFF";
   auto refused = Store::open(path, off);
   BOOST_REQUIRE(!refused.has_value());
-  BOOST_TEST(refused.error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(refused.error_value().message() == "sqlite: open (" + path +
-                                                  "): synchronous=OFF is not allowed (use NORMAL, "
-                                                  "FULL or EXTRA; a checkpoint store never turns "
-                                                  "fsync off)");
+  BOOST_TEST(refused.error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(refused.error().message() == "sqlite: open (" + path +
+                                            "): synchronous=OFF is not allowed (use NORMAL, "
+                                            "FULL or EXTRA; a checkpoint store never turns "
+                                            "fsync off)");
   BOOST_TEST(!std::filesystem::exists(path)); // refused before the file was touched
   for (const char* setting : {"NORMAL", "full", "EXTRA"}) {
     Store::Options opts;
@@ -960,9 +912,9 @@ BOOST_AUTO_TEST_CASE(a_newer_schema_version_is_refused) {
   raw_db(path).first_row("PRAGMA user_version = " + newer);
   auto store = Store::open(path);
   BOOST_REQUIRE(!store.has_value());
-  BOOST_TEST(store.error_value().message() ==
-             "sqlite: open (" + path + "): schema version " + newer + " is not one this build knows (it knows 0 to " +
-               std::to_string(Store::schema_version) + ")");
+  BOOST_TEST(store.error().message() == "sqlite: open (" + path + "): schema version " + newer +
+                                          " is not one this build knows (it knows 0 to " +
+                                          std::to_string(Store::schema_version) + ")");
 }
 
 // --- engine scenarios on a SQLite file
@@ -978,8 +930,7 @@ BOOST_AUTO_TEST_CASE(twelve_concurrent_runs_on_one_file_all_complete_and_clear_t
   caf::scoped_actor self{*ts.sys};
   constexpr int runs = 12;
   for (int i = 0; i < runs; ++i) {
-    ts.rt->start(wf, Step::Start, {"run-" + std::to_string(i), nullptr},
-                 caf::actor_cast<caf::actor>(self));
+    ts.rt->start(wf, Step::Start, {"run-" + std::to_string(i), nullptr}, caf::actor_cast<caf::actor>(self));
   }
   auto results = test::receive_results(self, runs);
   BOOST_REQUIRE(results.size() == static_cast<std::size_t>(runs));
@@ -991,8 +942,7 @@ BOOST_AUTO_TEST_CASE(twelve_concurrent_runs_on_one_file_all_complete_and_clear_t
   for (int i = 0; i < runs; ++i) {
     auto id = "run-" + std::to_string(i);
     BOOST_TEST(load(*store, id).empty(), id);
-    BOOST_TEST(effects->of(id) == (std::vector<std::string>{"Start", "Work"}),
-               boost::test_tools::per_element());
+    BOOST_TEST(effects->of(id) == (std::vector<std::string>{"Start", "Work"}), boost::test_tools::per_element());
     auto h = store->run_header(id);
     BOOST_REQUIRE(h.has_value());
     BOOST_REQUIRE(h->has_value());
@@ -1019,8 +969,7 @@ BOOST_AUTO_TEST_CASE(two_racing_runs_of_one_id_never_corrupt_and_at_least_one_co
       BOOST_TEST((*final_state == Step::Done));
       ++done;
     } else {
-      BOOST_TEST(final_state.error_value().category() == std::string("checkpoint_store"),
-                 outcome(final_state));
+      BOOST_TEST(final_state.error().category() == std::string("checkpoint_store"), outcome(final_state));
     }
   }
   BOOST_TEST(done >= 1);
@@ -1038,22 +987,18 @@ BOOST_AUTO_TEST_CASE(a_run_whose_store_failed_resumes_from_the_same_file) {
     test::test_system ts;
     auto r = ts.rt->run(start_work_done(failing, effects), Step::Start, {id, {{"order", 42}}});
     BOOST_REQUIRE(!r.has_value());
-    BOOST_TEST(r.error_value().category() == std::string("checkpoint_store"));
-    BOOST_TEST(r.error_value().message() ==
-               "append checkpoint: Checkpoint store error: injected failure");
-    BOOST_TEST(effects->of(id) == (std::vector<std::string>{"Start", "Work"}),
-               boost::test_tools::per_element());
+    BOOST_TEST(r.error().category() == std::string("checkpoint_store"));
+    BOOST_TEST(r.error().message() == "append checkpoint: Checkpoint store error: injected failure");
+    BOOST_TEST(effects->of(id) == (std::vector<std::string>{"Start", "Work"}), boost::test_tools::per_element());
   }
   // Generation 2: a new store and runtime over the same file, like a new process.
   auto store = open_store(path);
-  BOOST_TEST(sequences(load(*store, id)) == (std::vector<std::uint64_t>{0, 1}),
-             boost::test_tools::per_element());
+  BOOST_TEST(sequences(load(*store, id)) == (std::vector<std::uint64_t>{0, 1}), boost::test_tools::per_element());
   test::test_system ts;
   auto r = ts.rt->resume(start_work_done(store, effects), id);
   BOOST_REQUIRE_MESSAGE(r.has_value(), outcome(r));
   BOOST_TEST((*r == Step::Done));
-  BOOST_TEST(effects->of(id) == (std::vector<std::string>{"Start", "Work", "Work"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(effects->of(id) == (std::vector<std::string>{"Start", "Work", "Work"}), boost::test_tools::per_element());
   BOOST_TEST(load(*store, id).empty());
   auto h = store->run_header(id);
   BOOST_REQUIRE(h.has_value());
@@ -1098,11 +1043,10 @@ BOOST_AUTO_TEST_CASE(a_locked_file_interrupts_the_run_and_it_resumes_when_the_lo
   test::test_system ts;
   auto r = ts.rt->run(wf, Step::Start, {"locked-run", nullptr});
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().category() == std::string("checkpoint_store"));
-  BOOST_TEST(r.error_value().is_store_unavailable());
-  BOOST_TEST(r.error_value().message() ==
-             "append checkpoint: Checkpoint store error: sqlite: begin append_batch (" + path +
-               "): database is locked");
+  BOOST_TEST(r.error().category() == std::string("checkpoint_store"));
+  BOOST_TEST(r.error().is_store_unavailable());
+  BOOST_TEST(r.error().message() == "append checkpoint: Checkpoint store error: sqlite: begin append_batch (" + path +
+                                      "): database is locked");
   other->first_row("ROLLBACK"); // the store is back
   BOOST_TEST((load(*store, "locked-run") == Rows{cano::CheckpointRow(0, "Start", "Start")}));
   auto unfinished = store->unfinished_runs();
@@ -1132,13 +1076,10 @@ BOOST_AUTO_TEST_CASE(a_saga_resumed_from_a_sqlite_file_rolls_back_and_clears) {
   auto store = open_store(path);
   auto log = std::make_shared<comp_log>();
   auto wf = cano::Workflow<State>::bare()
-              .register_with_compensation(State::Start,
-                                          std::make_shared<comp_step>("A", 1, State::Process, log))
-              .register_with_compensation(State::Process,
-                                          std::make_shared<comp_step>("B", 2, State::Split, log))
+              .register_with_compensation(State::Start, std::make_shared<comp_step>("A", 1, State::Process, log))
+              .register_with_compensation(State::Process, std::make_shared<comp_step>("B", 2, State::Split, log))
               .register_task(
-                State::Split, "C",
-                []() -> cano::expected<State> { return cano::error::task_execution("C failed"); },
+                State::Split, "C", []() -> cano::expected<State> { return cano::error::task_execution("C failed"); },
                 cano::TaskConfig::minimal())
               .add_exit_state(State::Complete)
               .with_checkpoint_store(store)
@@ -1146,7 +1087,7 @@ BOOST_AUTO_TEST_CASE(a_saga_resumed_from_a_sqlite_file_rolls_back_and_clears) {
   test::test_system ts;
   auto r = ts.rt->resume(wf, "g");
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().message() == "C failed");
+  BOOST_TEST(r.error().message() == "C failed");
   BOOST_TEST(log->str() == "(B,2) (A,1)");
   auto rows = store->load_run("g");
   BOOST_REQUIRE(rows.has_value());
@@ -1157,12 +1098,9 @@ BOOST_AUTO_TEST_CASE(list_runs_reports_an_unreadable_header_by_id_in_its_place) 
   temp_dir dir;
   auto path = dir.file("ckpt.db");
   auto store = open_store(path);
-  BOOST_REQUIRE(
-    store->put_run_header(header("a", cano::RunStatus::completed, 1000, 1500)).has_value());
-  BOOST_REQUIRE(
-    store->put_run_header(header("b", cano::RunStatus::failed, 2000, 2500)).has_value());
-  BOOST_REQUIRE(
-    store->put_run_header(header("c", cano::RunStatus::running, 3000, 3000)).has_value());
+  BOOST_REQUIRE(store->put_run_header(header("a", cano::RunStatus::completed, 1000, 1500)).has_value());
+  BOOST_REQUIRE(store->put_run_header(header("b", cano::RunStatus::failed, 2000, 2500)).has_value());
+  BOOST_REQUIRE(store->put_run_header(header("c", cano::RunStatus::running, 3000, 3000)).has_value());
   raw_db(path).first_row("UPDATE cano_runs SET status = 'sideways' WHERE workflow_id = 'b'");
   cano::RunQuery q;
   q.limit = 2;
@@ -1180,8 +1118,7 @@ BOOST_AUTO_TEST_CASE(list_runs_reports_an_unreadable_header_by_id_in_its_place) 
   BOOST_TEST(second->runs[0].workflow_id == "a");
   BOOST_TEST(second->next_cursor.empty());
   // The header is left as it was.
-  BOOST_TEST(raw_db(path).value("SELECT status FROM cano_runs WHERE workflow_id = 'b'") ==
-             "sideways");
+  BOOST_TEST(raw_db(path).value("SELECT status FROM cano_runs WHERE workflow_id = 'b'") == "sideways");
 }
 
 BOOST_AUTO_TEST_CASE(a_file_of_schema_version_2_is_migrated_and_its_runs_listed) {
@@ -1189,11 +1126,14 @@ BOOST_AUTO_TEST_CASE(a_file_of_schema_version_2_is_migrated_and_its_runs_listed)
   auto path = dir.file("old.db");
   open_store(path);
   {
-    // What version 2 left: no history table, no last_state, no listing index.
+    // What version 2 left: no history table, no last_state, no listing index (nor the cancel
+    // requests of version 4).
     raw_db db(path);
     db.first_row("DROP TABLE cano_checkpoint_history");
     db.first_row("DROP INDEX cano_runs_by_created");
     db.first_row("ALTER TABLE cano_runs DROP COLUMN last_state");
+    db.first_row("DROP INDEX cano_runs_cancel_requested");
+    db.first_row("ALTER TABLE cano_runs DROP COLUMN cancel_requested_at");
     db.first_row("INSERT INTO cano_runs (workflow_id, definition, workflow_version, input, status, "
                  "created_at, "
                  "updated_at, final_state, attempts) VALUES ('old-run', 'orders', 3, '{}', "
@@ -1201,7 +1141,7 @@ BOOST_AUTO_TEST_CASE(a_file_of_schema_version_2_is_migrated_and_its_runs_listed)
     db.first_row("PRAGMA user_version = 2");
   }
   auto store = open_store(path);
-  BOOST_TEST(raw_db(path).value("PRAGMA user_version") == "3");
+  BOOST_TEST(raw_db(path).value("PRAGMA user_version") == std::to_string(Store::schema_version));
   auto page = store->list_runs({});
   BOOST_REQUIRE(page.has_value());
   BOOST_REQUIRE(page->runs.size() == 1u);
@@ -1217,8 +1157,8 @@ BOOST_AUTO_TEST_CASE(opening_without_create_refuses_a_missing_file_and_creates_n
   opts.create = false;
   auto store = Store::open(path, opts);
   BOOST_REQUIRE(!store.has_value());
-  BOOST_TEST(store.error_value().message().find("no such store") != std::string::npos);
-  BOOST_TEST(store.error_value().message().find(path) != std::string::npos);
+  BOOST_TEST(store.error().message().find("no such store") != std::string::npos);
+  BOOST_TEST(store.error().message().find(path) != std::string::npos);
   BOOST_TEST(!std::filesystem::exists(path));
   open_store(path);
   BOOST_TEST(Store::open(path, opts).has_value()); // an existing file opens

@@ -28,11 +28,10 @@ struct command_result {
 /// names in `unset_env` removed; stdin is /dev/null. `own_group`: the program gets a process
 /// group of its own, SIGKILLed as a whole when it ends, so helpers it leaves behind (a browser's)
 /// go with it.
-inline command_result
-run_command(const std::vector<std::string>& argv,
-            const std::vector<std::pair<std::string, std::string>>& set_env = {},
-            const std::vector<std::string>& unset_env = {},
-            std::chrono::seconds limit = std::chrono::seconds(120), bool own_group = false) {
+inline command_result run_command(const std::vector<std::string>& argv,
+                                  const std::vector<std::pair<std::string, std::string>>& set_env = {},
+                                  const std::vector<std::string>& unset_env = {},
+                                  std::chrono::seconds limit = std::chrono::seconds(120), bool own_group = false) {
   command_result r;
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0) {
@@ -80,8 +79,7 @@ run_command(const std::vector<std::string>& argv,
   pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
   int open_fds = 2;
   while (open_fds > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       r.timed_out = true;
       kill(own_group ? -pid : pid, SIGKILL);

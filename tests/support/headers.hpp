@@ -11,9 +11,8 @@
 
 namespace test {
 
-inline cano::RunHeader make_header(std::string id, std::string definition, std::uint32_t version,
-                                   nlohmann::json input, cano::RunStatus status,
-                                   std::chrono::system_clock::time_point created = {},
+inline cano::RunHeader make_header(std::string id, std::string definition, std::uint32_t version, nlohmann::json input,
+                                   cano::RunStatus status, std::chrono::system_clock::time_point created = {},
                                    std::chrono::system_clock::time_point updated = {}) {
   cano::RunHeader h;
   h.workflow_id = std::move(id);

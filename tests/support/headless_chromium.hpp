@@ -22,12 +22,19 @@ namespace test {
 inline std::string chromium_path() { return CANO_CHROMIUM; }
 
 /// Runs headless Chromium with `args` (and a profile of its own) to its end, at most `limit`.
-inline command_result run_chromium(std::vector<std::string> args, std::chrono::seconds limit = std::chrono::seconds(90)) {
+inline command_result run_chromium(std::vector<std::string> args,
+                                   std::chrono::seconds limit = std::chrono::seconds(90)) {
   temp_dir profile;
   // --no-sandbox: the tests may run as root, where Chromium's sandbox refuses to start.
-  std::vector<std::string> argv{chromium_path(),       "--headless",          "--no-sandbox",
-                                "--disable-gpu",       "--no-first-run",      "--no-default-browser-check",
-                                "--disable-extensions", "--disable-crash-reporter", "--user-data-dir=" + profile.path()};
+  std::vector<std::string> argv{chromium_path(),
+                                "--headless",
+                                "--no-sandbox",
+                                "--disable-gpu",
+                                "--no-first-run",
+                                "--no-default-browser-check",
+                                "--disable-extensions",
+                                "--disable-crash-reporter",
+                                "--user-data-dir=" + profile.path()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_command(argv, {}, {}, limit, true);
 }

@@ -184,8 +184,8 @@ private:
 inline scrape scrape_metrics(std::uint16_t port) {
   auto r = http_get(port, "/metrics");
   if (r.status != 200) {
-    throw std::runtime_error("scrape of 127.0.0.1:" + std::to_string(port) + "/metrics failed: " +
-                             (r.error.empty() ? "status " + std::to_string(r.status) : r.error));
+    throw std::runtime_error("scrape of 127.0.0.1:" + std::to_string(port) +
+                             "/metrics failed: " + (r.error.empty() ? "status " + std::to_string(r.status) : r.error));
   }
   return scrape(r.body);
 }

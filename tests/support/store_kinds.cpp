@@ -19,7 +19,9 @@ namespace test {
 
 audited_store::audited_store(std::shared_ptr<cano::CheckpointStore> inner, std::string kind,
                              std::function<void()> cleanup)
-  : inner_(std::move(inner)), kind_(std::move(kind)), cleanup_(std::move(cleanup)) {}
+  : inner_(std::move(inner)),
+    kind_(std::move(kind)),
+    cleanup_(std::move(cleanup)) {}
 
 audited_store::~audited_store() {
   inner_.reset();
@@ -71,6 +73,10 @@ cano::expected<std::optional<cano::RunHeader>> audited_store::run_header(const s
 }
 cano::expected<std::vector<cano::RunHeader>> audited_store::unfinished_runs() { return inner_->unfinished_runs(); }
 cano::expected<cano::RunListing> audited_store::list_unfinished() { return inner_->list_unfinished(); }
+cano::expected<std::vector<std::string>> audited_store::cancel_requests() {
+  ++cancel_queries_;
+  return inner_->cancel_requests();
+}
 
 std::vector<cano::CheckpointRow> audited_store::rows(const std::string& id) {
   auto r = inner_->load_run(id);
@@ -123,7 +129,7 @@ std::shared_ptr<audited_store> sqlite_store::make() {
   std::filesystem::create_directories(dir);
   auto store = cano::SqliteCheckpointStore::open((dir / "ckpt.db").string());
   if (!store) {
-    throw std::runtime_error("open a SQLite store: " + store.error_value().to_string());
+    throw std::runtime_error("open a SQLite store: " + store.error().to_string());
   }
   (*store)->with_history_retention(suite_history_retention);
   auto out = std::make_shared<audited_store>(*store, "sqlite", [dir] {
@@ -155,7 +161,7 @@ std::shared_ptr<audited_store> postgres_store::make() {
   options.retry_deadline = std::chrono::seconds(30);
   auto store = cano::PostgresCheckpointStore::open(options);
   if (!store) {
-    throw std::runtime_error("open a PostgreSQL store: " + store.error_value().to_string());
+    throw std::runtime_error("open a PostgreSQL store: " + store.error().to_string());
   }
   (*store)->with_history_retention(suite_history_retention);
   auto out = std::make_shared<audited_store>(*store, "postgres", [schema] {

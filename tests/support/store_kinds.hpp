@@ -48,18 +48,14 @@ public:
   cano::expected<cano::RunListing> list_unfinished() override;
   cano::expected<void> acquire_driver() override { return inner_->acquire_driver(); }
   cano::expected<void> claim_run(const std::string& workflow_id) override { return inner_->claim_run(workflow_id); }
-  cano::expected<cano::RunPage> list_runs(const cano::RunQuery& query) override {
-    return inner_->list_runs(query);
-  }
+  cano::expected<cano::RunPage> list_runs(const cano::RunQuery& query) override { return inner_->list_runs(query); }
   cano::expected<std::vector<cano::RunLogEntry>> run_log(const std::string& workflow_id) override {
     return inner_->run_log(workflow_id);
   }
-  cano::expected<cano::PurgeCounts>
-  purge_runs(std::chrono::system_clock::time_point before) override {
+  cano::expected<cano::PurgeCounts> purge_runs(std::chrono::system_clock::time_point before) override {
     return inner_->purge_runs(before);
   }
-  cano::expected<std::uint64_t>
-  purge_history(std::chrono::system_clock::time_point before) override {
+  cano::expected<std::uint64_t> purge_history(std::chrono::system_clock::time_point before) override {
     return inner_->purge_history(before);
   }
   bool keeps_history() const override { return inner_->keeps_history(); }
@@ -70,6 +66,12 @@ public:
   std::optional<std::chrono::milliseconds> history_retention() const noexcept override {
     return inner_->history_retention();
   }
+  cano::expected<void> request_cancel(const std::string& workflow_id) override {
+    return inner_->request_cancel(workflow_id);
+  }
+  cano::expected<std::vector<std::string>> cancel_requests() override;
+  /// How many times the engine asked for cancel requests (one query per interval, not per run).
+  std::size_t cancel_queries() const noexcept { return cancel_queries_.load(); }
 
   /// Live rows of a run, ascending by sequence (the store's load_run; empty on an error).
   std::vector<cano::CheckpointRow> rows(const std::string& workflow_id);
@@ -97,6 +99,7 @@ private:
   std::string kind_;
   std::function<void()> cleanup_;
   std::atomic<std::size_t> ok_appends_{static_cast<std::size_t>(-1)};
+  std::atomic<std::size_t> cancel_queries_{0};
   mutable std::mutex mutex_;
   std::vector<std::pair<std::string, cano::CheckpointRow>> audit_;
   std::vector<cano::CheckpointWrite> writes_;
@@ -114,10 +117,12 @@ struct postgres_store {
 // A store built without (CANO_ACTOR_WITH_SQLITE/POSTGRES=OFF) has no instances at all.
 using store_kinds = boost::mpl::list<memory_store
 #if CANO_TESTS_WITH_SQLITE
-                                     , sqlite_store
+                                     ,
+                                     sqlite_store
 #endif
 #if CANO_TESTS_WITH_POSTGRES
-                                     , postgres_store
+                                     ,
+                                     postgres_store
 #endif
                                      >;
 

@@ -13,14 +13,13 @@ using calls = std::shared_ptr<std::atomic<int>>;
 inline calls make_calls() { return std::make_shared<std::atomic<int>>(0); }
 
 /// A task that always goes to `next`.
-inline std::shared_ptr<cano::Task<State>> goto_task(State next, cano::TaskConfig cfg = {},
-                                                    std::string name = "GoTo") {
-  return cano::make_task<State>(std::move(name), [next] { return next; }, std::move(cfg));
+inline std::shared_ptr<cano::Task<State>> goto_task(State next, cano::TaskConfig cfg = {}, std::string name = "GoTo") {
+  return cano::make_task<State>(
+    std::move(name), [next] { return next; }, std::move(cfg));
 }
 
 /// A task that counts its calls and fails while the count is below `fail_first`.
-inline std::shared_ptr<cano::Task<State>> flaky_task(calls n, int fail_first, State next,
-                                                     cano::TaskConfig cfg,
+inline std::shared_ptr<cano::Task<State>> flaky_task(calls n, int fail_first, State next, cano::TaskConfig cfg,
                                                      std::string name = "Flaky") {
   return cano::make_task<State>(
     std::move(name),

@@ -37,8 +37,7 @@ struct virtual_system {
   /// what each one causes before the next fires.
   void advance(std::chrono::nanoseconds d) {
     auto& clock = coordinator->clock();
-    const auto target =
-      clock.now() + std::chrono::duration_cast<caf::actor_clock::duration_type>(d);
+    const auto target = clock.now() + std::chrono::duration_cast<caf::actor_clock::duration_type>(d);
     run();
     while (!clock.schedule().empty() && clock.schedule().begin()->first <= target) {
       clock.trigger_timeout();

@@ -48,10 +48,10 @@ const std::string hostile_quoted_pg = R"("run\u{1b}[2J\u{7}-tail")";
 /// Appends row 0 twice and returns the second append's error text.
 std::string duplicate_append(cano::CheckpointStore& store, const std::string& id) {
   auto first = store.append(id, cano::CheckpointRow(0, "Start", "t"));
-  BOOST_REQUIRE_MESSAGE(first.has_value(), (first ? "" : first.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(first.has_value(), (first ? "" : first.error().to_string()));
   auto second = store.append(id, cano::CheckpointRow(0, "Start", "t"));
   BOOST_REQUIRE(!second.has_value());
-  return second.error_value().message();
+  return second.error().message();
 }
 
 /// A fresh SQLite file in its own directory, removed at the end.
@@ -137,11 +137,14 @@ BOOST_AUTO_TEST_CASE(other_control_characters_become_unicode_escapes_in_lowercas
 }
 
 BOOST_AUTO_TEST_CASE(invisible_separators_and_format_characters_are_escaped) {
-  BOOST_TEST(conflict("\xc2\xa0") == R"("\u{a0}")");           // no-break space
-  BOOST_TEST(conflict("a\xe2\x80\x8b" "b") == R"("a\u{200b}b")"); // zero-width space
-  BOOST_TEST(conflict("\xe2\x80\xae" "evil") == R"("\u{202e}evil")"); // right-to-left override
-  BOOST_TEST(conflict("\xe2\x80\xa8") == R"("\u{2028}")");     // line separator
-  BOOST_TEST(conflict("\xef\xbb\xbf" "id") == R"("\u{feff}id")"); // byte order mark
+  BOOST_TEST(conflict("\xc2\xa0") == R"("\u{a0}")"); // no-break space
+  BOOST_TEST(conflict("a\xe2\x80\x8b"
+                      "b") == R"("a\u{200b}b")"); // zero-width space
+  BOOST_TEST(conflict("\xe2\x80\xae"
+                      "evil") == R"("\u{202e}evil")");     // right-to-left override
+  BOOST_TEST(conflict("\xe2\x80\xa8") == R"("\u{2028}")"); // line separator
+  BOOST_TEST(conflict("\xef\xbb\xbf"
+                      "id") == R"("\u{feff}id")"); // byte order mark
 }
 
 BOOST_AUTO_TEST_CASE(printable_unicode_stays_as_it_is) {
@@ -150,10 +153,11 @@ BOOST_AUTO_TEST_CASE(printable_unicode_stays_as_it_is) {
 }
 
 BOOST_AUTO_TEST_CASE(bytes_that_are_not_utf8_become_hex_escapes) {
-  BOOST_TEST(conflict("a\xff" "b") == R"("a\xFFb")");
-  BOOST_TEST(conflict("\xe2\x80") == R"("\xE2\x80")");            // truncated sequence
-  BOOST_TEST(conflict("\xc0\xaf") == R"("\xC0\xAF")");            // overlong encoding
-  BOOST_TEST(conflict("\xed\xa0\x80") == R"("\xED\xA0\x80")");    // a surrogate
+  BOOST_TEST(conflict("a\xff"
+                      "b") == R"("a\xFFb")");
+  BOOST_TEST(conflict("\xe2\x80") == R"("\xE2\x80")");                 // truncated sequence
+  BOOST_TEST(conflict("\xc0\xaf") == R"("\xC0\xAF")");                 // overlong encoding
+  BOOST_TEST(conflict("\xed\xa0\x80") == R"("\xED\xA0\x80")");         // a surrogate
   BOOST_TEST(conflict("\xf4\x90\x80\x80") == R"("\xF4\x90\x80\x80")"); // past U+10FFFF
 }
 
@@ -172,7 +176,7 @@ BOOST_AUTO_TEST_CASE(the_sqlite_store_conflict_escapes_a_hostile_id) {
 BOOST_AUTO_TEST_CASE(the_postgres_store_conflict_escapes_a_hostile_id,
                      *boost::unit_test::precondition(postgres_configured())) {
   auto store = cano::PostgresCheckpointStore::open();
-  BOOST_REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().to_string()));
   auto id = unique_id(hostile_id_pg);
   auto quoted = hostile_quoted_pg.substr(0, hostile_quoted_pg.size() - 1) + id.substr(hostile_id_pg.size()) + "\"";
   BOOST_TEST(duplicate_append(**store, id) == "checkpoint conflict: workflow " + quoted + tail);
@@ -182,10 +186,11 @@ BOOST_AUTO_TEST_CASE(the_postgres_store_conflict_escapes_a_hostile_id,
 BOOST_AUTO_TEST_CASE(resuming_an_unknown_hostile_id_escapes_it_in_the_error) {
   auto expect = [](cano::expected<State> r, const std::string& quoted) {
     BOOST_REQUIRE(!r.has_value());
-    BOOST_TEST(r.error_value().message() == "no checkpoint rows for workflow id " + quoted);
+    BOOST_TEST(r.error().message() == "no checkpoint rows for workflow id " + quoted);
   };
   test_system ts;
-  auto wf = cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Complete)).add_exit_state(State::Complete);
+  auto wf =
+    cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Complete)).add_exit_state(State::Complete);
   expect(ts.rt->resume(wf.with_checkpoint_store(std::make_shared<cano::MemoryCheckpointStore>()), hostile_id),
          hostile_quoted);
   sqlite_file f;
@@ -197,7 +202,7 @@ BOOST_AUTO_TEST_CASE(resuming_an_unknown_hostile_id_escapes_it_in_the_error) {
 BOOST_AUTO_TEST_CASE(resuming_an_unknown_hostile_id_on_postgres_escapes_it_in_the_error,
                      *boost::unit_test::precondition(postgres_configured())) {
   auto store = cano::PostgresCheckpointStore::open();
-  BOOST_REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error_value().to_string()));
+  BOOST_REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().to_string()));
   test_system ts;
   auto wf = cano::Workflow<State>{}
               .register_task(State::Start, goto_task(State::Complete))
@@ -205,15 +210,14 @@ BOOST_AUTO_TEST_CASE(resuming_an_unknown_hostile_id_on_postgres_escapes_it_in_th
               .with_checkpoint_store(*store);
   auto r = ts.rt->resume(wf, hostile_id_pg);
   BOOST_REQUIRE(!r.has_value());
-  BOOST_TEST(r.error_value().message() == "no checkpoint rows for workflow id " + hostile_quoted_pg);
+  BOOST_TEST(r.error().message() == "no checkpoint rows for workflow id " + hostile_quoted_pg);
 }
 
 BOOST_AUTO_TEST_CASE(a_log_line_escapes_control_characters_and_is_never_cut_at_a_nul) {
   test_system ts;
   auto store = std::make_shared<FailingFinalHeaders>();
-  auto fail = cano::make_task<State>("Fail", []() -> cano::expected<State> {
-    return cano::error::task_execution("no");
-  }, cano::TaskConfig::minimal());
+  auto fail = cano::make_task<State>(
+    "Fail", []() -> cano::expected<State> { return cano::error::task_execution("no"); }, cano::TaskConfig::minimal());
   auto wf = cano::Workflow<State>{}
               .register_task(State::Start, fail)
               .add_exit_state(State::Complete)

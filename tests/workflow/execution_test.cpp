@@ -17,7 +17,7 @@ struct DataTask : cano::Task<State> {
   cano::expected<cano::TaskResult<State>> run(cano::task_context& ctx) override {
     auto store = ctx.resources().get<cano::MemoryStore>("store");
     if (!store) {
-      return store.error_value();
+      return store.error();
     }
     (*store)->put<std::string>("test_key", "test_value");
     return State::Complete;
@@ -40,9 +40,8 @@ BOOST_AUTO_TEST_SUITE(execution_test)
 
 BOOST_AUTO_TEST_CASE(a_single_task_leads_to_its_exit_state) {
   test_system ts;
-  auto wf = cano::Workflow<State>{}
-              .register_task(State::Start, goto_task(State::Complete))
-              .add_exit_state(State::Complete);
+  auto wf =
+    cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Complete)).add_exit_state(State::Complete);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(r.has_value());
   BOOST_TEST(*r == State::Complete);
@@ -88,67 +87,62 @@ BOOST_AUTO_TEST_CASE(a_task_implementing_neither_run_nor_run_bare_names_its_type
   cano::task_context ctx(id, label, 1, input, res, nullptr);
   auto r = t.run(ctx);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("configuration"));
-  BOOST_TEST(r.error_value().message().find("NothingTask") != std::string::npos);
-  BOOST_TEST(r.error_value().message().find(
-               "neither `run` nor `run_bare` was implemented; override one of them") !=
+  BOOST_TEST(r.error().category() == std::string("configuration"));
+  BOOST_TEST(r.error().message().find("NothingTask") != std::string::npos);
+  BOOST_TEST(r.error().message().find("neither `run` nor `run_bare` was implemented; override one of them") !=
              std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_split_result_from_a_plain_task_points_to_register_split) {
   test_system ts;
-  auto split = cano::make_task<State>("Splitter", [] {
-    return cano::TaskResult<State>::split({State::Complete});
-  });
+  auto split = cano::make_task<State>("Splitter", [] { return cano::TaskResult<State>::split({State::Complete}); });
   auto wf = cano::Workflow<State>{}.register_task(State::Start, split).add_exit_state(State::Complete);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("workflow"));
-  BOOST_TEST(r.error_value().message() ==
-             "Single task returned split result - use register_split() for split tasks");
+  BOOST_TEST(r.error().category() == std::string("workflow"));
+  BOOST_TEST(r.error().message() == "Single task returned split result - use register_split() for split tasks");
 }
 
 BOOST_AUTO_TEST_CASE(a_failing_task_is_retried_by_its_own_policy_only) {
   test_system ts;
   auto n = make_calls();
-  auto wf = cano::Workflow<State>{}
-              .register_task(State::Start,
-                             flaky_task(n, 1000, State::Complete,
-                                        cano::TaskConfig{}.with_fixed_retry(2, 1ms)))
-              .add_exit_state(State::Complete);
+  auto wf =
+    cano::Workflow<State>{}
+      .register_task(State::Start, flaky_task(n, 1000, State::Complete, cano::TaskConfig{}.with_fixed_retry(2, 1ms)))
+      .add_exit_state(State::Complete);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r);
   BOOST_TEST(n->load() == 3);
-  BOOST_TEST(r.error_value().category() == std::string("retry_exhausted"));
+  BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
 }
 
 BOOST_AUTO_TEST_CASE(an_exception_in_a_task_is_a_panic_error) {
   test_system ts;
   auto wf = cano::Workflow<State>{}
-              .register_task(State::Start, "Boom",
-                             []() -> State { throw std::runtime_error("boom"); },
-                             cano::TaskConfig::minimal())
+              .register_task(
+                State::Start, "Boom", []() -> State { throw std::runtime_error("boom"); }, cano::TaskConfig::minimal())
               .add_exit_state(State::Complete);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("task_execution"));
-  BOOST_TEST(r.error_value().message() == "panic: boom");
+  BOOST_TEST(r.error().category() == std::string("task_execution"));
+  BOOST_TEST(r.error().message() == "panic: boom");
 }
 
 BOOST_AUTO_TEST_CASE(an_attempt_timeout_on_every_attempt_exhausts_the_retries) {
   test_system ts;
   auto wf = cano::Workflow<State>{}
-              .register_task(State::Start, "Sleeper",
-                             [] {
-                               std::this_thread::sleep_for(200ms);
-                               return State::Complete;
-                             },
-                             cano::TaskConfig{}.with_fixed_retry(1, 1ms).with_attempt_timeout(20ms))
+              .register_task(
+                State::Start, "Sleeper",
+                [] {
+                  std::this_thread::sleep_for(200ms);
+                  return State::Complete;
+                },
+                cano::TaskConfig{}.with_fixed_retry(1, 1ms).with_attempt_timeout(20ms))
               .add_exit_state(State::Complete);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("retry_exhausted"));
-  BOOST_TEST(r.error_value().message() ==
+  BOOST_TEST(r.error().category() == std::string("retry_exhausted"));
+  BOOST_TEST(r.error().message() ==
              "Task failed after 2 attempt(s): Timeout error: task attempt exceeded attempt_timeout");
 }
 
@@ -164,8 +158,8 @@ BOOST_AUTO_TEST_CASE(a_workflow_timeout_ends_a_run_whose_task_is_too_slow) {
               .with_timeout(50ms);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("workflow"));
-  BOOST_TEST(r.error_value().message() == "Workflow timeout exceeded");
+  BOOST_TEST(r.error().category() == std::string("workflow"));
+  BOOST_TEST(r.error().message() == "Workflow timeout exceeded");
 }
 
 BOOST_AUTO_TEST_CASE(a_registered_router_routes_without_being_a_plain_state) {
@@ -193,13 +187,12 @@ BOOST_AUTO_TEST_CASE(a_router_registered_as_a_plain_task_routes_too) {
 
 BOOST_AUTO_TEST_CASE(an_unregistered_target_state_is_a_workflow_error) {
   test_system ts;
-  auto wf = cano::Workflow<State>{}
-              .register_task(State::Start, goto_task(State::Process))
-              .add_exit_state(State::Complete);
+  auto wf =
+    cano::Workflow<State>{}.register_task(State::Start, goto_task(State::Process)).add_exit_state(State::Complete);
   auto r = ts.rt->run(wf, State::Start);
   BOOST_REQUIRE(!r);
-  BOOST_TEST(r.error_value().category() == std::string("workflow"));
-  BOOST_TEST(r.error_value().message() == "No task registered for state: Process");
+  BOOST_TEST(r.error().category() == std::string("workflow"));
+  BOOST_TEST(r.error().message() == "No task registered for state: Process");
 }
 
 BOOST_AUTO_TEST_CASE(an_exit_state_that_is_also_registered_never_runs_its_task) {
@@ -242,8 +235,8 @@ BOOST_AUTO_TEST_CASE(the_run_input_reaches_every_task) {
   auto wf = cano::Workflow<State>{}
               .register_task(State::Start, "ReadInput",
                              [seen](cano::task_context& ctx) {
-                               *seen = ctx.input().at("sku").get<std::string>() + "@" + ctx.workflow_id() +
-                                       "/" + ctx.state_label();
+                               *seen = ctx.input().at("sku").get<std::string>() + "@" + ctx.workflow_id() + "/" +
+                                       ctx.state_label();
                                return State::Complete;
                              })
               .add_exit_state(State::Complete);

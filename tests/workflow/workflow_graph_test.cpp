@@ -25,9 +25,7 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 cano::Workflow<demo::Order> orders() {
   return demo::order_workflow(
@@ -122,21 +120,17 @@ BOOST_AUTO_TEST_CASE(splits_routers_saga_steps_and_unregistered_targets_are_mark
       .with_name("kinds")
       .register_router(State::Start, "choose", [] { return State::Split; })
       .with_transitions(State::Start, {State::Split, State::PathB})
-      .register_split(State::Split,
-                      {goto_task(State::Join, {}, "left"), goto_task(State::Join, {}, "right")},
-                      cano::JoinConfig<State>{cano::JoinStrategy::percentage(0.5), State::Join}
-                        .with_timeout(1500ms)
-                        .with_bulkhead(1))
+      .register_split(
+        State::Split, {goto_task(State::Join, {}, "left"), goto_task(State::Join, {}, "right")},
+        cano::JoinConfig<State>{cano::JoinStrategy::percentage(0.5), State::Join}.with_timeout(1500ms).with_bulkhead(1))
       .register_with_compensation(State::Join, std::make_shared<undoable>())
       .with_transitions(State::Join, {State::Done})
       .add_exit_state(State::Done);
   auto dot = wf.to_dot();
   BOOST_TEST(contains(dot, "[label=\"Start\\nrouter choose\", shape=diamond"));
   BOOST_TEST(contains(dot, "[label=\"Split\\nsplit into 2:\\nleft\\nright\", shape=box3d"));
-  BOOST_TEST(
-    contains(dot, "[label=\"join Percentage(0.5) of 2, timeout 1.5s, bulkhead 1\", style=bold]"));
-  BOOST_TEST(
-    contains(dot, "[label=\"Join\\ntask book\\ncompensatable\", style=\"rounded,filled\""));
+  BOOST_TEST(contains(dot, "[label=\"join Percentage(0.5) of 2, timeout 1.5s, bulkhead 1\", style=bold]"));
+  BOOST_TEST(contains(dot, "[label=\"Join\\ntask book\\ncompensatable\", style=\"rounded,filled\""));
   // PathB has no task and is no exit state: drawn dashed, going nowhere.
   BOOST_TEST(contains(dot, "[label=\"PathB\\nno task registered\", style=\"rounded,dashed\"]"));
   auto mermaid = wf.to_mermaid();

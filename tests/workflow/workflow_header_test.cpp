@@ -21,11 +21,11 @@ BOOST_AUTO_TEST_SUITE(workflow_header_test)
 BOOST_AUTO_TEST_CASE(a_circuit_breaker_made_with_only_workflow_hpp_opens_on_a_failed_run) {
   auto breaker = cano::CircuitBreaker::make({/*failure_threshold*/ 1, std::chrono::seconds(60), 1});
   auto config = cano::TaskConfig::minimal().with_circuit_breaker(breaker);
-  auto wf = cano::Workflow<Gate>{}
-              .register_task(
-                Gate::Call, "call", []() -> cano::expected<Gate> { return cano::error::task_execution("down"); },
-                config)
-              .add_exit_state(Gate::Done);
+  auto wf =
+    cano::Workflow<Gate>{}
+      .register_task(
+        Gate::Call, "call", []() -> cano::expected<Gate> { return cano::error::task_execution("down"); }, config)
+      .add_exit_state(Gate::Done);
   BOOST_TEST(breaker->state().is_closed());
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};

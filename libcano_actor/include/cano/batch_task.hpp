@@ -41,8 +41,7 @@ public:
   virtual expected<Output> process_item(const Item& item) = 0;
   virtual expected<TaskResult<S>> finish(task_context& ctx, std::vector<expected<Output>> outputs) = 0;
 
-  std::unique_ptr<detail::attempt_program>
-  make_program(const std::shared_ptr<detail::program_task<S>>& self) override;
+  std::unique_ptr<detail::attempt_program> make_program(const std::shared_ptr<detail::program_task<S>>& self) override;
 };
 
 namespace detail {
@@ -66,7 +65,7 @@ public:
     a.calls.push_back({load_call, duration{0}, [task = task_](task_context& ctx) -> expected<std::any> {
                          auto items = task->load(ctx);
                          if (!items) {
-                           return items.error_value();
+                           return items.error();
                          }
                          return std::any(std::make_shared<const std::vector<Item>>(std::move(*items)));
                        }});
@@ -78,7 +77,7 @@ public:
     if (id == load_call) {
       if (!value) {
         this->measure([](metrics_sink& m) { m.batch_run(false); });
-        a.finished.emplace(value.error_value());
+        a.finished.emplace(value.error());
         return a;
       }
       items_ = std::any_cast<std::shared_ptr<const std::vector<Item>>>(*value);
@@ -97,7 +96,7 @@ public:
       const bool ok = value.has_value();
       this->measure([ok](metrics_sink& m) { m.batch_run(ok); });
       if (!value) {
-        a.finished.emplace(value.error_value());
+        a.finished.emplace(value.error());
       } else {
         a.finished.emplace(to_step_result(std::any_cast<TaskResult<S>&>(*value)));
       }
@@ -111,7 +110,7 @@ public:
         a.calls.push_back(item_call(index, delay));
         return a;
       }
-      outputs_[index].emplace(value.error_value());
+      outputs_[index].emplace(value.error());
     } else {
       outputs_[index].emplace(std::any_cast<Output&>(*value));
     }
@@ -128,11 +127,10 @@ public:
 
 private:
   call_request item_call(std::size_t index, duration delay) {
-    return {first_item_call + index, delay,
-            [task = task_, items = items_, index](task_context&) -> expected<std::any> {
+    return {first_item_call + index, delay, [task = task_, items = items_, index](task_context&) -> expected<std::any> {
               auto out = task->process_item((*items)[index]);
               if (!out) {
-                return out.error_value();
+                return out.error();
               }
               return std::any(std::move(*out));
             }};
@@ -151,7 +149,7 @@ private:
     return {finish_call, duration{0}, [task = task_, outputs](task_context& ctx) -> expected<std::any> {
               auto r = task->finish(ctx, std::move(*outputs));
               if (!r) {
-                return r.error_value();
+                return r.error();
               }
               return std::any(std::move(*r));
             }};
@@ -188,7 +186,7 @@ expected<TaskResult<S>> run_batch(BatchTask<S, Item, Output>& task, task_context
     if (metrics) {
       metrics->batch_run(false);
     }
-    return items.error_value();
+    return items.error();
   }
   auto retry = task.item_retry();
   std::vector<expected<Output>> outputs;

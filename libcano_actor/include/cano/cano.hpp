@@ -18,6 +18,7 @@
 
 #include "cano/actor_api.hpp"
 #include "cano/batch_task.hpp"
+#include "cano/cancellation.hpp"
 #include "cano/checkpoint.hpp"
 #include "cano/circuit.hpp"
 #include "cano/cron.hpp"

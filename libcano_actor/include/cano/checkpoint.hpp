@@ -46,7 +46,9 @@ struct CheckpointRow {
 
   CheckpointRow() = default;
   CheckpointRow(std::uint64_t seq, std::string state_label, std::string task)
-    : sequence(seq), state(std::move(state_label)), task_id(std::move(task)) {}
+    : sequence(seq),
+      state(std::move(state_label)),
+      task_id(std::move(task)) {}
 
   /// A compensation completion row carrying `blob`.
   CheckpointRow with_output(std::vector<std::uint8_t> blob) const;
@@ -55,9 +57,8 @@ struct CheckpointRow {
   CheckpointRow with_workflow_version(std::uint32_t v) const;
 
   friend bool operator==(const CheckpointRow& a, const CheckpointRow& b) {
-    return a.sequence == b.sequence && a.state == b.state && a.task_id == b.task_id &&
-           a.output_blob == b.output_blob && a.kind == b.kind &&
-           a.workflow_version == b.workflow_version;
+    return a.sequence == b.sequence && a.state == b.state && a.task_id == b.task_id && a.output_blob == b.output_blob &&
+           a.kind == b.kind && a.workflow_version == b.workflow_version;
   }
 };
 
@@ -97,8 +98,8 @@ struct RollbackRecord {
       return a.task_id == b.task_id && a.output == b.output && a.sequence == b.sequence;
     }
   };
-  std::vector<Entry> stack; // bottom first; the drain undoes from the back
-  std::size_t undone = 0;   // entries undone (successfully or not), counted from the back
+  std::vector<Entry> stack;  // bottom first; the drain undoes from the back
+  std::size_t undone = 0;    // entries undone (successfully or not), counted from the back
   std::vector<error> errors; // errors[0]: the failure that started the rollback; then failed undos
 
   bool finished() const noexcept { return undone >= stack.size(); }
@@ -111,7 +112,7 @@ struct RollbackRecord {
 /// by id (D9).
 struct RunHeader {
   std::string workflow_id;
-  std::string definition;          // Workflow::with_name
+  std::string definition; // Workflow::with_name
   std::uint32_t workflow_version = 0;
   nlohmann::json input;
   RunStatus status = RunStatus::running;
@@ -134,6 +135,10 @@ struct RunHeader {
   /// run whose log was cleared, what the store noted when it cleared it; empty when unknown.
   /// Stores fill it in when they read a header; put_run_header and writes ignore it.
   std::string last_state{};
+  /// When someone asked the run's driver to cancel it (CheckpointStore::request_cancel), from any
+  /// process; nothing when nobody did. A header write never clears it; a new run of the id
+  /// (CheckpointWrite::create) starts without one.
+  std::optional<std::chrono::system_clock::time_point> cancel_requested_at{};
 };
 
 /// Stores keep `RunHeader::rollback` (and `failure`, see the serializer of cano::error at the end
@@ -210,8 +215,7 @@ struct PurgeCounts {
 
 /// The opaque cursor of a page that ended at (created_at, workflow_id): list_runs of the stores
 /// here use it; a store of your own may use any text.
-std::string run_cursor(std::chrono::system_clock::time_point created_at,
-                       const std::string& workflow_id);
+std::string run_cursor(std::chrono::system_clock::time_point created_at, const std::string& workflow_id);
 /// The position a run_cursor names, with created_at in microseconds since the epoch; an error
 /// naming the cursor when the text is not one.
 expected<std::pair<std::int64_t, std::string>> parse_run_cursor(const std::string& cursor);
@@ -274,6 +278,23 @@ public:
   /// make this store the owner and increment the fence, so the previous owner's writes are
   /// refused from then on. The default does nothing.
   virtual expected<void> claim_run(const std::string& workflow_id);
+
+  // -- durable cancel requests (cano 0.15 §4.3, for runs driven by another process) ----------
+
+  /// Asks whoever drives the unfinished run `workflow_id` to cancel it, from any process: sets
+  /// the header's cancel_requested_at (the first request's time stays). The run's driver picks
+  /// the request up within a second (runtime_config::cancel_poll_interval) and cancels the run as
+  /// runtime::cancel does; a run resumed after its driver died is cancelled at its first state.
+  /// It is a request, not a write into the run: it takes no driver lock (SQLite's PATH.lock) and
+  /// no ownership (PostgreSQL), and a rollback already under way is not stopped. Errors:
+  /// workflow("no run with workflow id \"ID\""), workflow("run \"ID\" already ended (status
+  /// S); there is nothing to cancel"), the store's own; the default: configuration("this
+  /// checkpoint store does not support cancel requests").
+  virtual expected<void> request_cancel(const std::string& workflow_id);
+  /// The ids of unfinished runs with a cancel request whose driver this store serves (PostgreSQL:
+  /// the runs it owns; SQLite and memory: all, as one process drives them), in one query: the
+  /// engine asks once per interval while it drives runs of the store. The default: none.
+  virtual expected<std::vector<std::string>> cancel_requests();
   /// Drives a run this store already owns (one placed on it) without taking anything over:
   /// fails with `fenced` when its owner is another one. The default does nothing.
   virtual expected<void> adopt_run(const std::string& workflow_id);
@@ -296,8 +317,7 @@ public:
   virtual expected<PurgeCounts> purge_runs(std::chrono::system_clock::time_point finished_before);
   /// Removes history rows archived before `archived_before` (run headers stay); returns how many.
   /// The default has no history: 0.
-  virtual expected<std::uint64_t>
-  purge_history(std::chrono::system_clock::time_point archived_before);
+  virtual expected<std::uint64_t> purge_history(std::chrono::system_clock::time_point archived_before);
 
   /// True for stores that can keep history (with_history_retention).
   virtual bool keeps_history() const { return false; }
@@ -324,11 +344,18 @@ private:
   std::atomic<std::int64_t> next_history_purge_ms_{0};
 };
 
+/// The errors request_cancel returns for a run that does not exist or has ended (one text for
+/// every store).
+error no_run_to_cancel(const std::string& workflow_id);
+error run_already_ended(const std::string& workflow_id, RunStatus status);
+
 } // namespace cano
 
 namespace nlohmann {
 /// cano::error as JSON: {"category", "message"} (compensation_failed: {"category", "nested"};
-/// workflow_version_mismatch: {"category", "stored", "expected"}), plus its flags when set.
+/// workflow_version_mismatch: {"category", "stored", "expected"}; workflow_timeout adds
+/// "elapsed_ns" and "limit_ns", orphaned_compensation "task_id" and "output_blob" as hex), plus
+/// its flags when set.
 /// from_json throws on an unknown category or a missing field.
 template <>
 struct adl_serializer<cano::error> {

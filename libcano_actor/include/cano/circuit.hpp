@@ -53,7 +53,9 @@ public:
 private:
   friend class CircuitBreaker;
   Permit(std::shared_ptr<CircuitBreaker> breaker, bool half_open, std::uint32_t epoch)
-    : breaker_(std::move(breaker)), half_open_(half_open), epoch_(epoch) {}
+    : breaker_(std::move(breaker)),
+      half_open_(half_open),
+      epoch_(epoch) {}
   std::shared_ptr<CircuitBreaker> breaker_; // empty once consumed
   bool half_open_;
   std::uint32_t epoch_;

@@ -2,7 +2,7 @@
 // calculator of its fire times in UTC. The scheduler's `cron` flows use it; it works on its own:
 //
 //   auto s = cano::CronSchedule::parse("0 30 9 * * MON-FRI"); // 09:30:00 UTC on weekdays
-//   if (!s) { std::cerr << s.error_value() << "\n"; }          // "… Invalid cron expression: …"
+//   if (!s) { std::cerr << s.error() << "\n"; }          // "… Invalid cron expression: …"
 //   auto next = s->next_after(std::chrono::system_clock::now()); // optional<time_point>
 //
 // Fields, separated by whitespace (cano spec §1.20, the crate's rules):

@@ -7,10 +7,12 @@
 //     return std::stoi(s);
 //   }
 //
-// Categories and Display texts follow cano 0.13.2's CanoError exactly. `permanent()` is our
+// Categories and Display texts follow cano 0.13.2's CanoError exactly, plus three of cano 0.15's
+// (§4.1): `cancelled`, `workflow_timeout` and `orphaned_compensation`. `permanent()` is our
 // extension: a permanent error skips the remaining retries of its task.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -42,7 +44,19 @@ enum class errc : std::uint8_t {
   /// Our extension (ARCHITECTURE D8): another driver took the run over; this one stopped
   /// writing and did not compensate. The run goes on under its new owner.
   fenced,
+  /// cano 0.15 (§4.3): the run was cancelled (a cancellation token, runtime::cancel, a durable
+  /// cancel request); its saga steps were undone.
+  cancelled,
+  /// cano 0.15 (§4.2): the run exceeded Workflow::with_total_timeout.
+  workflow_timeout,
+  /// cano 0.15 (§4.2): a saga entry the drain did not undo (its compensation deadline passed);
+  /// it keeps the entry's task id and output for a manual rollback. Found inside
+  /// compensation_failed.
+  orphaned_compensation,
 };
+
+/// The last category: code that walks every category (serializers) goes up to it.
+constexpr errc last_errc = errc::orphaned_compensation;
 
 /// cano's category string ("task_execution", "circuit_open", ...).
 const char* to_string(errc code) noexcept;
@@ -65,16 +79,21 @@ public:
   static error checkpoint_store(std::string m) { return {errc::checkpoint_store, std::move(m)}; }
   static error generic(std::string m) { return {errc::generic, std::move(m)}; }
   static error resource_not_found(std::string m) { return {errc::resource_not_found, std::move(m)}; }
-  static error resource_type_mismatch(std::string m) {
-    return {errc::resource_type_mismatch, std::move(m)};
-  }
-  static error resource_duplicate_key(std::string m) {
-    return {errc::resource_duplicate_key, std::move(m)};
-  }
+  static error resource_type_mismatch(std::string m) { return {errc::resource_type_mismatch, std::move(m)}; }
+  static error resource_duplicate_key(std::string m) { return {errc::resource_duplicate_key, std::move(m)}; }
   /// errors[0] is the original failure, errors[1..] the compensation failures in drain order.
   static error compensation_failed(std::vector<error> errors);
   static error workflow_version_mismatch(std::uint32_t stored, std::uint32_t expected);
   static error fenced(std::string m) { return {errc::fenced, std::move(m)}; }
+  /// cano's `Cancelled`: message "workflow cancelled", Display "Workflow cancelled".
+  static error cancelled();
+  /// cano's `WorkflowTimeout{elapsed, limit}`: message "workflow total timeout exceeded",
+  /// Display "Workflow total timeout exceeded: elapsed=1.2s limit=1s" (Rust's Debug durations).
+  static error workflow_timeout(std::chrono::nanoseconds elapsed, std::chrono::nanoseconds limit);
+  /// cano's `OrphanedCompensation{task_id, output_blob}`: message "compensation entry has no
+  /// registered compensator", Display "No compensator registered for task \"<id>\" — output_blob
+  /// (<n> bytes) was kept for manual recovery" (cano 0.15's words, whatever left it undone).
+  static error orphaned_compensation(std::string task_id, std::vector<std::uint8_t> output_blob);
 
   errc code() const noexcept { return code_; }
   /// cano's `category()` string.
@@ -87,6 +106,12 @@ public:
   const std::vector<error>& nested() const noexcept { return nested_; }
   std::uint32_t stored_version() const noexcept { return stored_; }
   std::uint32_t expected_version() const noexcept { return expected_; }
+  /// workflow_timeout: how long the run had taken, and its limit (zero for other categories).
+  std::chrono::nanoseconds elapsed() const noexcept { return elapsed_; }
+  std::chrono::nanoseconds limit() const noexcept { return limit_; }
+  /// orphaned_compensation: the saga step's task id and its output (JSON bytes); empty otherwise.
+  const std::string& task_id() const noexcept;
+  const std::vector<std::uint8_t>& output_blob() const noexcept { return blob_; }
 
   /// Marks the error permanent: the retry loop stops at once and returns it unchanged.
   error&& permanent() && {
@@ -118,6 +143,9 @@ private:
   std::vector<error> nested_;
   std::uint32_t stored_ = 0;
   std::uint32_t expected_ = 0;
+  std::chrono::nanoseconds elapsed_{0};
+  std::chrono::nanoseconds limit_{0};
+  std::vector<std::uint8_t> blob_; // orphaned_compensation (message_ holds its task id)
   bool permanent_ = false;
   bool unavailable_ = false;
 };
@@ -151,19 +179,17 @@ namespace detail {
 /// `value()`, `*` and `->` on an error throw `cano::bad_expected_access` carrying the error;
 /// `error()` on a value throws `std::logic_error`. Neither is ever undefined behaviour.
 /// `E` is the error type: `cano::error`, or `StoreError` for MemoryStore results; it must
-/// convert to `cano::error` (what bad_expected_access carries). `error_value()` is an alias of
-/// `error()`.
+/// convert to `cano::error` (what bad_expected_access carries). `error_value()`, a deprecated
+/// alias of `error()`, is kept for code written against cano-actor 0.1.
 template <class T, class E = error>
 class [[nodiscard]] expected {
 public:
   using value_type = T;
   using error_type = E;
 
-  template <class U = T,
-            class = std::enable_if_t<std::is_constructible_v<T, U&&> &&
-                                     !std::is_same_v<std::decay_t<U>, expected> &&
-                                     !std::is_same_v<std::decay_t<U>, cano::error> &&
-                                     !std::is_same_v<std::decay_t<U>, E>>>
+  template <class U = T, class = std::enable_if_t<
+                           std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, expected> &&
+                           !std::is_same_v<std::decay_t<U>, cano::error> && !std::is_same_v<std::decay_t<U>, E>>>
   expected(U&& value) : value_(std::forward<U>(value)) {}
   expected(E err) : error_(std::make_shared<const E>(std::move(err))) {}
 
@@ -205,8 +231,8 @@ public:
     }
     return *error_;
   }
-  /// Alias of `error()`.
-  const E& error_value() const { return error(); }
+  /// Alias of `error()`, kept for code written against cano-actor 0.1.
+  [[deprecated("use error()")]] const E& error_value() const { return error(); }
 
 private:
   void check_value() const {
@@ -244,8 +270,8 @@ public:
     }
     return *error_;
   }
-  /// Alias of `error()`.
-  const E& error_value() const { return error(); }
+  /// Alias of `error()`, kept for code written against cano-actor 0.1.
+  [[deprecated("use error()")]] const E& error_value() const { return error(); }
 
 private:
   std::shared_ptr<const E> error_;

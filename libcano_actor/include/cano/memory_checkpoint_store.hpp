@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,11 +43,14 @@ public:
   expected<std::optional<RunHeader>> run_header(const std::string& workflow_id) override;
   expected<std::vector<RunHeader>> unfinished_runs() override;
   std::vector<expected<void>> append_batch(const std::vector<CheckpointWrite>& writes) override;
+  /// Records a cancel request in the run's header (see CheckpointStore::request_cancel).
+  expected<void> request_cancel(const std::string& workflow_id) override;
+  /// Unfinished runs with a cancel request.
+  expected<std::vector<std::string>> cancel_requests() override;
   expected<RunPage> list_runs(const RunQuery& query) override;
   expected<std::vector<RunLogEntry>> run_log(const std::string& workflow_id) override;
   expected<PurgeCounts> purge_runs(std::chrono::system_clock::time_point finished_before) override;
-  expected<std::uint64_t>
-  purge_history(std::chrono::system_clock::time_point archived_before) override;
+  expected<std::uint64_t> purge_history(std::chrono::system_clock::time_point archived_before) override;
   bool keeps_history() const override { return true; }
 
   /// Live rows of a run, ascending by sequence.
@@ -84,6 +88,7 @@ private:
   std::map<std::string, RunHeader> headers_;
   std::map<std::string, std::string> noted_last_state_; // when a run's log was cleared
   std::map<std::string, std::vector<archived_row>> history_;
+  std::set<std::string> cancel_requested_; // unfinished runs with a cancel request
   std::size_t calls_ = 0;
   std::size_t rows_total_ = 0;
 };

@@ -32,8 +32,7 @@ public:
   static StoreError type_mismatch(std::string m) { return {kind::type_mismatch, std::move(m)}; }
   static StoreError lock_error(std::string m) { return {kind::lock_error, std::move(m)}; }
   static StoreError append_type_mismatch(const std::string& key) {
-    return {kind::append_type_mismatch,
-            "Cannot append to key '" + key + "': existing value is not a Vec<TState>"};
+    return {kind::append_type_mismatch, "Cannot append to key '" + key + "': existing value is not a Vec<TState>"};
   }
   static StoreError generic(std::string m) { return {kind::generic, std::move(m)}; }
 
@@ -72,7 +71,7 @@ public:
   store_result<T> get(const std::string& key) const {
     auto r = get_shared<T>(key);
     if (!r) {
-      return r.error_value();
+      return r.error();
     }
     return T(*r.value());
   }
@@ -86,8 +85,7 @@ public:
       return StoreError::key_not_found(key);
     }
     if (it->second.type != std::type_index(typeid(T))) {
-      return StoreError::type_mismatch("Cannot downcast value for key '" + key +
-                                       "' to requested type");
+      return StoreError::type_mismatch("Cannot downcast value for key '" + key + "' to requested type");
     }
     return std::shared_ptr<const T>(std::static_pointer_cast<const T>(it->second.value));
   }

@@ -68,8 +68,8 @@ public:
 
 /// What the checkpoint actor of a blocking store did in one batch (ours).
 struct checkpoint_batch_figures {
-  std::size_t writes = 0; // writes in the batch (rows, headers and clears of many runs)
-  std::size_t rows = 0;   // rows among them
+  std::size_t writes = 0;             // writes in the batch (rows, headers and clears of many runs)
+  std::size_t rows = 0;               // rows among them
   std::chrono::nanoseconds commit{0}; // how long the store's append_batch took
   /// For each write: from the run sending it to the batch's commit (group-commit latency).
   std::vector<std::chrono::nanoseconds> latencies;

@@ -16,6 +16,7 @@
 // exception thrown by a hook is caught and logged; it never breaks the run.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -56,6 +57,12 @@ public:
   virtual void on_checkpoint(const std::string& /*workflow_id*/, std::uint64_t /*sequence*/) {}
   /// A run was resumed from its checkpoint log.
   virtual void on_resume(const std::string& /*workflow_id*/, std::uint64_t /*sequence*/) {}
+  /// cano 0.15 (§4.2): the run exceeded Workflow::with_total_timeout after `elapsed`; fires once,
+  /// after on_task_failure of the task it dropped (each branch of a split).
+  virtual void on_workflow_timeout(std::chrono::nanoseconds /*elapsed*/, std::chrono::nanoseconds /*limit*/) {}
+  /// cano 0.15 (§4.3): the run was cancelled in `state` (the state it did not enter, or whose
+  /// task it dropped, after that task's on_task_failure); fires once.
+  virtual void on_cancelled(const std::string& /*state*/) {}
 
   // -- the same hooks with the run they are about (what the engine calls) ------------------------
 
@@ -71,6 +78,11 @@ public:
   virtual void on_circuit_open(const run_info& /*run*/, const std::string& task_id) { on_circuit_open(task_id); }
   virtual void on_checkpoint(const run_info& run, std::uint64_t sequence) { on_checkpoint(run.workflow_id, sequence); }
   virtual void on_resume(const run_info& run, std::uint64_t sequence) { on_resume(run.workflow_id, sequence); }
+  virtual void on_workflow_timeout(const run_info& /*run*/, std::chrono::nanoseconds elapsed,
+                                   std::chrono::nanoseconds limit) {
+    on_workflow_timeout(elapsed, limit);
+  }
+  virtual void on_cancelled(const run_info& /*run*/, const std::string& state) { on_cancelled(state); }
 };
 
 } // namespace cano

@@ -25,9 +25,7 @@ template <class S>
 class PollOutcome {
 public:
   static PollOutcome ready(TaskResult<S> r) { return PollOutcome(std::move(r), 0, true); }
-  static PollOutcome pending(std::uint64_t delay_ms) {
-    return PollOutcome(TaskResult<S>(S{}), delay_ms, false);
-  }
+  static PollOutcome pending(std::uint64_t delay_ms) { return PollOutcome(TaskResult<S>(S{}), delay_ms, false); }
   bool is_ready() const noexcept { return ready_; }
   const TaskResult<S>& result() const noexcept { return result_; }
   std::uint64_t delay_ms() const noexcept { return delay_ms_; }
@@ -38,8 +36,7 @@ public:
   }
 
 private:
-  PollOutcome(TaskResult<S> r, std::uint64_t d, bool ready)
-    : result_(std::move(r)), delay_ms_(d), ready_(ready) {}
+  PollOutcome(TaskResult<S> r, std::uint64_t d, bool ready) : result_(std::move(r)), delay_ms_(d), ready_(ready) {}
   TaskResult<S> result_;
   std::uint64_t delay_ms_;
   bool ready_;
@@ -60,8 +57,7 @@ public:
   virtual PollErrorPolicy on_poll_error() const { return PollErrorPolicy::fail_fast(); }
   virtual expected<PollOutcome<S>> poll(task_context& ctx) = 0;
 
-  std::unique_ptr<detail::attempt_program>
-  make_program(const std::shared_ptr<detail::program_task<S>>& self) override;
+  std::unique_ptr<detail::attempt_program> make_program(const std::shared_ptr<detail::program_task<S>>& self) override;
 };
 
 namespace detail {
@@ -70,8 +66,7 @@ namespace detail {
 template <class S>
 class poll_program final : public attempt_program {
 public:
-  explicit poll_program(std::shared_ptr<PollTask<S>> task)
-    : task_(std::move(task)), policy_(task_->on_poll_error()) {}
+  explicit poll_program(std::shared_ptr<PollTask<S>> task) : task_(std::move(task)), policy_(task_->on_poll_error()) {}
 
   program_action begin() override { return poll_after(duration{0}); }
 
@@ -79,7 +74,7 @@ public:
     program_action next;
     if (!value) {
       if (!policy_.retry || ++consecutive_errors_ > policy_.max_errors) {
-        next.finished.emplace(value.error_value());
+        next.finished.emplace(value.error());
         return next;
       }
       return poll_after(duration{0}); // tolerated: poll again at once
@@ -101,7 +96,7 @@ private:
     a.calls.push_back({++calls_, delay, [task = task_](task_context& ctx) -> expected<std::any> {
                          auto r = task->poll(ctx);
                          if (!r) {
-                           return r.error_value();
+                           return r.error();
                          }
                          return std::any(std::move(*r));
                        }});
@@ -134,7 +129,7 @@ expected<TaskResult<S>> run_poll_loop(PollTask<S>& task, task_context& ctx) {
     auto r = task.poll(ctx);
     if (!r) {
       if (!policy.retry || ++consecutive > policy.max_errors) {
-        return r.error_value();
+        return r.error();
       }
       continue;
     }

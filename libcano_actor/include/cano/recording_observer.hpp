@@ -1,5 +1,6 @@
 // RecordingObserver — an observer that records every hook as a string ("state_enter:Start",
-// "checkpoint:order-42:3", ...), for applications' tests.
+// "checkpoint:order-42:3", "cancelled:Ship", "workflow_timeout:50ms", ...), for applications'
+// tests.
 #pragma once
 
 #include <cstdint>
@@ -17,16 +18,18 @@ public:
   void on_task_start(const std::string& t) override { add("task_start:" + t); }
   void on_task_success(const std::string& t) override { add("task_success:" + t); }
   void on_task_failure(const std::string& t, const error&) override { add("task_failure:" + t); }
-  void on_retry(const std::string& t, std::uint32_t a) override {
-    add("retry:" + t + ":" + std::to_string(a));
-  }
+  void on_retry(const std::string& t, std::uint32_t a) override { add("retry:" + t + ":" + std::to_string(a)); }
   void on_circuit_open(const std::string& t) override { add("circuit_open:" + t); }
   void on_checkpoint(const std::string& id, std::uint64_t seq) override {
     add("checkpoint:" + id + ":" + std::to_string(seq));
   }
-  void on_resume(const std::string& id, std::uint64_t seq) override {
-    add("resume:" + id + ":" + std::to_string(seq));
+  void on_resume(const std::string& id, std::uint64_t seq) override { add("resume:" + id + ":" + std::to_string(seq)); }
+  /// "workflow_timeout:<limit in ms>ms" (the elapsed time varies from run to run).
+  void on_workflow_timeout(std::chrono::nanoseconds, std::chrono::nanoseconds limit) override {
+    add("workflow_timeout:" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()) +
+        "ms");
   }
+  void on_cancelled(const std::string& s) override { add("cancelled:" + s); }
 
   std::vector<std::string> events() const {
     std::lock_guard<std::mutex> g(mutex_);

@@ -27,9 +27,7 @@ public:
   enum class kind { healthy, degraded, unhealthy };
   static HealthStatus healthy() { return HealthStatus{kind::healthy, {}}; }
   static HealthStatus degraded(std::string why) { return HealthStatus{kind::degraded, std::move(why)}; }
-  static HealthStatus unhealthy(std::string why) {
-    return HealthStatus{kind::unhealthy, std::move(why)};
-  }
+  static HealthStatus unhealthy(std::string why) { return HealthStatus{kind::unhealthy, std::move(why)}; }
   kind status() const noexcept { return kind_; }
   const std::string& reason() const noexcept { return reason_; }
   bool is_healthy() const noexcept { return kind_ == kind::healthy; }
@@ -96,13 +94,12 @@ public:
   expected<std::shared_ptr<R>> get(const std::string& key) const {
     auto it = entries_.find(key);
     if (it == entries_.end()) {
-      return error::resource_not_found("no resource found for the given key (requested type: " +
-                                       detail::demangle(typeid(R).name()) + ")");
+      return error::resource_not_found(
+        "no resource found for the given key (requested type: " + detail::demangle(typeid(R).name()) + ")");
     }
     if (it->second.type != std::type_index(typeid(R))) {
       return error::resource_type_mismatch("resource found but the requested type " +
-                                           detail::demangle(typeid(R).name()) +
-                                           " does not match the stored type");
+                                           detail::demangle(typeid(R).name()) + " does not match the stored type");
     }
     return std::static_pointer_cast<R>(it->second.object);
   }

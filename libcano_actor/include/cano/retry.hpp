@@ -34,11 +34,11 @@ public:
   /// cano's `exponential(n)`: base 100 ms, multiplier 2.0, cap 30 s, jitter 0.1.
   static RetryMode exponential(std::size_t max_retries);
   /// Custom exponential backoff; jitter is clamped to [0, 1] (NaN stays NaN and acts as 0).
-  static RetryMode exponential_custom(std::size_t max_retries, duration base, double multiplier,
-                                      duration max_delay, double jitter);
+  static RetryMode exponential_custom(std::size_t max_retries, duration base, double multiplier, duration max_delay,
+                                      double jitter);
   /// Exponential backoff with the given fields, jitter unclamped (cano's enum literal).
-  static RetryMode exponential_raw(std::size_t max_retries, duration base, double multiplier,
-                                   duration max_delay, double jitter);
+  static RetryMode exponential_raw(std::size_t max_retries, duration base, double multiplier, duration max_delay,
+                                   double jitter);
 
   /// cano's default: exponential(3).
   RetryMode() : RetryMode(exponential(3)) {}

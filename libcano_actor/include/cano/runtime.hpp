@@ -9,7 +9,8 @@
 // From inside an actor use `start`, which returns at once and later sends `reply_to` a
 // cano::run_result. `run` blocks the calling thread: never call it from an actor (calls from the
 // engine's own actors are detected and rejected). `shutdown` stops admitting runs, waits up to
-// a deadline, then drops what is left.
+// a deadline, then drops what is left. `cancel` stops a run cooperatively (cano 0.15 §4.3), also
+// one driven by another process (a durable request in its store).
 #pragma once
 
 #include <chrono>
@@ -23,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cano/cancellation.hpp"
 #include "cano/error.hpp"
 #include "cano/log_sink.hpp"
 #include "cano/metrics_sink.hpp"
@@ -64,6 +66,9 @@ struct run_options {
   /// its resources' lease, so the run skips validation, resource setup/teardown and the
   /// workflow timeout (`with_timeout`). Never set it without holding the resources yourself.
   bool scheduled = false;
+  /// Cancels the run when its handle fires (cano 0.15 §4.3, cano/cancellation.hpp); disabled by
+  /// default.
+  cancellation_token cancellation{};
   /// A resume only: true (the default) takes the run over from whoever drives it (claim_run:
   /// fence + 1, ARCHITECTURE D8); false drives it only if this runtime's store already owns it
   /// (adopt_run: a run placed on this node), and refuses one that moved on (category fenced).
@@ -95,6 +100,10 @@ struct runtime_config {
   std::chrono::milliseconds idle_thread_timeout{5000};
   /// Writes waiting for a blocking store's checkpoint actor; past it, writes fail at once.
   std::size_t checkpoint_queue_bound = 65536;
+  /// How often the runtime asks each store it drives runs of for durable cancel requests
+  /// (CheckpointStore::cancel_requests: one query per store, not per run). A request is picked
+  /// up within about this long, plus the query's own time.
+  std::chrono::milliseconds cancel_poll_interval{500};
   /// Where the runtime's measurements go (cano_actor::metrics records them in Prometheus). Null:
   /// the process default (set_default_metrics_sink) as it is when the runtime is constructed,
   /// and with none set, nothing is measured and the hot path does no work for it.
@@ -139,16 +148,13 @@ public:
   /// Runs to completion and returns the final state or the run's error. Blocking.
   template <class S>
   expected<S> run(const Workflow<S>& wf, S initial, run_options options = {}) {
-    return run_erased(wf.definition_ptr(), detail::encode_state(initial), std::move(options))
-      .template get<S>();
+    return run_erased(wf.definition_ptr(), detail::encode_state(initial), std::move(options)).template get<S>();
   }
 
   /// Starts a run and returns its id at once; `reply_to` later receives a run_result.
   template <class S>
-  std::uint64_t start(const Workflow<S>& wf, S initial, run_options options,
-                      const caf::actor& reply_to) {
-    return start_erased(wf.definition_ptr(), detail::encode_state(initial), std::move(options),
-                        reply_to);
+  std::uint64_t start(const Workflow<S>& wf, S initial, run_options options, const caf::actor& reply_to) {
+    return start_erased(wf.definition_ptr(), detail::encode_state(initial), std::move(options), reply_to);
   }
 
   /// Starts a run from inside actor `self` (on its worker thread, the fastest way) and returns
@@ -159,10 +165,12 @@ public:
   }
 
   /// Continues the run `workflow_id` from its checkpoint log (cano's resume_from): the state of
-  /// the last row runs again, earlier states never do. Blocking.
+  /// the last row runs again, earlier states never do. `token` cancels it; a cancel request made
+  /// in the store before the resume (CheckpointStore::request_cancel) is honoured at its first
+  /// state. Blocking.
   template <class S>
-  expected<S> resume(const Workflow<S>& wf, const std::string& workflow_id) {
-    return resume_erased(wf.definition_ptr(), workflow_id).template get<S>();
+  expected<S> resume(const Workflow<S>& wf, const std::string& workflow_id, cancellation_token token = {}) {
+    return resume_erased(wf.definition_ptr(), workflow_id, std::move(token)).template get<S>();
   }
   /// resume from an actor: returns at once; `reply_to` later receives the run_result.
   template <class S>
@@ -180,6 +188,23 @@ public:
   void resume(const Workflow<S>& wf, const std::string& workflow_id, std::function<void(run_result&&)> done) {
     resume_erased(wf.definition_ptr(), run_options{workflow_id, nullptr}, 0, std::move(done));
   }
+
+  /// Cancels the run `workflow_id` this runtime drives (every run of that id in flight here;
+  /// cano 0.15 §4.3, see cano/cancellation.hpp for what a cancelled run does). Returns at once;
+  /// the run reports its end as usual (category `cancelled`), unless it finished first. Error
+  /// (workflow): no run of that id in flight in this runtime.
+  expected<void> cancel(const std::string& workflow_id);
+  /// Like cancel(workflow_id), and when no run of that id is in flight here, asks its driver
+  /// through `wf`'s store: a durable request (CheckpointStore::request_cancel) that the process
+  /// driving the run picks up within about a second, or that a resume honours. Blocking (it may
+  /// write to the store). Errors: those of request_cancel (no such run, the run already ended),
+  /// configuration when `wf` has no checkpoint store.
+  template <class S>
+  expected<void> cancel(const Workflow<S>& wf, const std::string& workflow_id) {
+    return cancel_erased(wf.definition_ptr(), workflow_id);
+  }
+  /// Cancels the run with this run id (from start) if it is still in flight here; false if not.
+  bool cancel_run(std::uint64_t run_id);
 
   /// Resumes every unfinished run (header running, interrupted or compensating) of the given
   /// definitions' stores whose definition name and version match one of them, concurrently, and
@@ -246,27 +271,24 @@ public:
 
 private:
   friend struct detail::runtime_access;
-  run_result run_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
-                        run_options options);
-  std::uint64_t start_erased(std::shared_ptr<const detail::definition> def,
-                             detail::state_code initial, run_options options,
-                             const caf::actor& reply_to);
-  std::uint64_t start_erased(std::shared_ptr<const detail::definition> def,
-                             detail::state_code initial, run_options options,
-                             caf::local_actor* self);
-  run_result resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id);
+  run_result run_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial, run_options options);
+  std::uint64_t start_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
+                             run_options options, const caf::actor& reply_to);
+  std::uint64_t start_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
+                             run_options options, caf::local_actor* self);
+  run_result resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
+                           cancellation_token token);
   void resume_erased(std::shared_ptr<const detail::definition> def, const std::string& id, const caf::actor& reply_to);
   void resume_erased(std::shared_ptr<const detail::definition> def, run_options options, detail::state_code initial,
                      std::function<void(run_result&&)> done);
+  expected<void> cancel_erased(std::shared_ptr<const detail::definition> def, const std::string& id);
   run_result submit_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial,
                            run_options options);
   void submit_erased(std::shared_ptr<const detail::definition> def, detail::state_code initial, run_options options,
                      const caf::actor& reply_to);
   run_result result_erased(std::shared_ptr<const detail::definition> def, const std::string& id);
-  void result_erased(std::shared_ptr<const detail::definition> def, const std::string& id,
-                     const caf::actor& reply_to);
-  std::vector<run_result> resume_all_erased(
-    const std::vector<std::shared_ptr<const detail::definition>>& defs);
+  void result_erased(std::shared_ptr<const detail::definition> def, const std::string& id, const caf::actor& reply_to);
+  std::vector<run_result> resume_all_erased(const std::vector<std::shared_ptr<const detail::definition>>& defs);
   std::shared_ptr<detail::engine> engine_;
 };
 

@@ -46,7 +46,7 @@ erased_body compensatable_body(std::shared_ptr<CompensatableTask<S, Output>> tas
   return [task, name](task_context& ctx, const nlohmann::json&) -> expected<step_result> {
     auto r = task->run(ctx);
     if (!r) {
-      return r.error_value();
+      return r.error();
     }
     step_result out;
     if (r->first.is_split()) {

@@ -80,9 +80,7 @@ struct BackoffPolicy {
   /// The same with the jitter draw given (`draw` in [−1, 1]), for deterministic callers.
   std::chrono::nanoseconds compute_delay(std::uint32_t streak, double draw) const;
   /// True when `streak` has reached the streak limit.
-  bool is_tripped(std::uint32_t streak) const noexcept {
-    return streak_limit.has_value() && streak >= *streak_limit;
-  }
+  bool is_tripped(std::uint32_t streak) const noexcept { return streak_limit.has_value() && streak >= *streak_limit; }
 };
 
 /// A flow's status (cano's scheduler::Status): Idle, Running, Completed, Backoff{until, streak,
@@ -111,8 +109,7 @@ public:
   const std::string& last_error() const noexcept { return last_error_; }
 
   friend bool operator==(const FlowStatus& a, const FlowStatus& b) {
-    return a.kind_ == b.kind_ && a.until_ == b.until_ && a.streak_ == b.streak_ &&
-           a.last_error_ == b.last_error_;
+    return a.kind_ == b.kind_ && a.until_ == b.until_ && a.streak_ == b.streak_ && a.last_error_ == b.last_error_;
   }
   friend bool operator!=(const FlowStatus& a, const FlowStatus& b) { return !(a == b); }
   /// Like cano's Debug: `Idle`, or
@@ -123,10 +120,10 @@ public:
 
 private:
   FlowStatus(kind k, time_point until, std::uint32_t streak, std::string last_error)
-    : kind_(k)
-    , until_(until)
-    , streak_(streak)
-    , last_error_(std::move(last_error)) {}
+    : kind_(k),
+      until_(until),
+      streak_(streak),
+      last_error_(std::move(last_error)) {}
   kind kind_;
   time_point until_;
   std::uint32_t streak_;
@@ -165,8 +162,7 @@ struct scheduler_settings {
   std::chrono::milliseconds stop_bound{30000};
 };
 
-expected<RunningScheduler> start_scheduler(runtime& rt, std::vector<scheduled_flow> flows,
-                                           scheduler_settings settings);
+expected<RunningScheduler> start_scheduler(runtime& rt, std::vector<scheduled_flow> flows, scheduler_settings settings);
 expected<void> check_interval(const std::string& id, std::chrono::nanoseconds interval);
 std::chrono::nanoseconds saturating_seconds(std::uint64_t count, std::uint64_t seconds_per_unit);
 } // namespace detail
@@ -183,11 +179,12 @@ public:
   /// Clears the streak and backoff window; the status becomes Idle unless the flow is running.
   /// Errors: "Scheduler not running — call start() before reset_flow()", unknown id as trigger.
   expected<void> reset_flow(const std::string& id) const;
-  /// Cancels the flow's run in flight (cano 0.15, §4.12); a no-op when it has none. The run ends
-  /// at once as `Workflow("Workflow cancelled")` after its saga steps are undone, and the flow
-  /// returns to Idle with its streak and window untouched (a failed undo counts as a failure).
-  /// Until the engine has cooperative cancellation, a step in progress is abandoned, saga steps
-  /// included. Errors: "Scheduler not running — call start() before cancel_flow()", unknown id.
+  /// Cancels the flow's run in flight (cano 0.15, §4.12); a no-op when it has none. The run is
+  /// cancelled cooperatively (§4.3, cano/cancellation.hpp: the task in flight is dropped unless it
+  /// is a saga step, which finishes first), its saga steps are undone and it ends with category
+  /// `cancelled`; the flow returns to Idle with its streak and window untouched (a failed undo
+  /// counts as a failure). Errors: "Scheduler not running — call start() before cancel_flow()",
+  /// unknown id.
   expected<void> cancel_flow(const std::string& id) const;
 
   /// The flow's snapshot, or nothing for an unknown id.
@@ -203,7 +200,8 @@ public:
   /// trigger, reset_flow and cancel_flow fail with "Scheduler not running …". Idempotent.
   void request_stop() const;
   /// Waits until the scheduler has stopped: Ok, or Workflow("Timeout waiting for workflows to
-  /// complete") when runs were still in flight after the stop bound (they were cancelled), or
+  /// complete") when runs were still in flight after the stop bound (they were then cancelled,
+  /// and resources were torn down once their rollbacks ended, or one more bound passed), or
   /// Workflow("Scheduler driver task terminated unexpectedly without publishing a result").
   expected<void> wait() const;
   /// wait() for at most `bound`; nothing when the scheduler has not stopped by then.
@@ -212,57 +210,48 @@ public:
   expected<void> stop() const;
 
 private:
-  friend expected<RunningScheduler> detail::start_scheduler(runtime&,
-                                                            std::vector<detail::scheduled_flow>,
+  friend expected<RunningScheduler> detail::start_scheduler(runtime&, std::vector<detail::scheduled_flow>,
                                                             detail::scheduler_settings);
-  explicit RunningScheduler(std::shared_ptr<detail::scheduler_handle> core)
-    : core_(std::move(core)) {}
+  explicit RunningScheduler(std::shared_ptr<detail::scheduler_handle> core) : core_(std::move(core)) {}
   std::shared_ptr<detail::scheduler_handle> core_;
 };
 
 /// Registers flows, then starts them on a runtime (cano's Scheduler builder). Every flow of one
 /// scheduler has the same state type; use one scheduler per state type.
-template <class S> class Scheduler {
+template <class S>
+class Scheduler {
 public:
   using time_point = std::chrono::system_clock::time_point;
 
   /// A flow that runs at start and then `interval` after each run ends. Errors (Configuration):
   /// "Flow '<id>' already exists"; a negative interval.
-  expected<void> every(const std::string& id, Workflow<S> wf, S initial,
-                       std::chrono::nanoseconds interval) {
+  expected<void> every(const std::string& id, Workflow<S> wf, S initial, std::chrono::nanoseconds interval) {
     if (auto ok = detail::check_interval(id, interval); !ok) {
       return ok;
     }
-    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::every, interval,
-               std::nullopt);
+    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::every, interval, std::nullopt);
   }
-  expected<void> every_seconds(const std::string& id, Workflow<S> wf, S initial,
-                               std::uint64_t seconds) {
+  expected<void> every_seconds(const std::string& id, Workflow<S> wf, S initial, std::uint64_t seconds) {
     return every(id, std::move(wf), initial, detail::saturating_seconds(seconds, 1));
   }
-  expected<void> every_minutes(const std::string& id, Workflow<S> wf, S initial,
-                               std::uint64_t minutes) {
+  expected<void> every_minutes(const std::string& id, Workflow<S> wf, S initial, std::uint64_t minutes) {
     return every(id, std::move(wf), initial, detail::saturating_seconds(minutes, 60));
   }
-  expected<void> every_hours(const std::string& id, Workflow<S> wf, S initial,
-                             std::uint64_t hours) {
+  expected<void> every_hours(const std::string& id, Workflow<S> wf, S initial, std::uint64_t hours) {
     return every(id, std::move(wf), initial, detail::saturating_seconds(hours, 3600));
   }
   /// A flow that runs at the fire times of `expression` (see cano/cron.hpp), in UTC. Errors
   /// (Configuration): "Invalid cron expression: …", "Flow '<id>' already exists".
-  expected<void> cron(const std::string& id, Workflow<S> wf, S initial,
-                      const std::string& expression) {
+  expected<void> cron(const std::string& id, Workflow<S> wf, S initial, const std::string& expression) {
     auto parsed = CronSchedule::parse(expression);
     if (!parsed) {
-      return parsed.error_value();
+      return parsed.error();
     }
-    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::cron, {},
-               std::move(*parsed));
+    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::cron, {}, std::move(*parsed));
   }
   /// A flow that runs only when triggered.
   expected<void> manual(const std::string& id, Workflow<S> wf, S initial) {
-    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::manual, {},
-               std::nullopt);
+    return add(id, std::move(wf), initial, detail::scheduled_flow::trigger::manual, {}, std::nullopt);
   }
   /// Replaces flow `id`'s policy (every flow starts with BackoffPolicy{}). Error
   /// (Configuration): "Flow '<id>' not found — cannot set backoff".
@@ -292,7 +281,8 @@ public:
     settings_.utc_origin = origin;
     return *this;
   }
-  /// How long stop waits for runs in flight before cancelling them (default 30 s, cano's).
+  /// How long stop waits for runs in flight before cancelling them (default 30 s, cano's); the
+  /// cancelled runs then get as long again to undo their saga steps before the resources go.
   Scheduler& with_stop_bound(std::chrono::milliseconds bound) {
     settings_.stop_bound = bound;
     return *this;
@@ -330,14 +320,12 @@ private:
     BackoffPolicy policy;
   };
 
-  expected<void> add(const std::string& id, Workflow<S> wf, S initial,
-                     detail::scheduled_flow::trigger kind, std::chrono::nanoseconds interval,
-                     std::optional<CronSchedule> cron) {
+  expected<void> add(const std::string& id, Workflow<S> wf, S initial, detail::scheduled_flow::trigger kind,
+                     std::chrono::nanoseconds interval, std::optional<CronSchedule> cron) {
     if (contains(id)) {
       return error::configuration("Flow '" + id + "' already exists");
     }
-    flows_.push_back(
-      flow{id, std::move(wf), initial, kind, interval, std::move(cron), BackoffPolicy{}});
+    flows_.push_back(flow{id, std::move(wf), initial, kind, interval, std::move(cron), BackoffPolicy{}});
     return {};
   }
 

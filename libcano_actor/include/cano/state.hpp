@@ -20,8 +20,7 @@ namespace cano {
 /// Customisation point for a state type's labels.
 template <class S, class = void>
 struct state_traits {
-  static_assert(std::is_enum_v<S> || std::is_integral_v<S>,
-                "workflow states must be an enum or an integral type");
+  static_assert(std::is_enum_v<S> || std::is_integral_v<S>, "workflow states must be an enum or an integral type");
 
   static std::string label(S state) {
     if constexpr (std::is_integral_v<S>) {

@@ -67,7 +67,7 @@ erased_body stepped_body(std::shared_ptr<SteppedTask<S, Cursor>> task, std::stri
     }
     auto r = task->step(ctx, std::move(current));
     if (!r) {
-      return r.error_value();
+      return r.error();
     }
     step_result out;
     if (r->is_more()) {
@@ -97,7 +97,7 @@ expected<TaskResult<S>> run_stepped(SteppedTask<S, Cursor>& task, task_context& 
   for (;;) {
     auto r = task.step(ctx, cursor);
     if (!r) {
-      return r.error_value();
+      return r.error();
     }
     if (!r->is_more()) {
       return r->result();

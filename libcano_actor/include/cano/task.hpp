@@ -46,10 +46,9 @@ public:
   friend bool operator!=(const TaskResult& a, const TaskResult& b) { return !(a == b); }
 
 private:
-  explicit TaskResult(std::vector<S> targets)
-    : single_(), targets_(std::move(targets)), split_(true) {}
-  S single_;                // a Single result needs no allocation: the hot path
-  std::vector<S> targets_;  // only for Split
+  explicit TaskResult(std::vector<S> targets) : single_(), targets_(std::move(targets)), split_(true) {}
+  S single_;               // a Single result needs no allocation: the hot path
+  std::vector<S> targets_; // only for Split
   bool split_ = false;
 };
 
@@ -116,7 +115,7 @@ expected<TaskResult<S>> to_task_result(R&& r) {
     return std::forward<R>(r);
   } else if constexpr (std::is_same_v<D, expected<S>>) {
     if (!r) {
-      return r.error_value();
+      return r.error();
     }
     return TaskResult<S>(*r);
   } else {
@@ -139,8 +138,7 @@ expected<TaskResult<S>> invoke_body(F& fn, task_context& ctx) {
 template <class S, class F, class Base>
 class fn_task final : public Base {
 public:
-  fn_task(std::string name, F fn, TaskConfig cfg)
-    : name_(std::move(name)), fn_(std::move(fn)), cfg_(std::move(cfg)) {}
+  fn_task(std::string name, F fn, TaskConfig cfg) : name_(std::move(name)), fn_(std::move(fn)), cfg_(std::move(cfg)) {}
   TaskConfig config() const override { return cfg_; }
   std::string name() const override { return name_; }
   expected<TaskResult<S>> run(task_context& ctx) override { return invoke_body<S>(fn_, ctx); }
@@ -155,7 +153,9 @@ template <class S, class F>
 class fn_router final : public RouterTask<S> {
 public:
   fn_router(std::string name, F fn, TaskConfig cfg)
-    : name_(std::move(name)), fn_(std::move(fn)), cfg_(std::move(cfg)) {}
+    : name_(std::move(name)),
+      fn_(std::move(fn)),
+      cfg_(std::move(cfg)) {}
   TaskConfig config() const override { return cfg_; }
   std::string name() const override { return name_; }
   expected<TaskResult<S>> route(task_context& ctx) override { return invoke_body<S>(fn_, ctx); }
@@ -171,15 +171,13 @@ private:
 /// A task from a callable taking `task_context&` (or nothing).
 template <class S, class F>
 std::shared_ptr<Task<S>> make_task(std::string name, F fn, TaskConfig config = {}) {
-  return std::make_shared<detail::fn_task<S, F, Task<S>>>(std::move(name), std::move(fn),
-                                                          std::move(config));
+  return std::make_shared<detail::fn_task<S, F, Task<S>>>(std::move(name), std::move(fn), std::move(config));
 }
 
 /// A router from a callable taking `task_context&` (or nothing).
 template <class S, class F>
 std::shared_ptr<RouterTask<S>> make_router(std::string name, F fn, TaskConfig config = {}) {
-  return std::make_shared<detail::fn_router<S, F>>(std::move(name), std::move(fn),
-                                                   std::move(config));
+  return std::make_shared<detail::fn_router<S, F>>(std::move(name), std::move(fn), std::move(config));
 }
 
 } // namespace cano

@@ -2,7 +2,8 @@
 //
 //   cano::expected<cano::TaskResult<S>> run(cano::task_context& ctx) override {
 //     auto db = ctx.resources().get<Db>("db");
-//     if (ctx.stop_requested()) return cano::error::task_execution("cancelled");
+//     if (ctx.stop_requested()) return cano::error::task_execution("abandoned");
+//     if (ctx.is_cancelled()) ...;   // the run is being cancelled: wind up early
 //     ...
 //   }
 //
@@ -31,15 +32,16 @@ class task_context {
 public:
   using step_id = task_step;
 
-  task_context(const std::string& workflow_id, const std::string& state_label,
-               std::uint32_t attempt, const nlohmann::json& input, Resources& resources,
-               const std::atomic<bool>* stop_flag, step_id step = {})
+  task_context(const std::string& workflow_id, const std::string& state_label, std::uint32_t attempt,
+               const nlohmann::json& input, Resources& resources, const std::atomic<bool>* stop_flag, step_id step = {},
+               const std::atomic<bool>* cancel_flag = nullptr)
     : workflow_id_(workflow_id),
       state_label_(state_label),
       attempt_(attempt),
       input_(input),
       resources_(resources),
       stop_flag_(stop_flag),
+      cancel_flag_(cancel_flag),
       step_(step) {}
 
   /// The run's workflow id (empty when none was given).
@@ -53,8 +55,13 @@ public:
   Resources& resources() const noexcept { return resources_; }
   /// True once the engine has abandoned this attempt (timeout, workflow timeout, shutdown):
   /// long bodies should check it and return early; their result will be ignored.
-  bool stop_requested() const noexcept {
-    return stop_flag_ != nullptr && stop_flag_->load(std::memory_order_relaxed);
+  bool stop_requested() const noexcept { return stop_flag_ != nullptr && stop_flag_->load(std::memory_order_relaxed); }
+  /// True once the run was asked to stop (cano 0.15 §4.3: its cancellation token,
+  /// runtime::cancel, a durable CheckpointStore::request_cancel). A long body may wind up early;
+  /// the engine abandons it anyway unless it is a saga step, which always finishes (its result
+  /// counts, then the run stops). See cano/cancellation.hpp.
+  bool is_cancelled() const noexcept {
+    return cancel_flag_ != nullptr && cancel_flag_->load(std::memory_order_relaxed);
   }
 
   /// A key to hand to the systems a body calls so they can drop repeats (ARCHITECTURE D9):
@@ -82,6 +89,7 @@ private:
   const nlohmann::json& input_;
   Resources& resources_;
   const std::atomic<bool>* stop_flag_;
+  const std::atomic<bool>* cancel_flag_;
   step_id step_;
 };
 

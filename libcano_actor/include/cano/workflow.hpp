@@ -14,12 +14,14 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "cano/batch_task.hpp"
+#include "cano/cancellation.hpp"
 #include "cano/checkpoint.hpp"
 #include "cano/detail/definition.hpp"
 #include "cano/detail/workflow_graph.hpp"
@@ -89,8 +91,7 @@ public:
     return register_task(state, make_task<S>(std::move(name), std::move(fn), std::move(config)));
   }
   /// Registers a callable for `state`, named after the state's label.
-  template <class F, class = std::enable_if_t<std::is_invocable_v<F&, task_context&> ||
-                                              std::is_invocable_v<F&>>>
+  template <class F, class = std::enable_if_t<std::is_invocable_v<F&, task_context&> || std::is_invocable_v<F&>>>
   Workflow register_task(S state, F fn) const {
     return register_task(state, label_of(state), std::move(fn));
   }
@@ -106,14 +107,12 @@ public:
   }
   template <class F>
   Workflow register_router(S state, std::string name, F fn, TaskConfig config = {}) const {
-    return register_router(state,
-                           make_router<S>(std::move(name), std::move(fn), std::move(config)));
+    return register_router(state, make_router<S>(std::move(name), std::move(fn), std::move(config)));
   }
 
   /// Registers a split: every task runs (at most `bulkhead` at once) and the run moves to the
   /// join state when the strategy is satisfied. Branches may be of different types.
-  Workflow register_split(S state, std::vector<std::shared_ptr<Task<S>>> tasks,
-                          JoinConfig<S> join) const {
+  Workflow register_split(S state, std::vector<std::shared_ptr<Task<S>>> tasks, JoinConfig<S> join) const {
     auto entry = std::make_shared<detail::state_entry>();
     entry->type = detail::state_entry::kind::split;
     for (auto& t : tasks) {
@@ -127,8 +126,7 @@ public:
   }
 
   /// Registers a stepped task the engine drives step by step (cursors can be checkpointed).
-  template <class T, class = std::enable_if_t<
-                       std::is_base_of_v<SteppedTask<S, typename T::cursor_type>, T>>>
+  template <class T, class = std::enable_if_t<std::is_base_of_v<SteppedTask<S, typename T::cursor_type>, T>>>
   Workflow register_stepped(S state, std::shared_ptr<T> task) const {
     std::shared_ptr<SteppedTask<S, typename T::cursor_type>> base = task;
     detail::work_item w;
@@ -140,8 +138,7 @@ public:
   }
 
   /// Registers a saga step for `state`: on a later failure its compensate undoes it.
-  template <class T, class = std::enable_if_t<std::is_base_of_v<
-                       CompensatableTask<S, typename T::output_type>, T>>>
+  template <class T, class = std::enable_if_t<std::is_base_of_v<CompensatableTask<S, typename T::output_type>, T>>>
   Workflow register_with_compensation(S state, std::shared_ptr<T> task) const {
     std::shared_ptr<CompensatableTask<S, typename T::output_type>> base = task;
     detail::work_item w;
@@ -172,10 +169,40 @@ public:
     }
     return w;
   }
-  /// Bounds a whole run; past it the run fails with "Workflow timeout exceeded".
+  /// Bounds a whole run; past it the run fails with "Workflow timeout exceeded" (cano 0.13.2:
+  /// the run stops at once, nothing is undone).
   Workflow with_timeout(duration d) const {
     Workflow w = clone();
     w.def_->timeout = d;
+    return w;
+  }
+  /// A wall-clock budget for each run, resume or scheduled run (cano 0.15, spec §4.2), counted
+  /// from its start. Past it the task in flight is dropped (on_task_failure, for a split each
+  /// branch), on_workflow_timeout fires and the run fails with error::workflow_timeout(elapsed,
+  /// limit) after its saga steps are undone. A saga step in flight is never dropped: it finishes
+  /// and the run fails at its next state (an exit state still completes it). With a total
+  /// timeout every rollback of the run, whatever its cause, is bounded too (see
+  /// with_compensation_timeout). A budget of ten years or more never fires. Throws
+  /// std::invalid_argument for a negative duration.
+  Workflow with_total_timeout(duration d) const {
+    check_not_negative("with_total_timeout", d);
+    Workflow w = clone();
+    w.def_->total_timeout = d;
+    return w;
+  }
+  /// The budget of a rollback when a total timeout is set (cano 0.15, spec §4.2); default
+  /// min(total / 2, 30 s), from the moment the rollback begins (a resumed rollback gets a new
+  /// one). A compensate still running when it passes fails with timeout("compensate for
+  /// \"<task>\" exceeded compensation deadline") (compensates of non-blocking tasks without an
+  /// attempt_timeout run inline and are not cut short); entries not begun by then are not undone:
+  /// each becomes an orphaned_compensation error keeping its task id and output, followed by
+  /// timeout("compensation deadline elapsed; <n> entries left unprocessed"). Without
+  /// with_total_timeout it has no effect (as in cano). Throws std::invalid_argument for a
+  /// negative duration.
+  Workflow with_compensation_timeout(duration d) const {
+    check_not_negative("with_compensation_timeout", d);
+    Workflow w = clone();
+    w.def_->compensation_timeout = d;
     return w;
   }
   Workflow with_observer(std::shared_ptr<WorkflowObserver> observer) const {
@@ -228,9 +255,7 @@ public:
     return def_->validate_initial_state(detail::encode_state(state));
   }
   /// True when a compensator is registered under this task name.
-  bool has_compensator(const std::string& task_name) const {
-    return def_->compensators.count(task_name) != 0;
-  }
+  bool has_compensator(const std::string& task_name) const { return def_->compensators.count(task_name) != 0; }
   bool has_state(S state) const { return def_->states.count(detail::encode_state(state)) != 0; }
   std::size_t state_count() const noexcept { return def_->states.size(); }
   const std::string& name() const noexcept { return def_->name; }
@@ -238,14 +263,17 @@ public:
   Resources& resources() const noexcept { return *def_->resources; }
 
   /// cano's orchestrate: runs on the process-wide default runtime and blocks until the end.
-  expected<S> orchestrate(S initial) const {
-    return detail::default_runtime().run(*this, initial, run_options{def_->workflow_id, {}});
+  /// `token` cancels the run (cano 0.15 §4.3; cano/cancellation.hpp).
+  expected<S> orchestrate(S initial, cancellation_token token = {}) const {
+    run_options options{def_->workflow_id, {}};
+    options.cancellation = std::move(token);
+    return detail::default_runtime().run(*this, initial, std::move(options));
   }
 
   /// cano's resume_from on the process-wide default runtime: continues the run `workflow_id`
-  /// from its checkpoint log and blocks until it ends.
-  expected<S> resume_from(const std::string& workflow_id) const {
-    return detail::default_runtime().resume(*this, workflow_id);
+  /// from its checkpoint log and blocks until it ends. `token` cancels it.
+  expected<S> resume_from(const std::string& workflow_id, cancellation_token token = {}) const {
+    return detail::default_runtime().resume(*this, workflow_id, std::move(token));
   }
 
   /// The definition as a Graphviz DOT graph: its states (registered, exit, join and declared
@@ -257,13 +285,20 @@ public:
   std::string to_mermaid() const { return detail::definition_to_mermaid(*def_); }
 
 private:
-  friend class runtime;                // runs the definition behind this handle
+  friend class runtime;                  // runs the definition behind this handle
   friend struct detail::workflow_access; // and so do the library's other entry points
   const std::shared_ptr<detail::definition>& definition_ptr() const noexcept { return def_; }
 
   // Copy on write: a workflow shares its definition until it is changed.
   Workflow clone() const { return Workflow(std::make_shared<detail::definition>(*def_)); }
   explicit Workflow(std::shared_ptr<detail::definition> def) : def_(std::move(def)) {}
+
+  static void check_not_negative(const char* what, duration d) {
+    if (d.count() < 0) {
+      throw std::invalid_argument(std::string(what) + ": the duration must not be negative (got " +
+                                  std::to_string(d.count()) + "ms)");
+    }
+  }
 
   template <class T>
   static detail::work_item work_of(std::shared_ptr<T> task) {
@@ -277,7 +312,7 @@ private:
     w.body = [t = as_task.get()](task_context& ctx, const nlohmann::json&) -> expected<detail::step_result> {
       auto r = t->run(ctx);
       if (!r) {
-        return r.error_value();
+        return r.error();
       }
       detail::step_result out;
       if (r->is_split()) {

@@ -66,7 +66,8 @@ std::shared_ptr<MetricsObserver> MetricsObserver::make(const std::shared_ptr<pro
 }
 
 MetricsObserver::MetricsObserver(std::shared_ptr<prometheus::Registry> registry)
-  : registry_(std::move(registry)), f_(std::make_unique<families>(*registry_)) {}
+  : registry_(std::move(registry)),
+    f_(std::make_unique<families>(*registry_)) {}
 
 MetricsObserver::~MetricsObserver() = default;
 

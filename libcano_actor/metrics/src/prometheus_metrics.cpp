@@ -26,9 +26,8 @@ using prometheus::Histogram;
 
 /// Durations of runs, tasks and scheduled flows (seconds).
 const Histogram::BucketBoundaries& duration_buckets() {
-  static const Histogram::BucketBoundaries b{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                             0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5,
-                                             5,      10,      30,     60,    300};
+  static const Histogram::BucketBoundaries b{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                             0.25,   0.5,     1,      2.5,   5,      10,    30,   60,    300};
   return b;
 }
 
@@ -88,9 +87,11 @@ struct prometheus_metrics::families {
       attempts_failed(attempts.Add({{"outcome", "failed"}})),
       circuit_rejections(
         family<Counter>(r, "cano_circuit_rejections_total", "Retry loops rejected by an open circuit breaker").Add({})),
-      split_results(family<Counter>(r, "cano_split_branch_results_total", "Split branches after their join, by result")),
+      split_results(
+        family<Counter>(r, "cano_split_branch_results_total", "Split branches after their join, by result")),
       circuit_transitions(family<Counter>(r, "cano_circuit_transitions_total", "Circuit breaker state changes")),
-      circuit_acquires(family<Counter>(r, "cano_circuit_acquires_total", "Circuit breaker permits asked for, by result")),
+      circuit_acquires(
+        family<Counter>(r, "cano_circuit_acquires_total", "Circuit breaker permits asked for, by result")),
       acquired(circuit_acquires.Add({{"result", "acquired"}})),
       rejected(circuit_acquires.Add({{"result", "rejected"}})),
       circuit_outcomes(family<Counter>(r, "cano_circuit_outcomes_total",
@@ -138,14 +139,15 @@ struct prometheus_metrics::families {
       pool_busy(pool.Add({{"state", "busy"}})),
       pool_idle(pool.Add({{"state", "idle"}})),
       pool_abandoned(pool.Add({{"state", "abandoned"}})),
-      fenced(family<Counter>(r, "cano_fenced_writes_total",
-                             "Checkpoint writes refused because another driver owns the run")
-               .Add({})),
+      fenced(
+        family<Counter>(r, "cano_fenced_writes_total", "Checkpoint writes refused because another driver owns the run")
+          .Add({})),
       failovers(family<Counter>(r, "cano_cluster_failovers_total",
                                 "Peers this node declared dead (their runs handed to survivors), by signal")),
       claims(family<Counter>(r, "cano_cluster_claims_total", "Orphaned runs this node claimed and resumed").Add({})),
-      rejoins(family<Counter>(r, "cano_cluster_rejoins_total", "Times this node found itself declared dead and rejoined")
-                .Add({})) {
+      rejoins(
+        family<Counter>(r, "cano_cluster_rejoins_total", "Times this node found itself declared dead and rejoined")
+          .Add({})) {
     for (auto t : {circuit_transition::closed_to_open, circuit_transition::open_to_halfopen,
                    circuit_transition::halfopen_to_closed, circuit_transition::halfopen_to_open}) {
       transitions[static_cast<std::size_t>(t)] = &circuit_transitions.Add({{"transition", to_string(t)}});
@@ -259,15 +261,16 @@ struct prometheus_metrics::families {
     auto& kinds = c.by_state[state];
     auto k = static_cast<std::size_t>(kind);
     if (kinds[k] == nullptr) {
-      kinds[k] = &histogram(task_duration, {{"state", state}, {"kind", to_string(kind)}},
-                            state + '\0' + to_string(kind));
+      kinds[k] =
+        &histogram(task_duration, {{"state", state}, {"kind", to_string(kind)}}, state + '\0' + to_string(kind));
     }
     return *kinds[k];
   }
 };
 
 prometheus_metrics::prometheus_metrics(std::shared_ptr<prometheus::Registry> registry)
-  : registry_(std::move(registry)), f_(std::make_unique<families>(*registry_)) {}
+  : registry_(std::move(registry)),
+    f_(std::make_unique<families>(*registry_)) {}
 
 prometheus_metrics::~prometheus_metrics() { exposer_.reset(); }
 
@@ -476,7 +479,9 @@ void prometheus_metrics::flow_backoff(const std::string& flow) {
   f_->counter(f_->flow_backoffs, "flow", flow).Increment();
 }
 
-void prometheus_metrics::flow_tripped(const std::string& flow) { f_->counter(f_->flow_trips, "flow", flow).Increment(); }
+void prometheus_metrics::flow_tripped(const std::string& flow) {
+  f_->counter(f_->flow_trips, "flow", flow).Increment();
+}
 
 void prometheus_metrics::run_finished(RunStatus status) {
   auto i = static_cast<std::size_t>(status);

@@ -16,9 +16,8 @@ namespace {
 
 class branch_actor : public caf::event_based_actor {
 public:
-  branch_actor(caf::actor_config& cfg, std::shared_ptr<const run_context> ctx,
-               std::shared_ptr<const state_entry> entry, std::uint32_t index, std::string label,
-               std::string task_id, std::shared_ptr<blocking_pool> pool,
+  branch_actor(caf::actor_config& cfg, std::shared_ptr<const run_context> ctx, std::shared_ptr<const state_entry> entry,
+               std::uint32_t index, std::string label, std::string task_id, std::shared_ptr<blocking_pool> pool,
                std::shared_ptr<const split_control> control, caf::actor join)
     : caf::event_based_actor(cfg),
       ctx_(std::move(ctx)),
@@ -39,8 +38,8 @@ public:
                            })
       .or_else([this](launch_atom) {
         engine_actor_scope scope;
-        if (runner_ || !control_->may_start()) {
-          quit(); // decided, or past the deadline: this branch never starts
+        if (runner_ || !control_->may_start() || ctx_->cancelled.load(std::memory_order_relaxed)) {
+          quit(); // decided, past the deadline, or the run is cancelled: this branch never starts
           return;
         }
         started_ = std::chrono::steady_clock::now();
@@ -84,9 +83,8 @@ private:
 } // namespace
 
 caf::actor spawn_branch_actor(caf::event_based_actor* join, std::shared_ptr<const run_context> ctx,
-                              std::shared_ptr<const state_entry> entry, std::uint32_t index,
-                              std::string label, std::string task_id,
-                              std::shared_ptr<blocking_pool> pool,
+                              std::shared_ptr<const state_entry> entry, std::uint32_t index, std::string label,
+                              std::string task_id, std::shared_ptr<blocking_pool> pool,
                               std::shared_ptr<const split_control> control) {
   return join->spawn<branch_actor, caf::lazy_init>(std::move(ctx), std::move(entry), index, std::move(label),
                                                    std::move(task_id), std::move(pool), std::move(control),

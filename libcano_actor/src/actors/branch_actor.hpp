@@ -3,8 +3,8 @@
 // The join actor spawns one per branch it fans out (join_actor.cpp decides which), starts it
 // with a message sent through the scheduler (which wakes an idle thread), and gets the branch's
 // outcome back as a message; the branch actor then quits. It hosts the branch's retries and
-// their timers. A branch whose join has already decided, or whose split deadline (join timeout
-// or run deadline) has passed, is never started.
+// their timers. A branch whose join has already decided, whose split deadline (join timeout
+// or run deadline) has passed, or whose run is cancelled, is never started.
 #pragma once
 
 #include <atomic>
@@ -33,17 +33,15 @@ struct split_control {
     if (stopped.load(std::memory_order_acquire)) {
       return false;
     }
-    return deadline == std::chrono::steady_clock::time_point::max() ||
-           std::chrono::steady_clock::now() < deadline;
+    return deadline == std::chrono::steady_clock::time_point::max() || std::chrono::steady_clock::now() < deadline;
   }
 };
 
 /// Spawns (lazily: it runs once `start_branch_actor` kicks it) the branch actor of branch
 /// `index`, reporting to `join` as (branch_done_atom, index, work_outcome_ptr, cost in ns).
 caf::actor spawn_branch_actor(caf::event_based_actor* join, std::shared_ptr<const run_context> ctx,
-                              std::shared_ptr<const state_entry> entry, std::uint32_t index,
-                              std::string label, std::string task_id,
-                              std::shared_ptr<blocking_pool> pool,
+                              std::shared_ptr<const state_entry> entry, std::uint32_t index, std::string label,
+                              std::string task_id, std::shared_ptr<blocking_pool> pool,
                               std::shared_ptr<const split_control> control);
 
 /// Starts a spawned branch actor through the scheduler: it lands on the next scheduler thread

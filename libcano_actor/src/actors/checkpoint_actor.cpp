@@ -28,9 +28,9 @@ std::vector<expected<void>> commit(CheckpointStore& store, const std::vector<Che
                                    writes.size(), error::checkpoint_store("the store's append_batch threw: " + text));
                                });
   if (outcomes.size() != writes.size()) {
-    outcomes.assign(writes.size(), error::checkpoint_store("the store's append_batch returned " +
-                                                          std::to_string(outcomes.size()) + " outcomes for " +
-                                                          std::to_string(writes.size()) + " writes"));
+    outcomes.assign(writes.size(),
+                    error::checkpoint_store("the store's append_batch returned " + std::to_string(outcomes.size()) +
+                                            " outcomes for " + std::to_string(writes.size()) + " writes"));
   }
   return outcomes;
 }
@@ -70,7 +70,8 @@ void checkpoint_loop(caf::blocking_actor* self, std::shared_ptr<checkpoint_chann
   try {
     while (running) {
       batch.clear();
-      self->receive(take, [&](ckpt_stop_atom) { running = false; }, on_exit);
+      self->receive(
+        take, [&](ckpt_stop_atom) { running = false; }, on_exit);
       // Everything that queued up while the previous batch was committing joins this one.
       bool more = true;
       while (more && running && batch.size() < max_batch_writes) {
@@ -122,7 +123,10 @@ void checkpoint_loop(caf::blocking_actor* self, std::shared_ptr<checkpoint_chann
 
 checkpoint_channel::checkpoint_channel(caf::actor_system& sys, std::shared_ptr<CheckpointStore> s, std::size_t b,
                                        std::shared_ptr<metrics_sink> m)
-  : store(std::move(s)), bound(b), metrics(std::move(m)), sys_(sys) {}
+  : store(std::move(s)),
+    bound(b),
+    metrics(std::move(m)),
+    sys_(sys) {}
 
 caf::actor checkpoint_channel::spawn_locked() {
   alive_ = std::make_shared<std::atomic<bool>>(true);

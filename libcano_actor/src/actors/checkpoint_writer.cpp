@@ -34,7 +34,10 @@ expected<void> write_direct(CheckpointStore& store, const CheckpointWrite& w) {
 
 checkpoint_writer::checkpoint_writer(caf::event_based_actor* host, engine& eng, std::shared_ptr<CheckpointStore> store,
                                      const std::string& id)
-  : host_(host), metrics_(eng.metrics().get()), store_(std::move(store)), id_(id) {
+  : host_(host),
+    metrics_(eng.metrics().get()),
+    store_(std::move(store)),
+    id_(id) {
   if (store_ != nullptr && store_->is_blocking()) {
     channel_ = eng.checkpoint_channel_for(store_);
   }
@@ -44,9 +47,9 @@ expected<void> checkpoint_writer::acquire_driver() {
   if (!channel_) {
     return {};
   }
-  return call_guarded([&] { return store_->acquire_driver(); }, [](const std::string& text) -> expected<void> {
-    return error::checkpoint_store("the store threw: " + text);
-  });
+  return call_guarded(
+    [&] { return store_->acquire_driver(); },
+    [](const std::string& text) -> expected<void> { return error::checkpoint_store("the store threw: " + text); });
 }
 
 void checkpoint_writer::start_fresh(RunHeader header) {
@@ -60,10 +63,10 @@ void checkpoint_writer::carry_header(RunHeader header) {
 }
 
 void checkpoint_writer::settle(bool create, const expected<void>& r) {
-  if (!r && (create || r.error_value().code() == errc::fenced)) {
+  if (!r && (create || r.error().code() == errc::fenced)) {
     closed_ = true; // the id is not ours (any more): nothing else may be written for it
   }
-  if (!r && r.error_value().code() == errc::fenced) {
+  if (!r && r.error().code() == errc::fenced) {
     measure(metrics_, [](metrics_sink& m) { m.fenced_write(); });
   }
 }
@@ -129,8 +132,8 @@ std::optional<expected<void>> checkpoint_writer::write(CheckpointWrite w, done_f
         --in_flight_;
         channel_->pending.fetch_sub(1); // bounced from a dead actor's mailbox: never counted down
         // The checkpoint actor went away with our write: its fate is unknown (D6: interrupt).
-        expected<void> lost{
-          error::checkpoint_store("the checkpoint actor stopped before answering: " + to_string(err)).store_unavailable()};
+        expected<void> lost{error::checkpoint_store("the checkpoint actor stopped before answering: " + to_string(err))
+                              .store_unavailable()};
         count(row, clear, lost);
         if (epoch == epoch_) {
           k(lost);

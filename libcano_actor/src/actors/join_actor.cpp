@@ -32,9 +32,8 @@ constexpr std::chrono::nanoseconds fan_out_branch_cost = std::chrono::microsecon
 
 class join_actor : public caf::event_based_actor {
 public:
-  join_actor(caf::actor_config& cfg, std::shared_ptr<const run_context> ctx,
-             std::shared_ptr<const state_entry> entry, std::string label,
-             std::shared_ptr<blocking_pool> pool, caf::actor supervisor)
+  join_actor(caf::actor_config& cfg, std::shared_ptr<const run_context> ctx, std::shared_ptr<const state_entry> entry,
+             std::string label, std::shared_ptr<blocking_pool> pool, caf::actor supervisor)
     : caf::event_based_actor(cfg),
       ctx_(std::move(ctx)),
       entry_(std::move(entry)),
@@ -61,6 +60,9 @@ public:
     }
     if (ctx_->def->timeout) {
       deadline_ = std::min(deadline_, deadline_after<steady>(ctx_->started, *ctx_->def->timeout));
+    }
+    if (ctx_->def->total_timeout) {
+      deadline_ = std::min(deadline_, deadline_after<steady>(ctx_->started, *ctx_->def->total_timeout));
     }
     fan_out_ = fan_out_from_start();
     // cano spawns every branch up front (a bulkhead permit is taken inside the branch), so
@@ -121,9 +123,7 @@ public:
   }
 
 private:
-  std::string branch_id(std::size_t i) const {
-    return entry_->branches[i].task_name + "[" + std::to_string(i) + "]";
-  }
+  std::string branch_id(std::size_t i) const { return entry_->branches[i].task_name + "[" + std::to_string(i) + "]"; }
 
   static bool worth_fanning_out(std::uint64_t branch_ns, std::uint64_t branches) {
     return branch_ns >= static_cast<std::uint64_t>(fan_out_branch_cost.count()) &&
@@ -148,9 +148,7 @@ private:
     return non_blocking > 0 && (cost == 0 || worth_fanning_out(cost, non_blocking));
   }
 
-  bool past_deadline() const {
-    return deadline_ != steady::time_point::max() && steady::now() >= deadline_;
-  }
+  bool past_deadline() const { return deadline_ != steady::time_point::max() && steady::now() >= deadline_; }
 
   void launch_more() {
     launch_some();
@@ -168,8 +166,8 @@ private:
         send(this, launch_atom::value); // let other actors run, then go on
         return;
       }
-      if (past_deadline()) {
-        break; // nothing starts any more; the join timeout (or the run's) decides
+      if (past_deadline() || ctx_->cancelled.load(std::memory_order_relaxed)) {
+        break; // nothing starts any more; the join timeout (or the run's, or its cancel) decides
       }
       auto i = next_++;
       ++running_;
@@ -237,8 +235,9 @@ private:
       return;
     }
     next_check_ *= 2;
-    auto took = inline_ns_ + static_cast<std::uint64_t>(
-                               std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - inline_since_).count());
+    auto took =
+      inline_ns_ + static_cast<std::uint64_t>(
+                     std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - inline_since_).count());
     auto each = std::max<std::uint64_t>(1, took / inline_runs_);
     entry_->branch_cost_ns.store(each, std::memory_order_relaxed);
     if (worth_fanning_out(each, total_ - next_)) {
@@ -253,8 +252,8 @@ private:
       control_->deadline = deadline_;
       branch_actors_.resize(total_);
     }
-    auto a = spawn_branch_actor(this, ctx_, entry_, static_cast<std::uint32_t>(i), label_, branch_id(i), pool_,
-                                control_);
+    auto a =
+      spawn_branch_actor(this, ctx_, entry_, static_cast<std::uint32_t>(i), label_, branch_id(i), pool_, control_);
     start_branch_actor(a);
     branch_actors_[i] = std::move(a);
   }
@@ -279,12 +278,11 @@ private:
     if (r) {
       successes_.push_back(i);
     } else {
-      errors_.emplace_back(i, r.error_value());
+      errors_.emplace_back(i, r.error());
     }
     auto kind = join_.strategy.type();
     bool early = (kind == JoinStrategy::kind::any && !successes_.empty()) ||
-                 (kind == JoinStrategy::kind::partial_results &&
-                  successes_.size() >= join_.strategy.count());
+                 (kind == JoinStrategy::kind::partial_results && successes_.size() >= join_.strategy.count());
     if (early) {
       stop_losers();
       decide();
@@ -338,8 +336,7 @@ private:
         return reply_join_state();
       }
       return reply(error::workflow("Partial results condition not met: " + std::to_string(succeeded) +
-                                   " completed successfully, " +
-                                   std::to_string(join_.strategy.count()) + " required" +
+                                   " completed successfully, " + std::to_string(join_.strategy.count()) + " required" +
                                    error_summary()));
     }
     if (kind == JoinStrategy::kind::partial_timeout) {
@@ -351,9 +348,8 @@ private:
     if (join_.strategy.is_satisfied(succeeded, total_)) {
       return reply_join_state();
     }
-    reply(error::workflow("Join condition not met: " + std::to_string(succeeded) + " of " +
-                          std::to_string(total_) + " tasks completed successfully, strategy: " +
-                          join_.strategy.to_string() + error_summary()));
+    reply(error::workflow("Join condition not met: " + std::to_string(succeeded) + " of " + std::to_string(total_) +
+                          " tasks completed successfully, strategy: " + join_.strategy.to_string() + error_summary()));
   }
 
   /// "; errors: task 1: <err>; task 4: <err>; ... and 2 more error(s)" (first three errors).
@@ -363,8 +359,7 @@ private:
     }
     std::string out = "; errors: ";
     for (std::size_t k = 0; k < errors_.size() && k < 3; ++k) {
-      out += (k == 0 ? "" : "; ") + ("task " + std::to_string(errors_[k].first) + ": " +
-                                     errors_[k].second.to_string());
+      out += (k == 0 ? "" : "; ") + ("task " + std::to_string(errors_[k].first) + ": " + errors_[k].second.to_string());
     }
     if (errors_.size() > 3) {
       out += "; ... and " + std::to_string(errors_.size() - 3) + " more error(s)";
@@ -392,7 +387,7 @@ private:
   const split_info& join_;
   const std::size_t total_;
   std::vector<std::unique_ptr<attempt_runner>> runners_; // by branch index (sized on first use)
-  std::optional<attempt_runner> quick_;                   // the one-attempt inline branch running now
+  std::optional<attempt_runner> quick_;                  // the one-attempt inline branch running now
   const observer_list& observers_;
   steady::time_point deadline_ = steady::time_point::max();
   // Fan-out of non-blocking branches to branch actors (created on the first one).
@@ -401,16 +396,16 @@ private:
   std::vector<caf::actor> branch_actors_; // by branch index, while running
   std::uint64_t fanned_ = 0;              // branch actors that reported, and their cost
   std::uint64_t fanned_ns_ = 0;
-  std::size_t inline_runs_ = 0;           // non-blocking branches run here, and the time they took:
-  std::uint64_t inline_ns_ = 0;           // in earlier messages
-  steady::time_point inline_since_{};     // since the first of this message (zero: none yet)
+  std::size_t inline_runs_ = 0;       // non-blocking branches run here, and the time they took:
+  std::uint64_t inline_ns_ = 0;       // in earlier messages
+  steady::time_point inline_since_{}; // since the first of this message (zero: none yet)
   std::size_t next_check_ = 1;
   std::size_t limit_ = 0;
   std::size_t next_ = 0;
   std::size_t running_ = 0;
   std::size_t settled_ = 0;
-  std::vector<std::size_t> successes_;                 // completion order
-  std::vector<std::pair<std::size_t, error>> errors_;  // completion order
+  std::vector<std::size_t> successes_;                // completion order
+  std::vector<std::pair<std::size_t, error>> errors_; // completion order
   bool decided_ = false;
 };
 
@@ -419,8 +414,8 @@ private:
 caf::actor spawn_join_actor(caf::local_actor* supervisor, std::shared_ptr<const run_context> ctx,
                             std::shared_ptr<const state_entry> entry, std::string label,
                             std::shared_ptr<blocking_pool> pool) {
-  return supervisor->spawn<join_actor>(std::move(ctx), std::move(entry), std::move(label),
-                                       std::move(pool), caf::actor_cast<caf::actor>(supervisor));
+  return supervisor->spawn<join_actor>(std::move(ctx), std::move(entry), std::move(label), std::move(pool),
+                                       caf::actor_cast<caf::actor>(supervisor));
 }
 
 } // namespace cano::detail

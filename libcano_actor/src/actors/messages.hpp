@@ -2,8 +2,8 @@
 // as unsafe (not serializable) message types instead of being announced.
 #pragma once
 
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -16,16 +16,17 @@
 namespace cano::detail {
 
 using start_run_atom = caf::atom_constant<caf::atom("cano_start")>; // an idle supervisor's next run
-using step_atom = caf::atom_constant<caf::atom("cano_step")>;        // (run id) continue the FSM
-using resources_atom = caf::atom_constant<caf::atom("cano_res")>;    // (run id) setup/teardown finished
-using task_done_atom = caf::atom_constant<caf::atom("cano_tdone")>;  // a task/join actor's result
+using step_atom = caf::atom_constant<caf::atom("cano_step")>;       // (run id) continue the FSM
+using resources_atom = caf::atom_constant<caf::atom("cano_res")>;   // (run id) setup/teardown finished
+using task_done_atom = caf::atom_constant<caf::atom("cano_tdone")>; // a task/join actor's result
 // Messages to a supervisor that name a run carry its run id: a recycled supervisor drops those
 // of its earlier runs.
-using run_timeout_atom = caf::atom_constant<caf::atom("cano_rto")>;  // (run id) workflow timeout fired
-using drop_atom = caf::atom_constant<caf::atom("cano_drop")>;        // (run id) shutdown drops the run
-using cancel_atom = caf::atom_constant<caf::atom("cano_cncl")>;      // (run id) the scheduler cancels it
-using join_timeout_atom = caf::atom_constant<caf::atom("cano_jto")>; // a split's timeout fired
-using launch_atom = caf::atom_constant<caf::atom("cano_more")>;    // start more split branches
+using run_timeout_atom = caf::atom_constant<caf::atom("cano_rto")>;   // (run id) workflow timeout fired
+using drop_atom = caf::atom_constant<caf::atom("cano_drop")>;         // (run id) shutdown drops the run
+using cancel_atom = caf::atom_constant<caf::atom("cano_cncl")>;       // (run id) cancel the run (§4.3)
+using total_timeout_atom = caf::atom_constant<caf::atom("cano_tto")>; // (run id) the total timeout's timer
+using join_timeout_atom = caf::atom_constant<caf::atom("cano_jto")>;  // a split's timeout fired
+using launch_atom = caf::atom_constant<caf::atom("cano_more")>;       // start more split branches
 using branch_done_atom = caf::atom_constant<caf::atom("cano_bdone")>; // a branch actor's outcome
 
 // Runner messages: (tag, attempt seq, ...) — the tag picks the runner inside its host.
@@ -37,8 +38,8 @@ using retry_atom = caf::atom_constant<caf::atom("cano_retry")>;      // a retry 
 // Checkpoint actor messages.
 using ckpt_write_atom = caf::atom_constant<caf::atom("cano_ckw")>; // request (write) → outcome
 using ckpt_stop_atom = caf::atom_constant<caf::atom("cano_cks")>;
-using loaded_atom = caf::atom_constant<caf::atom("cano_load")>;    // (run id) resume data loaded
-using comp_done_atom = caf::atom_constant<caf::atom("cano_cdn")>;  // a compensate returned
+using loaded_atom = caf::atom_constant<caf::atom("cano_load")>;   // (run id) resume data loaded
+using comp_done_atom = caf::atom_constant<caf::atom("cano_cdn")>; // a compensate returned
 using comp_timeout_atom = caf::atom_constant<caf::atom("cano_cto")>;
 
 /// The final outcome of a join actor, for its run supervisor.

@@ -1,5 +1,5 @@
-// What every actor of one run shares: the definition, the run's id and input, its stop flag, and
-// where its measurements and log lines go.
+// What every actor of one run shares: the definition, the run's id and input, its cancel flag,
+// and where its measurements and log lines go.
 #pragma once
 
 #include <atomic>
@@ -24,6 +24,10 @@ struct run_context {
   /// When the run's supervisor was created: its workflow timeout counts from (just after) here,
   /// so a split can tell, between branches, that the run's deadline has passed.
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  /// Set once the run is to be cancelled (cano 0.15 §4.3), by whoever asks first — the token's
+  /// callback, runtime::cancel, the poller of durable requests — before it messages the
+  /// supervisor, so that loops running inline see it between calls. Never cleared.
+  mutable std::atomic<bool> cancelled{false};
   /// The runtime's id of the run (run_result::run_id).
   std::uint64_t run_id = 0;
   /// The runtime's metrics sink (null: nothing is measured) and logger (never null).
@@ -37,7 +41,7 @@ struct run_context {
 /// The context of one call into user code of a run (a body, a poll, a step, a compensate).
 inline task_context make_task_context(const run_context& ctx, const std::string& label, std::uint32_t attempt,
                                       const std::atomic<bool>* stop, task_context::step_id step = {}) {
-  return task_context(ctx.workflow_id, label, attempt, ctx.input, *ctx.def->resources, stop, step);
+  return task_context(ctx.workflow_id, label, attempt, ctx.input, *ctx.def->resources, stop, step, &ctx.cancelled);
 }
 
 } // namespace cano::detail

@@ -91,8 +91,9 @@ void run_instruments::resumed(const std::string& state, std::uint32_t attempt) {
   state_ = state;
   attempt_ = attempt;
   if (ctx_.log->enabled(log_level::info)) {
-    ctx_.log->write(record(log_level::info, "run_resumed",
-                           state.empty() ? "run resumed: its rollback continues" : "run resumed from its checkpoint log"));
+    ctx_.log->write(
+      record(log_level::info, "run_resumed",
+             state.empty() ? "run resumed: its rollback continues" : "run resumed from its checkpoint log"));
   }
 }
 
@@ -150,9 +151,9 @@ void run_instruments::compensating(const error& cause, std::size_t steps) const 
 
 void run_instruments::ended(const expected<state_code>& result, RunStatus status) {
   if (metrics_ != nullptr) {
-    auto outcome = result.has_value() ? run_outcome::completed
-                   : is_workflow_timeout(result.error_value()) ? run_outcome::timeout
-                                                              : run_outcome::failed;
+    auto outcome = result.has_value()                    ? run_outcome::completed
+                   : is_workflow_timeout(result.error()) ? run_outcome::timeout
+                                                         : run_outcome::failed;
     auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - walk_started_);
     const bool walked = walking_;
     walking_ = false;
@@ -168,7 +169,7 @@ void run_instruments::ended(const expected<state_code>& result, RunStatus status
     r.fields.push_back({"status", to_string(status), false});
     r.fields.push_back({"duration_ms", milliseconds(steady::now() - ctx_.started), false});
     if (!result.has_value()) {
-      r.fields.push_back({"error", error_text(result.error_value())});
+      r.fields.push_back({"error", error_text(result.error())});
     }
     ctx_.log->write(std::move(r));
   }

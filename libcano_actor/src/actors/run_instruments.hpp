@@ -48,7 +48,7 @@ private:
   metrics_sink* metrics_;
   std::string state_;         // the last state started, resumed or entered
   std::uint32_t attempt_ = 0; // the run's attempt (1 for a fresh run, +1 per resume)
-  bool walking_ = false; // workflow_started was reported: workflow_finished must follow
+  bool walking_ = false;      // workflow_started was reported: workflow_finished must follow
   std::chrono::steady_clock::time_point walk_started_{};
   std::chrono::steady_clock::time_point dispatch_started_{};
 };

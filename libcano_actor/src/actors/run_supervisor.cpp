@@ -8,8 +8,11 @@
 // retries), a split goes to a join actor. With a checkpoint
 // store every state's entry row is written before its task runs (write-ahead), saga steps and
 // stepped cursors get their rows, and a failed run undoes its saga steps in reverse through a
-// saga_drain, which records its progress (D7). It enforces the workflow timeout, holds the
-// resources' lease and reports the result once. Writes go through a checkpoint_writer.
+// saga_drain, which records its progress (D7). It enforces the workflow timeouts (0.13.2's, which
+// stops the run at once, and 0.15's total timeout, which drops the task in flight and rolls back),
+// honours cancellation (cano 0.15 §4.3: at every state, and by dropping the task in flight unless
+// it is a saga step), holds the resources' lease and reports the result once. Writes go through a
+// checkpoint_writer.
 #include <optional>
 #include <unordered_map>
 
@@ -17,20 +20,21 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/mailbox_element.hpp>
+#include <caf/sec.hpp>
 #include <caf/send.hpp>
 
 #include "../deadline.hpp"
 #include "../engine.hpp"
 #include "../format.hpp"
-#include "../resume_plan.hpp"
 #include "../internal_access.hpp"
+#include "../resume_plan.hpp"
 #include "../user_code.hpp"
 #include "checkpoint_writer.hpp"
 #include "join_actor.hpp"
 #include "messages.hpp"
 #include "run_context.hpp"
-#include "runner_handlers.hpp"
 #include "run_instruments.hpp"
+#include "runner_handlers.hpp"
 #include "saga_drain.hpp"
 
 namespace cano::detail {
@@ -62,6 +66,10 @@ public:
   /// A tag for the next inline runner, unique over the actor's life, so that a late message of
   /// a runner of an earlier run never reaches the current one.
   std::uint32_t next_runner_tag() noexcept { return ++runner_tags_; }
+
+  /// The total timeout of run `run` passed (its timer is a request to this actor that nobody
+  /// answers: see run_fsm::begin).
+  virtual void total_timeout_passed(std::uint64_t run) = 0;
 
   /// The run delivered its result. `recycled`: the engine took this actor back for a next run;
   /// otherwise the actor ends (the old per-run life, for runs that may still get answers).
@@ -98,12 +106,13 @@ public:
       start_if_empty_(spec.start_if_empty),
       scheduled_(spec.scheduled),
       done_(std::move(spec.done)),
-      mutable_ctx_(make_context(spec, *eng_)),
+      mutable_ctx_(std::move(spec.ctx)),
       ctx_(mutable_ctx_),
       def_(ctx_->def.get()),
       has_observers_(!def_->observers.empty()),
       writer_(self_, *eng_, def_->store, ctx_->workflow_id),
-      current_(spec.initial) {}
+      current_(spec.initial),
+      cancellation_(std::move(spec.cancellation)) {}
 
   run_fsm(const run_fsm&) = delete;
   run_fsm& operator=(const run_fsm&) = delete;
@@ -114,15 +123,15 @@ public:
   std::uint64_t run_id() const noexcept { return run_id_; }
   /// The result was delivered: the run is over.
   bool ended() const noexcept { return phase_ == run_phase::ended; }
-  /// True when nothing of this run can still call back into it: no checkpoint answer and no
-  /// saga drain outstanding. Then the host may drop this run and take the next one; every other
-  /// late message (timers, pool jobs, workers) is recognised by its run id, tag or sender.
-  bool quiet() const noexcept { return writer_.in_flight() == 0 && !drain_; }
+  /// True when nothing of this run can still call back into it: no checkpoint answer, no saga
+  /// drain and no total-timeout timer outstanding. Then the host may drop this run and take the
+  /// next one; every other late message (timers, pool jobs, workers) is recognised by its run
+  /// id, tag or sender. (A total-timeout timer is a request whose handler stays with the actor
+  /// until it fires: a run that set one ends its actor, and the timer goes with it.)
+  bool quiet() const noexcept { return writer_.in_flight() == 0 && !drain_ && !total_timer_pending_; }
 
   /// The inline runner with this tag, or null (a stale message of an earlier runner).
-  attempt_runner* runner_for(std::uint32_t tag) noexcept {
-    return runner_ && runner_tag_ == tag ? &*runner_ : nullptr;
-  }
+  attempt_runner* runner_for(std::uint32_t tag) noexcept { return runner_ && runner_tag_ == tag ? &*runner_ : nullptr; }
   void on_runner_message() {
     if (phase_ == run_phase::forward && runner_progress()) {
       advance();
@@ -159,23 +168,32 @@ public:
     finish(error::workflow("run dropped: the runtime shut down before the run finished"), RunStatus::interrupted,
            phase_ == run_phase::compensating ? final_write::none : final_write::header);
   }
-  void on_cancel() { // the scheduler's cancel_flow: undo the saga, end as cancelled
-    fail(error::workflow("Workflow cancelled"));
+  /// A cancel arrived — a token, runtime::cancel, a durable request, the scheduler's
+  /// cancel_flow (the flag is set already, unless someone sent the message alone).
+  void on_cancel() {
+    ctx_->cancelled.store(true, std::memory_order_release);
+    if (phase_ == run_phase::forward) {
+      interrupt_in_flight();
+    }
+    // Starting or setting up: the first state sees the flag. Compensating or ending: too late
+    // (the drain is not cancellable).
   }
+  /// The total timeout's timer fired.
+  void on_total_timeout() {
+    total_timer_pending_ = false;
+    if (ending() || phase_ == run_phase::compensating) {
+      return; // the drain has its own deadline
+    }
+    timed_out_ = true;
+    if (phase_ == run_phase::forward) {
+      interrupt_in_flight();
+    }
+  }
+  /// The token no longer reaches this run (its actor is going away).
+  void release_token() noexcept { cancel_subscription_.reset(); }
 
 private:
   using run_result_value = expected<state_code>;
-
-  static std::shared_ptr<run_context> make_context(run_spec& spec, const engine& eng) {
-    auto ctx = std::make_shared<run_context>();
-    ctx->def = std::move(spec.def);
-    ctx->workflow_id = spec.workflow_id.empty() ? ctx->def->workflow_id : std::move(spec.workflow_id);
-    ctx->input = std::move(spec.input);
-    ctx->run_id = spec.run_id;         // observers and log lines name the run
-    ctx->metrics = eng.metrics();      // metrics
-    ctx->log = eng.log();
-    return ctx;
-  }
 
   bool ending() const noexcept { return phase_ >= run_phase::finishing; }
 
@@ -216,21 +234,48 @@ private:
                     RunStatus::failed, final_write::none);
     }
     if (auto valid = scheduled_ ? expected<void>{} : def_->validate(); !valid) { // scheduled: checked at start
-      return finish(valid.error_value(), RunStatus::failed, final_write::none);
+      return finish(valid.error(), RunStatus::failed, final_write::none);
     }
     if (def_->timeout && !scheduled_) { // scheduled runs ignore with_timeout (cano)
       self_->delayed_send(self_, timer_delay(*def_->timeout), run_timeout_atom::value, run_id_);
     }
+    if (def_->total_timeout) { // every run, scheduled ones too (cano 0.15)
+      started_at_ = self_->clock().now();
+      if (!is_never(*def_->total_timeout)) {
+        // The timer is the timeout of a request nobody answers: unlike a delayed message, it goes
+        // away with the actor, so a run that ends early is not kept in memory until it fires.
+        total_timer_pending_ = true;
+        self_
+          ->request(caf::actor_cast<caf::actor>(self_), timer_delay(*def_->total_timeout), total_timeout_atom::value,
+                    run_id_)
+          .then([] {},
+                [host = self_, run = run_id_](caf::error& err) {
+                  if (err == caf::sec::request_timeout) {
+                    host->total_timeout_passed(run);
+                  }
+                });
+      }
+    }
+    if (cancellation_.can_be_cancelled()) {
+      // The token's callback runs on the thread that cancels (now, if it already did). It names
+      // this run: should it race the run's end, a recycled actor ignores it.
+      std::weak_ptr<const run_context> weak = ctx_;
+      cancel_subscription_ = cancellation_.on_cancel([weak, self = caf::actor_cast<caf::actor_addr>(self_)] {
+        if (auto ctx = weak.lock()) {
+          signal_cancel(*ctx, caf::actor_cast<caf::actor>(self));
+        }
+      });
+    }
     if (writer_.active()) {
       if (auto driver = writer_.acquire_driver(); !driver) {
-        return finish(driver.error_value(), RunStatus::failed, final_write::none);
+        return finish(driver.error(), RunStatus::failed, final_write::none);
       }
     }
     if (resume_) {
       return load_for_resume();
     }
     if (auto valid = scheduled_ ? expected<void>{} : def_->validate_initial_state(current_); !valid) {
-      return finish(valid.error_value(), RunStatus::failed, final_write::none);
+      return finish(valid.error(), RunStatus::failed, final_write::none);
     }
     attempts_ = 1;
     owns_header_ = true;
@@ -251,27 +296,27 @@ private:
           return error::checkpoint_store(std::string(what) + ": the store threw: " + text);
         };
       };
-      auto claimed = call_guarded([&]() -> expected<void> { return take_over ? store->claim_run(id) : store->adopt_run(id); },
-                                  [&](const std::string& t) -> expected<void> { return threw("claim run")(t); });
+      auto claimed =
+        call_guarded([&]() -> expected<void> { return take_over ? store->claim_run(id) : store->adopt_run(id); },
+                     [&](const std::string& t) -> expected<void> { return threw("claim run")(t); });
       if (!claimed) {
-        data->rows = claimed.error_value();
+        data->rows = claimed.error();
         return data;
       }
-      data->rows = call_guarded([&] { return store->load_run(id); },
-                                [&](const std::string& t) -> expected<std::vector<CheckpointRow>> {
-                                  return threw("load_run")(t);
-                                });
-      data->header = call_guarded([&] { return store->run_header(id); },
-                                  [&](const std::string& t) -> expected<std::optional<RunHeader>> {
-                                    return threw("run_header")(t);
-                                  });
+      data->rows = call_guarded(
+        [&] { return store->load_run(id); },
+        [&](const std::string& t) -> expected<std::vector<CheckpointRow>> { return threw("load_run")(t); });
+      data->header = call_guarded(
+        [&] { return store->run_header(id); },
+        [&](const std::string& t) -> expected<std::optional<RunHeader>> { return threw("run_header")(t); });
       return data;
     };
     if (!def_->store->is_blocking()) {
       return resume_loaded(*load());
     }
     auto self = caf::actor_cast<caf::actor>(self_);
-    if (!eng_->pool()->try_post([load, self, run = run_id_] { caf::anon_send(self, loaded_atom::value, run, load()); })) {
+    if (!eng_->pool()->try_post(
+          [load, self, run = run_id_] { caf::anon_send(self, loaded_atom::value, run, load()); })) {
       finish(error::checkpoint_store("blocking pool exhausted: cannot load the checkpoint log"), RunStatus::failed,
              final_write::none);
     }
@@ -283,14 +328,14 @@ private:
     }
     const auto& id = ctx_->workflow_id;
     if (!data.rows) {
-      return finish(error::checkpoint_store("load checkpoint run " + debug_quote(id) + ": " +
-                                            data.rows.error_value().to_string()),
-                    RunStatus::failed, final_write::none);
+      return finish(
+        error::checkpoint_store("load checkpoint run " + debug_quote(id) + ": " + data.rows.error().to_string()),
+        RunStatus::failed, final_write::none);
     }
     if (!data.header) {
-      return finish(error::checkpoint_store("load checkpoint run " + debug_quote(id) + ": " +
-                                            data.header.error_value().to_string()),
-                    RunStatus::failed, final_write::none);
+      return finish(
+        error::checkpoint_store("load checkpoint run " + debug_quote(id) + ": " + data.header.error().to_string()),
+        RunStatus::failed, final_write::none);
     }
     auto start = decide_resume(*def_, id, *data.rows, std::move(*data.header),
                                start_if_empty_ ? std::optional<state_code>(current_) : std::nullopt);
@@ -298,6 +343,10 @@ private:
       mutable_ctx_->input = start.header->input; // the run's input, as first given
       created_at_ = start.header->created_at;
       attempts_ = start.header->attempts;
+      if (start.header->cancel_requested_at) {
+        // Asked before this resume (its driver died meanwhile): the run stops at its first state.
+        ctx_->cancelled.store(true, std::memory_order_release);
+      }
     }
     ++attempts_;
     switch (start.how) {
@@ -350,9 +399,9 @@ private:
     setup_in_flight_ = true;
     auto self = caf::actor_cast<caf::actor>(self_);
     bool posted = eng_->pool()->try_post([resources = def_->resources, self, run = run_id_] {
-      auto r = call_guarded([&] { return resources->acquire(); }, [](const std::string& text) -> expected<void> {
-        return error::generic("resource setup threw: " + text);
-      });
+      auto r = call_guarded(
+        [&] { return resources->acquire(); },
+        [](const std::string& text) -> expected<void> { return error::generic("resource setup threw: " + text); });
       caf::anon_send(self, resources_atom::value, run, std::make_shared<expected<void>>(std::move(r)));
     });
     if (!posted) {
@@ -370,7 +419,7 @@ private:
         return wrap_up(); // timed out or dropped while setting up
       }
       if (!r) {
-        return finish(r.error_value(), RunStatus::failed, final_write::header);
+        return finish(r.error(), RunStatus::failed, final_write::header);
       }
       return resources_acquired();
     }
@@ -398,6 +447,9 @@ private:
         return;
       }
       if (!entered_) {
+        if (cancel_requested()) {
+          return cancel_before_state(); // at the boundary: the state is not entered
+        }
         enter_state();
         if (phase_ != run_phase::forward || waiting_) {
           return;
@@ -454,7 +506,7 @@ private:
 
   void entry_row_written(const expected<void>& r) {
     if (!r) {
-      return fail(store_failure("append checkpoint: ", r.error_value()));
+      return fail(store_failure("append checkpoint: ", r.error()));
     }
     checkpointed();
     entered_ = true;
@@ -465,7 +517,17 @@ private:
     const auto& facts = here();
     if (facts.exit) {
       // With a store, the exit row carried the clear and the final header (write_row).
-      finish(run_result_value{current_}, RunStatus::completed, final_in_exit_row_ ? final_write::none : final_write::header_and_clear);
+      finish(run_result_value{current_}, RunStatus::completed,
+             final_in_exit_row_ ? final_write::none : final_write::header_and_clear);
+      return false;
+    }
+    if (cancel_requested()) {
+      cancel_before_state(); // it came while the entry row was written: the task never starts
+      return false;
+    }
+    if (timed_out_) {
+      // The total timeout passed while a saga step ran (never dropped): the next dispatch fails.
+      fail_timed_out();
       return false;
     }
     if (facts.entry == nullptr) {
@@ -486,7 +548,7 @@ private:
     if (entry_->type == state_entry::kind::stepped) {
       auto c = take_resume_cursor(name);
       if (!c) {
-        return conclude_failure(c.error_value());
+        return conclude_failure(c.error());
       }
       cursor = std::move(*c);
     }
@@ -495,8 +557,8 @@ private:
     // one is built only when that attempt leaves work (a retry, a stepped task's next step).
     std::optional<attempt_outcome> first;
     if (attempt_runner::first_attempt_plain(entry_->work)) {
-      first.emplace(attempt_runner::first_plain_attempt(*ctx_, entry_->work, current_label(), panic_prefix_text,
-                                                        step_, cursor));
+      first.emplace(
+        attempt_runner::first_plain_attempt(*ctx_, entry_->work, current_label(), panic_prefix_text, step_, cursor));
       if (attempt_runner::first_settles(*ctx_, entry_->work, *first)) {
         return conclude(first->value);
       }
@@ -539,8 +601,17 @@ private:
   bool runner_progress() {
     while (runner_ && phase_ == run_phase::forward) {
       if (runner_->cursor_pending()) {
+        if (interrupt_pending()) {
+          // Cancelled while the step ran (a pooled step may come back in place, before this
+          // actor reads the cancel): its cursor came after the cancel and is not written.
+          drop_in_flight();
+          return false;
+        }
         auto now = write_cursor(runner_->cursor(), [this](std::optional<error> failure) {
           waiting_ = false;
+          if (runner_ && interrupt_pending()) {
+            return drop_in_flight(); // cancelled or timed out while its cursor row was written
+          }
           if (runner_) {
             runner_->cursor_written(std::move(failure));
             if (runner_progress()) {
@@ -549,6 +620,10 @@ private:
           }
         });
         if (!now) {
+          return false;
+        }
+        if (interrupt_pending()) {
+          drop_in_flight(); // asked between two steps of an inline stepped task
           return false;
         }
         runner_->cursor_written(std::move(*now));
@@ -568,13 +643,14 @@ private:
                                                    std::function<void(std::optional<error>)> k) {
     auto settle = [this](const expected<void>& r) -> std::optional<error> {
       if (!r) {
-        return store_failure("append step cursor checkpoint: ", r.error_value());
+        return store_failure("append step cursor checkpoint: ", r.error());
       }
       checkpointed();
       return std::nullopt;
     };
     if (ctx_->workflow_id.empty()) {
-      return std::optional<error>{error::checkpoint_store("checkpointing requires a workflow id (call with_workflow_id)")};
+      return std::optional<error>{
+        error::checkpoint_store("checkpointing requires a workflow id (call with_workflow_id)")};
     }
     CheckpointRow row(seq_, def_->label(current_), entry_->work.task_name);
     row = row.with_cursor(to_blob(cursor));
@@ -590,7 +666,7 @@ private:
   bool conclude(expected<step_result>& outcome) {
     inst_.dispatched(def_->label(current_), entry_->type, outcome && !outcome->was_split); // metrics
     if (!outcome) {
-      return conclude_failure(outcome.error_value());
+      return conclude_failure(outcome.error());
     }
     if (outcome->was_split) {
       switch (entry_->type) {
@@ -628,6 +704,13 @@ private:
       notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_task_failure(run, name, failure); });
     }
     runner_.reset();
+    if (cancel_requested() && failure.code() != errc::fenced && !failure.is_store_unavailable()) {
+      // The task failed while a cancel was on its way (it may have wound up because of it): the
+      // run ends cancelled, as it would have a moment later.
+      notify_cancelled();
+      fail(error::cancelled());
+      return false;
+    }
     fail(std::move(failure));
     return false;
   }
@@ -646,7 +729,7 @@ private:
     auto after = [this, name, blob, next](const expected<void>& r) {
       stack_.push_back({name, blob, seq_}); // pushed even when the row failed: undo it too
       if (!r) {
-        fail(store_failure("append compensation checkpoint: ", r.error_value()));
+        fail(store_failure("append compensation checkpoint: ", r.error()));
         return false;
       }
       checkpointed();
@@ -721,6 +804,81 @@ private:
     return h;
   }
 
+  // -- cancellation and the total timeout (cano 0.15 §4.2, §4.3) -------------------------------
+
+  bool cancel_requested() const noexcept { return ctx_->cancelled.load(std::memory_order_relaxed); }
+  bool interrupt_pending() const noexcept { return timed_out_ || cancel_requested(); }
+
+  /// Drops the task in flight for a cancel or the total timeout, unless it must go on: a saga
+  /// step (never interrupted: its entry gets pushed, then the next state stops the run), or a
+  /// checkpoint write in flight (its answer continues the run and meets the check there).
+  void interrupt_in_flight() {
+    if (waiting_ || (!runner_ && !worker_) || entry_ == nullptr) {
+      return; // between states (a yield): the next state decides
+    }
+    if (entry_->type == state_entry::kind::compensatable) {
+      return;
+    }
+    drop_in_flight();
+  }
+
+  /// The task in flight is dropped: on_task_failure for it (for a split, each branch), then
+  /// on_cancelled or on_workflow_timeout, then the rollback. A cancel wins over the timeout.
+  void drop_in_flight() {
+    const bool cancel = cancel_requested();
+    auto err = cancel ? error::cancelled() : timeout_error();
+    stop_worker(); // abandons the attempt: its body sees stop_requested(), its result is ignored
+    if (has_observers_) {
+      if (entry_->type == state_entry::kind::split) {
+        for (std::size_t i = 0; i < entry_->branches.size(); ++i) {
+          auto id = entry_->branches[i].task_name + "[" + std::to_string(i) + "]";
+          notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_task_failure(run, id, err); });
+        }
+      } else {
+        const auto& name = entry_->work.task_name;
+        notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_task_failure(run, name, err); });
+      }
+    }
+    if (cancel) {
+      notify_cancelled();
+    } else {
+      notify_timed_out(err);
+    }
+    fail(std::move(err));
+  }
+
+  /// Cancelled at a state boundary: on_cancelled for the state, then the rollback.
+  void cancel_before_state() {
+    notify_cancelled();
+    fail(error::cancelled());
+  }
+
+  void fail_timed_out() {
+    auto err = timeout_error();
+    notify_timed_out(err);
+    fail(std::move(err));
+  }
+
+  void notify_cancelled() {
+    if (has_observers_ && !cancel_reported_) {
+      cancel_reported_ = true;
+      const auto& label = def_->label(current_);
+      notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_cancelled(run, label); });
+    }
+  }
+
+  void notify_timed_out(const error& err) {
+    if (has_observers_) {
+      notify(*ctx_,
+             [&](WorkflowObserver& o, const run_info& run) { o.on_workflow_timeout(run, err.elapsed(), err.limit()); });
+    }
+  }
+
+  error timeout_error() {
+    auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(self_->clock().now() - started_at_);
+    return error::workflow_timeout(elapsed, std::chrono::duration_cast<std::chrono::nanoseconds>(*def_->total_timeout));
+  }
+
   // -- failure and rollback ---------------------------------------------------------------------
 
   /// A terminal FSM failure: undo the saga steps (LIFO, never stopping early), or return the
@@ -761,7 +919,7 @@ private:
           if (written) {
             return k(std::nullopt);
           }
-          const auto& e = written.error_value();
+          const auto& e = written.error();
           if (e.is_store_unavailable() || e.code() == errc::fenced) {
             return k(e); // stop: the header keeps the last durable record (resumable / not ours)
           }
@@ -778,10 +936,17 @@ private:
         }
       };
     }
-    drain_ = std::make_unique<saga_drain>(self_, ctx_, eng_->pool(), std::move(record), std::move(recorder),
-                                          [this](RollbackRecord&& done, std::optional<error> stopped) {
-                                            drain_finished(std::move(done), std::move(stopped));
-                                          });
+    // With a total timeout every drain has a budget of its own (cano 0.15 §4.2), from now.
+    std::optional<caf::actor_clock::time_point> deadline;
+    if (auto budget = def_->compensation_budget()) {
+      deadline = deadline_after<std::chrono::steady_clock>(self_->clock().now(), *budget);
+    }
+    drain_ = std::make_unique<saga_drain>(
+      self_, ctx_, eng_->pool(), std::move(record), std::move(recorder),
+      [this](RollbackRecord&& done, std::optional<error> stopped) {
+        drain_finished(std::move(done), std::move(stopped));
+      },
+      deadline);
     drain_->start(record_first);
   }
 
@@ -830,7 +995,7 @@ private:
     if (result_.has_value()) {
       w.header->final_state = def_->label(*result_);
     } else {
-      w.header->failure = result_.error_value();
+      w.header->failure = result_.error();
     }
     if (rollback_) {
       w.header->rollback = std::move(*rollback_);
@@ -841,7 +1006,7 @@ private:
       final_write_pending_ = false;
       if (!r) {
         ctx_->log->diagnostic(log_level::error, "writing the final run header of " + debug_quote(ctx_->workflow_id) +
-                                                  " failed: " + r.error_value().to_string());
+                                                  " failed: " + r.error().to_string());
       }
       wrap_up();
     };
@@ -850,9 +1015,7 @@ private:
     }
   }
 
-  void finish(error err, RunStatus status, final_write what) {
-    finish(run_result_value{std::move(err)}, status, what);
-  }
+  void finish(error err, RunStatus status, final_write what) { finish(run_result_value{std::move(err)}, status, what); }
 
   /// Once the final write is done and no setup is in flight: release resources, then report.
   void wrap_up() {
@@ -888,7 +1051,7 @@ private:
     if (result_.has_value()) {
       detail::run_result_access::set_final_state(r, *result_);
     } else {
-      r.failure = result_.error_value();
+      r.failure = result_.error();
     }
     // Back on the engine's shelf before the caller hears of it, so that its next run can take
     // this actor; a run that may still get answers ends its actor instead.
@@ -901,6 +1064,8 @@ private:
     } else if (done_.callback) {
       done_.callback(std::move(r));
     }
+    done_ = completion{};         // a timer still pending for this actor must not keep the receiver alive
+    cancel_subscription_.reset(); // a token cancelled from now on reaches nothing of this run
   }
 
   run_host* self_;
@@ -909,7 +1074,7 @@ private:
   bool resume_;
   bool take_over_;      // a resume claims the run (else: adopts a run placed here)
   bool start_if_empty_; // a resume of a run with an empty log starts it from current_
-  bool scheduled_; // run_options::scheduled: no validation, resources or timeout of its own
+  bool scheduled_;      // run_options::scheduled: no validation, resources or timeout of its own
   completion done_;
   std::shared_ptr<run_context> mutable_ctx_; // only to set a resumed run's input before it runs
   // Runners keep a reference to this very pointer: it must be of the type they take.
@@ -930,18 +1095,18 @@ private:
 
   // The FSM position
   state_code current_;
-  state_facts here_;        // of current_, when here_valid_
+  state_facts here_; // of current_, when here_valid_
   bool here_valid_ = false;
   bool entered_ = false; // the current state's entry row is written
   const state_entry* entry_ = nullptr;
-  task_context::step_id step_;             // the current state's step (idempotency keys)
-  std::uint64_t visits_ = 0;               // state visits, the steps of a run without a store
+  task_context::step_id step_;               // the current state's step (idempotency keys)
+  std::uint64_t visits_ = 0;                 // state visits, the steps of a run without a store
   std::optional<std::uint64_t> resume_step_; // the step a resumed run's first state continues
   std::optional<std::uint64_t> superseded_;  // the completion row the first state's re-run replaces
-  std::optional<attempt_runner> runner_;   // the current state's work (inline or on the pool)
-  std::uint32_t runner_tag_ = 0;           // its tag: messages of earlier runners carry another
-  caf::actor worker_;                      // the join actor of the current (split) state
-  std::vector<stacked_step> stack_;        // completed saga steps
+  std::optional<attempt_runner> runner_;     // the current state's work (inline or on the pool)
+  std::uint32_t runner_tag_ = 0;             // its tag: messages of earlier runners carry another
+  caf::actor worker_;                        // the join actor of the current (split) state
+  std::vector<stacked_step> stack_;          // completed saga steps
   // Rarely used state sits behind pointers (null until needed) to keep parked runs small.
   std::unique_ptr<std::unordered_map<std::string, saved_cursor>> cursors_; // a resumed run's stepped cursors
 
@@ -949,6 +1114,14 @@ private:
   std::unique_ptr<RollbackRecord> resumed_rollback_; // a resumed drain, started after setup
   std::unique_ptr<saga_drain> drain_;
   std::unique_ptr<RollbackRecord> rollback_; // the finished drain, for the final header
+
+  // Cancellation and the total timeout
+  cancellation_token cancellation_;                      // run_options::cancellation
+  cancellation_token::subscription cancel_subscription_; // until the run delivers
+  caf::actor_clock::time_point started_at_{};            // the total timeout counts from here
+  bool total_timer_pending_ = false;                     // its timer is set and has not fired
+  bool timed_out_ = false;                               // the total timeout passed
+  bool cancel_reported_ = false;                         // on_cancelled fired
 
   bool setup_in_flight_ = false; // a setup job runs on the pool (the run may end meanwhile)
   bool final_write_pending_ = false;
@@ -990,15 +1163,27 @@ public:
         [this](comp_done_atom, std::uint64_t seq, void_result_ptr& r) {
           with_run([&](run_fsm& fsm) { fsm.on_compensate_done(seq, *r); });
         },
-        [this](comp_timeout_atom, std::uint64_t seq) {
-          with_run([&](run_fsm& r) { r.on_compensate_timeout(seq); });
-        },
+        [this](comp_timeout_atom, std::uint64_t seq) { with_run([&](run_fsm& r) { r.on_compensate_timeout(seq); }); },
         [this](resources_atom, std::uint64_t run, void_result_ptr& result) {
           with_run(run, [&](run_fsm& r) { r.on_resources(*result); });
         },
         [this](run_timeout_atom, std::uint64_t run) { with_run(run, [](run_fsm& r) { r.on_run_timeout(); }); },
         [this](drop_atom, std::uint64_t run) { with_run(run, [](run_fsm& r) { r.on_drop(); }); },
-        [this](cancel_atom, std::uint64_t run) { with_run(run, [](run_fsm& r) { r.on_cancel(); }); });
+        [this](cancel_atom, std::uint64_t run) { with_run(run, [](run_fsm& r) { r.on_cancel(); }); },
+        [this](total_timeout_atom, std::uint64_t) -> caf::response_promise {
+          // The total timeout's timer: a request to itself that is never answered (see begin()).
+          return make_response_promise();
+        });
+  }
+
+  void total_timeout_passed(std::uint64_t run) override {
+    with_run(run, [](run_fsm& r) { r.on_total_timeout(); });
+  }
+
+  void on_exit() override {
+    if (run_) {
+      run_->release_token(); // the token no longer points here
+    }
   }
 
 private:

@@ -7,9 +7,15 @@
 // It lives inside the run supervisor (the host): compensates of non-blocking tasks run inline,
 // others on the engine's pool with the task's attempt_timeout, answered by comp_done /
 // comp_timeout messages that the host forwards here.
+//
+// A drain may have a deadline (cano 0.15 §4.2, a workflow with a total timeout): a pooled
+// compensate still running when it passes fails with "exceeded compensation deadline"; once it
+// has passed, the entries not yet undone are not undone at all — each becomes an
+// orphaned_compensation error keeping its task id and output, then one timeout error counts them.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,8 +38,9 @@ public:
   /// Called once: the record when every entry was undone, or `stopped` when recording failed.
   using finished_fn = std::function<void(RollbackRecord&& record, std::optional<error> stopped)>;
 
-  saga_drain(caf::event_based_actor* host, std::shared_ptr<const run_context> ctx,
-             std::shared_ptr<blocking_pool> pool, RollbackRecord record, recorder rec, finished_fn done);
+  saga_drain(caf::event_based_actor* host, std::shared_ptr<const run_context> ctx, std::shared_ptr<blocking_pool> pool,
+             RollbackRecord record, recorder rec, finished_fn done,
+             std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
   ~saga_drain(); // a compensate still running on the pool is told to stop
 
   saga_drain(const saga_drain&) = delete;
@@ -53,6 +60,8 @@ private:
   void undo_top();
   /// `invoked`: a compensate ran (false: none is registered), for the metrics.
   void undone(std::optional<error> failure, bool invoked = true);
+  bool past_deadline() const;
+  void orphan_the_rest();
   bool post_compensate(std::shared_ptr<const compensator> comp, const RollbackRecord::Entry& entry,
                        nlohmann::json output, const TaskConfig& cfg);
 
@@ -68,8 +77,10 @@ private:
   bool pumping_ = false;
   bool finished_ = false;
   std::uint64_t seq_ = 0; // the pooled compensate in progress (stale answers carry another)
+  std::optional<std::chrono::steady_clock::time_point> deadline_; // on the host's clock
   std::string comp_task_id_;
   std::optional<duration> comp_timeout_;
+  bool comp_timer_is_deadline_ = false; // the pooled compensate's timer is the drain's deadline
   std::shared_ptr<std::atomic<bool>> comp_stop_;
 };
 

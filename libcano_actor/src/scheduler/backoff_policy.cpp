@@ -15,9 +15,7 @@ double jitter_draw() {
   return std::uniform_real_distribution<double>(-1.0, 1.0)(gen);
 }
 
-double as_seconds(std::chrono::nanoseconds d) {
-  return static_cast<double>(d.count()) / 1e9;
-}
+double as_seconds(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e9; }
 
 } // namespace
 

@@ -34,9 +34,7 @@ inline void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsign
   y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
 }
 
-inline bool is_leap_year(std::int64_t y) {
-  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
+inline bool is_leap_year(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 inline unsigned days_in_month(std::int64_t y, unsigned m) {
   static constexpr unsigned lengths[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

@@ -55,11 +55,10 @@ constexpr named_value weekday_names[] = {
   {"fri", 6},     {"friday", 6}, {"sat", 7},       {"saturday", 7},
 };
 constexpr named_value month_names[] = {
-  {"jan", 1},       {"january", 1},   {"feb", 2},       {"february", 2}, {"mar", 3},
-  {"march", 3},     {"apr", 4},       {"april", 4},     {"may", 5},      {"jun", 6},
-  {"june", 6},      {"jul", 7},       {"july", 7},      {"aug", 8},      {"august", 8},
-  {"sep", 9},       {"september", 9}, {"oct", 10},      {"october", 10}, {"nov", 11},
-  {"november", 11}, {"dec", 12},      {"december", 12},
+  {"jan", 1},      {"january", 1}, {"feb", 2},       {"february", 2}, {"mar", 3},       {"march", 3},
+  {"apr", 4},      {"april", 4},   {"may", 5},       {"jun", 6},      {"june", 6},      {"jul", 7},
+  {"july", 7},     {"aug", 8},     {"august", 8},    {"sep", 9},      {"september", 9}, {"oct", 10},
+  {"october", 10}, {"nov", 11},    {"november", 11}, {"dec", 12},     {"december", 12},
 };
 
 bool all_digits(const std::string& s) {
@@ -108,9 +107,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-std::string quoted(const std::string& s) {
-  return "\"" + s + "\"";
-}
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
 /// 1 = Sunday … 7 = Saturday (1970-01-01 was a Thursday).
 unsigned cron_weekday(std::int64_t days) {
@@ -178,9 +175,7 @@ struct cron_parser {
     return out;
   }
 
-  static error invalid(const std::string& why) {
-    return error::configuration("Invalid cron expression: " + why);
-  }
+  static error invalid(const std::string& why) { return error::configuration("Invalid cron expression: " + why); }
 
   static expected<CronSchedule> shorthand(CronSchedule out, const std::string& word) {
     // seconds minutes hours day-of-month month day-of-week
@@ -196,8 +191,7 @@ struct cron_parser {
     } else if (word == "@hourly") {
       expansion = "0 0 * * * *";
     } else {
-      return invalid("unknown shorthand " + quoted(word) +
-                     " (known: @yearly, @monthly, @weekly, @daily, @hourly)");
+      return invalid("unknown shorthand " + quoted(word) + " (known: @yearly, @monthly, @weekly, @daily, @hourly)");
     }
     auto parsed = parse(expansion);
     if (!parsed) {
@@ -214,13 +208,13 @@ struct cron_parser {
         continue;
       }
       switch (f) {
-      case 0: out.seconds_ |= std::uint64_t{1} << v; break;
-      case 1: out.minutes_ |= std::uint64_t{1} << v; break;
-      case 2: out.hours_ |= std::uint32_t{1} << v; break;
-      case 3: out.days_of_month_ |= std::uint32_t{1} << v; break;
-      case 4: out.months_ = static_cast<std::uint16_t>(out.months_ | (1u << v)); break;
-      case 5: out.days_of_week_ = static_cast<std::uint8_t>(out.days_of_week_ | (1u << v)); break;
-      default: break;
+        case 0: out.seconds_ |= std::uint64_t{1} << v; break;
+        case 1: out.minutes_ |= std::uint64_t{1} << v; break;
+        case 2: out.hours_ |= std::uint32_t{1} << v; break;
+        case 3: out.days_of_month_ |= std::uint32_t{1} << v; break;
+        case 4: out.months_ = static_cast<std::uint16_t>(out.months_ | (1u << v)); break;
+        case 5: out.days_of_week_ = static_cast<std::uint8_t>(out.days_of_week_ | (1u << v)); break;
+        default: break;
       }
     }
     if (f == 6) {
@@ -234,8 +228,7 @@ struct cron_parser {
   }
 
   /// Fills `set` from one field's text; returns the reason when it is invalid.
-  static std::optional<std::string> parse_field(std::size_t f, const std::string& text,
-                                                values& set) {
+  static std::optional<std::string> parse_field(std::size_t f, const std::string& text, values& set) {
     const auto& spec = fields[f];
     set.assign(spec.max - spec.min + 1, false);
     for (const auto& item : split(text, ',')) {
@@ -249,8 +242,7 @@ struct cron_parser {
     return std::nullopt;
   }
 
-  static std::optional<std::string> parse_item(std::size_t f, const std::string& item,
-                                               values& set) {
+  static std::optional<std::string> parse_item(std::size_t f, const std::string& item, values& set) {
     const auto& spec = fields[f];
     unsigned lo = spec.min;
     unsigned hi = spec.max;
@@ -287,11 +279,11 @@ struct cron_parser {
       }
       auto from = value(f, a);
       if (!from) {
-        return from.error_value().message();
+        return from.error().message();
       }
       auto to = value(f, b);
       if (!to) {
-        return to.error_value().message();
+        return to.error().message();
       }
       if (*from > *to) {
         return "range " + base + " ends before it starts";
@@ -304,7 +296,7 @@ struct cron_parser {
       }
       auto v = value(f, base);
       if (!v) {
-        return v.error_value().message();
+        return v.error().message();
       }
       lo = *v;
       hi = slash != std::string::npos ? spec.max : *v; // "N/K" runs from N to the maximum
@@ -321,8 +313,7 @@ struct cron_parser {
     const auto& spec = fields[f];
     if (all_letters(token)) {
       if (!spec.takes_names) {
-        return error::configuration("names are only allowed in month and day-of-week, not " +
-                                    quoted(token));
+        return error::configuration("names are only allowed in month and day-of-week, not " + quoted(token));
       }
       auto key = lower(token);
       if (f == weekday_field) {
@@ -344,8 +335,7 @@ struct cron_parser {
     }
     auto n = number(token);
     if (!n || *n < spec.min || *n > spec.max) {
-      return error::configuration(token + " is outside " + std::to_string(spec.min) + "-" +
-                                  std::to_string(spec.max));
+      return error::configuration(token + " is outside " + std::to_string(spec.min) + "-" + std::to_string(spec.max));
     }
     return *n;
   }
@@ -359,9 +349,7 @@ struct cron_parser {
   }
 };
 
-expected<CronSchedule> CronSchedule::parse(const std::string& expression) {
-  return cron_parser::parse(expression);
-}
+expected<CronSchedule> CronSchedule::parse(const std::string& expression) { return cron_parser::parse(expression); }
 
 std::optional<CronSchedule::time_point> CronSchedule::next_after(time_point t) const {
   using namespace std::chrono;

@@ -5,18 +5,17 @@
 namespace cano::detail {
 
 flow_board::flow_board(std::vector<flow_slot> slots, caf::actor_clock& clock, time_point utc_origin)
-  : flows(std::move(slots))
-  , clock_(clock) {
+  : flows(std::move(slots)),
+    clock_(clock) {
   for (std::size_t i = 0; i < flows.size(); ++i) {
     index.emplace(flows[i].info.id, i);
   }
-  offset_ = std::chrono::duration_cast<std::chrono::system_clock::duration>(
-    utc_origin.time_since_epoch() - clock_.now().time_since_epoch());
+  offset_ = std::chrono::duration_cast<std::chrono::system_clock::duration>(utc_origin.time_since_epoch() -
+                                                                            clock_.now().time_since_epoch());
 }
 
 flow_board::time_point flow_board::utc_now() const {
-  return time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                      clock_.now().time_since_epoch()) +
+  return time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(clock_.now().time_since_epoch()) +
                     offset_);
 }
 
@@ -31,9 +30,9 @@ std::optional<std::size_t> flow_board::find(const std::string& id) const {
 reservation flow_board::reserve(std::size_t i, time_point now) {
   auto& info = flows[i].info;
   switch (info.status.state()) {
-  case FlowStatus::kind::running: return reservation::already_running;
-  case FlowStatus::kind::tripped: return reservation::tripped;
-  default: break;
+    case FlowStatus::kind::running: return reservation::already_running;
+    case FlowStatus::kind::tripped: return reservation::tripped;
+    default: break;
   }
   info.status = FlowStatus::running();
   info.last_run = now;
@@ -53,8 +52,9 @@ void flow_board::apply_outcome(std::size_t i, const std::optional<error>& failur
     info.next_eligible.reset();
     return;
   }
-  if (cancelled && failure->code() != errc::compensation_failed) {
-    // A deliberate cancel is no failure: streak and window stay as they were (cano 0.15).
+  if (failure->code() == errc::cancelled || (cancelled && failure->code() != errc::compensation_failed)) {
+    // A deliberate cancel is no failure, whoever asked for it (cancel_flow, runtime::cancel, a
+    // durable request): streak and window stay as they were (cano 0.15 judges by the category).
     info.status = FlowStatus::idle();
     return;
   }
@@ -69,8 +69,7 @@ void flow_board::apply_outcome(std::size_t i, const std::optional<error>& failur
     return;
   }
   // Saturating: a huge max_delay means "effectively never", not an overflow into the past.
-  const auto delay = std::chrono::duration_cast<std::chrono::system_clock::duration>(
-    slot.policy.compute_delay(streak));
+  const auto delay = std::chrono::duration_cast<std::chrono::system_clock::duration>(slot.policy.compute_delay(streak));
   const auto room = time_point::max() - now;
   auto until = delay > room ? time_point::max() : now + delay;
   info.next_eligible = until;
@@ -97,8 +96,6 @@ error not_running(const char* call) {
   return error::workflow(std::string("Scheduler not running — call start() before ") + call + "()");
 }
 
-error unknown_flow(const std::string& id) {
-  return error::workflow("No workflow registered with id '" + id + "'");
-}
+error unknown_flow(const std::string& id) { return error::workflow("No workflow registered with id '" + id + "'"); }
 
 } // namespace cano::detail

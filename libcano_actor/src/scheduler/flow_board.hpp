@@ -51,7 +51,8 @@ struct flow_board {
   std::optional<std::size_t> find(const std::string& id) const;
   /// cano's reserve_flow: Running and Tripped refuse; otherwise Running, last_run, run_count.
   reservation reserve(std::size_t i, time_point now);
-  /// cano's apply_outcome (+ 0.15's: a cancelled run returns the flow to Idle).
+  /// cano's apply_outcome (+ 0.15's: a cancelled run — category `cancelled`, or any outcome but a
+  /// failed undo after cancel_flow — returns the flow to Idle).
   void apply_outcome(std::size_t i, const std::optional<error>& failure, time_point now);
   /// cano's Reset command.
   void reset(std::size_t i);

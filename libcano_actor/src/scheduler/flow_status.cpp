@@ -21,9 +21,9 @@ std::string format_utc(std::chrono::system_clock::time_point t) {
   unsigned d = 0;
   civil_from_days(days, y, m, d);
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
-                static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
-                static_cast<long long>(rem % 3600 / 60), static_cast<long long>(rem % 60));
+  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld", static_cast<long long>(y), m, d,
+                static_cast<long long>(rem / 3600), static_cast<long long>(rem % 3600 / 60),
+                static_cast<long long>(rem % 60));
   std::string out = buf;
   if (frac != 0) {
     // chrono shows 3, 6 or 9 digits, whichever keeps the value exact.
@@ -43,26 +43,26 @@ std::string format_utc(std::chrono::system_clock::time_point t) {
 
 std::ostream& operator<<(std::ostream& os, FlowStatus::kind k) {
   switch (k) {
-  case FlowStatus::kind::idle: return os << "Idle";
-  case FlowStatus::kind::running: return os << "Running";
-  case FlowStatus::kind::completed: return os << "Completed";
-  case FlowStatus::kind::backoff: return os << "Backoff";
-  case FlowStatus::kind::tripped: return os << "Tripped";
+    case FlowStatus::kind::idle: return os << "Idle";
+    case FlowStatus::kind::running: return os << "Running";
+    case FlowStatus::kind::completed: return os << "Completed";
+    case FlowStatus::kind::backoff: return os << "Backoff";
+    case FlowStatus::kind::tripped: return os << "Tripped";
   }
   return os;
 }
 
 std::ostream& operator<<(std::ostream& os, const FlowStatus& s) {
   switch (s.state()) {
-  case FlowStatus::kind::idle:
-  case FlowStatus::kind::running:
-  case FlowStatus::kind::completed: return os << s.state();
-  case FlowStatus::kind::backoff:
-    return os << "Backoff { until: " << detail::format_utc(s.until()) << ", streak: " << s.streak()
-              << ", last_error: " << detail::debug_quote(s.last_error()) << " }";
-  case FlowStatus::kind::tripped:
-    return os << "Tripped { streak: " << s.streak()
-              << ", last_error: " << detail::debug_quote(s.last_error()) << " }";
+    case FlowStatus::kind::idle:
+    case FlowStatus::kind::running:
+    case FlowStatus::kind::completed: return os << s.state();
+    case FlowStatus::kind::backoff:
+      return os << "Backoff { until: " << detail::format_utc(s.until()) << ", streak: " << s.streak()
+                << ", last_error: " << detail::debug_quote(s.last_error()) << " }";
+    case FlowStatus::kind::tripped:
+      return os << "Tripped { streak: " << s.streak() << ", last_error: " << detail::debug_quote(s.last_error())
+                << " }";
   }
   return os;
 }

@@ -33,15 +33,14 @@ struct scheduler_handle {
 
 expected<void> check_interval(const std::string& id, std::chrono::nanoseconds interval) {
   if (interval < std::chrono::nanoseconds::zero()) {
-    return error::configuration("Flow '" + id + "' has a negative interval (" +
-                                std::to_string(interval.count()) + "ns)");
+    return error::configuration("Flow '" + id + "' has a negative interval (" + std::to_string(interval.count()) +
+                                "ns)");
   }
   return {};
 }
 
 std::chrono::nanoseconds saturating_seconds(std::uint64_t count, std::uint64_t seconds_per_unit) {
-  constexpr auto max_seconds =
-    static_cast<std::uint64_t>(std::chrono::nanoseconds::max().count() / 1000000000);
+  constexpr auto max_seconds = static_cast<std::uint64_t>(std::chrono::nanoseconds::max().count() / 1000000000);
   if (count > max_seconds / seconds_per_unit) {
     return std::chrono::nanoseconds::max();
   }
@@ -76,10 +75,10 @@ expected<RunningScheduler> start_scheduler(runtime& rt, std::vector<scheduled_fl
   // cano's start: validate every flow first (nothing set up on an error) ...
   for (const auto& f : flows) {
     if (auto ok = f.def->validate(); !ok) {
-      return ok.error_value();
+      return ok.error();
     }
     if (auto ok = f.def->validate_initial_state(f.initial); !ok) {
-      return ok.error_value();
+      return ok.error();
     }
   }
   // ... then set resources up in registration order, undoing in reverse on a failure.
@@ -88,7 +87,7 @@ expected<RunningScheduler> start_scheduler(runtime& rt, std::vector<scheduled_fl
       for (std::size_t j = i; j > 0; --j) {
         release_resources(*flows[j - 1].def->resources);
       }
-      return ok.error_value();
+      return ok.error();
     }
   }
   auto& eng = runtime_access::engine_of(rt);
@@ -127,11 +126,10 @@ expected<void> RunningScheduler::trigger(const std::string& id) const {
     return detail::unknown_flow(id);
   }
   switch (b.reserve(*i, b.utc_now())) {
-  case detail::reservation::already_running:
-    return error::workflow("Flow '" + id + "' is already running");
-  case detail::reservation::tripped:
-    return error::workflow("Flow '" + id + "' is tripped — call reset_flow before triggering");
-  case detail::reservation::reserved: break;
+    case detail::reservation::already_running: return error::workflow("Flow '" + id + "' is already running");
+    case detail::reservation::tripped:
+      return error::workflow("Flow '" + id + "' is tripped — call reset_flow before triggering");
+    case detail::reservation::reserved: break;
   }
   ++b.runs_in_flight;
   caf::anon_send(core_->actor, detail::sched_run_atom::value, std::uint64_t{*i});

@@ -30,13 +30,13 @@ std::chrono::nanoseconds clamp_wait(std::chrono::nanoseconds d) {
 class scheduler_actor : public caf::event_based_actor {
 public:
   scheduler_actor(caf::actor_config& cfg, scheduler_plan plan)
-    : caf::event_based_actor(cfg)
-    , plan_(std::move(plan))
-    , board_(*plan_.board)
-    , loop_awaits_run_(plan_.flows.size(), false)
-    , current_run_(plan_.flows.size(), 0)
-    , last_fire_(plan_.flows.size())
-    , run_began_(plan_.flows.size()) {}
+    : caf::event_based_actor(cfg),
+      plan_(std::move(plan)),
+      board_(*plan_.board),
+      loop_awaits_run_(plan_.flows.size(), false),
+      current_run_(plan_.flows.size(), 0),
+      last_fire_(plan_.flows.size()),
+      run_began_(plan_.flows.size()) {}
 
   const char* name() const override { return "cano_scheduler"; }
 
@@ -46,16 +46,15 @@ public:
       std::lock_guard<std::mutex> guard(board->mutex);
       board->accepting = false;
       if (!board->teardown_pending) {
-        board->publish(error::workflow(
-          "Scheduler driver task terminated unexpectedly without publishing a result"));
+        board->publish(error::workflow("Scheduler driver task terminated unexpectedly without publishing a result"));
       }
     });
     // As cano's start: every-flows run at once, cron-flows wait for their first fire time.
     for (std::size_t i = 0; i < plan_.flows.size(); ++i) {
       switch (plan_.flows[i].kind) {
-      case scheduled_flow::trigger::every: fire_every(i); break;
-      case scheduled_flow::trigger::cron: arm_cron(i); break;
-      case scheduled_flow::trigger::manual: break;
+        case scheduled_flow::trigger::every: fire_every(i); break;
+        case scheduled_flow::trigger::cron: arm_cron(i); break;
+        case scheduled_flow::trigger::manual: break;
       }
     }
     return {
@@ -91,8 +90,7 @@ private:
       std::lock_guard<std::mutex> guard(board_.mutex);
       const auto& eligible = board_.flows[i].info.next_eligible;
       if (eligible && *eligible > now) {
-        wait =
-          std::max(wait, std::chrono::duration_cast<std::chrono::nanoseconds>(*eligible - now));
+        wait = std::max(wait, std::chrono::duration_cast<std::chrono::nanoseconds>(*eligible - now));
       }
     }
     delayed_send(this, clamp_wait(wait), tick_atom::value, std::uint64_t{i});
@@ -110,9 +108,8 @@ private:
       return;
     }
     last_fire_[i] = *next;
-    delayed_send(this,
-                 clamp_wait(std::chrono::duration_cast<std::chrono::nanoseconds>(*next - now)),
-                 tick_atom::value, std::uint64_t{i});
+    delayed_send(this, clamp_wait(std::chrono::duration_cast<std::chrono::nanoseconds>(*next - now)), tick_atom::value,
+                 std::uint64_t{i});
   }
 
   void on_tick(std::size_t i) {
@@ -201,7 +198,7 @@ private:
       }
     }
     if (stopping_ && runs_.empty()) {
-      finish_stop({});
+      finish_stop(cancelled_at_bound_ ? expected<void>(timed_out()) : expected<void>{});
     }
   }
 
@@ -228,12 +225,21 @@ private:
     if (finished_) {
       return;
     }
-    // cano leaves such runs going under a teardown; we cancel them first.
-    for (const auto& kv : runs_) {
-      plan_.eng->cancel(kv.first);
+    if (!cancelled_at_bound_ && !runs_.empty()) {
+      // cano 0.13.2 leaves such runs going under a teardown. We cancel them (cooperatively, §4.3)
+      // and, as cano 0.15's stop, let them drain: their rollbacks may still use the resources,
+      // so the teardown waits for their results, one more bound at most.
+      cancelled_at_bound_ = true;
+      for (const auto& kv : runs_) {
+        plan_.eng->cancel(kv.first);
+      }
+      delayed_send(this, plan_.stop_bound, bound_atom::value);
+      return;
     }
-    finish_stop(error::workflow("Timeout waiting for workflows to complete"));
+    finish_stop(timed_out());
   }
+
+  static error timed_out() { return error::workflow("Timeout waiting for workflows to complete"); }
 
   /// Tears the flows' resources down in reverse registration order on the pool (resource hooks
   /// never run on CAF's threads), publishes the result, and ends this actor.
@@ -251,7 +257,8 @@ private:
       board_.teardown_pending = true;
     }
     auto board = plan_.board;
-    auto teardown = [reverse = std::move(reverse), board, result = std::move(result), log = plan_.eng->log()]() mutable {
+    auto teardown = [reverse = std::move(reverse), board, result = std::move(result),
+                     log = plan_.eng->log()]() mutable {
       for (const auto& resources : reverse) {
         try {
           resources->release();
@@ -272,12 +279,13 @@ private:
 
   scheduler_plan plan_;
   flow_board& board_;
-  std::vector<bool> loop_awaits_run_;             // the flow's loop waits for its run's result
-  std::vector<std::uint64_t> current_run_;        // the flow's run in flight (0: none)
-  std::vector<flow_board::time_point> last_fire_; // cron: the fire time last armed
-  std::vector<flow_board::time_point> run_began_;  // the flow's run in flight began (metrics)
+  std::vector<bool> loop_awaits_run_;                   // the flow's loop waits for its run's result
+  std::vector<std::uint64_t> current_run_;              // the flow's run in flight (0: none)
+  std::vector<flow_board::time_point> last_fire_;       // cron: the fire time last armed
+  std::vector<flow_board::time_point> run_began_;       // the flow's run in flight began (metrics)
   std::unordered_map<std::uint64_t, std::size_t> runs_; // run id → flow
   bool stopping_ = false;
+  bool cancelled_at_bound_ = false; // stop's bound passed: runs in flight were cancelled
   bool finished_ = false;
 };
 

@@ -23,7 +23,7 @@ class engine;
 
 // Messages from RunningScheduler to the actor (sent under the board's mutex, so they arrive in
 // the order the board saw them).
-using sched_run_atom = caf::atom_constant<caf::atom("cano_srun")>; // (flow): start a reserved run
+using sched_run_atom = caf::atom_constant<caf::atom("cano_srun")>;     // (flow): start a reserved run
 using sched_cancel_atom = caf::atom_constant<caf::atom("cano_scanc")>; // (flow): cancel its run
 using sched_stop_atom = caf::atom_constant<caf::atom("cano_sstop")>;   // stop: drain, tear down
 

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include <fcntl.h>
-#include <pthread.h>
 #include <poll.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -167,8 +167,8 @@ expected<std::string> render_svg(const std::string& dot_text, std::chrono::milli
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (timed_out) {
-    return error::generic("cannot draw the workflow: Graphviz's dot took longer than " +
-                          std::to_string(limit.count()) + " ms");
+    return error::generic("cannot draw the workflow: Graphviz's dot took longer than " + std::to_string(limit.count()) +
+                          " ms");
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     while (!messages.empty() && (messages.back() == '\n' || messages.back() == ' ')) {

@@ -60,8 +60,8 @@ dl.header dt{color:#5b6472}dl.header dd{margin:0}
 pre{background:#fff;border:1px solid #e3e6eb;padding:8px;overflow:auto;font-size:12px;margin:0}
 )";
 
-const RunStatus all_statuses[] = {RunStatus::running,     RunStatus::compensating, RunStatus::interrupted,
-                                  RunStatus::failed,      RunStatus::rolled_back,  RunStatus::completed};
+const RunStatus all_statuses[] = {RunStatus::running, RunStatus::compensating, RunStatus::interrupted,
+                                  RunStatus::failed,  RunStatus::rolled_back,  RunStatus::completed};
 
 std::string badge(RunStatus s) {
   return std::string("<span class=\"badge ") + to_string(s) + "\">" + to_string(s) + "</span>";
@@ -125,8 +125,8 @@ struct status_page::impl {
 
   std::string layout(const std::string& title, const char* tab, const std::string& body) const {
     std::string out = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + esc(title) + " — " +
-                      esc(options.title) + "</title><style>" + style + "</style></head><body><header><span class=\"brand\">" +
-                      esc(options.title) + "</span><nav>";
+                      esc(options.title) + "</title><style>" + style +
+                      "</style></head><body><header><span class=\"brand\">" + esc(options.title) + "</span><nav>";
     for (auto [href, name] : {std::pair<const char*, const char*>{"/", "Runs"}, {"/nodes", "Nodes"}}) {
       out += std::string("<a href=\"") + href + "\"" + (std::string(name) == tab ? " class=\"on\"" : "") + ">" + name +
              "</a>";
@@ -142,7 +142,8 @@ struct status_page::impl {
   }
 
   void send_problem(httplib::Response& res, int status, const std::string& title, const std::string& text) const {
-    send_page(res, status, title, "", "<h1>" + esc(title) + "</h1><p class=\"error\" id=\"problem\">" + esc(text) + "</p>");
+    send_page(res, status, title, "",
+              "<h1>" + esc(title) + "</h1><p class=\"error\" id=\"problem\">" + esc(text) + "</p>");
   }
 
   // -- / : runs -------------------------------------------------------------------------------
@@ -181,7 +182,7 @@ struct status_page::impl {
     }
     auto page = guarded([&] { return store->list_runs(q); });
     if (!page) {
-      return send_problem(res, 500, "Cannot list runs", page.error_value().to_string());
+      return send_problem(res, 500, "Cannot list runs", page.error().to_string());
     }
 
     std::string body = "<h1>Runs</h1>";
@@ -214,14 +215,15 @@ struct status_page::impl {
 
   /// A table of run headers (newest first), each linking to its run's page.
   static std::string runs_table(const char* id, const RunPage& page) {
-    std::string out = std::string("<table id=\"") + id +
-                      "\"><thead><tr><th>Workflow id</th><th>Definition</th><th>Status</th><th>Last state</th>"
-                      "<th>Attempts</th><th>Owner</th><th>Created</th><th>Updated</th><th>Failure</th></tr></thead><tbody>";
+    std::string out =
+      std::string("<table id=\"") + id +
+      "\"><thead><tr><th>Workflow id</th><th>Definition</th><th>Status</th><th>Last state</th>"
+      "<th>Attempts</th><th>Owner</th><th>Created</th><th>Updated</th><th>Failure</th></tr></thead><tbody>";
     for (const auto& h : page.runs) {
-      out += "<tr class=\"run\" data-status=\"" + std::string(to_string(h.status)) + "\"><td>" + run_link(h.workflow_id) +
-             "</td><td>" + esc(h.definition.empty() ? "—" : h.definition) + " <span class=\"note\">v" +
-             std::to_string(h.workflow_version) + "</span></td><td>" + badge(h.status) + "</td><td>" +
-             esc(h.last_state.empty() ? "—" : h.last_state) + "</td><td>" + std::to_string(h.attempts) +
+      out += "<tr class=\"run\" data-status=\"" + std::string(to_string(h.status)) + "\"><td>" +
+             run_link(h.workflow_id) + "</td><td>" + esc(h.definition.empty() ? "—" : h.definition) +
+             " <span class=\"note\">v" + std::to_string(h.workflow_version) + "</span></td><td>" + badge(h.status) +
+             "</td><td>" + esc(h.last_state.empty() ? "—" : h.last_state) + "</td><td>" + std::to_string(h.attempts) +
              "</td><td class=\"mono\">" + esc(h.owner.empty() ? "—" : h.owner) + "</td><td>" + utc(h.created_at) +
              "</td><td>" + utc(h.updated_at) + "</td><td>" +
              (h.failure ? "<span class=\"error\">" + error_line(*h.failure, 160) + "</span>" : std::string()) +
@@ -243,7 +245,7 @@ struct status_page::impl {
     std::string out = "<h2>In flight</h2>";
     auto page = guarded([&] { return store->list_runs(q); });
     if (!page) {
-      return out + "<p class=\"error\">cannot list the runs in flight: " + error_line(page.error_value()) + "</p>";
+      return out + "<p class=\"error\">cannot list the runs in flight: " + error_line(page.error()) + "</p>";
     }
     if (page->runs.empty() && page->unreadable.empty()) {
       return out + "<p class=\"note\" id=\"none-in-flight\">No run is in flight.</p>";
@@ -272,7 +274,7 @@ struct status_page::impl {
     std::string out = "<h2>Nodes</h2>";
     auto members = guarded([&] { return lister(); });
     if (!members) {
-      return out + "<p class=\"error\">cannot list the nodes: " + error_line(members.error_value()) + "</p>";
+      return out + "<p class=\"error\">cannot list the nodes: " + error_line(members.error()) + "</p>";
     }
     std::size_t dead = 0;
     std::string live;
@@ -311,7 +313,8 @@ struct status_page::impl {
       }
     }
     out += "</datalist><label>Per page: <input type=\"number\" name=\"limit\" min=\"1\" max=\"" +
-           std::to_string(max_page_size) + "\" value=\"" + std::to_string(q.limit) + "\"></label>"
+           std::to_string(max_page_size) + "\" value=\"" + std::to_string(q.limit) +
+           "\"></label>"
            "<button type=\"submit\">Filter</button></form>";
     return out;
   }
@@ -325,7 +328,7 @@ struct status_page::impl {
     auto id = req.get_param_value("id");
     auto header = guarded([&] { return store->run_header(id); });
     if (!header) {
-      return send_problem(res, 500, "Cannot read the run", header.error_value().to_string());
+      return send_problem(res, 500, "Cannot read the run", header.error().to_string());
     }
     auto log = guarded([&] { return store->run_log(id); });
     if (!*header && (!log || log->empty())) {
@@ -341,7 +344,8 @@ struct status_page::impl {
       };
       body += "<dl class=\"header\" id=\"header\">";
       body += row("Status", "<span id=\"status\">" + badge(h.status) + "</span>");
-      body += row("Definition", esc(h.definition.empty() ? "—" : h.definition) + " v" + std::to_string(h.workflow_version));
+      body +=
+        row("Definition", esc(h.definition.empty() ? "—" : h.definition) + " v" + std::to_string(h.workflow_version));
       body += row("Last state", esc(h.last_state.empty() ? "—" : h.last_state));
       if (!h.final_state.empty()) {
         body += row("Final state", esc(h.final_state));
@@ -350,9 +354,11 @@ struct status_page::impl {
       body += row("Created", utc(h.created_at));
       body += row("Updated", utc(h.updated_at));
       if (!h.owner.empty()) {
-        body += row("Owner", "<span class=\"mono\">" + esc(h.owner) + "</span> (fence " + std::to_string(h.fence) + ")");
+        body +=
+          row("Owner", "<span class=\"mono\">" + esc(h.owner) + "</span> (fence " + std::to_string(h.fence) + ")");
       }
-      auto input = h.input.is_null() ? std::string("—") : h.input.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+      auto input =
+        h.input.is_null() ? std::string("—") : h.input.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
       body += row("Input", "<pre>" + esc(cut(mask_secrets(input), 4000)) + "</pre>");
       body += "</dl>";
       if (h.failure) {
@@ -366,7 +372,7 @@ struct status_page::impl {
     }
     body += "<h2>History</h2>";
     if (!log) {
-      body += "<p class=\"error\">cannot read the run's log: " + error_line(log.error_value()) + "</p>";
+      body += "<p class=\"error\">cannot read the run's log: " + error_line(log.error()) + "</p>";
     } else if (log->empty()) {
       body += "<p class=\"note\" id=\"no-history\">No rows: the log was cleared (a completed run, or a clean rollback) "
               "and the store keeps no history.</p>";
@@ -390,9 +396,9 @@ struct status_page::impl {
       known = graphs.count(*definition) != 0;
     }
     if (known) {
-      body += "<div class=\"graph\"><img id=\"graph\" alt=\"the graph of " + esc(definition->first) + "\" src=\"/graph.svg" +
-              esc(query({{"definition", definition->first}, {"version", std::to_string(definition->second)}})) +
-              "\"></div>";
+      body +=
+        "<div class=\"graph\"><img id=\"graph\" alt=\"the graph of " + esc(definition->first) + "\" src=\"/graph.svg" +
+        esc(query({{"definition", definition->first}, {"version", std::to_string(definition->second)}})) + "\"></div>";
     } else {
       body += "<p class=\"note\">This page has no graph of this run's definition (status_page::add_workflow).</p>";
     }
@@ -463,7 +469,7 @@ struct status_page::impl {
 
   void send_svg(httplib::Response& res, const expected<std::string>& svg) const {
     if (!svg) {
-      return send_problem(res, 500, "Cannot draw the graph", svg.error_value().to_string());
+      return send_problem(res, 500, "Cannot draw the graph", svg.error().to_string());
     }
     secure(res);
     res.set_content(*svg, "image/svg+xml");
@@ -479,15 +485,17 @@ struct status_page::impl {
     }
     std::string body = "<h1>Nodes</h1>";
     if (!lister) {
-      body += "<p class=\"note\" id=\"no-cluster\">No cluster: this page was given no node list (status_page::set_nodes).</p>";
+      body += "<p class=\"note\" id=\"no-cluster\">No cluster: this page was given no node list "
+              "(status_page::set_nodes).</p>";
       return send_page(res, 200, "Nodes", "Nodes", body);
     }
     auto members = guarded([&] { return lister(); });
     if (!members) {
-      return send_problem(res, 500, "Cannot list nodes", members.error_value().to_string());
+      return send_problem(res, 500, "Cannot list nodes", members.error().to_string());
     }
     body += "<table id=\"nodes\"><thead><tr><th>Node</th><th>Incarnation</th><th>State</th><th>Address</th>"
-            "<th>Lease left</th><th>Lease until</th><th>Started</th><th>Serves</th><th>Unfinished runs owned</th></tr></thead>"
+            "<th>Lease left</th><th>Lease until</th><th>Started</th><th>Serves</th><th>Unfinished runs "
+            "owned</th></tr></thead>"
             "<tbody>";
     for (const auto& n : *members) {
       std::string serves;
@@ -495,9 +503,10 @@ struct status_page::impl {
         serves += (serves.empty() ? "" : ", ") + esc(d);
       }
       auto left = n.lease_left.count();
-      body += "<tr class=\"node\" data-state=\"" + esc(n.state) + "\"><td class=\"mono\">" + esc(n.node_id) + "</td><td>" +
-              std::to_string(n.incarnation) + "</td><td>" + esc(n.state) + "</td><td class=\"mono\">" + esc(n.address) +
-              "</td><td>" + (left >= 0 ? std::to_string(left) + " ms" : "expired " + std::to_string(-left) + " ms ago") +
+      body += "<tr class=\"node\" data-state=\"" + esc(n.state) + "\"><td class=\"mono\">" + esc(n.node_id) +
+              "</td><td>" + std::to_string(n.incarnation) + "</td><td>" + esc(n.state) + "</td><td class=\"mono\">" +
+              esc(n.address) + "</td><td>" +
+              (left >= 0 ? std::to_string(left) + " ms" : "expired " + std::to_string(-left) + " ms ago") +
               "</td><td>" + utc(n.lease_until) + "</td><td>" + utc(n.started_at) + "</td><td>" +
               (serves.empty() ? "—" : serves) + "</td><td>" + std::to_string(n.owned_unfinished) + "</td></tr>";
     }

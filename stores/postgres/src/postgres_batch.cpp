@@ -46,8 +46,7 @@ bool is_final(RunStatus s) { return !is_unfinished(s); }
 
 /// The columns of a header as array parameters, in the order the statements below bind them.
 struct header_arrays {
-  array_literal ids, defs, versions, inputs, statuses, created, updated, final_states, attempts, failures,
-    rollbacks;
+  array_literal ids, defs, versions, inputs, statuses, created, updated, final_states, attempts, failures, rollbacks;
   void add(const RunHeader& h) {
     ids.add(h.workflow_id);
     defs.add(h.definition);
@@ -59,8 +58,7 @@ struct header_arrays {
     final_states.add(h.final_state);
     attempts.add(std::to_string(h.attempts));
     failures.add_optional(h.failure ? std::optional<std::string>(nlohmann::json(*h.failure).dump()) : std::nullopt);
-    rollbacks.add_optional(h.rollback ? std::optional<std::string>(nlohmann::json(*h.rollback).dump())
-                                      : std::nullopt);
+    rollbacks.add_optional(h.rollback ? std::optional<std::string>(nlohmann::json(*h.rollback).dump()) : std::nullopt);
   }
 };
 
@@ -89,10 +87,14 @@ const std::vector<std::pair<const char*, std::string>>& batch_statements() {
        " WHERE (SELECT c.sequence FROM cano_checkpoints c WHERE c.workflow_id = h.id LIMIT 1) IS NULL "
        "ON CONFLICT (workflow_id) DO UPDATE SET " +
        header_update_set +
-       ", created_at = EXCLUDED.created_at, owner = EXCLUDED.owner, fence = cano_runs.fence + 1 "
-       "WHERE cano_runs.status IN " + postgres_final_statuses + " RETURNING workflow_id, fence"},
+       ", created_at = EXCLUDED.created_at, owner = EXCLUDED.owner, fence = cano_runs.fence + 1, "
+       "cancel_requested_at = NULL " // a new run of the id: the old run's cancel request is not its
+       "WHERE cano_runs.status IN " +
+       postgres_final_statuses + " RETURNING workflow_id, fence"},
     {"cano_refused_status", "SELECT workflow_id, status FROM cano_runs WHERE workflow_id = ANY($1::text[])"},
     {"cano_fences", "SELECT workflow_id, owner, fence FROM cano_runs WHERE workflow_id = ANY($1::text[]) FOR SHARE"},
+    // The fences a store holds, read when its epoch moved (no lock: the epoch row is held).
+    {"cano_fences_held", "SELECT workflow_id, owner, fence FROM cano_runs WHERE workflow_id = ANY($1::text[])"},
     {"cano_insert_rows",
      "INSERT INTO cano_checkpoints (workflow_id, sequence, state, task_id, output_blob, kind, workflow_version, "
      "append_token) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bytea[], "
@@ -206,22 +208,49 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
   };
 
   // Ownership (D8): a run's writes pass when its header names this store with the fence it
-  // holds (or it has no owner yet). Read only when this owner's epoch moved (a run of ours was
-  // claimed since the last check); the batch holds the owner's row FOR SHARE either way, so a
-  // claim waits for it.
+  // holds (or it has no owner yet). The batch holds this owner's epoch row FOR SHARE, so no run
+  // of ours can be claimed while it runs. When the epoch moved since the last batch (a run of
+  // ours was claimed), every fence we hold is read once and the lost ones dropped; after that,
+  // and while the epoch stays, writes of runs whose fence we hold need no read. A run we hold
+  // no fence for is read every time: a fenced driver, or one left over from this process's
+  // previous owner name (a node that rejoined), never passes on an unchanged epoch.
   std::int64_t epoch = 0;
-  auto check_fences = [&](pqxx::work& tx, const std::vector<std::size_t>& which) {
-    if (epoch >= 0 && epoch == d.checked_epoch) {
-      return;
-    }
-    array_literal ids;
+  bool fences_checked = false; // in this attempt of the batch
+  auto drop_lost_fences = [&](pqxx::work& tx) {
+    array_literal held;
     bool any = false;
-    for (auto j : which) {
-      ids.add(writes[j].workflow_id);
+    for (const auto& kv : d.fences) {
+      held.add(kv.first);
       any = true;
     }
     if (!any) {
       return;
+    }
+    for (const auto& row : tx.exec_prepared("cano_fences_held", held.text())) {
+      auto f = d.fences.find(row[0].as<std::string>());
+      const auto owner = row[1].as<std::string>();
+      if (f != d.fences.end() && !owner.empty() && (owner != me || row[2].as<std::uint64_t>() != f->second)) {
+        d.fences.erase(f); // lost for good: fences only grow
+      }
+    }
+  };
+  auto check_fences = [&](pqxx::work& tx, std::vector<std::size_t> which) {
+    if (!(epoch >= 0 && epoch == d.checked_epoch) && !fences_checked) {
+      drop_lost_fences(tx);
+      fences_checked = true;
+    }
+    which.erase(std::remove_if(which.begin(), which.end(),
+                               [&](std::size_t j) {
+                                 const auto& id = writes[j].workflow_id;
+                                 return created.count(id) != 0 || d.fences.count(id) != 0;
+                               }),
+                which.end());
+    if (which.empty()) {
+      return;
+    }
+    array_literal ids;
+    for (auto j : which) {
+      ids.add(writes[j].workflow_id);
     }
     std::map<std::string, std::pair<std::string, std::uint64_t>> holder;
     for (const auto& row : tx.exec_prepared("cano_fences", ids.text())) {
@@ -233,17 +262,8 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
       if (h == holder.end() || h->second.first.empty()) {
         continue; // no header, or one nobody owns (written before ownership existed)
       }
-      std::optional<std::uint64_t> mine;
-      if (auto c = created.find(id); c != created.end()) {
-        mine = c->second;
-      } else if (auto f = d.fences.find(id); f != d.fences.end()) {
-        mine = f->second;
-      }
-      if (h->second.first != me || !mine || *mine != h->second.second) {
-        outcomes[j] = fenced_error(id, "owner " + h->second.first + ", fence " + std::to_string(h->second.second) +
-                                         "; this store is " + me +
-                                         (mine ? " holding fence " + std::to_string(*mine) : " holding none"));
-      }
+      outcomes[j] = fenced_error(id, "owner " + h->second.first + ", fence " + std::to_string(h->second.second) +
+                                       "; this store is " + me + " holding none");
     }
   };
 
@@ -324,6 +344,7 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
   auto run_batch = [&](pqxx::connection& c) -> bool {
     pqxx::work tx(c);
     created.clear();
+    fences_checked = false;
     // Deleting the rows of many runs by id must use the primary key: with the dead rows a
     // queue table carries, a misestimated sequential scan gets slower with every batch. Then
     // this owner's epoch, its row held FOR SHARE until the commit.
@@ -425,17 +446,21 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
   });
   if (!done) {
     for (auto& o : outcomes) {
-      o = done.error_value();
+      o = done.error();
     }
     return outcomes;
   }
-  // The fences this store now holds: new runs in, finished runs out; and the epoch they hold at.
+  // The fences this store now holds: new runs in; finished runs and runs found taken over out
+  // (a fence we no longer hold must never let a later batch skip the check); and the epoch
+  // they hold at.
   d.checked_epoch = epoch; // -1: unknown, the next batch checks every run
   for (const auto& kv : created) {
     d.fences[kv.first] = kv.second;
   }
   for (std::size_t i = 0; i < n; ++i) {
-    if (outcomes[i] && writes[i].header && is_final(writes[i].header->status)) {
+    const bool finished = outcomes[i] && writes[i].header && is_final(writes[i].header->status);
+    const bool lost = !outcomes[i] && outcomes[i].error().code() == errc::fenced;
+    if (finished || lost) {
       d.fences.erase(writes[i].workflow_id);
     }
   }

@@ -33,7 +33,6 @@ std::string PostgresCheckpointStore::impl::scrub(std::string message) const {
   return message;
 }
 
-
 namespace {
 
 std::chrono::system_clock::time_point from_epoch_seconds(double s) {
@@ -41,18 +40,28 @@ std::chrono::system_clock::time_point from_epoch_seconds(double s) {
     std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(s)));
 }
 
+/// The migration that added cano_runs.cancel_requested_at.
+constexpr int cancel_requests_migration = 7;
+
 } // namespace
 
 // Columns 13 to 15: the label noted when the log was cleared, the newest state entry of the live
-// log (NULL without one), and created_at in whole microseconds (list_runs' cursors).
-const char* const postgres_header_columns =
-  "workflow_id, definition, workflow_version, input::text, status, extract(epoch from "
-  "created_at)::float8, "
-  "extract(epoch from updated_at)::float8, final_state, attempts, failure::text, rollback::text, "
-  "owner, fence, "
-  "last_state, (SELECT c.state FROM cano_checkpoints c WHERE c.workflow_id = cano_runs.workflow_id "
-  "AND c.kind = 0 "
-  "ORDER BY c.sequence DESC LIMIT 1), (extract(epoch from created_at) * 1000000)::bigint";
+// log (NULL without one), and created_at in whole microseconds (list_runs' cursors); 16: when a
+// cancel was requested (NULL when none was).
+std::string postgres_header_columns(int schema_version) {
+  std::string columns =
+    "workflow_id, definition, workflow_version, input::text, status, extract(epoch from "
+    "created_at)::float8, "
+    "extract(epoch from updated_at)::float8, final_state, attempts, failure::text, rollback::text, "
+    "owner, fence, "
+    "last_state, (SELECT c.state FROM cano_checkpoints c WHERE c.workflow_id = cano_runs.workflow_id "
+    "AND c.kind = 0 "
+    "ORDER BY c.sequence DESC LIMIT 1), (extract(epoch from created_at) * 1000000)::bigint, ";
+  // A reader of an older schema (read-only opens read one from migration 4 on) reads no request.
+  columns +=
+    schema_version >= cancel_requests_migration ? "extract(epoch from cancel_requested_at)::float8" : "NULL::float8";
+  return columns;
+}
 
 /// A header row as the store wrote it, or why it cannot be read (a value out of range, JSON
 /// that does not parse, a status this version does not know): never a value silently changed.
@@ -89,8 +98,11 @@ expected<RunHeader> postgres_header_of(const pqxx::row& row) {
     }
     h.owner = row[11].as<std::string>();
     h.fence = row[12].as<std::uint64_t>();
-    h.last_state = detail::last_state_of(
-      h, row[14].is_null() ? std::string() : row[14].as<std::string>(), row[13].as<std::string>());
+    h.last_state = detail::last_state_of(h, row[14].is_null() ? std::string() : row[14].as<std::string>(),
+                                         row[13].as<std::string>());
+    if (!row[16].is_null()) {
+      h.cancel_requested_at = from_epoch_seconds(row[16].as<double>());
+    }
   } catch (const std::exception& e) {
     return error::checkpoint_store(std::string("cannot read the header: ") + e.what());
   }
@@ -241,18 +253,25 @@ expected<void> PostgresCheckpointStore::put_run_header(const RunHeader& h) {
     auto seconds = [](std::chrono::system_clock::time_point t) {
       return std::chrono::duration<double>(t.time_since_epoch()).count();
     };
+    // A cancel request stays unless the header brings one (header writes never clear it).
+    std::optional<std::string> cancel_at;
+    if (h.cancel_requested_at) {
+      cancel_at = std::to_string(seconds(*h.cancel_requested_at));
+    }
     tx.exec_params(
       "INSERT INTO cano_runs (workflow_id, definition, workflow_version, input, status, created_at, updated_at, "
-      "final_state, attempts, failure, rollback, owner, fence) VALUES ($1, $2, $3, $4::jsonb, $5, to_timestamp($6), "
-      "to_timestamp($7), $8, $9, $10::jsonb, $11::jsonb, $12, $13) ON CONFLICT (workflow_id) DO UPDATE SET "
+      "final_state, attempts, failure, rollback, owner, fence, cancel_requested_at) VALUES ($1, $2, $3, $4::jsonb, $5, "
+      "to_timestamp($6), to_timestamp($7), $8, $9, $10::jsonb, $11::jsonb, $12, $13, to_timestamp($14::float8)) "
+      "ON CONFLICT (workflow_id) DO UPDATE SET "
       "definition = EXCLUDED.definition, workflow_version = EXCLUDED.workflow_version, input = EXCLUDED.input, "
       "status = EXCLUDED.status, updated_at = EXCLUDED.updated_at, final_state = EXCLUDED.final_state, "
       "attempts = EXCLUDED.attempts, failure = EXCLUDED.failure, rollback = EXCLUDED.rollback, "
-      "owner = EXCLUDED.owner, fence = EXCLUDED.fence",
+      "owner = EXCLUDED.owner, fence = EXCLUDED.fence, "
+      "cancel_requested_at = coalesce(EXCLUDED.cancel_requested_at, cano_runs.cancel_requested_at)",
       h.workflow_id, h.definition, static_cast<long long>(h.workflow_version), h.input.dump(), to_string(h.status),
       seconds(h.created_at), seconds(h.updated_at), h.final_state, static_cast<long long>(h.attempts),
       failure ? failure->c_str() : nullptr, rollback ? rollback->c_str() : nullptr, h.owner,
-      static_cast<long long>(h.fence));
+      static_cast<long long>(h.fence), cancel_at ? cancel_at->c_str() : nullptr);
     tx.commit();
     return expected<void>{};
   });
@@ -278,20 +297,20 @@ expected<std::optional<RunHeader>> PostgresCheckpointStore::run_header(const std
   std::lock_guard<std::mutex> guard(impl_->mutex);
   auto read = impl_->with_retry<std::optional<pqxx::result>>("run_header", retries_, [&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
-    auto r = tx.exec_params(std::string("SELECT ") + postgres_header_columns +
+    auto r = tx.exec_params(std::string("SELECT ") + postgres_header_columns(schema_version_) +
                               " FROM cano_runs WHERE workflow_id = $1",
                             workflow_id);
     return r.empty() ? std::optional<pqxx::result>{} : std::optional<pqxx::result>{r};
   });
   if (!read) {
-    return read.error_value();
+    return read.error();
   }
   if (!*read) {
     return std::optional<RunHeader>{};
   }
   auto h = postgres_header_of((**read)[0]);
   if (!h) {
-    return error::checkpoint_store("postgres: run_header of \"" + workflow_id + "\": " + h.error_value().message());
+    return error::checkpoint_store("postgres: run_header of \"" + workflow_id + "\": " + h.error().message());
   }
   return std::optional<RunHeader>{std::move(*h)};
 }
@@ -301,12 +320,11 @@ expected<RunListing> PostgresCheckpointStore::list_unfinished() {
   auto read = impl_->with_retry<pqxx::result>("unfinished_runs", retries_, [&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     // Any status that is not final, known or not: an unknown one is reported, never skipped.
-    return tx.exec(std::string("SELECT ") + postgres_header_columns +
-                   " FROM cano_runs WHERE status NOT IN " + postgres_final_statuses +
-                   " ORDER BY created_at");
+    return tx.exec(std::string("SELECT ") + postgres_header_columns(schema_version_) +
+                   " FROM cano_runs WHERE status NOT IN " + postgres_final_statuses + " ORDER BY created_at");
   });
   if (!read) {
-    return read.error_value();
+    return read.error();
   }
   RunListing out;
   for (const auto& row : *read) {
@@ -314,7 +332,7 @@ expected<RunListing> PostgresCheckpointStore::list_unfinished() {
     if (h) {
       out.runs.push_back(std::move(*h));
     } else {
-      out.unreadable.push_back({row[0].as<std::string>(), h.error_value().message()});
+      out.unreadable.push_back({row[0].as<std::string>(), h.error().message()});
     }
   }
   return out;
@@ -323,9 +341,69 @@ expected<RunListing> PostgresCheckpointStore::list_unfinished() {
 expected<std::vector<RunHeader>> PostgresCheckpointStore::unfinished_runs() {
   auto listing = list_unfinished();
   if (!listing) {
-    return listing.error_value();
+    return listing.error();
   }
   return std::move(listing->runs);
+}
+
+expected<void> PostgresCheckpointStore::request_cancel(const std::string& workflow_id) {
+  // A request, not a write into the run: no owner or fence check (D8), only this column.
+  std::lock_guard<std::mutex> guard(impl_->mutex);
+  auto status = impl_->with_retry<std::optional<std::string>>("request_cancel", retries_, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto set = tx.exec_params(std::string("UPDATE cano_runs SET cancel_requested_at = coalesce(cancel_requested_at, "
+                                          "now()) WHERE workflow_id = $1 AND status NOT IN ") +
+                                postgres_final_statuses + " RETURNING status",
+                              workflow_id);
+    std::optional<std::string> out;
+    if (set.empty()) { // say why: no such run, or one that has ended
+      auto why = tx.exec_params("SELECT status FROM cano_runs WHERE workflow_id = $1", workflow_id);
+      out = why.empty() ? std::string() : why[0][0].as<std::string>();
+    }
+    tx.commit();
+    return out;
+  });
+  if (!status) {
+    return status.error();
+  }
+  if (!*status) {
+    return {};
+  }
+  if ((*status)->empty()) {
+    return no_run_to_cancel(workflow_id);
+  }
+  auto s = run_status_from_string(**status);
+  if (!s) {
+    return error::checkpoint_store("postgres: request_cancel: run \"" + workflow_id + "\" has an unknown status \"" +
+                                   **status + "\"");
+  }
+  return run_already_ended(workflow_id, *s);
+}
+
+expected<std::vector<std::string>> PostgresCheckpointStore::cancel_requests() {
+  // Asked every interval while runs of this store are driven: one attempt, no retry loop (the
+  // next interval asks again), so it never holds the connection through an outage.
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard(d.mutex);
+  try {
+    pqxx::read_transaction tx(d.connection());
+    auto r = tx.exec_params(std::string("SELECT workflow_id FROM cano_runs WHERE owner = $1 AND cancel_requested_at IS "
+                                        "NOT NULL AND status NOT IN ") +
+                              postgres_final_statuses,
+                            d.options.owner);
+    std::vector<std::string> out;
+    out.reserve(r.size());
+    for (const auto& row : r) {
+      out.push_back(row[0].as<std::string>());
+    }
+    return out;
+  } catch (const std::exception& e) {
+    if (is_postgres_connection_failure(e)) {
+      d.conn.reset();
+      return error::checkpoint_store("postgres unavailable: cancel_requests: " + d.scrub(e.what())).store_unavailable();
+    }
+    return d.store_error("cancel_requests", e);
+  }
 }
 
 expected<void> PostgresCheckpointStore::claim_run(const std::string& workflow_id) {
@@ -345,7 +423,7 @@ expected<void> PostgresCheckpointStore::claim_run(const std::string& workflow_id
     return r.empty() ? std::optional<std::uint64_t>{} : std::optional<std::uint64_t>{r[0][0].as<std::uint64_t>()};
   });
   if (!fence) {
-    return fence.error_value();
+    return fence.error();
   }
   if (*fence) {
     d.fences[workflow_id] = **fence;
@@ -358,8 +436,8 @@ expected<void> PostgresCheckpointStore::claim_run(const std::string& workflow_id
 expected<void> PostgresCheckpointStore::adopt_run(const std::string& workflow_id) {
   auto& d = *impl_;
   std::lock_guard<std::mutex> guard(d.mutex);
-  auto held = d.with_retry<std::optional<std::pair<std::string, std::uint64_t>>>(
-    "adopt_run", retries_, [&](pqxx::connection& c) {
+  auto held =
+    d.with_retry<std::optional<std::pair<std::string, std::uint64_t>>>("adopt_run", retries_, [&](pqxx::connection& c) {
       pqxx::read_transaction tx(c);
       auto r = tx.exec_params("SELECT owner, fence FROM cano_runs WHERE workflow_id = $1", workflow_id);
       return r.empty() ? std::optional<std::pair<std::string, std::uint64_t>>{}
@@ -367,7 +445,7 @@ expected<void> PostgresCheckpointStore::adopt_run(const std::string& workflow_id
                            {r[0][0].as<std::string>(), r[0][1].as<std::uint64_t>()}};
     });
   if (!held) {
-    return held.error_value();
+    return held.error();
   }
   if (!*held) {
     return {}; // no header: nothing is owned, nothing to adopt

@@ -212,8 +212,7 @@ dsn_secrets dsn_secrets::of(const std::string& dsn) {
     }
   }
   found.erase(std::remove(found.begin(), found.end(), std::string()), found.end());
-  std::sort(found.begin(), found.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  std::sort(found.begin(), found.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   found.erase(std::unique(found.begin(), found.end()), found.end());
   out.secrets_ = std::move(found);
   return out;

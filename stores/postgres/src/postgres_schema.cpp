@@ -50,8 +50,8 @@ int check_postgres_schema(pqxx::connection& conn) {
   int applied = tx.exec("SELECT coalesce(max(version), 0) FROM cano_schema_migrations")[0][0].as<int>();
   if (applied < reader_minimum_version) {
     throw std::runtime_error("the cano schema in this database is at version " + std::to_string(applied) +
-                             "; reading runs needs version " + std::to_string(reader_minimum_version) +
-                             ": migration " + std::to_string(applied + 1) +
+                             "; reading runs needs version " + std::to_string(reader_minimum_version) + ": migration " +
+                             std::to_string(applied + 1) +
                              " is missing (any cano process with write rights applies it when it opens the store)");
   }
   return applied;

@@ -27,7 +27,7 @@ bool is_postgres_connection_failure(const std::exception& e);
 struct PostgresCheckpointStore::impl {
   PostgresOptions options;
   detail::dsn_secrets secrets; // the DSN's password, in every spelling (postgres_dsn.hpp)
-  std::mutex mutex; // one connection, used by one caller at a time; guards `fences` too
+  std::mutex mutex;            // one connection, used by one caller at a time; guards `fences` too
   std::unique_ptr<pqxx::connection> conn;
   /// The fence this store holds for each run it started or claimed (D8).
   std::unordered_map<std::string, std::uint64_t> fences;
@@ -87,9 +87,9 @@ struct PostgresCheckpointStore::impl {
 /// The statuses that end a run, as SQL text for `status IN (...)`.
 inline constexpr const char* postgres_final_statuses = "('completed', 'failed', 'rolled_back')";
 
-/// The columns of a header query (`SELECT <these> FROM cano_runs ...`), and a row of it as a header
-/// (or why it cannot be read).
-extern const char* const postgres_header_columns;
+/// The columns of a header query (`SELECT <these> FROM cano_runs ...`) on a schema at
+/// `schema_version`, and a row of it as a header (or why it cannot be read).
+std::string postgres_header_columns(int schema_version);
 expected<RunHeader> postgres_header_of(const pqxx::row& row);
 /// A row of `SELECT sequence, state, task_id, output_blob, kind, workflow_version ...`; throws
 /// std::out_of_range for a version out of u32 range.

@@ -41,11 +41,12 @@ constexpr const char* select_rows_sql =
   "SELECT sequence, state, task_id, output_blob, kind, workflow_version FROM cano_checkpoints "
   "WHERE workflow_id = ?1 ORDER BY sequence ASC";
 constexpr const char* delete_rows_sql = "DELETE FROM cano_checkpoints WHERE workflow_id = ?1";
-// ?14 = 1 replaces a finished run's header (a new run of the id, D9): its creation time too.
+// ?14 = 1 replaces a finished run's header (a new run of the id, D9): its creation time and cancel
+// request too; otherwise a cancel request stays unless the header brings one.
 constexpr const char* upsert_header_sql =
   "INSERT INTO cano_runs (workflow_id, definition, workflow_version, input, status, created_at, "
-  "updated_at, final_state, attempts, failure, rollback, owner, fence) "
-  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+  "updated_at, final_state, attempts, failure, rollback, owner, fence, cancel_requested_at) "
+  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15) "
   "ON CONFLICT (workflow_id) DO UPDATE SET definition = excluded.definition, "
   "workflow_version = excluded.workflow_version, input = excluded.input, status = excluded.status, "
   "created_at = CASE WHEN ?14 = 1 OR cano_runs.created_at = 0 THEN excluded.created_at "
@@ -54,15 +55,26 @@ constexpr const char* upsert_header_sql =
   "excluded.attempts, "
   "failure = excluded.failure, rollback = excluded.rollback, owner = excluded.owner, fence = "
   "excluded.fence, "
-  "last_state = CASE WHEN ?14 = 1 THEN '' ELSE cano_runs.last_state END";
+  "last_state = CASE WHEN ?14 = 1 THEN '' ELSE cano_runs.last_state END, "
+  "cancel_requested_at = CASE WHEN ?14 = 1 THEN excluded.cancel_requested_at "
+  "ELSE coalesce(excluded.cancel_requested_at, cano_runs.cancel_requested_at) END";
 // Columns 13 and 14 say the run's last state: the label noted when its log was cleared, and the
-// newest state entry of its live log (NULL when it has none).
+// newest state entry of its live log (NULL when it has none); 15: when a cancel was requested
+// (unix ms; NULL when none was).
 constexpr const char* header_columns_sql =
   "SELECT workflow_id, definition, workflow_version, input, status, created_at, updated_at, "
   "final_state, "
   "attempts, failure, rollback, owner, fence, last_state, (SELECT c.state FROM cano_checkpoints c "
-  "WHERE c.workflow_id = cano_runs.workflow_id AND c.kind = 0 ORDER BY c.sequence DESC LIMIT 1) "
-  "FROM cano_runs ";
+  "WHERE c.workflow_id = cano_runs.workflow_id AND c.kind = 0 ORDER BY c.sequence DESC LIMIT 1), "
+  "cancel_requested_at FROM cano_runs ";
+// A cancel request (cano 0.15 §4.3) touches one column of an unfinished run's header: the first
+// request's time stays.
+constexpr const char* request_cancel_sql =
+  "UPDATE cano_runs SET cancel_requested_at = coalesce(cancel_requested_at, ?2) "
+  "WHERE workflow_id = ?1 AND status NOT IN ('completed', 'failed', 'rolled_back')";
+constexpr const char* cancel_requests_sql =
+  "SELECT workflow_id FROM cano_runs WHERE cancel_requested_at IS NOT NULL "
+  "AND status NOT IN ('completed', 'failed', 'rolled_back') ORDER BY workflow_id";
 constexpr const char* select_header_where = "WHERE workflow_id = ?1";
 constexpr const char* select_status_sql = "SELECT status FROM cano_runs WHERE workflow_id = ?1";
 // Before a clear: the newest state entry of the log becomes the header's last state.
@@ -112,10 +124,8 @@ bool transient(int rc) {
 class statement {
 public:
   statement() = default;
-  explicit statement(sqlite3_stmt* s)
-    : s_(s) {}
-  statement(statement&& other) noexcept
-    : s_(std::exchange(other.s_, nullptr)) {}
+  explicit statement(sqlite3_stmt* s) : s_(s) {}
+  statement(statement&& other) noexcept : s_(std::exchange(other.s_, nullptr)) {}
   statement& operator=(statement&& other) noexcept {
     if (this != &other) {
       sqlite3_finalize(s_);
@@ -136,8 +146,7 @@ private:
 /// and holds no read snapshot or pointer to the caller's data.
 class reset_on_exit {
 public:
-  explicit reset_on_exit(sqlite3_stmt* s)
-    : s_(s) {}
+  explicit reset_on_exit(sqlite3_stmt* s) : s_(s) {}
   reset_on_exit(const reset_on_exit&) = delete;
   reset_on_exit& operator=(const reset_on_exit&) = delete;
   ~reset_on_exit() {
@@ -166,8 +175,7 @@ std::chrono::system_clock::time_point from_unix_ms(std::int64_t ms) {
 /// The PRAGMA for a synchronous setting, or nullptr when it is not allowed (OFF never is).
 const char* synchronous_pragma(const std::string& value) {
   std::string v = value;
-  std::transform(v.begin(), v.end(), v.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   if (v == "NORMAL" || v == "1") {
     return "PRAGMA synchronous = NORMAL";
   }
@@ -211,6 +219,8 @@ struct SqliteCheckpointStore::impl {
   statement note_last_state;
   statement archive_rows;
   statement select_log;
+  statement request_cancel;
+  statement cancel_requests;
   int lock_fd = -1; // PATH.lock, held once this process drives runs (D8)
 
   /// Brings the schema up to this build's version (one write transaction).
@@ -275,7 +285,7 @@ struct SqliteCheckpointStore::impl {
     for (;;) {
       auto wal = prepare(what, "PRAGMA journal_mode = WAL");
       if (!wal) {
-        return wal.error_value();
+        return wal.error();
       }
       int rc = sqlite3_step(wal->get());
       if (rc == SQLITE_ROW) {
@@ -287,8 +297,7 @@ struct SqliteCheckpointStore::impl {
       }
       auto e = failure(what, rc);
       int primary = rc & 0xFF;
-      if ((primary != SQLITE_BUSY && primary != SQLITE_LOCKED) ||
-          std::chrono::steady_clock::now() >= deadline) {
+      if ((primary != SQLITE_BUSY && primary != SQLITE_LOCKED) || std::chrono::steady_clock::now() >= deadline) {
         return e;
       }
       *wal = statement{};
@@ -322,8 +331,7 @@ struct SqliteCheckpointStore::impl {
   expected<bool> insert(const std::string& id, const CheckpointRow& row, bool& fatal) {
     const char* what = "append";
     if (row.sequence > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      return invalid(what, "sequence " + std::to_string(row.sequence) +
-                             " is out of SQLite's INTEGER range");
+      return invalid(what, "sequence " + std::to_string(row.sequence) + " is out of SQLite's INTEGER range");
     }
     std::string token = detail::random_token();
     auto* s = insert_row.get();
@@ -344,8 +352,7 @@ struct SqliteCheckpointStore::impl {
       } else if (row.output_blob->empty()) {
         rc = sqlite3_bind_zeroblob(s, 5, 0); // an empty blob, not NULL
       } else {
-        rc = sqlite3_bind_blob64(s, 5, row.output_blob->data(), row.output_blob->size(),
-                                 SQLITE_STATIC);
+        rc = sqlite3_bind_blob64(s, 5, row.output_blob->data(), row.output_blob->size(), SQLITE_STATIC);
       }
     }
     if (rc == SQLITE_OK) {
@@ -374,7 +381,7 @@ struct SqliteCheckpointStore::impl {
   expected<void> append_row(const std::string& id, const CheckpointRow& row, bool& fatal) {
     auto inserted = insert(id, row, fatal);
     if (!inserted) {
-      return inserted.error_value();
+      return inserted.error();
     }
     if (!*inserted) {
       return error::checkpoint_store(checkpoint_conflict_message(id, row.sequence));
@@ -385,8 +392,7 @@ struct SqliteCheckpointStore::impl {
   /// Clears a run's rows. Unless it `completed` (its exit state says where it ended), the
   /// header notes its last state first; with `archive`, the rows move to the history of the run
   /// created at `run_created_ms` (nothing: the header's).
-  expected<void> delete_run(const std::string& id, bool& fatal, bool completed = false,
-                            bool archive = false,
+  expected<void> delete_run(const std::string& id, bool& fatal, bool completed = false, bool archive = false,
                             std::optional<std::int64_t> run_created_ms = std::nullopt) {
     auto run = [&](const statement& st, auto bind) -> expected<void> {
       auto* s = st.get();
@@ -466,6 +472,10 @@ struct SqliteCheckpointStore::impl {
     more([&] { return bind_text(s, 12, h.owner); });
     more([&] { return sqlite3_bind_int64(s, 13, static_cast<std::int64_t>(h.fence)); });
     more([&] { return sqlite3_bind_int(s, 14, replace ? 1 : 0); });
+    more([&] {
+      return h.cancel_requested_at ? sqlite3_bind_int64(s, 15, unix_ms(*h.cancel_requested_at))
+                                   : sqlite3_bind_null(s, 15);
+    });
     if (rc != SQLITE_OK) {
       return failure(what, rc);
     }
@@ -525,29 +535,28 @@ struct SqliteCheckpointStore::impl {
     }
     h.fence = static_cast<std::uint64_t>(fence);
     h.last_state = detail::last_state_of(h, column_text(s, 14), column_text(s, 13));
+    if (sqlite3_column_type(s, 15) != SQLITE_NULL) {
+      h.cancel_requested_at = from_unix_ms(sqlite3_column_int64(s, 15));
+    }
     return h;
   }
 
   /// The row at the current row of a query selecting sequence, state, task_id, output_blob,
   /// kind and workflow_version as its first columns, or why it cannot be read.
-  expected<CheckpointRow> read_row(sqlite3_stmt* s, const char* what,
-                                   const std::string& workflow_id) const {
+  expected<CheckpointRow> read_row(sqlite3_stmt* s, const char* what, const std::string& workflow_id) const {
     auto sequence = sqlite3_column_int64(s, 0);
     if (sequence < 0) {
-      return invalid(what, "negative sequence " + std::to_string(sequence) + " in run \"" +
-                             workflow_id + "\"");
+      return invalid(what, "negative sequence " + std::to_string(sequence) + " in run \"" + workflow_id + "\"");
     }
     CheckpointRow row(static_cast<std::uint64_t>(sequence), column_text(s, 1), column_text(s, 2));
     if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
       const auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(s, 3));
       auto n = static_cast<std::size_t>(sqlite3_column_bytes(s, 3));
-      row.output_blob =
-        data == nullptr ? std::vector<std::uint8_t>{} : std::vector<std::uint8_t>(data, data + n);
+      row.output_blob = data == nullptr ? std::vector<std::uint8_t>{} : std::vector<std::uint8_t>(data, data + n);
     }
     row.kind = row_kind_from_code(sqlite3_column_int64(s, 4));
     auto version = sqlite3_column_int64(s, 5);
-    if (version < 0 ||
-        version > static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max())) {
+    if (version < 0 || version > static_cast<std::int64_t>(std::numeric_limits<std::uint32_t>::max())) {
       return invalid(what, "workflow_version " + std::to_string(version) + " out of u32 range");
     }
     row.workflow_version = static_cast<std::uint32_t>(version);
@@ -606,9 +615,8 @@ struct SqliteCheckpointStore::impl {
     if (w.clear_run) {
       bool completed = w.header && w.header->status == RunStatus::completed;
       // A write that starts a run names the run its rows belong to; otherwise its header does.
-      auto run_created = w.create && w.header
-                           ? std::optional<std::int64_t>(unix_ms(w.header->created_at))
-                           : std::nullopt;
+      auto run_created =
+        w.create && w.header ? std::optional<std::int64_t>(unix_ms(w.header->created_at)) : std::nullopt;
       if (auto r = delete_run(w.workflow_id, fatal, completed, archive, run_created); !r) {
         return r;
       }
@@ -622,8 +630,7 @@ struct SqliteCheckpointStore::impl {
   bool archive = false; // history retention is on: set by append_batch and clear for their call
 };
 
-SqliteCheckpointStore::SqliteCheckpointStore(passkey, std::unique_ptr<impl> p)
-  : impl_(std::move(p)) {}
+SqliteCheckpointStore::SqliteCheckpointStore(passkey, std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 SqliteCheckpointStore::~SqliteCheckpointStore() {
   if (impl_ && impl_->lock_fd >= 0) {
@@ -631,9 +638,7 @@ SqliteCheckpointStore::~SqliteCheckpointStore() {
   }
 }
 
-const std::string& SqliteCheckpointStore::path() const noexcept {
-  return impl_->path;
-}
+const std::string& SqliteCheckpointStore::path() const noexcept { return impl_->path; }
 
 expected<void> SqliteCheckpointStore::impl::migrate() {
   // Migrations, in one write transaction: of several openers of a new file only the first
@@ -646,7 +651,7 @@ expected<void> SqliteCheckpointStore::impl::migrate() {
     auto version_stmt = prepare("read PRAGMA user_version", "PRAGMA user_version");
     if (!version_stmt) {
       rollback_if_open();
-      return version_stmt.error_value();
+      return version_stmt.error();
     }
     rc = sqlite3_step(version_stmt->get());
     if (rc != SQLITE_ROW) {
@@ -660,25 +665,24 @@ expected<void> SqliteCheckpointStore::impl::migrate() {
     if (all.size() != static_cast<std::size_t>(schema_version)) {
       rollback_if_open();
       return invalid("open", "this build has " + std::to_string(all.size()) + " migrations but schema_version " +
-                                  std::to_string(schema_version));
+                               std::to_string(schema_version));
     }
     if (version < 0 || version > schema_version) {
       rollback_if_open();
       return invalid("open", "schema version " + std::to_string(version) +
-                                  " is not one this build knows (it knows 0 to " +
-                                  std::to_string(schema_version) + ")");
+                               " is not one this build knows (it knows 0 to " + std::to_string(schema_version) + ")");
     }
     for (int v = version; v < schema_version; ++v) {
       auto what = "migrate schema to version " + std::to_string(v + 1);
       if (auto r = run_script(what, all[static_cast<std::size_t>(v)]); !r) {
         rollback_if_open();
-        return r.error_value();
+        return r.error();
       }
       // The version is set here, not in the file (PRAGMA takes no parameters: fixed text).
       auto set_version = "PRAGMA user_version = " + std::to_string(v + 1);
       if (auto r = run_script(what, set_version.c_str()); !r) {
         rollback_if_open();
-        return r.error_value();
+        return r.error();
       }
     }
   }
@@ -694,7 +698,7 @@ expected<void> SqliteCheckpointStore::impl::migrate() {
 expected<void> SqliteCheckpointStore::impl::check_schema() {
   auto version_stmt = prepare("read PRAGMA user_version", "PRAGMA user_version");
   if (!version_stmt) {
-    return version_stmt.error_value();
+    return version_stmt.error();
   }
   int rc = sqlite3_step(version_stmt->get());
   if (rc != SQLITE_ROW) {
@@ -712,14 +716,13 @@ expected<void> SqliteCheckpointStore::impl::check_schema() {
                              " is missing (any cano process that writes applies it when it opens the store)");
   }
   if (version > schema_version) {
-    return invalid("open", "schema version " + std::to_string(version) + " is not one this build knows (it knows 0 to " +
-                             std::to_string(schema_version) + ")");
+    return invalid("open", "schema version " + std::to_string(version) +
+                             " is not one this build knows (it knows 0 to " + std::to_string(schema_version) + ")");
   }
   return {};
 }
 
-expected<std::shared_ptr<SqliteCheckpointStore>>
-SqliteCheckpointStore::open(const std::string& path, Options opts) {
+expected<std::shared_ptr<SqliteCheckpointStore>> SqliteCheckpointStore::open(const std::string& path, Options opts) {
   auto p = std::make_unique<impl>();
   p->path = path;
   p->opts = opts;
@@ -748,36 +751,33 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
 
   if (!opts.read_only) {
     if (auto r = p->enable_wal(); !r) {
-      return r.error_value();
+      return r.error();
     }
     if (auto r = p->run_script("set synchronous", sync); !r) {
-      return r.error_value();
+      return r.error();
     }
   }
 
-  auto cache =
-    [&p](std::initializer_list<std::pair<statement*, const char*>> list) -> expected<void> {
+  auto cache = [&p](std::initializer_list<std::pair<statement*, const char*>> list) -> expected<void> {
     for (const auto& [slot, sql] : list) {
       auto st = p->prepare("prepare", sql);
       if (!st) {
-        return st.error_value();
+        return st.error();
       }
       *slot = std::move(*st);
     }
     return {};
   };
-  if (auto r =
-        cache({{&p->begin, "BEGIN IMMEDIATE"}, {&p->commit, "COMMIT"}, {&p->rollback, "ROLLBACK"}});
-      !r) {
-    return r.error_value();
+  if (auto r = cache({{&p->begin, "BEGIN IMMEDIATE"}, {&p->commit, "COMMIT"}, {&p->rollback, "ROLLBACK"}}); !r) {
+    return r.error();
   }
 
   if (opts.read_only) {
     if (auto r = p->check_schema(); !r) {
-      return r.error_value();
+      return r.error();
     }
   } else if (auto r = p->migrate(); !r) {
-    return r.error_value();
+    return r.error();
   }
 
   // Prepared only now: a statement naming a table fails to prepare before the migration made it.
@@ -793,22 +793,22 @@ SqliteCheckpointStore::open(const std::string& path, Options opts) {
                       {&p->select_status, select_status_sql},
                       {&p->note_last_state, note_last_state_sql},
                       {&p->archive_rows, archive_rows_sql},
-                      {&p->select_log, select_log_sql}});
+                      {&p->select_log, select_log_sql},
+                      {&p->request_cancel, request_cancel_sql},
+                      {&p->cancel_requests, cancel_requests_sql}});
       !r) {
-    return r.error_value();
+    return r.error();
   }
   return std::make_shared<SqliteCheckpointStore>(passkey{}, std::move(p));
 }
 
-expected<void> SqliteCheckpointStore::append(const std::string& workflow_id,
-                                             const CheckpointRow& row) {
+expected<void> SqliteCheckpointStore::append(const std::string& workflow_id, const CheckpointRow& row) {
   std::lock_guard<std::mutex> guard(impl_->mutex);
   bool fatal = false;
   return impl_->append_row(workflow_id, row, fatal); // one statement: its own transaction
 }
 
-std::vector<expected<void>>
-SqliteCheckpointStore::append_batch(const std::vector<CheckpointWrite>& writes) {
+std::vector<expected<void>> SqliteCheckpointStore::append_batch(const std::vector<CheckpointWrite>& writes) {
   std::vector<expected<void>> out;
   if (writes.empty()) {
     return out;
@@ -829,7 +829,7 @@ SqliteCheckpointStore::append_batch(const std::vector<CheckpointWrite>& writes) 
     auto r = d.write_one(w, fatal);
     if (fatal) {
       // The transaction is lost: nothing of the batch is kept, so no write succeeded.
-      auto e = r.error_value();
+      auto e = r.error();
       d.rollback_if_open();
       out.assign(writes.size(), e);
       return out;
@@ -851,8 +851,7 @@ SqliteCheckpointStore::append_batch(const std::vector<CheckpointWrite>& writes) 
   return out;
 }
 
-expected<std::vector<CheckpointRow>>
-SqliteCheckpointStore::load_run(const std::string& workflow_id) {
+expected<std::vector<CheckpointRow>> SqliteCheckpointStore::load_run(const std::string& workflow_id) {
   auto& d = *impl_;
   const char* what = "load_run";
   std::lock_guard<std::mutex> guard(d.mutex);
@@ -866,7 +865,7 @@ SqliteCheckpointStore::load_run(const std::string& workflow_id) {
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     auto row = d.read_row(s, what, workflow_id);
     if (!row) {
-      return row.error_value();
+      return row.error();
     }
     rows.push_back(std::move(*row));
   }
@@ -907,8 +906,7 @@ expected<void> SqliteCheckpointStore::put_run_header(const RunHeader& header) {
   return impl_->upsert(header, false, fatal);
 }
 
-expected<std::optional<RunHeader>>
-SqliteCheckpointStore::run_header(const std::string& workflow_id) {
+expected<std::optional<RunHeader>> SqliteCheckpointStore::run_header(const std::string& workflow_id) {
   auto& d = *impl_;
   const char* what = "run_header";
   std::lock_guard<std::mutex> guard(d.mutex);
@@ -927,7 +925,7 @@ SqliteCheckpointStore::run_header(const std::string& workflow_id) {
   }
   auto h = d.read_header(s, what);
   if (!h) {
-    return h.error_value();
+    return h.error();
   }
   return std::optional<RunHeader>{std::move(*h)};
 }
@@ -946,7 +944,7 @@ expected<RunListing> SqliteCheckpointStore::list_unfinished() {
       out.runs.push_back(std::move(*h));
     } else {
       // One bad header never hides the others: it is reported by id, left as it is.
-      out.unreadable.push_back({column_text(s, 0), h.error_value().message()});
+      out.unreadable.push_back({column_text(s, 0), h.error().message()});
     }
   }
   if (rc != SQLITE_DONE) {
@@ -958,9 +956,68 @@ expected<RunListing> SqliteCheckpointStore::list_unfinished() {
 expected<std::vector<RunHeader>> SqliteCheckpointStore::unfinished_runs() {
   auto listing = list_unfinished();
   if (!listing) {
-    return listing.error_value();
+    return listing.error();
   }
   return std::move(listing->runs);
+}
+
+expected<void> SqliteCheckpointStore::request_cancel(const std::string& workflow_id) {
+  auto& d = *impl_;
+  const char* what = "request_cancel";
+  std::lock_guard<std::mutex> guard(d.mutex);
+  {
+    auto* s = d.request_cancel.get();
+    reset_on_exit reset(s);
+    int rc = bind_text(s, 1, workflow_id);
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_bind_int64(s, 2, unix_ms(std::chrono::system_clock::now()));
+    }
+    if (rc != SQLITE_OK) {
+      return d.failure(what, rc);
+    }
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+      return d.failure(what, rc);
+    }
+    if (sqlite3_changes(d.db.get()) != 0) {
+      return {};
+    }
+  }
+  // Nothing changed: say why (no such run, or one that has ended).
+  auto* s = d.select_header.get();
+  reset_on_exit reset(s);
+  int rc = bind_text(s, 1, workflow_id);
+  if (rc != SQLITE_OK) {
+    return d.failure(what, rc);
+  }
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) {
+    return no_run_to_cancel(workflow_id);
+  }
+  if (rc != SQLITE_ROW) {
+    return d.failure(what, rc);
+  }
+  auto status = run_status_from_string(column_text(s, 4));
+  if (!status) {
+    return d.invalid(what, "run \"" + workflow_id + "\" has an unknown status \"" + column_text(s, 4) + "\"");
+  }
+  return run_already_ended(workflow_id, *status);
+}
+
+expected<std::vector<std::string>> SqliteCheckpointStore::cancel_requests() {
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard(d.mutex);
+  auto* s = d.cancel_requests.get();
+  reset_on_exit reset(s);
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    out.push_back(column_text(s, 0));
+  }
+  if (rc != SQLITE_DONE) {
+    return d.failure("cancel_requests", rc);
+  }
+  return out;
 }
 
 expected<void> SqliteCheckpointStore::acquire_driver() {
@@ -1005,7 +1062,7 @@ namespace cano {
 expected<RunPage> SqliteCheckpointStore::list_runs(const RunQuery& query) {
   auto checked = detail::check_run_query(query);
   if (!checked) {
-    return checked.error_value();
+    return checked.error();
   }
   auto& d = *impl_;
   const char* what = "list_runs";
@@ -1038,8 +1095,7 @@ expected<RunPage> SqliteCheckpointStore::list_runs(const RunQuery& query) {
     after_at = next;
     auto t = param();
     auto id = param();
-    where.push_back("(created_at < " + t + " OR (created_at = " + t + " AND workflow_id < " + id +
-                    "))");
+    where.push_back("(created_at < " + t + " OR (created_at = " + t + " AND workflow_id < " + id + "))");
   }
   for (std::size_t i = 0; i < where.size(); ++i) {
     sql += (i == 0 ? "WHERE " : " AND ") + where[i];
@@ -1050,7 +1106,7 @@ expected<RunPage> SqliteCheckpointStore::list_runs(const RunQuery& query) {
   std::lock_guard<std::mutex> guard(d.mutex);
   auto st = d.prepare(what, sql.c_str());
   if (!st) {
-    return st.error_value();
+    return st.error();
   }
   auto* s = st->get();
   std::vector<std::string> status_texts;
@@ -1098,7 +1154,7 @@ expected<RunPage> SqliteCheckpointStore::list_runs(const RunQuery& query) {
     if (h) {
       page.runs.push_back(std::move(*h));
     } else {
-      page.unreadable.push_back({last_id, h.error_value().message()});
+      page.unreadable.push_back({last_id, h.error().message()});
     }
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -1121,10 +1177,10 @@ expected<std::vector<RunLogEntry>> SqliteCheckpointStore::run_log(const std::str
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     auto row = d.read_row(s, what, workflow_id);
     if (!row) {
-      return row.error_value();
+      return row.error();
     }
-    out.push_back(RunLogEntry{std::move(*row), from_unix_ms(sqlite3_column_int64(s, 6)),
-                              sqlite3_column_int64(s, 7) != 0});
+    out.push_back(
+      RunLogEntry{std::move(*row), from_unix_ms(sqlite3_column_int64(s, 6)), sqlite3_column_int64(s, 7) != 0});
   }
   if (rc != SQLITE_DONE) {
     return d.failure(what, rc);
@@ -1132,17 +1188,15 @@ expected<std::vector<RunLogEntry>> SqliteCheckpointStore::run_log(const std::str
   return out;
 }
 
-expected<PurgeCounts>
-SqliteCheckpointStore::purge_runs(std::chrono::system_clock::time_point finished_before) {
+expected<PurgeCounts> SqliteCheckpointStore::purge_runs(std::chrono::system_clock::time_point finished_before) {
   auto& d = *impl_;
   const char* what = "purge_runs";
-  const std::string old_runs = std::string("SELECT workflow_id FROM cano_runs WHERE status IN ") +
-                               final_statuses_sql + " AND updated_at < ?1";
+  const std::string old_runs =
+    std::string("SELECT workflow_id FROM cano_runs WHERE status IN ") + final_statuses_sql + " AND updated_at < ?1";
   const std::string steps[] = {
     "DELETE FROM cano_checkpoints WHERE workflow_id IN (" + old_runs + ")",
     "DELETE FROM cano_checkpoint_history WHERE workflow_id IN (" + old_runs + ")",
-    std::string("DELETE FROM cano_runs WHERE status IN ") + final_statuses_sql +
-      " AND updated_at < ?1",
+    std::string("DELETE FROM cano_runs WHERE status IN ") + final_statuses_sql + " AND updated_at < ?1",
     "DELETE FROM cano_checkpoint_history WHERE archived_at < ?1",
   };
   std::lock_guard<std::mutex> guard(d.mutex);
@@ -1157,7 +1211,7 @@ SqliteCheckpointStore::purge_runs(std::chrono::system_clock::time_point finished
     auto st = d.prepare(what, steps[i].c_str());
     if (!st) {
       d.rollback_if_open();
-      return st.error_value();
+      return st.error();
     }
     rc = sqlite3_bind_int64(st->get(), 1, unix_ms(finished_before));
     if (rc == SQLITE_OK) {
@@ -1180,14 +1234,13 @@ SqliteCheckpointStore::purge_runs(std::chrono::system_clock::time_point finished
   return out;
 }
 
-expected<std::uint64_t>
-SqliteCheckpointStore::purge_history(std::chrono::system_clock::time_point archived_before) {
+expected<std::uint64_t> SqliteCheckpointStore::purge_history(std::chrono::system_clock::time_point archived_before) {
   auto& d = *impl_;
   const char* what = "purge_history";
   std::lock_guard<std::mutex> guard(d.mutex);
   auto st = d.prepare(what, "DELETE FROM cano_checkpoint_history WHERE archived_at < ?1");
   if (!st) {
-    return st.error_value();
+    return st.error();
   }
   int rc = sqlite3_bind_int64(st->get(), 1, unix_ms(archived_before));
   if (rc == SQLITE_OK) {

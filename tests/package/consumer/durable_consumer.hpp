@@ -17,9 +17,7 @@
 namespace consumer {
 
 enum class Step { Reserve, Ship, Done };
-inline std::string to_string(Step s) {
-  return s == Step::Reserve ? "Reserve" : s == Step::Ship ? "Ship" : "Done";
-}
+inline std::string to_string(Step s) { return s == Step::Reserve ? "Reserve" : s == Step::Ship ? "Ship" : "Done"; }
 
 /// Runs Reserve -> Ship -> Done on `store`; `reopen` opens a second handle on the same database.
 inline int run_durable(const std::string& label, std::shared_ptr<cano::CheckpointStore> store,
@@ -57,8 +55,8 @@ inline int run_durable(const std::string& label, std::shared_ptr<cano::Checkpoin
     std::cerr << label << " consumer: no run header for " << workflow_id << " in a new handle\n";
     return 1;
   }
-  std::cout << label << " consumer: rows before ship " << *rows_before_ship << ", finished in "
-            << to_string(*end) << ", header " << cano::to_string((*header)->status) << "\n";
+  std::cout << label << " consumer: rows before ship " << *rows_before_ship << ", finished in " << to_string(*end)
+            << ", header " << cano::to_string((*header)->status) << "\n";
   return *rows_before_ship == 2 && (*header)->status == cano::RunStatus::completed ? 0 : 1;
 }
 

@@ -13,12 +13,11 @@ int main() {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   cano::runtime rt{sys};
-  auto wf = cano::Workflow<Step>{}
-              .register_task(Step::Hello, "hello", [] { return Step::Done; })
-              .add_exit_state(Step::Done);
+  auto wf =
+    cano::Workflow<Step>{}.register_task(Step::Hello, "hello", [] { return Step::Done; }).add_exit_state(Step::Done);
   auto end = rt.run(wf, Step::Hello);
   if (!end) {
-    std::cerr << "consumer failed: " << end.error_value() << "\n";
+    std::cerr << "consumer failed: " << end.error() << "\n";
     return 1;
   }
   std::cout << "consumer finished in " << to_string(*end) << "\n";

@@ -30,12 +30,12 @@ namespace cano::detail {
 /// What one body call decided.
 struct step_result {
   state_code next = 0;
-  bool was_split = false;  // the body returned a Split where a Single was expected
-  bool more = false;       // a stepped task asked for another step with `cursor`
+  bool was_split = false; // the body returned a Split where a Single was expected
+  bool more = false;      // a stepped task asked for another step with `cursor`
   // The JSON values sit behind pointers, set only when present: a result passes through a few
   // hands per state, and most results (plain tasks) carry none.
   std::shared_ptr<const nlohmann::json> cursor; // with `more`
-  bool has_output = false; // a compensatable task's output, for its completion row
+  bool has_output = false;                      // a compensatable task's output, for its completion row
   std::shared_ptr<const nlohmann::json> output; // with `has_output`
 };
 
@@ -90,8 +90,8 @@ using program_factory = std::function<std::unique_ptr<attempt_program>()>;
 struct work_item {
   std::string task_name;
   TaskConfig config;
-  erased_body body;              // set for plain bodies
-  program_factory make_program;  // set for poll and batch tasks
+  erased_body body;                 // set for plain bodies
+  program_factory make_program;     // set for poll and batch tasks
   std::shared_ptr<const void> task; // keeps the user's task alive for abandoned attempts
 };
 
@@ -126,7 +126,9 @@ struct definition {
   std::unordered_map<state_code, std::shared_ptr<const state_entry>> states;
   std::vector<state_code> exit_states; // insertion order, deduplicated
   std::unordered_set<state_code> exit_set;
-  std::optional<duration> timeout;
+  std::optional<duration> timeout;              // with_timeout (cano 0.13.2)
+  std::optional<duration> total_timeout;        // with_total_timeout (cano 0.15 §4.2)
+  std::optional<duration> compensation_timeout; // with_compensation_timeout
   std::vector<std::shared_ptr<WorkflowObserver>> observers;
   std::shared_ptr<Resources> resources = std::make_shared<Resources>();
   std::string name;
@@ -148,6 +150,9 @@ struct definition {
   /// The registered or exit state with this label (registered states first, as cano's
   /// resume_from looks them up), or nothing.
   std::optional<state_code> state_of(const std::string& label) const;
+  /// The compensation budget of every drain when a total timeout is set (cano 0.15 §4.2):
+  /// with_compensation_timeout, else min(total / 2, 30 s); nothing without a total timeout.
+  std::optional<duration> compensation_budget() const;
 
 private:
   /// What is derived from the settings above, computed once. A copy of a definition copies every

@@ -28,8 +28,7 @@ public:
   virtual TaskConfig config() const = 0;
   virtual std::string name() const { return type_name_of(typeid(*this)); }
   /// A fresh attempt of this task; `self` is this task, shared with the calls it issues.
-  virtual std::unique_ptr<attempt_program>
-  make_program(const std::shared_ptr<program_task<S>>& self) = 0;
+  virtual std::unique_ptr<attempt_program> make_program(const std::shared_ptr<program_task<S>>& self) = 0;
 };
 
 } // namespace cano::detail

@@ -29,7 +29,7 @@ std::string last_state_of(const RunHeader& header, const std::string& newest_liv
 /// A page of `headers` (any order): those matching `query` (statuses, definition, times),
 /// newest first from its cursor on, at most its limit. Unreadable headers are reported on the
 /// first page only (their times are unknown). For stores that hold their headers in memory.
-expected<RunPage> page_of_runs(std::vector<RunHeader> headers,
-                               std::vector<UnreadableRun> unreadable, const RunQuery& query);
+expected<RunPage> page_of_runs(std::vector<RunHeader> headers, std::vector<UnreadableRun> unreadable,
+                               const RunQuery& query);
 
 } // namespace cano::detail

@@ -39,8 +39,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cano/cluster_node.hpp"
 #include "cano/cluster_flow.hpp"
+#include "cano/cluster_node.hpp"
 #include "cano/error.hpp"
 #include "cano/postgres_checkpoint_store.hpp"
 #include "cano/runtime.hpp"
@@ -66,6 +66,10 @@ struct node_config {
   std::chrono::milliseconds lease{3000};
   /// How often the lease is renewed and the membership looked at (several per lease).
   std::chrono::milliseconds renew_every{500};
+  /// How often the node looks for its own stalled runs — unfinished runs its incarnation owns
+  /// whose header has not changed for two leases and that its runtime does not drive (a claimed
+  /// run whose resume failed, say on a database error) — and resumes them. 0: never.
+  std::chrono::milliseconds resume_stalled_every{30000};
   /// The shared database; `owner` is set by the node.
   PostgresOptions store;
   /// Told what the node's flow leader does (leads, fires, outcomes), from its own thread.
@@ -105,6 +109,14 @@ public:
   /// failovers of the node that runs it. Errors: no such run (workflow), `timeout` passed
   /// (timeout), the database.
   expected<RunHeader> await_header(const std::string& workflow_id, std::chrono::milliseconds timeout);
+  /// Cancels the unfinished run `workflow_id` wherever it runs (cano 0.15 §4.3): a durable
+  /// request in its header (CheckpointStore::request_cancel), which the node that owns the run
+  /// picks up within about a second (runtime_config::cancel_poll_interval) — it drops the task in
+  /// flight unless it is a saga step, undoes the saga and ends the run `cancelled`. A run placed
+  /// but not started yet, or whose node dies first, is cancelled at its first state by whoever
+  /// starts or takes it over. Returns once the request is durable; await_header tells the end.
+  /// Errors: no such run, the run already ended (workflow), the database.
+  expected<void> cancel(const std::string& workflow_id);
   /// Every flow the cluster has scheduled, by id, with its leader.
   expected<std::vector<cluster_flow_status>> flows();
   /// cano's trigger for a flow of the cluster: reserves it now (Running, run_count + 1) for the
@@ -136,6 +148,7 @@ struct node_stats {
   std::uint64_t rejoins = 0;       // times it found itself declared dead and came back
   std::uint64_t declared_dead = 0; // peers this node declared dead
   std::uint64_t claimed = 0;       // orphaned runs this node took over and resumed
+  std::uint64_t stalled = 0;       // runs of its own it found undriven and resumed
   std::uint64_t flows_led = 0;     // flows this node leads now
   std::uint64_t fires = 0;         // ticks (and triggered runs) this node fired
 };
@@ -169,7 +182,7 @@ public:
   Workflow<S> serve(const Workflow<S>& wf) {
     auto bound = wf.with_checkpoint_store(store());
     add_definition(bound.name(), bound.workflow_version(), false,
-                   [this, bound](const std::string& id, bool take_over, std::function<void(run_result&&)> done) {
+                   [this, bound](const std::string& id, bool take_over, std::function<void(run_result &&)> done) {
                      run_options o{id, nullptr};
                      o.take_over = take_over;
                      runtime_.resume(bound, std::move(o), S{}, std::move(done));
@@ -181,14 +194,14 @@ public:
   template <class S>
   Workflow<S> serve(const Workflow<S>& wf, S initial) {
     auto bound = wf.with_checkpoint_store(store());
-    add_definition(bound.name(), bound.workflow_version(), true,
-                   [this, bound, initial](const std::string& id, bool take_over,
-                                          std::function<void(run_result&&)> done) {
-                     run_options o{id, nullptr};
-                     o.take_over = take_over;
-                     o.start_if_empty = true;
-                     runtime_.resume(bound, std::move(o), initial, std::move(done));
-                   });
+    add_definition(
+      bound.name(), bound.workflow_version(), true,
+      [this, bound, initial](const std::string& id, bool take_over, std::function<void(run_result &&)> done) {
+        run_options o{id, nullptr};
+        o.take_over = take_over;
+        o.start_if_empty = true;
+        runtime_.resume(bound, std::move(o), initial, std::move(done));
+      });
     return bound;
   }
 
@@ -222,7 +235,7 @@ public:
                     std::chrono::milliseconds timeout = std::chrono::minutes(10)) {
     auto header = await_header(workflow_id, timeout);
     if (!header) {
-      return header.error_value();
+      return header.error();
     }
     return runtime_.result(wf.with_checkpoint_store(store()), workflow_id); // as rt.result reads it
   }
@@ -237,11 +250,16 @@ public:
     });
   }
   expected<RunHeader> await_header(const std::string& workflow_id, std::chrono::milliseconds timeout);
+  /// Cancels run `workflow_id` from this node, wherever it runs: at once when this node drives it
+  /// (runtime::cancel), and in any case through a durable request in its header (see
+  /// cluster_client::cancel), which survives this node. Errors: those of cluster_client::cancel,
+  /// unless this node drives the run.
+  expected<void> cancel(const std::string& workflow_id);
 
   /// Every node incarnation the cluster's database records (cano_nodes), by node id, newest
   /// incarnation first, with what is left of each lease by the database's clock and the
-  /// unfinished runs each owns: what a status page shows. One short connection of its own (`store.dsn`, or $CANO_PG_DSN). Errors:
-  /// checkpoint_store (the database, never the DSN's password).
+  /// unfinished runs each owns: what a status page shows. One short connection of its own (`store.dsn`, or
+  /// $CANO_PG_DSN). Errors: checkpoint_store (the database, never the DSN's password).
   static expected<std::vector<cluster_node>> members(const PostgresOptions& store);
 
   const std::string& id() const noexcept;

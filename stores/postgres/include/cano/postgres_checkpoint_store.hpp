@@ -1,7 +1,7 @@
 // PostgresCheckpointStore — the cluster-wide checkpoint log (ARCHITECTURE D6).
 //
 //   auto store = cano::PostgresCheckpointStore::open({/*dsn*/ ""});  // "" → $CANO_PG_DSN
-//   if (!store) { std::cerr << store.error_value() << "\n"; return 1; }
+//   if (!store) { std::cerr << store.error() << "\n"; return 1; }
 //   auto wf = workflow.with_checkpoint_store(*store);
 //
 // Rows go to `cano_checkpoints` (cano-e2e's columns plus created_at and append_token), run
@@ -90,11 +90,16 @@ public:
   expected<std::vector<RunLogEntry>> run_log(const std::string& workflow_id) override;
   /// One transaction; compares with the headers' updated_at (the clock of their writer).
   expected<PurgeCounts> purge_runs(std::chrono::system_clock::time_point finished_before) override;
-  expected<std::uint64_t>
-  purge_history(std::chrono::system_clock::time_point archived_before) override;
+  expected<std::uint64_t> purge_history(std::chrono::system_clock::time_point archived_before) override;
   /// History lives in the table cano_checkpoint_history; a cleared log moves there in the
   /// statement that deletes it.
   bool keeps_history() const override { return true; }
+  /// A durable cancel request (CheckpointStore::request_cancel): one UPDATE of the run's header,
+  /// from any process, with no owner or fence check (a request, not a write into the run).
+  expected<void> request_cancel(const std::string& workflow_id) override;
+  /// Unfinished runs this store owns that have a cancel request: one indexed query, one attempt
+  /// (a connection failure fails it as unavailable; the engine asks again next interval).
+  expected<std::vector<std::string>> cancel_requests() override;
 
   /// This store's owner identity.
   std::string owner() const;

@@ -7,6 +7,7 @@
 #include "cano/cluster.hpp"
 #include "cano/detail/random_token.hpp"
 #include "client_impl.hpp"
+#include "cluster_members.hpp"
 #include "flow_table.hpp"
 #include "placement.hpp"
 #include "transport.hpp"
@@ -51,7 +52,7 @@ expected<std::unique_ptr<cluster_client>> cluster_client::open(caf::actor_system
   }
   auto opened = PostgresCheckpointStore::open(store); // migrates, and reads headers for await
   if (!opened) {
-    return opened.error_value();
+    return opened.error();
   }
   auto p = std::make_unique<impl>(sys);
   p->options = store;
@@ -76,7 +77,7 @@ expected<std::string> cluster_client::impl::submit(const std::string& definition
                                                    nlohmann::json input, std::string id,
                                                    std::chrono::milliseconds ack_timeout, const local_start& local) {
   if (auto ok = store->check_input(input); !ok) {
-    return ok.error_value(); // refused before anything is placed
+    return ok.error(); // refused before anything is placed
   }
   if (id.empty()) {
     id = definition + "-" + detail::random_token().substr(0, 16);
@@ -97,9 +98,9 @@ expected<std::string> cluster_client::impl::submit(const std::string& definition
       return id; // it exists: start-or-get
     }
     for (;;) {
-      bool accepted = local && target->owner == local.owner ? local.start(id)
-                                                            : deliver(sys, target->address, id, definition, version,
-                                                                      ack_timeout);
+      bool accepted = local && target->owner == local.owner
+                        ? local.start(id)
+                        : deliver(sys, target->address, id, definition, version, ack_timeout);
       if (accepted) {
         return id;
       }
@@ -130,7 +131,7 @@ expected<RunHeader> cluster_client::await_header(const std::string& workflow_id,
   for (;;) {
     auto header = impl_->store->run_header(workflow_id);
     if (!header) {
-      return header.error_value();
+      return header.error();
     }
     if (!*header) {
       return error::workflow("no run with workflow id \"" + workflow_id + "\"");
@@ -146,12 +147,21 @@ expected<RunHeader> cluster_client::await_header(const std::string& workflow_id,
   }
 }
 
+expected<void> cluster_client::cancel(const std::string& workflow_id) {
+  // A request, not a write into the run: no ownership taken, no fence moved (D8). The owner's
+  // runtime asks its store for requests on the runs it owns once per interval.
+  return impl_->store->request_cancel(workflow_id);
+}
+
 expected<std::vector<node_status>> cluster_client::status(std::optional<std::chrono::seconds> dead_for) {
   std::lock_guard<std::mutex> guard(impl_->mutex);
   try {
     std::vector<node_status> out;
-    for (const auto& s : detail::cluster_status(impl_->connection(), dead_for)) {
-      out.push_back({s.node_id, s.incarnation, s.state, s.address, s.lease_left_seconds, s.owned_unfinished});
+    for (const auto& m : detail::read_members(impl_->connection(), dead_for)) {
+      // A dead incarnation has no lease left, whatever its row says (it left, or was declared
+      // dead before its lease ran out); its lease_until tells when it was last known alive.
+      double left = m.state == "dead" ? 0.0 : std::chrono::duration<double>(m.lease_left).count();
+      out.push_back({m.node_id, m.incarnation, m.state, m.address, left, m.owned_unfinished});
     }
     return out;
   } catch (const std::exception& e) {

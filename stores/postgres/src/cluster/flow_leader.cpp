@@ -62,28 +62,28 @@ public:
       }
       auto d = decide_tick(plan, row, v.now, s_.misfire_grace);
       switch (d.what) {
-      case tick_decision::action::wait: until(d.at); break;
-      case tick_decision::action::fire:
-        fire(plan, row, me, d.at);
-        wait = std::min<std::chrono::steady_clock::duration>(wait, s_.poll);
-        break;
-      case tick_decision::action::reschedule: {
-        auto seen = row.next_tick;
-        bool moved = false;
-        table_.update(row.flow_id, me, row.fence, [&](flow_row& r, flow_time) {
-          if (r.status == FlowStatus::kind::running || r.next_tick != seen) {
-            return false; // it moved on meanwhile: the next look decides again
+        case tick_decision::action::wait: until(d.at); break;
+        case tick_decision::action::fire:
+          fire(plan, row, me, d.at);
+          wait = std::min<std::chrono::steady_clock::duration>(wait, s_.poll);
+          break;
+        case tick_decision::action::reschedule: {
+          auto seen = row.next_tick;
+          bool moved = false;
+          table_.update(row.flow_id, me, row.fence, [&](flow_row& r, flow_time) {
+            if (r.status == FlowStatus::kind::running || r.next_tick != seen) {
+              return false; // it moved on meanwhile: the next look decides again
+            }
+            r.next_tick = d.at;
+            moved = true;
+            return true;
+          });
+          if (moved && seen) {
+            event({flow_event::kind::skip, row.flow_id, flow_run_id(row.flow_id, *seen), row.fence, d.why});
           }
-          r.next_tick = d.at;
-          moved = true;
-          return true;
-        });
-        if (moved && seen) {
-          event({flow_event::kind::skip, row.flow_id, flow_run_id(row.flow_id, *seen), row.fence, d.why});
+          wait = std::chrono::steady_clock::duration::zero(); // decide again on the new tick
+          break;
         }
-        wait = std::chrono::steady_clock::duration::zero(); // decide again on the new tick
-        break;
-      }
       }
     }
     auto elapsed = std::chrono::steady_clock::now() - looked;
@@ -140,14 +140,14 @@ private:
   void fire(const flow_plan& plan, const flow_row& row, const std::string& me, flow_time tick) {
     auto id = flow_run_id(plan.flow.id, tick);
     switch (table_.fire(plan, me, row.fence, tick)) {
-    case flow_table::fire_result::placed:
-      event({flow_event::kind::fire, plan.flow.id, id, row.fence, {}});
-      start(plan, id);
-      break;
-    case flow_table::fire_result::existed:
-      event({flow_event::kind::fire, plan.flow.id, id, row.fence, "the run existed already (start-or-get)"});
-      break;
-    case flow_table::fire_result::lost: break; // the next look tells why
+      case flow_table::fire_result::placed:
+        event({flow_event::kind::fire, plan.flow.id, id, row.fence, {}});
+        start(plan, id);
+        break;
+      case flow_table::fire_result::existed:
+        event({flow_event::kind::fire, plan.flow.id, id, row.fence, "the run existed already (start-or-get)"});
+        break;
+      case flow_table::fire_result::lost: break; // the next look tells why
     }
   }
 

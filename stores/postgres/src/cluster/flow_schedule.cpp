@@ -8,9 +8,9 @@ namespace cano {
 
 const char* to_string(flow_trigger t) noexcept {
   switch (t) {
-  case flow_trigger::every: return "every";
-  case flow_trigger::cron: return "cron";
-  case flow_trigger::manual: return "manual";
+    case flow_trigger::every: return "every";
+    case flow_trigger::cron: return "cron";
+    case flow_trigger::manual: return "manual";
   }
   return "?";
 }
@@ -28,24 +28,23 @@ expected<void> check_flow(const cluster_flow& flow) {
     return error::configuration("Flow '" + flow.id + "' names no workflow");
   }
   if (flow.trigger != flow_trigger::cron && !flow.cron.empty()) {
-    return error::configuration("Flow '" + flow.id + "' is " + to_string(flow.trigger) +
-                                " but has a cron expression");
+    return error::configuration("Flow '" + flow.id + "' is " + to_string(flow.trigger) + " but has a cron expression");
   }
   switch (flow.trigger) {
-  case flow_trigger::every:
-    if (auto ok = detail::check_interval(flow.id, flow.interval); !ok) {
-      return ok;
-    }
-    if (flow.interval.count() == 0) {
-      return error::configuration("Flow '" + flow.id + "' needs a positive interval (0ms would fire without pause)");
-    }
-    break;
-  case flow_trigger::cron:
-    if (auto parsed = CronSchedule::parse(flow.cron); !parsed) {
-      return parsed.error_value();
-    }
-    break;
-  case flow_trigger::manual: break;
+    case flow_trigger::every:
+      if (auto ok = detail::check_interval(flow.id, flow.interval); !ok) {
+        return ok;
+      }
+      if (flow.interval.count() == 0) {
+        return error::configuration("Flow '" + flow.id + "' needs a positive interval (0ms would fire without pause)");
+      }
+      break;
+    case flow_trigger::cron:
+      if (auto parsed = CronSchedule::parse(flow.cron); !parsed) {
+        return parsed.error();
+      }
+      break;
+    case flow_trigger::manual: break;
   }
   return {};
 }
@@ -109,7 +108,7 @@ constexpr flow_time never = flow_time::max();
 
 expected<flow_plan> flow_plan::of(cluster_flow flow) {
   if (auto ok = check_flow(flow); !ok) {
-    return ok.error_value();
+    return ok.error();
   }
   flow_plan p;
   if (flow.trigger == flow_trigger::cron) {
@@ -121,9 +120,9 @@ expected<flow_plan> flow_plan::of(cluster_flow flow) {
 
 std::string flow_plan::schedule_text() const {
   switch (flow.trigger) {
-  case flow_trigger::every: return "every " + duration_text(flow.interval);
-  case flow_trigger::cron: return "cron " + flow.cron;
-  case flow_trigger::manual: return "manual";
+    case flow_trigger::every: return "every " + duration_text(flow.interval);
+    case flow_trigger::cron: return "cron " + flow.cron;
+    case flow_trigger::manual: return "manual";
   }
   return "?";
 }
@@ -134,9 +133,9 @@ flow_time to_millis(flow_time t) {
 
 std::optional<flow_time> first_tick(const flow_plan& plan, flow_time now) {
   switch (plan.flow.trigger) {
-  case flow_trigger::every: return to_millis(now);
-  case flow_trigger::cron: return plan.cron->next_after(now);
-  case flow_trigger::manual: return std::nullopt;
+    case flow_trigger::every: return to_millis(now);
+    case flow_trigger::cron: return plan.cron->next_after(now);
+    case flow_trigger::manual: return std::nullopt;
   }
   return std::nullopt;
 }
@@ -200,18 +199,18 @@ std::optional<flow_time> tick_while_running(const flow_plan& plan, const flow_ro
     return std::nullopt;
   }
   switch (plan.flow.trigger) {
-  case flow_trigger::every: {
-    auto next = later(to_millis(now), plan.flow.interval);
-    if (row.next_eligible && *row.next_eligible > next) {
-      next = *row.next_eligible;
+    case flow_trigger::every: {
+      auto next = later(to_millis(now), plan.flow.interval);
+      if (row.next_eligible && *row.next_eligible > next) {
+        next = *row.next_eligible;
+      }
+      return next;
     }
-    return next;
-  }
-  case flow_trigger::cron: {
-    auto next = plan.cron->next_after(now);
-    return next ? *next : never;
-  }
-  case flow_trigger::manual: return std::nullopt;
+    case flow_trigger::cron: {
+      auto next = plan.cron->next_after(now);
+      return next ? *next : never;
+    }
+    case flow_trigger::manual: return std::nullopt;
   }
   return std::nullopt;
 }
@@ -223,6 +222,10 @@ void apply_outcome(const flow_plan& plan, flow_row& row, const std::optional<err
     row.streak = 0;
     row.last_error.clear();
     row.next_eligible.reset();
+  } else if (failure->code() == errc::cancelled) {
+    // A deliberate cancel (cluster_client::cancel, cano runs cancel) is no failure: streak,
+    // window and last error stay as they were (cano 0.15 judges by the category).
+    row.status = FlowStatus::kind::idle;
   } else {
     row.last_error = failure->to_string();
     if (row.streak < UINT32_MAX) {
@@ -240,20 +243,20 @@ void apply_outcome(const flow_plan& plan, flow_row& row, const std::optional<err
     return; // a triggered run leaves the schedule where it was (cano's loops wait on their own)
   }
   switch (plan.flow.trigger) {
-  case flow_trigger::every: {
-    auto next = later(now, plan.flow.interval);
-    if (row.next_eligible && *row.next_eligible > next) {
-      next = *row.next_eligible;
+    case flow_trigger::every: {
+      auto next = later(now, plan.flow.interval);
+      if (row.next_eligible && *row.next_eligible > next) {
+        next = *row.next_eligible;
+      }
+      row.next_tick = next;
+      break;
     }
-    row.next_tick = next;
-    break;
-  }
-  case flow_trigger::cron: {
-    auto next = next_fire(*plan.cron, now, row.next_eligible);
-    row.next_tick = next ? *next : never;
-    break;
-  }
-  case flow_trigger::manual: row.next_tick.reset(); break;
+    case flow_trigger::cron: {
+      auto next = next_fire(*plan.cron, now, row.next_eligible);
+      row.next_tick = next ? *next : never;
+      break;
+    }
+    case flow_trigger::manual: row.next_tick.reset(); break;
   }
 }
 

@@ -76,7 +76,8 @@ tick_decision decide_tick(const flow_plan& plan, const flow_row& row, flow_time 
 std::optional<flow_time> tick_while_running(const flow_plan& plan, const flow_row& row, flow_time now);
 
 /// cano's apply_outcome on `row` at `now` (a success clears the streak and window; a failure
-/// backs off by backoff.compute_delay(streak) or trips), and, for a run its schedule fired, the
+/// backs off by backoff.compute_delay(streak) or trips; a cancelled run — category `cancelled`,
+/// cano 0.15 — leaves the flow Idle with its streak and window), and, for a run its schedule fired, the
 /// next tick — every: max(now + interval, end of the window); cron: the first fire time after
 /// now that is not inside the window.
 void apply_outcome(const flow_plan& plan, flow_row& row, const std::optional<error>& failure, flow_time now);

@@ -43,11 +43,11 @@ std::optional<flow_time> ts_field(const pqxx::field& f) {
 
 const char* status_text(FlowStatus::kind k) {
   switch (k) {
-  case FlowStatus::kind::idle: return "idle";
-  case FlowStatus::kind::running: return "running";
-  case FlowStatus::kind::completed: return "completed";
-  case FlowStatus::kind::backoff: return "backoff";
-  case FlowStatus::kind::tripped: return "tripped";
+    case FlowStatus::kind::idle: return "idle";
+    case FlowStatus::kind::running: return "running";
+    case FlowStatus::kind::completed: return "completed";
+    case FlowStatus::kind::backoff: return "backoff";
+    case FlowStatus::kind::tripped: return "tripped";
   }
   return "idle";
 }
@@ -68,8 +68,8 @@ FlowStatus::kind status_of(const std::string& text) {
   return FlowStatus::kind::idle;
 }
 
-const std::string row_columns = "flow_id, leader, fence, status, failure_streak, last_error, " +
-                                ms("next_eligible") + ", run_count, " + ms("last_run") + ", " + ms("last_tick") +
+const std::string row_columns = "flow_id, leader, fence, status, failure_streak, last_error, " + ms("next_eligible") +
+                                ", run_count, " + ms("last_run") + ", " + ms("last_tick") +
                                 ", current_run, fired_by, " + ms("next_tick") + ", kind, schedule";
 
 flow_row row_of(const pqxx::row& r) {
@@ -112,14 +112,10 @@ void write_row(pqxx::work& tx, const flow_row& f) {
                  ts_param(f.last_tick), f.current_run, f.fired_by, ts_param(f.next_tick));
 }
 
-flow_time server_now(pqxx::transaction_base& tx) {
-  return *ts_field(tx.exec("SELECT " + ms("now()"))[0][0]);
-}
+flow_time server_now(pqxx::transaction_base& tx) { return *ts_field(tx.exec("SELECT " + ms("now()"))[0][0]); }
 
 bool is_active(pqxx::transaction_base& tx, const std::string& me) {
-  return !tx
-            .exec_params("SELECT 1 FROM cano_nodes WHERE node_id || '#' || incarnation = $1 AND state = 'active'",
-                         me)
+  return !tx.exec_params("SELECT 1 FROM cano_nodes WHERE node_id || '#' || incarnation = $1 AND state = 'active'", me)
             .empty();
 }
 
@@ -185,8 +181,8 @@ flow_table::view flow_table::look(const std::vector<flow_plan>& plans, const std
                  "WHERE f.flow_id = c.flow_id AND EXISTS (SELECT 1 FROM cano_nodes n "
                  "WHERE n.node_id || '#' || n.incarnation = $2 AND n.state = 'active')",
                  ids, me);
-  for (const auto& r : tx.exec_params("SELECT " + row_columns + " FROM cano_flows WHERE flow_id = ANY($1::text[])",
-                                      ids)) {
+  for (const auto& r :
+       tx.exec_params("SELECT " + row_columns + " FROM cano_flows WHERE flow_id = ANY($1::text[])", ids)) {
     v.rows.push_back(row_of(r));
   }
   // A flow this node leads carries this node's declaration; a changed schedule starts over.
@@ -251,8 +247,8 @@ flow_table::fire_result flow_table::fire(const flow_plan& plan, const std::strin
   return placed ? fire_result::placed : fire_result::existed;
 }
 
-flow_table::fire_result flow_table::place_triggered(const flow_plan& plan, const std::string& me,
-                                                    std::uint64_t fence, const std::string& run_id) {
+flow_table::fire_result flow_table::place_triggered(const flow_plan& plan, const std::string& me, std::uint64_t fence,
+                                                    const std::string& run_id) {
   pqxx::work tx(connection());
   auto row = locked_row(tx, plan.flow.id);
   if (!row || row->leader != me || row->fence != fence || row->status != FlowStatus::kind::running ||
@@ -322,13 +318,13 @@ std::vector<cluster_flow_status> list_flows(pqxx::connection& c) {
     cluster_flow_status s;
     s.info.id = f.flow_id;
     switch (f.status) {
-    case FlowStatus::kind::idle: s.info.status = FlowStatus::idle(); break;
-    case FlowStatus::kind::running: s.info.status = FlowStatus::running(); break;
-    case FlowStatus::kind::completed: s.info.status = FlowStatus::completed(); break;
-    case FlowStatus::kind::backoff:
-      s.info.status = FlowStatus::backoff(f.next_eligible.value_or(flow_time{}), f.streak, f.last_error);
-      break;
-    case FlowStatus::kind::tripped: s.info.status = FlowStatus::tripped(f.streak, f.last_error); break;
+      case FlowStatus::kind::idle: s.info.status = FlowStatus::idle(); break;
+      case FlowStatus::kind::running: s.info.status = FlowStatus::running(); break;
+      case FlowStatus::kind::completed: s.info.status = FlowStatus::completed(); break;
+      case FlowStatus::kind::backoff:
+        s.info.status = FlowStatus::backoff(f.next_eligible.value_or(flow_time{}), f.streak, f.last_error);
+        break;
+      case FlowStatus::kind::tripped: s.info.status = FlowStatus::tripped(f.streak, f.last_error); break;
     }
     s.info.run_count = f.run_count;
     s.info.last_run = f.last_run;

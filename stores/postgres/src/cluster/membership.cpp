@@ -30,7 +30,9 @@ std::string node_owner(const std::string& node_id, std::uint64_t incarnation) {
 }
 
 membership::membership(std::string dsn, std::string node_id, std::chrono::milliseconds lease)
-  : dsn_(std::move(dsn)), node_id_(std::move(node_id)), lease_(lease) {}
+  : dsn_(std::move(dsn)),
+    node_id_(std::move(node_id)),
+    lease_(lease) {}
 
 pqxx::connection& membership::connection() {
   if (!conn_ || !conn_->is_open()) {
@@ -63,11 +65,11 @@ std::uint64_t membership::join(const std::string& address, const std::vector<ser
   if (incarnation_ == 0) {
     // A new process: refused while another one serves this node id (its session lock is held).
     // A rejoin skips this: its old lock may be held for a moment by a peer's claim.
-    auto alive = tx.exec_params(
-      "SELECT incarnation, address FROM cano_nodes WHERE node_id = $1 AND state <> 'dead' "
-      "AND NOT pg_try_advisory_xact_lock(hashtextextended(node_id || '#' || incarnation::text, 0)) "
-      "ORDER BY incarnation DESC LIMIT 1",
-      node_id_);
+    auto alive =
+      tx.exec_params("SELECT incarnation, address FROM cano_nodes WHERE node_id = $1 AND state <> 'dead' "
+                     "AND NOT pg_try_advisory_xact_lock(hashtextextended(node_id || '#' || incarnation::text, 0)) "
+                     "ORDER BY incarnation DESC LIMIT 1",
+                     node_id_);
     if (!alive.empty()) {
       throw node_id_in_use("node id \"" + node_id_ + "\" is in use: incarnation " +
                            node_owner(node_id_, alive[0][0].as<std::uint64_t>()) + " at " +
@@ -75,11 +77,11 @@ std::uint64_t membership::join(const std::string& address, const std::vector<ser
                            " is alive (it holds its session lock); stop it first, or give this node another id");
     }
   }
-  auto r = tx.exec_params(
-    "INSERT INTO cano_nodes (node_id, incarnation, address, definitions, state, lease_until) "
-    "SELECT $1, coalesce(max(incarnation), 0) + 1, $2, $3::jsonb, 'joining', now() + $4::interval "
-    "FROM cano_nodes WHERE node_id = $1 RETURNING incarnation",
-    node_id_, address, definitions_json(served), interval(lease_));
+  auto r =
+    tx.exec_params("INSERT INTO cano_nodes (node_id, incarnation, address, definitions, state, lease_until) "
+                   "SELECT $1, coalesce(max(incarnation), 0) + 1, $2, $3::jsonb, 'joining', now() + $4::interval "
+                   "FROM cano_nodes WHERE node_id = $1 RETURNING incarnation",
+                   node_id_, address, definitions_json(served), interval(lease_));
   tx.commit();
   incarnation_ = r[0][0].as<std::uint64_t>();
   pqxx::nontransaction lock(c);
@@ -118,9 +120,10 @@ bool membership::renew() {
 
 std::vector<peer> membership::peers() {
   pqxx::read_transaction tx(connection());
-  auto r = tx.exec_params("SELECT node_id, incarnation, address FROM cano_nodes "
-                          "WHERE state IN ('joining', 'active', 'draining') AND NOT (node_id = $1 AND incarnation = $2)",
-                          node_id_, static_cast<long long>(incarnation_));
+  auto r =
+    tx.exec_params("SELECT node_id, incarnation, address FROM cano_nodes "
+                   "WHERE state IN ('joining', 'active', 'draining') AND NOT (node_id = $1 AND incarnation = $2)",
+                   node_id_, static_cast<long long>(incarnation_));
   std::vector<peer> out;
   for (const auto& row : r) {
     out.push_back({row[0].as<std::string>(), row[1].as<std::uint64_t>(), row[2].as<std::string>()});
@@ -138,27 +141,25 @@ void membership::orphan_runs_of(pqxx::work& tx, const std::string& owner) {
                  "cano:" + owner, "cano-membership:" + owner, "cano-flows:" + owner);
   tx.exec("SET LOCAL lock_timeout = '5s'"); // never stuck behind a session that will not go
   tx.exec_params("UPDATE cano_owners SET epoch = epoch + 1 WHERE owner = $1", owner);
-  tx.exec_params(std::string("UPDATE cano_runs SET owner = 'orphan', fence = fence + 1 WHERE owner = $1 AND ") +
-                   unfinished,
-                 owner);
+  tx.exec_params(
+    std::string("UPDATE cano_runs SET owner = 'orphan', fence = fence + 1 WHERE owner = $1 AND ") + unfinished, owner);
 }
 
 void membership::bury(pqxx::work& tx, const std::vector<std::pair<std::string, std::uint64_t>>& dead) {
   for (const auto& [id, incarnation] : dead) {
-    tx.exec_params("UPDATE cano_nodes SET state = 'dead' WHERE node_id = $1 AND incarnation = $2",
-                   id, static_cast<long long>(incarnation));
+    tx.exec_params("UPDATE cano_nodes SET state = 'dead' WHERE node_id = $1 AND incarnation = $2", id,
+                   static_cast<long long>(incarnation));
     orphan_runs_of(tx, node_owner(id, incarnation));
   }
 }
 
 std::vector<std::string> membership::expire_leases() {
   pqxx::work tx(connection());
-  auto r = tx.exec_params(
-    "SELECT node_id, incarnation FROM cano_nodes WHERE state <> 'dead' AND lease_until < now() "
-    "AND pg_postmaster_start_time() < now() - $3::interval "
-    "AND ($4 = '' OR $4::timestamptz < now() - $3::interval) "
-    "AND NOT (node_id = $1 AND incarnation = $2) FOR UPDATE SKIP LOCKED",
-    node_id_, static_cast<long long>(incarnation_), interval(lease_), reconnected_at_);
+  auto r = tx.exec_params("SELECT node_id, incarnation FROM cano_nodes WHERE state <> 'dead' AND lease_until < now() "
+                          "AND pg_postmaster_start_time() < now() - $3::interval "
+                          "AND ($4 = '' OR $4::timestamptz < now() - $3::interval) "
+                          "AND NOT (node_id = $1 AND incarnation = $2) FOR UPDATE SKIP LOCKED",
+                          node_id_, static_cast<long long>(incarnation_), interval(lease_), reconnected_at_);
   std::vector<std::pair<std::string, std::uint64_t>> dead;
   std::vector<std::string> owners;
   for (const auto& row : r) {
@@ -182,9 +183,9 @@ membership::probe_result membership::probe_dead(const std::string& node_id, std:
   }
   // Its session's lock is free only when its session is gone: the process (or its database
   // connection) is dead, and CAF saw it go. Held: alive, or partitioned — the lease will tell.
-  auto free = tx.exec_params("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))",
-                             node_owner(node_id, incarnation))[0][0]
-                .as<bool>();
+  auto free =
+    tx.exec_params("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))", node_owner(node_id, incarnation))[0][0]
+      .as<bool>();
   if (!free) {
     return probe_result::alive;
   }
@@ -198,6 +199,14 @@ std::vector<claimed_run> membership::claim_orphans(const std::vector<served_defi
     return {};
   }
   pqxx::work tx(connection());
+  // Only a live incarnation claims: one that woke up dead (a paused process) rejoins first. Its
+  // row is held until the claim commits, so a burial racing it orphans what it claimed.
+  auto alive = tx.exec_params("SELECT 1 FROM cano_nodes WHERE node_id = $1 AND incarnation = $2 AND state <> 'dead' "
+                              "FOR SHARE",
+                              node_id_, static_cast<long long>(incarnation_));
+  if (alive.empty()) {
+    return {};
+  }
   // A dead incarnation may still have made runs between its burial and noticing it (a paused
   // process that woke): hand those over too, fencing it as the burial did.
   auto stragglers = tx.exec(std::string("SELECT DISTINCT r.owner FROM cano_runs r JOIN cano_nodes n ON r.owner = "
@@ -230,6 +239,35 @@ std::vector<claimed_run> membership::claim_orphans(const std::vector<served_defi
       "RETURNING r.workflow_id, r.definition, r.workflow_version",
     names.text(), versions.text(), share, owner());
   tx.commit();
+  std::vector<claimed_run> out;
+  for (const auto& row : r) {
+    out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::uint32_t>()});
+  }
+  return out;
+}
+
+std::vector<claimed_run> membership::quiet_runs(const std::vector<served_definition>& served,
+                                                std::chrono::milliseconds quiet_for, std::size_t limit) {
+  if (served.empty()) {
+    return {};
+  }
+  array_literal names, versions;
+  for (const auto& d : served) {
+    names.add(d.name);
+    versions.add(std::to_string(d.version));
+  }
+  pqxx::read_transaction tx(connection());
+  auto r = tx.exec_params(
+    std::string("SELECT r.workflow_id, r.definition, r.workflow_version FROM cano_runs r "
+                "JOIN unnest($1::text[], $2::bigint[]) AS s(name, version) "
+                "ON r.definition = s.name AND r.workflow_version = s.version "
+                "WHERE r.owner = $3 AND r.") +
+      unfinished +
+      " AND r.updated_at < now() - $4::interval "
+      "AND EXISTS (SELECT 1 FROM cano_nodes n WHERE n.node_id = $5 AND n.incarnation = $6 AND n.state <> 'dead') "
+      "ORDER BY r.updated_at LIMIT $7",
+    names.text(), versions.text(), owner(), interval(quiet_for), node_id_, static_cast<long long>(incarnation_),
+    static_cast<long long>(limit));
   std::vector<claimed_run> out;
   for (const auto& row : r) {
     out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::uint32_t>()});

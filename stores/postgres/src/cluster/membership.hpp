@@ -77,8 +77,13 @@ public:
   /// probed inside the transaction that declares it.
   probe_result probe_dead(const std::string& node_id, std::uint64_t incarnation);
   /// Claims this node's fair share of orphaned runs of the served definitions (one winner each:
-  /// SKIP LOCKED), fence + 1, owner = this incarnation.
+  /// SKIP LOCKED), fence + 1, owner = this incarnation; nothing while this incarnation is dead.
   std::vector<claimed_run> claim_orphans(const std::vector<served_definition>& served);
+  /// This incarnation's unfinished runs of the served definitions whose header has not changed
+  /// for `quiet_for` (oldest first, at most `limit`): the node resumes those its runtime does not
+  /// drive. Nothing while this incarnation is dead.
+  std::vector<claimed_run> quiet_runs(const std::vector<served_definition>& served, std::chrono::milliseconds quiet_for,
+                                      std::size_t limit);
   /// Leaves: this incarnation's unfinished runs go to "orphan", its row dead.
   void leave();
 
@@ -98,8 +103,8 @@ private:
   std::chrono::milliseconds lease_;
   std::uint64_t incarnation_ = 0;
   std::unique_ptr<pqxx::connection> conn_;
-  bool lock_lost_ = false;         // the connection dropped: re-take the lock before renewing
-  std::string reconnected_at_;     // server time of this node's last reconnect ("" = never)
+  bool lock_lost_ = false;     // the connection dropped: re-take the lock before renewing
+  std::string reconnected_at_; // server time of this node's last reconnect ("" = never)
 };
 
 } // namespace cano::detail

@@ -94,7 +94,9 @@ struct node::impl {
   }
 
   /// Resumes a run this node claimed; a run this runtime still drives (a fenced leftover of a
-  /// previous incarnation) is tried again once it has ended.
+  /// previous incarnation) is tried again once it has ended. The run is adopted, not taken
+  /// over: if it moved on since the claim (this incarnation was declared dead meanwhile), the
+  /// resume is refused as fenced instead of taking it back from its new owner.
   void resume(const detail::claimed_run& run) {
     auto it = resumers.find(key(run.definition, run.version));
     if (it == resumers.end()) {
@@ -102,7 +104,7 @@ struct node::impl {
     }
     auto retry_to = membership_actor;
     auto again = run;
-    it->second(run.workflow_id, true, [retry_to, again](run_result&& r) {
+    it->second(run.workflow_id, false, [retry_to, again](run_result&& r) {
       if (!r.ok() && r.failure->message().find("already running in this runtime") != std::string::npos) {
         caf::anon_send(retry_to, retry_atom::value, again.workflow_id, again.definition,
                        static_cast<std::uint64_t>(again.version));
@@ -111,6 +113,31 @@ struct node::impl {
     measure([](metrics_sink& m) { m.run_claimed(); });
     std::lock_guard<std::mutex> guard(mutex);
     ++figures.claimed;
+  }
+
+  /// Resumes a run of this incarnation that nothing drives (found by the stalled-run sweep),
+  /// adopting it; one this runtime drives is left alone (a quiet run, not a stalled one).
+  void resume_stalled(const std::shared_ptr<impl>& self, const detail::claimed_run& run) {
+    auto it = resumers.find(key(run.definition, run.version));
+    if (it == resumers.end() || draining) {
+      return;
+    }
+    std::weak_ptr<impl> weak = self;
+    it->second(run.workflow_id, false, [weak, id = run.workflow_id](run_result&& r) {
+      auto n = weak.lock();
+      if (!n || (!r.ok() && r.failure->message().find("already running in this runtime") != std::string::npos)) {
+        return;
+      }
+      n->count(&node_stats::stalled);
+      if (!r.ok()) {
+        log_record line;
+        line.level = log_level::warn;
+        line.event = "stalled_run_ended";
+        line.message = "a stalled run of this node was resumed and ended: " + r.failure->to_string();
+        line.fields = {{"event", "stalled_run_ended", false}, {"workflow_id", id}};
+        n->rt->log(std::move(line));
+      }
+    });
   }
 
   /// Starts a run placed on this node (adopting it: refused with `fenced` if it moved on).
@@ -245,7 +272,7 @@ void membership_loop(caf::blocking_actor* self, impl_ptr n, std::unique_ptr<deta
     auto incarnation = members->join(n->address, n->served);
     auto owner = members->owner();
     if (auto r = n->store->set_owner(owner); !r) {
-      say("rejoin: " + r.error_value().to_string());
+      say("rejoin: " + r.error().to_string());
     }
     members->activate(n->address, n->served);
     {
@@ -289,12 +316,27 @@ void membership_loop(caf::blocking_actor* self, impl_ptr n, std::unique_ptr<deta
       }
     });
   };
+  // Runs of this incarnation that nothing drives (a claimed run whose resume failed) are
+  // looked for now and then; 100 at a time, oldest first.
+  const auto sweep_every = n->config.resume_stalled_every;
+  auto next_sweep = std::chrono::steady_clock::now() + sweep_every;
+  auto sweep = [&] {
+    guarded("stalled runs", [&] {
+      for (const auto& run : members->quiet_runs(n->served, 2 * n->config.lease, 100)) {
+        n->resume_stalled(n, run);
+      }
+    });
+  };
   while (running) {
     auto now = std::chrono::steady_clock::now();
     if (now >= next_tick) {
       tick();
       claim();
       next_tick = std::chrono::steady_clock::now() + n->config.renew_every;
+    }
+    if (sweep_every.count() > 0 && now >= next_sweep) {
+      sweep();
+      next_sweep = std::chrono::steady_clock::now() + sweep_every;
     }
     // Suspects: dead at once if their lock is free; asked again until a lease has passed.
     bool buried = false;
@@ -441,6 +483,9 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
   if (config.renew_every.count() <= 0 || config.lease <= config.renew_every) {
     return error::configuration("cano::node: the lease must be longer than renew_every (and both positive)");
   }
+  if (config.resume_stalled_every.count() < 0) {
+    return error::configuration("cano::node: resume_stalled_every must not be negative (0 turns the sweep off)");
+  }
   auto p = std::make_unique<impl>(sys);
   p->config = config;
   p->members = std::make_unique<detail::membership>(config.store.dsn, config.node_id, config.lease);
@@ -448,7 +493,7 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
     // Migrations first (they create cano_nodes), then this incarnation.
     auto migrate = PostgresCheckpointStore::open(config.store);
     if (!migrate) {
-      return migrate.error_value();
+      return migrate.error();
     }
     p->members->join(config.host + ":0", {});
   } catch (const detail::node_id_in_use& e) {
@@ -461,7 +506,7 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
   store_options.owner = p->members->owner();
   auto store = PostgresCheckpointStore::open(store_options);
   if (!store) {
-    return store.error_value();
+    return store.error();
   }
   p->store = *store;
   p->owner = store_options.owner;
@@ -470,7 +515,7 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
   p->figures.incarnation = p->members->incarnation();
   auto client = cluster_client::open(sys, config.store);
   if (!client) {
-    return client.error_value();
+    return client.error();
   }
   p->client = std::move(*client);
   return std::unique_ptr<node>(new node(rt, std::move(p)));
@@ -513,7 +558,7 @@ expected<void> node::add_flow(cluster_flow flow) {
   }
   auto plan = detail::flow_plan::of(std::move(flow));
   if (!plan) {
-    return plan.error_value();
+    return plan.error();
   }
   n.flows.push_back(std::move(*plan));
   return {};
@@ -529,7 +574,7 @@ expected<void> node::start() {
   auto port = detail::publish_node_actor(n.sys, n.node_actor, n.config.host, n.config.port);
   if (!port) {
     caf::anon_send(n.node_actor, stop_atom::value);
-    return port.error_value();
+    return port.error();
   }
   n.port = *port;
   n.address = n.config.host + ":" + std::to_string(n.port);
@@ -577,8 +622,7 @@ bool node::drain(std::chrono::milliseconds deadline) {
     std::lock_guard<std::mutex> guard(n.client->impl_->mutex);
     try {
       pqxx::work tx(n.client->impl_->connection());
-      tx.exec_params("UPDATE cano_nodes SET state = 'draining' WHERE node_id || '#' || incarnation = $1",
-                     owner());
+      tx.exec_params("UPDATE cano_nodes SET state = 'draining' WHERE node_id || '#' || incarnation = $1", owner());
       tx.commit();
     } catch (const std::exception& e) {
       say("drain: " + detail::dsn_secrets::of(n.config.store.dsn).scrub(e.what()));
@@ -592,11 +636,10 @@ bool node::drain(std::chrono::milliseconds deadline) {
 expected<std::string> node::submit(const std::string& definition, std::uint32_t version, nlohmann::json input,
                                    std::string workflow_id) {
   auto& n = *impl_;
-  cluster_client::impl::local_start local{owner(), [&n, definition, version](const std::string& id) {
-                                            return n.start_placed(id, definition, version);
-                                          }};
-  return n.client->impl_->submit(definition, version, std::move(input), std::move(workflow_id),
-                                 std::chrono::seconds(2), local);
+  cluster_client::impl::local_start local{
+    owner(), [&n, definition, version](const std::string& id) { return n.start_placed(id, definition, version); }};
+  return n.client->impl_->submit(definition, version, std::move(input), std::move(workflow_id), std::chrono::seconds(2),
+                                 local);
 }
 
 void node::await_then(const std::string& workflow_id, std::chrono::milliseconds timeout, const caf::actor& reply_to,
@@ -609,13 +652,22 @@ void node::await_then(const std::string& workflow_id, std::chrono::milliseconds 
     }
     run_result r;
     r.workflow_id = workflow_id;
-    r.failure = header.error_value();
+    r.failure = header.error();
     caf::anon_send(reply_to, std::move(r));
   });
 }
 
 expected<RunHeader> node::await_header(const std::string& workflow_id, std::chrono::milliseconds timeout) {
   return impl_->client->await_header(workflow_id, timeout);
+}
+
+expected<void> node::cancel(const std::string& workflow_id) {
+  const bool here = runtime_.cancel(workflow_id).has_value(); // driven here: no need to wait for a poll
+  auto requested = impl_->client->cancel(workflow_id);        // durable, whoever drives it next
+  if (!requested && here) {
+    return {};
+  }
+  return requested;
 }
 
 const std::string& node::id() const noexcept { return impl_->config.node_id; }

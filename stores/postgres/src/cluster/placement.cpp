@@ -8,8 +8,8 @@ namespace {
 constexpr const char* unfinished = "status NOT IN ('completed', 'failed', 'rolled_back')";
 }
 
-std::optional<placement_target> choose_owner(pqxx::connection& c, const std::string& definition,
-                                             std::uint32_t version, const std::vector<std::string>& excluded) {
+std::optional<placement_target> choose_owner(pqxx::connection& c, const std::string& definition, std::uint32_t version,
+                                             const std::vector<std::string>& excluded) {
   array_literal skip;
   for (const auto& e : excluded) {
     skip.add(e);
@@ -52,7 +52,8 @@ bool place_header(pqxx::connection& c, const std::string& workflow_id, const std
   return placed;
 }
 
-bool replace_owner(pqxx::connection& c, const std::string& workflow_id, const std::string& from, const std::string& to) {
+bool replace_owner(pqxx::connection& c, const std::string& workflow_id, const std::string& from,
+                   const std::string& to) {
   pqxx::work tx(c);
   // The row lock waits for the first owner's batch in flight, if it had begun after all; then
   // the log tells whether it started (no move) or not.
@@ -60,7 +61,8 @@ bool replace_owner(pqxx::connection& c, const std::string& workflow_id, const st
   auto r = tx.exec_params(
     std::string("UPDATE cano_runs r SET owner = $3, fence = r.fence + 1 WHERE r.workflow_id = $1 AND r.owner = $2 "
                 "AND r.") +
-      unfinished + " AND (SELECT c.sequence FROM cano_checkpoints c WHERE c.workflow_id = $1 LIMIT 1) IS NULL RETURNING 1",
+      unfinished +
+      " AND (SELECT c.sequence FROM cano_checkpoints c WHERE c.workflow_id = $1 LIMIT 1) IS NULL RETURNING 1",
     workflow_id, from, to);
   tx.commit();
   return !r.empty();
@@ -68,34 +70,12 @@ bool replace_owner(pqxx::connection& c, const std::string& workflow_id, const st
 
 std::optional<stored_result> read_result(pqxx::connection& c, const std::string& workflow_id) {
   pqxx::read_transaction tx(c);
-  auto r = tx.exec_params("SELECT status, final_state, coalesce(failure::text, '') FROM cano_runs WHERE workflow_id = $1",
-                          workflow_id);
+  auto r = tx.exec_params(
+    "SELECT status, final_state, coalesce(failure::text, '') FROM cano_runs WHERE workflow_id = $1", workflow_id);
   if (r.empty()) {
     return std::nullopt;
   }
   return stored_result{r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<std::string>()};
-}
-
-std::vector<node_status> cluster_status(pqxx::connection& c, std::optional<std::chrono::seconds> dead_for) {
-  pqxx::read_transaction tx(c);
-  // A dead incarnation has no lease left, whatever its row says (it left, or was declared dead
-  // before the lease ran out); its lease_until tells when it was last known alive.
-  auto r = tx.exec(std::string("SELECT n.node_id, n.incarnation, n.state, n.address, "
-                               "CASE WHEN n.state = 'dead' THEN 0 ELSE "
-                               "extract(epoch from n.lease_until - now())::float8 END, "
-                               "(SELECT count(*) FROM cano_runs r WHERE r.owner = n.node_id || '#' || n.incarnation "
-                               "AND r.") +
-                   unfinished + ") FROM cano_nodes n" +
-                   (dead_for ? " WHERE n.state <> 'dead' OR n.lease_until > now() - interval '" +
-                                 std::to_string(dead_for->count()) + " seconds'"
-                             : std::string()) +
-                   " ORDER BY n.node_id, n.incarnation");
-  std::vector<node_status> out;
-  for (const auto& row : r) {
-    out.push_back({row[0].as<std::string>(), row[1].as<std::uint64_t>(), row[2].as<std::string>(),
-                   row[3].as<std::string>(), row[4].as<double>(), row[5].as<std::uint64_t>()});
-  }
-  return out;
 }
 
 } // namespace cano::detail

@@ -23,8 +23,8 @@ struct placement_target {
 
 /// The least loaded live (active, lease running) node serving `definition` at `version`, other
 /// than those in `excluded`; nothing when there is none.
-std::optional<placement_target> choose_owner(pqxx::connection& c, const std::string& definition,
-                                             std::uint32_t version, const std::vector<std::string>& excluded);
+std::optional<placement_target> choose_owner(pqxx::connection& c, const std::string& definition, std::uint32_t version,
+                                             const std::vector<std::string>& excluded);
 
 /// Writes the header of a new run placed on `owner`. False when the id exists already (in any
 /// status: start-or-get, D9).
@@ -45,18 +45,5 @@ struct stored_result {
   std::string failure;
 };
 std::optional<stored_result> read_result(pqxx::connection& c, const std::string& workflow_id);
-
-/// One line of `cano-node status`.
-struct node_status {
-  std::string node_id;
-  std::uint64_t incarnation = 0;
-  std::string state;
-  std::string address;
-  double lease_left_seconds = 0; // negative: expired; 0 for a dead one
-  std::uint64_t owned_unfinished = 0;
-};
-/// Every live incarnation, and the dead ones whose lease ended less than `dead_for` ago (all of
-/// them without it).
-std::vector<node_status> cluster_status(pqxx::connection& c, std::optional<std::chrono::seconds> dead_for);
 
 } // namespace cano::detail

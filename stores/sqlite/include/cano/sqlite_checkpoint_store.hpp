@@ -3,7 +3,7 @@
 // transaction per append_batch, so a group commit costs one fsync.
 //
 //   auto store = cano::SqliteCheckpointStore::open("/var/lib/app/checkpoints.db");
-//   if (!store) { std::cerr << store.error_value() << '\n'; return 1; }
+//   if (!store) { std::cerr << store.error() << '\n'; return 1; }
 //   auto wf = workflow.with_checkpoint_store(*store);
 //   rt.resume_all(std::vector{wf});                 // a new process picks up unfinished runs
 //
@@ -45,12 +45,11 @@ public:
   using Options = SqliteCheckpointStoreOptions;
 
   /// The schema version this build creates and understands (PRAGMA user_version).
-  static constexpr int schema_version = 3;
+  static constexpr int schema_version = 4;
 
   /// Opens (creating if needed) the database at `path` and brings its schema up to date.
   /// Errors are checkpoint_store("sqlite: <what> (<path>): <sqlite message>").
-  static expected<std::shared_ptr<SqliteCheckpointStore>> open(const std::string& path,
-                                                               Options opts = {});
+  static expected<std::shared_ptr<SqliteCheckpointStore>> open(const std::string& path, Options opts = {});
 
 private:
   struct impl;
@@ -89,6 +88,11 @@ public:
   /// process gets checkpoint_store("sqlite: another process drives the runs of PATH (pid N holds
   /// PATH.lock) ..."). Reading (listing, load_run, run_header) never takes it.
   expected<void> acquire_driver() override;
+  /// A durable cancel request (CheckpointStore::request_cancel): one UPDATE of the run's header,
+  /// from any process, without PATH.lock.
+  expected<void> request_cancel(const std::string& workflow_id) override;
+  /// Unfinished runs with a cancel request: one indexed query.
+  expected<std::vector<std::string>> cancel_requests() override;
 
   /// Every run, newest first (an index on created_at, workflow_id), with headers it cannot
   /// read reported by id in their place. Cursors carry whole milliseconds.
@@ -97,8 +101,7 @@ public:
   expected<std::vector<RunLogEntry>> run_log(const std::string& workflow_id) override;
   /// One transaction; compares with the headers' updated_at (the clock of their writer).
   expected<PurgeCounts> purge_runs(std::chrono::system_clock::time_point finished_before) override;
-  expected<std::uint64_t>
-  purge_history(std::chrono::system_clock::time_point archived_before) override;
+  expected<std::uint64_t> purge_history(std::chrono::system_clock::time_point archived_before) override;
   /// History lives in the table cano_checkpoint_history of the same file.
   bool keeps_history() const override { return true; }
 
