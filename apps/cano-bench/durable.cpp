@@ -162,6 +162,7 @@ nlohmann::json sqlite_raw_ceiling(const std::string& path, double seconds) {
 nlohmann::json measure_durable(const std::string& name, std::shared_ptr<cano::CheckpointStore> store,
                                std::size_t in_flight, double seconds) {
   caf::actor_system_config cfg;
+  cano::apply_scheduler_defaults(cfg); // as a user gets it: one CAF worker per hardware thread
   caf::actor_system sys{cfg};
   cano::runtime rt{sys};
   auto wf = linear_workflow(false).with_checkpoint_store(store);

@@ -21,6 +21,7 @@ constexpr double idle_seconds = 10.0;
 
 nlohmann::json measure(double) {
   caf::actor_system_config cfg;
+  cano::apply_scheduler_defaults(cfg); // as a user gets it: one CAF worker per hardware thread
   caf::actor_system sys{cfg};
   cano::runtime rt{sys};
   // Warm up: blocking runs, several at once, so that more than one pool thread exists.

@@ -17,6 +17,7 @@ namespace {
 nlohmann::json measure(double seconds) {
   auto baseline = bench::rss_bytes();
   caf::actor_system_config cfg;
+  cano::apply_scheduler_defaults(cfg); // as a user gets it: one CAF worker per hardware thread
   caf::actor_system sys{cfg};
   cano::runtime rt{sys};
   // No audit trail or finished headers: they are test aids whose growth is not the engine's.

@@ -22,6 +22,7 @@ cano::Workflow<int> linear_workflow(bool blocking) {
 nlohmann::json measure_linear(const std::string& name, bool blocking, std::size_t in_flight, double seconds) {
   auto baseline = rss_bytes();
   caf::actor_system_config cfg;
+  cano::apply_scheduler_defaults(cfg); // as a user gets it: one CAF worker per hardware thread
   caf::actor_system sys{cfg};
   cano::runtime rt{sys};
   auto wf = linear_workflow(blocking);

@@ -53,6 +53,7 @@ nlohmann::json measure(double) {
   std::atomic<std::size_t> runs_ended{0};
   auto baseline = bench::rss_bytes();
   caf::actor_system_config cfg;
+  cano::apply_scheduler_defaults(cfg); // as a user gets it: one CAF worker per hardware thread
   caf::actor_system sys{cfg};
   cano::runtime rt{sys};
   auto wf = cano::Workflow<int>{}.register_task(0, std::make_shared<park_once>(parked, released)).add_exit_state(1);

@@ -44,6 +44,7 @@ double percentile(std::vector<double>& v, double q) {
 nlohmann::json measure(double seconds) {
   auto baseline = bench::rss_bytes();
   caf::actor_system_config cfg;
+  cano::apply_scheduler_defaults(cfg); // as a user gets it: one CAF worker per hardware thread
   caf::actor_system sys{cfg};
   cano::runtime rt{sys};
   auto slots = std::make_shared<std::vector<flow_slot>>(flows);

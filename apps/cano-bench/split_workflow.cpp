@@ -13,6 +13,7 @@ namespace bench {
 nlohmann::json measure_split(const std::string& name, std::size_t branches, double seconds, double warmup_seconds) {
   auto baseline = rss_bytes();
   caf::actor_system_config cfg;
+  cano::apply_scheduler_defaults(cfg); // as a user gets it: one CAF worker per hardware thread
   caf::actor_system sys{cfg};
   cano::runtime rt{sys};
   auto branch = cano::make_task<int>(

@@ -114,6 +114,7 @@ int worker(const std::string& db, const std::string& order, const std::string& m
   auto obs = std::make_shared<printing_observer>();
   auto wf = make_workflow(open_store(db), obs, mode == "fresh");
   caf::actor_system_config cfg;
+  cano::apply_scheduler_defaults(cfg);
   caf::actor_system sys{cfg};
   cano::runtime rt{sys};
   auto end = mode == "resume" ? rt.resume(wf, order)
@@ -140,6 +141,7 @@ int in_process_orders(const std::string& db) {
   };
   int unexpected = 0;
   caf::actor_system_config cfg;
+  cano::apply_scheduler_defaults(cfg);
   caf::actor_system sys{cfg};
   cano::runtime rt{sys};
   for (const auto& o : orders) {

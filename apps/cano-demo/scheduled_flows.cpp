@@ -71,6 +71,7 @@ int scheduled_flows() {
   std::cout << "== scheduled flows: two suppliers' stock feeds run by cano::Scheduler" << std::endl;
   std::cout << "   acme every 300 ms; globex every 200 ms, backoff {100 ms, x2, trip after 3}, offline" << std::endl;
   caf::actor_system_config cfg;
+  cano::apply_scheduler_defaults(cfg);
   caf::actor_system sys{cfg};
   cano::runtime rt{sys};
   auto acme_online = std::make_shared<std::atomic<bool>>(true);

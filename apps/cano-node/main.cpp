@@ -148,6 +148,7 @@ bool configure(node_config& cfg, const std::vector<std::string>& caf_args) {
     std::cerr << "cano-node: " << bad_option_text(caf_args, cfg.render(err)) << "\n";
     return false;
   }
+  cano::apply_scheduler_defaults(cfg); // after parsing: the INI file or the command line wins
   if (auto bad = setting_error(cfg)) {
     std::cerr << "cano-node: " << *bad << "\n";
     return false;

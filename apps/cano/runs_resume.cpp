@@ -63,6 +63,7 @@ int runs_resume(const context& ctx, const std::string& id, bool force) {
   }
 
   caf::actor_system_config cfg;
+  cano::apply_scheduler_defaults(cfg);
   caf::actor_system sys{cfg};
   cano::expected<std::string> end = std::string();
   {

@@ -1,5 +1,6 @@
 #include "attempt_runner.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -54,6 +55,43 @@ error attempt_runner::panic_error(const char* what) const { return error::task_e
 bool attempt_runner::start() {
   loop_.emplace(work_.config, *ctx_, task_id_);
   begin_pending_ = true;
+  pump();
+  return done();
+}
+
+attempt_outcome attempt_runner::first_plain_attempt(const run_context& ctx, const work_item& work,
+                                                    const std::string& label, const std::string& panic_prefix,
+                                                    task_context::step_id step, const nlohmann::json& cursor) {
+  auto tc = make_task_context(ctx, label, 1, nullptr, step); // inline: no stop flag, as in a runner
+  bool panicked = false;
+  auto value = call_guarded([&]() -> expected<step_result> { return work.body(tc, cursor); },
+                            [&](const std::string& text) -> expected<step_result> {
+                              panicked = true;
+                              return error::task_execution(panic_prefix + text);
+                            });
+  return {std::move(value), panicked};
+}
+
+bool attempt_runner::first_settles(const run_context& ctx, const work_item& work, const attempt_outcome& first) {
+  // What attempt_loop::finish decides for a first attempt that ends the loop, and what
+  // loop_finished() does with it; anything else (a retry, a next step) is the runner's.
+  const bool ok = first.value.has_value();
+  if (ok ? first.value->more
+         : !first.panicked && !first.value.error().is_permanent() && work.config.retry_mode.max_attempts() > 1) {
+    return false;
+  }
+  if (!first.panicked) {
+    measure(ctx.metrics, [ok](metrics_sink& m) { m.task_attempt(ok); });
+  }
+  return true;
+}
+
+bool attempt_runner::resume_after_first(attempt_outcome first) {
+  loop_.emplace(work_.config, *ctx_, task_id_);
+  loop_->begin(); // attempt 1 (no breaker: first_attempt_plain work)
+  ++seq_;
+  active_ = true;
+  attempt_finished(std::move(first.value), first.panicked);
   pump();
   return done();
 }
@@ -201,7 +239,7 @@ void attempt_runner::apply(program_action action) {
     if (call.delay.count() > 0) {
       auto id = call.id;
       delayed_self_send(host_, call.delay, call_due_atom::value, tag_, seq_, id); // never: parked
-      delayed_calls_.emplace(id, std::move(call));
+      delayed_calls_.push_back(std::move(call));
     } else {
       ready_calls_.push_back(std::move(call));
     }
@@ -259,9 +297,10 @@ void attempt_runner::call_done(std::uint64_t call_id, call_result& r) {
 
 bool attempt_runner::on_call_due(std::uint64_t seq, std::uint64_t call_id) {
   if (seq == seq_ && active_) {
-    auto it = delayed_calls_.find(call_id);
+    auto it = std::find_if(delayed_calls_.begin(), delayed_calls_.end(),
+                           [call_id](const call_request& c) { return c.id == call_id; });
     if (it != delayed_calls_.end()) {
-      ready_calls_.push_back(std::move(it->second));
+      ready_calls_.push_back(std::move(*it));
       delayed_calls_.erase(it);
       pump();
     }

@@ -62,6 +62,25 @@ public:
   /// Runs where the configuration says: inline for non-blocking work without attempt timeout.
   static bool runs_inline(const TaskConfig& config) { return !config.blocking && !config.attempt_timeout; }
 
+  /// Work whose first attempt needs no runner: a plain body (no poll or batch program) that
+  /// runs inline and takes no circuit-breaker permit. A runner is built only if that attempt
+  /// leaves work to do (a retry, a stepped task's next step).
+  static bool first_attempt_plain(const work_item& work) {
+    return runs_inline(work.config) && !work.make_program && !work.config.circuit_breaker;
+  }
+  /// Makes the first attempt of first_attempt_plain() work at once, under the same exception
+  /// boundary as start() (attempt 1, no stop flag: the body runs inline).
+  static attempt_outcome first_plain_attempt(const run_context& ctx, const work_item& work, const std::string& label,
+                                             const std::string& panic_prefix, task_context::step_id step,
+                                             const nlohmann::json& cursor);
+  /// True when that first attempt settles the work (success without a next step, a panic, a
+  /// permanent error, no retry configured): then its value is the outcome, counted in the
+  /// metrics as the attempt loop counts it. Otherwise hand it to resume_after_first().
+  static bool first_settles(const run_context& ctx, const work_item& work, const attempt_outcome& first);
+  /// Goes on from a first attempt made by try_first_plain() as if start() had made it (retries,
+  /// observers, metrics). Returns done().
+  bool resume_after_first(attempt_outcome first);
+
   /// Starts the first attempt. Returns done().
   bool start();
   // Messages from the host's behavior (stale ones are ignored). Each returns done().
@@ -117,7 +136,9 @@ private:
   std::unique_ptr<attempt_program> program_;
   std::vector<call_request> ready_calls_; // FIFO from ready_head_ (no allocation until used)
   std::size_t ready_head_ = 0;
-  std::unordered_map<std::uint64_t, call_request> delayed_calls_;
+  // Calls waiting for their delay (a poll's next poll: rarely more than one), searched by id; a
+  // vector spares a parked run the hash table's buckets.
+  std::vector<call_request> delayed_calls_;
   const bool pause_on_more_;
   bool cursor_pending_ = false;
   bool begin_pending_ = false;

@@ -161,7 +161,7 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
     // A supervisor whose last run ended takes this one (D1): no actor is spawned or ended.
     auto supervisor = std::move(idle_supervisors_.back());
     idle_supervisors_.pop_back();
-    live_.emplace(id, live_run{supervisor, ctx});
+    add_live(id, supervisor, ctx);
     lock.unlock();
     if (durable) {
       poller_.ensure_started(); // durable cancel requests from other processes
@@ -172,7 +172,7 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
     return id;
   }
   // Registered before it can end, so run_ended never races ahead of the registration.
-  live_.emplace(id, live_run{caf::actor{}, ctx});
+  add_live(id, caf::actor{}, ctx);
   lock.unlock();
   if (durable) {
     poller_.ensure_started(); // durable cancel requests from other processes
@@ -188,6 +188,19 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
     }
   }
   return id;
+}
+
+void engine::add_live(std::uint64_t id, caf::actor handle, std::shared_ptr<run_context> ctx) {
+  if (spare_nodes_.empty()) {
+    live_.emplace(id, live_run{std::move(handle), std::move(ctx)});
+    return;
+  }
+  auto node = std::move(spare_nodes_.back());
+  spare_nodes_.pop_back();
+  node.key() = id;
+  node.mapped().handle = std::move(handle);
+  node.mapped().ctx = std::move(ctx);
+  live_.insert(std::move(node));
 }
 
 bool engine::cancel(std::uint64_t run_id) {
@@ -258,7 +271,13 @@ bool engine::run_ended(std::uint64_t run_id, const run_result& result, caf::acto
   bool recycled = false;
   {
     std::lock_guard<std::mutex> guard(mutex_);
-    live_.erase(run_id);
+    if (auto node = live_.extract(run_id)) {
+      if (spare_nodes_.size() < max_spare_nodes) {
+        node.mapped().handle = caf::actor{}; // a spare node keeps neither an actor nor a run alive
+        node.mapped().ctx.reset();
+        spare_nodes_.push_back(std::move(node));
+      }
+    }
     if (reusable && admitting_ && idle_supervisors_.size() < max_idle_supervisors) {
       idle_supervisors_.push_back(std::move(reusable));
       recycled = true;

@@ -147,6 +147,12 @@ private:
     std::shared_ptr<run_context> ctx;
   };
   std::unordered_map<std::uint64_t, live_run> live_;
+  /// Nodes of live_ whose runs ended, kept for the next runs: a start and an end then allocate
+  /// and free nothing while holding mutex_ (at most max_spare_nodes; handle and context reset).
+  std::vector<std::unordered_map<std::uint64_t, live_run>::node_type> spare_nodes_;
+  static constexpr std::size_t max_spare_nodes = 4096;
+  /// Registers run `id` in live_ (under mutex_).
+  void add_live(std::uint64_t id, caf::actor handle, std::shared_ptr<run_context> ctx);
   /// Durable runs (with a store and an id) of this runtime by workflow id (D8, D9), with
   /// whoever waits for their result.
   struct live_id {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <future>
+#include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -196,6 +197,15 @@ std::shared_ptr<metrics_sink> runtime::metrics() const { return engine_->metrics
 
 void runtime::log(log_record record) const { engine_->log()->write(std::move(record)); }
 
+void apply_scheduler_defaults(caf::actor_system_config& cfg) {
+  if (caf::get_if(&caf::content(cfg), "scheduler.max-threads") != nullptr) {
+    return; // the user's choice, whatever it is
+  }
+  if (auto cores = std::thread::hardware_concurrency(); cores > 0) {
+    cfg.set("scheduler.max-threads", static_cast<std::size_t>(cores));
+  }
+}
+
 namespace detail {
 
 namespace {
@@ -205,7 +215,7 @@ struct default_system {
   caf::actor_system_config cfg;
   caf::actor_system sys;
   runtime rt;
-  default_system() : sys(cfg), rt(sys) {}
+  default_system() : sys((apply_scheduler_defaults(cfg), cfg)), rt(sys) {}
 };
 } // namespace
 

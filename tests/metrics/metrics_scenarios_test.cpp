@@ -201,6 +201,44 @@ BOOST_AUTO_TEST_CASE(s32_a_task_failing_twice_then_ok_counts_two_failed_attempts
   BOOST_TEST(s.count("cano_circuit_rejections_total") == 0);
 }
 
+// Inline bodies: the fast path makes the first attempt without a runner and counts it when it
+// settles the task; a retry hands that attempt to a runner, which counts it (once) with the rest.
+BOOST_AUTO_TEST_CASE(inline_attempts_are_counted_once_each_with_and_without_retries) {
+  struct expectation {
+    int fail_first;
+    std::size_t retries;
+    double failed;
+    double completed;
+  };
+  for (auto e : {expectation{0, 3, 0, 1}, expectation{2, 3, 2, 1}, expectation{5, 0, 1, 0}, expectation{5, 1, 2, 0}}) {
+    BOOST_TEST_CONTEXT("fail_first " << e.fail_first << ", retries " << e.retries) {
+      metered m;
+      auto n = make_calls();
+      auto cfg = cano::TaskConfig{}.with_fixed_retry(e.retries, 1ms).with_blocking(false);
+      auto wf = cano::Workflow<State>{}
+                  .register_task(State::Start, flaky_task(n, e.fail_first, State::Complete, cfg))
+                  .add_exit_state(State::Complete);
+      auto r = m.rt().run(wf, State::Start);
+      BOOST_TEST(r.has_value() == (e.completed == 1));
+      auto s = m.now();
+      BOOST_TEST(s.count("cano_task_attempts_total", {{"outcome", "failed"}}) == e.failed);
+      BOOST_TEST(s.count("cano_task_attempts_total", {{"outcome", "completed"}}) == e.completed);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_inline_body_that_throws_counts_no_attempt) {
+  metered m;
+  auto task = cano::make_task<State>(
+    "Thrower", []() -> State { throw std::runtime_error("boom"); },
+    cano::TaskConfig{}.with_fixed_retry(2, 1ms).with_blocking(false));
+  auto wf = cano::Workflow<State>{}.register_task(State::Start, task).add_exit_state(State::Complete);
+  BOOST_REQUIRE(!m.rt().run(wf, State::Start).has_value());
+  auto s = m.now();
+  BOOST_TEST(s.count("cano_task_attempts_total", {{"outcome", "failed"}}) == 0);
+  BOOST_TEST(s.count("cano_task_attempts_total", {{"outcome", "completed"}}) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(s33_a_pre_tripped_breaker_counts_one_rejection_and_no_completed_attempt) {
   metered m;
   auto breaker = cano::CircuitBreaker::make({1, 60000ms, 1});

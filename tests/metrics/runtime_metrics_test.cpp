@@ -132,6 +132,35 @@ BOOST_AUTO_TEST_CASE(runs_in_flight_are_counted_by_definition_while_they_run) {
   BOOST_TEST(after.count("cano_runs_finished_total", {{"status", "completed"}}) == 1);
 }
 
+// The engine keeps the entries of ended runs for later ones: a later run must be counted under
+// its own definition, never under the one whose entry it took over.
+BOOST_AUTO_TEST_CASE(a_run_after_another_is_counted_under_its_own_definition) {
+  metered m;
+  auto first = cano::Workflow<State>{}
+                 .with_name("first")
+                 .register_task(State::Start, goto_task(State::Done))
+                 .add_exit_state(State::Done);
+  BOOST_REQUIRE(m.rt().run(first, State::Start).has_value());
+  auto g = std::make_shared<gate>();
+  auto second = cano::Workflow<State>{}
+                  .with_name("second")
+                  .register_task(State::Start, "Hold",
+                                 [g]() -> cano::expected<State> {
+                                   g->wait();
+                                   return State::Done;
+                                 })
+                  .add_exit_state(State::Done);
+  std::thread runner([&] { (void)m.rt().run(second, State::Start); });
+  auto during = m.until([&](const scrape& s) {
+    return g->waiting.load() == 1 && s.count("cano_runs_in_flight", {{"definition", "second"}}) == 1;
+  });
+  BOOST_TEST(during.count("cano_runs_in_flight", {{"definition", "second"}}) == 1);
+  BOOST_TEST(during.count("cano_runs_in_flight", {{"definition", "first"}}) == 0);
+  g->release();
+  runner.join();
+  BOOST_TEST(m.now().count("cano_runs_in_flight", {{"definition", "second"}}) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_thread_whose_attempt_timed_out_counts_as_abandoned_until_its_body_returns) {
   metered m;
   auto g = std::make_shared<gate>();

@@ -225,6 +225,29 @@ BOOST_AUTO_TEST_CASE(an_exception_is_not_retried) {
   }
 }
 
+// Inline, the first attempt is made without a runner and a retry hands the work to one: the
+// retry's exception must end the loop there as it would on the first attempt.
+BOOST_AUTO_TEST_CASE(an_exception_on_a_retry_is_not_retried_either) {
+  for (bool blocking : both_paths) {
+    test_system ts;
+    auto n = make_calls();
+    auto task = cano::make_task<State>(
+      "FailsThenThrows",
+      [n]() -> cano::expected<State> {
+        if (n->fetch_add(1) == 0) {
+          return cano::error::task_execution("first fails");
+        }
+        throw std::logic_error("kaput on retry");
+      },
+      cano::TaskConfig{}.with_fixed_retry(3, 1ms).with_blocking(blocking));
+    auto r = run_one(ts, task);
+    BOOST_REQUIRE(!r);
+    BOOST_TEST(r.error().category() == std::string("task_execution"));
+    BOOST_TEST(r.error().message() == "panic: kaput on retry");
+    BOOST_TEST(n->load() == 2);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_permanent_error_skips_the_remaining_retries) {
   for (bool blocking : both_paths) {
     test_system ts;

@@ -3,6 +3,9 @@
 // API delivers run_results, shutdown drops what is left. Latches order events, never sleeps.
 #include <boost/test/unit_test.hpp>
 
+#include <thread>
+
+#include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
@@ -383,6 +386,43 @@ BOOST_AUTO_TEST_CASE(a_cano_error_converts_to_a_caf_error) {
   BOOST_TEST(static_cast<bool>(e));
   BOOST_TEST(e.category() == caf::atom("cano"));
   BOOST_TEST(e.code() == static_cast<std::uint8_t>(cano::errc::timeout) + 1);
+}
+
+// CAF's scheduler sized to the machine unless the user said otherwise (README, performance).
+BOOST_AUTO_TEST_CASE(scheduler_defaults_give_one_worker_per_hardware_thread_unless_set) {
+  auto max_threads = [](const caf::actor_system_config& cfg) {
+    return caf::get_or(cfg, "scheduler.max-threads", std::size_t{0});
+  };
+  const auto cores = static_cast<std::size_t>(std::thread::hardware_concurrency());
+  {
+    caf::actor_system_config cfg;
+    cano::apply_scheduler_defaults(cfg);
+    BOOST_TEST(max_threads(cfg) == cores); // 0 when unknown: nothing set
+    if (cores > 0) {
+      caf::actor_system sys{cfg};
+      BOOST_TEST(sys.scheduler().num_workers() == cores);
+    }
+  }
+  {
+    caf::actor_system_config cfg;
+    cfg.set("scheduler.max-threads", cores + 3); // set in code
+    cano::apply_scheduler_defaults(cfg);
+    BOOST_TEST(max_threads(cfg) == cores + 3);
+  }
+  {
+    caf::actor_system_config cfg;
+    std::vector<std::string> args{"--scheduler.max-threads=" + std::to_string(cores + 5)}; // on the command line
+    BOOST_REQUIRE(!cfg.parse(args));
+    cano::apply_scheduler_defaults(cfg);
+    BOOST_TEST(max_threads(cfg) == cores + 5);
+  }
+  {
+    caf::actor_system_config cfg; // applied before parsing: the command line still wins
+    cano::apply_scheduler_defaults(cfg);
+    std::vector<std::string> args{"--scheduler.max-threads=" + std::to_string(cores + 7)};
+    BOOST_REQUIRE(!cfg.parse(args));
+    BOOST_TEST(max_threads(cfg) == cores + 7);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,7 @@
 // runtime — runs workflows as actors inside a user-owned caf::actor_system.
 //
 //   caf::actor_system_config cfg;
+//   cano::apply_scheduler_defaults(cfg); // one CAF worker per hardware thread, unless cfg says
 //   caf::actor_system sys{cfg};
 //   cano::runtime rt{sys};
 //   cano::expected<Order> done = rt.run(wf, Order::Validate, {"order-42", {{"sku", "A1"}}});
@@ -31,11 +32,21 @@
 
 namespace caf {
 class actor_system;
+class actor_system_config;
 class actor;
 class local_actor;
 } // namespace caf
 
 namespace cano {
+
+/// Sizes CAF's scheduler to the machine: sets `scheduler.max-threads` to the number of hardware
+/// threads when `cfg` holds no value for it yet. CAF 0.17's own default is at least 4 workers;
+/// on a machine with fewer cores the extra workers only poll and steal, which costs a run
+/// 10-15 % of its throughput (README, performance). A value set in code, on the command line or
+/// in an INI file wins: call this after `cfg.parse(...)` (or before it: parsing overwrites),
+/// and before constructing the actor system. Nothing changes when the hardware thread count is
+/// unknown. Workflow::orchestrate's own actor system applies it.
+void apply_scheduler_defaults(caf::actor_system_config& cfg);
 
 template <class S>
 class Workflow;

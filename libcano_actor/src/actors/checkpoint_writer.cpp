@@ -53,12 +53,12 @@ expected<void> checkpoint_writer::acquire_driver() {
 }
 
 void checkpoint_writer::start_fresh(RunHeader header) {
-  pending_header_ = std::move(header);
+  pending_header_ = std::make_unique<RunHeader>(std::move(header));
   pending_create_ = true;
 }
 
 void checkpoint_writer::carry_header(RunHeader header) {
-  pending_header_ = std::move(header);
+  pending_header_ = std::make_unique<RunHeader>(std::move(header));
   pending_create_ = false;
 }
 

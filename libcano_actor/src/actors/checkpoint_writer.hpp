@@ -63,8 +63,10 @@ private:
   std::shared_ptr<CheckpointStore> store_;
   const std::string& id_;
   std::shared_ptr<checkpoint_channel> channel_; // blocking stores
-  std::optional<RunHeader> pending_header_;     // rides on the next write
-  bool pending_create_ = false;                 // ... which then claims the id (a fresh run)
+  // Behind a pointer: a header is pending only until a run's first write, and a parked run
+  // should not carry its room (D1: small parked runs).
+  std::unique_ptr<RunHeader> pending_header_; // rides on the next write
+  bool pending_create_ = false;               // ... which then claims the id (a fresh run)
   bool closed_ = false;
   std::uint64_t epoch_ = 0;
   std::size_t in_flight_ = 0;

@@ -44,6 +44,9 @@ namespace {
 /// Steps taken inline before the supervisor yields its scheduler thread to other actors.
 constexpr int steps_per_message = 64;
 
+/// How the error of a state's throwing body begins (cano's panic rule, D3).
+const std::string panic_prefix_text = "panic: ";
+
 /// Where a run is in its life; each phase admits only its own messages.
 enum class run_phase : std::uint8_t {
   starting,     // validating; a resume loads the run's log and header on the pool
@@ -351,7 +354,9 @@ private:
       case resume_start::path::close:
         owns_header_ = true;
         return finish(std::move(*start.failure), RunStatus::failed, final_write::header);
-      case resume_start::path::drain: resumed_rollback_ = std::move(start.rollback); break;
+      case resume_start::path::drain:
+        resumed_rollback_ = std::make_unique<RollbackRecord>(std::move(start.rollback));
+        break;
       case resume_start::path::forward:
         current_ = start.plan.state;
         if (!start.fresh) {
@@ -359,7 +364,9 @@ private:
           superseded_ = start.plan.superseded;
         }
         stack_ = std::move(start.plan.stack);
-        cursors_ = std::move(start.plan.cursors);
+        if (!start.plan.cursors.empty()) {
+          cursors_ = std::make_unique<std::unordered_map<std::string, saved_cursor>>(std::move(start.plan.cursors));
+        }
         break;
     }
     seq_ = start.fresh ? 0 : start.plan.last_sequence + 1;
@@ -546,24 +553,41 @@ private:
       cursor = std::move(*c);
     }
     const bool pause_on_more = def_->store != nullptr;
+    // The fast path (D1): a plain inline body's first attempt is made here, without a runner;
+    // one is built only when that attempt leaves work (a retry, a stepped task's next step).
+    std::optional<attempt_outcome> first;
+    if (attempt_runner::first_attempt_plain(entry_->work)) {
+      first.emplace(
+        attempt_runner::first_plain_attempt(*ctx_, entry_->work, current_label(), panic_prefix_text, step_, cursor));
+      if (attempt_runner::first_settles(*ctx_, entry_->work, *first)) {
+        return conclude(first->value);
+      }
+    }
     // The supervisor drives the state's attempts itself: inline for fast work (D1), otherwise on
     // the pool, whose results come straight back to this actor (no task actor per state).
     runner_tag_ = self_->next_runner_tag();
-    runner_.emplace(self_, runner_tag_, ctx_, entry_->work, current_label(), name, "panic: ", eng_->pool(),
+    runner_.emplace(self_, runner_tag_, ctx_, entry_->work, current_label(), name, panic_prefix_text, eng_->pool(),
                     std::move(cursor), pause_on_more);
     runner_->set_step(step_);
-    runner_->start();
+    if (first) {
+      runner_->resume_after_first(std::move(*first));
+    } else {
+      runner_->start();
+    }
     return runner_progress();
   }
 
   /// The cursor a resumed stepped state starts from (consumed once), or null.
   expected<nlohmann::json> take_resume_cursor(const std::string& task_name) {
-    auto it = cursors_.find(def_->label(current_));
-    if (it == cursors_.end()) {
+    if (!cursors_) {
+      return nlohmann::json(nullptr);
+    }
+    auto it = cursors_->find(def_->label(current_));
+    if (it == cursors_->end()) {
       return nlohmann::json(nullptr);
     }
     auto saved = std::move(it->second);
-    cursors_.erase(it);
+    cursors_->erase(it);
     try {
       return from_blob(saved.blob);
     } catch (const std::exception& e) {
@@ -917,7 +941,7 @@ private:
     if (auto budget = def_->compensation_budget()) {
       deadline = deadline_after<std::chrono::steady_clock>(self_->clock().now(), *budget);
     }
-    drain_.emplace(
+    drain_ = std::make_unique<saga_drain>(
       self_, ctx_, eng_->pool(), std::move(record), std::move(recorder),
       [this](RollbackRecord&& done, std::optional<error> stopped) {
         drain_finished(std::move(done), std::move(stopped));
@@ -930,7 +954,7 @@ private:
     if (stopped) {
       return finish(std::move(*stopped), RunStatus::compensating, final_write::none);
     }
-    rollback_ = std::move(record);
+    rollback_ = std::make_unique<RollbackRecord>(std::move(record));
     auto& errors = rollback_->errors;
     if (errors.size() == 1) {
       // A clean rollback: the original error, and no log left (cano §3).
@@ -973,7 +997,9 @@ private:
     } else {
       w.header->failure = result_.error();
     }
-    w.header->rollback = std::move(rollback_);
+    if (rollback_) {
+      w.header->rollback = std::move(*rollback_);
+    }
     // The final header is durable before the run reports.
     final_write_pending_ = true;
     auto after = [this](const expected<void>& r) {
@@ -1073,20 +1099,21 @@ private:
   bool here_valid_ = false;
   bool entered_ = false; // the current state's entry row is written
   const state_entry* entry_ = nullptr;
-  task_context::step_id step_;                            // the current state's step (idempotency keys)
-  std::uint64_t visits_ = 0;                              // state visits, the steps of a run without a store
-  std::optional<std::uint64_t> resume_step_;              // the step a resumed run's first state continues
-  std::optional<std::uint64_t> superseded_;               // the completion row the first state's re-run replaces
-  std::optional<attempt_runner> runner_;                  // the current state's work (inline or on the pool)
-  std::uint32_t runner_tag_ = 0;                          // its tag: messages of earlier runners carry another
-  caf::actor worker_;                                     // the join actor of the current (split) state
-  std::vector<stacked_step> stack_;                       // completed saga steps
-  std::unordered_map<std::string, saved_cursor> cursors_; // a resumed run's stepped cursors
+  task_context::step_id step_;               // the current state's step (idempotency keys)
+  std::uint64_t visits_ = 0;                 // state visits, the steps of a run without a store
+  std::optional<std::uint64_t> resume_step_; // the step a resumed run's first state continues
+  std::optional<std::uint64_t> superseded_;  // the completion row the first state's re-run replaces
+  std::optional<attempt_runner> runner_;     // the current state's work (inline or on the pool)
+  std::uint32_t runner_tag_ = 0;             // its tag: messages of earlier runners carry another
+  caf::actor worker_;                        // the join actor of the current (split) state
+  std::vector<stacked_step> stack_;          // completed saga steps
+  // Rarely used state sits behind pointers (null until needed) to keep parked runs small.
+  std::unique_ptr<std::unordered_map<std::string, saved_cursor>> cursors_; // a resumed run's stepped cursors
 
   // Rollback
-  std::optional<RollbackRecord> resumed_rollback_; // a resumed drain, started after setup
-  std::optional<saga_drain> drain_;
-  std::optional<RollbackRecord> rollback_; // the finished drain, for the final header
+  std::unique_ptr<RollbackRecord> resumed_rollback_; // a resumed drain, started after setup
+  std::unique_ptr<saga_drain> drain_;
+  std::unique_ptr<RollbackRecord> rollback_; // the finished drain, for the final header
 
   // Cancellation and the total timeout
   cancellation_token cancellation_;                      // run_options::cancellation
