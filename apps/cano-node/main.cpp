@@ -492,8 +492,10 @@ int status(node_config& cfg, bool json, bool all) {
     }
     char lease[32];
     std::snprintf(lease, sizeof lease, "%.1fs", n.lease_left_seconds);
+    // A lease in the past with nobody left to declare it dead: say so rather than "active".
+    const auto state = n.state != "dead" && n.lease_left_seconds < 0 ? std::string("expired") : n.state;
     char line[160];
-    std::snprintf(line, sizeof line, "%-20s %-9s %-22s %10s  %llu", who.c_str(), n.state.c_str(), n.address.c_str(),
+    std::snprintf(line, sizeof line, "%-20s %-9s %-22s %10s  %llu", who.c_str(), state.c_str(), n.address.c_str(),
                   n.state == "dead" ? "-" : lease, static_cast<unsigned long long>(n.owned_unfinished));
     say(line);
   }

@@ -312,6 +312,44 @@ BOOST_AUTO_TEST_CASE(every_refusal_names_the_option_and_exits_2) {
   auto extra = node_command({"status", "extra-arg"});
   BOOST_TEST(extra.exit_code == 2);
   BOOST_TEST(has(extra.err, "unexpected argument \"extra-arg\""), extra.err);
+  // Leases: the values rejected are named; one past the maximum is refused before joining.
+  auto order = node_command({"serve", "--cano.node-id=x", "--cano.lease=1s", "--cano.renew-every=5s"});
+  BOOST_TEST(order.exit_code == 2);
+  BOOST_TEST(has(order.err, "the lease (1000 ms) must be longer than renew_every (5000 ms)"), order.err);
+  auto huge = node_command({"serve", "--cano.node-id=x", "--cano.lease=1000000h"});
+  BOOST_TEST(huge.exit_code == 2, huge.err);
+  BOOST_TEST(has(huge.err, "longer than the maximum, 24 h"), huge.err);
+}
+
+BOOST_AUTO_TEST_CASE(status_shows_an_incarnation_whose_lease_ran_out_unburied_as_expired) {
+  // Every node was SIGKILLed: nobody is left to declare the last ones dead, and their rows still
+  // say active. A live node of another suite may bury the row first: then it is tried again.
+  auto id = unique_id("expired");
+  bool seen = false;
+  for (int attempt = 1; attempt <= 5 && !seen; ++attempt) {
+    {
+      pqxx::connection c(pg_dsn());
+      pqxx::work tx(c);
+      tx.exec_params("INSERT INTO cano_nodes (node_id, incarnation, address, definitions, state, lease_until) "
+                     "VALUES ($1, $2, '127.0.0.1:1', '[]'::jsonb, 'active', now() - interval '5 seconds')",
+                     id, attempt);
+      tx.commit();
+    }
+    auto shown = node_command({"status"});
+    BOOST_REQUIRE_EQUAL(shown.exit_code, 0);
+    std::istringstream lines(shown.out);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind(id + "#" + std::to_string(attempt) + " ", 0) == 0) {
+        seen = has(line, " expired ");
+        BOOST_TEST((seen || has(line, " dead ")), line); // never "active"
+      }
+    }
+  }
+  BOOST_TEST(seen);
+  pqxx::connection c(pg_dsn());
+  pqxx::work tx(c);
+  tx.exec_params("DELETE FROM cano_nodes WHERE node_id = $1", id);
+  tx.commit();
 }
 
 BOOST_AUTO_TEST_CASE(a_node_id_in_use_is_refused_and_a_wait_that_times_out_exits_5) {

@@ -62,8 +62,10 @@ struct node_config {
   std::string host = "127.0.0.1";
   /// 0: an ephemeral port (node::port() tells which).
   std::uint16_t port = 0;
-  /// How long a lease lasts without renewal; a silent node is declared dead after it.
+  /// How long a lease lasts without renewal; a silent node is declared dead after it. At most
+  /// `max_lease`; longer than renew_every.
   std::chrono::milliseconds lease{3000};
+  static constexpr std::chrono::milliseconds max_lease{24 * 3600 * 1000};
   /// How often the lease is renewed and the membership looked at (several per lease).
   std::chrono::milliseconds renew_every{500};
   /// How often the node looks for its own stalled runs — unfinished runs its incarnation owns

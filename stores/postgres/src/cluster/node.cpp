@@ -480,8 +480,14 @@ expected<std::unique_ptr<node>> node::open(caf::actor_system& sys, runtime& rt, 
       config.store.dsn = env;
     }
   }
+  auto ms = [](std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; };
   if (config.renew_every.count() <= 0 || config.lease <= config.renew_every) {
-    return error::configuration("cano::node: the lease must be longer than renew_every (and both positive)");
+    return error::configuration("cano::node: the lease (" + ms(config.lease) + ") must be longer than renew_every (" +
+                                ms(config.renew_every) + "), and both positive");
+  }
+  if (config.lease > node_config::max_lease) {
+    return error::configuration("cano::node: a lease of " + ms(config.lease) +
+                                " is longer than the maximum, 24 h (a silent node would keep its runs that long)");
   }
   if (config.resume_stalled_every.count() < 0) {
     return error::configuration("cano::node: resume_stalled_every must not be negative (0 turns the sweep off)");
