@@ -104,6 +104,15 @@ std::string duration_text(caf::timespan d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + "ms";
 }
 
+/// What a valid value of `opt` looks like, in words.
+std::string valid_value_text(const caf::config_option& opt) {
+  std::string type = std::string(opt.type_name().data(), opt.type_name().size());
+  return type == "timespan"                      ? "a duration such as 500ms, 3s or 1min"
+         : type.find("int") != std::string::npos ? "a whole number"
+         : type == "boolean"                     ? "true or false"
+                                                 : "a value of type " + type;
+}
+
 /// Which of `args` CAF could not read, and what a valid value looks like; `fallback` (CAF's own
 /// text) when no single argument is at fault (an unknown option, a config file).
 std::string bad_option_text(const std::vector<std::string>& args, const std::string& fallback) {
@@ -122,14 +131,43 @@ std::string bad_option_text(const std::vector<std::string>& args, const std::str
     if (opt == nullptr) {
       return fallback;
     }
-    std::string type = std::string(opt->type_name().data(), opt->type_name().size());
-    std::string expected = type == "timespan"                      ? "a duration such as 500ms, 3s or 1min"
-                           : type.find("int") != std::string::npos ? "a whole number"
-                           : type == "boolean"                     ? "true or false"
-                                                                   : "a value of type " + type;
-    return "--" + name + "=" + arg.substr(eq + 1) + ": not a valid value (" + expected + ")";
+    return "--" + name + "=" + arg.substr(eq + 1) + ": not a valid value (" + valid_value_text(*opt) + ")";
   }
   return fallback;
+}
+
+/// CAF 0.17 keeps an INI file's unknown keys and drops its values of the wrong type without a
+/// word: cano-node refuses both, naming the file, the key and the value. Nothing when the file
+/// (if any) is fine.
+std::optional<std::string> config_file_error(const node_config& cfg) {
+  auto path = caf::get_if<std::string>(&cfg.content, "config-file");
+  if (!path) {
+    return std::nullopt;
+  }
+  auto raw = caf::actor_system_config::parse_config_file(path->c_str()); // every value as written
+  if (!raw) {
+    return "--config-file=" + *path + ": " + cfg.render(raw.error());
+  }
+  for (const auto& [category, entries] : *raw) {
+    const auto* keys = caf::get_if<caf::config_value::dictionary>(&entries);
+    if (keys == nullptr) {
+      return *path + ": " + category + " is outside any [section]";
+    }
+    for (const auto& [key, value] : *keys) {
+      if (category == "cano" && key == "flows") {
+        continue; // read and checked by flow_entries.cpp
+      }
+      auto* opt = cfg.options().qualified_name_lookup(category, key);
+      if (opt == nullptr) {
+        return *path + ": [" + category + "] " + key + ": no such option (cano-node serve --help lists them)";
+      }
+      if (opt->check(value)) {
+        return *path + ": [" + category + "] " + key + " = " + caf::to_string(value) + ": not a valid value (" +
+               valid_value_text(*opt) + ")";
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 /// Settings that parse but cannot work together; nothing when they are fine.
@@ -146,6 +184,10 @@ bool configure(node_config& cfg, const std::vector<std::string>& caf_args) {
   cano::node::configure(cfg);
   if (auto err = cfg.parse(caf_args)) {
     std::cerr << "cano-node: " << bad_option_text(caf_args, cfg.render(err)) << "\n";
+    return false;
+  }
+  if (auto bad = config_file_error(cfg)) {
+    std::cerr << "cano-node: " << *bad << "\n";
     return false;
   }
   cano::apply_scheduler_defaults(cfg); // after parsing: the INI file or the command line wins

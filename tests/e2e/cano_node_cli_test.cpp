@@ -321,6 +321,27 @@ BOOST_AUTO_TEST_CASE(every_refusal_names_the_option_and_exits_2) {
   BOOST_TEST(has(huge.err, "longer than the maximum, 24 h"), huge.err);
 }
 
+BOOST_AUTO_TEST_CASE(a_config_file_with_an_unknown_key_or_a_bad_value_is_refused_naming_both) {
+  // CAF 0.17 alone keeps unknown INI keys and drops badly typed values: the node would start on
+  // defaults. Each line below is refused with exit 2, the file, the key and the value named.
+  temp_dir dir;
+  const std::vector<std::pair<std::string, std::string>> cases{
+    {"[cano]\nlease=500\n", "[cano] lease = 500: not a valid value (a duration such as 500ms, 3s or 1min)"},
+    {"[cano]\nport=\"abc\"\n", "[cano] port = \"abc\": not a valid value (a whole number)"},
+    {"[cano]\nleese=3s\n", "[cano] leese: no such option"},
+    {"[cnao]\nlease=1s\n", "[cnao] lease: no such option"},
+    {"[middleman]\nheartbeat-intervall=100ms\n", "[middleman] heartbeat-intervall: no such option"},
+  };
+  int n = 0;
+  for (const auto& [text, message] : cases) {
+    auto path = dir.file("bad" + std::to_string(++n) + ".ini");
+    std::ofstream(path) << text;
+    auto r = node_command({"serve", "--cano.node-id=x", "--config-file=" + path});
+    BOOST_TEST(r.exit_code == 2, text << r.err);
+    BOOST_TEST(has(r.err, path + ": " + message), r.err);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(status_shows_an_incarnation_whose_lease_ran_out_unburied_as_expired) {
   // Every node was SIGKILLed: nobody is left to declare the last ones dead, and their rows still
   // say active. A live node of another suite may bury the row first: then it is tried again.
