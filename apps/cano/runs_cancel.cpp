@@ -61,6 +61,13 @@ int runs_cancel(const context& ctx, const std::string& id, const std::string& wa
       return code;
     }
     if (!cano::is_unfinished(header->status)) {
+      if (ctx.json) { // the run's state, as a --wait that saw it end would print it
+        ctx.out << nlohmann::json{{"workflow_id", id},
+                                  {"status", cano::to_string(header->status)},
+                                  {"failure", header->failure ? nlohmann::json(*header->failure) : nlohmann::json()}}
+                     .dump()
+                << "\n";
+      }
       ctx.err << "cano: run " << quoted << " already ended (status " << cano::to_string(header->status)
               << "); there is nothing to cancel\n";
       return exit_already_ended;
@@ -86,9 +93,9 @@ int runs_cancel(const context& ctx, const std::string& id, const std::string& wa
               << "): its driver cancels it within about a second and undoes its saga steps.\n";
     } else {
       ctx.out << "Asked to cancel run " << quoted
-              << " (status interrupted): nobody drives it now; it is cancelled when it is "
-                 "resumed (cano runs resume "
-              << printable(id) << ").\n";
+              << " (status interrupted): nobody drives it now; it is cancelled when it is resumed — by the "
+                 "program or cluster node that serves its definition, or by cano runs resume "
+              << printable(id) << " for a definition cano knows.\n";
     }
     return exit_ok;
   }

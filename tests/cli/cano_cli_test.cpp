@@ -465,6 +465,12 @@ FOR_EVERY_TARGET(runs_cancel_asks_the_driver_of_a_live_run_and_a_resume_honours_
   BOOST_TEST(contains(ended.err, "run \"order-ok\" already ended (status completed); there is "
                                  "nothing to cancel"),
              ended.err);
+  auto ended_json = run_cano({"--store", t.spec(), "--json", "runs", "cancel", "order-ok"});
+  BOOST_TEST(ended_json.exit_code == 6);
+  auto ended_shown = nlohmann::json::parse(ended_json.out, nullptr, false);
+  BOOST_TEST(
+    (ended_shown.is_object() && ended_shown["status"] == "completed" && ended_shown["workflow_id"] == "order-ok"),
+    ended_json.out);
   auto unknown = cancel("order-nope");
   BOOST_TEST(unknown.exit_code == 3);
   BOOST_TEST(contains(unknown.err, "no run with workflow id \"order-nope\""), unknown.err);
