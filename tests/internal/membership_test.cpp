@@ -32,12 +32,7 @@ BOOST_AUTO_TEST_CASE(an_incarnation_declared_dead_claims_no_orphan_until_it_rejo
   survivor.join("127.0.0.1:2", served);
   survivor.activate("127.0.0.1:2", served);
   auto id = unique_id("orphaned");
-  cano::CheckpointWrite create;
-  create.workflow_id = id;
-  create.create = true;
-  create.row = cano::CheckpointRow(0, "Start", "t");
-  create.header = make_header(id, definition, 0, nullptr, cano::RunStatus::running);
-  BOOST_REQUIRE(store->append_batch({create}).front().has_value());
+  BOOST_REQUIRE(store->append_batch({first_write(id, definition)}).front().has_value());
   {
     pqxx::connection c(pg_dsn());
     pqxx::work tx(c);

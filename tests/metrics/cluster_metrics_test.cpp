@@ -17,6 +17,7 @@
 #include "cano/postgres_checkpoint_store.hpp"
 #include "cano/prometheus_metrics.hpp"
 #include "cano/workflow.hpp"
+#include "support/headers.hpp"
 #include "support/http.hpp"
 #include "support/postgres.hpp"
 #include "support/states.hpp"
@@ -41,19 +42,7 @@ BOOST_AUTO_TEST_CASE(a_node_counts_the_orphaned_run_it_claims_and_lists_itself_a
   {
     auto ghost = cano::PostgresCheckpointStore::open({pg_dsn()});
     BOOST_REQUIRE(ghost.has_value());
-    cano::CheckpointWrite w;
-    w.workflow_id = run_id;
-    w.create = true;
-    w.row = cano::CheckpointRow(0, "Start", "GoTo").with_workflow_version(1);
-    cano::RunHeader h;
-    h.workflow_id = run_id;
-    h.definition = definition;
-    h.workflow_version = 1;
-    h.status = cano::RunStatus::running;
-    h.attempts = 1;
-    h.created_at = h.updated_at = std::chrono::system_clock::now();
-    w.header = h;
-    auto written = (*ghost)->append_batch({w});
+    auto written = (*ghost)->append_batch({first_write(run_id, definition, 1, "GoTo")});
     BOOST_REQUIRE(written.size() == 1u);
     BOOST_REQUIRE(written[0].has_value());
     pqxx::connection c(pg_dsn());

@@ -299,12 +299,7 @@ BOOST_AUTO_TEST_CASE(a_claim_fences_the_previous_owner_even_with_a_batch_in_flig
   auto successor = *cano::PostgresCheckpointStore::open();
   BOOST_REQUIRE(zombie->owner() != successor->owner());
   auto id = unique_id("fenced");
-  cano::CheckpointWrite create;
-  create.workflow_id = id;
-  create.create = true;
-  create.row = cano::CheckpointRow(0, "Start", "t");
-  create.header = make_header(id, "fence", 0, nullptr, cano::RunStatus::running);
-  BOOST_REQUIRE(zombie->append_batch({create}).front().has_value());
+  BOOST_REQUIRE(zombie->append_batch({first_write(id, "fence")}).front().has_value());
   // The zombie keeps appending while the successor claims the run.
   std::atomic<std::uint64_t> last_landed{0};
   std::atomic<bool> fenced{false};
@@ -346,14 +341,7 @@ BOOST_AUTO_TEST_CASE(a_run_left_from_a_previous_owner_name_is_fenced_after_the_s
   // even though the new name's epoch never moved (the rejoin left the old name's fences behind).
   auto node = *cano::PostgresCheckpointStore::open();
   auto survivor = *cano::PostgresCheckpointStore::open();
-  auto create = [&](const std::string& id) {
-    cano::CheckpointWrite w;
-    w.workflow_id = id;
-    w.create = true;
-    w.row = cano::CheckpointRow(0, "Start", "t");
-    w.header = make_header(id, "rejoin", 0, nullptr, cano::RunStatus::running);
-    return node->append_batch({w}).front();
-  };
+  auto create = [&](const std::string& id) { return node->append_batch({first_write(id, "rejoin")}).front(); };
   auto left_over = unique_id("left-over");
   BOOST_REQUIRE(create(left_over).has_value());
   BOOST_REQUIRE(node->set_owner(unique_id("node-next-incarnation")).has_value());
@@ -384,12 +372,7 @@ BOOST_AUTO_TEST_CASE(a_driver_once_fenced_stays_fenced_on_every_later_write,
   auto zombie = *cano::PostgresCheckpointStore::open();
   auto successor = *cano::PostgresCheckpointStore::open();
   auto id = unique_id("fenced-twice");
-  cano::CheckpointWrite create;
-  create.workflow_id = id;
-  create.create = true;
-  create.row = cano::CheckpointRow(0, "Start", "t");
-  create.header = make_header(id, "fence", 0, nullptr, cano::RunStatus::running);
-  BOOST_REQUIRE(zombie->append_batch({create}).front().has_value());
+  BOOST_REQUIRE(zombie->append_batch({first_write(id, "fence")}).front().has_value());
   BOOST_REQUIRE(successor->claim_run(id).has_value());
   auto first = zombie->append(id, cano::CheckpointRow(1, "Start", "t"));
   BOOST_REQUIRE(!first.has_value());
@@ -416,14 +399,7 @@ BOOST_AUTO_TEST_CASE(a_claim_fences_its_run_even_when_the_next_batch_holds_only_
   // successor's final header that way).
   auto zombie = *cano::PostgresCheckpointStore::open();
   auto successor = *cano::PostgresCheckpointStore::open();
-  auto create = [&](const std::string& id) {
-    cano::CheckpointWrite w;
-    w.workflow_id = id;
-    w.create = true;
-    w.row = cano::CheckpointRow(0, "Start", "t");
-    w.header = make_header(id, "fence", 0, nullptr, cano::RunStatus::running);
-    return zombie->append_batch({w}).front();
-  };
+  auto create = [&](const std::string& id) { return zombie->append_batch({first_write(id, "fence")}).front(); };
   auto claimed = unique_id("claimed");
   auto kept = unique_id("kept");
   BOOST_REQUIRE(create(claimed).has_value());

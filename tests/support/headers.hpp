@@ -1,4 +1,5 @@
-// Run headers for store tests, built field by field (RunHeader grows with the schema).
+// Run headers and first writes for store tests, built field by field (RunHeader grows with the
+// schema).
 #pragma once
 
 #include <chrono>
@@ -23,6 +24,20 @@ inline cano::RunHeader make_header(std::string id, std::string definition, std::
   h.created_at = created;
   h.updated_at = updated;
   return h;
+}
+
+/// The write that starts run `id` of `definition` at `version`: its first row (state Start, task
+/// `task`) and a running header, created now.
+inline cano::CheckpointWrite first_write(const std::string& id, const std::string& definition,
+                                         std::uint32_t version = 0, const std::string& task = "t") {
+  cano::CheckpointWrite w;
+  w.workflow_id = id;
+  w.create = true;
+  w.row = cano::CheckpointRow(0, "Start", task).with_workflow_version(version);
+  auto now = std::chrono::system_clock::now();
+  w.header = make_header(id, definition, version, nullptr, cano::RunStatus::running, now, now);
+  w.header->attempts = 1;
+  return w;
 }
 
 } // namespace test
