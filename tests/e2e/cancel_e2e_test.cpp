@@ -16,6 +16,7 @@
 #include "cano/postgres_checkpoint_store.hpp"
 #include "cano/sqlite_checkpoint_store.hpp"
 #include "child_process.hpp"
+#include "e2e/worker_target.hpp"
 #include "support/postgres.hpp"
 #include "support/saga_ledger.hpp"
 #include "support/temp_dir.hpp"
@@ -25,17 +26,6 @@ using cano_apps::child_process;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct target {
-  std::string kind; // sqlite | postgres
-  std::string file; // the SQLite file, or "-"
-  std::shared_ptr<cano::CheckpointStore> open() const {
-    if (kind == "sqlite") {
-      return *cano::SqliteCheckpointStore::open(file);
-    }
-    return *cano::PostgresCheckpointStore::open();
-  }
-};
 
 std::unique_ptr<child_process> start_worker(const target& t, const std::string& ledger,
                                             const std::vector<std::string>& args) {

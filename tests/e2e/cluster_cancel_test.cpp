@@ -18,6 +18,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "cano/cluster.hpp"
+#include "e2e/cluster_client_side.hpp"
 #include "e2e/cluster_support.hpp"
 #include "support/postgres.hpp"
 #include "support/saga_ledger.hpp"
@@ -29,23 +30,6 @@ using namespace std::chrono_literals;
 namespace {
 
 /// An actor system with CAF's middleman and a cluster client: a process that is no node.
-struct client_side {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::unique_ptr<cano::cluster_client> client;
-  client_side() {
-    cfg.set("scheduler.max-threads", 2);
-    cano::node::configure(cfg);
-    sys = std::make_unique<caf::actor_system>(cfg);
-    auto c = cano::cluster_client::open(*sys, cano::PostgresOptions{});
-    BOOST_REQUIRE_MESSAGE(c.has_value(), (c ? "" : c.error().to_string()));
-    client = std::move(*c);
-  }
-  ~client_side() {
-    client.reset();
-    sys.reset();
-  }
-};
 
 struct cluster_fixture {
   temp_dir dir;

@@ -20,6 +20,7 @@
 #include "cano/actor_api.hpp"
 
 #include "cano/cluster.hpp"
+#include "e2e/cluster_client_side.hpp"
 #include "e2e/cluster_support.hpp"
 #include "support/postgres.hpp"
 #include "support/saga_ledger.hpp"
@@ -31,35 +32,6 @@ using namespace std::chrono_literals;
 namespace {
 
 long long count_of(pqxx::transaction_base& tx, const std::string& sql) { return tx.exec(sql)[0][0].as<long long>(); }
-
-/// An actor system with CAF's middleman (as cano::node::configure sets it up) and a client.
-struct client_side {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::unique_ptr<cano::cluster_client> client;
-  explicit client_side(const std::vector<std::pair<std::string, std::string>>& tls = {}) {
-    cfg.set("scheduler.max-threads", 2);
-    cano::node::configure(cfg);
-    for (const auto& [k, v] : tls) {
-      if (k == "cert") {
-        cfg.openssl_certificate = v;
-      } else if (k == "key") {
-        cfg.openssl_key = v;
-      } else if (k == "ca") {
-        cfg.openssl_cafile = v;
-      }
-    }
-    BOOST_REQUIRE(cano::node::configure_tls(cfg).has_value());
-    sys = std::make_unique<caf::actor_system>(cfg);
-    auto c = cano::cluster_client::open(*sys, cano::PostgresOptions{});
-    BOOST_REQUIRE_MESSAGE(c.has_value(), (c ? "" : c.error().to_string()));
-    client = std::move(*c);
-  }
-  ~client_side() {
-    client.reset();
-    sys.reset();
-  }
-};
 
 struct cluster_fixture {
   temp_dir dir;

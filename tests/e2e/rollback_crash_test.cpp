@@ -13,6 +13,7 @@
 #include "cano/postgres_checkpoint_store.hpp"
 #include "cano/sqlite_checkpoint_store.hpp"
 #include "child_process.hpp"
+#include "e2e/worker_target.hpp"
 #include "support/postgres.hpp"
 #include "support/saga_ledger.hpp"
 #include "support/temp_dir.hpp"
@@ -22,18 +23,6 @@ using cano_apps::child_process;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// One store to crash against: how a worker names it, and a store to look at it.
-struct target {
-  std::string kind; // sqlite | postgres
-  std::string file; // the SQLite file, or "-"
-  std::shared_ptr<cano::CheckpointStore> open() const {
-    if (kind == "sqlite") {
-      return *cano::SqliteCheckpointStore::open(file);
-    }
-    return *cano::PostgresCheckpointStore::open();
-  }
-};
 
 /// Runs the worker with `env` set and returns its output lines (until it ends or is killed at
 /// the line `kill_on`).
