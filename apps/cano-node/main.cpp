@@ -660,6 +660,10 @@ int main(int argc, char** argv) {
     return serve(cfg);
   }
   if (used == submit_cmd) {
+    if (submit_cmd->get_option("--id")->count() > 0 && id.empty()) {
+      std::cerr << "cano-node: --id: the workflow id must not be empty (leave --id out for a generated one)\n";
+      return exit_bad_arguments;
+    }
     return submit(cfg, definition, version, input, id, wait, timeout);
   }
   if (used == trigger_cmd || used == reset_cmd) {

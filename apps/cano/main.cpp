@@ -134,6 +134,10 @@ int main(int argc, char** argv) {
     return runs_resume(ctx, resume_id, force);
   }
   if (*cancel_cmd) {
+    if (cancel_cmd->get_option("--wait")->count() > 0 && cancel_wait.empty()) {
+      ctx.err << "cano: --wait: an empty duration (give one such as 5s, or leave --wait out)\n";
+      return exit_bad_arguments;
+    }
     return runs_cancel(ctx, cancel_id, cancel_wait);
   }
   return runs_purge(ctx, older_than);

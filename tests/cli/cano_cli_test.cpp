@@ -477,6 +477,9 @@ FOR_EVERY_TARGET(runs_cancel_asks_the_driver_of_a_live_run_and_a_resume_honours_
   auto bad = cancel("order-hang", {"--wait", "soon"});
   BOOST_TEST(bad.exit_code == 2);
   BOOST_TEST(contains(bad.err, "--wait: \"soon\" is not a duration"), bad.err);
+  auto empty_wait = cancel("order-hang", {"--wait", ""});
+  BOOST_TEST(empty_wait.exit_code == 2);
+  BOOST_TEST(contains(empty_wait.err, "--wait: an empty duration"), empty_wait.err);
 
   // A run this process drives, held in Ship: the tool asks from another process, through the
   // store only; the driver picks the request up, drops Ship (a plain task) and undoes Charge and

@@ -300,6 +300,9 @@ BOOST_AUTO_TEST_CASE(every_refusal_names_the_option_and_exits_2) {
   BOOST_TEST(nul.exit_code == 2);
   BOOST_TEST(has(nul.err, "/order holds the character U+0000"), nul.err);
   BOOST_TEST(!has(nul.err, "unsupported Unicode escape"), nul.err);
+  auto empty_id = node_command({"submit", "orders", "--id", ""});
+  BOOST_TEST(empty_id.exit_code == 2);
+  BOOST_TEST(has(empty_id.err, "--id: the workflow id must not be empty"), empty_id.err);
   auto hash = node_command({"serve", "--cano.node-id=x#1"});
   BOOST_TEST(hash.exit_code == 2);
   BOOST_TEST(has(hash.err, "node_id \"x#1\" holds \"#\""), hash.err);
