@@ -17,11 +17,14 @@ cancel_poller::cancel_poller(std::chrono::milliseconds interval, stores_fn store
 cancel_poller::~cancel_poller() { stop(); }
 
 void cancel_poller::ensure_started() {
+  if (started_.load(std::memory_order_acquire)) {
+    return; // every durable start calls this: no lock once the thread runs
+  }
   std::lock_guard<std::mutex> guard(mutex_);
-  if (started_ || stopping_) {
+  if (started_.load(std::memory_order_relaxed) || stopping_) {
     return;
   }
-  started_ = true;
+  started_.store(true, std::memory_order_release);
   thread_ = std::thread([this] { loop(); });
 }
 

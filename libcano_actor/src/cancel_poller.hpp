@@ -5,6 +5,7 @@
 // run and stopped with the runtime's workers; while no durable run is in flight it asks nothing.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -50,7 +51,7 @@ private:
   std::shared_ptr<const logger> log_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  bool started_ = false;
+  std::atomic<bool> started_{false}; // set once, under the mutex
   bool stopping_ = false;
   std::uint64_t queries_ = 0;
   std::vector<const CheckpointStore*> failing_; // stores whose last query failed (logged once)

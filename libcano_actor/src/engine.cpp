@@ -1,5 +1,7 @@
 #include "engine.hpp"
 
+#include <algorithm>
+
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
@@ -157,25 +159,23 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
   if (durable) {
     live_ids_.emplace(durable_id, live_id{id, {}});
   }
+  // A supervisor whose last run ended takes this one (D1): no actor is spawned or ended. A new
+  // one is registered before it can end, so run_ended never races ahead of the registration.
+  caf::actor idle;
   if (!idle_supervisors_.empty()) {
-    // A supervisor whose last run ended takes this one (D1): no actor is spawned or ended.
-    auto supervisor = std::move(idle_supervisors_.back());
+    idle = std::move(idle_supervisors_.back());
     idle_supervisors_.pop_back();
-    add_live(id, supervisor, ctx);
-    lock.unlock();
-    if (durable) {
-      poller_.ensure_started(); // durable cancel requests from other processes
-    }
-    // A cancel from now on reaches this supervisor with this run's id; one before its start
-    // message is read sets the flag that its first state checks.
-    reuse_run_supervisor(supervisor, shared_from_this(), std::move(spec), spawner);
-    return id;
   }
-  // Registered before it can end, so run_ended never races ahead of the registration.
-  add_live(id, caf::actor{}, ctx);
+  add_live(id, idle, ctx);
   lock.unlock();
   if (durable) {
     poller_.ensure_started(); // durable cancel requests from other processes
+  }
+  if (idle) {
+    // A cancel from now on reaches this supervisor with this run's id; one before its start
+    // message is read sets the flag that its first state checks.
+    reuse_run_supervisor(idle, shared_from_this(), std::move(spec), spawner);
+    return id;
   }
   auto handle = spawn_run_supervisor(shared_from_this(), std::move(spec), spawner);
   lock.lock();
