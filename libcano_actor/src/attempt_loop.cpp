@@ -33,17 +33,14 @@ attempt_loop::decision attempt_loop::finish(attempt_outcome outcome) {
     }
     permit_.reset();
   }
-  if (ok || outcome.panicked || outcome.value.error().is_permanent()) {
-    result_.emplace(std::move(outcome.value));
-    return {};
-  }
-  auto max = config_.retry_mode.max_attempts();
-  if (attempt_ >= max) {
-    if (max <= 1) {
-      result_.emplace(std::move(outcome.value));
-    } else {
+  if (ends_loop(config_, outcome, attempt_)) {
+    const bool exhausted =
+      !ok && !outcome.panicked && !outcome.value.error().is_permanent() && config_.retry_mode.max_attempts() > 1;
+    if (exhausted) {
       result_.emplace(error::retry_exhausted("Task failed after " + std::to_string(attempt_) +
                                              " attempt(s): " + outcome.value.error().to_string()));
+    } else {
+      result_.emplace(std::move(outcome.value));
     }
     return {};
   }

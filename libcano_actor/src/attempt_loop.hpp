@@ -37,6 +37,12 @@ public:
   };
   /// Settles the attempt (breaker, observers) and says whether the loop is over.
   decision finish(attempt_outcome outcome);
+  /// Whether `outcome` of attempt number `attempt` ends the loop (cano's rule: a success, a panic,
+  /// a permanent error, or no attempt left); finish() and the inline fast path both decide by it.
+  static bool ends_loop(const TaskConfig& config, const attempt_outcome& outcome, std::uint32_t attempt) {
+    return outcome.value.has_value() || outcome.panicked || outcome.value.error().is_permanent() ||
+           attempt >= config.retry_mode.max_attempts();
+  }
 
   /// The final result, valid once finish() returned done.
   expected<step_result>& result() { return *result_; }

@@ -76,9 +76,8 @@ bool attempt_runner::first_settles(const run_context& ctx, const work_item& work
   // What attempt_loop::finish decides for a first attempt that ends the loop, and what
   // loop_finished() does with it; anything else (a retry, a next step) is the runner's.
   const bool ok = first.value.has_value();
-  if (ok ? first.value->more
-         : !first.panicked && !first.value.error().is_permanent() && work.config.retry_mode.max_attempts() > 1) {
-    return false;
+  if ((ok && first.value->more) || !attempt_loop::ends_loop(work.config, first, 1)) {
+    return false; // a next step, or a retry: the runner's
   }
   if (!first.panicked) {
     measure(ctx.metrics, [ok](metrics_sink& m) { m.task_attempt(ok); });
