@@ -23,6 +23,25 @@ std::string definitions_json(const std::vector<served_definition>& served) {
   return all.dump();
 }
 
+/// The served definitions as two parallel arrays (names, versions) for `unnest($1, $2)`.
+std::pair<array_literal, array_literal> served_arrays(const std::vector<served_definition>& served) {
+  array_literal names, versions;
+  for (const auto& d : served) {
+    names.add(d.name);
+    versions.add(std::to_string(d.version));
+  }
+  return {std::move(names), std::move(versions)};
+}
+
+/// Rows of (workflow_id, definition, workflow_version) as runs to resume.
+std::vector<claimed_run> runs_of(const pqxx::result& r) {
+  std::vector<claimed_run> out;
+  for (const auto& row : r) {
+    out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::uint32_t>()});
+  }
+  return out;
+}
+
 } // namespace
 
 std::string node_owner(const std::string& node_id, std::uint64_t incarnation) {
@@ -223,11 +242,7 @@ std::vector<claimed_run> membership::claim_orphans(const std::vector<served_defi
   }
   auto live = std::max<long long>(1, counts[0][1].as<long long>());
   auto share = (orphans + live - 1) / live; // spread over the live nodes
-  array_literal names, versions;
-  for (const auto& d : served) {
-    names.add(d.name);
-    versions.add(std::to_string(d.version));
-  }
+  auto [names, versions] = served_arrays(served);
   auto r = tx.exec_params(
     std::string("WITH c AS (SELECT r.workflow_id FROM cano_runs r "
                 "JOIN unnest($1::text[], $2::bigint[]) AS s(name, version) "
@@ -239,11 +254,7 @@ std::vector<claimed_run> membership::claim_orphans(const std::vector<served_defi
       "RETURNING r.workflow_id, r.definition, r.workflow_version",
     names.text(), versions.text(), share, owner());
   tx.commit();
-  std::vector<claimed_run> out;
-  for (const auto& row : r) {
-    out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::uint32_t>()});
-  }
-  return out;
+  return runs_of(r);
 }
 
 std::vector<claimed_run> membership::quiet_runs(const std::vector<served_definition>& served,
@@ -251,11 +262,7 @@ std::vector<claimed_run> membership::quiet_runs(const std::vector<served_definit
   if (served.empty()) {
     return {};
   }
-  array_literal names, versions;
-  for (const auto& d : served) {
-    names.add(d.name);
-    versions.add(std::to_string(d.version));
-  }
+  auto [names, versions] = served_arrays(served);
   pqxx::read_transaction tx(connection());
   auto r = tx.exec_params(
     std::string("SELECT r.workflow_id, r.definition, r.workflow_version FROM cano_runs r "
@@ -268,11 +275,7 @@ std::vector<claimed_run> membership::quiet_runs(const std::vector<served_definit
       "ORDER BY r.updated_at LIMIT $7",
     names.text(), versions.text(), owner(), interval(quiet_for), node_id_, static_cast<long long>(incarnation_),
     static_cast<long long>(limit));
-  std::vector<claimed_run> out;
-  for (const auto& row : r) {
-    out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::uint32_t>()});
-  }
-  return out;
+  return runs_of(r);
 }
 
 void membership::leave() {
