@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include <malloc.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
@@ -58,6 +60,7 @@ nlohmann::json measure(double) {
   cano::runtime rt{sys};
   auto wf = cano::Workflow<int>{}.register_task(0, std::make_shared<park_once>(parked, released)).add_exit_state(1);
   auto before = bench::rss_bytes();
+  auto heap_before = mallinfo2().uordblks;
   std::promise<std::size_t> done;
   auto finished = done.get_future();
   auto started = std::chrono::steady_clock::now();
@@ -81,6 +84,7 @@ nlohmann::json measure(double) {
   }
   auto parked_at = std::chrono::steady_clock::now();
   auto rss_parked = bench::rss_bytes();
+  auto heap_parked = mallinfo2().uordblks;
   auto threads = bench::thread_count();
   auto ended_before_measure = runs_ended.load(); // 0: every run was still parked
   released.store(true);
@@ -94,6 +98,7 @@ nlohmann::json measure(double) {
     {"seconds_to_park_all", std::chrono::duration<double>(parked_at - started).count()},
     {"seconds_total", std::chrono::duration<double>(ended - started).count()},
     {"bytes_per_run", static_cast<double>(delta) / static_cast<double>(parked_runs)},
+    {"heap_bytes_per_run", static_cast<double>(heap_parked - heap_before) / static_cast<double>(parked_runs)},
     {"threads_while_parked", threads},
     {"runs_ended_before_measure", ended_before_measure},
     {"rss_bytes", rss_parked > baseline ? rss_parked - baseline : 0},
