@@ -4,17 +4,21 @@
 
 namespace cano::detail {
 
+std::string attempt_loop::task_id() const {
+  return branch_ == no_branch ? task_name_ : branch_task_id(task_name_, branch_);
+}
+
 std::optional<error> attempt_loop::begin() {
   ++attempt_;
   if (config_.circuit_breaker) {
     auto permit = config_.circuit_breaker->try_acquire();
     if (!permit) {
       measure(ctx_.metrics, [](metrics_sink& m) { m.circuit_rejected(); });
-      notify(ctx_, [this](WorkflowObserver& o, const run_info& run) { o.on_circuit_open(run, task_id_); });
-      result_.emplace(permit.error());
+      notify(ctx_, [this](WorkflowObserver& o, const run_info& run) { o.on_circuit_open(run, task_id()); });
+      settle(permit.error());
       return permit.error();
     }
-    permit_.emplace(std::move(*permit));
+    permit_ = std::make_unique<Permit>(std::move(*permit));
   }
   return std::nullopt;
 }
@@ -37,15 +41,15 @@ attempt_loop::decision attempt_loop::finish(attempt_outcome outcome) {
     const bool exhausted =
       !ok && !outcome.panicked && !outcome.value.error().is_permanent() && config_.retry_mode.max_attempts() > 1;
     if (exhausted) {
-      result_.emplace(error::retry_exhausted("Task failed after " + std::to_string(attempt_) +
-                                             " attempt(s): " + outcome.value.error().to_string()));
+      settle(error::retry_exhausted("Task failed after " + std::to_string(attempt_) +
+                                    " attempt(s): " + outcome.value.error().to_string()));
     } else {
-      result_.emplace(std::move(outcome.value));
+      settle(std::move(outcome.value));
     }
     return {};
   }
   auto failed = attempt_;
-  notify(ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_retry(run, task_id_, failed); });
+  notify(ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_retry(run, task_id(), failed); });
   decision d;
   d.done = false;
   d.delay = config_.retry_mode.delay_for_attempt(attempt_ - 1);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -19,13 +20,23 @@ struct attempt_outcome {
   bool panicked = false;
 };
 
+/// The task id observers see for split branch `branch` of a task named `name`: "name[branch]".
+inline std::string branch_task_id(const std::string& name, std::size_t branch) {
+  return name + "[" + std::to_string(branch) + "]";
+}
+
 class attempt_loop {
 public:
-  /// `ctx`: the run (its observers, metrics sink and logger); it outlives the loop.
-  attempt_loop(const TaskConfig& config, const run_context& ctx, const std::string& task_id)
-    : config_(config),
+  /// No split branch: the work is a state's task.
+  static constexpr std::size_t no_branch = static_cast<std::size_t>(-1);
+
+  /// `work` and `ctx` (the run: its observers, metrics sink and logger) outlive the loop;
+  /// `branch` is the split branch the work is (observers name it "task[branch]"), or no_branch.
+  attempt_loop(const work_item& work, const run_context& ctx, std::size_t branch = no_branch)
+    : config_(work.config),
+      task_name_(work.task_name),
       ctx_(ctx),
-      task_id_(task_id) {}
+      branch_(branch) {}
 
   /// Starts the next attempt: takes a breaker permit. On rejection fires on_circuit_open and
   /// returns the raw circuit_open error, which ends the loop.
@@ -44,18 +55,27 @@ public:
            attempt >= config.retry_mode.max_attempts();
   }
 
-  /// The final result, valid once finish() returned done.
+  /// The final result, valid once finish() returned done (or settle() set it).
   expected<step_result>& result() { return *result_; }
+  /// Ends the loop with `value` from outside an attempt (a cancel between two steps, a cursor
+  /// row that could not be written).
+  void settle(expected<step_result> value) { result_ = std::make_unique<expected<step_result>>(std::move(value)); }
+  /// The id observers see: the task's name, "name[i]" for split branch i (built on demand: a
+  /// loop without observers never needs it).
+  std::string task_id() const;
   /// 1-based number of the attempt in progress (or last made).
   std::uint32_t attempt() const noexcept { return attempt_; }
 
 private:
   const TaskConfig& config_;
+  const std::string& task_name_;
   const run_context& ctx_;
-  const std::string& task_id_;
+  std::size_t branch_;
   std::uint32_t attempt_ = 0;
-  std::optional<Permit> permit_;
-  std::optional<expected<step_result>> result_;
+  // Both are held behind pointers: a loop waiting for its next call (a parked poll) holds
+  // neither, and their inline storage (~120 bytes) would be paid by every parked run.
+  std::unique_ptr<Permit> permit_;                // a circuit breaker's, while an attempt runs
+  std::unique_ptr<expected<step_result>> result_; // once the loop settled
 };
 
 } // namespace cano::detail

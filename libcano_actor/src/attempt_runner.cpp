@@ -16,15 +16,15 @@ namespace cano::detail {
 
 attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
                                const std::shared_ptr<const run_context>& ctx, const work_item& work,
-                               const std::string& label, std::string task_id, std::string panic_prefix,
+                               const std::string& label, const std::string& panic_prefix,
                                const std::shared_ptr<blocking_pool>& pool, nlohmann::json cursor, bool pause_on_more)
   : host_(host),
     tag_(tag),
     ctx_(ctx),
     work_(work),
     label_(label),
-    task_id_(std::move(task_id)),
-    panic_prefix_(std::move(panic_prefix)),
+    panic_prefix_(&panic_prefix),
+    branch_(attempt_loop::no_branch),
     pool_(pool),
     inline_(runs_inline(work.config)),
     cursor_(std::move(cursor)),
@@ -32,11 +32,17 @@ attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
 
 attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
                                const std::shared_ptr<const run_context>& ctx, const work_item& work,
-                               const std::string& label, std::string task_id, std::size_t branch,
-                               const std::shared_ptr<blocking_pool>& pool)
-  : attempt_runner(host, tag, ctx, work, label, std::move(task_id), std::string(), pool) {
-  branch_ = branch;
-}
+                               const std::string& label, std::size_t branch, const std::shared_ptr<blocking_pool>& pool)
+  : host_(host),
+    tag_(tag),
+    ctx_(ctx),
+    work_(work),
+    label_(label),
+    panic_prefix_(nullptr),
+    branch_(branch),
+    pool_(pool),
+    inline_(runs_inline(work.config)),
+    pause_on_more_(false) {}
 
 attempt_runner::~attempt_runner() { abandon(); }
 
@@ -47,13 +53,13 @@ void attempt_runner::abandon() noexcept {
 }
 
 std::string attempt_runner::panic_prefix() const {
-  return branch_ ? "panic in split task " + std::to_string(*branch_) + ": " : panic_prefix_;
+  return panic_prefix_ != nullptr ? *panic_prefix_ : "panic in split task " + std::to_string(branch_) + ": ";
 }
 
 error attempt_runner::panic_error(const char* what) const { return error::task_execution(panic_prefix() + what); }
 
 bool attempt_runner::start() {
-  loop_.emplace(work_.config, *ctx_, task_id_);
+  loop_.emplace(work_, *ctx_, branch_);
   begin_pending_ = true;
   pump();
   return done();
@@ -86,7 +92,7 @@ bool attempt_runner::first_settles(const run_context& ctx, const work_item& work
 }
 
 bool attempt_runner::resume_after_first(attempt_outcome first) {
-  loop_.emplace(work_.config, *ctx_, task_id_);
+  loop_.emplace(work_, *ctx_, branch_);
   loop_->begin(); // attempt 1 (no breaker: first_attempt_plain work)
   ++seq_;
   active_ = true;
@@ -239,6 +245,9 @@ void attempt_runner::apply(program_action action) {
       auto id = call.id;
       delayed_self_send(host_, call.delay, call_due_atom::value, tag_, seq_, id); // never: parked
       delayed_calls_.push_back(std::move(call));
+      if (ready_calls_.empty()) {
+        ready_calls_.shrink_to_fit(); // parked until the call is due: keep no empty queue storage
+      }
     } else {
       ready_calls_.push_back(std::move(call));
     }
@@ -355,16 +364,17 @@ void attempt_runner::loop_finished() {
     next_step();
     return;
   }
-  result_.emplace(std::move(r));
+  done_ = true; // the loop's result is the outcome
 }
 
 void attempt_runner::next_step() {
   if (ctx_->cancelled.load(std::memory_order_relaxed)) {
-    result_.emplace(error::cancelled()); // cancelled between two steps: no next step
+    loop_->settle(error::cancelled()); // cancelled between two steps: no next step
+    done_ = true;
     return;
   }
   // Each step of a stepped task is its own retry loop, starting from the latest cursor.
-  loop_.emplace(work_.config, *ctx_, task_id_);
+  loop_.emplace(work_, *ctx_, branch_);
   begin_pending_ = true;
 }
 
@@ -374,7 +384,8 @@ bool attempt_runner::cursor_written(std::optional<error> failure) {
   }
   cursor_pending_ = false;
   if (failure) {
-    result_.emplace(std::move(*failure));
+    loop_->settle(std::move(*failure));
+    done_ = true;
   } else {
     next_step();
     pump();

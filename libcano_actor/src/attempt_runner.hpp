@@ -37,18 +37,18 @@ using call_result_ptr = std::shared_ptr<call_result>;
 
 class attempt_runner {
 public:
-  /// `task_id` names the work in observer events ("name" or "name[3]" for a branch);
-  /// `panic_prefix` starts the error of a throwing body ("panic: ", "panic in split task 3: ").
-  /// `ctx` and `pool` are the host's own and must outlive the runner (they are copied only
-  /// into pool jobs, which may outlive both).
+  /// A state's task. Observer events name the work by its task name; `panic_prefix` starts the
+  /// error of a throwing body ("panic: "). `ctx`, `work`, `label`, `panic_prefix` and `pool` are
+  /// the host's own and must outlive the runner (`ctx` and `pool` are copied only into pool
+  /// jobs, which may outlive both).
   attempt_runner(caf::event_based_actor* host, std::uint32_t tag, const std::shared_ptr<const run_context>& ctx,
-                 const work_item& work, const std::string& label, std::string task_id, std::string panic_prefix,
+                 const work_item& work, const std::string& label, const std::string& panic_prefix,
                  const std::shared_ptr<blocking_pool>& pool, nlohmann::json cursor = nullptr,
                  bool pause_on_more = false);
-  /// Split branch `branch` (a throwing body ends as "panic in split task <branch>: ..."; the
-  /// text is built only then). `task_id` may be empty when the run has no observers.
+  /// Split branch `branch`: observers name it "name[branch]", and a throwing body ends as
+  /// "panic in split task <branch>: ..." (both texts are built only when needed).
   attempt_runner(caf::event_based_actor* host, std::uint32_t tag, const std::shared_ptr<const run_context>& ctx,
-                 const work_item& work, const std::string& label, std::string task_id, std::size_t branch,
+                 const work_item& work, const std::string& label, std::size_t branch,
                  const std::shared_ptr<blocking_pool>& pool);
   ~attempt_runner(); // abandons an attempt in progress: its body sees stop_requested()
   /// Tells a body still running that its attempt is abandoned (stop_requested() turns true).
@@ -89,7 +89,7 @@ public:
   bool on_attempt_timeout(std::uint64_t seq);
   bool on_retry_due(std::uint64_t seq);
 
-  bool done() const noexcept { return result_.has_value(); }
+  bool done() const noexcept { return done_; }
   /// A stepped task returned More and the runner waits until its cursor row is written
   /// (only with pause_on_more: the run has a checkpoint store).
   bool cursor_pending() const noexcept { return cursor_pending_; }
@@ -97,8 +97,7 @@ public:
   /// with `failure`). Returns done().
   bool cursor_written(std::optional<error> failure);
   /// The final outcome, once done().
-  expected<step_result>& result() { return *result_; }
-  const std::string& task_id() const noexcept { return task_id_; }
+  expected<step_result>& result() { return loop_->result(); }
   /// The cursor of a stepped task (its last More), or null.
   const nlohmann::json& cursor() const noexcept { return cursor_; }
 
@@ -121,9 +120,10 @@ private:
   const std::shared_ptr<const run_context>& ctx_;
   const work_item& work_;
   const std::string& label_;
-  std::string task_id_;
-  std::string panic_prefix_;
-  std::optional<std::size_t> branch_; // a split branch's index (its panic prefix names it)
+  // Members are ordered and sized with care: a parked run (a poll waiting for its next call)
+  // keeps its runner, so every byte here is a byte per parked run.
+  const std::string* panic_prefix_; // null for a split branch (its prefix names the branch)
+  std::size_t branch_;              // a split branch's index, or attempt_loop::no_branch
   const std::shared_ptr<blocking_pool>& pool_;
   const bool inline_;
 
@@ -143,7 +143,7 @@ private:
   bool cursor_pending_ = false;
   bool begin_pending_ = false;
   bool pumping_ = false;
-  std::optional<expected<step_result>> result_;
+  bool done_ = false; // the loop settled: loop_->result() is the outcome
 };
 
 } // namespace cano::detail

@@ -17,14 +17,13 @@ namespace {
 class branch_actor : public caf::event_based_actor {
 public:
   branch_actor(caf::actor_config& cfg, std::shared_ptr<const run_context> ctx, std::shared_ptr<const state_entry> entry,
-               std::uint32_t index, std::string label, std::string task_id, std::shared_ptr<blocking_pool> pool,
+               std::uint32_t index, std::string label, std::shared_ptr<blocking_pool> pool,
                std::shared_ptr<const split_control> control, caf::actor join)
     : caf::event_based_actor(cfg),
       ctx_(std::move(ctx)),
       entry_(std::move(entry)),
       index_(index),
       label_(std::move(label)),
-      task_id_(std::move(task_id)),
       pool_(std::move(pool)),
       control_(std::move(control)),
       join_(std::move(join)) {}
@@ -43,8 +42,7 @@ public:
           return;
         }
         started_ = std::chrono::steady_clock::now();
-        runner_.emplace(this, index_, ctx_, entry_->branches[index_], label_, task_id_,
-                        "panic in split task " + std::to_string(index_) + ": ", pool_);
+        runner_.emplace(this, index_, ctx_, entry_->branches[index_], label_, index_, pool_);
         if (runner_->start()) {
           report();
         }
@@ -72,7 +70,6 @@ private:
   std::shared_ptr<const state_entry> entry_;
   std::uint32_t index_;
   std::string label_;
-  std::string task_id_;
   std::shared_ptr<blocking_pool> pool_;
   std::shared_ptr<const split_control> control_;
   caf::actor join_;
@@ -84,10 +81,9 @@ private:
 
 caf::actor spawn_branch_actor(caf::event_based_actor* join, std::shared_ptr<const run_context> ctx,
                               std::shared_ptr<const state_entry> entry, std::uint32_t index, std::string label,
-                              std::string task_id, std::shared_ptr<blocking_pool> pool,
-                              std::shared_ptr<const split_control> control) {
+                              std::shared_ptr<blocking_pool> pool, std::shared_ptr<const split_control> control) {
   return join->spawn<branch_actor, caf::lazy_init>(std::move(ctx), std::move(entry), index, std::move(label),
-                                                   std::move(task_id), std::move(pool), std::move(control),
+                                                   std::move(pool), std::move(control),
                                                    caf::actor_cast<caf::actor>(join));
 }
 

@@ -41,8 +41,7 @@ struct split_control {
 /// `index`, reporting to `join` as (branch_done_atom, index, work_outcome_ptr, cost in ns).
 caf::actor spawn_branch_actor(caf::event_based_actor* join, std::shared_ptr<const run_context> ctx,
                               std::shared_ptr<const state_entry> entry, std::uint32_t index, std::string label,
-                              std::string task_id, std::shared_ptr<blocking_pool> pool,
-                              std::shared_ptr<const split_control> control);
+                              std::shared_ptr<blocking_pool> pool, std::shared_ptr<const split_control> control);
 
 /// Starts a spawned branch actor through the scheduler: it lands on the next scheduler thread
 /// in turn, waking it if it sleeps, instead of queueing behind the join on the current one.

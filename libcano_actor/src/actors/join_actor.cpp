@@ -123,7 +123,7 @@ public:
   }
 
 private:
-  std::string branch_id(std::size_t i) const { return entry_->branches[i].task_name + "[" + std::to_string(i) + "]"; }
+  std::string branch_id(std::size_t i) const { return branch_task_id(entry_->branches[i].task_name, i); }
 
   static bool worth_fanning_out(std::uint64_t branch_ns, std::uint64_t branches) {
     return branch_ns >= static_cast<std::uint64_t>(fan_out_branch_cost.count()) &&
@@ -200,11 +200,8 @@ private:
     return !work.make_program && work.config.retry_mode.max_attempts() <= 1;
   }
 
-  /// The task id observers see for branch `i` ("name[i]"); nobody sees it without observers.
-  std::string observed_id(std::size_t i) const { return observers_.empty() ? std::string() : branch_id(i); }
-
   void run_once_inline(std::size_t i) {
-    quick_.emplace(this, static_cast<std::uint32_t>(i), ctx_, entry_->branches[i], label_, observed_id(i), i, pool_);
+    quick_.emplace(this, static_cast<std::uint32_t>(i), ctx_, entry_->branches[i], label_, i, pool_);
     quick_->start();
     if (quick_->done()) {
       settle(i, quick_->result());
@@ -220,7 +217,7 @@ private:
       runners_.resize(total_);
     }
     runners_[i] = std::make_unique<attempt_runner>(this, static_cast<std::uint32_t>(i), ctx_, entry_->branches[i],
-                                                   label_, observed_id(i), i, pool_);
+                                                   label_, i, pool_);
     if (runners_[i]->start()) {
       auto runner = std::move(runners_[i]);
       settle(i, runner->result());
@@ -252,8 +249,7 @@ private:
       control_->deadline = deadline_;
       branch_actors_.resize(total_);
     }
-    auto a =
-      spawn_branch_actor(this, ctx_, entry_, static_cast<std::uint32_t>(i), label_, branch_id(i), pool_, control_);
+    auto a = spawn_branch_actor(this, ctx_, entry_, static_cast<std::uint32_t>(i), label_, pool_, control_);
     start_branch_actor(a);
     branch_actors_[i] = std::move(a);
   }

@@ -73,13 +73,13 @@ log_record run_instruments::record(log_level level, const char* event, const cha
   r.fields.push_back({"workflow_id", ctx_.workflow_id});
   r.fields.push_back({"run_id", std::to_string(ctx_.run_id), false});
   r.fields.push_back({"definition", ctx_.def->name});
-  r.fields.push_back({"state", state_});
+  r.fields.push_back({"state", state_ ? ctx_.def->label(*state_) : std::string()});
   r.fields.push_back({"attempt", std::to_string(attempt_), false});
   r.fields.push_back({"node", ctx_.log->node()});
   return r;
 }
 
-void run_instruments::started(const std::string& state, std::uint32_t attempt) {
+void run_instruments::started(state_code state, std::uint32_t attempt) {
   state_ = state;
   attempt_ = attempt;
   if (ctx_.log->enabled(log_level::info)) {
@@ -87,13 +87,12 @@ void run_instruments::started(const std::string& state, std::uint32_t attempt) {
   }
 }
 
-void run_instruments::resumed(const std::string& state, std::uint32_t attempt) {
+void run_instruments::resumed(std::optional<state_code> state, std::uint32_t attempt) {
   state_ = state;
   attempt_ = attempt;
   if (ctx_.log->enabled(log_level::info)) {
-    ctx_.log->write(
-      record(log_level::info, "run_resumed",
-             state.empty() ? "run resumed: its rollback continues" : "run resumed from its checkpoint log"));
+    ctx_.log->write(record(log_level::info, "run_resumed",
+                           state ? "run resumed from its checkpoint log" : "run resumed: its rollback continues"));
   }
 }
 
@@ -106,7 +105,7 @@ void run_instruments::walking() {
   measure(metrics_, [](metrics_sink& m) { m.workflow_started(); });
 }
 
-void run_instruments::entered(const std::string& state) {
+void run_instruments::entered(state_code state, const std::string& label) {
   state_ = state;
   if (ctx_.log->enabled(log_level::debug)) {
     log_record r;
@@ -116,7 +115,7 @@ void run_instruments::entered(const std::string& state) {
     r.fields = {{"event", "state_entered", false},
                 {"workflow_id", ctx_.workflow_id},
                 {"run_id", std::to_string(ctx_.run_id), false},
-                {"state", state}};
+                {"state", label}};
     ctx_.log->write(std::move(r));
   }
 }

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cano/checkpoint.hpp"
@@ -23,14 +24,14 @@ public:
 
   /// A fresh run was admitted (validated): "run_started" at `state`, attempt `attempt` (1, or
   /// more for a placed run started by another node after a failed placement).
-  void started(const std::string& state, std::uint32_t attempt = 1);
-  /// A run was resumed from its log: "run_resumed" at `state` (empty: its rollback continues),
+  void started(state_code state, std::uint32_t attempt = 1);
+  /// A run was resumed from its log: "run_resumed" at `state` (none: its rollback continues),
   /// attempt n.
-  void resumed(const std::string& state, std::uint32_t attempt);
+  void resumed(std::optional<state_code> state, std::uint32_t attempt);
   /// The run's FSM walk begins (after resource setup): cano_workflow_active +1.
   void walking();
-  /// A state is entered: a debug line.
-  void entered(const std::string& state);
+  /// State `state`, labelled `label`, is entered: a debug line.
+  void entered(state_code state, const std::string& label);
   /// A state's task is dispatched / its final outcome arrived (cano_task_duration_seconds; a
   /// stepped task's last step counts as a "done" step iteration).
   void dispatching();
@@ -46,7 +47,8 @@ private:
 
   const run_context& ctx_;
   metrics_sink* metrics_;
-  std::string state_;         // the last state started, resumed or entered
+  // The last state started, resumed or entered (its label is looked up only for a log line).
+  std::optional<state_code> state_;
   std::uint32_t attempt_ = 0; // the run's attempt (1 for a fresh run, +1 per resume)
   bool walking_ = false;      // workflow_started was reported: workflow_finished must follow
   std::chrono::steady_clock::time_point walk_started_{};

@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
+#include <caf/detail/default_invoke_result_visitor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/mailbox_element.hpp>
@@ -106,13 +107,17 @@ public:
       start_if_empty_(spec.start_if_empty),
       scheduled_(spec.scheduled),
       done_(std::move(spec.done)),
-      mutable_ctx_(std::move(spec.ctx)),
-      ctx_(mutable_ctx_),
+      ctx_(std::move(spec.ctx)),
       def_(ctx_->def.get()),
       has_observers_(!def_->observers.empty()),
-      writer_(self_, *eng_, def_->store, ctx_->workflow_id),
-      current_(spec.initial),
-      cancellation_(std::move(spec.cancellation)) {}
+      current_(spec.initial) {
+    if (def_->store != nullptr && !ctx_->workflow_id.empty()) {
+      writer_ = std::make_unique<checkpoint_writer>(self_, *eng_, def_->store, ctx_->workflow_id);
+    }
+    if (spec.cancellation.can_be_cancelled()) {
+      rare().cancellation = std::move(spec.cancellation);
+    }
+  }
 
   run_fsm(const run_fsm&) = delete;
   run_fsm& operator=(const run_fsm&) = delete;
@@ -128,7 +133,9 @@ public:
   /// next one; every other late message (timers, pool jobs, workers) is recognised by its run
   /// id, tag or sender. (A total-timeout timer is a request whose handler stays with the actor
   /// until it fires: a run that set one ends its actor, and the timer goes with it.)
-  bool quiet() const noexcept { return writer_.in_flight() == 0 && !drain_ && !total_timer_pending_; }
+  bool quiet() const noexcept {
+    return (!writer_ || writer_->in_flight() == 0) && !(rare_ && rare_->drain) && !total_timer_pending_;
+  }
 
   /// The inline runner with this tag, or null (a stale message of an earlier runner).
   attempt_runner* runner_for(std::uint32_t tag) noexcept { return runner_ && runner_tag_ == tag ? &*runner_ : nullptr; }
@@ -150,12 +157,12 @@ public:
   void on_loaded(resume_data& data) { resume_loaded(data); }
   void on_compensate_done(std::uint64_t seq, const expected<void>& r) {
     if (phase_ == run_phase::compensating) {
-      drain_->on_compensate_done(seq, r);
+      rare_->drain->on_compensate_done(seq, r);
     }
   }
   void on_compensate_timeout(std::uint64_t seq) {
     if (phase_ == run_phase::compensating) {
-      drain_->on_compensate_timeout(seq);
+      rare_->drain->on_compensate_timeout(seq);
     }
   }
   void on_resources(const expected<void>& r) { resources_ready(r); }
@@ -190,7 +197,11 @@ public:
     }
   }
   /// The token no longer reaches this run (its actor is going away).
-  void release_token() noexcept { cancel_subscription_.reset(); }
+  void release_token() noexcept {
+    if (rare_) {
+      rare_->cancel_subscription.reset();
+    }
+  }
 
 private:
   using run_result_value = expected<state_code>;
@@ -240,7 +251,7 @@ private:
       self_->delayed_send(self_, timer_delay(*def_->timeout), run_timeout_atom::value, run_id_);
     }
     if (def_->total_timeout) { // every run, scheduled ones too (cano 0.15)
-      started_at_ = self_->clock().now();
+      rare().started_at = self_->clock().now();
       if (!is_never(*def_->total_timeout)) {
         // The timer is the timeout of a request nobody answers: unlike a delayed message, it goes
         // away with the actor, so a run that ends early is not kept in memory until it fires.
@@ -256,18 +267,19 @@ private:
                 });
       }
     }
-    if (cancellation_.can_be_cancelled()) {
+    if (rare_ && rare_->cancellation.can_be_cancelled()) {
       // The token's callback runs on the thread that cancels (now, if it already did). It names
       // this run: should it race the run's end, a recycled actor ignores it.
       std::weak_ptr<const run_context> weak = ctx_;
-      cancel_subscription_ = cancellation_.on_cancel([weak, self = caf::actor_cast<caf::actor_addr>(self_)] {
-        if (auto ctx = weak.lock()) {
-          signal_cancel(*ctx, caf::actor_cast<caf::actor>(self));
-        }
-      });
+      rare_->cancel_subscription =
+        rare_->cancellation.on_cancel([weak, self = caf::actor_cast<caf::actor_addr>(self_)] {
+          if (auto ctx = weak.lock()) {
+            signal_cancel(*ctx, caf::actor_cast<caf::actor>(self));
+          }
+        });
     }
-    if (writer_.active()) {
-      if (auto driver = writer_.acquire_driver(); !driver) {
+    if (writer_) {
+      if (auto driver = writer_->acquire_driver(); !driver) {
         return finish(driver.error(), RunStatus::failed, final_write::none);
       }
     }
@@ -279,9 +291,9 @@ private:
     }
     attempts_ = 1;
     owns_header_ = true;
-    inst_.started(def_->label(current_)); // metrics/log
-    if (writer_.active()) {
-      writer_.start_fresh(make_header(RunStatus::running)); // rides on the run's first write
+    inst_.started(current_); // metrics/log
+    if (writer_) {
+      writer_->start_fresh(make_header(RunStatus::running)); // rides on the run's first write
     }
     acquire_resources();
   }
@@ -340,7 +352,8 @@ private:
     auto start = decide_resume(*def_, id, *data.rows, std::move(*data.header),
                                start_if_empty_ ? std::optional<state_code>(current_) : std::nullopt);
     if (start.header) {
-      mutable_ctx_->input = start.header->input; // the run's input, as first given
+      // The run's input, as first given; the context is this run's own and no task has seen it yet.
+      const_cast<run_context&>(*ctx_).input = start.header->input;
       created_at_ = start.header->created_at;
       attempts_ = start.header->attempts;
       if (start.header->cancel_requested_at) {
@@ -355,29 +368,31 @@ private:
         owns_header_ = true;
         return finish(std::move(*start.failure), RunStatus::failed, final_write::header);
       case resume_start::path::drain:
-        resumed_rollback_ = std::make_unique<RollbackRecord>(std::move(start.rollback));
+        rare().resumed_rollback = std::make_unique<RollbackRecord>(std::move(start.rollback));
         break;
       case resume_start::path::forward:
         current_ = start.plan.state;
         if (!start.fresh) {
-          resume_step_ = start.plan.resume_step;
-          superseded_ = start.plan.superseded;
+          rare().resume_step = start.plan.resume_step;
+          rare().superseded = start.plan.superseded;
         }
         stack_ = std::move(start.plan.stack);
         if (!start.plan.cursors.empty()) {
-          cursors_ = std::make_unique<std::unordered_map<std::string, saved_cursor>>(std::move(start.plan.cursors));
+          rare().cursors =
+            std::make_unique<std::unordered_map<std::string, saved_cursor>>(std::move(start.plan.cursors));
         }
         break;
     }
     seq_ = start.fresh ? 0 : start.plan.last_sequence + 1;
     owns_header_ = true;
     if (start.how == resume_start::path::forward) {
-      writer_.carry_header(make_header(RunStatus::running)); // the new attempt, with the next row
+      writer_->carry_header(make_header(RunStatus::running)); // the new attempt, with the next row
     }
-    if (start.fresh) { // a placed run's first start (its log was empty): a start, not a resume
-      inst_.started(def_->label(current_), attempts_); // log
+    if (start.fresh) {                    // a placed run's first start (its log was empty): a start, not a resume
+      inst_.started(current_, attempts_); // log
     } else {
-      inst_.resumed(start.how == resume_start::path::forward ? def_->label(current_) : std::string(), attempts_);
+      inst_.resumed(start.how == resume_start::path::forward ? std::optional<state_code>(current_) : std::nullopt,
+                    attempts_);
     }
     if (has_observers_ && !start.fresh) {
       auto last = start.plan.last_sequence;
@@ -430,9 +445,9 @@ private:
 
   void resources_acquired() {
     inst_.walking(); // metrics: cano_workflow_active
-    if (resumed_rollback_) {
-      auto record = std::move(*resumed_rollback_);
-      resumed_rollback_.reset();
+    if (rare_ && rare_->resumed_rollback) {
+      auto record = std::move(*rare_->resumed_rollback);
+      rare_->resumed_rollback.reset();
       return begin_rollback(std::move(record), false);
     }
     phase_ = run_phase::forward;
@@ -467,15 +482,14 @@ private:
   void enter_state() {
     const auto& facts = here();
     const auto& label = current_label();
-    inst_.entered(label); // log
+    inst_.entered(current_, label); // log
     if (has_observers_) {
       notify(*ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_state_enter(run, label); });
     }
     const state_entry* registered = facts.entry ? facts.entry->get() : nullptr;
     bool router = registered != nullptr && registered->type == state_entry::kind::router;
     if (def_->store == nullptr || router) {
-      step_.step = resume_step_ ? *resume_step_ : visits_;
-      resume_step_.reset();
+      step_.step = take_resume_step(visits_);
       ++visits_;
       entered_ = true; // routers write no row and take no sequence number
       return;
@@ -485,14 +499,13 @@ private:
     }
     // The step a task's idempotency key names: this entry row, or for the state a resume
     // continues, the entry row of the visit it continues.
-    step_.step = resume_step_ ? *resume_step_ : seq_;
-    resume_step_.reset();
+    step_.step = take_resume_step(seq_);
     bool named = registered != nullptr && registered->type != state_entry::kind::split;
     CheckpointRow row(seq_, label, named ? registered->work.task_name : std::string());
     row.workflow_version = def_->version;
-    if (superseded_) { // D7: this re-run replaces the completion the resume skipped
-      row.output_blob = supersede_mark(*superseded_);
-      superseded_.reset();
+    if (rare_ && rare_->superseded) { // D7: this re-run replaces the completion the resume skipped
+      row.output_blob = supersede_mark(*rare_->superseded);
+      rare_->superseded.reset();
     }
     auto now = write_row(std::move(row), [this](const expected<void>& r) {
       waiting_ = false;
@@ -566,7 +579,7 @@ private:
     // The supervisor drives the state's attempts itself: inline for fast work (D1), otherwise on
     // the pool, whose results come straight back to this actor (no task actor per state).
     runner_tag_ = self_->next_runner_tag();
-    runner_.emplace(self_, runner_tag_, ctx_, entry_->work, current_label(), name, panic_prefix_text, eng_->pool(),
+    runner_.emplace(self_, runner_tag_, ctx_, entry_->work, current_label(), panic_prefix_text, eng_->pool(),
                     std::move(cursor), pause_on_more);
     runner_->set_step(step_);
     if (first) {
@@ -579,15 +592,16 @@ private:
 
   /// The cursor a resumed stepped state starts from (consumed once), or null.
   expected<nlohmann::json> take_resume_cursor(const std::string& task_name) {
-    if (!cursors_) {
+    if (!rare_ || !rare_->cursors) {
       return nlohmann::json(nullptr);
     }
-    auto it = cursors_->find(def_->label(current_));
-    if (it == cursors_->end()) {
+    auto& cursors = *rare_->cursors;
+    auto it = cursors.find(def_->label(current_));
+    if (it == cursors.end()) {
       return nlohmann::json(nullptr);
     }
     auto saved = std::move(it->second);
-    cursors_->erase(it);
+    cursors.erase(it);
     try {
       return from_blob(saved.blob);
     } catch (const std::exception& e) {
@@ -718,7 +732,7 @@ private:
   /// A saga step succeeded: write its completion row, then push it on the compensation stack.
   bool saga_step_done(std::vector<std::uint8_t> blob, state_code next) {
     const auto& name = entry_->work.task_name;
-    if (!writer_.active()) {
+    if (!writer_) {
       stack_.push_back({name, std::move(blob), 0});
       current_ = next;
       return true;
@@ -760,7 +774,10 @@ private:
       w.header->final_state = def_->label(current_);
       final_in_exit_row_ = true;
     }
-    auto now = writer_.write(std::move(w), std::move(k));
+    if (!writer_) { // never: only runs with a store and an id write rows
+      return expected<void>{error::checkpoint_store("run has no checkpoint store to write to")};
+    }
+    auto now = writer_->write(std::move(w), std::move(k));
     if (!now) {
       waiting_ = true;
     }
@@ -875,7 +892,7 @@ private:
   }
 
   error timeout_error() {
-    auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(self_->clock().now() - started_at_);
+    auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(self_->clock().now() - rare().started_at);
     return error::workflow_timeout(elapsed, std::chrono::duration_cast<std::chrono::nanoseconds>(*def_->total_timeout));
   }
 
@@ -913,7 +930,7 @@ private:
     }
     stop_worker();
     saga_drain::recorder recorder;
-    if (writer_.may_write()) {
+    if (writer_ && writer_->may_write()) {
       recorder = [this](const RollbackRecord& r, std::function<void(std::optional<error>)> k) {
         auto on_written = [k, log = ctx_->log](const expected<void>& written) {
           if (written) {
@@ -931,7 +948,7 @@ private:
         w.header = make_header(RunStatus::compensating);
         w.header->failure = r.errors.front();
         w.header->rollback = r;
-        if (auto now = writer_.write(std::move(w), on_written)) {
+        if (auto now = writer_->write(std::move(w), on_written)) {
           on_written(*now);
         }
       };
@@ -941,21 +958,21 @@ private:
     if (auto budget = def_->compensation_budget()) {
       deadline = deadline_after<std::chrono::steady_clock>(self_->clock().now(), *budget);
     }
-    drain_ = std::make_unique<saga_drain>(
+    rare().drain = std::make_unique<saga_drain>(
       self_, ctx_, eng_->pool(), std::move(record), std::move(recorder),
       [this](RollbackRecord&& done, std::optional<error> stopped) {
         drain_finished(std::move(done), std::move(stopped));
       },
       deadline);
-    drain_->start(record_first);
+    rare_->drain->start(record_first);
   }
 
   void drain_finished(RollbackRecord&& record, std::optional<error> stopped) {
     if (stopped) {
       return finish(std::move(*stopped), RunStatus::compensating, final_write::none);
     }
-    rollback_ = std::make_unique<RollbackRecord>(std::move(record));
-    auto& errors = rollback_->errors;
+    rare().rollback = std::make_unique<RollbackRecord>(std::move(record));
+    auto& errors = rare_->rollback->errors;
     if (errors.size() == 1) {
       // A clean rollback: the original error, and no log left (cano §3).
       return finish(errors.front(), RunStatus::rolled_back, final_write::header_and_clear);
@@ -971,7 +988,9 @@ private:
       worker_ = caf::actor{};
     }
     runner_.reset();
-    writer_.forget_pending();
+    if (writer_) {
+      writer_->forget_pending();
+    }
     waiting_ = false;
   }
 
@@ -985,7 +1004,7 @@ private:
     result_ = std::move(result);
     inst_.ended(result_, status); // metrics/log
     stop_worker();
-    if (what == final_write::none || !owns_header_ || !writer_.may_write()) {
+    if (what == final_write::none || !owns_header_ || !writer_ || !writer_->may_write()) {
       return wrap_up();
     }
     CheckpointWrite w;
@@ -997,8 +1016,8 @@ private:
     } else {
       w.header->failure = result_.error();
     }
-    if (rollback_) {
-      w.header->rollback = std::move(*rollback_);
+    if (rare_ && rare_->rollback) {
+      w.header->rollback = std::move(*rare_->rollback);
     }
     // The final header is durable before the run reports.
     final_write_pending_ = true;
@@ -1010,7 +1029,7 @@ private:
       }
       wrap_up();
     };
-    if (auto now = writer_.write(std::move(w), after)) {
+    if (auto now = writer_->write(std::move(w), after)) {
       after(*now);
     }
   }
@@ -1064,8 +1083,8 @@ private:
     } else if (done_.callback) {
       done_.callback(std::move(r));
     }
-    done_ = completion{};         // a timer still pending for this actor must not keep the receiver alive
-    cancel_subscription_.reset(); // a token cancelled from now on reaches nothing of this run
+    done_ = completion{}; // a timer still pending for this actor must not keep the receiver alive
+    release_token();      // a token cancelled from now on reaches nothing of this run
   }
 
   run_host* self_;
@@ -1076,20 +1095,19 @@ private:
   bool start_if_empty_; // a resume of a run with an empty log starts it from current_
   bool scheduled_;      // run_options::scheduled: no validation, resources or timeout of its own
   completion done_;
-  std::shared_ptr<run_context> mutable_ctx_; // only to set a resumed run's input before it runs
   // Runners keep a reference to this very pointer: it must be of the type they take.
   std::shared_ptr<const run_context> ctx_;
   const definition* def_;
-  run_instruments inst_{*mutable_ctx_}; // metrics and lifecycle log lines
+  run_instruments inst_{*ctx_}; // metrics and lifecycle log lines
   bool has_observers_;
   run_phase phase_ = run_phase::starting;
 
   // Checkpointing
-  checkpoint_writer writer_;
-  std::uint64_t seq_ = 0;          // the next row's sequence
-  bool waiting_ = false;           // for a checkpoint answer before going on
-  bool final_in_exit_row_ = false; // the exit row carried the clear and the final header
-  bool owns_header_ = false;       // this run writes the id's header (it started or resumed it)
+  std::unique_ptr<checkpoint_writer> writer_; // runs with a store and an id only
+  std::uint64_t seq_ = 0;                     // the next row's sequence
+  bool waiting_ = false;                      // for a checkpoint answer before going on
+  bool final_in_exit_row_ = false;            // the exit row carried the clear and the final header
+  bool owns_header_ = false;                  // this run writes the id's header (it started or resumed it)
   std::uint32_t attempts_ = 0;
   std::chrono::system_clock::time_point created_at_{};
 
@@ -1099,29 +1117,45 @@ private:
   bool here_valid_ = false;
   bool entered_ = false; // the current state's entry row is written
   const state_entry* entry_ = nullptr;
-  task_context::step_id step_;               // the current state's step (idempotency keys)
-  std::uint64_t visits_ = 0;                 // state visits, the steps of a run without a store
-  std::optional<std::uint64_t> resume_step_; // the step a resumed run's first state continues
-  std::optional<std::uint64_t> superseded_;  // the completion row the first state's re-run replaces
-  std::optional<attempt_runner> runner_;     // the current state's work (inline or on the pool)
-  std::uint32_t runner_tag_ = 0;             // its tag: messages of earlier runners carry another
-  caf::actor worker_;                        // the join actor of the current (split) state
-  std::vector<stacked_step> stack_;          // completed saga steps
-  // Rarely used state sits behind pointers (null until needed) to keep parked runs small.
-  std::unique_ptr<std::unordered_map<std::string, saved_cursor>> cursors_; // a resumed run's stepped cursors
-
-  // Rollback
-  std::unique_ptr<RollbackRecord> resumed_rollback_; // a resumed drain, started after setup
-  std::unique_ptr<saga_drain> drain_;
-  std::unique_ptr<RollbackRecord> rollback_; // the finished drain, for the final header
+  task_context::step_id step_;           // the current state's step (idempotency keys)
+  std::uint64_t visits_ = 0;             // state visits, the steps of a run without a store
+  std::optional<attempt_runner> runner_; // the current state's work (inline or on the pool)
+  std::uint32_t runner_tag_ = 0;         // its tag: messages of earlier runners carry another
+  caf::actor worker_;                    // the join actor of the current (split) state
+  std::vector<stacked_step> stack_;      // completed saga steps
+  // What only some runs need sits in one block made on first use: a parked run of the common
+  // kind (no resume, rollback, token or total timeout) carries a null pointer instead.
+  struct rare_state {
+    std::optional<std::uint64_t> resume_step; // the step a resumed run's first state continues
+    std::optional<std::uint64_t> superseded;  // the completion row the first state's re-run replaces
+    std::unique_ptr<std::unordered_map<std::string, saved_cursor>> cursors; // a resumed run's stepped cursors
+    std::unique_ptr<RollbackRecord> resumed_rollback;                       // a resumed drain, started after setup
+    std::unique_ptr<saga_drain> drain;
+    std::unique_ptr<RollbackRecord> rollback;             // the finished drain, for the final header
+    cancellation_token cancellation;                      // run_options::cancellation
+    cancellation_token::subscription cancel_subscription; // until the run delivers
+    caf::actor_clock::time_point started_at{};            // the total timeout counts from here
+  };
+  std::unique_ptr<rare_state> rare_;
+  rare_state& rare() {
+    if (!rare_) {
+      rare_ = std::make_unique<rare_state>();
+    }
+    return *rare_;
+  }
+  /// The step a resumed run's first state continues (consumed once), else `otherwise`.
+  std::uint64_t take_resume_step(std::uint64_t otherwise) {
+    if (rare_ && rare_->resume_step) {
+      otherwise = *rare_->resume_step;
+      rare_->resume_step.reset();
+    }
+    return otherwise;
+  }
 
   // Cancellation and the total timeout
-  cancellation_token cancellation_;                      // run_options::cancellation
-  cancellation_token::subscription cancel_subscription_; // until the run delivers
-  caf::actor_clock::time_point started_at_{};            // the total timeout counts from here
-  bool total_timer_pending_ = false;                     // its timer is set and has not fired
-  bool timed_out_ = false;                               // the total timeout passed
-  bool cancel_reported_ = false;                         // on_cancelled fired
+  bool total_timer_pending_ = false; // its timer is set and has not fired
+  bool timed_out_ = false;           // the total timeout passed
+  bool cancel_reported_ = false;     // on_cancelled fired
 
   bool setup_in_flight_ = false; // a setup job runs on the pool (the run may end meanwhile)
   bool final_write_pending_ = false;
@@ -1140,40 +1174,9 @@ public:
   }
 
   caf::behavior make_behavior() override {
+    set_default_handler(dispatch);
     with_run([](run_fsm& r) { r.start(); });
-    return runner_handlers([this](std::uint32_t tag) { return run_ ? run_->runner_for(tag) : nullptr; },
-                           [this](std::uint32_t, attempt_runner&) {
-                             run_->on_runner_message();
-                             settle();
-                           })
-      .or_else(
-        [this](start_run_atom, std::shared_ptr<engine>& eng, run_spec& spec) {
-          run_.reset(); // the previous run ended (an answer from the store ended it: see run_over)
-          run_.emplace(this, std::move(eng), std::move(spec));
-          with_run([](run_fsm& r) { r.start(); });
-        },
-        [this](step_atom, std::uint64_t run) { with_run(run, [](run_fsm& r) { r.on_step(); }); },
-        [this](task_done_atom, work_outcome_ptr& outcome) {
-          auto from = current_sender();
-          with_run([&](run_fsm& r) { r.on_task_done(from, *outcome); });
-        },
-        [this](loaded_atom, std::uint64_t run, resume_data_ptr& data) {
-          with_run(run, [&](run_fsm& r) { r.on_loaded(*data); });
-        },
-        [this](comp_done_atom, std::uint64_t seq, void_result_ptr& r) {
-          with_run([&](run_fsm& fsm) { fsm.on_compensate_done(seq, *r); });
-        },
-        [this](comp_timeout_atom, std::uint64_t seq) { with_run([&](run_fsm& r) { r.on_compensate_timeout(seq); }); },
-        [this](resources_atom, std::uint64_t run, void_result_ptr& result) {
-          with_run(run, [&](run_fsm& r) { r.on_resources(*result); });
-        },
-        [this](run_timeout_atom, std::uint64_t run) { with_run(run, [](run_fsm& r) { r.on_run_timeout(); }); },
-        [this](drop_atom, std::uint64_t run) { with_run(run, [](run_fsm& r) { r.on_drop(); }); },
-        [this](cancel_atom, std::uint64_t run) { with_run(run, [](run_fsm& r) { r.on_cancel(); }); },
-        [this](total_timeout_atom, std::uint64_t) -> caf::response_promise {
-          // The total timeout's timer: a request to itself that is never answered (see begin()).
-          return make_response_promise();
-        });
+    return keep_alive_behavior();
   }
 
   void total_timeout_passed(std::uint64_t run) override {
@@ -1187,6 +1190,85 @@ public:
   }
 
 private:
+  // Every supervisor shares one set of message handlers. A behaviour of its own (a dozen
+  // handlers capturing `this`) cost each actor ~0.8 KB: most of a parked run's memory after
+  // CAF's actor itself. The actor's own behaviour matches nothing and only keeps it alive, so CAF
+  // hands every message to the default handler, which knows the actor and runs the shared
+  // handlers for it.
+
+  /// The supervisor whose message the shared handlers are handling (this thread, this call).
+  static thread_local run_supervisor* dispatching_;
+
+  /// The default handler of every supervisor: the shared handlers, for `self`.
+  static caf::result<caf::message> dispatch(caf::scheduled_actor* self, caf::message_view& x) {
+    auto* outer = dispatching_; // a handler never dispatches another's message; kept for safety
+    dispatching_ = static_cast<run_supervisor*>(self);
+    caf::detail::default_invoke_result_visitor<caf::scheduled_actor> visitor{self};
+    auto matched = shared_handlers()(visitor, x.content());
+    dispatching_ = outer;
+    if (matched == caf::match_case::no_match) {
+      return caf::print_and_drop(self, x);
+    }
+    return caf::delegated<caf::message>{}; // any answer went out through the visitor
+  }
+
+  /// What the actor's behaviour stack holds: one handler for a message nobody sends.
+  static const caf::behavior& keep_alive_behavior() {
+    static const caf::behavior anchor{[](keep_alive_atom) {}};
+    return anchor;
+  }
+
+  static caf::behavior& shared_handlers() {
+    static caf::behavior handlers = make_shared_handlers();
+    return handlers;
+  }
+
+  static caf::behavior make_shared_handlers() {
+    auto me = [] { return dispatching_; };
+    return runner_handlers(
+             [me](std::uint32_t tag) {
+               auto* s = me();
+               return s->run_ ? s->run_->runner_for(tag) : nullptr;
+             },
+             [me](std::uint32_t, attempt_runner&) {
+               auto* s = me();
+               s->run_->on_runner_message();
+               s->settle();
+             })
+      .or_else(
+        [me](start_run_atom, std::shared_ptr<engine>& eng, run_spec& spec) {
+          auto* s = me();
+          s->run_.reset(); // the previous run ended (an answer from the store ended it: see run_over)
+          s->run_.emplace(s, std::move(eng), std::move(spec));
+          s->with_run([](run_fsm& r) { r.start(); });
+        },
+        [me](step_atom, std::uint64_t run) { me()->with_run(run, [](run_fsm& r) { r.on_step(); }); },
+        [me](task_done_atom, work_outcome_ptr& outcome) {
+          auto* s = me();
+          auto from = s->current_sender();
+          s->with_run([&](run_fsm& r) { r.on_task_done(from, *outcome); });
+        },
+        [me](loaded_atom, std::uint64_t run, resume_data_ptr& data) {
+          me()->with_run(run, [&](run_fsm& r) { r.on_loaded(*data); });
+        },
+        [me](comp_done_atom, std::uint64_t seq, void_result_ptr& r) {
+          me()->with_run([&](run_fsm& fsm) { fsm.on_compensate_done(seq, *r); });
+        },
+        [me](comp_timeout_atom, std::uint64_t seq) {
+          me()->with_run([&](run_fsm& r) { r.on_compensate_timeout(seq); });
+        },
+        [me](resources_atom, std::uint64_t run, void_result_ptr& result) {
+          me()->with_run(run, [&](run_fsm& r) { r.on_resources(*result); });
+        },
+        [me](run_timeout_atom, std::uint64_t run) { me()->with_run(run, [](run_fsm& r) { r.on_run_timeout(); }); },
+        [me](drop_atom, std::uint64_t run) { me()->with_run(run, [](run_fsm& r) { r.on_drop(); }); },
+        [me](cancel_atom, std::uint64_t run) { me()->with_run(run, [](run_fsm& r) { r.on_cancel(); }); },
+        [me](total_timeout_atom, std::uint64_t) -> caf::response_promise {
+          // The total timeout's timer: a request to itself that is never answered (see begin()).
+          return me()->make_response_promise();
+        });
+  }
+
   /// Hands a message to the run in progress (if any: an idle actor drops stale messages).
   template <class F>
   void with_run(F f) {
@@ -1215,6 +1297,8 @@ private:
 
   std::optional<run_fsm> run_;
 };
+
+thread_local run_supervisor* run_supervisor::dispatching_ = nullptr;
 
 } // namespace
 
