@@ -5,15 +5,15 @@
 namespace cano::detail {
 
 std::string attempt_loop::task_id() const {
-  return branch_ == no_branch ? task_name_ : branch_task_id(task_name_, branch_);
+  return branch_ == no_branch_index ? work_.task_name : branch_task_id(work_.task_name, branch_);
 }
 
 std::optional<error> attempt_loop::begin() {
   ++attempt_;
-  if (config_.circuit_breaker) {
-    auto permit = config_.circuit_breaker->try_acquire();
+  if (work_.config.circuit_breaker) {
+    auto permit = work_.config.circuit_breaker->try_acquire();
     if (!permit) {
-      measure(ctx_.metrics, [](metrics_sink& m) { m.circuit_rejected(); });
+      measure(ctx_.metrics(), [](metrics_sink& m) { m.circuit_rejected(); });
       notify(ctx_, [this](WorkflowObserver& o, const run_info& run) { o.on_circuit_open(run, task_id()); });
       settle(permit.error());
       return permit.error();
@@ -26,20 +26,20 @@ std::optional<error> attempt_loop::begin() {
 attempt_loop::decision attempt_loop::finish(attempt_outcome outcome) {
   bool ok = outcome.value.has_value();
   if (!outcome.panicked) { // cano counts the attempts its retry loop saw end (a panic unwinds past it)
-    measure(ctx_.metrics, [ok](metrics_sink& m) { m.task_attempt(ok); });
+    measure(ctx_.metrics(), [ok](metrics_sink& m) { m.task_attempt(ok); });
   }
   if (permit_) {
     // A timeout or a panic is a failure too.
     if (ok) {
-      config_.circuit_breaker->record_success(std::move(*permit_));
+      work_.config.circuit_breaker->record_success(std::move(*permit_));
     } else {
-      config_.circuit_breaker->record_failure(std::move(*permit_));
+      work_.config.circuit_breaker->record_failure(std::move(*permit_));
     }
     permit_.reset();
   }
-  if (ends_loop(config_, outcome, attempt_)) {
+  if (ends_loop(work_.config, outcome, attempt_)) {
     const bool exhausted =
-      !ok && !outcome.panicked && !outcome.value.error().is_permanent() && config_.retry_mode.max_attempts() > 1;
+      !ok && !outcome.panicked && !outcome.value.error().is_permanent() && work_.config.retry_mode.max_attempts() > 1;
     if (exhausted) {
       settle(error::retry_exhausted("Task failed after " + std::to_string(attempt_) +
                                     " attempt(s): " + outcome.value.error().to_string()));
@@ -52,7 +52,7 @@ attempt_loop::decision attempt_loop::finish(attempt_outcome outcome) {
   notify(ctx_, [&](WorkflowObserver& o, const run_info& run) { o.on_retry(run, task_id(), failed); });
   decision d;
   d.done = false;
-  d.delay = config_.retry_mode.delay_for_attempt(attempt_ - 1);
+  d.delay = work_.config.retry_mode.delay_for_attempt(attempt_ - 1);
   return d;
 }
 

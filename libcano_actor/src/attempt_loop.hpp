@@ -33,10 +33,9 @@ public:
   /// `work` and `ctx` (the run: its observers, metrics sink and logger) outlive the loop;
   /// `branch` is the split branch the work is (observers name it "task[branch]"), or no_branch.
   attempt_loop(const work_item& work, const run_context& ctx, std::size_t branch = no_branch)
-    : config_(work.config),
-      task_name_(work.task_name),
+    : work_(work),
       ctx_(ctx),
-      branch_(branch) {}
+      branch_(branch == no_branch ? no_branch_index : static_cast<std::uint32_t>(branch)) {}
 
   /// Starts the next attempt: takes a breaker permit. On rejection fires on_circuit_open and
   /// returns the raw circuit_open error, which ends the loop.
@@ -67,10 +66,11 @@ public:
   std::uint32_t attempt() const noexcept { return attempt_; }
 
 private:
-  const TaskConfig& config_;
-  const std::string& task_name_;
+  static constexpr std::uint32_t no_branch_index = static_cast<std::uint32_t>(-1);
+
+  const work_item& work_;
   const run_context& ctx_;
-  std::size_t branch_;
+  std::uint32_t branch_; // no_branch_index, or the branch (a split never has 2^32 of them)
   std::uint32_t attempt_ = 0;
   // Both are held behind pointers: a loop waiting for its next call (a parked poll) holds
   // neither, and their inline storage (~120 bytes) would be paid by every parked run.

@@ -4,43 +4,43 @@
 #include <chrono>
 #include <thread>
 
-#include <caf/event_based_actor.hpp>
+#include <caf/local_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
 #include "deadline.hpp"
 #include "measure.hpp"
+#include "timer_queue.hpp"
 #include "user_code.hpp"
 
 namespace cano::detail {
 
-attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
-                               const std::shared_ptr<const run_context>& ctx, const work_item& work,
-                               const std::string& label, const std::string& panic_prefix,
+attempt_runner::attempt_runner(caf::local_actor* host, std::uint32_t tag, const std::shared_ptr<const run_context>& ctx,
+                               const work_item& work, const std::string& label, const std::string& panic_prefix,
                                const std::shared_ptr<blocking_pool>& pool, nlohmann::json cursor, bool pause_on_more)
   : host_(host),
-    tag_(tag),
     ctx_(ctx),
     work_(work),
     label_(label),
     panic_prefix_(&panic_prefix),
-    branch_(attempt_loop::no_branch),
     pool_(pool),
-    inline_(runs_inline(work.config)),
+    tag_(tag),
+    branch_(no_branch_index),
     cursor_(std::move(cursor)),
+    inline_(runs_inline(work.config)),
     pause_on_more_(pause_on_more) {}
 
-attempt_runner::attempt_runner(caf::event_based_actor* host, std::uint32_t tag,
-                               const std::shared_ptr<const run_context>& ctx, const work_item& work,
-                               const std::string& label, std::size_t branch, const std::shared_ptr<blocking_pool>& pool)
+attempt_runner::attempt_runner(caf::local_actor* host, std::uint32_t tag, const std::shared_ptr<const run_context>& ctx,
+                               const work_item& work, const std::string& label, std::size_t branch,
+                               const std::shared_ptr<blocking_pool>& pool)
   : host_(host),
-    tag_(tag),
     ctx_(ctx),
     work_(work),
     label_(label),
     panic_prefix_(nullptr),
-    branch_(branch),
     pool_(pool),
+    tag_(tag),
+    branch_(static_cast<std::uint32_t>(branch)),
     inline_(runs_inline(work.config)),
     pause_on_more_(false) {}
 
@@ -59,7 +59,7 @@ std::string attempt_runner::panic_prefix() const {
 error attempt_runner::panic_error(const char* what) const { return error::task_execution(panic_prefix() + what); }
 
 bool attempt_runner::start() {
-  loop_.emplace(work_, *ctx_, branch_);
+  loop_.emplace(work_, *ctx_, branch());
   begin_pending_ = true;
   pump();
   return done();
@@ -86,13 +86,13 @@ bool attempt_runner::first_settles(const run_context& ctx, const work_item& work
     return false; // a next step, or a retry: the runner's
   }
   if (!first.panicked) {
-    measure(ctx.metrics, [ok](metrics_sink& m) { m.task_attempt(ok); });
+    measure(ctx.metrics(), [ok](metrics_sink& m) { m.task_attempt(ok); });
   }
   return true;
 }
 
 bool attempt_runner::resume_after_first(attempt_outcome first) {
-  loop_.emplace(work_, *ctx_, branch_);
+  loop_.emplace(work_, *ctx_, branch());
   loop_->begin(); // attempt 1 (no breaker: first_attempt_plain work)
   ++seq_;
   active_ = true;
@@ -138,11 +138,11 @@ void attempt_runner::begin_attempt() {
     stop_ = std::make_shared<std::atomic<bool>>(false);
   }
   if (work_.config.attempt_timeout && !inline_) {
-    delayed_self_send(host_, *work_.config.attempt_timeout, att_timeout_atom::value, tag_, seq_);
+    schedule(runner_timer::attempt_timeout, *work_.config.attempt_timeout);
   }
   if (work_.make_program) {
     program_ = work_.make_program();
-    program_->set_metrics(ctx_->metrics.get()); // metrics: poll iterations, batch runs and items
+    program_->set_metrics(ctx_->metrics().get()); // metrics: poll iterations, batch runs and items
     apply(program_->begin());
   } else {
     issue_body_call();
@@ -235,6 +235,30 @@ void attempt_runner::post(std::uint64_t call_id, std::function<expected<std::any
   call_done(call_id, *result); // came in place: the result goes straight on, no message
 }
 
+void attempt_runner::schedule(runner_timer kind, duration delay, std::uint64_t call_id) {
+  if (is_never(delay)) {
+    return; // the event never comes
+  }
+  if (auto* timers = ctx_->timers()) {
+    auto due = deadline_after<timer_queue::clock>(timer_queue::clock::now(), delay);
+    timers->add(due, caf::weak_actor_ptr{host_->ctrl()}, kind, tag_, seq_, call_id);
+    return;
+  }
+  // Virtual time (a test coordinator): CAF's clock, which that time drives.
+  auto self = caf::actor_cast<caf::actor>(host_);
+  switch (kind) {
+    case runner_timer::call_due:
+      caf::delayed_anon_send(self, timer_delay(delay), call_due_atom::value, tag_, seq_, call_id);
+      break;
+    case runner_timer::attempt_timeout:
+      caf::delayed_anon_send(self, timer_delay(delay), att_timeout_atom::value, tag_, seq_);
+      break;
+    case runner_timer::retry_due:
+      caf::delayed_anon_send(self, timer_delay(delay), retry_atom::value, tag_, seq_);
+      break;
+  }
+}
+
 void attempt_runner::apply(program_action action) {
   if (action.finished) {
     attempt_finished(std::move(*action.finished), false);
@@ -243,7 +267,7 @@ void attempt_runner::apply(program_action action) {
   for (auto& call : action.calls) {
     if (call.delay.count() > 0) {
       auto id = call.id;
-      delayed_self_send(host_, call.delay, call_due_atom::value, tag_, seq_, id); // never: parked
+      schedule(runner_timer::call_due, call.delay, id); // never: parked
       delayed_calls_.push_back(std::move(call));
       if (ready_calls_.empty()) {
         ready_calls_.shrink_to_fit(); // parked until the call is due: keep no empty queue storage
@@ -346,7 +370,7 @@ void attempt_runner::attempt_finished(expected<step_result> value, bool panicked
   if (decision.done) {
     loop_finished();
   } else if (decision.delay && decision.delay->count() > 0) {
-    delayed_self_send(host_, *decision.delay, retry_atom::value, tag_, seq_); // never: no retry
+    schedule(runner_timer::retry_due, *decision.delay); // never: no retry
   } else {
     begin_pending_ = true;
   }
@@ -355,7 +379,7 @@ void attempt_runner::attempt_finished(expected<step_result> value, bool panicked
 void attempt_runner::loop_finished() {
   auto& r = loop_->result();
   if (r && r->more) {
-    measure(ctx_->metrics, [](metrics_sink& m) { m.step_iteration(true); }); // metrics
+    measure(ctx_->metrics(), [](metrics_sink& m) { m.step_iteration(true); }); // metrics
     cursor_ = r->cursor ? *r->cursor : nlohmann::json();
     if (pause_on_more_) {
       cursor_pending_ = true; // write-ahead: the cursor row before the next step
@@ -374,7 +398,7 @@ void attempt_runner::next_step() {
     return;
   }
   // Each step of a stepped task is its own retry loop, starting from the latest cursor.
-  loop_.emplace(work_, *ctx_, branch_);
+  loop_.emplace(work_, *ctx_, branch());
   begin_pending_ = true;
 }
 

@@ -21,6 +21,7 @@
 #include "actors/run_context.hpp"
 #include "attempt_loop.hpp"
 #include "blocking_pool.hpp"
+#include "timer_queue.hpp"
 
 namespace cano::detail {
 
@@ -41,13 +42,13 @@ public:
   /// error of a throwing body ("panic: "). `ctx`, `work`, `label`, `panic_prefix` and `pool` are
   /// the host's own and must outlive the runner (`ctx` and `pool` are copied only into pool
   /// jobs, which may outlive both).
-  attempt_runner(caf::event_based_actor* host, std::uint32_t tag, const std::shared_ptr<const run_context>& ctx,
+  attempt_runner(caf::local_actor* host, std::uint32_t tag, const std::shared_ptr<const run_context>& ctx,
                  const work_item& work, const std::string& label, const std::string& panic_prefix,
                  const std::shared_ptr<blocking_pool>& pool, nlohmann::json cursor = nullptr,
                  bool pause_on_more = false);
   /// Split branch `branch`: observers name it "name[branch]", and a throwing body ends as
   /// "panic in split task <branch>: ..." (both texts are built only when needed).
-  attempt_runner(caf::event_based_actor* host, std::uint32_t tag, const std::shared_ptr<const run_context>& ctx,
+  attempt_runner(caf::local_actor* host, std::uint32_t tag, const std::shared_ptr<const run_context>& ctx,
                  const work_item& work, const std::string& label, std::size_t branch,
                  const std::shared_ptr<blocking_pool>& pool);
   ~attempt_runner(); // abandons an attempt in progress: its body sees stop_requested()
@@ -106,6 +107,8 @@ private:
   void begin_attempt();
   void issue_body_call();
   void apply(program_action action);
+  /// `kind`'s message to the host after `delay` (none when `delay` is never), for this attempt.
+  void schedule(runner_timer kind, duration delay, std::uint64_t call_id = 0);
   void run_call(call_request call);
   void post(std::uint64_t call_id, std::function<expected<std::any>(task_context&)> fn);
   void call_done(std::uint64_t call_id, call_result& r);
@@ -115,23 +118,25 @@ private:
   std::string panic_prefix() const;
   error panic_error(const char* what) const;
 
-  caf::event_based_actor* host_;
-  std::uint32_t tag_;
+  // Members are ordered and sized with care: a parked run (a poll waiting for its next call)
+  // keeps its runner, so every byte here is a byte per parked run.
+  static constexpr std::uint32_t no_branch_index = static_cast<std::uint32_t>(-1);
+  /// The split branch this runner runs, as attempt_loop takes it.
+  std::size_t branch() const noexcept { return branch_ == no_branch_index ? attempt_loop::no_branch : branch_; }
+
+  caf::local_actor* host_;
   const std::shared_ptr<const run_context>& ctx_;
   const work_item& work_;
   const std::string& label_;
-  // Members are ordered and sized with care: a parked run (a poll waiting for its next call)
-  // keeps its runner, so every byte here is a byte per parked run.
   const std::string* panic_prefix_; // null for a split branch (its prefix names the branch)
-  std::size_t branch_;              // a split branch's index, or attempt_loop::no_branch
   const std::shared_ptr<blocking_pool>& pool_;
-  const bool inline_;
+  std::uint32_t tag_;
+  std::uint32_t branch_; // a split branch's index, or no_branch_index (never 2^32 branches)
 
   task_context::step_id step_;
   std::optional<attempt_loop> loop_;
   nlohmann::json cursor_;
-  std::uint64_t seq_ = 0; // the attempt in progress (stale messages carry another)
-  bool active_ = false;
+  std::uint64_t seq_ = 0;                   // the attempt in progress (stale messages carry another)
   std::shared_ptr<std::atomic<bool>> stop_; // pool attempts only: inline bodies return first
   std::unique_ptr<attempt_program> program_;
   std::vector<call_request> ready_calls_; // FIFO from ready_head_ (no allocation until used)
@@ -139,7 +144,9 @@ private:
   // Calls waiting for their delay (a poll's next poll: rarely more than one), searched by id; a
   // vector spares a parked run the hash table's buckets.
   std::vector<call_request> delayed_calls_;
+  const bool inline_;
   const bool pause_on_more_;
+  bool active_ = false;
   bool cursor_pending_ = false;
   bool begin_pending_ = false;
   bool pumping_ = false;

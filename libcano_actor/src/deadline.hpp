@@ -50,8 +50,8 @@ typename Clock::time_point deadline_after(typename Clock::time_point now, std::c
 
 /// Sends `xs...` to `self` after `d` (at once when `d` <= 0); sends nothing when `d` is never,
 /// so the event never comes. Returns whether a timer was scheduled.
-template <class... Ts>
-bool delayed_self_send(caf::event_based_actor* self, std::chrono::milliseconds d, Ts&&... xs) {
+template <class Self, class... Ts>
+bool delayed_self_send(Self* self, std::chrono::milliseconds d, Ts&&... xs) {
   if (is_never(d)) {
     return false;
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <caf/actor_system.hpp>
+#include <caf/detail/thread_safe_actor_clock.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
@@ -54,7 +55,14 @@ engine::engine(caf::actor_system& sys, runtime_config config)
     checkpoint_queue_bound_(config.checkpoint_queue_bound),
     poller_(
       config.cancel_poll_interval, [this] { return durable_stores(); },
-      [this](const CheckpointStore& store, const std::string& id) { cancel_requested(store, id); }, log_) {}
+      [this](const CheckpointStore& store, const std::string& id) { cancel_requested(store, id); }, log_) {
+  // Under a real-time scheduler the runners' delays go to the engine's timer queue; under CAF's
+  // test coordinator (virtual time) they stay on CAF's clock, which that time drives.
+  if (dynamic_cast<caf::detail::thread_safe_actor_clock*>(&sys_.clock()) != nullptr) {
+    timers_ = std::make_shared<timer_queue>();
+  }
+  services_ = std::make_shared<const run_services>(run_services{metrics_, log_, timers_});
+}
 
 void signal_cancel(const run_context& ctx, const caf::actor& supervisor) {
   ctx.cancelled.store(true, std::memory_order_release);
@@ -118,8 +126,7 @@ std::uint64_t engine::start(std::shared_ptr<const definition> def, state_code in
   ctx->input = std::move(options.input);
   ctx->def = std::move(def);
   ctx->run_id = id; // observers and log lines name the run
-  ctx->metrics = metrics_;
-  ctx->log = log_;
+  ctx->services = services_;
   run_spec spec{id, resume, ctx, initial, std::move(done)};
   spec.scheduled = options.scheduled;
   spec.take_over = options.take_over;
@@ -375,6 +382,9 @@ void engine::stop_workers() {
     caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown); // nothing left to drive
   }
   pool_->stop(); // the runtime is done: its idle threads leave now
+  if (timers_) {
+    timers_->stop(); // ... and so does the timer thread (runs still around wait for nothing more)
+  }
   std::lock_guard<std::mutex> guard(channels_mutex_);
   for (auto& kv : channels_) {
     kv.second->stop();

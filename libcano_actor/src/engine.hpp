@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "cano/detail/definition.hpp"
 #include "cano/runtime.hpp"
 #include "logger.hpp"
+#include "timer_queue.hpp"
 
 namespace caf {
 class actor_system;
@@ -30,11 +32,31 @@ namespace cano::detail {
 
 class checkpoint_channel;
 
+/// A run's result callback, held behind one pointer: most runs reply to an actor instead, and a
+/// supervisor keeps its completion for its run's whole life (parked runs included).
+class result_callback {
+public:
+  result_callback() = default;
+  template <class F, class = std::enable_if_t<!std::is_same<std::decay_t<F>, result_callback>::value>>
+  result_callback(F&& f) // NOLINT: converts from any callable, as std::function does
+    : fn_(std::make_unique<std::function<void(run_result&&)>>(std::forward<F>(f))) {}
+  result_callback(const result_callback& other)
+    : fn_(other.fn_ ? std::make_unique<std::function<void(run_result&&)>>(*other.fn_) : nullptr) {}
+  result_callback(result_callback&&) noexcept = default;
+  result_callback& operator=(const result_callback& other) { return *this = result_callback(other); }
+  result_callback& operator=(result_callback&&) noexcept = default;
+  explicit operator bool() const noexcept { return fn_ != nullptr && *fn_; }
+  void operator()(run_result&& r) const { (*fn_)(std::move(r)); }
+
+private:
+  std::unique_ptr<std::function<void(run_result&&)>> fn_;
+};
+
 /// Where a run's result goes: an actor (sent from the supervisor, so it stays on the worker
 /// thread) or a callback (for blocking callers).
 struct completion {
   caf::actor reply_to;
-  std::function<void(run_result&&)> callback;
+  result_callback callback;
   /// Reply from the supervisor's own context (same worker: cheapest for one run in flight);
   /// otherwise the reply is enqueued like any outside message, which spreads load over workers.
   bool reply_in_context = false;
@@ -99,6 +121,9 @@ public:
   /// The supervisor driving run `run_id`; unset when the run is not in flight (or its actor is
   /// still being spawned). For white-box tests of recycled supervisors.
   caf::actor supervisor_of(std::uint64_t run_id) const;
+  /// Runner delays waiting in the runtime's timer queue (0 under virtual time: CAF's clock keeps
+  /// them). For white-box tests.
+  std::size_t timers_pending() const { return timers_ ? timers_->pending() : 0; }
   /// Queries the poller of durable cancel requests made so far.
   std::uint64_t cancel_queries() const { return poller_.queries(); }
   /// The channel to the checkpoint actor of a blocking store (spawned on first use).
@@ -137,6 +162,8 @@ private:
   std::shared_ptr<metrics_sink> metrics_;
   std::shared_ptr<const gauge_source> gauge_source_; // registered with metrics_ (weakly)
   std::shared_ptr<blocking_pool> pool_;
+  std::shared_ptr<timer_queue> timers_;          // runners' delays; null under virtual time (CAF's serve them)
+  std::shared_ptr<const run_services> services_; // the three above, for every run's context
   std::atomic<std::uint64_t> next_run_id_{1};
   mutable std::mutex mutex_;
   std::condition_variable all_ended_;

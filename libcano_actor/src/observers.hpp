@@ -22,7 +22,7 @@ void notify(const run_context& ctx, F&& hook) {
   for (const auto& o : ctx.def->observers) {
     call_guarded([&] { hook(*o, run); },
                  [&](const std::string& text) {
-                   ctx.log->diagnostic(log_level::error, "observer hook threw (ignored): " + text);
+                   ctx.log()->diagnostic(log_level::error, "observer hook threw (ignored): " + text);
                  });
   }
 }

@@ -66,14 +66,16 @@ namespace detail {
 template <class S>
 class poll_program final : public attempt_program {
 public:
-  explicit poll_program(std::shared_ptr<PollTask<S>> task) : task_(std::move(task)), policy_(task_->on_poll_error()) {}
+  /// `task` outlives the program: the workflow's definition owns it, and the engine runs a
+  /// program only inside a run whose context holds that definition.
+  explicit poll_program(PollTask<S>* task) : poll_program(task, task->on_poll_error()) {}
 
   program_action begin() override { return poll_after(duration{0}); }
 
   program_action on_call_done(std::uint64_t, expected<std::any> value) override {
     program_action next;
     if (!value) {
-      if (!policy_.retry || ++consecutive_errors_ > policy_.max_errors) {
+      if (!retry_on_error_ || ++consecutive_errors_ > max_errors_) {
         next.finished.emplace(value.error());
         return next;
       }
@@ -91,8 +93,17 @@ public:
   }
 
 private:
+  poll_program(PollTask<S>* task, PollErrorPolicy policy)
+    : task_(task),
+      max_errors_(policy.max_errors),
+      retry_on_error_(policy.retry) {}
+
   program_action poll_after(duration delay) {
     program_action a;
+    // The call holds the task by plain pointer (it then fits std::function's inline storage: a
+    // parked run allocates nothing for it). The workflow's definition owns the task for as long
+    // as a call can run: a call runs inline, or in a pool job that holds the run's context, and
+    // with it the definition.
     a.calls.push_back({++calls_, delay, [task = task_](task_context& ctx) -> expected<std::any> {
                          auto r = task->poll(ctx);
                          if (!r) {
@@ -103,10 +114,14 @@ private:
     return a;
   }
 
-  std::shared_ptr<PollTask<S>> task_;
-  PollErrorPolicy policy_;
+  // A parked run holds its program: its fields are kept small (40 bytes with the base's).
+  PollTask<S>* task_;
+  // Call ids only tell this program's calls apart (one is in flight at a time): wrapping after
+  // 2^32 polls is harmless.
+  std::uint32_t calls_ = 0;
+  std::uint32_t max_errors_;
   std::uint32_t consecutive_errors_ = 0;
-  std::uint64_t calls_ = 0;
+  bool retry_on_error_;
 };
 
 } // namespace detail
@@ -114,7 +129,7 @@ private:
 template <class S>
 std::unique_ptr<detail::attempt_program>
 PollTask<S>::make_program(const std::shared_ptr<detail::program_task<S>>& self) {
-  return std::make_unique<detail::poll_program<S>>(std::static_pointer_cast<PollTask<S>>(self));
+  return std::make_unique<detail::poll_program<S>>(static_cast<PollTask<S>*>(self.get()));
 }
 
 /// cano's run_poll_loop for direct calls outside the engine: polls on the calling thread and

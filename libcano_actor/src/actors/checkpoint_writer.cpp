@@ -1,6 +1,6 @@
 #include "checkpoint_writer.hpp"
 
-#include <caf/event_based_actor.hpp>
+#include "engine_actor.hpp"
 
 #include "../engine.hpp"
 #include "../measure.hpp"
@@ -32,7 +32,7 @@ expected<void> write_direct(CheckpointStore& store, const CheckpointWrite& w) {
 
 } // namespace
 
-checkpoint_writer::checkpoint_writer(caf::event_based_actor* host, engine& eng, std::shared_ptr<CheckpointStore> store,
+checkpoint_writer::checkpoint_writer(engine_actor* host, engine& eng, std::shared_ptr<CheckpointStore> store,
                                      const std::string& id)
   : host_(host),
     metrics_(eng.metrics().get()),

@@ -22,14 +22,14 @@ namespace cano::detail {
 
 class engine;
 class checkpoint_channel;
+class engine_actor;
 
 class checkpoint_writer {
 public:
   using done_fn = std::function<void(const expected<void>&)>;
 
   /// `store` may be null (no checkpointing); `id` is the run's workflow id.
-  checkpoint_writer(caf::event_based_actor* host, engine& eng, std::shared_ptr<CheckpointStore> store,
-                    const std::string& id);
+  checkpoint_writer(engine_actor* host, engine& eng, std::shared_ptr<CheckpointStore> store, const std::string& id);
 
   /// True when the run has a store and an id: its writes go somewhere.
   bool active() const noexcept { return store_ != nullptr && !id_.empty(); }
@@ -58,7 +58,7 @@ private:
   /// cano's append and clear counters for a write with `row` / `clear` and its outcome.
   void count(bool row, bool clear, const expected<void>& r) const;
 
-  caf::event_based_actor* host_;
+  engine_actor* host_;
   metrics_sink* metrics_; // the engine's (it outlives the run's supervisor); null: none
   std::shared_ptr<CheckpointStore> store_;
   const std::string& id_;

@@ -312,7 +312,7 @@ private:
   void decide() {
     decided_ = true;
     // metrics: branches neither succeeded nor failed were cancelled (never started or abandoned)
-    measure(ctx_->metrics, [ok = successes_.size(), failed = errors_.size(), all = total_](metrics_sink& m) {
+    measure(ctx_->metrics(), [ok = successes_.size(), failed = errors_.size(), all = total_](metrics_sink& m) {
       m.split_joined(ok, failed, all - ok - failed);
     });
     if (!observers_.empty()) {

@@ -17,6 +17,15 @@
 
 namespace cano::detail {
 
+class timer_queue;
+
+/// What every run of one runtime shares from it, held once per run by one pointer.
+struct run_services {
+  std::shared_ptr<metrics_sink> metrics; // null: nothing is measured
+  std::shared_ptr<const logger> log = default_logger();
+  std::shared_ptr<timer_queue> timers; // null: CAF's clock keeps the time (a test coordinator's)
+};
+
 struct run_context {
   std::shared_ptr<const definition> def;
   std::string workflow_id;
@@ -30,9 +39,16 @@ struct run_context {
   mutable std::atomic<bool> cancelled{false};
   /// The runtime's id of the run (run_result::run_id).
   std::uint64_t run_id = 0;
-  /// The runtime's metrics sink (null: nothing is measured) and logger (never null).
-  std::shared_ptr<metrics_sink> metrics;
-  std::shared_ptr<const logger> log = default_logger();
+  /// The runtime's services (never null in a run the engine made).
+  std::shared_ptr<const run_services> services;
+
+  /// The runtime's metrics sink (null: nothing is measured).
+  const std::shared_ptr<metrics_sink>& metrics() const noexcept { return services->metrics; }
+  /// The runtime's logger (never null).
+  const std::shared_ptr<const logger>& log() const noexcept { return services->log; }
+  /// The runtime's timers for attempt runners' delays; null when the actor system keeps virtual
+  /// time (CAF's test coordinator), whose own clock must then serve them.
+  timer_queue* timers() const noexcept { return services->timers.get(); }
 
   /// The run as observer hooks see it (valid while this context lives).
   run_info info() const noexcept { return run_info{run_id, workflow_id, def->name}; }

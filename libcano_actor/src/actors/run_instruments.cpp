@@ -73,41 +73,44 @@ log_record run_instruments::record(log_level level, const char* event, const cha
   r.fields.push_back({"workflow_id", ctx_.workflow_id});
   r.fields.push_back({"run_id", std::to_string(ctx_.run_id), false});
   r.fields.push_back({"definition", ctx_.def->name});
-  r.fields.push_back({"state", state_ ? ctx_.def->label(*state_) : std::string()});
+  r.fields.push_back({"state", has_state_ ? ctx_.def->label(state_) : std::string()});
   r.fields.push_back({"attempt", std::to_string(attempt_), false});
-  r.fields.push_back({"node", ctx_.log->node()});
+  r.fields.push_back({"node", ctx_.log()->node()});
   return r;
 }
 
 void run_instruments::started(state_code state, std::uint32_t attempt) {
   state_ = state;
+  has_state_ = true;
   attempt_ = attempt;
-  if (ctx_.log->enabled(log_level::info)) {
-    ctx_.log->write(record(log_level::info, "run_started", "run started"));
+  if (ctx_.log()->enabled(log_level::info)) {
+    ctx_.log()->write(record(log_level::info, "run_started", "run started"));
   }
 }
 
 void run_instruments::resumed(std::optional<state_code> state, std::uint32_t attempt) {
-  state_ = state;
+  state_ = state.value_or(0);
+  has_state_ = state.has_value();
   attempt_ = attempt;
-  if (ctx_.log->enabled(log_level::info)) {
-    ctx_.log->write(record(log_level::info, "run_resumed",
-                           state ? "run resumed from its checkpoint log" : "run resumed: its rollback continues"));
+  if (ctx_.log()->enabled(log_level::info)) {
+    ctx_.log()->write(record(log_level::info, "run_resumed",
+                             state ? "run resumed from its checkpoint log" : "run resumed: its rollback continues"));
   }
 }
 
 void run_instruments::walking() {
-  if (metrics_ == nullptr || walking_) {
+  if (metrics() == nullptr || walking_) {
     return;
   }
   walking_ = true;
   walk_started_ = steady::now();
-  measure(metrics_, [](metrics_sink& m) { m.workflow_started(); });
+  measure(metrics(), [](metrics_sink& m) { m.workflow_started(); });
 }
 
 void run_instruments::entered(state_code state, const std::string& label) {
   state_ = state;
-  if (ctx_.log->enabled(log_level::debug)) {
+  has_state_ = true;
+  if (ctx_.log()->enabled(log_level::debug)) {
     log_record r;
     r.level = log_level::debug;
     r.event = "state_entered";
@@ -116,22 +119,22 @@ void run_instruments::entered(state_code state, const std::string& label) {
                 {"workflow_id", ctx_.workflow_id},
                 {"run_id", std::to_string(ctx_.run_id), false},
                 {"state", label}};
-    ctx_.log->write(std::move(r));
+    ctx_.log()->write(std::move(r));
   }
 }
 
 void run_instruments::dispatching() {
-  if (metrics_ != nullptr) {
+  if (metrics() != nullptr) {
     dispatch_started_ = steady::now();
   }
 }
 
 void run_instruments::dispatched(const std::string& state, state_entry::kind kind, bool ok) {
-  if (metrics_ == nullptr) {
+  if (metrics() == nullptr) {
     return;
   }
   auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - dispatch_started_);
-  measure(metrics_, [&](metrics_sink& m) {
+  measure(metrics(), [&](metrics_sink& m) {
     m.task_dispatched(state, kind_of(kind), took);
     if (kind == state_entry::kind::stepped && ok) {
       m.step_iteration(false); // the last step, which returned a state
@@ -140,37 +143,37 @@ void run_instruments::dispatched(const std::string& state, state_entry::kind kin
 }
 
 void run_instruments::compensating(const error& cause, std::size_t steps) const {
-  if (ctx_.log->enabled(log_level::info)) {
+  if (ctx_.log()->enabled(log_level::info)) {
     auto r = record(log_level::info, "run_compensating", "run failed: undoing its saga steps");
     r.fields.push_back({"steps", std::to_string(steps), false});
     r.fields.push_back({"error", error_text(cause)});
-    ctx_.log->write(std::move(r));
+    ctx_.log()->write(std::move(r));
   }
 }
 
 void run_instruments::ended(const expected<state_code>& result, RunStatus status) {
-  if (metrics_ != nullptr) {
+  if (metrics() != nullptr) {
     auto outcome = result.has_value()                    ? run_outcome::completed
                    : is_workflow_timeout(result.error()) ? run_outcome::timeout
                                                          : run_outcome::failed;
     auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - walk_started_);
     const bool walked = walking_;
     walking_ = false;
-    measure(metrics_, [&](metrics_sink& m) {
+    measure(metrics(), [&](metrics_sink& m) {
       if (walked) { // cano counts runs that walked their states (setup and validation excluded)
         m.workflow_finished(outcome, took);
       }
       m.run_finished(status);
     });
   }
-  if (ctx_.log->enabled(log_level::info)) {
+  if (ctx_.log()->enabled(log_level::info)) {
     auto r = record(log_level::info, end_event(status), end_message(status));
     r.fields.push_back({"status", to_string(status), false});
     r.fields.push_back({"duration_ms", milliseconds(steady::now() - ctx_.started), false});
     if (!result.has_value()) {
       r.fields.push_back({"error", error_text(result.error())});
     }
-    ctx_.log->write(std::move(r));
+    ctx_.log()->write(std::move(r));
   }
 }
 

@@ -20,7 +20,7 @@ namespace cano::detail {
 class run_instruments {
 public:
   /// `ctx` outlives this object (both belong to the supervisor).
-  explicit run_instruments(const run_context& ctx) : ctx_(ctx), metrics_(ctx.metrics.get()) {}
+  explicit run_instruments(const run_context& ctx) : ctx_(ctx) {}
 
   /// A fresh run was admitted (validated): "run_started" at `state`, attempt `attempt` (1, or
   /// more for a placed run started by another node after a failed placement).
@@ -45,12 +45,14 @@ public:
 private:
   log_record record(log_level level, const char* event, const char* message) const;
 
+  metrics_sink* metrics() const noexcept { return ctx_.metrics().get(); }
+
   const run_context& ctx_;
-  metrics_sink* metrics_;
   // The last state started, resumed or entered (its label is looked up only for a log line).
-  std::optional<state_code> state_;
-  std::uint32_t attempt_ = 0; // the run's attempt (1 for a fresh run, +1 per resume)
+  state_code state_ = 0;
+  bool has_state_ = false;
   bool walking_ = false;      // workflow_started was reported: workflow_finished must follow
+  std::uint32_t attempt_ = 0; // the run's attempt (1 for a fresh run, +1 per resume)
   std::chrono::steady_clock::time_point walk_started_{};
   std::chrono::steady_clock::time_point dispatch_started_{};
 };

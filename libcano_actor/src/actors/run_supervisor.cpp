@@ -31,6 +31,7 @@
 #include "../resume_plan.hpp"
 #include "../user_code.hpp"
 #include "checkpoint_writer.hpp"
+#include "engine_actor.hpp"
 #include "join_actor.hpp"
 #include "messages.hpp"
 #include "run_context.hpp"
@@ -60,9 +61,9 @@ enum class run_phase : std::uint8_t {
 };
 
 /// The actor side of a run: CAF's verbs, plus what a run asks of the actor that hosts it.
-class run_host : public caf::event_based_actor {
+class run_host : public engine_actor {
 public:
-  explicit run_host(caf::actor_config& cfg) : caf::event_based_actor(cfg) {}
+  explicit run_host(caf::actor_config& cfg) : engine_actor(cfg) {}
 
   /// A tag for the next inline runner, unique over the actor's life, so that a late message of
   /// a runner of an earlier run never reaches the current one.
@@ -109,8 +110,8 @@ public:
       done_(std::move(spec.done)),
       ctx_(std::move(spec.ctx)),
       def_(ctx_->def.get()),
-      has_observers_(!def_->observers.empty()),
       current_(spec.initial) {
+    has_observers_ = !def_->observers.empty();
     if (def_->store != nullptr && !ctx_->workflow_id.empty()) {
       writer_ = std::make_unique<checkpoint_writer>(self_, *eng_, def_->store, ctx_->workflow_id);
     }
@@ -932,7 +933,7 @@ private:
     saga_drain::recorder recorder;
     if (writer_ && writer_->may_write()) {
       recorder = [this](const RollbackRecord& r, std::function<void(std::optional<error>)> k) {
-        auto on_written = [k, log = ctx_->log](const expected<void>& written) {
+        auto on_written = [k, log = ctx_->log()](const expected<void>& written) {
           if (written) {
             return k(std::nullopt);
           }
@@ -1024,8 +1025,8 @@ private:
     auto after = [this](const expected<void>& r) {
       final_write_pending_ = false;
       if (!r) {
-        ctx_->log->diagnostic(log_level::error, "writing the final run header of " + debug_quote(ctx_->workflow_id) +
-                                                  " failed: " + r.error().to_string());
+        ctx_->log()->diagnostic(log_level::error, "writing the final run header of " + debug_quote(ctx_->workflow_id) +
+                                                    " failed: " + r.error().to_string());
       }
       wrap_up();
     };
@@ -1094,13 +1095,13 @@ private:
   bool take_over_;      // a resume claims the run (else: adopts a run placed here)
   bool start_if_empty_; // a resume of a run with an empty log starts it from current_
   bool scheduled_;      // run_options::scheduled: no validation, resources or timeout of its own
+  bool has_observers_ = false;
+  run_phase phase_ = run_phase::starting;
   completion done_;
   // Runners keep a reference to this very pointer: it must be of the type they take.
   std::shared_ptr<const run_context> ctx_;
   const definition* def_;
   run_instruments inst_{*ctx_}; // metrics and lifecycle log lines
-  bool has_observers_;
-  run_phase phase_ = run_phase::starting;
 
   // Checkpointing
   std::unique_ptr<checkpoint_writer> writer_; // runs with a store and an id only
@@ -1114,8 +1115,6 @@ private:
   // The FSM position
   state_code current_;
   state_facts here_; // of current_, when here_valid_
-  bool here_valid_ = false;
-  bool entered_ = false; // the current state's entry row is written
   const state_entry* entry_ = nullptr;
   task_context::step_id step_;           // the current state's step (idempotency keys)
   std::uint64_t visits_ = 0;             // state visits, the steps of a run without a store
@@ -1160,6 +1159,8 @@ private:
   bool setup_in_flight_ = false; // a setup job runs on the pool (the run may end meanwhile)
   bool final_write_pending_ = false;
   bool holds_resources_ = false;
+  bool here_valid_ = false;
+  bool entered_ = false; // the current state's entry row is written
   run_result_value result_{state_code{0}};
 };
 

@@ -1,6 +1,6 @@
 #include "saga_drain.hpp"
 
-#include <caf/event_based_actor.hpp>
+#include "engine_actor.hpp"
 #include <caf/send.hpp>
 
 #include "../attempt_runner.hpp"
@@ -33,8 +33,8 @@ expected<void> compensate_guarded(const compensator& comp, task_context& tc, con
 
 } // namespace
 
-saga_drain::saga_drain(caf::event_based_actor* host, std::shared_ptr<const run_context> ctx,
-                       std::shared_ptr<blocking_pool> pool, RollbackRecord record, recorder rec, finished_fn done,
+saga_drain::saga_drain(engine_actor* host, std::shared_ptr<const run_context> ctx, std::shared_ptr<blocking_pool> pool,
+                       RollbackRecord record, recorder rec, finished_fn done,
                        std::optional<std::chrono::steady_clock::time_point> deadline)
   : host_(host),
     ctx_(std::move(ctx)),
@@ -77,7 +77,7 @@ void saga_drain::pump() {
     }
     if (record_.finished()) {
       const bool clean = record_.errors.size() <= 1; // metrics: only the original error
-      measure(ctx_->metrics, [clean](metrics_sink& m) { m.compensation_drain(clean); });
+      measure(ctx_->metrics(), [clean](metrics_sink& m) { m.compensation_drain(clean); });
       finished_ = true;
       done_(std::move(record_), std::nullopt);
       break;
@@ -140,7 +140,7 @@ void saga_drain::orphan_the_rest() {
 
 void saga_drain::undone(std::optional<error> failure, bool invoked) {
   if (invoked) { // metrics: cano counts every compensate invoked, never a missing one
-    measure(ctx_->metrics, [ok = !failure](metrics_sink& m) { m.compensation_run(ok); });
+    measure(ctx_->metrics(), [ok = !failure](metrics_sink& m) { m.compensation_run(ok); });
   }
   ++record_.undone;
   if (failure) {

@@ -29,6 +29,8 @@
 
 namespace cano::detail {
 
+class engine_actor;
+
 class saga_drain {
 public:
   /// Writes `record` (status compensating) and calls `k` with nothing to go on, or with an error
@@ -38,7 +40,7 @@ public:
   /// Called once: the record when every entry was undone, or `stopped` when recording failed.
   using finished_fn = std::function<void(RollbackRecord&& record, std::optional<error> stopped)>;
 
-  saga_drain(caf::event_based_actor* host, std::shared_ptr<const run_context> ctx, std::shared_ptr<blocking_pool> pool,
+  saga_drain(engine_actor* host, std::shared_ptr<const run_context> ctx, std::shared_ptr<blocking_pool> pool,
              RollbackRecord record, recorder rec, finished_fn done,
              std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
   ~saga_drain(); // a compensate still running on the pool is told to stop
@@ -65,7 +67,7 @@ private:
   bool post_compensate(std::shared_ptr<const compensator> comp, const RollbackRecord::Entry& entry,
                        nlohmann::json output, const TaskConfig& cfg);
 
-  caf::event_based_actor* host_;
+  engine_actor* host_;
   std::shared_ptr<const run_context> ctx_;
   std::shared_ptr<blocking_pool> pool_;
   RollbackRecord record_;
