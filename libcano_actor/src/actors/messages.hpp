@@ -16,7 +16,6 @@
 namespace cano::detail {
 
 using start_run_atom = caf::atom_constant<caf::atom("cano_start")>;  // an idle supervisor's next run
-using keep_alive_atom = caf::atom_constant<caf::atom("cano_alive")>; // never sent: a behaviour that matches nothing
 using step_atom = caf::atom_constant<caf::atom("cano_step")>;        // (run id) continue the FSM
 using resources_atom = caf::atom_constant<caf::atom("cano_res")>;    // (run id) setup/teardown finished
 using task_done_atom = caf::atom_constant<caf::atom("cano_tdone")>;  // a task/join actor's result

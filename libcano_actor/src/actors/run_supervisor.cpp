@@ -17,7 +17,6 @@
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
-#include <caf/detail/default_invoke_result_visitor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/mailbox_element.hpp>
@@ -1175,9 +1174,18 @@ public:
   }
 
   caf::behavior make_behavior() override {
-    set_default_handler(dispatch);
     with_run([](run_fsm& r) { r.start(); });
-    return keep_alive_behavior();
+    return shared_handlers();
+  }
+
+  /// CAF runs an actor's handlers only from here (make_behavior included): the shared handlers
+  /// learn which supervisor they serve from the thread-local set around it.
+  resume_result resume(caf::execution_unit* ctx, std::size_t max_throughput) override {
+    auto* outer = dispatching_; // never another supervisor's: kept for safety
+    dispatching_ = this;
+    auto result = engine_actor::resume(ctx, max_throughput);
+    dispatching_ = outer;
+    return result;
   }
 
   void total_timeout_passed(std::uint64_t run) override {
@@ -1191,33 +1199,12 @@ public:
   }
 
 private:
-  // Every supervisor shares one set of message handlers. A behaviour of its own (a dozen
-  // handlers capturing `this`) cost each actor ~0.8 KB: most of a parked run's memory after
-  // CAF's actor itself. The actor's own behaviour matches nothing and only keeps it alive, so CAF
-  // hands every message to the default handler, which knows the actor and runs the shared
-  // handlers for it.
+  // Every supervisor shares one behaviour: its own (a dozen handlers capturing `this`) cost
+  // each actor ~0.8 KB, most of a parked run's memory after CAF's actor itself. The handlers
+  // find their supervisor in a thread-local that resume() sets.
 
-  /// The supervisor whose message the shared handlers are handling (this thread, this call).
+  /// The supervisor whose messages this thread handles now (set by resume()).
   static thread_local run_supervisor* dispatching_;
-
-  /// The default handler of every supervisor: the shared handlers, for `self`.
-  static caf::result<caf::message> dispatch(caf::scheduled_actor* self, caf::message_view& x) {
-    auto* outer = dispatching_; // a handler never dispatches another's message; kept for safety
-    dispatching_ = static_cast<run_supervisor*>(self);
-    caf::detail::default_invoke_result_visitor<caf::scheduled_actor> visitor{self};
-    auto matched = shared_handlers()(visitor, x.content());
-    dispatching_ = outer;
-    if (matched == caf::match_case::no_match) {
-      return caf::print_and_drop(self, x);
-    }
-    return caf::delegated<caf::message>{}; // any answer went out through the visitor
-  }
-
-  /// What the actor's behaviour stack holds: one handler for a message nobody sends.
-  static const caf::behavior& keep_alive_behavior() {
-    static const caf::behavior anchor{[](keep_alive_atom) {}};
-    return anchor;
-  }
 
   static caf::behavior& shared_handlers() {
     static caf::behavior handlers = make_shared_handlers();
