@@ -1,5 +1,8 @@
 // The checkpoint actor and the run log (ARCHITECTURE D6): write-ahead, group commit, isolation
 // of concurrent runs, corrupt blobs on resume, the bounded queue, run headers and resume_all.
+#include <atomic>
+#include <map>
+#include <set>
 #include <thread>
 
 #include <boost/test/unit_test.hpp>
@@ -47,6 +50,46 @@ public:
 private:
   mutable std::mutex m_;
   std::vector<std::size_t> batch_sizes_;
+};
+
+/// A memory store that says it commits two batches at once (two lanes): it records which thread
+/// (which lane's checkpoint actor) wrote each row, in call order, and whether two batches were
+/// ever in flight together. Until they were, a batch waits (at most 10 s) for another.
+class laned_store : public cano::MemoryCheckpointStore {
+public:
+  bool is_blocking() const override { return true; }
+  std::size_t batch_lanes() const override { return 2; }
+  std::vector<cano::expected<void>> append_batch(const std::vector<cano::CheckpointWrite>& writes) override {
+    if (++in_flight_ >= 2) {
+      overlapped_ = true;
+    }
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!overlapped_ && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    {
+      std::lock_guard<std::mutex> g(m_);
+      for (const auto& w : writes) {
+        if (w.row) {
+          rows_[w.workflow_id].push_back({std::this_thread::get_id(), w.row->sequence});
+        }
+      }
+    }
+    auto out = cano::MemoryCheckpointStore::append_batch(writes);
+    --in_flight_;
+    return out;
+  }
+  bool overlapped() const { return overlapped_; }
+  std::map<std::string, std::vector<std::pair<std::thread::id, std::uint64_t>>> rows() const {
+    std::lock_guard<std::mutex> g(m_);
+    return rows_;
+  }
+
+private:
+  std::atomic<int> in_flight_{0};
+  std::atomic<bool> overlapped_{false};
+  mutable std::mutex m_;
+  std::map<std::string, std::vector<std::pair<std::thread::id, std::uint64_t>>> rows_;
 };
 
 cano::Workflow<State> three_states(std::shared_ptr<cano::CheckpointStore> store,
@@ -382,6 +425,37 @@ BOOST_AUTO_TEST_CASE(entry_rows_come_before_the_task_starts) {
                                     "state_enter:Process",  "checkpoint:order:1", "task_start:T2", "task_success:T2",
                                     "state_enter:Complete", "checkpoint:order:2"};
   BOOST_TEST(obs->events() == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_store_of_two_lanes_commits_two_batches_at_once_and_each_run_stays_in_one_lane_in_order) {
+  auto store = std::make_shared<laned_store>();
+  auto wf = three_states(store);
+  test_system ts;
+  caf::scoped_actor self{*ts.sys};
+  constexpr std::size_t runs = 64; // ids spread over both lanes (all in one: 2^-63)
+  for (std::size_t i = 0; i < runs; ++i) {
+    ts.rt->start(wf, State::Start, {"lane-" + std::to_string(i), nullptr}, caf::actor_cast<caf::actor>(self));
+  }
+  auto results = receive_results(self, runs);
+  BOOST_REQUIRE(results.size() == runs);
+  for (const auto& r : results) {
+    BOOST_TEST(r.ok(), r.workflow_id << ": " << (r.ok() ? std::string() : r.failure->to_string()));
+  }
+  BOOST_TEST(store->overlapped()); // two batches were in flight together
+  std::set<std::thread::id> lanes;
+  auto rows = store->rows();
+  BOOST_REQUIRE(rows.size() == runs);
+  for (const auto& [id, written] : rows) {
+    BOOST_REQUIRE(!written.empty());
+    std::set<std::thread::id> of_run;
+    for (std::size_t k = 0; k < written.size(); ++k) {
+      of_run.insert(written[k].first);
+      BOOST_TEST(written[k].second == k, id << ": row " << k << " arrived as sequence " << written[k].second);
+    }
+    BOOST_TEST(of_run.size() == 1u, id << ": its rows went through " << of_run.size() << " lanes");
+    lanes.insert(of_run.begin(), of_run.end());
+  }
+  BOOST_TEST(lanes.size() == 2u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -413,4 +413,100 @@ BOOST_AUTO_TEST_CASE(a_claim_fences_its_run_even_when_the_next_batch_holds_only_
   BOOST_TEST(zombie->append(kept, cano::CheckpointRow(2, "Start", "t")).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(two_batches_in_flight_on_two_connections_are_fenced_alike_by_a_claim,
+                     *boost::unit_test::precondition(postgres_configured())) {
+  // A store commits batches on two connections at once. Both hold the owner's epoch row FOR
+  // SHARE, so a claim waits for both; after it, the claimed run is refused in whichever batch
+  // it rides, and the other run goes on — in the same round of two batches and in every later one.
+  auto zombie = *cano::PostgresCheckpointStore::open();
+  auto successor = *cano::PostgresCheckpointStore::open();
+  BOOST_REQUIRE(zombie->batch_lanes() == 2u);
+  auto claimed = unique_id("claimed-2");
+  auto kept = unique_id("kept-2");
+  BOOST_REQUIRE(zombie->append_batch({first_write(claimed, "fence")}).front().has_value());
+  BOOST_REQUIRE(zombie->append_batch({first_write(kept, "fence")}).front().has_value());
+  auto row = [](const std::string& id, std::uint64_t seq) {
+    cano::CheckpointWrite w;
+    w.workflow_id = id;
+    w.row = cano::CheckpointRow(seq, "Start", "t");
+    return w;
+  };
+  pqxx::connection blocker(pg_dsn());
+  pqxx::connection probe(pg_dsn());
+  // The zombie's sessions waiting on a lock, seen from outside.
+  auto waiting = [&](const std::string& application) {
+    pqxx::nontransaction tx(probe);
+    return tx
+      .exec_params("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                   application)[0][0]
+      .as<int>();
+  };
+  auto wait_until = [&](const std::string& application, int n) {
+    auto deadline = std::chrono::steady_clock::now() + bound;
+    while (waiting(application) < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(10ms);
+    }
+    return waiting(application) >= n;
+  };
+  // One round: the two runs' rows in two batches at once, both held at the owner's row until
+  // the blocker lets go; with `claim`, the successor's claim queues behind them.
+  auto round = [&](std::uint64_t seq, bool claim) {
+    // Declared before `hold`: should a check fail, the lock goes first and the batches end.
+    std::future<cano::expected<void>> a, b, c;
+    pqxx::work hold(blocker);
+    hold.exec_params("SELECT 1 FROM cano_owners WHERE owner = $1 FOR UPDATE", zombie->owner());
+    a = std::async(std::launch::async, [&] { return zombie->append_batch({row(claimed, seq)}).front(); });
+    b = std::async(std::launch::async, [&] { return zombie->append_batch({row(kept, seq)}).front(); });
+    BOOST_REQUIRE_MESSAGE(wait_until("cano:" + zombie->owner(), 2), "two batches in flight, on two connections");
+    if (claim) {
+      c = std::async(std::launch::async, [&] { return successor->claim_run(claimed); });
+      BOOST_REQUIRE(wait_until("cano:" + successor->owner(), 1));
+    }
+    hold.abort();
+    auto out = std::make_pair(a.get(), b.get());
+    if (claim) {
+      BOOST_REQUIRE(c.get().has_value());
+    }
+    return out;
+  };
+  auto first = round(1, true);
+  BOOST_TEST(first.second.has_value(), (first.second ? "" : first.second.error().to_string()));
+  // The claimed run's row landed before the claim, or was refused: never both, never after it.
+  auto log = successor->load_run(claimed);
+  BOOST_REQUIRE(log.has_value());
+  if (first.first.has_value()) {
+    BOOST_TEST(log->size() == 2u);
+  } else {
+    BOOST_TEST(first.first.error().code() == cano::errc::fenced, first.first.error().to_string());
+    BOOST_TEST(log->size() == 1u);
+  }
+  auto rows_at_claim = log->size();
+  for (std::uint64_t seq = 2; seq <= 3; ++seq) {
+    auto later = round(seq, false);
+    BOOST_REQUIRE(!later.first.has_value());
+    BOOST_TEST(later.first.error().code() == cano::errc::fenced, later.first.error().to_string());
+    BOOST_TEST(later.second.has_value(), (later.second ? "" : later.second.error().to_string()));
+  }
+  BOOST_TEST(successor->load_run(claimed)->size() == rows_at_claim);
+  BOOST_TEST(successor->load_run(kept)->size() == 4u);
+  BOOST_TEST(successor->append(claimed, cano::CheckpointRow(rows_at_claim, "Start", "t")).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(batch_connections_out_of_range_are_a_configuration_error,
+                     *boost::unit_test::precondition(postgres_configured())) {
+  for (std::size_t n : {std::size_t{0}, std::size_t{9}}) {
+    cano::PostgresOptions o;
+    o.batch_connections = n;
+    auto s = cano::PostgresCheckpointStore::open(o);
+    BOOST_REQUIRE(!s.has_value());
+    BOOST_TEST(s.error().category() == std::string("configuration"));
+    BOOST_TEST(s.error().message() == "postgres: batch_connections must be 1 to 8, not " + std::to_string(n));
+  }
+  cano::PostgresOptions one;
+  one.batch_connections = 1;
+  auto s = cano::PostgresCheckpointStore::open(one);
+  BOOST_REQUIRE(s.has_value());
+  BOOST_TEST((*s)->batch_lanes() == 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

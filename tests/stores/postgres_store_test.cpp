@@ -449,4 +449,108 @@ BOOST_AUTO_TEST_CASE(a_cleared_log_moves_to_history_in_one_statement_only_with_r
   BOOST_TEST((*store->run_header(id))->last_state == ""); // running: only its live log would say
 }
 
+// A batch's rows go in with a plain INSERT; a row another writer holds aborts it, and the batch
+// runs again telling taken rows apart. Nothing of the first attempt may stay or apply twice.
+BOOST_AUTO_TEST_CASE(a_taken_row_runs_its_batch_again_and_everything_else_lands_once) {
+  auto store = open_store();
+  auto fresh = unique_id("again-new");
+  auto taken = unique_id("again-taken");
+  auto ending = unique_id("again-end");
+  BOOST_REQUIRE(store->append(taken, CheckpointRow(0, "Theirs", "t")).has_value());
+  BOOST_REQUIRE(store->append(ending, CheckpointRow(0, "Start", "t")).has_value());
+  std::vector<cano::CheckpointWrite> writes(3);
+  writes[0] = test::first_write(fresh, "def");
+  writes[1].workflow_id = taken;
+  writes[1].row = CheckpointRow(0, "Ours", "t");
+  writes[1].header = test::make_header(taken, "mine", 0, nullptr, cano::RunStatus::running,
+                                       std::chrono::system_clock::now(), std::chrono::system_clock::now());
+  writes[2].workflow_id = ending;
+  writes[2].row = CheckpointRow(1, "Done", "t");
+  writes[2].clear_run = true;
+  auto out = store->append_batch(writes);
+  BOOST_REQUIRE(out.size() == 3u);
+  BOOST_TEST(out[0].has_value());
+  BOOST_REQUIRE(!out[1].has_value());
+  BOOST_TEST(out[1].error().message() == "checkpoint conflict: workflow \"" + taken +
+                                           "\" already has a row at sequence 0; resume the existing run or clear it "
+                                           "first");
+  BOOST_TEST(out[2].has_value());
+  auto created = store->run_header(fresh);
+  BOOST_REQUIRE(created.has_value());
+  BOOST_REQUIRE(created->has_value());
+  BOOST_TEST((*created)->fence == 1u); // created once: the aborted attempt left nothing
+  BOOST_TEST(store->load_run(fresh)->size() == 1u);
+  BOOST_TEST(store->load_run(taken)->front().state == "Theirs");
+  BOOST_TEST(!store->run_header(taken)->has_value()); // its header rode on the row that did not land
+  BOOST_TEST(store->load_run(ending)->empty());
+  // The next batch of the same store goes the plain way again.
+  auto next = store->append_batch({test::first_write(unique_id("again-next"), "def")});
+  BOOST_REQUIRE(next.size() == 1u);
+  BOOST_TEST(next[0].has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_key_twice_in_one_batch_conflicts_once_without_aborting_the_batch) {
+  auto store = open_store();
+  auto id = unique_id("twice");
+  std::vector<cano::CheckpointWrite> writes(3);
+  writes[0].workflow_id = id;
+  writes[0].row = CheckpointRow(0, "First", "t");
+  writes[1].workflow_id = id;
+  writes[1].row = CheckpointRow(0, "Second", "t");
+  writes[1].clear_run = true; // applies only with its row: the log stays
+  writes[2].workflow_id = id;
+  writes[2].row = CheckpointRow(1, "Next", "t");
+  auto out = store->append_batch(writes);
+  BOOST_REQUIRE(out.size() == 3u);
+  BOOST_TEST(out[0].has_value());
+  BOOST_REQUIRE(!out[1].has_value());
+  BOOST_TEST(out[1].error().message().find("checkpoint conflict: workflow \"" + id +
+                                           "\" already has a row at "
+                                           "sequence 0") == 0);
+  BOOST_TEST(out[2].has_value());
+  auto rows = *store->load_run(id);
+  BOOST_REQUIRE(rows.size() == 2u);
+  BOOST_TEST(rows[0].state == "First");
+  BOOST_TEST(rows[1].state == "Next");
+}
+
+// One DELETE clears many runs (one batch); its trigger notes the newest state entry of each run
+// not completed, in that run's header, and leaves completed runs as they are.
+BOOST_AUTO_TEST_CASE(one_clear_of_many_runs_notes_the_last_state_of_each_run_not_completed) {
+  auto store = open_store();
+  auto now = std::chrono::system_clock::now();
+  const std::vector<std::pair<std::string, cano::RunStatus>> runs = {
+    {unique_id("note-done"), cano::RunStatus::completed},
+    {unique_id("note-failed"), cano::RunStatus::failed},
+    {unique_id("note-back"), cano::RunStatus::rolled_back},
+    {unique_id("note-running"), cano::RunStatus::running},
+  };
+  std::vector<cano::CheckpointWrite> clears;
+  for (const auto& [id, status] : runs) {
+    BOOST_REQUIRE(store->append(id, CheckpointRow(0, "Start", "t")).has_value());
+    BOOST_REQUIRE(store->append(id, CheckpointRow(1, "Work", "t")).has_value());
+    // A saga output after the newest entry: not a state entry, never the last state.
+    BOOST_REQUIRE(store->append(id, CheckpointRow(2, "Undo", "t").with_output(bytes("{}"))).has_value());
+    BOOST_REQUIRE(store->put_run_header(test::make_header(id, "def", 0, nullptr, status, now, now)).has_value());
+    cano::CheckpointWrite w;
+    w.workflow_id = id;
+    w.clear_run = true;
+    clears.push_back(w);
+  }
+  for (const auto& r : store->append_batch(clears)) {
+    BOOST_TEST(r.has_value());
+  }
+  pqxx::connection c(pg_dsn());
+  pqxx::read_transaction tx(c);
+  std::vector<std::string> noted;
+  for (const auto& [id, status] : runs) {
+    auto row = tx.exec_params("SELECT last_state FROM cano_runs WHERE workflow_id = $1", id);
+    BOOST_REQUIRE(row.size() == 1u);
+    noted.push_back(std::string(to_string(status)) + " " + row[0][0].as<std::string>());
+    BOOST_TEST(store->load_run(id)->empty());
+  }
+  BOOST_TEST(noted == (std::vector<std::string>{"completed ", "failed Work", "rolled_back Work", "running Work"}),
+             boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -30,13 +30,15 @@ namespace test {
 
 /// A real store behind a recorder: every row that lands is kept in an audit trail (as
 /// MemoryCheckpointStore's), and it can fail a chosen row append (a stand-in for a full disk).
-/// It blocks exactly when the store it wraps does, so the engine takes the same path.
+/// It blocks exactly when the store it wraps does, with as many batch lanes, so the engine takes
+/// the same path.
 class audited_store : public cano::CheckpointStore {
 public:
   audited_store(std::shared_ptr<cano::CheckpointStore> inner, std::string kind, std::function<void()> cleanup = {});
   ~audited_store() override;
 
   bool is_blocking() const override { return inner_->is_blocking(); }
+  std::size_t batch_lanes() const override { return inner_->batch_lanes(); }
   cano::expected<void> append(const std::string& workflow_id, const cano::CheckpointRow& row) override;
   cano::expected<std::vector<cano::CheckpointRow>> load_run(const std::string& workflow_id) override;
   cano::expected<void> clear(const std::string& workflow_id) override;

@@ -243,6 +243,11 @@ public:
   /// True for stores doing I/O: the engine then writes through one checkpoint actor per store,
   /// which batches concurrent runs' rows into one append_batch (group commit).
   virtual bool is_blocking() const { return true; }
+  /// How many append_batch calls a blocking store runs at once (each on its own connection):
+  /// the engine gives each lane its own checkpoint actor and sends every write of one run to
+  /// the same lane, so the writes of a run still reach the store one after another, in order.
+  /// The default, 1: one batch at a time. At most 16 are used.
+  virtual std::size_t batch_lanes() const { return 1; }
 
   virtual expected<void> append(const std::string& workflow_id, const CheckpointRow& row) = 0;
   /// All rows of a run, ascending by sequence; empty when unknown.

@@ -1,5 +1,7 @@
 #include "checkpoint_actor.hpp"
 
+#include <algorithm>
+#include <functional>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -126,30 +128,34 @@ checkpoint_channel::checkpoint_channel(caf::actor_system& sys, std::shared_ptr<C
   : store(std::move(s)),
     bound(b),
     metrics(std::move(m)),
-    sys_(sys) {}
+    sys_(sys),
+    lanes_(std::clamp<std::size_t>(store->batch_lanes(), 1, max_lanes)) {}
 
-caf::actor checkpoint_channel::spawn_locked() {
-  alive_ = std::make_shared<std::atomic<bool>>(true);
-  actor_ = sys_.spawn<caf::detached>(checkpoint_loop, shared_from_this());
-  actor_->attach_functor([alive = alive_](const caf::error&) { alive->store(false); });
-  return actor_;
+caf::actor checkpoint_channel::spawn_locked(lane& l) {
+  l.alive = std::make_shared<std::atomic<bool>>(true);
+  l.actor = sys_.spawn<caf::detached>(checkpoint_loop, shared_from_this());
+  l.actor->attach_functor([alive = l.alive](const caf::error&) { alive->store(false); });
+  return l.actor;
 }
 
-caf::actor checkpoint_channel::actor() {
+caf::actor checkpoint_channel::actor(const std::string& workflow_id) {
+  auto& l = lanes_[lanes_.size() == 1 ? 0 : std::hash<std::string>{}(workflow_id) % lanes_.size()];
   std::lock_guard<std::mutex> guard(actor_mutex_);
-  if (!alive_ || !alive_->load()) {
-    if (alive_) {
+  if (!l.alive || !l.alive->load()) {
+    if (l.alive) {
       restarts.fetch_add(1);
     }
-    return spawn_locked();
+    return spawn_locked(l);
   }
-  return actor_;
+  return l.actor;
 }
 
 void checkpoint_channel::stop() {
   std::lock_guard<std::mutex> guard(actor_mutex_);
-  if (actor_) {
-    caf::anon_send(actor_, ckpt_stop_atom::value);
+  for (auto& l : lanes_) {
+    if (l.actor) {
+      caf::anon_send(l.actor, ckpt_stop_atom::value);
+    }
   }
 }
 

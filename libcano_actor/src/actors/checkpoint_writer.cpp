@@ -118,7 +118,7 @@ std::optional<expected<void>> checkpoint_writer::write(CheckpointWrite w, done_f
   auto queued = std::make_shared<const queued_write>(queued_write{std::move(w), std::chrono::steady_clock::now()});
   auto epoch = epoch_;
   ++in_flight_;
-  host_->request(channel_->actor(), caf::infinite, ckpt_write_atom::value, queued)
+  host_->request(channel_->actor(id_), caf::infinite, ckpt_write_atom::value, queued)
     .then(
       [this, epoch, create, row, clear, k](void_result_ptr& outcome) {
         --in_flight_;

@@ -6,7 +6,9 @@
 // the headers held FOR SHARE), one multi-row INSERT of rows, one upsert of headers, one DELETE of
 // cleared logs. A write whose row did not land applies nothing else; a write refused by its
 // fence gets a `fenced` error. A commit lost with its connection is resolved by the batch's
-// commit mark and the rows' tokens.
+// commit mark and the rows' tokens. A batch runs on one of the store's batch connections while
+// others run on the rest (the runtime sends every write of one run to the same lane, so a run's
+// writes never race each other); what they learn about fences is shared under the store's mutex.
 #include <algorithm>
 #include <map>
 #include <set>
@@ -93,9 +95,13 @@ const std::vector<std::pair<const char*, std::string>>& batch_statements() {
        postgres_final_statuses + " RETURNING workflow_id, fence"},
     {"cano_refused_status", "SELECT workflow_id, status FROM cano_runs WHERE workflow_id = ANY($1::text[])"},
     {"cano_fences", "SELECT workflow_id, owner, fence FROM cano_runs WHERE workflow_id = ANY($1::text[]) FOR SHARE"},
-    // The fences a store holds, read when its epoch moved (no lock: the epoch row is held).
-    {"cano_fences_held", "SELECT workflow_id, owner, fence FROM cano_runs WHERE workflow_id = ANY($1::text[])"},
+    // Rows: a plain INSERT first (measured: a third cheaper than ON CONFLICT's speculative
+    // insertion); when a row is taken it aborts the batch, which runs again with the second form.
     {"cano_insert_rows",
+     "INSERT INTO cano_checkpoints (workflow_id, sequence, state, task_id, output_blob, kind, workflow_version, "
+     "append_token) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bytea[], "
+     "$6::smallint[], $7::bigint[], $8::text[])"},
+    {"cano_insert_rows_untaken",
      "INSERT INTO cano_checkpoints (workflow_id, sequence, state, task_id, output_blob, kind, workflow_version, "
      "append_token) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bytea[], "
      "$6::smallint[], $7::bigint[], $8::text[]) ON CONFLICT DO NOTHING RETURNING workflow_id, sequence"},
@@ -122,9 +128,21 @@ void prepare_postgres_batch_statements(pqxx::connection& conn) {
 
 std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vector<CheckpointWrite>& writes) {
   auto& d = *impl_;
-  std::lock_guard<std::mutex> guard(d.mutex);
+  // A connection of its own: batches on the store's other batch connections run meanwhile.
+  auto acquired = d.acquire_batch_slot(); // held until the batch returns
+  auto* slot = acquired.first;
+  std::string me;
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard<std::mutex> guard(d.mutex);
+    me = d.options.owner;
+    generation = d.generation;
+  }
+  if (slot->generation != generation) {
+    slot->conn.reset(); // opened under the previous owner name
+    slot->generation = generation;
+  }
   const std::size_t n = writes.size();
-  const std::string& me = d.options.owner;
   const bool archive = history_retention().has_value();
   // Rows of one batch are de-duplicated first: the first (workflow_id, sequence) wins.
   std::vector<bool> duplicate(n, false);
@@ -209,42 +227,36 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
 
   // Ownership (D8): a run's writes pass when its header names this store with the fence it
   // holds (or it has no owner yet). The batch holds this owner's epoch row FOR SHARE, so no run
-  // of ours can be claimed while it runs. When the epoch moved since the last batch (a run of
-  // ours was claimed), every fence we hold is read once and the lost ones dropped; after that,
-  // and while the epoch stays, writes of runs whose fence we hold need no read. A run we hold
-  // no fence for is read every time: a fenced driver, or one left over from this process's
-  // previous owner name (a node that rejoined), never passes on an unchanged epoch.
+  // of ours can be claimed while it runs, and a claim moves the epoch. A fence we hold as of
+  // this very epoch therefore still holds, and the run's writes need no read; any other run is
+  // read (FOR SHARE): one whose fence we last knew at an older epoch, or one we hold no fence
+  // for — a fenced driver, or one left over from this process's previous owner name (a node
+  // that rejoined), which never passes. Batches on other connections run at the same time:
+  // each records what it learnt once committed, stamped with the epoch it saw.
   std::int64_t epoch = 0;
-  bool fences_checked = false; // in this attempt of the batch
-  auto drop_lost_fences = [&](pqxx::work& tx) {
-    array_literal held;
-    bool any = false;
-    for (const auto& kv : d.fences) {
-      held.add(kv.first);
-      any = true;
-    }
-    if (!any) {
-      return;
-    }
-    for (const auto& row : tx.exec_prepared("cano_fences_held", held.text())) {
-      auto f = d.fences.find(row[0].as<std::string>());
-      const auto owner = row[1].as<std::string>();
-      if (f != d.fences.end() && !owner.empty() && (owner != me || row[2].as<std::uint64_t>() != f->second)) {
-        d.fences.erase(f); // lost for good: fences only grow
-      }
-    }
-  };
+  std::map<std::string, std::uint64_t> verified; // read in this attempt and found ours: the fence
+  std::map<std::string, std::uint64_t> held;     // the fence we held for a run read (lost: dropped)
   auto check_fences = [&](pqxx::work& tx, std::vector<std::size_t> which) {
-    if (!(epoch >= 0 && epoch == d.checked_epoch) && !fences_checked) {
-      drop_lost_fences(tx);
-      fences_checked = true;
+    {
+      std::lock_guard<std::mutex> guard(d.mutex);
+      which.erase(std::remove_if(which.begin(), which.end(),
+                                 [&](std::size_t j) {
+                                   const auto& id = writes[j].workflow_id;
+                                   if (created.count(id) != 0 || verified.count(id) != 0) {
+                                     return true;
+                                   }
+                                   auto f = d.fences.find(id);
+                                   if (f == d.fences.end()) {
+                                     return false;
+                                   }
+                                   if (epoch >= 0 && f->second.epoch == epoch) {
+                                     return true;
+                                   }
+                                   held[id] = f->second.fence;
+                                   return false;
+                                 }),
+                  which.end());
     }
-    which.erase(std::remove_if(which.begin(), which.end(),
-                               [&](std::size_t j) {
-                                 const auto& id = writes[j].workflow_id;
-                                 return created.count(id) != 0 || d.fences.count(id) != 0;
-                               }),
-                which.end());
     if (which.empty()) {
       return;
     }
@@ -262,13 +274,22 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
       if (h == holder.end() || h->second.first.empty()) {
         continue; // no header, or one nobody owns (written before ownership existed)
       }
+      auto mine = held.find(id);
+      if (h->second.first == me && mine != held.end() && mine->second == h->second.second) {
+        verified[id] = mine->second;
+        continue;
+      }
       outcomes[j] = fenced_error(id, "owner " + h->second.first + ", fence " + std::to_string(h->second.second) +
                                        "; this store is " + me + " holding none");
     }
   };
 
-  // One INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING RETURNING: eight array
-  // parameters whatever the batch size (cheap to parse and plan); rows not returned were taken.
+  // One INSERT … SELECT FROM unnest(arrays): eight array parameters whatever the batch size
+  // (cheap to parse and plan). Plain first: every row lands, or one taken row aborts the
+  // transaction (`rows_taken`) and the batch runs again with ON CONFLICT DO NOTHING RETURNING,
+  // where rows not returned were taken. A taken row is rare (two drivers of one run).
+  bool rows_taken = false;  // in an earlier attempt of this batch
+  bool taking_rows = false; // the plain INSERT is the statement running
   auto insert_rows = [&](pqxx::work& tx, const std::vector<std::size_t>& which) {
     array_literal ids, seqs, states, tasks, blobs, kinds, versions, tokens;
     std::size_t k = 0;
@@ -292,9 +313,22 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
       ++k;
     }
     std::set<std::pair<std::string, std::uint64_t>> inserted;
+    if (k > 0 && !rows_taken) {
+      taking_rows = true;
+      tx.exec_prepared("cano_insert_rows", ids.text(), seqs.text(), states.text(), tasks.text(), blobs.text(),
+                       kinds.text(), versions.text(), tokens.text());
+      taking_rows = false;
+      for (auto j : which) {
+        if (duplicate[j]) {
+          outcomes[j] =
+            error::checkpoint_store(checkpoint_conflict_message(writes[j].workflow_id, writes[j].row->sequence));
+        }
+      }
+      return;
+    }
     if (k > 0) {
-      auto r = tx.exec_prepared("cano_insert_rows", ids.text(), seqs.text(), states.text(), tasks.text(), blobs.text(),
-                                kinds.text(), versions.text(), tokens.text());
+      auto r = tx.exec_prepared("cano_insert_rows_untaken", ids.text(), seqs.text(), states.text(), tasks.text(),
+                                blobs.text(), kinds.text(), versions.text(), tokens.text());
       for (const auto& row : r) {
         inserted.emplace(row[0].as<std::string>(), row[1].as<std::uint64_t>());
       }
@@ -344,7 +378,9 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
   auto run_batch = [&](pqxx::connection& c) -> bool {
     pqxx::work tx(c);
     created.clear();
-    fences_checked = false;
+    verified.clear();
+    held.clear();
+    taking_rows = false;
     // Deleting the rows of many runs by id must use the primary key: with the dead rows a
     // queue table carries, a misestimated sequential scan gets slower with every batch. Then
     // this owner's epoch, its row held FOR SHARE until the commit.
@@ -402,6 +438,7 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
       return false; // not committed: run the batch again
     }
     created.clear();
+    verified.clear();
     epoch = -1; // what the lost batch saw is unknown: the next one checks every run
     for (std::size_t i = 0; i < n; ++i) {
       const auto& w = writes[i];
@@ -432,16 +469,24 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
   };
 
   bool in_doubt = false;
-  auto done = d.with_retry<bool>("append batch", retries_, [&](pqxx::connection& c) -> bool {
+  auto done = d.with_retry_on<bool>(slot->conn, me, "append batch", retries_, [&](pqxx::connection& c) -> bool {
     if (in_doubt && resolve(c)) {
       return true;
     }
     in_doubt = false;
-    try {
-      return run_batch(c);
-    } catch (const pqxx::in_doubt_error&) {
-      in_doubt = true;
-      throw;
+    for (;;) {
+      try {
+        return run_batch(c);
+      } catch (const pqxx::in_doubt_error&) {
+        in_doubt = true;
+        throw;
+      } catch (const pqxx::unique_violation&) {
+        if (!taking_rows || rows_taken) {
+          throw;
+        }
+        taking_rows = false;
+        rows_taken = true; // the transaction is rolled back: again, telling taken rows apart
+      }
     }
   });
   if (!done) {
@@ -450,38 +495,53 @@ std::vector<expected<void>> PostgresCheckpointStore::append_batch(const std::vec
     }
     return outcomes;
   }
-  // The fences this store now holds: new runs in; finished runs and runs found taken over out
-  // (a fence we no longer hold must never let a later batch skip the check); and the epoch
-  // they hold at.
-  d.checked_epoch = epoch; // -1: unknown, the next batch checks every run
-  for (const auto& kv : created) {
-    d.fences[kv.first] = kv.second;
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    const bool finished = outcomes[i] && writes[i].header && is_final(writes[i].header->status);
-    const bool lost = !outcomes[i] && outcomes[i].error().code() == errc::fenced;
-    if (finished || lost) {
-      d.fences.erase(writes[i].workflow_id);
+  // The fences this store now holds, unless its owner name changed meanwhile (then it holds
+  // none): finished runs and runs found taken over out (a fence we no longer hold must never
+  // let a later batch skip the check; one a claim gave us meanwhile stays), then new runs in
+  // (a run replacing a finished one of its id in this batch keeps its new fence), and the runs
+  // read and found ours restamped — all with the epoch this batch held (-1: unknown, read again).
+  {
+    std::lock_guard<std::mutex> guard(d.mutex);
+    if (generation == d.generation) {
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto& id = writes[i].workflow_id;
+        const bool finished = outcomes[i] && writes[i].header && is_final(writes[i].header->status);
+        const bool lost = !outcomes[i] && outcomes[i].error().code() == errc::fenced;
+        auto f = d.fences.find(id);
+        auto h = held.find(id);
+        if (f != d.fences.end() && (finished || (lost && h != held.end() && h->second == f->second.fence))) {
+          d.fences.erase(f);
+        }
+      }
+      for (const auto& kv : created) {
+        d.fences[kv.first] = {kv.second, epoch};
+      }
+      for (const auto& kv : verified) {
+        auto f = d.fences.find(kv.first);
+        if (f != d.fences.end() && f->second.fence == kv.second) {
+          f->second.epoch = epoch;
+        }
+      }
     }
   }
   // Marks are only needed while a commit may be in doubt: prune old ones now and then.
   static thread_local unsigned prune_counter = 0;
   if (++prune_counter % 1024 == 0) {
     try {
-      pqxx::nontransaction tx(d.connection());
+      pqxx::nontransaction tx(d.connect(slot->conn, me));
       tx.exec("DELETE FROM cano_commit_marks WHERE created_at < now() - interval '1 hour'");
     } catch (const std::exception&) {
-      d.conn.reset();
+      slot->conn.reset();
     }
   }
   // History retention: history past it goes now and then (best effort; tried again later).
   if (history_purge_due()) {
     try {
-      pqxx::work tx(d.connection());
+      pqxx::work tx(d.connect(slot->conn, me));
       postgres_purge_history(tx, std::chrono::system_clock::now() - *history_retention());
       tx.commit();
     } catch (const std::exception&) {
-      d.conn.reset();
+      slot->conn.reset();
     }
   }
   return outcomes;

@@ -139,8 +139,15 @@ expected<std::shared_ptr<PostgresCheckpointStore>> PostgresCheckpointStore::open
   if (options.owner.empty()) {
     options.owner = "store-" + detail::random_token().substr(0, 16);
   }
+  if (options.batch_connections < 1 || options.batch_connections > 8) {
+    return error::configuration("postgres: batch_connections must be 1 to 8, not " +
+                                std::to_string(options.batch_connections));
+  }
   auto p = std::make_unique<impl>();
   p->options = options;
+  for (std::size_t i = 0; i < options.batch_connections; ++i) {
+    p->batch_slots.push_back(std::make_unique<impl::batch_slot>());
+  }
   p->secrets = detail::dsn_secrets::of(options.dsn);
   int version = 0;
   try {
@@ -201,6 +208,8 @@ expected<void> PostgresCheckpointStore::check_input(const nlohmann::json& input)
   return {};
 }
 
+std::size_t PostgresCheckpointStore::batch_lanes() const { return impl_->batch_slots.size(); }
+
 std::string PostgresCheckpointStore::owner() const {
   std::lock_guard<std::mutex> guard(impl_->mutex);
   return impl_->options.owner;
@@ -220,7 +229,7 @@ expected<void> PostgresCheckpointStore::set_owner(std::string owner) {
   }
   d.options.owner = std::move(owner);
   d.fences.clear();
-  d.checked_epoch = -1;
+  ++d.generation; // batch connections reconnect under the new name, batches in flight record nothing
   d.conn.reset(); // the next session carries the new name
   return {};
 }
@@ -426,7 +435,7 @@ expected<void> PostgresCheckpointStore::claim_run(const std::string& workflow_id
     return fence.error();
   }
   if (*fence) {
-    d.fences[workflow_id] = **fence;
+    d.fences[workflow_id] = {**fence, -1}; // the next batch of the run reads its header once
   } else {
     d.fences.erase(workflow_id);
   }
@@ -453,7 +462,7 @@ expected<void> PostgresCheckpointStore::adopt_run(const std::string& workflow_id
   if ((*held)->first != d.options.owner) {
     return fenced_error(workflow_id, "it is with " + (*held)->first + ", not " + d.options.owner);
   }
-  d.fences[workflow_id] = (*held)->second;
+  d.fences[workflow_id] = {(*held)->second, -1}; // the next batch of the run reads its header once
   return {};
 }
 

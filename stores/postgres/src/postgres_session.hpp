@@ -27,13 +27,41 @@ bool is_postgres_connection_failure(const std::exception& e);
 struct PostgresCheckpointStore::impl {
   PostgresOptions options;
   detail::dsn_secrets secrets; // the DSN's password, in every spelling (postgres_dsn.hpp)
-  std::mutex mutex;            // one connection, used by one caller at a time; guards `fences` too
+  std::mutex mutex;            // `conn`, used by one caller at a time; guards the owner and `fences` too
   std::unique_ptr<pqxx::connection> conn;
-  /// The fence this store holds for each run it started or claimed (D8).
-  std::unordered_map<std::string, std::uint64_t> fences;
-  /// This owner's epoch when its runs' owners and fences were last checked: while it stays, no
-  /// run of this store was taken over, and batches need not read each run's header.
-  std::int64_t checked_epoch = -1;
+  /// The fence this store holds for a run it started, claimed or adopted (D8), and this owner's
+  /// epoch when that was last known true (-1: not known). While the epoch stays, no run of this
+  /// store was taken over, and a batch need not read the run's header.
+  struct held_fence {
+    std::uint64_t fence = 0;
+    std::int64_t epoch = -1;
+  };
+  std::unordered_map<std::string, held_fence> fences;
+  /// Moves when the owner identity changes (set_owner): a batch begun under an older identity
+  /// records no fence, and a batch connection opened under it reconnects with the new name.
+  std::uint64_t generation = 0;
+
+  /// A connection that commits batches, one at a time (PostgresOptions::batch_connections):
+  /// batches on different slots run at once, each guarded by its slot's mutex alone.
+  struct batch_slot {
+    std::mutex mutex;
+    std::unique_ptr<pqxx::connection> conn;
+    std::uint64_t generation = 0; // of the owner name its session carries
+  };
+  std::vector<std::unique_ptr<batch_slot>> batch_slots;
+  std::atomic<std::size_t> next_batch_slot{0};
+
+  /// A free batch slot, locked; when every slot is busy, waits for the next one in turn.
+  std::pair<batch_slot*, std::unique_lock<std::mutex>> acquire_batch_slot() {
+    for (auto& s : batch_slots) {
+      std::unique_lock<std::mutex> lock(s->mutex, std::try_to_lock);
+      if (lock.owns_lock()) {
+        return {s.get(), std::move(lock)};
+      }
+    }
+    auto& s = batch_slots[next_batch_slot.fetch_add(1) % batch_slots.size()];
+    return {s.get(), std::unique_lock<std::mutex>(s->mutex)};
+  }
 
   std::string scrub(std::string message) const;
 
@@ -41,38 +69,49 @@ struct PostgresCheckpointStore::impl {
     return error::checkpoint_store("postgres: " + what + ": " + scrub(e.what()));
   }
 
-  pqxx::connection& connection() {
-    if (!conn || !conn->is_open()) {
-      conn.reset();
-      conn = std::make_unique<pqxx::connection>(detail::with_default_connect_timeout(options.dsn));
+  /// The shared connection (callers hold `mutex`).
+  pqxx::connection& connection() { return connect(conn, options.owner); }
+
+  /// `slot`'s connection, opened when there is none (or it broke) as a session of `owner`.
+  pqxx::connection& connect(std::unique_ptr<pqxx::connection>& slot, const std::string& owner) {
+    if (!slot || !slot->is_open()) {
+      slot.reset();
+      slot = std::make_unique<pqxx::connection>(detail::with_default_connect_timeout(options.dsn));
       {
         // Whose session this is, for operators — and for a cluster that ends a dead owner's
         // sessions (cluster/membership.cpp).
-        pqxx::nontransaction tx(*conn);
-        tx.exec("SET application_name = " + tx.quote("cano:" + options.owner));
+        pqxx::nontransaction tx(*slot);
+        tx.exec("SET application_name = " + tx.quote("cano:" + owner));
         if (options.read_only) {
           tx.exec("SET default_transaction_read_only = on"); // a reader never writes by mistake
         }
       }
-      prepare_postgres_batch_statements(*conn);
+      prepare_postgres_batch_statements(*slot);
     }
-    return *conn;
+    return *slot;
   }
 
   /// Runs `fn(connection)` and retries it with backoff while the server is unreachable, until
   /// the deadline; then the error is marked store_unavailable. Other errors return at once.
   template <class T, class F>
   expected<T> with_retry(const std::string& what, std::atomic<std::uint64_t>& retries, F fn) {
+    return with_retry_on<T>(conn, options.owner, what, retries, fn);
+  }
+
+  /// with_retry on `slot`'s connection, a session of `owner`.
+  template <class T, class F>
+  expected<T> with_retry_on(std::unique_ptr<pqxx::connection>& slot, const std::string& owner, const std::string& what,
+                            std::atomic<std::uint64_t>& retries, F fn) {
     auto deadline = std::chrono::steady_clock::now() + options.retry_deadline;
     auto backoff = options.initial_backoff;
     for (;;) {
       try {
-        return fn(connection());
+        return fn(connect(slot, owner));
       } catch (const std::exception& e) {
         if (!is_postgres_connection_failure(e)) {
           return store_error(what, e);
         }
-        conn.reset();
+        slot.reset();
         if (std::chrono::steady_clock::now() + backoff > deadline) {
           return error::checkpoint_store("postgres unavailable: " + what + ": " + scrub(e.what())).store_unavailable();
         }

@@ -55,6 +55,11 @@ struct PostgresOptions {
   /// lacks; a newer or slightly older one is read as it is. Writes
   /// fail with the server's read-only error.
   bool read_only = false;
+  /// Connections that commit checkpoint batches at once, 1 to 8 (else open() fails with a
+  /// configuration error): while one batch commits, the next fills and commits on another
+  /// connection. The runtime gives each its own checkpoint actor and sends every write of one run
+  /// to the same one, so a run's rows still commit in order (batch_lanes()).
+  std::size_t batch_connections = 2;
 };
 
 class PostgresCheckpointStore : public CheckpointStore {
@@ -65,6 +70,8 @@ public:
   ~PostgresCheckpointStore() override;
 
   bool is_blocking() const override { return true; }
+  /// PostgresOptions::batch_connections.
+  std::size_t batch_lanes() const override;
   expected<void> append(const std::string& workflow_id, const CheckpointRow& row) override;
   expected<std::vector<CheckpointRow>> load_run(const std::string& workflow_id) override;
   expected<void> clear(const std::string& workflow_id) override;
