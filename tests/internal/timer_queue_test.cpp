@@ -106,9 +106,7 @@ BOOST_AUTO_TEST_CASE(attempt_timeout_and_retry_timers_send_their_own_messages) {
   bool retried = false;
   for (int i = 0; i < 2; ++i) {
     self->receive(
-      [&](cano::detail::att_timeout_atom, std::uint32_t tag, std::uint64_t seq) {
-        timed_out = tag == 3 && seq == 9;
-      },
+      [&](cano::detail::att_timeout_atom, std::uint32_t tag, std::uint64_t seq) { timed_out = tag == 3 && seq == 9; },
       [&](cano::detail::retry_atom, std::uint32_t tag, std::uint64_t seq) { retried = tag == 4 && seq == 10; },
       caf::after(std::chrono::seconds(10)) >> [&] { BOOST_FAIL("a timer never fired"); });
   }
@@ -138,8 +136,8 @@ BOOST_AUTO_TEST_CASE(a_timer_whose_actor_ended_sends_nothing) {
   timer_queue timers;
   {
     auto target = sys.spawn<counted_actor>(&destroyed);
-    timers.add(timer_queue::clock::now() + 100ms, caf::actor_cast<caf::weak_actor_ptr>(target),
-               runner_timer::call_due, 1, 1, 1);
+    timers.add(timer_queue::clock::now() + 100ms, caf::actor_cast<caf::weak_actor_ptr>(target), runner_timer::call_due,
+               1, 1, 1);
     caf::anon_send_exit(target, caf::exit_reason::user_shutdown);
   }
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -5,8 +5,8 @@
 // become), an untyped handle, make_behavior() for the initial behaviour.
 #pragma once
 
-#include <caf/behavior.hpp>
 #include <caf/actor_traits.hpp>
+#include <caf/behavior.hpp>
 #include <caf/extend.hpp>
 #include <caf/mixin/behavior_changer.hpp>
 #include <caf/mixin/requester.hpp>

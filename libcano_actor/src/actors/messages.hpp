@@ -15,10 +15,10 @@
 
 namespace cano::detail {
 
-using start_run_atom = caf::atom_constant<caf::atom("cano_start")>;  // an idle supervisor's next run
-using step_atom = caf::atom_constant<caf::atom("cano_step")>;        // (run id) continue the FSM
-using resources_atom = caf::atom_constant<caf::atom("cano_res")>;    // (run id) setup/teardown finished
-using task_done_atom = caf::atom_constant<caf::atom("cano_tdone")>;  // a task/join actor's result
+using start_run_atom = caf::atom_constant<caf::atom("cano_start")>; // an idle supervisor's next run
+using step_atom = caf::atom_constant<caf::atom("cano_step")>;       // (run id) continue the FSM
+using resources_atom = caf::atom_constant<caf::atom("cano_res")>;   // (run id) setup/teardown finished
+using task_done_atom = caf::atom_constant<caf::atom("cano_tdone")>; // a task/join actor's result
 // Messages to a supervisor that name a run carry its run id: a recycled supervisor drops those
 // of its earlier runs.
 using run_timeout_atom = caf::atom_constant<caf::atom("cano_rto")>;   // (run id) workflow timeout fired
