@@ -38,7 +38,7 @@ checkpoint_writer::checkpoint_writer(engine_actor* host, engine& eng, std::share
     metrics_(eng.metrics().get()),
     store_(std::move(store)),
     id_(id) {
-  if (store_ != nullptr && store_->is_blocking()) {
+  if (store_->is_blocking()) {
     channel_ = eng.checkpoint_channel_for(store_);
   }
 }

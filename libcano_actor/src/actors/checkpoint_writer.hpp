@@ -28,13 +28,12 @@ class checkpoint_writer {
 public:
   using done_fn = std::function<void(const expected<void>&)>;
 
-  /// `store` may be null (no checkpointing); `id` is the run's workflow id.
+  /// A run with a checkpoint store (non-null) and a workflow id (non-empty): the supervisor makes
+  /// a writer only for such runs.
   checkpoint_writer(engine_actor* host, engine& eng, std::shared_ptr<CheckpointStore> store, const std::string& id);
 
-  /// True when the run has a store and an id: its writes go somewhere.
-  bool active() const noexcept { return store_ != nullptr && !id_.empty(); }
   /// True while the writer may write: not refused (a conflicting start), not fenced.
-  bool may_write() const noexcept { return active() && !closed_; }
+  bool may_write() const noexcept { return !closed_; }
   /// The blocking store needs this process to be its driver (SQLite's lock, D8).
   expected<void> acquire_driver();
 
