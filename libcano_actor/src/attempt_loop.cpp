@@ -5,7 +5,7 @@
 namespace cano::detail {
 
 std::string attempt_loop::task_id() const {
-  return branch_ == no_branch_index ? work_.task_name : branch_task_id(work_.task_name, branch_);
+  return branch_ == no_branch ? work_.task_name : branch_task_id(work_.task_name, branch_);
 }
 
 std::optional<error> attempt_loop::begin() {

@@ -28,14 +28,16 @@ inline std::string branch_task_id(const std::string& name, std::size_t branch) {
 class attempt_loop {
 public:
   /// No split branch: the work is a state's task.
-  static constexpr std::size_t no_branch = static_cast<std::size_t>(-1);
+  /// A split branch's index; a split never has 2^32 branches.
+  using branch_index = std::uint32_t;
+  static constexpr branch_index no_branch = static_cast<branch_index>(-1);
 
   /// `work` and `ctx` (the run: its observers, metrics sink and logger) outlive the loop;
   /// `branch` is the split branch the work is (observers name it "task[branch]"), or no_branch.
-  attempt_loop(const work_item& work, const run_context& ctx, std::size_t branch = no_branch)
+  attempt_loop(const work_item& work, const run_context& ctx, branch_index branch = no_branch)
     : work_(work),
       ctx_(ctx),
-      branch_(branch == no_branch ? no_branch_index : static_cast<std::uint32_t>(branch)) {}
+      branch_(branch) {}
 
   /// Starts the next attempt: takes a breaker permit. On rejection fires on_circuit_open and
   /// returns the raw circuit_open error, which ends the loop.
@@ -66,11 +68,9 @@ public:
   std::uint32_t attempt() const noexcept { return attempt_; }
 
 private:
-  static constexpr std::uint32_t no_branch_index = static_cast<std::uint32_t>(-1);
-
   const work_item& work_;
   const run_context& ctx_;
-  std::uint32_t branch_; // no_branch_index, or the branch (a split never has 2^32 of them)
+  branch_index branch_; // or no_branch
   std::uint32_t attempt_ = 0;
   // Both are held behind pointers: a loop waiting for its next call (a parked poll) holds
   // neither, and their inline storage (~120 bytes) would be paid by every parked run.

@@ -25,7 +25,7 @@ attempt_runner::attempt_runner(caf::local_actor* host, std::uint32_t tag, const 
     panic_prefix_(&panic_prefix),
     pool_(pool),
     tag_(tag),
-    branch_(no_branch_index),
+    branch_(attempt_loop::no_branch),
     cursor_(std::move(cursor)),
     inline_(runs_inline(work.config)),
     pause_on_more_(pause_on_more) {}
@@ -40,7 +40,7 @@ attempt_runner::attempt_runner(caf::local_actor* host, std::uint32_t tag, const 
     panic_prefix_(nullptr),
     pool_(pool),
     tag_(tag),
-    branch_(static_cast<std::uint32_t>(branch)),
+    branch_(static_cast<attempt_loop::branch_index>(branch)),
     inline_(runs_inline(work.config)),
     pause_on_more_(false) {}
 
@@ -59,7 +59,7 @@ std::string attempt_runner::panic_prefix() const {
 error attempt_runner::panic_error(const char* what) const { return error::task_execution(panic_prefix() + what); }
 
 bool attempt_runner::start() {
-  loop_.emplace(work_, *ctx_, branch());
+  loop_.emplace(work_, *ctx_, branch_);
   begin_pending_ = true;
   pump();
   return done();
@@ -92,7 +92,7 @@ bool attempt_runner::first_settles(const run_context& ctx, const work_item& work
 }
 
 bool attempt_runner::resume_after_first(attempt_outcome first) {
-  loop_.emplace(work_, *ctx_, branch());
+  loop_.emplace(work_, *ctx_, branch_);
   loop_->begin(); // attempt 1 (no breaker: first_attempt_plain work)
   ++seq_;
   active_ = true;
@@ -236,27 +236,7 @@ void attempt_runner::post(std::uint64_t call_id, std::function<expected<std::any
 }
 
 void attempt_runner::schedule(runner_timer kind, duration delay, std::uint64_t call_id) {
-  if (is_never(delay)) {
-    return; // the event never comes
-  }
-  if (auto* timers = ctx_->timers()) {
-    auto due = deadline_after<timer_queue::clock>(timer_queue::clock::now(), delay);
-    timers->add(due, caf::weak_actor_ptr{host_->ctrl()}, kind, tag_, seq_, call_id);
-    return;
-  }
-  // Virtual time (a test coordinator): CAF's clock, which that time drives.
-  auto self = caf::actor_cast<caf::actor>(host_);
-  switch (kind) {
-    case runner_timer::call_due:
-      caf::delayed_anon_send(self, timer_delay(delay), call_due_atom::value, tag_, seq_, call_id);
-      break;
-    case runner_timer::attempt_timeout:
-      caf::delayed_anon_send(self, timer_delay(delay), att_timeout_atom::value, tag_, seq_);
-      break;
-    case runner_timer::retry_due:
-      caf::delayed_anon_send(self, timer_delay(delay), retry_atom::value, tag_, seq_);
-      break;
-  }
+  ctx_->timers().add(delay, caf::weak_actor_ptr{host_->ctrl()}, kind, tag_, seq_, call_id);
 }
 
 void attempt_runner::apply(program_action action) {
@@ -398,7 +378,7 @@ void attempt_runner::next_step() {
     return;
   }
   // Each step of a stepped task is its own retry loop, starting from the latest cursor.
-  loop_.emplace(work_, *ctx_, branch());
+  loop_.emplace(work_, *ctx_, branch_);
   begin_pending_ = true;
 }
 

@@ -120,9 +120,6 @@ private:
 
   // Members are ordered and sized with care: a parked run (a poll waiting for its next call)
   // keeps its runner, so every byte here is a byte per parked run.
-  static constexpr std::uint32_t no_branch_index = static_cast<std::uint32_t>(-1);
-  /// The split branch this runner runs, as attempt_loop takes it.
-  std::size_t branch() const noexcept { return branch_ == no_branch_index ? attempt_loop::no_branch : branch_; }
 
   caf::local_actor* host_;
   const std::shared_ptr<const run_context>& ctx_;
@@ -131,7 +128,7 @@ private:
   const std::string* panic_prefix_; // null for a split branch (its prefix names the branch)
   const std::shared_ptr<blocking_pool>& pool_;
   std::uint32_t tag_;
-  std::uint32_t branch_; // a split branch's index, or no_branch_index (never 2^32 branches)
+  attempt_loop::branch_index branch_; // a split branch's index, or attempt_loop::no_branch
 
   task_context::step_id step_;
   std::optional<attempt_loop> loop_;

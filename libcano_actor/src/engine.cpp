@@ -56,11 +56,9 @@ engine::engine(caf::actor_system& sys, runtime_config config)
     poller_(
       config.cancel_poll_interval, [this] { return durable_stores(); },
       [this](const CheckpointStore& store, const std::string& id) { cancel_requested(store, id); }, log_) {
-  // Under a real-time scheduler the runners' delays go to the engine's timer queue; under CAF's
-  // test coordinator (virtual time) they stay on CAF's clock, which that time drives.
-  if (dynamic_cast<caf::detail::thread_safe_actor_clock*>(&sys_.clock()) != nullptr) {
-    timers_ = std::make_shared<timer_queue>();
-  }
+  // CAF's real-time scheduler runs on this clock; its test coordinator keeps virtual time.
+  timers_ =
+    std::make_shared<timer_queue>(dynamic_cast<caf::detail::thread_safe_actor_clock*>(&sys_.clock()) != nullptr);
   services_ = std::make_shared<const run_services>(run_services{metrics_, log_, timers_});
 }
 
@@ -381,10 +379,8 @@ void engine::stop_workers() {
   for (auto& supervisor : idle) {
     caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown); // nothing left to drive
   }
-  pool_->stop(); // the runtime is done: its idle threads leave now
-  if (timers_) {
-    timers_->stop(); // ... and so does the timer thread (runs still around wait for nothing more)
-  }
+  pool_->stop();   // the runtime is done: its idle threads leave now
+  timers_->stop(); // ... and so does the timer thread (runs still around wait for nothing more)
   std::lock_guard<std::mutex> guard(channels_mutex_);
   for (auto& kv : channels_) {
     kv.second->stop();

@@ -123,7 +123,7 @@ public:
   caf::actor supervisor_of(std::uint64_t run_id) const;
   /// Runner delays waiting in the runtime's timer queue (0 under virtual time: CAF's clock keeps
   /// them). For white-box tests.
-  std::size_t timers_pending() const { return timers_ ? timers_->pending() : 0; }
+  std::size_t timers_pending() const { return timers_->pending(); }
   /// Queries the poller of durable cancel requests made so far.
   std::uint64_t cancel_queries() const { return poller_.queries(); }
   /// The channel to the checkpoint actor of a blocking store (spawned on first use).
@@ -162,7 +162,7 @@ private:
   std::shared_ptr<metrics_sink> metrics_;
   std::shared_ptr<const gauge_source> gauge_source_; // registered with metrics_ (weakly)
   std::shared_ptr<blocking_pool> pool_;
-  std::shared_ptr<timer_queue> timers_;          // runners' delays; null under virtual time (CAF's serve them)
+  std::shared_ptr<timer_queue> timers_;          // runners' delays
   std::shared_ptr<const run_services> services_; // the three above, for every run's context
   std::atomic<std::uint64_t> next_run_id_{1};
   mutable std::mutex mutex_;

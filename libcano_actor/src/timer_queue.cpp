@@ -7,13 +7,36 @@
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
+#include "deadline.hpp"
 
 namespace cano::detail {
 
 timer_queue::~timer_queue() { stop(); }
 
-void timer_queue::add(clock::time_point due, caf::weak_actor_ptr target, runner_timer kind, std::uint32_t tag,
+template <class Send>
+void timer_queue::with_message(runner_timer kind, std::uint32_t tag, std::uint64_t seq, std::uint64_t call_id,
+                               Send send) {
+  switch (kind) {
+    case runner_timer::call_due: send(call_due_atom::value, tag, seq, call_id); break;
+    case runner_timer::attempt_timeout: send(att_timeout_atom::value, tag, seq); break;
+    case runner_timer::retry_due: send(retry_atom::value, tag, seq); break;
+  }
+}
+
+void timer_queue::add(std::chrono::milliseconds delay, caf::weak_actor_ptr target, runner_timer kind, std::uint32_t tag,
                       std::uint64_t seq, std::uint64_t call_id) {
+  if (is_never(delay)) {
+    return; // the event never comes
+  }
+  if (!real_time_) {
+    // Virtual time: CAF's clock, which holds its receiver strongly until then.
+    if (auto self = caf::actor_cast<caf::actor>(caf::actor_cast<caf::strong_actor_ptr>(target))) {
+      with_message(kind, tag, seq, call_id,
+                   [&](auto&&... xs) { caf::delayed_anon_send(self, timer_delay(delay), std::move(xs)...); });
+    }
+    return;
+  }
+  const auto due = deadline_after<clock>(clock::now(), delay);
   auto& s = *state_;
   std::unique_lock<std::mutex> lock(s.mutex);
   if (s.stopped) {
@@ -90,11 +113,7 @@ void timer_queue::fire(entry& e) {
   if (!target) {
     return; // the actor ended: nobody waits for this timer
   }
-  switch (e.kind) {
-    case runner_timer::call_due: caf::anon_send(target, call_due_atom::value, e.tag, e.seq, e.call_id); break;
-    case runner_timer::attempt_timeout: caf::anon_send(target, att_timeout_atom::value, e.tag, e.seq); break;
-    case runner_timer::retry_due: caf::anon_send(target, retry_atom::value, e.tag, e.seq); break;
-  }
+  with_message(e.kind, e.tag, e.seq, e.call_id, [&](auto&&... xs) { caf::anon_send(target, std::move(xs)...); });
 }
 
 } // namespace cano::detail

@@ -6,6 +6,9 @@
 // headers), and a parked run — a poll waiting for its next call — always has one pending. An
 // entry here is 40 bytes in a vector, and the message is made only when it fires.
 //
+// Under CAF's test coordinator (virtual time) the queue hands its timers to CAF's clock instead,
+// which that time drives; the runners never tell the two apart.
+//
 // An entry holds its actor weakly: a timer never keeps an actor alive (the engine's table of
 // runs does, while a run lives), and an actor gone by then gets nothing. The thread starts with
 // the first entry and sleeps on a condition variable until the next deadline (no polling).
@@ -33,16 +36,19 @@ class timer_queue {
 public:
   using clock = std::chrono::steady_clock;
 
-  timer_queue() = default;
+  /// `real_time`: the actor system runs on CAF's real-time scheduler (else its clock keeps
+  /// virtual time, and serves the timers itself).
+  explicit timer_queue(bool real_time) : real_time_(real_time) {}
   /// Stops the thread; pending timers never fire.
   ~timer_queue();
   timer_queue(const timer_queue&) = delete;
   timer_queue& operator=(const timer_queue&) = delete;
 
-  /// Sends `kind`'s message with `tag`, `seq` (and `call_id` for call_due) to `target` at `due`
-  /// (at once if `due` has passed), unless `target` has ended by then or stop() came first.
-  void add(clock::time_point due, caf::weak_actor_ptr target, runner_timer kind, std::uint32_t tag, std::uint64_t seq,
-           std::uint64_t call_id = 0);
+  /// Sends `kind`'s message with `tag`, `seq` (and `call_id` for call_due) to `target` after
+  /// `delay` (at once if it is not positive; never if it is `never`), unless `target` has ended by
+  /// then or stop() came first.
+  void add(std::chrono::milliseconds delay, caf::weak_actor_ptr target, runner_timer kind, std::uint32_t tag,
+           std::uint64_t seq, std::uint64_t call_id = 0);
   /// Stops the thread and drops every pending timer; later add() calls are ignored.
   void stop();
   /// Timers not yet fired (for tests and gauges).
@@ -71,6 +77,11 @@ private:
   static bool later(const entry& a, const entry& b) noexcept { return a.due > b.due; }
   static void run(const std::shared_ptr<state>& s);
   static void fire(entry& e);
+  /// Calls `send` with `kind`'s message (messages.hpp) — one mapping for both clocks.
+  template <class Send>
+  static void with_message(runner_timer kind, std::uint32_t tag, std::uint64_t seq, std::uint64_t call_id, Send send);
+
+  bool real_time_;
 
   std::shared_ptr<state> state_ = std::make_shared<state>();
   std::thread thread_; // started by the first add()

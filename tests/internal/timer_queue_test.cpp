@@ -76,11 +76,11 @@ BOOST_FIXTURE_TEST_SUITE(timer_queue_test, system_fixture)
 
 BOOST_AUTO_TEST_CASE(timers_fire_earliest_deadline_first_with_their_message) {
   caf::scoped_actor self{sys};
-  timer_queue timers;
+  timer_queue timers{true};
   auto now = timer_queue::clock::now();
-  timers.add(now + 300ms, weak_of(self), runner_timer::call_due, 7, 1, 100);
-  timers.add(now + 100ms, weak_of(self), runner_timer::call_due, 7, 1, 200);
-  timers.add(now + 200ms, weak_of(self), runner_timer::call_due, 7, 1, 300);
+  timers.add(300ms, weak_of(self), runner_timer::call_due, 7, 1, 100);
+  timers.add(100ms, weak_of(self), runner_timer::call_due, 7, 1, 200);
+  timers.add(200ms, weak_of(self), runner_timer::call_due, 7, 1, 300);
   std::vector<std::uint64_t> order;
   for (int i = 0; i < 3; ++i) {
     self->receive(
@@ -98,10 +98,9 @@ BOOST_AUTO_TEST_CASE(timers_fire_earliest_deadline_first_with_their_message) {
 
 BOOST_AUTO_TEST_CASE(attempt_timeout_and_retry_timers_send_their_own_messages) {
   caf::scoped_actor self{sys};
-  timer_queue timers;
-  auto now = timer_queue::clock::now();
-  timers.add(now, weak_of(self), runner_timer::attempt_timeout, 3, 9);
-  timers.add(now + 50ms, weak_of(self), runner_timer::retry_due, 4, 10);
+  timer_queue timers{true};
+  timers.add(0ms, weak_of(self), runner_timer::attempt_timeout, 3, 9);
+  timers.add(50ms, weak_of(self), runner_timer::retry_due, 4, 10);
   bool timed_out = false;
   bool retried = false;
   for (int i = 0; i < 2; ++i) {
@@ -116,11 +115,10 @@ BOOST_AUTO_TEST_CASE(attempt_timeout_and_retry_timers_send_their_own_messages) {
 
 BOOST_AUTO_TEST_CASE(a_pending_timer_does_not_keep_its_actor_alive) {
   std::atomic<int> destroyed{0};
-  timer_queue timers;
+  timer_queue timers{true};
   {
     auto target = sys.spawn<counted_actor>(&destroyed);
-    timers.add(timer_queue::clock::now() + std::chrono::hours(1), caf::actor_cast<caf::weak_actor_ptr>(target),
-               runner_timer::call_due, 1, 1, 1);
+    timers.add(std::chrono::hours(1), caf::actor_cast<caf::weak_actor_ptr>(target), runner_timer::call_due, 1, 1, 1);
     caf::anon_send_exit(target, caf::exit_reason::user_shutdown);
   }
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -133,11 +131,10 @@ BOOST_AUTO_TEST_CASE(a_pending_timer_does_not_keep_its_actor_alive) {
 
 BOOST_AUTO_TEST_CASE(a_timer_whose_actor_ended_sends_nothing) {
   std::atomic<int> destroyed{0};
-  timer_queue timers;
+  timer_queue timers{true};
   {
     auto target = sys.spawn<counted_actor>(&destroyed);
-    timers.add(timer_queue::clock::now() + 100ms, caf::actor_cast<caf::weak_actor_ptr>(target), runner_timer::call_due,
-               1, 1, 1);
+    timers.add(100ms, caf::actor_cast<caf::weak_actor_ptr>(target), runner_timer::call_due, 1, 1, 1);
     caf::anon_send_exit(target, caf::exit_reason::user_shutdown);
   }
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -150,14 +147,14 @@ BOOST_AUTO_TEST_CASE(a_timer_whose_actor_ended_sends_nothing) {
 
 BOOST_AUTO_TEST_CASE(stop_drops_pending_timers_and_refuses_new_ones) {
   caf::scoped_actor self{sys};
-  timer_queue timers;
-  timers.add(timer_queue::clock::now() + std::chrono::hours(1), weak_of(self), runner_timer::call_due, 1, 1, 1);
+  timer_queue timers{true};
+  timers.add(std::chrono::hours(1), weak_of(self), runner_timer::call_due, 1, 1, 1);
   BOOST_CHECK_EQUAL(timers.pending(), 1u);
   auto before = std::chrono::steady_clock::now();
   timers.stop(); // the thread sleeps until the hour is up: stop wakes it
   BOOST_CHECK(std::chrono::steady_clock::now() - before < std::chrono::seconds(10));
   BOOST_CHECK_EQUAL(timers.pending(), 0u);
-  timers.add(timer_queue::clock::now(), weak_of(self), runner_timer::call_due, 1, 1, 2);
+  timers.add(0ms, weak_of(self), runner_timer::call_due, 1, 1, 2);
   BOOST_CHECK_EQUAL(timers.pending(), 0u);
   bool got = false;
   self->receive([&](cano::detail::call_due_atom, std::uint32_t, std::uint64_t, std::uint64_t) { got = true; },

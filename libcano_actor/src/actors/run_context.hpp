@@ -23,7 +23,7 @@ class timer_queue;
 struct run_services {
   std::shared_ptr<metrics_sink> metrics; // null: nothing is measured
   std::shared_ptr<const logger> log = default_logger();
-  std::shared_ptr<timer_queue> timers; // null: CAF's clock keeps the time (a test coordinator's)
+  std::shared_ptr<timer_queue> timers;
 };
 
 struct run_context {
@@ -46,9 +46,8 @@ struct run_context {
   const std::shared_ptr<metrics_sink>& metrics() const noexcept { return services->metrics; }
   /// The runtime's logger (never null).
   const std::shared_ptr<const logger>& log() const noexcept { return services->log; }
-  /// The runtime's timers for attempt runners' delays; null when the actor system keeps virtual
-  /// time (CAF's test coordinator), whose own clock must then serve them.
-  timer_queue* timers() const noexcept { return services->timers.get(); }
+  /// The runtime's timers for attempt runners' delays.
+  timer_queue& timers() const noexcept { return *services->timers; }
 
   /// The run as observer hooks see it (valid while this context lives).
   run_info info() const noexcept { return run_info{run_id, workflow_id, def->name}; }
